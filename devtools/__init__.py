@@ -1,0 +1,1 @@
+"""Developer tooling: starting the five processes, demo data."""

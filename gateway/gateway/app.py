@@ -1,0 +1,96 @@
+"""The gateway's ASGI app: /graphql, /alive, /health, and the explorer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from .context import Context
+from .graphql_http import DocumentCache, client_error, run
+from .rpc import RemoteError, RpcClient, ServiceUnavailable
+from .schema import schema
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    rpc = RpcClient(settings.amqp_uri, default_timeout=settings.rpc_timeout)
+    graphql_schema = schema.graphql_schema
+    cache = DocumentCache(graphql_schema, introspection=settings.introspection)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            await rpc.connect()
+        except Exception as exc:  # noqa: BLE001 - /health reports it; calls fail fast
+            log.error("gateway could not reach RabbitMQ at start: %s", exc)
+        yield
+        await rpc.close()
+
+    async def graphql_post(request: Request) -> Response:
+        length = int(request.headers.get("content-length") or 0)
+        if length > settings.max_body_bytes:
+            return JSONResponse({"errors": [client_error("The request body is too large.", "PAYLOAD_TOO_LARGE")]}, 413)
+        raw = await request.body()
+        if len(raw) > settings.max_body_bytes:
+            return JSONResponse({"errors": [client_error("The request body is too large.", "PAYLOAD_TOO_LARGE")]}, 413)
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            return JSONResponse({"errors": [client_error("The body is not JSON.", "BAD_REQUEST")]}, 400)
+        if not isinstance(payload, dict):
+            return JSONResponse(
+                {"errors": [client_error("Send one operation as a JSON object.", "BAD_REQUEST")]}, 400
+            )
+        context = Context(request=request, rpc=rpc)
+        status, body = await run(
+            graphql_schema, cache, payload.get("query"), payload.get("variables"), payload.get("operationName"), context
+        )
+        return JSONResponse(body, status)
+
+    async def graphql_get(request: Request) -> Response:
+        if not settings.explorer:
+            return JSONResponse({"errors": [client_error("Send queries with POST.", "METHOD_NOT_ALLOWED")]}, 405)
+        page = resources.files("gateway").joinpath("static/explorer.html").read_text(encoding="utf-8")
+        return HTMLResponse(page)
+
+    async def alive(request: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    async def health(request: Request) -> Response:
+        async def ping(service: str) -> str:
+            try:
+                answer = await rpc.call(service, "ping", timeout=settings.health_timeout)
+            except (ServiceUnavailable, RemoteError) as exc:
+                return f"down: {exc}"
+            return "up" if answer == "pong" else f"down: answered {answer!r}"
+
+        parts = {"rabbitmq": "up" if rpc.connected else "down: not connected"}
+        answers = await asyncio.gather(*(ping(s) for s in settings.services))
+        parts.update(zip(settings.services, answers, strict=True))
+        healthy = all(state == "up" for state in parts.values())
+        return JSONResponse({"status": "ok" if healthy else "degraded", "parts": parts}, 200 if healthy else 503)
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql_post, methods=["POST"]),
+            Route("/graphql", graphql_get, methods=["GET"]),
+            Route("/alive", alive),
+            Route("/health", health),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.rpc = rpc
+    app.state.cache = cache
+    return app

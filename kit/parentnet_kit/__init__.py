@@ -1,0 +1,1 @@
+"""Parentnet's shared kit: the only code services share besides event contracts."""

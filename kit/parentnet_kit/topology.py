@@ -1,0 +1,75 @@
+"""The RabbitMQ topology every process declares at start-up, idempotently.
+
+Domain events go to one durable topic exchange with routing key
+``<source service>.<event type>``. Every known consumer has a durable queue, declared by
+producers and consumers alike, so an event published before its consumer ever ran is
+kept (and ``mandatory`` publishing turns a missing queue into an error instead of a
+silent drop). A message that keeps failing is retried after a delay through a
+``<queue>.retry`` queue, then dead-lettered into ``<queue>.dead``, from which a CLI
+replays it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EVENTS_EXCHANGE = "parentnet.events"
+DEAD_LETTER_EXCHANGE = "parentnet.dead-letter"
+RETRY_DELAY_MS = 2_000
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class ConsumerQueue:
+    name: str
+    bindings: tuple[str, ...]
+
+    @property
+    def retry_queue(self) -> str:
+        return f"{self.name}.retry"
+
+    @property
+    def dead_queue(self) -> str:
+        return f"{self.name}.dead"
+
+
+# The contract of who listens to what. Adding a consumer means adding it here.
+CONSUMERS: tuple[ConsumerQueue, ...] = (
+    ConsumerQueue("search.indexer", ("events.#", "listings.#", "members.#")),
+)
+
+
+def consumer(name: str) -> ConsumerQueue:
+    for queue in CONSUMERS:
+        if queue.name == name:
+            return queue
+    raise KeyError(name)
+
+
+def declare(channel) -> None:  # noqa: ANN001 - a pika channel
+    """Declare exchanges and every consumer's queues; safe to call any number of times."""
+    channel.exchange_declare(EVENTS_EXCHANGE, exchange_type="topic", durable=True)
+    channel.exchange_declare(DEAD_LETTER_EXCHANGE, exchange_type="direct", durable=True)
+    for queue in CONSUMERS:
+        channel.queue_declare(
+            queue.name,
+            durable=True,
+            arguments={
+                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                "x-dead-letter-routing-key": queue.name,
+            },
+        )
+        for key in queue.bindings:
+            channel.queue_bind(queue.name, EVENTS_EXCHANGE, routing_key=key)
+        # Retry: a message waits here for RETRY_DELAY_MS, then expires back into its queue.
+        channel.queue_declare(
+            queue.retry_queue,
+            durable=True,
+            arguments={
+                "x-message-ttl": RETRY_DELAY_MS,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": queue.name,
+            },
+        )
+        channel.queue_declare(queue.dead_queue, durable=True)
+        channel.queue_bind(queue.dead_queue, DEAD_LETTER_EXCHANGE, routing_key=queue.name)

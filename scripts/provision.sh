@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Provision the real servers Parentnet needs, idempotently:
+#   RabbitMQ (Debian's rabbitmq-server, management plugin on),
+#   a MongoDB-protocol server (mongod on PATH, else FerretDB built from the Go module proxy),
+#   Elasticsearch (the integ-test-zip from Maven Central, as an unprivileged user),
+# plus the Python virtualenv with every package of the repository installed.
+# A server already answering on its loopback port, or pointed at by AMQP_URI / MONGO_URI /
+# ELASTICSEARCH_URL, is left alone. Downloads and built binaries are cached outside the repo.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${PARENTNET_CACHE:-$HOME/.cache/parentnet}
+if [ "$(id -u)" = 0 ]; then STATE=${PARENTNET_STATE:-/var/lib/parentnet}; else STATE=${PARENTNET_STATE:-$HOME/.local/state/parentnet}; fi
+ES_VERSION=${PARENTNET_ES_VERSION:-8.19.21}
+FERRETDB_VERSION=${PARENTNET_FERRETDB_VERSION:-v1.24.2}
+ES_USER=parentnet-es
+mkdir -p "$CACHE/downloads" "$CACHE/bin" "$STATE/logs"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+fail() { printf '\033[31mFAILED: %s\nFix: %s\033[0m\n' "$1" "$2" >&2; exit 1; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local deadline=$((SECONDS + $1)) what=$2; shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.5
+  done
+  echo "    $what is up"
+}
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  if [ ! -f "$CACHE/.apt-updated" ] || [ -n "$(find "$CACHE/.apt-updated" -mmin +1440 2>/dev/null)" ]; then
+    as_root apt-get update -qq && touch "$CACHE/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+python_env() {
+  step "Python environment (.venv)"
+  local stamp="$ROOT/.venv/.installed" want
+  want=$(cat "$ROOT"/kit/pyproject.toml "$ROOT"/services/*/pyproject.toml "$ROOT"/gateway/pyproject.toml "$ROOT"/requirements-dev.txt | sha256sum | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then echo "    up to date"; return; fi
+  [ -x "$ROOT/.venv/bin/python" ] || python3 -m venv "$ROOT/.venv" || fail "creating .venv" "install python3-venv (apt-get install python3-venv)"
+  "$ROOT/.venv/bin/pip" install -q --upgrade pip >/dev/null
+  "$ROOT/.venv/bin/pip" install -q -r "$ROOT/requirements-dev.txt" \
+    -e "$ROOT/kit" -e "$ROOT/services/members" -e "$ROOT/services/events" \
+    -e "$ROOT/services/listings" -e "$ROOT/services/search" -e "$ROOT/gateway" \
+    || fail "pip install" "check that PyPI is reachable (pip index versions nameko)"
+  echo "$want" > "$stamp"
+}
+
+rabbitmq() {
+  step "RabbitMQ"
+  if [ -n "${AMQP_URI:-}" ]; then echo "    using external AMQP_URI"; return; fi
+  if port_open 5672 && port_open 15672; then echo "    already answering on 127.0.0.1:5672"; return; fi
+  command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || {
+    echo "    installing Debian's rabbitmq-server"
+    apt_install rabbitmq-server || fail "apt-get install rabbitmq-server" "run 'apt-get update' and retry; Debian's package index must be reachable"
+  }
+  export PATH=$PATH:/usr/sbin
+  as_root rabbitmq-plugins --offline enable rabbitmq_management >/dev/null
+  # Bind to loopback only.
+  if ! grep -q '^listeners.tcp.default' /etc/rabbitmq/rabbitmq.conf 2>/dev/null; then
+    printf 'listeners.tcp.default = 127.0.0.1:5672\nmanagement.tcp.ip = 127.0.0.1\nloopback_users.guest = true\n' | as_root tee -a /etc/rabbitmq/rabbitmq.conf >/dev/null
+  fi
+  as_root rabbitmq-server -detached >/dev/null 2>&1 || true
+  wait_for 90 "RabbitMQ" port_open 5672 || fail "starting RabbitMQ" "see /var/log/rabbitmq/*.log; 'rabbitmqctl status' tells why"
+  wait_for 60 "RabbitMQ management" port_open 15672 || fail "RabbitMQ management plugin" "rabbitmq-plugins enable rabbitmq_management"
+}
+
+ferretdb_binary() {
+  local bin="$CACHE/bin/ferretdb-$FERRETDB_VERSION"
+  if [ -x "$bin" ]; then echo "$bin"; return; fi
+  command -v go >/dev/null || apt_install golang-go >&2 || fail "installing Go" "install Go 1.21+"
+  echo "    building FerretDB $FERRETDB_VERSION from the Go module proxy (once; cached in $CACHE/bin)" >&2
+  # 'go install pkg@version' asks the proxy for the module's version list to check for
+  # deprecation, and that list is refused here; building the pinned version inside a
+  # throw-away module skips that call and builds the same code.
+  local tmp; tmp=$(mktemp -d)
+  cat > "$tmp/go.mod" <<GOMOD
+module parentnet/ferretdb-build
+
+go 1.22
+
+require github.com/FerretDB/FerretDB $FERRETDB_VERSION
+GOMOD
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/FerretDB/FerretDB/cmd/ferretdb"\n' > "$tmp/tools.go"
+  # Its release builds write build/version/version.txt, which the module zip lacks and
+  # without which the binary panics at start; vendoring lets us add that one file.
+  (cd "$tmp" && GOFLAGS=-mod=mod go mod tidy >&2 && go mod vendor >&2 \
+    && echo "$FERRETDB_VERSION" > vendor/github.com/FerretDB/FerretDB/build/version/version.txt \
+    && go build -mod=vendor -trimpath -o "$bin.tmp" github.com/FerretDB/FerretDB/cmd/ferretdb >&2) \
+    || fail "building FerretDB" "the Go module proxy must be reachable; or put a mongod on PATH; or set MONGO_URI"
+  mv "$bin.tmp" "$bin"; rm -rf "$tmp"
+  echo "$bin"
+}
+
+mongo() {
+  step "MongoDB-protocol server"
+  if [ -n "${MONGO_URI:-}" ]; then echo "    using external MONGO_URI"; return; fi
+  if port_open 27017; then echo "    already answering on 127.0.0.1:27017"; return; fi
+  mkdir -p "$STATE/mongo"
+  if command -v mongod >/dev/null; then
+    echo "    starting mongod from PATH"
+    mongod --bind_ip 127.0.0.1 --port 27017 --dbpath "$STATE/mongo" --fork --logpath "$STATE/logs/mongod.log" >/dev/null
+  else
+    local bin; bin=$(ferretdb_binary)
+    echo "    starting FerretDB (SQLite backend, data in $STATE/ferretdb)"
+    mkdir -p "$STATE/ferretdb"
+    nohup "$bin" --handler=sqlite --sqlite-url="file:$STATE/ferretdb/" \
+      --state-dir="$STATE/ferretdb" --listen-addr=127.0.0.1:27017 --debug-addr=127.0.0.1:8088 \
+      --telemetry=disable --log-level=WARN \
+      > "$STATE/logs/ferretdb.log" 2>&1 &
+    echo $! > "$STATE/ferretdb.pid"
+  fi
+  wait_for 60 "MongoDB protocol on 127.0.0.1:27017" port_open 27017 || fail "starting the MongoDB-protocol server" "see $STATE/logs/"
+}
+
+java_home() {
+  # Elasticsearch 8.19 runs on Java 17 to 24; prefer 21, then 17.
+  local j
+  for j in /usr/lib/jvm/java-21-openjdk-amd64 /usr/lib/jvm/temurin-21-jdk-amd64 /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/temurin-17-jdk-amd64; do
+    [ -x "$j/bin/java" ] && { echo "$j"; return; }
+  done
+  apt_install openjdk-17-jre-headless >&2 || fail "installing Java" "apt-get install openjdk-17-jre-headless"
+  echo /usr/lib/jvm/java-17-openjdk-amd64
+}
+
+elasticsearch() {
+  step "Elasticsearch $ES_VERSION"
+  if [ -n "${ELASTICSEARCH_URL:-}" ]; then echo "    using external ELASTICSEARCH_URL"; return; fi
+  if curl -fs http://127.0.0.1:9200 >/dev/null 2>&1; then echo "    already answering on 127.0.0.1:9200"; return; fi
+  local zip="$CACHE/downloads/elasticsearch-$ES_VERSION.zip"
+  if [ ! -f "$zip" ]; then
+    echo "    downloading the integ-test-zip from Maven Central (once; cached in $CACHE/downloads)"
+    command -v mvn >/dev/null || apt_install maven || fail "installing Maven" "apt-get install maven"
+    (cd "$CACHE" && mvn -q dependency:copy \
+      -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" \
+      -DoutputDirectory="$CACHE/downloads") || fail "downloading Elasticsearch" "Maven Central must be reachable; or set ELASTICSEARCH_URL"
+  fi
+  local home="$STATE/elasticsearch-$ES_VERSION"
+  if [ ! -d "$home" ]; then
+    command -v unzip >/dev/null || apt_install unzip
+    unzip -q "$zip" -d "$STATE" || fail "unpacking Elasticsearch" "remove $zip and retry"
+    cat >> "$home/config/elasticsearch.yml" <<YML
+cluster.name: parentnet
+node.name: parentnet-local
+path.data: $STATE/es-data
+path.logs: $STATE/logs/elasticsearch
+network.host: 127.0.0.1
+http.port: 9200
+discovery.type: single-node
+xpack.security.enabled: false
+action.destructive_requires_name: false
+YML
+  fi
+  mkdir -p "$STATE/es-data" "$STATE/logs/elasticsearch" "$STATE/es-run"
+  local jh; jh=$(java_home)
+  if [ "$(id -u)" = 0 ]; then
+    # Elasticsearch refuses to run as root.
+    id "$ES_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER"
+    chown -R "$ES_USER" "$home" "$STATE/es-data" "$STATE/logs/elasticsearch" "$STATE/es-run"
+    chmod o+x "$STATE"
+    su -s /bin/bash "$ES_USER" -c "ES_JAVA_HOME=$jh ES_JAVA_OPTS='-Xms512m -Xmx512m' '$home/bin/elasticsearch' -d -p '$STATE/es-run/es.pid'" \
+      > "$STATE/logs/es-start.log" 2>&1 || fail "starting Elasticsearch" "see $STATE/logs/es-start.log and $STATE/logs/elasticsearch/"
+  else
+    ES_JAVA_HOME=$jh ES_JAVA_OPTS='-Xms512m -Xmx512m' "$home/bin/elasticsearch" -d -p "$STATE/es-run/es.pid" \
+      > "$STATE/logs/es-start.log" 2>&1 || fail "starting Elasticsearch" "see $STATE/logs/es-start.log"
+  fi
+  wait_for 180 "Elasticsearch on 127.0.0.1:9200" curl -fs "http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=1s" \
+    || fail "waiting for Elasticsearch" "see $STATE/logs/elasticsearch/parentnet.log"
+}
+
+down() {
+  step "Stopping the local servers"
+  [ -f "$STATE/es-run/es.pid" ] && kill "$(cat "$STATE/es-run/es.pid")" 2>/dev/null && echo "    Elasticsearch stopped" || true
+  [ -f "$STATE/ferretdb.pid" ] && kill "$(cat "$STATE/ferretdb.pid")" 2>/dev/null && echo "    FerretDB stopped" || true
+  rm -f "$STATE/ferretdb.pid"
+  pgrep -x mongod >/dev/null && mongod --dbpath "$STATE/mongo" --shutdown >/dev/null 2>&1 || true
+  if port_open 5672 && command -v rabbitmqctl >/dev/null; then as_root rabbitmqctl stop >/dev/null 2>&1 && echo "    RabbitMQ stopped" || true; fi
+}
+
+case "${1:-up}" in
+  up)
+    export PATH=$PATH:/usr/sbin
+    python_env
+    rabbitmq
+    mongo
+    elasticsearch
+    step "All servers are up" ;;
+  down) export PATH=$PATH:/usr/sbin; down ;;
+  *) echo "usage: $0 [up|down]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,1 @@
+"""services/events: outings that parents propose and join."""

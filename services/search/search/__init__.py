@@ -1,0 +1,1 @@
+"""services/search: Elasticsearch read models built only from domain events."""

@@ -1,0 +1,58 @@
+"""From a domain event to the search document it writes: pure, allow-listed.
+
+Only the fields listed here ever reach Elasticsearch, whatever a producer adds to its
+events: personal data cannot leak into the index by a producer's mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from parentnet_kit.envelope import Event
+
+from . import indices
+
+OUTING_FIELDS = (
+    "id",
+    "status",
+    "title",
+    "description",
+    "language",
+    "category",
+    "starts_at",
+    "ends_at",
+    "time_zone",
+    "venue_name",
+    "location",
+    "city",
+    "organizer_id",
+    "created_at",
+    "updated_at",
+)
+OUTING_STATE_EVENTS = {"outing_published", "outing_updated", "attendance_changed"}
+OUTING_REMOVAL_EVENTS = {"outing_cancelled", "outing_deleted"}
+
+
+@dataclass(frozen=True)
+class IndexWrite:
+    spec: indices.IndexSpec
+    doc_id: str
+    version: int
+    document: dict[str, Any]
+
+
+def write_for(event: Event) -> IndexWrite | None:
+    """The write an event causes, or None for events this index does not keep."""
+    if event.type in OUTING_STATE_EVENTS:
+        doc = {name: event.data[name] for name in OUTING_FIELDS if name in event.data}
+        doc["id"] = event.aggregate_id
+        doc["version"] = event.version
+        doc["hidden"] = doc.get("status", "published") != "published"
+        return IndexWrite(indices.OUTINGS, event.aggregate_id, event.version, doc)
+    if event.type in OUTING_REMOVAL_EVENTS:
+        # A tombstone, not a delete: Elasticsearch forgets a deleted document's version
+        # after index.gc_deletes (60 s), and a late event would bring it back.
+        doc = {"id": event.aggregate_id, "version": event.version, "hidden": True, "status": "cancelled"}
+        return IndexWrite(indices.OUTINGS, event.aggregate_id, event.version, doc)
+    return None

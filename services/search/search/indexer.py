@@ -1,0 +1,186 @@
+"""The batch indexer: domain events from RabbitMQ into Elasticsearch, none lost.
+
+- consumes with a prefetch window and writes each batch with one bulk request;
+- acks a message only after Elasticsearch has its write (or has refused it as stale: a
+  409 on an external version means a newer version is already there);
+- while Elasticsearch is unreachable, keeps the batch unacked and tries again with backoff;
+- a message whose write keeps failing is retried through the retry queue, then
+  dead-lettered after ``MAX_ATTEMPTS``; the rest keep flowing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pika
+from elasticsearch import Elasticsearch
+from elasticsearch import exceptions as es_errors
+from pika.exceptions import AMQPError
+
+from parentnet_kit import topology
+from parentnet_kit.envelope import Event, MalformedEvent
+
+from .documents import IndexWrite, write_for
+from .indices import Indices
+
+log = logging.getLogger(__name__)
+QUEUE = "search.indexer"
+ATTEMPTS_HEADER = "x-parentnet-attempts"
+
+
+@dataclass
+class Delivery:
+    tag: int
+    properties: pika.BasicProperties
+    body: bytes
+    event: Event | None = None
+    write: IndexWrite | None = None
+
+    @property
+    def attempts(self) -> int:
+        headers = self.properties.headers or {}
+        return int(headers.get(ATTEMPTS_HEADER, 0))
+
+
+class Indexer:
+    def __init__(
+        self,
+        amqp_uri: str,
+        es: Elasticsearch,
+        indices: Indices,
+        *,
+        batch_size: int = 500,
+        batch_wait: float = 0.02,
+        max_batch_age: float = 0.2,
+    ) -> None:
+        self.params = pika.URLParameters(amqp_uri)
+        self.es = es
+        self.indices = indices
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self.max_batch_age = max_batch_age
+        self.stopping = threading.Event()
+        self.indexed = 0  # applied writes, for tests and benchmarks
+
+    def run(self) -> None:
+        """Consume until ``stop()``; reconnects after broker failures."""
+        while not self.stopping.is_set():
+            try:
+                self._consume()
+            except (AMQPError, OSError) as exc:
+                log.warning("indexer lost the broker (%r); reconnecting", exc)
+                self.stopping.wait(1.0)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _consume(self) -> None:
+        connection = pika.BlockingConnection(self.params)
+        try:
+            channel = connection.channel()
+            topology.declare(channel)
+            channel.basic_qos(prefetch_count=self.batch_size * 2)
+            channel.confirm_delivery()
+            pending: list[Delivery] = []
+            started = 0.0
+            for method, properties, body in channel.consume(QUEUE, inactivity_timeout=self.batch_wait):
+                if method is not None:
+                    if not pending:
+                        started = time.monotonic()
+                    pending.append(Delivery(method.delivery_tag, properties, body))
+                    # Under a steady trickle, don't wait for a full batch for ever.
+                    if len(pending) < self.batch_size and time.monotonic() - started < self.max_batch_age:
+                        continue
+                if pending:
+                    self._process(channel, pending)
+                    pending = []
+                if self.stopping.is_set():
+                    break
+            channel.cancel()
+        finally:
+            if connection.is_open:
+                connection.close()
+
+    def _process(self, channel: Any, batch: list[Delivery]) -> None:
+        writable: list[Delivery] = []
+        for delivery in batch:
+            try:
+                delivery.event = Event.from_dict(json.loads(delivery.body))
+            except (ValueError, MalformedEvent) as exc:
+                log.error("dead-lettering a malformed message: %s", exc)
+                channel.basic_nack(delivery.tag, requeue=False)
+                continue
+            delivery.write = write_for(delivery.event)
+            if delivery.write is None:
+                channel.basic_ack(delivery.tag)  # an event this index does not keep
+            else:
+                writable.append(delivery)
+        if not writable:
+            return
+        results = self._bulk_until_accepted(writable)
+        for delivery, (status, error) in zip(writable, results, strict=True):
+            if 200 <= status < 300 or status == 409:
+                channel.basic_ack(delivery.tag)
+                if status != 409:
+                    self.indexed += 1
+            else:
+                self._retry_or_dead_letter(channel, delivery, f"{status}: {error}")
+
+    def _bulk_until_accepted(self, writable: list[Delivery]) -> list[tuple[int, Any]]:
+        operations: list[dict[str, Any]] = []
+        for delivery in writable:
+            write = delivery.write
+            assert write is not None
+            operations.append(
+                {
+                    "index": {
+                        "_index": self.indices.alias(write.spec),
+                        "_id": write.doc_id,
+                        "version": write.version,
+                        "version_type": "external",
+                    }
+                }
+            )
+            operations.append(write.document)
+        delay = 0.5
+        while True:
+            try:
+                response = self.es.bulk(operations=operations)
+                return [(item["index"]["status"], item["index"].get("error")) for item in response["items"]]
+            except (es_errors.ConnectionError, es_errors.ConnectionTimeout, es_errors.TransportError) as exc:
+                if self.stopping.is_set():
+                    raise OSError("stopping with an unacknowledged batch") from exc
+                log.warning("Elasticsearch unavailable (%s); batch of %d kept, retrying", exc, len(writable))
+            except es_errors.ApiError as exc:
+                if exc.meta.status < 500 and exc.meta.status != 429:
+                    return [(exc.meta.status, str(exc))] * len(writable)
+                log.warning("Elasticsearch answered %s; retrying the batch", exc.meta.status)
+            self.stopping.wait(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _retry_or_dead_letter(self, channel: Any, delivery: Delivery, reason: str) -> None:
+        attempts = delivery.attempts + 1
+        if attempts >= topology.MAX_ATTEMPTS:
+            log.error("dead-lettering %s after %d attempts: %s", delivery.properties.message_id, attempts, reason)
+            channel.basic_nack(delivery.tag, requeue=False)
+            return
+        headers = dict(delivery.properties.headers or {})
+        headers[ATTEMPTS_HEADER] = attempts
+        headers["x-parentnet-last-error"] = reason[:500]
+        properties = pika.BasicProperties(
+            content_type=delivery.properties.content_type,
+            delivery_mode=pika.DeliveryMode.Persistent,
+            message_id=delivery.properties.message_id,
+            type=delivery.properties.type,
+            headers=headers,
+        )
+        retry_queue = topology.consumer(QUEUE).retry_queue
+        channel.basic_publish("", retry_queue, delivery.body, properties, mandatory=True)
+        channel.basic_ack(delivery.tag)
+        log.warning("retrying %s later (attempt %d): %s", delivery.properties.message_id, attempts, reason)
+

@@ -1,0 +1,84 @@
+"""Index definitions: explicit mappings, versioned names behind aliases.
+
+Writes and reads go through the alias (``<prefix>outings``), which points at one versioned
+index (``<prefix>outings-v1``); a backfill builds ``-v2`` beside it and swaps the alias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+OUTINGS_MAPPING: dict[str, Any] = {
+    # Unknown fields are neither indexed nor trusted: the indexer copies an allow-list.
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "keyword"},
+        "version": {"type": "long"},
+        "hidden": {"type": "boolean"},
+        "status": {"type": "keyword"},
+        "title": {"type": "text"},
+        "description": {"type": "text"},
+        "language": {"type": "keyword"},
+        "category": {"type": "keyword"},
+        "starts_at": {"type": "date"},
+        "ends_at": {"type": "date"},
+        "time_zone": {"type": "keyword", "index": False},
+        "venue_name": {"type": "text"},
+        "location": {"type": "geo_point"},
+        "city": {"type": "keyword"},
+        "organizer_id": {"type": "keyword"},
+        "created_at": {"type": "date"},
+        "updated_at": {"type": "date"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str  # the alias, without prefix
+    mapping: dict[str, Any]
+    revision: int  # bump when the mapping changes incompatibly; the backfill fills the new one
+
+
+OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 1)
+ALL = (OUTINGS,)
+
+
+class Indices:
+    def __init__(self, es: Elasticsearch, prefix: str, replicas: int = 0, refresh_interval: str = "1s") -> None:
+        self.es = es
+        self.prefix = prefix
+        self.replicas = replicas
+        self.refresh_interval = refresh_interval
+
+    def alias(self, spec: IndexSpec) -> str:
+        return f"{self.prefix}{spec.name}"
+
+    def concrete(self, spec: IndexSpec, revision: int | None = None) -> str:
+        return f"{self.prefix}{spec.name}-v{revision or spec.revision}"
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "number_of_shards": 1,
+            "number_of_replicas": self.replicas,
+            # Explicit: an index left on the default stops refreshing while idle, and a
+            # search after a quiet spell would then wait for a refresh or miss new documents.
+            "refresh_interval": self.refresh_interval,
+        }
+
+    def ensure(self) -> None:
+        """Create each index and its alias if the alias does not exist yet."""
+        for spec in ALL:
+            alias = self.alias(spec)
+            if self.es.indices.exists_alias(name=alias):
+                continue
+            index = self.concrete(spec)
+            if not self.es.indices.exists(index=index):
+                self.es.indices.create(index=index, settings=self.settings(), mappings=spec.mapping)
+            self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
+
+    def delete_all(self) -> None:
+        self.es.indices.delete(index=f"{self.prefix}*", ignore_unavailable=True, allow_no_indices=True)

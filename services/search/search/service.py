@@ -1,0 +1,35 @@
+"""The search service: query RPCs over the indices, and the indexer that feeds them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.rpc import rpc
+
+from . import queries
+from .dependencies import IndexerRunner, SearchIndices
+from .indices import OUTINGS
+
+
+class SearchService:
+    name = "search"
+
+    indices = SearchIndices()
+    indexer = IndexerRunner()
+
+    @rpc
+    def ping(self) -> str:
+        return "pong"
+
+    @rpc
+    def nearby_outings(
+        self, near: dict[str, float], radius_km: float, first: int = 20, after: str | None = None
+    ) -> dict[str, Any]:
+        """A page of outings near a point, nearest first; ``errors`` names any bad argument."""
+        errors = queries.validate_nearby(near, radius_km, first, after)
+        if errors:
+            return {"errors": errors, "total": 0, "has_next_page": False, "edges": []}
+        page = queries.nearby_outings(
+            self.indices.es, self.indices.alias(OUTINGS), near, float(radius_km), first, after
+        )
+        return {"errors": [], **page}
