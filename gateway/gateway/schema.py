@@ -276,7 +276,8 @@ class OutingCreate(graphene.Mutation):
             "title": input.get("title"),
             "description": input.get("description"),
             "language": input.get("language"),
-            "category": input.get("category"),
+            # graphene hands enum inputs over as enum members; the services speak values.
+            "category": getattr(input.get("category"), "value", input.get("category")),
             "starts_at": input.get("starts_at"),
             "ends_at": input.get("ends_at"),
             "venue_name": input.get("venue_name"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
 OUTINGS_MAPPING: dict[str, Any] = {
     # Unknown fields are neither indexed nor trusted: the indexer copies an allow-list.
@@ -76,8 +76,12 @@ class Indices:
             if self.es.indices.exists_alias(name=alias):
                 continue
             index = self.concrete(spec)
-            if not self.es.indices.exists(index=index):
+            try:
                 self.es.indices.create(index=index, settings=self.settings(), mappings=spec.mapping)
+            except BadRequestError as error:
+                if error.error != "resource_already_exists_exception":
+                    raise
+            # Idempotent: another process may have put it a moment ago.
             self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
 
     def delete_all(self) -> None:
