@@ -49,6 +49,11 @@ class EventPublisher:
         self._channel = channel
         return channel
 
+    def connect(self) -> None:
+        """Connect now and declare the topology: queues exist before the first event."""
+        with self._lock:
+            self._ensure_channel()
+
     def publish(self, event: Event) -> None:
         body = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
         properties = pika.BasicProperties(

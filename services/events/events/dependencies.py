@@ -65,6 +65,7 @@ class Outings(DependencyProvider):
         config = self.container.config
         self.client = MongoClient(config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=5000)
         self.publisher = EventPublisher(config["AMQP_URI"])
+        self.publisher.connect()
         self.store = AggregateStore(self.client[config["EVENTS_DB"]], "outings", self.publisher)
         self.store.ensure_indexes()
 

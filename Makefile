@@ -1,0 +1,35 @@
+# Parentnet: `make up` runs the whole network locally; `make test` tests it against real servers.
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+.PHONY: up down test provision services demo lint schema help
+
+help:
+	@echo "make up     provision RabbitMQ, a MongoDB-protocol server and Elasticsearch, start the five processes, load demo data"
+	@echo "make test   the same provisioning, then every test suite"
+	@echo "make down   stop the five processes and the local servers"
+
+provision:
+	@bash scripts/provision.sh up
+
+up: provision
+	@$(PY) -m devtools.stack up
+	@$(PY) -m devtools.demo_data
+	@echo
+	@echo "GraphQL API:      http://127.0.0.1:$${GATEWAY_PORT:-8000}/graphql  (POST)"
+	@echo "GraphQL explorer: http://127.0.0.1:$${GATEWAY_PORT:-8000}/graphql  (open in a browser)"
+	@echo "Health:           http://127.0.0.1:$${GATEWAY_PORT:-8000}/health"
+
+down:
+	@$(PY) -m devtools.stack down || true
+	@bash scripts/provision.sh down
+
+test: provision
+	@bash scripts/run_tests.sh
+
+lint:
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+
+schema:
+	@cd gateway && ../$(PY) -m gateway.export_schema > schema.graphql && echo "wrote gateway/schema.graphql"

@@ -1,0 +1,62 @@
+"""Helpers for tests against the real servers: isolation by vhost, database and prefix."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from . import config
+
+
+def management_url() -> str:
+    return os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672")
+
+
+def _management(method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    parsed = urllib.parse.urlsplit(management_url())
+    url = f"{parsed.scheme}://{parsed.hostname}:{parsed.port or 15672}/api/{path}"
+    request = urllib.request.Request(url, method=method, data=json.dumps(body or {}).encode())
+    token = base64.b64encode(f"{parsed.username or 'guest'}:{parsed.password or 'guest'}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def create_vhost(prefix: str = "test") -> tuple[str, str]:
+    """A fresh RabbitMQ virtual host; returns (vhost, AMQP URI pointing at it)."""
+    vhost = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    quoted = urllib.parse.quote(vhost, safe="")
+    _management("PUT", f"vhosts/{quoted}")
+    user = urllib.parse.urlsplit(config.amqp_uri()).username or "guest"
+    _management("PUT", f"permissions/{quoted}/{user}", {"configure": ".*", "write": ".*", "read": ".*"})
+    base = config.amqp_uri().rstrip("/")
+    parsed = urllib.parse.urlsplit(base)
+    return vhost, urllib.parse.urlunsplit((parsed.scheme, parsed.netloc, "/" + quoted, "", ""))
+
+
+def delete_vhost(vhost: str) -> None:
+    _management("DELETE", f"vhosts/{urllib.parse.quote(vhost, safe='')}")
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.05, what: str = "condition") -> Any:
+    """Poll until ``predicate()`` is truthy; returns its value or fails after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
