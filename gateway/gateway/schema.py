@@ -198,9 +198,9 @@ def connection(page: dict[str, Any], after: str | None, errors: list[dict[str, A
 
 class Query(graphene.ObjectType):
     node = graphene.Field(Node, id=graphene.ID(required=True), description="Any object by its global ID.")
+    # Nullable, so that when search is down the rest of the response still resolves.
     nearby_outings = graphene.Field(
         OutingConnection,
-        required=True,
         near=graphene.Argument(GeoPointInput, required=True),
         radius_km=graphene.Argument(graphene.Float, required=True, description="More than 0, at most 100."),
         first=graphene.Argument(graphene.Int, default_value=20, description="Page size, 1 to 100."),

@@ -1,0 +1,121 @@
+"""The HTTP layer with a stand-in for RabbitMQ: pure request handling, errors and batching."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.ids import to_global_id
+from gateway.rpc import ServiceUnavailable
+from gateway.settings import Settings
+
+OUTING = {
+    "id": "o1",
+    "version": 1,
+    "status": "published",
+    "title": "Zoo",
+    "description": "",
+    "language": "fr",
+    "category": "zoo",
+    "starts_at": "2030-06-01T08:00:00Z",
+    "ends_at": "2030-06-01T10:00:00Z",
+    "time_zone": "Europe/Paris",
+    "venue_name": "Zoo de Vincennes",
+    "location": {"lat": 48.83, "lon": 2.41},
+    "city": "paris",
+    "organizer_id": None,
+}
+
+
+class FakeRpc:
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, str]] = []
+        self.connected = True
+
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def call(self, service: str, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        self.calls.append((service, method))
+        answer = self.answers[f"{service}.{method}"]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer(*args, **kwargs) if callable(answer) else answer
+
+
+@pytest.fixture
+def make_client():
+    def make(answers: dict[str, Any], **overrides: Any) -> tuple[TestClient, FakeRpc]:
+        settings = Settings(
+            amqp_uri="amqp://unused",
+            rpc_timeout=1,
+            health_timeout=1,
+            max_body_bytes=overrides.get("max_body_bytes", 64 * 1024),
+            introspection=overrides.get("introspection", True),
+            explorer=True,
+        )
+        app = create_app(settings)
+        fake = FakeRpc(answers)
+        app.state.rpc.call = fake.call  # the app's resolvers reach RPC through this client
+        app.state.rpc.connect = fake.connect
+        return TestClient(app), fake
+
+    return make
+
+
+def post(client: TestClient, query: str, variables: dict | None = None):
+    return client.post("/graphql", json={"query": query, "variables": variables or {}})
+
+
+def test_node_ids_resolve_through_one_batched_call(make_client):
+    client, fake = make_client({"events.get_outings": lambda ids: [{**OUTING, "id": i} for i in ids]})
+    ids = [to_global_id("Outing", f"o{i}") for i in range(5)]
+    query = "{ " + " ".join(f'n{i}: node(id: "{gid}") {{ id ... on Outing {{ title }} }}' for i, gid in enumerate(ids)) + " }"
+    body = post(client, query).json()
+    assert [body["data"][f"n{i}"]["id"] for i in range(5)] == ids
+    assert fake.calls == [("events", "get_outings")]
+
+
+def test_a_down_service_is_service_unavailable_and_the_rest_resolves(make_client):
+    client, _ = make_client({"search.nearby_outings": ServiceUnavailable("search", "no answer")})
+    body = post(client, "{ cities { slug } nearbyOutings(near: {lat: 1, lon: 1}, radiusKm: 1) { totalCount } }").json()
+    assert body["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE", "service": "search"}
+    assert "paris" in {c["slug"] for c in body["data"]["cities"]}
+
+
+def test_client_faults_have_codes_and_no_schema_hints(make_client):
+    client, _ = make_client({})
+    response = post(client, "{ citiez { slug } }")
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "Did you mean" not in error["message"]
+    assert post(client, "{ cities { ").json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    assert client.post("/graphql", content=b"nope").json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def test_oversized_bodies_are_refused(make_client):
+    client, _ = make_client({}, max_body_bytes=100)
+    response = post(client, "{ cities { slug } }" + " " * 200)
+    assert response.status_code == 413
+
+
+def test_introspection_can_be_switched_off(make_client):
+    client, _ = make_client({}, introspection=False)
+    assert post(client, "{ __schema { types { name } } }").status_code == 400
+
+
+def test_outing_times_are_shown_in_the_city_time_zone(make_client):
+    client, _ = make_client({"events.get_outings": lambda ids: [OUTING]})
+    body = post(client, '{ node(id: "%s") { ... on Outing { startsAt city { timeZone } } } }' % to_global_id("Outing", "o1")).json()
+    assert body["data"]["node"] == {"startsAt": "2030-06-01T10:00:00+02:00", "city": {"timeZone": "Europe/Paris"}}
+
+
+def test_alive_answers_without_dependencies(make_client):
+    client, _ = make_client({})
+    assert client.get("/alive").json() == {"status": "alive"}

@@ -1,0 +1,125 @@
+"""The search service in a real nameko container, fed over real RabbitMQ, into real Elasticsearch."""
+
+from __future__ import annotations
+
+import json
+
+import pika
+from nameko.testing.services import entrypoint_hook
+
+from parentnet_kit import topology
+from parentnet_kit.envelope import Event
+from parentnet_kit.publisher import EventPublisher
+from parentnet_kit.testing import wait_for
+from search.dependencies import make_client
+from search.service import SearchService
+
+EIFFEL = {"lat": 48.8584, "lon": 2.2945}
+
+
+def outing(outing_id: str, version: int, title: str, lat: float, lon: float, type_: str = "outing_published") -> Event:
+    data = {
+        "id": outing_id,
+        "status": "published",
+        "title": title,
+        "description": "",
+        "language": "fr",
+        "category": "park",
+        "starts_at": "2030-01-01T09:00:00Z",
+        "ends_at": "2030-01-01T11:00:00Z",
+        "time_zone": "Europe/Paris",
+        "venue_name": title,
+        "location": {"lat": lat, "lon": lon},
+        "city": "paris",
+        "organizer_id": None,
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+    return Event(type_, "events", outing_id, version, "paris", data)
+
+
+def document(cfg, outing_id):
+    es = make_client(cfg["ELASTICSEARCH_URL"])
+    found = es.options(ignore_status=404).get(index=f"{cfg['SEARCH_INDEX_PREFIX']}outings", id=outing_id)
+    return found["_source"] if found.get("found") else None
+
+
+def nearby(container, **kwargs):
+    with entrypoint_hook(container, "nearby_outings") as query:
+        return query(**kwargs)
+
+
+def test_published_outings_are_found_nearest_first(container_factory, service_config):
+    container = container_factory(SearchService, service_config)
+    container.start()
+    publisher = EventPublisher(service_config["AMQP_URI"])
+    publisher.publish(outing("far", 1, "Bois de Boulogne", 48.8625, 2.2490))  # ~3.3 km
+    publisher.publish(outing("near", 1, "Champ-de-Mars", 48.8556, 2.2986))  # ~0.4 km
+    publisher.publish(outing("out", 1, "Vincennes", 48.8330, 2.4330))  # ~10.5 km
+    page = wait_for(
+        lambda: (p := nearby(container, near=EIFFEL, radius_km=5, first=10))["total"] == 2 and p,
+        timeout=10,
+        what="two outings indexed",
+    )
+    assert [e["node"]["id"] for e in page["edges"]] == ["near", "far"]
+    assert 0.3 < page["edges"][0]["distance_km"] < 0.6
+
+    first = nearby(container, near=EIFFEL, radius_km=5, first=1)
+    assert first["has_next_page"] is True
+    rest = nearby(container, near=EIFFEL, radius_km=5, first=1, after=first["edges"][0]["cursor"])
+    assert [e["node"]["id"] for e in rest["edges"]] == ["far"] and rest["has_next_page"] is False
+    publisher.close()
+
+
+def test_a_stale_version_never_overwrites_a_newer_one(container_factory, service_config):
+    container = container_factory(SearchService, service_config)
+    container.start()
+    publisher = EventPublisher(service_config["AMQP_URI"])
+    publisher.publish(outing("o1", 4, "version four", 48.85, 2.29, "outing_updated"))
+    publisher.publish(outing("o1", 3, "version three", 48.85, 2.29, "outing_updated"))
+    publisher.publish(outing("o2", 1, "marker", 48.85, 2.29))  # indexed after both above
+    wait_for(lambda: document(service_config, "o2"), timeout=10, what="the marker document")
+    assert document(service_config, "o1")["title"] == "version four"
+    publisher.close()
+
+
+def test_a_cancelled_outing_leaves_search_and_stays_gone(container_factory, service_config):
+    container = container_factory(SearchService, service_config)
+    container.start()
+    publisher = EventPublisher(service_config["AMQP_URI"])
+    publisher.publish(outing("o1", 1, "bientôt annulée", 48.8556, 2.2986))
+    wait_for(lambda: nearby(container, near=EIFFEL, radius_km=5, first=5)["total"] == 1, 10, what="indexed")
+    publisher.publish(outing("o1", 2, "", 48.8556, 2.2986, "outing_cancelled"))
+    publisher.publish(outing("o1", 1, "late replay of v1", 48.8556, 2.2986))
+    wait_for(lambda: (d := document(service_config, "o1")) and d["hidden"], 10, what="tombstone")
+    publisher.publish(outing("o9", 1, "marker", 48.9, 2.5))
+    wait_for(lambda: document(service_config, "o9"), timeout=10, what="the marker document")
+    assert nearby(container, near=EIFFEL, radius_km=5, first=5)["total"] == 0
+    assert document(service_config, "o1")["version"] == 2
+
+
+def test_a_malformed_message_is_dead_lettered_and_the_rest_keep_flowing(container_factory, service_config):
+    container = container_factory(SearchService, service_config)
+    container.start()
+    connection = pika.BlockingConnection(pika.URLParameters(service_config["AMQP_URI"]))
+    channel = connection.channel()
+    channel.basic_publish(topology.EVENTS_EXCHANGE, "events.outing_published", b"{not json")
+    channel.basic_publish(
+        topology.EVENTS_EXCHANGE, "events.outing_published", json.dumps(outing("ok", 1, "ok", 48.9, 2.3).to_dict())
+    )
+    wait_for(lambda: document(service_config, "ok"), timeout=10, what="the good event indexed")
+    dead = wait_for(
+        lambda: channel.queue_declare("search.indexer.dead", passive=True).method.message_count,
+        timeout=10,
+        what="the poison message in the dead-letter queue",
+    )
+    assert dead == 1
+    connection.close()
+
+
+def test_bad_query_arguments_are_named(container_factory, service_config):
+    container = container_factory(SearchService, service_config)
+    container.start()
+    result = nearby(container, near={"lat": 123, "lon": 2}, radius_km=0, first=1000, after="garbage")
+    assert {e["field"][0] for e in result["errors"]} == {"near.lat", "radius_km", "first", "after"}
+    assert result["edges"] == []
