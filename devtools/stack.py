@@ -7,6 +7,7 @@ virtual host, database names and index prefix.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -80,10 +81,8 @@ class Stack:
             except ProcessLookupError:
                 return
             time.sleep(0.1)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def stop_all(self) -> None:
         for name in ("gateway", *SERVICES):

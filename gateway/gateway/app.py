@@ -50,9 +50,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except ValueError:
             return JSONResponse({"errors": [client_error("The body is not JSON.", "BAD_REQUEST")]}, 400)
         if not isinstance(payload, dict):
-            return JSONResponse(
-                {"errors": [client_error("Send one operation as a JSON object.", "BAD_REQUEST")]}, 400
-            )
+            return JSONResponse({"errors": [client_error("Send one operation as a JSON object.", "BAD_REQUEST")]}, 400)
         context = Context(request=request, rpc=rpc)
         status, body = await run(
             graphql_schema, cache, payload.get("query"), payload.get("variables"), payload.get("operationName"), context

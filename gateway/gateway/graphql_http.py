@@ -114,8 +114,7 @@ async def run(
     body: dict[str, Any] = {"data": result.data}
     if result.errors:
         body["errors"] = [format_execution_error(e) for e in result.errors]
-    if result.data is None and result.errors:
-        # Failed before execution (e.g. bad variables): a client fault.
-        if all(e.original_error is None for e in result.errors):
-            return 400, body
+    # Failed before execution (e.g. bad variables): a client fault.
+    if result.data is None and result.errors and all(e.original_error is None for e in result.errors):
+        return 400, body
     return 200, body

@@ -13,6 +13,7 @@ class DataLoader:
         self._max_batch = max_batch
         self._cache: dict[Hashable, asyncio.Future[Any]] = {}
         self._queue: list[tuple[Hashable, asyncio.Future[Any]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()  # held so they are not collected mid-flight
 
     def load(self, key: Hashable) -> asyncio.Future[Any]:
         if key in self._cache:
@@ -34,7 +35,9 @@ class DataLoader:
     def _dispatch(self) -> None:
         queue, self._queue = self._queue, []
         for start in range(0, len(queue), self._max_batch):
-            asyncio.ensure_future(self._run(queue[start : start + self._max_batch]))
+            task = asyncio.ensure_future(self._run(queue[start : start + self._max_batch]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _run(self, chunk: list[tuple[Hashable, asyncio.Future[Any]]]) -> None:
         try:

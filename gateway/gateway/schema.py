@@ -231,7 +231,12 @@ class Query(graphene.ObjectType):
     ) -> dict[str, Any]:
         ctx: Context = info.context
         page = await ctx.rpc.call(
-            "search", "nearby_outings", near={"lat": near.lat, "lon": near.lon}, radius_km=radius_km, first=first, after=after
+            "search",
+            "nearby_outings",
+            near={"lat": near.lat, "lon": near.lon},
+            radius_km=radius_km,
+            first=first,
+            after=after,
         )
         return connection(page, after, user_errors(page["errors"]))
 
@@ -257,8 +262,6 @@ class OutingCreateInput(graphene.InputObjectType):
 class OutingCreatePayload(graphene.ObjectType):
     outing = graphene.Field(Outing)
     user_errors = graphene.List(graphene.NonNull(UserError), required=True)
-
-
 
 
 class OutingCreate(graphene.Mutation):

@@ -75,7 +75,11 @@ def post(client: TestClient, query: str, variables: dict | None = None):
 def test_node_ids_resolve_through_one_batched_call(make_client):
     client, fake = make_client({"events.get_outings": lambda ids: [{**OUTING, "id": i} for i in ids]})
     ids = [to_global_id("Outing", f"o{i}") for i in range(5)]
-    query = "{ " + " ".join(f'n{i}: node(id: "{gid}") {{ id ... on Outing {{ title }} }}' for i, gid in enumerate(ids)) + " }"
+    query = (
+        "{ "
+        + " ".join(f'n{i}: node(id: "{gid}") {{ id ... on Outing {{ title }} }}' for i, gid in enumerate(ids))
+        + " }"
+    )
     body = post(client, query).json()
     assert [body["data"][f"n{i}"]["id"] for i in range(5)] == ids
     assert fake.calls == [("events", "get_outings")]
@@ -112,7 +116,12 @@ def test_introspection_can_be_switched_off(make_client):
 
 def test_outing_times_are_shown_in_the_city_time_zone(make_client):
     client, _ = make_client({"events.get_outings": lambda ids: [OUTING]})
-    body = post(client, '{ node(id: "%s") { ... on Outing { startsAt city { timeZone } } } }' % to_global_id("Outing", "o1")).json()
+    body = post(
+        client,
+        '{{ node(id: "{}") {{ ... on Outing {{ startsAt city {{ timeZone }} }} }} }}'.format(
+            to_global_id("Outing", "o1")
+        ),
+    ).json()
     assert body["data"]["node"] == {"startsAt": "2030-06-01T10:00:00+02:00", "city": {"timeZone": "Europe/Paris"}}
 
 

@@ -16,6 +16,7 @@ accepted change is impossible once its outbox insert has succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -84,10 +85,9 @@ class AggregateStore:
     def _apply(self, state: dict[str, Any]) -> None:
         version = state["version"]
         if version == 1:
-            try:
+            # A DuplicateKeyError means the sweeper rolled it forward already.
+            with contextlib.suppress(DuplicateKeyError):
                 self.aggregates.insert_one(state)
-            except DuplicateKeyError:
-                pass  # already rolled forward by the sweeper
             return
         # Only move forward: a late roll-forward must never overwrite a newer version.
         self.aggregates.replace_one({"_id": state["_id"], "version": {"$lt": version}}, state)
@@ -114,9 +114,7 @@ class AggregateStore:
 
     def pending(self, older_than: timedelta) -> Iterator[dict[str, Any]]:
         cutoff = datetime.now(UTC) - older_than
-        return self.outbox.find({"published": False, "created_at": {"$lte": cutoff}}).sort(
-            "created_at", ASCENDING
-        )
+        return self.outbox.find({"published": False, "created_at": {"$lte": cutoff}}).sort("created_at", ASCENDING)
 
     def relay_pending(self, older_than: timedelta = timedelta(seconds=2), limit: int = 500) -> int:
         """Roll forward and publish what a crash or an outage left behind; returns how many."""

@@ -8,6 +8,7 @@ leave the event in their outbox for the sweeper.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -87,7 +88,5 @@ class EventPublisher:
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
-            try:
+            with contextlib.suppress(AMQPError, OSError):
                 connection.close()
-            except (AMQPError, OSError):
-                pass

@@ -34,9 +34,7 @@ class ConsumerQueue:
 
 
 # The contract of who listens to what. Adding a consumer means adding it here.
-CONSUMERS: tuple[ConsumerQueue, ...] = (
-    ConsumerQueue("search.indexer", ("events.#", "listings.#", "members.#")),
-)
+CONSUMERS: tuple[ConsumerQueue, ...] = (ConsumerQueue("search.indexer", ("events.#", "listings.#", "members.#")),)
 
 
 def consumer(name: str) -> ConsumerQueue:

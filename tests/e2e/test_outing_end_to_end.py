@@ -58,7 +58,7 @@ def test_a_new_outing_is_found_nearby_within_seconds(gql):
     assert node["title"] == title
     assert 0.3 < node["distanceKm"] < 0.6
 
-    fetched = gql('query($id: ID!) { node(id: $id) { id ... on Outing { title } } }', {"id": outing["id"]})
+    fetched = gql("query($id: ID!) { node(id: $id) { id ... on Outing { title } } }", {"id": outing["id"]})
     assert fetched["node"] == {"id": outing["id"], "title": title}
 
 

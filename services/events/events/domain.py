@@ -121,7 +121,9 @@ def validate_new_outing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, A
     starts_at = parse_local_time(raw.get("starts_at"), zone)
     ends_at = parse_local_time(raw.get("ends_at"), zone)
     if starts_at is None:
-        errors.append(FieldError(("starts_at",), "startsAt must be a date and time such as 2026-12-05T10:00", "INVALID"))
+        errors.append(
+            FieldError(("starts_at",), "startsAt must be a date and time such as 2026-12-05T10:00", "INVALID")
+        )
     elif starts_at < now - PAST_TOLERANCE:
         errors.append(FieldError(("starts_at",), "startsAt must not be in the past", "IN_THE_PAST"))
     if ends_at is None:

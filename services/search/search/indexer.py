@@ -183,4 +183,3 @@ class Indexer:
         channel.basic_publish("", retry_queue, delivery.body, properties, mandatory=True)
         channel.basic_ack(delivery.tag)
         log.warning("retrying %s later (attempt %d): %s", delivery.properties.message_id, attempts, reason)
-
