@@ -1,0 +1,285 @@
+"""Load demo outings for the network's first cities through the GraphQL API.
+
+``python -m devtools.demo_data`` (``make up`` runs it). Idempotent: a city that already
+shows demo outings around its centre is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import date, timedelta
+
+import httpx
+
+GATEWAY = os.environ.get("GATEWAY_URL") or f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}"
+
+# (city, language, category, title, description, venue, lat, lon, start hour, hours)
+DEMO = [
+    (
+        "paris",
+        "fr",
+        "PARK",
+        "Pique-nique des familles au Champ-de-Mars",
+        "Chacun apporte un goûter à partager, rendez-vous côté École militaire.",
+        "Champ-de-Mars",
+        48.8556,
+        2.2986,
+        11,
+        3,
+    ),
+    (
+        "paris",
+        "fr",
+        "MUSEUM",
+        "Contes au musée du quai Branly",
+        "Atelier contes pour les 4-8 ans, poussettes bienvenues.",
+        "Musée du quai Branly – Jacques Chirac",
+        48.8609,
+        2.2975,
+        14,
+        2,
+    ),
+    (
+        "paris",
+        "fr",
+        "ZOO",
+        "Matinée à la Ménagerie",
+        "Visite des pandas roux puis goûter au Jardin des Plantes.",
+        "Ménagerie du Jardin des Plantes",
+        48.8443,
+        2.3597,
+        10,
+        2,
+    ),
+    (
+        "paris",
+        "en",
+        "SWIMMING_POOL",
+        "Baby swim at Joséphine Baker pool",
+        "English-speaking parents, babies 6 months and up.",
+        "Piscine Joséphine Baker",
+        48.8366,
+        2.3768,
+        10,
+        1,
+    ),
+    (
+        "paris",
+        "zh",
+        "MUSEUM",
+        "带孩子逛科学城",
+        "儿童城互动展览，适合3至12岁。",
+        "Cité des sciences et de l'industrie",
+        48.8958,
+        2.3877,
+        14,
+        3,
+    ),
+    (
+        "saint-denis",
+        "fr",
+        "CLOTHING_SALE",
+        "Bourse aux vêtements d'enfants",
+        "Vêtements 0-10 ans, petits prix, tables gratuites pour les parents.",
+        "Parc de la Légion d'Honneur",
+        48.9335,
+        2.3580,
+        10,
+        4,
+    ),
+    (
+        "saint-denis",
+        "ar",
+        "SUPPORT_GROUP",
+        "لقاء أمهات سان دوني",
+        "لقاء ودي للأمهات الجدد مع الأطفال.",
+        "Médiathèque Gulliver",
+        48.9365,
+        2.3535,
+        15,
+        2,
+    ),
+    (
+        "issy-les-moulineaux",
+        "fr",
+        "PLAYGROUP",
+        "Jeux libres au parc Henri-Barbusse",
+        "Pour les 1-3 ans, on apporte ballons et craies.",
+        "Parc Henri Barbusse",
+        48.8240,
+        2.2690,
+        10,
+        2,
+    ),
+    (
+        "annecy",
+        "fr",
+        "PARK",
+        "Balade au bord du lac",
+        "Poussettes tout-terrain conseillées, goûter au Pâquier.",
+        "Jardins de l'Europe",
+        45.8993,
+        6.1310,
+        14,
+        2,
+    ),
+    (
+        "annecy",
+        "fr",
+        "MUSEUM",
+        "Le château pour les petits",
+        "Visite adaptée aux 5-10 ans.",
+        "Musée-Château d'Annecy",
+        45.8980,
+        6.1257,
+        10,
+        2,
+    ),
+    (
+        "montreal",
+        "fr",
+        "ZOO",
+        "Matinée au Biodôme",
+        "Les manchots ! Rendez-vous à l'entrée principale.",
+        "Biodôme de Montréal",
+        45.5596,
+        -73.5497,
+        10,
+        3,
+    ),
+    (
+        "montreal",
+        "en",
+        "PARK",
+        "Skating and hot chocolate",
+        "Toddler-friendly rink, skates for rent.",
+        "Parc La Fontaine",
+        45.5270,
+        -73.5693,
+        13,
+        2,
+    ),
+    (
+        "montreal",
+        "es",
+        "MUSEUM",
+        "Ciencia en familia",
+        "Exposiciones interactivas para niños de 4 a 10 años.",
+        "Centre des sciences de Montréal",
+        45.5053,
+        -73.5516,
+        14,
+        3,
+    ),
+    (
+        "shenzhen",
+        "zh",
+        "ZOO",
+        "野生动物园亲子一日游",
+        "早上九点半在正门集合，适合所有年龄。",
+        "深圳野生动物园",
+        22.5990,
+        113.9500,
+        9,
+        6,
+    ),
+    ("shenzhen", "zh", "PARK", "莲花山公园放风筝", "自带风筝，适合3岁以上。", "莲花山公园", 22.5533, 114.0570, 15, 2),
+    ("chongqing", "zh", "ZOO", "重庆动物园看熊猫", "带上水和零食，推车可进。", "重庆动物园", 29.5090, 106.5120, 9, 4),
+    (
+        "chongqing",
+        "zh",
+        "MUSEUM",
+        "科技馆亲子探索",
+        "儿童科学乐园，适合4至10岁。",
+        "重庆科技馆",
+        29.5660,
+        106.5780,
+        14,
+        3,
+    ),
+    (
+        "can-tho",
+        "vi",
+        "OTHER",
+        "Đi chợ nổi Cái Răng cùng bé",
+        "Đi thuyền buổi sáng sớm, mang áo phao cho trẻ.",
+        "Chợ nổi Cái Răng",
+        10.0010,
+        105.7460,
+        6,
+        3,
+    ),
+    (
+        "can-tho",
+        "vi",
+        "PARK",
+        "Dạo bến Ninh Kiều buổi chiều",
+        "Cho bé chạy nhảy và ăn kem.",
+        "Bến Ninh Kiều",
+        10.0340,
+        105.7880,
+        16,
+        2,
+    ),
+]
+
+CREATE = """mutation($input: OutingCreateInput!) {
+  outingCreate(input: $input) { outing { id } userErrors { field message code } }
+}"""
+AT = """query($near: GeoPointInput!) { nearbyOutings(near: $near, radiusKm: 0.05, first: 100) { nodes { title } } }"""
+
+
+def post(client: httpx.Client, query: str, variables: dict) -> dict:
+    body = client.post("/graphql", json={"query": query, "variables": variables}).json()
+    if "errors" in body:
+        raise RuntimeError(body["errors"])
+    return body["data"]
+
+
+def titles_near(client: httpx.Client, lat: float, lon: float) -> set[str]:
+    page = post(client, AT, {"near": {"lat": lat, "lon": lon}})["nearbyOutings"]
+    return {node["title"] for node in page["nodes"]}
+
+
+def main() -> None:
+    client = httpx.Client(base_url=GATEWAY, timeout=10)
+    created = 0
+    for index, (city, language, category, title, description, venue, lat, lon, hour, hours) in enumerate(DEMO):
+        if title in titles_near(client, lat, lon):
+            continue
+        day = date.today() + timedelta(days=2 + index % 12)
+        result = post(
+            client,
+            CREATE,
+            {
+                "input": {
+                    "title": title,
+                    "description": description,
+                    "language": language,
+                    "category": category,
+                    "startsAt": f"{day.isoformat()}T{hour:02d}:00",
+                    "endsAt": f"{day.isoformat()}T{hour + hours:02d}:00",
+                    "venueName": venue,
+                    "location": {"lat": lat, "lon": lon},
+                    "city": city,
+                }
+            },
+        )["outingCreate"]
+        if result["userErrors"]:
+            print(f"demo outing {title!r} refused: {result['userErrors']}", file=sys.stderr)
+            sys.exit(1)
+        created += 1
+    # Return once everything is searchable, so the README's example query shows it at once.
+    deadline = time.monotonic() + 30
+    while not all(entry[3] in titles_near(client, entry[6], entry[7]) for entry in DEMO):
+        if time.monotonic() > deadline:
+            print("demo data: not all outings became searchable within 30 s", file=sys.stderr)
+            sys.exit(1)
+        time.sleep(0.3)
+    print(f"demo data: {created} outings created, {len(DEMO)} searchable")
+
+
+if __name__ == "__main__":
+    main()
