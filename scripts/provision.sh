@@ -129,7 +129,8 @@ java_home() {
 elasticsearch() {
   step "Elasticsearch $ES_VERSION"
   if [ -n "${ELASTICSEARCH_URL:-}" ]; then echo "    using external ELASTICSEARCH_URL"; return; fi
-  if curl -fs http://127.0.0.1:9200 >/dev/null 2>&1; then echo "    already answering on 127.0.0.1:9200"; return; fi
+  # (this minimal distribution has no handler for GET /, so ask the cluster health)
+  if curl -fs http://127.0.0.1:9200/_cluster/health >/dev/null 2>&1; then echo "    already answering on 127.0.0.1:9200"; return; fi
   local zip="$CACHE/downloads/elasticsearch-$ES_VERSION.zip"
   if [ ! -f "$zip" ]; then
     echo "    downloading the integ-test-zip from Maven Central (once; cached in $CACHE/downloads)"
