@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import graphene
 
 from parentnet_kit import cities as city_catalogue
+from parentnet_kit.contracts import OUTING_CATEGORIES
 
 from . import ids
 from .context import Context
@@ -82,25 +83,7 @@ class City(graphene.ObjectType):
 
 OutingCategory = graphene.Enum(
     "OutingCategory",
-    [
-        (name.upper(), name)
-        for name in (
-            "zoo",
-            "swimming_pool",
-            "museum",
-            "exhibition",
-            "cafe",
-            "park",
-            "playgroup",
-            "barter_party",
-            "clothing_sale",
-            "workshop",
-            "debate",
-            "support_group",
-            "school_run",
-            "other",
-        )
-    ],
+    [(name.upper(), name) for name in OUTING_CATEGORIES],
     description="What kind of outing it is.",
 )
 

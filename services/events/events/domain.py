@@ -14,23 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from parentnet_kit import cities
+from parentnet_kit.contracts import OUTING_CATEGORIES
 
-CATEGORIES = (
-    "zoo",
-    "swimming_pool",
-    "museum",
-    "exhibition",
-    "cafe",
-    "park",
-    "playgroup",
-    "barter_party",
-    "clothing_sale",
-    "workshop",
-    "debate",
-    "support_group",
-    "school_run",
-    "other",
-)
+CATEGORIES = OUTING_CATEGORIES
 TITLE_MAX = 140
 DESCRIPTION_MAX = 5_000
 VENUE_MAX = 200
