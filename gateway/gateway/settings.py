@@ -5,10 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-
-def _flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "")
-    return default if raw == "" else raw.strip().lower() in {"1", "true", "yes", "on"}
+from parentnet_kit import config
 
 
 @dataclass(frozen=True)
@@ -24,10 +21,10 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            amqp_uri=os.environ.get("AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/",
+            amqp_uri=config.amqp_uri(),
             rpc_timeout=float(os.environ.get("GATEWAY_RPC_TIMEOUT", "5")),
             health_timeout=float(os.environ.get("GATEWAY_HEALTH_TIMEOUT", "2")),
             max_body_bytes=int(os.environ.get("GATEWAY_MAX_BODY_BYTES", str(64 * 1024))),
-            introspection=_flag("GATEWAY_INTROSPECTION", True),
-            explorer=_flag("GATEWAY_EXPLORER", True),
+            introspection=config.flag("GATEWAY_INTROSPECTION", True),
+            explorer=config.flag("GATEWAY_EXPLORER", True),
         )

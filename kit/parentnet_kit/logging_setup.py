@@ -26,7 +26,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(service: str) -> None:
-    """Log JSON lines to stderr at LOG_LEVEL (default INFO)."""
+    """Log JSON lines to stderr at LOG_LEVEL (default INFO); ``service`` names the process."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
@@ -34,4 +34,3 @@ def configure(service: str) -> None:
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
     for noisy in ("pika", "elastic_transport", "kombu", "amqp", "aio_pika", "aiormq"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.LoggerAdapter(logging.getLogger(service), {"service": service})
