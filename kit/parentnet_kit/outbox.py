@@ -45,9 +45,11 @@ class ConcurrencyConflict(RuntimeError):
 class AggregateStore:
     """Versioned aggregates in ``collection`` with their events in the ``outbox`` collection."""
 
-    def __init__(self, db: Database, collection: str, publisher: EventPublisher | None) -> None:
+    def __init__(self, db: Database, collection: str, publisher: EventPublisher | None, outbox: str = "outbox") -> None:
+        # One outbox collection per aggregate collection: the sweeper rolls records forward
+        # into ``collection``, so two kinds of aggregate must never share an outbox.
         self.aggregates: Collection = db[collection]
-        self.outbox: Collection = db["outbox"]
+        self.outbox: Collection = db[outbox]
         self.publisher = publisher
 
     def ensure_indexes(self) -> None:

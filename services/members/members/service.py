@@ -1,13 +1,146 @@
-"""The members service's entrypoints."""
+"""The members service's entrypoints: accounts, profiles, parents near me, groups, blocks.
+
+The gateway authenticates the caller (it verifies the access token) and passes the
+viewer's member id; these methods trust it, as only the gateway and other services can
+reach RabbitMQ. Every method returns plain data with ``errors`` for the user to fix.
+"""
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from nameko.rpc import rpc
+from nameko.timer import timer
+
+from .dependencies import Members
+from .store import MemberStore
+
+SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "2"))
+PAGE_MAX = 100
+
+
+def _first(first: Any) -> int:
+    return max(1, min(int(first or 20), PAGE_MAX))
 
 
 class MembersService:
     name = "members"
 
+    store: MemberStore = Members()
+
     @rpc
     def ping(self) -> str:
         return "pong"
+
+    # accounts
+    @rpc
+    def register(self, fields: dict[str, Any], client: str = "unknown") -> dict[str, Any]:
+        """Create an account and sign in: ``{member, access_token, refresh_token, errors}``."""
+        return self.store.register(fields or {}, client)
+
+    @rpc
+    def login(self, email: str, password: str, client: str = "unknown") -> dict[str, Any]:
+        return self.store.login(email, password, client)
+
+    @rpc
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        return self.store.refresh(refresh_token)
+
+    @rpc
+    def logout(self, member_id: str, session_id: str, everywhere: bool = False) -> int:
+        """Revoke the session (or all the member's sessions); returns how many."""
+        return self.store.logout(member_id, session_id, everywhere)
+
+    @rpc
+    def session_active(self, session_id: str) -> bool:
+        return self.store.session_active(session_id)
+
+    # profiles
+    @rpc
+    def viewer(self, member_id: str) -> dict[str, Any] | None:
+        return self.store.viewer(member_id)
+
+    @rpc
+    def update_profile(self, member_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self.store.update_profile(member_id, fields or {})
+
+    @rpc
+    def get_members(self, member_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
+        """Batch lookup in the order asked; None for unknown members and for those who blocked the viewer."""
+        return self.store.get_members(member_ids, viewer_id)
+
+    @rpc
+    def parents_nearby(
+        self, viewer_id: str, filters: dict[str, Any] | None = None, first: int = 20, after: str | None = None
+    ) -> dict[str, Any]:
+        return self.store.parents_nearby(viewer_id, filters or {}, _first(first), after)
+
+    # blocks
+    @rpc
+    def block(self, blocker_id: str, member_id: str) -> dict[str, Any]:
+        return self.store.set_block(blocker_id, member_id, True)
+
+    @rpc
+    def unblock(self, blocker_id: str, member_id: str) -> dict[str, Any]:
+        return self.store.set_block(blocker_id, member_id, False)
+
+    @rpc
+    def blocked_by(self, member_id: str) -> list[str]:
+        """Who blocked this member: what they must not see anywhere."""
+        return self.store.blocked_by(member_id)
+
+    # groups
+    @rpc
+    def create_group(self, creator_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self.store.create_group(creator_id, fields or {})
+
+    @rpc
+    def join_group(self, member_id: str, group_id: str) -> dict[str, Any]:
+        return self.store.join_group(member_id, group_id)
+
+    @rpc
+    def leave_group(self, member_id: str, group_id: str) -> dict[str, Any]:
+        return self.store.leave_group(member_id, group_id)
+
+    @rpc
+    def decide_request(self, admin_id: str, group_id: str, member_id: str, approve: bool) -> dict[str, Any]:
+        return self.store.decide_request(admin_id, group_id, member_id, bool(approve))
+
+    @rpc
+    def set_role(self, admin_id: str, group_id: str, member_id: str, role: str) -> dict[str, Any]:
+        return self.store.set_role(admin_id, group_id, member_id, role)
+
+    @rpc
+    def get_groups(self, group_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
+        return self.store.get_groups(group_ids, viewer_id)
+
+    @rpc
+    def list_groups(
+        self, city: str | None = None, viewer_id: str | None = None, first: int = 20, after: str | None = None
+    ) -> dict[str, Any]:
+        return self.store.list_groups(city, viewer_id, _first(first), after)
+
+    @rpc
+    def group_members(
+        self,
+        group_id: str,
+        viewer_id: str | None = None,
+        pending: bool = False,
+        first: int = 20,
+        after: str | None = None,
+    ) -> dict[str, Any] | None:
+        status = "pending" if pending else "active"
+        return self.store.group_members(viewer_id, group_id, status, _first(first), after)
+
+    @rpc
+    def member_groups(self, member_id: str) -> list[dict[str, Any]]:
+        return self.store.member_groups(member_id)
+
+    @timer(interval=SWEEP_SECONDS)
+    def sweep_outbox(self) -> None:
+        self.store.relay_pending()
+
+    @timer(interval=3600)
+    def purge_attempts(self) -> None:
+        self.store.purge_attempts()

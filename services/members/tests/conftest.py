@@ -4,12 +4,34 @@ import eventlet
 eventlet.monkey_patch()
 
 import pytest  # noqa: E402
+from pymongo import MongoClient  # noqa: E402
 
-from parentnet_kit import config, testing  # noqa: E402
+from parentnet_kit import config, testing, tokens  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def key_pair():
+    return tokens.generate_key_pair()
 
 
 @pytest.fixture
-def service_config():
+def service_config(key_pair):
+    """Config for one test: its own RabbitMQ vhost and database on the real servers."""
     vhost, amqp_uri = testing.create_vhost("members")
-    yield {"AMQP_URI": amqp_uri, "MONGO_URI": config.mongo_uri(), "MEMBERS_DB": testing.unique_name("members")}
+    db_name = testing.unique_name("members")
+    yield {
+        "AMQP_URI": amqp_uri,
+        "MONGO_URI": config.mongo_uri(),
+        "MEMBERS_DB": db_name,
+        "AUTH_PRIVATE_KEY": key_pair[0].decode(),
+        "OUTBOX_SWEEP_SECONDS": 1,
+    }
+    MongoClient(config.mongo_uri()).drop_database(db_name)
     testing.delete_vhost(vhost)
+
+
+@pytest.fixture
+def db(service_config):
+    client = MongoClient(service_config["MONGO_URI"], tz_aware=True)
+    yield client[service_config["MEMBERS_DB"]]
+    client.close()

@@ -1,0 +1,42 @@
+"""The members service's storage, behind a nameko DependencyProvider."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from eventlet import tpool
+from nameko.extensions import DependencyProvider
+from pymongo import MongoClient
+
+from parentnet_kit.publisher import EventPublisher
+from parentnet_kit.tokens import TokenSigner, load_pem
+
+from .security import Limits
+from .store import MemberStore
+
+
+class Members(DependencyProvider):
+    def setup(self) -> None:
+        config = self.container.config
+        private_pem = load_pem(config.get("AUTH_PRIVATE_KEY"), config.get("AUTH_PRIVATE_KEY_FILE"), "private key")
+        signer = TokenSigner(private_pem, timedelta(seconds=int(config.get("ACCESS_TOKEN_TTL_SECONDS") or 900)))
+        self.client = MongoClient(config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=5000)
+        self.publisher = EventPublisher(config["AMQP_URI"])
+        self.publisher.connect()
+        self.store = MemberStore(
+            self.client[config["MEMBERS_DB"]],
+            self.publisher,
+            signer,
+            Limits.from_config(config),
+            refresh_ttl=timedelta(days=int(config.get("REFRESH_TOKEN_TTL_DAYS") or 30)),
+            # argon2 releases the GIL: hash in real threads, not on the eventlet hub.
+            run_blocking=tpool.execute,
+        )
+        self.store.ensure_indexes()
+
+    def stop(self) -> None:
+        self.publisher.close()
+        self.client.close()
+
+    def get_dependency(self, worker_ctx) -> MemberStore:  # noqa: ANN001
+        return self.store

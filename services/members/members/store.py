@@ -1,0 +1,563 @@
+"""The members service's storage and rules that need it: accounts, sessions, groups, blocks.
+
+Aggregates (members, groups, memberships, blocks) go through the kit's outbox, each kind
+with its own outbox collection. Anything that can race is an insert with a unique key:
+an email is reserved by inserting it, a membership or a block is one document per pair
+whose versions are outbox keys, a refresh token is spent by inserting its digest.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from parentnet_kit.envelope import Event
+from parentnet_kit.outbox import AggregateStore, retry_on_conflict
+from parentnet_kit.publisher import EventPublisher
+from parentnet_kit.tokens import TokenSigner
+
+from . import cells, domain
+from .domain import FieldError
+from .security import DUMMY_HASH, Attempts, Blocking, Limits, Sessions, digest, hash_password, verify_password
+
+SOURCE = "members"
+ORPHAN_EMAIL_AFTER = timedelta(minutes=2)
+SIMILAR_AGE_MONTHS = 12
+CONFLICT_ATTEMPTS = 5
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def encode_cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Any:
+    if cursor is None:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ValueError("after is not a cursor from this list") from None
+
+
+def error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
+    return FieldError(field, message, code).to_dict()
+
+
+class MemberStore:
+    def __init__(
+        self,
+        db: Database,
+        publisher: EventPublisher | None,
+        signer: TokenSigner,
+        limits: Limits,
+        refresh_ttl: timedelta,
+        run_blocking: Blocking,
+    ) -> None:
+        self.db = db
+        self.members = AggregateStore(db, "members", publisher, outbox="members_outbox")
+        self.groups = AggregateStore(db, "groups", publisher, outbox="groups_outbox")
+        self.memberships = AggregateStore(db, "memberships", publisher, outbox="memberships_outbox")
+        self.blocks = AggregateStore(db, "blocks", publisher, outbox="blocks_outbox")
+        self.emails = db["emails"]
+        self.attempts = Attempts(db, limits)
+        self.sessions = Sessions(db, refresh_ttl)
+        self.signer = signer
+        self.limits = limits
+        self.run_blocking = run_blocking
+
+    # -- set-up and housekeeping -------------------------------------------------------
+    def ensure_indexes(self) -> None:
+        for store in (self.members, self.groups, self.memberships, self.blocks):
+            store.ensure_indexes()
+        self.members.aggregates.create_index([("discoverable", ASCENDING), ("cell.lat", ASCENDING)])
+        self.memberships.aggregates.create_index([("group_id", ASCENDING), ("status", ASCENDING)])
+        self.memberships.aggregates.create_index([("member_id", ASCENDING)])
+        self.blocks.aggregates.create_index([("blocked_id", ASCENDING), ("active", ASCENDING)])
+        self.blocks.aggregates.create_index([("blocker_id", ASCENDING), ("active", ASCENDING)])
+        self.groups.aggregates.create_index([("city", ASCENDING)])
+        self.attempts.ensure_indexes()
+        self.sessions.ensure_indexes()
+
+    def relay_pending(self) -> int:
+        return sum(s.relay_pending() for s in (self.members, self.groups, self.memberships, self.blocks))
+
+    def purge_attempts(self) -> int:
+        return self.attempts.purge(timedelta(days=2), domain.now_utc())
+
+    def _event(self, type_: str, state: dict[str, Any], city: str | None, data: dict[str, Any]) -> Event:
+        return Event(
+            type=type_, source=SOURCE, aggregate_id=state["_id"], version=state["version"], city=city, data=data
+        )
+
+    # -- accounts ------------------------------------------------------------------------
+    def _tokens(self, member_id: str, session_id: str, refresh: str, now: datetime) -> dict[str, Any]:
+        access, expires = self.signer.issue(member_id, session_id, now)
+        return {"access_token": access, "access_token_expires_at": expires.isoformat(), "refresh_token": refresh}
+
+    def _signed_in(self, state: dict[str, Any], now: datetime) -> dict[str, Any]:
+        session_id, refresh = self.sessions.start(state["_id"], now)
+        return {
+            "member": domain.private_view(state, now),
+            **self._tokens(state["_id"], session_id, refresh, now),
+            "errors": [],
+        }
+
+    def _reserve_email(self, email: str, member_id: str, now: datetime) -> bool:
+        for _ in range(2):
+            try:
+                self.emails.insert_one({"_id": email, "member_id": member_id, "at": now})
+                return True
+            except DuplicateKeyError:
+                holder = self.emails.find_one({"_id": email})
+                if holder is None:
+                    continue
+                # A registration that died between reserving and storing leaves an orphan.
+                orphan = (
+                    self.members.get(holder["member_id"]) is None and now - _aware(holder["at"]) > ORPHAN_EMAIL_AFTER
+                )
+                if not orphan:
+                    return False
+                self.emails.delete_one({"_id": email, "member_id": holder["member_id"]})
+        return False
+
+    def register(self, raw: dict[str, Any], client: str) -> dict[str, Any]:
+        now = domain.now_utc()
+        clean, errors = domain.validate_registration(raw)
+        if errors:
+            return {"errors": [e.to_dict() for e in errors]}
+        refusal = self.attempts.rate_refusal(
+            "register", "", client, self.limits.registrations_per_client_hour, timedelta(hours=1), now
+        )
+        if refusal:
+            return {
+                "errors": [error((), "Too many sign-ups from this address; try again later.", "THROTTLED")],
+                "retry_after_seconds": refusal.retry_after_seconds,
+            }
+        password_hash = hash_password(clean["password"], self.run_blocking)
+        state = domain.new_member_state(clean, password_hash, now)
+        if not self._reserve_email(clean["email"], state["_id"], now):
+            return {"errors": [error(("email",), "An account with this email already exists.", "EMAIL_TAKEN")]}
+        self.members.commit(state, self._event("member_registered", state, state["city"], domain.event_view(state)))
+        return self._signed_in(state, now)
+
+    def login(self, email: Any, password: Any, client: str) -> dict[str, Any]:
+        now = domain.now_utc()
+        email = domain.normalise_email(email)
+        password = password if isinstance(password, str) else ""
+        account = digest(email)
+        attempt = self.attempts.record("login", account, client, now)
+        refusal = self.attempts.login_refusal(account, client, now)
+        if refusal:
+            self.attempts.settle(attempt, "refused")
+            return {
+                "errors": [error((), "Too many attempts; try again later.", "THROTTLED")],
+                "retry_after_seconds": refusal.retry_after_seconds,
+            }
+        holder = self.emails.find_one({"_id": email}) if email else None
+        state = self.members.get(holder["member_id"]) if holder else None
+        # Unknown email or not: one argon2 verification either way, so timing tells nothing.
+        ok = verify_password(state["password_hash"] if state else DUMMY_HASH, password, self.run_blocking)
+        if not (ok and state):
+            self.attempts.settle(attempt, "failed")
+            return {"errors": [error((), "The email or the password is wrong.", "INVALID_CREDENTIALS")]}
+        self.attempts.settle(attempt, "ok")
+        self.attempts.succeeded(account, client, now)
+        return self._signed_in(state, now)
+
+    def refresh(self, token: Any) -> dict[str, Any]:
+        now = domain.now_utc()
+        rotated = self.sessions.rotate(token, now)
+        if rotated is None:
+            return {"errors": [error(("refresh_token",), "Sign in again.", "INVALID_REFRESH_TOKEN")]}
+        member_id, session_id, refresh = rotated
+        state = self.members.get(member_id)
+        if state is None:
+            return {"errors": [error(("refresh_token",), "Sign in again.", "INVALID_REFRESH_TOKEN")]}
+        return {
+            "member": domain.private_view(state, now),
+            **self._tokens(member_id, session_id, refresh, now),
+            "errors": [],
+        }
+
+    def logout(self, member_id: str, session_id: str, everywhere: bool) -> int:
+        now = domain.now_utc()
+        if everywhere:
+            return self.sessions.revoke_all(member_id, now)
+        if self.sessions.member_of(session_id) != member_id:
+            return 0
+        self.sessions.revoke(session_id, now)
+        return 1
+
+    def session_active(self, session_id: str) -> bool:
+        return self.sessions.active(session_id)
+
+    # -- profiles ------------------------------------------------------------------------
+    def viewer(self, member_id: str) -> dict[str, Any] | None:
+        state = self.members.get(member_id)
+        return None if state is None else domain.private_view(state, domain.now_utc())
+
+    def update_profile(self, member_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+        def change() -> dict[str, Any]:
+            now = domain.now_utc()
+            current = self.members.get(member_id)
+            if current is None:
+                return {"member": None, "errors": [error((), "Your account no longer exists.", "NOT_FOUND")]}
+            patch, errors = domain.validate_profile_patch(raw, current, now)
+            if errors:
+                return {"member": None, "errors": [e.to_dict() for e in errors]}
+            moves = [_aware(t) for t in current.get("home_moves", []) if now - _aware(t) < timedelta(days=1)]
+            if patch.get("home") and patch["home"] != current.get("home"):
+                if len(moves) >= self.limits.home_moves_per_day:
+                    message = f"Your home location can change {self.limits.home_moves_per_day} times a day."
+                    return {"member": None, "errors": [error(("home_location",), message, "RATE_LIMITED")]}
+                moves.append(now)
+            state = domain.with_cell({**current, **patch, "home_moves": moves, "updated_at": now})
+            state["version"] = current["version"] + 1
+            event = self._event("member_updated", state, state["city"], domain.event_view(state))
+            self.members.commit(state, event)
+            return {"member": domain.private_view(state, now), "errors": []}
+
+        return retry_on_conflict(CONFLICT_ATTEMPTS, change)
+
+    def get_members(self, member_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
+        now = domain.now_utc()
+        hidden = set(self.blocked_by(viewer_id)) if viewer_id else set()
+        found = {d["_id"]: d for d in self.members.aggregates.find({"_id": {"$in": list(member_ids)}})}
+        views: list[dict[str, Any] | None] = []
+        for member_id in member_ids:
+            state = found.get(member_id)
+            if state is None or member_id in hidden:
+                views.append(None)
+            elif member_id == viewer_id:
+                views.append(domain.private_view(state, now))
+            else:
+                views.append(domain.public_view(state, now))
+        return views
+
+    # -- parents near me -----------------------------------------------------------------
+    def parents_nearby(self, viewer_id: str, filters: dict[str, Any], first: int, after: str | None) -> dict[str, Any]:
+        now = domain.now_utc()
+        empty = {"edges": [], "has_next_page": False, "total": 0}
+        viewer = self.members.get(viewer_id)
+        if viewer is None:
+            return {**empty, "errors": [error((), "Your account no longer exists.", "NOT_FOUND")]}
+        if viewer["home"] is None:
+            message = "Set your home location in your profile to find parents near you."
+            return {**empty, "errors": [error(("home_location",), message, "HOME_LOCATION_REQUIRED")]}
+        try:
+            start = decode_cursor(after)
+        except ValueError as exc:
+            return {**empty, "errors": [error(("after",), str(exc), "INVALID")]}
+        refusal = self.attempts.rate_refusal(
+            "nearby", viewer_id, "", self.limits.nearby_per_account_hour, timedelta(hours=1), now
+        )
+        if refusal:
+            message = f"Too many searches; try again in {refusal.retry_after_seconds} s."
+            return {
+                **empty,
+                "errors": [error((), message, "RATE_LIMITED")],
+                "retry_after_seconds": refusal.retry_after_seconds,
+            }
+        centre = viewer["cell"]
+        box = cells.search_box(centre)
+        query = {
+            "discoverable": True,
+            "cell.lat": {"$gte": box["lat"][0], "$lte": box["lat"][1]},
+            "cell.lon": {"$gte": box["lon"][0], "$lte": box["lon"][1]},
+        }
+        hidden = set(self.blocked_by(viewer_id)) | set(self.blocked(viewer_id)) | {viewer_id}
+        wanted_languages = set(filters.get("languages") or [])
+        if filters.get("shared_language"):
+            wanted_languages |= set(viewer["languages"])
+        viewer_ages = [domain.age_months(c, now) for c in viewer["children"]]
+        age_min, age_max = filters.get("child_age_min_months"), filters.get("child_age_max_months")
+        ranked = []
+        projection = {"password_hash": 0, "email": 0, "home": 0, "home_moves": 0}
+        for state in self.members.aggregates.find(query, projection):
+            if state["_id"] in hidden:
+                continue
+            band = cells.band(centre, state["cell"])
+            if band is None:
+                continue
+            if wanted_languages and not wanted_languages & set(state["languages"]):
+                continue
+            ages = [domain.age_months(c, now) for c in state["children"]]
+            if age_min is not None and not any(
+                age_min <= a <= (age_max if age_max is not None else 10**6) for a in ages
+            ):
+                continue
+            if age_min is None and age_max is not None and not any(a <= age_max for a in ages):
+                continue
+            if filters.get("similar_child_ages") and not any(
+                abs(a - b) <= SIMILAR_AGE_MONTHS for a in ages for b in viewer_ages
+            ):
+                continue
+            # Within a band, a stable order that says nothing about distance.
+            key = [cells.band_rank(band), digest(f"{viewer_id}:{state['_id']}")[:16]]
+            ranked.append((key, band, state))
+        ranked.sort(key=lambda item: item[0])
+        total = len(ranked)
+        if start is not None:
+            ranked = [item for item in ranked if item[0] > start]
+        page = ranked[:first]
+        edges = [
+            {"cursor": encode_cursor(key), "distance_band": band, "node": domain.public_view(state, now)}
+            for key, band, state in page
+        ]
+        return {"edges": edges, "has_next_page": len(ranked) > first, "total": total, "errors": []}
+
+    # -- blocks --------------------------------------------------------------------------
+    def blocked_by(self, member_id: str | None) -> list[str]:
+        if not member_id:
+            return []
+        return [d["blocker_id"] for d in self.blocks.aggregates.find({"blocked_id": member_id, "active": True})]
+
+    def blocked(self, member_id: str) -> list[str]:
+        return [d["blocked_id"] for d in self.blocks.aggregates.find({"blocker_id": member_id, "active": True})]
+
+    def set_block(self, blocker_id: str, blocked_id: Any, active: bool) -> dict[str, Any]:
+        if not isinstance(blocked_id, str) or self.members.get(blocked_id) is None:
+            return {"errors": [error(("member_id",), "No such member.", "NOT_FOUND")]}
+        if blocked_id == blocker_id:
+            return {"errors": [error(("member_id",), "You cannot block yourself.", "INVALID")]}
+        block_id = f"block:{blocker_id}:{blocked_id}"
+
+        def change() -> dict[str, Any]:
+            current = self.blocks.get(block_id)
+            if (current is None and not active) or (current is not None and current["active"] == active):
+                return {"errors": []}
+            now = domain.now_utc()
+            state = {
+                "_id": block_id,
+                "version": 1 if current is None else current["version"] + 1,
+                "blocker_id": blocker_id,
+                "blocked_id": blocked_id,
+                "active": active,
+                "updated_at": now,
+            }
+            data = {"blocker_id": blocker_id, "blocked_id": blocked_id, "active": active}
+            self.blocks.commit(
+                state, self._event("member_blocked" if active else "member_unblocked", state, None, data)
+            )
+            return {"errors": []}
+
+        return retry_on_conflict(CONFLICT_ATTEMPTS, change)
+
+    # -- groups --------------------------------------------------------------------------
+    def create_group(self, creator_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+        clean, errors = domain.validate_group(raw)
+        if errors:
+            return {"group": None, "errors": [e.to_dict() for e in errors]}
+        now = domain.now_utc()
+        group = domain.new_group_state(clean, creator_id, now)
+        # The founder's admin membership first: a crash in between leaves a harmless
+        # membership of a group that never existed, never a group without an admin.
+        self._commit_membership(group["_id"], creator_id, None, "admin", "active", group["city"])
+        self.groups.commit(group, self._event("group_created", group, group["city"], domain.group_view(group)))
+        return {"group": domain.group_view(group), "errors": []}
+
+    def _commit_membership(
+        self, group_id: str, member_id: str, current: dict[str, Any] | None, role: str, status: str, city: str | None
+    ) -> dict[str, Any]:
+        state = {
+            "_id": f"gm:{group_id}:{member_id}",
+            "version": 1 if current is None else current["version"] + 1,
+            "group_id": group_id,
+            "member_id": member_id,
+            "role": role,
+            "status": status,
+            "updated_at": domain.now_utc(),
+        }
+        self.memberships.commit(
+            state, self._event("group_membership_changed", state, city, domain.membership_view(state))
+        )
+        return state
+
+    def membership(self, group_id: str, member_id: str | None) -> dict[str, Any] | None:
+        if not member_id:
+            return None
+        return self.memberships.get(f"gm:{group_id}:{member_id}")
+
+    def _active_role(self, group_id: str, member_id: str | None) -> str | None:
+        state = self.membership(group_id, member_id)
+        return state["role"] if state and state["status"] == "active" else None
+
+    def _membership_change(self, group_id: Any, decide: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+        """Run ``decide`` on the group, again on fresh state if a racing change won."""
+        group = self.groups.get(group_id) if isinstance(group_id, str) else None
+        if group is None:
+            return {"membership": None, "errors": [error(("group_id",), "No such group.", "NOT_FOUND")]}
+        return retry_on_conflict(CONFLICT_ATTEMPTS, lambda: decide(group))
+
+    def join_group(self, member_id: str, group_id: Any) -> dict[str, Any]:
+        def decide(group: dict[str, Any]) -> dict[str, Any]:
+            if member_id in self.blocked(group["created_by"]):
+                return {"membership": None, "errors": [error(("group_id",), "No such group.", "NOT_FOUND")]}
+            current = self.membership(group["_id"], member_id)
+            if current and current["status"] in ("active", "pending"):
+                code = "ALREADY_MEMBER" if current["status"] == "active" else "ALREADY_REQUESTED"
+                return {
+                    "membership": domain.membership_view(current),
+                    "errors": [error(("group_id",), "You are in already.", code)],
+                }
+            status = "active" if group["join_policy"] == "open" else "pending"
+            state = self._commit_membership(group["_id"], member_id, current, "member", status, group["city"])
+            return {"membership": domain.membership_view(state), "errors": []}
+
+        return self._membership_change(group_id, decide)
+
+    def leave_group(self, member_id: str, group_id: Any) -> dict[str, Any]:
+        def decide(group: dict[str, Any]) -> dict[str, Any]:
+            current = self.membership(group["_id"], member_id)
+            if not current or current["status"] not in ("active", "pending"):
+                return {
+                    "membership": None,
+                    "errors": [error(("group_id",), "You are not in this group.", "NOT_MEMBER")],
+                }
+            if current["role"] == "admin" and current["status"] == "active" and self._admin_count(group["_id"]) <= 1:
+                message = "Name another admin before you leave; a group needs one."
+                return {
+                    "membership": domain.membership_view(current),
+                    "errors": [error(("group_id",), message, "LAST_ADMIN")],
+                }
+            state = self._commit_membership(group["_id"], member_id, current, current["role"], "left", group["city"])
+            return {"membership": domain.membership_view(state), "errors": []}
+
+        return self._membership_change(group_id, decide)
+
+    def _admin_count(self, group_id: str) -> int:
+        return self.memberships.aggregates.count_documents({"group_id": group_id, "status": "active", "role": "admin"})
+
+    def decide_request(self, admin_id: str, group_id: Any, member_id: Any, approve: bool) -> dict[str, Any]:
+        def decide(group: dict[str, Any]) -> dict[str, Any]:
+            if self._active_role(group["_id"], admin_id) != "admin":
+                return {
+                    "membership": None,
+                    "errors": [error(("group_id",), "Only the group's admins can do that.", "FORBIDDEN")],
+                }
+            current = self.membership(group["_id"], member_id) if isinstance(member_id, str) else None
+            if not current or current["status"] != "pending":
+                return {
+                    "membership": None,
+                    "errors": [error(("member_id",), "No pending request from this member.", "NOT_FOUND")],
+                }
+            status = "active" if approve else "declined"
+            state = self._commit_membership(group["_id"], member_id, current, "member", status, group["city"])
+            return {"membership": domain.membership_view(state), "errors": []}
+
+        return self._membership_change(group_id, decide)
+
+    def set_role(self, admin_id: str, group_id: Any, member_id: Any, role: Any) -> dict[str, Any]:
+        def decide(group: dict[str, Any]) -> dict[str, Any]:
+            if role not in domain.ROLES:
+                return {
+                    "membership": None,
+                    "errors": [error(("role",), "role must be admin, moderator or member", "INVALID")],
+                }
+            if self._active_role(group["_id"], admin_id) != "admin":
+                return {
+                    "membership": None,
+                    "errors": [error(("group_id",), "Only the group's admins can do that.", "FORBIDDEN")],
+                }
+            current = self.membership(group["_id"], member_id) if isinstance(member_id, str) else None
+            if not current or current["status"] != "active":
+                return {
+                    "membership": None,
+                    "errors": [error(("member_id",), "This member is not in the group.", "NOT_MEMBER")],
+                }
+            if current["role"] == "admin" and role != "admin" and self._admin_count(group["_id"]) <= 1:
+                message = "A group needs an admin; name another one first."
+                return {
+                    "membership": domain.membership_view(current),
+                    "errors": [error(("role",), message, "LAST_ADMIN")],
+                }
+            if current["role"] == role:
+                return {"membership": domain.membership_view(current), "errors": []}
+            state = self._commit_membership(group["_id"], member_id, current, role, "active", group["city"])
+            return {"membership": domain.membership_view(state), "errors": []}
+
+        return self._membership_change(group_id, decide)
+
+    def get_groups(self, group_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
+        found = {d["_id"]: d for d in self.groups.aggregates.find({"_id": {"$in": list(group_ids)}})}
+        return [self._group_for(found.get(i), viewer_id) for i in group_ids]
+
+    def _group_for(self, state: dict[str, Any] | None, viewer_id: str | None) -> dict[str, Any] | None:
+        if state is None:
+            return None
+        view = domain.group_view(state)
+        view["member_count"] = self.memberships.aggregates.count_documents(
+            {"group_id": state["_id"], "status": "active"}
+        )
+        mine = self.membership(state["_id"], viewer_id)
+        view["viewer_membership"] = domain.membership_view(mine) if mine else None
+        view["members_visible"] = state["visibility"] == "public" or bool(mine and mine["status"] == "active")
+        return view
+
+    def list_groups(self, city: Any, viewer_id: str | None, first: int, after: str | None) -> dict[str, Any]:
+        empty = {"edges": [], "has_next_page": False, "total": 0}
+        if city is not None and city not in domain.cities.CITIES:
+            return {**empty, "errors": [error(("city",), f"unknown city {city!r}", "UNKNOWN_CITY")]}
+        try:
+            start = decode_cursor(after)
+        except ValueError as exc:
+            return {**empty, "errors": [error(("after",), str(exc), "INVALID")]}
+        query: dict[str, Any] = {"city": city} if city else {}
+        total = self.groups.aggregates.count_documents(query)
+        if start is not None:
+            query["_id"] = {"$gt": start}
+        docs = list(self.groups.aggregates.find(query).sort("_id", ASCENDING).limit(first + 1))
+        edges = [{"cursor": encode_cursor(d["_id"]), "node": self._group_for(d, viewer_id)} for d in docs[:first]]
+        return {"edges": edges, "has_next_page": len(docs) > first, "total": total, "errors": []}
+
+    def group_members(
+        self, viewer_id: str | None, group_id: str, status: str, first: int, after: str | None
+    ) -> dict[str, Any] | None:
+        """A page of a group's members (or, for admins, pending requests); None when not allowed."""
+        group = self.groups.get(group_id)
+        if group is None:
+            return None
+        role = self._active_role(group_id, viewer_id)
+        if status == "pending" and role != "admin":
+            return None
+        if status == "active" and group["visibility"] == "private" and role is None:
+            return None
+        try:
+            start = decode_cursor(after)
+        except ValueError:
+            start = None
+        hidden = set(self.blocked_by(viewer_id))
+        query: dict[str, Any] = {"group_id": group_id, "status": status}
+        rows = [
+            m for m in self.memberships.aggregates.find(query).sort("_id", ASCENDING) if m["member_id"] not in hidden
+        ]
+        total = len(rows)
+        if start is not None:
+            rows = [m for m in rows if m["_id"] > start]
+        page = rows[:first]
+        views = self.get_members([m["member_id"] for m in page], viewer_id)
+        edges = [
+            {"cursor": encode_cursor(m["_id"]), "role": m["role"], "node": view}
+            for m, view in zip(page, views, strict=True)
+            if view is not None
+        ]
+        return {"edges": edges, "has_next_page": len(rows) > first, "total": total}
+
+    def member_groups(self, member_id: str) -> list[dict[str, Any]]:
+        rows = list(
+            self.memberships.aggregates.find({"member_id": member_id, "status": {"$in": ["active", "pending"]}})
+        )
+        groups = self.get_groups([m["group_id"] for m in rows], member_id)
+        return [g for g in groups if g is not None]

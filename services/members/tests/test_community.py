@@ -1,0 +1,147 @@
+"""Profiles, parents near me, blocks and groups, in a real nameko container on the real servers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_accounts import call, published, register
+
+from members import cells
+from members.service import MembersService
+
+# Paris, 5th arrondissement: the centre of its cell, so that "near" below shares the cell.
+_cell = cells.cell_for(48.8510, 2.3470)
+HOME = {"lat": _cell.lat, "lon": _cell.lon}
+
+
+def km_north(km: float) -> dict[str, float]:
+    return {"lat": HOME["lat"] + km / 111.2, "lon": HOME["lon"]}
+
+
+@pytest.fixture
+def container(container_factory, service_config):
+    container = container_factory(MembersService, service_config)
+    container.start()
+    return container
+
+
+def member(container, name, home=None, **profile):
+    result = register(container, email=f"{name.lower()}@example.org", name=name)
+    member_id = result["member"]["id"]
+    if home or profile:
+        fields = {**profile, **({"home_location": home} if home else {})}
+        updated = call(container, "update_profile", member_id, fields)
+        assert updated["errors"] == [], updated
+    return member_id
+
+
+def test_profile_update_keeps_the_home_inside_the_service(container, service_config):
+    me = member(container, "Awa")
+    result = call(
+        container,
+        "update_profile",
+        me,
+        {
+            "home_location": {"lat": 48.8510, "lon": 2.3470},
+            "languages": ["fr", "wo"],
+            "children": [{"birth_year": 2023, "birth_month": 4}],
+        },
+    )
+    assert result["errors"] == []
+    view = result["member"]
+    assert view["has_home_location"] is True
+    assert view["home_cell"]["id"] != "city:paris"
+    assert (view["home_cell"]["lat"], view["home_cell"]["lon"]) == (HOME["lat"], HOME["lon"])
+    assert "home" not in view
+
+    protected = call(container, "update_profile", me, {"protected_mode": True})["member"]
+    assert protected["home_cell"]["id"] == "city:paris"
+
+    events = published(service_config["AMQP_URI"])
+    assert [e["type"] for e in events] == ["member_registered", "member_updated", "member_updated"]
+    assert [e["version"] for e in events] == [1, 2, 3]
+    assert "48.851" not in json.dumps(events) and "2.347" not in json.dumps(events)
+    assert events[-1]["data"]["discoverable"] is False
+
+
+def test_bad_profile_input_names_the_field_and_changes_nothing(container, db):
+    me = member(container, "Awa")
+    before = db.members.find_one({"_id": me})
+    result = call(
+        container, "update_profile", me, {"display_name": "Awa D.", "home_location": {"lat": 48.85, "lon": 200}}
+    )
+    assert [(e["field"], e["code"]) for e in result["errors"]] == [(["home_location", "lon"], "OUT_OF_RANGE")]
+    assert db.members.find_one({"_id": me}) == before
+
+
+def test_parents_nearby_in_bands_without_protected_or_blocked_members(container):
+    me = member(container, "Me", HOME, languages=["fr", "ar"], children=[{"birth_year": 2025, "birth_month": 3}])
+    near = member(container, "Near", km_north(0.1), languages=["fr"], children=[{"birth_year": 2025, "birth_month": 9}])
+    mid = member(container, "Mid", km_north(2.0), languages=["en"], children=[{"birth_year": 2019, "birth_month": 1}])
+    far = member(container, "Far", km_north(6.0), languages=["ar"])
+    member(container, "Away", km_north(25.0))
+    member(container, "Hidden", km_north(0.3), protected_mode=True)
+    blocker = member(container, "Blocker", km_north(0.3))
+    blocked = member(container, "Blocked", km_north(0.3))
+    assert call(container, "block", blocker, me)["errors"] == []
+    assert call(container, "block", me, blocked)["errors"] == []
+
+    page = call(container, "parents_nearby", me, {}, 10)
+    assert page["errors"] == []
+    bands = {edge["node"]["id"]: edge["distance_band"] for edge in page["edges"]}
+    assert bands == {near: "UNDER_1_KM", mid: "FROM_1_TO_3_KM", far: "FROM_3_TO_10_KM"}
+    assert [e["distance_band"] for e in page["edges"]] == ["UNDER_1_KM", "FROM_1_TO_3_KM", "FROM_3_TO_10_KM"]
+    assert all("distance" not in json.dumps(e["node"]) for e in page["edges"])
+
+    shared = call(container, "parents_nearby", me, {"shared_language": True}, 10)
+    assert {e["node"]["id"] for e in shared["edges"]} == {near, far}
+    similar = call(container, "parents_nearby", me, {"similar_child_ages": True}, 10)
+    assert [e["node"]["id"] for e in similar["edges"]] == [near]
+
+    first = call(container, "parents_nearby", me, {}, 2)
+    rest = call(container, "parents_nearby", me, {}, 2, first["edges"][-1]["cursor"])
+    assert first["has_next_page"] and not rest["has_next_page"]
+    assert [e["node"]["id"] for e in first["edges"] + rest["edges"]] == [near, mid, far]
+    assert first["total"] == rest["total"] == 3
+
+
+def test_a_blocked_member_cannot_see_the_blocker(container):
+    me = member(container, "Me", HOME)
+    other = member(container, "Other", km_north(0.5))
+    call(container, "block", other, me)
+    assert call(container, "get_members", [other, me], me)[0] is None
+    assert call(container, "blocked_by", me) == [other]
+    assert call(container, "parents_nearby", me, {}, 10)["edges"] == []
+    call(container, "unblock", other, me)
+    assert call(container, "get_members", [other], me)[0]["display_name"] == "Other"
+
+
+def test_private_group_with_approval(container, service_config):
+    admin = member(container, "Admin")
+    parent = member(container, "Parent")
+    outsider = member(container, "Outsider")
+    fields = {"name": "Parents du 11e", "city": "paris", "visibility": "private", "join_policy": "approval"}
+    group = call(container, "create_group", admin, fields)["group"]
+    gid = group["id"]
+
+    request = call(container, "join_group", parent, gid)
+    assert request["membership"]["status"] == "pending"
+    refused = call(container, "decide_request", outsider, gid, parent, True)
+    assert refused["errors"][0]["code"] == "FORBIDDEN"
+    assert call(container, "group_members", gid, outsider) is None
+    assert [e["node"]["id"] for e in call(container, "group_members", gid, admin, True)["edges"]] == [parent]
+
+    approved = call(container, "decide_request", admin, gid, parent, True)
+    assert approved["membership"]["status"] == "active"
+    members = call(container, "group_members", gid, parent)
+    assert {(e["node"]["id"], e["role"]) for e in members["edges"]} == {(admin, "admin"), (parent, "member")}
+    assert call(container, "group_members", gid, outsider) is None
+    assert call(container, "get_groups", [gid], outsider)[0]["member_count"] == 2
+
+    assert call(container, "leave_group", admin, gid)["errors"][0]["code"] == "LAST_ADMIN"
+    assert call(container, "set_role", admin, gid, parent, "admin")["errors"] == []
+    assert call(container, "leave_group", admin, gid)["errors"] == []
+
+    types = [e["type"] for e in published(service_config["AMQP_URI"]) if e["type"].startswith("group")]
+    assert types == ["group_membership_changed", "group_created"] + ["group_membership_changed"] * 4
