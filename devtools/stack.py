@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parentnet_kit import tokens
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 RUN_DIR = ROOT / ".run"
@@ -47,10 +49,18 @@ class Stack:
         service_dir = ROOT / "services" / name
         return [_bin("nameko"), "run", "--config", "config.yml", f"{name}.service"], service_dir
 
+    def auth_keys(self, env: dict[str, str]) -> dict[str, str]:
+        """Token keys for members (private) and the gateway (public); a dev pair unless ops give one."""
+        if env.get("AUTH_PRIVATE_KEY") or env.get("AUTH_PRIVATE_KEY_FILE"):
+            return {}
+        private, public = tokens.write_dev_key_pair(self.run_dir / "keys")
+        return {"AUTH_PRIVATE_KEY_FILE": str(private), "AUTH_PUBLIC_KEY_FILE": str(public)}
+
     def start(self, name: str) -> subprocess.Popen:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         argv, cwd = self.command(name)
         env = {**os.environ, **self.env, "GATEWAY_PORT": str(self.gateway_port), "PYTHONUNBUFFERED": "1"}
+        env.update(self.auth_keys(env))
         log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         (self.run_dir / f"{name}.pid").write_text(str(process.pid))

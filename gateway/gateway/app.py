@@ -14,6 +14,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from parentnet_kit.tokens import TokenVerifier
+
+from .auth import Authenticator, BadToken, client_address
 from .context import Context
 from .graphql_http import DocumentCache, client_error, run
 from .rpc import RemoteError, RpcClient, ServiceUnavailable
@@ -28,6 +31,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     rpc = RpcClient(settings.amqp_uri, default_timeout=settings.rpc_timeout)
     graphql_schema = schema.graphql_schema
     cache = DocumentCache(graphql_schema, introspection=settings.introspection)
+    verifier = TokenVerifier(settings.auth_public_key) if settings.auth_public_key else None
+    if verifier is None:
+        log.warning("no AUTH_PUBLIC_KEY(_FILE): bearer tokens are refused and nobody can act signed in")
+    authenticator = Authenticator(verifier, rpc, settings.session_check_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -51,7 +58,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"errors": [client_error("The body is not JSON.", "BAD_REQUEST")]}, 400)
         if not isinstance(payload, dict):
             return JSONResponse({"errors": [client_error("Send one operation as a JSON object.", "BAD_REQUEST")]}, 400)
-        context = Context(request=request, rpc=rpc)
+        try:
+            viewer = await authenticator.viewer(request)
+        except BadToken as exc:
+            body = {"errors": [client_error(str(exc), "UNAUTHENTICATED")]}
+            return JSONResponse(body, 401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        except ServiceUnavailable as exc:
+            body = {
+                "errors": [
+                    client_error(f"The {exc.service} service is unavailable; try again shortly.", "SERVICE_UNAVAILABLE")
+                ]
+            }
+            return JSONResponse(body, 503)
+        context = Context(
+            request=request,
+            rpc=rpc,
+            viewer_id=viewer.member_id if viewer else None,
+            session_id=viewer.session_id if viewer else None,
+            client=client_address(request, settings.trust_forwarded),
+            authenticator=authenticator,
+        )
         status, body = await run(
             graphql_schema, cache, payload.get("query"), payload.get("variables"), payload.get("operationName"), context
         )
@@ -91,4 +117,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.rpc = rpc
     app.state.cache = cache
+    app.state.authenticator = authenticator
     return app

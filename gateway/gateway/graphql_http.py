@@ -23,6 +23,7 @@ from graphql import (
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
+from .errors import Forbidden, Unauthenticated
 from .rpc import RemoteError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,9 @@ def client_error(message: str, code: str, error: GraphQLError | None = None) -> 
 def format_execution_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     formatted: dict[str, Any] = {"message": error.message, "path": error.path}
-    if isinstance(original, ServiceUnavailable):
+    if isinstance(original, Unauthenticated | Forbidden):
+        formatted["extensions"] = {"code": "UNAUTHENTICATED" if isinstance(original, Unauthenticated) else "FORBIDDEN"}
+    elif isinstance(original, ServiceUnavailable):
         formatted["message"] = f"The {original.service} service is unavailable; try again shortly."
         formatted["extensions"] = {"code": "SERVICE_UNAVAILABLE", "service": original.service}
     elif original is None:

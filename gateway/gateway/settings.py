@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from parentnet_kit import config
+from parentnet_kit import config, tokens
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,9 @@ class Settings:
     max_body_bytes: int
     introspection: bool
     explorer: bool
+    auth_public_key: bytes | None = None
+    trust_forwarded: bool = False
+    session_check_seconds: float = 10.0
     services: tuple[str, ...] = ("members", "events", "listings", "search")
 
     @classmethod
@@ -27,4 +30,15 @@ class Settings:
             max_body_bytes=int(os.environ.get("GATEWAY_MAX_BODY_BYTES", str(64 * 1024))),
             introspection=config.flag("GATEWAY_INTROSPECTION", True),
             explorer=config.flag("GATEWAY_EXPLORER", True),
+            auth_public_key=_public_key(),
+            trust_forwarded=config.flag("GATEWAY_TRUST_FORWARDED", False),
+            session_check_seconds=float(os.environ.get("GATEWAY_SESSION_CHECK_SECONDS", "10")),
         )
+
+
+def _public_key() -> bytes | None:
+    """The members service's token public key; without one, nobody can sign in here."""
+    inline, path = os.environ.get("AUTH_PUBLIC_KEY"), os.environ.get("AUTH_PUBLIC_KEY_FILE")
+    if not (inline or path):
+        return None
+    return tokens.load_pem(inline, path, "public key")

@@ -1,0 +1,714 @@
+"""Members, groups and blocks in the schema: sign-up and login, profiles, parents near me."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+
+from parentnet_kit import cities as city_catalogue
+
+from . import ids
+from .common import (
+    NODE_LOADERS,
+    NODE_TYPES,
+    City,
+    GeoPoint,
+    GeoPointInput,
+    Node,
+    PageInfo,
+    UserError,
+    page_info,
+    require_viewer,
+    user_errors,
+)
+from .context import Context
+from .errors import Forbidden
+
+DistanceBand = graphene.Enum(
+    "DistanceBand",
+    [("UNDER_1_KM", "UNDER_1_KM"), ("FROM_1_TO_3_KM", "FROM_1_TO_3_KM"), ("FROM_3_TO_10_KM", "FROM_3_TO_10_KM")],
+    description="How far apart two parents' home cells are; exact distances about people are never given.",
+)
+GroupVisibility = graphene.Enum("GroupVisibility", [("PUBLIC", "public"), ("PRIVATE", "private")])
+GroupJoinPolicy = graphene.Enum("GroupJoinPolicy", [("OPEN", "open"), ("APPROVAL", "approval")])
+GroupRole = graphene.Enum("GroupRole", [("ADMIN", "admin"), ("MODERATOR", "moderator"), ("MEMBER", "member")])
+MembershipStatus = graphene.Enum(
+    "MembershipStatus", [("ACTIVE", "active"), ("PENDING", "pending"), ("DECLINED", "declined"), ("LEFT", "left")]
+)
+
+
+def enum_value(value: Any) -> Any:
+    """graphene hands enum inputs over as enum members; the services speak values."""
+    return getattr(value, "value", value)
+
+
+def as_member(view: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if view is None else {**view, "__typename": "Member"}
+
+
+def as_group(view: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if view is None else {**view, "__typename": "Group"}
+
+
+def local_id(global_id: Any, type_name: str) -> str | None:
+    decoded = ids.from_global_id(global_id) if isinstance(global_id, str) else None
+    return decoded[1] if decoded and decoded[0] == type_name else None
+
+
+def not_found(field: str, what: str) -> list[dict[str, Any]]:
+    return [{"field": ["input", field], "message": f"No such {what}.", "code": "NOT_FOUND"}]
+
+
+class Child(graphene.ObjectType):
+    age_months = graphene.Int(required=True)
+    age_years = graphene.Int(required=True)
+    birth_year = graphene.Int(description="Only on your own profile.")
+    birth_month = graphene.Int(description="Only on your own profile.")
+
+    @staticmethod
+    def resolve_age_years(root: dict[str, Any], info: graphene.ResolveInfo) -> int:
+        return root["age_months"] // 12
+
+
+class Cell(graphene.ObjectType):
+    """A fixed area of about 1 km (a whole city in protected mode): all that leaves of a home."""
+
+    id = graphene.String(required=True)
+    center = graphene.Field(GeoPoint, required=True)
+
+    @staticmethod
+    def resolve_center(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, float]:
+        return {"lat": root["lat"], "lon": root["lon"]}
+
+
+class Member(graphene.ObjectType):
+    """A parent of the network. Fields marked "yours only" are null on anyone else's profile."""
+
+    class Meta:
+        interfaces = (Node,)
+
+    display_name = graphene.String(required=True)
+    city = graphene.Field(City, required=True)
+    languages = graphene.List(graphene.NonNull(graphene.String), required=True)
+    children = graphene.List(graphene.NonNull(Child), required=True, description="Ages only; no names.")
+    interests = graphene.List(graphene.NonNull(graphene.String), required=True)
+    email = graphene.String(description="Yours only.")
+    protected_mode = graphene.Boolean(description="Yours only. Hidden from discovery; placed at city level.")
+    has_home_location = graphene.Boolean(description="Yours only.")
+    home_cell = graphene.Field(Cell, description="Yours only: the coarse cell others are matched against.")
+    groups = graphene.List(
+        graphene.NonNull(lambda: Group), description="Yours only: groups you are in or asked to join."
+    )
+
+    @staticmethod
+    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return ids.to_global_id("Member", root["id"])
+
+    @staticmethod
+    def resolve_city(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        city = city_catalogue.get(root["city"])
+        return city.to_dict() if city else None
+
+    @staticmethod
+    async def resolve_groups(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]] | None:
+        ctx: Context = info.context
+        if root["id"] != ctx.viewer_id:
+            return None
+        return [as_group(g) for g in await ctx.rpc.call("members", "member_groups", ctx.viewer_id)]
+
+
+class GroupMembership(graphene.ObjectType):
+    role = graphene.Field(GroupRole, required=True)
+    status = graphene.Field(MembershipStatus, required=True)
+    member = graphene.Field(Member)
+    group = graphene.Field(lambda: Group)
+
+    @staticmethod
+    async def resolve_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return as_member(await info.context.loaders.member.load(root["member_id"]))
+
+    @staticmethod
+    async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return as_group(await info.context.loaders.group.load(root["group_id"]))
+
+
+class GroupMemberEdge(graphene.ObjectType):
+    cursor = graphene.String(required=True)
+    role = graphene.Field(GroupRole, required=True)
+    node = graphene.Field(Member, required=True)
+
+
+class GroupMemberConnection(graphene.ObjectType):
+    edges = graphene.List(graphene.NonNull(GroupMemberEdge), required=True)
+    nodes = graphene.List(graphene.NonNull(Member), required=True)
+    page_info = graphene.Field(PageInfo, required=True)
+    total_count = graphene.Int(required=True)
+
+
+def member_page(page: dict[str, Any], after: str | None) -> dict[str, Any]:
+    edges = [{**e, "node": as_member(e["node"])} for e in page["edges"]]
+    return {
+        "edges": edges,
+        "nodes": [e["node"] for e in edges],
+        "page_info": page_info(edges, page["has_next_page"], after),
+        "total_count": page["total"],
+    }
+
+
+FIRST = graphene.Argument(graphene.Int, default_value=20, description="Page size, 1 to 100.")
+AFTER = graphene.Argument(graphene.String, description="endCursor of the previous page.")
+
+
+class Group(graphene.ObjectType):
+    """A town's or a neighbourhood's community, run by its admins."""
+
+    class Meta:
+        interfaces = (Node,)
+
+    name = graphene.String(required=True)
+    description = graphene.String(required=True)
+    city = graphene.Field(City, required=True)
+    languages = graphene.List(graphene.NonNull(graphene.String), required=True)
+    visibility = graphene.Field(GroupVisibility, required=True)
+    join_policy = graphene.Field(GroupJoinPolicy, required=True)
+    member_count = graphene.Int(required=True)
+    viewer_membership = graphene.Field(GroupMembership, description="Your membership or request; null if none.")
+    members = graphene.Field(
+        GroupMemberConnection,
+        first=FIRST,
+        after=AFTER,
+        description="Who is in the group. A private group's list is for its members only (FORBIDDEN otherwise).",
+    )
+    pending_requests = graphene.Field(
+        GroupMemberConnection, first=FIRST, after=AFTER, description="Requests to join; for the group's admins only."
+    )
+
+    @staticmethod
+    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return ids.to_global_id("Group", root["id"])
+
+    @staticmethod
+    def resolve_city(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        city = city_catalogue.get(root["city"])
+        return city.to_dict() if city else None
+
+    @staticmethod
+    async def _page(
+        root: dict[str, Any], info: graphene.ResolveInfo, pending: bool, first: int, after: str | None
+    ) -> dict[str, Any]:
+        ctx: Context = info.context
+        page = await ctx.rpc.call(
+            "members", "group_members", root["id"], viewer_id=ctx.viewer_id, pending=pending, first=first, after=after
+        )
+        if page is None:
+            raise Forbidden(
+                "Only the group's admins can see this." if pending else "Only members see who is in this group."
+            )
+        return member_page(page, after)
+
+    @staticmethod
+    async def resolve_members(
+        root: dict[str, Any], info: graphene.ResolveInfo, first: int = 20, after: str | None = None
+    ) -> dict[str, Any]:
+        return await Group._page(root, info, False, first, after)
+
+    @staticmethod
+    async def resolve_pending_requests(
+        root: dict[str, Any], info: graphene.ResolveInfo, first: int = 20, after: str | None = None
+    ) -> dict[str, Any]:
+        return await Group._page(root, info, True, first, after)
+
+
+async def load_member(info: graphene.ResolveInfo, member_id: str) -> dict[str, Any] | None:
+    return as_member(await info.context.loaders.member.load(member_id))
+
+
+async def load_group(info: graphene.ResolveInfo, group_id: str) -> dict[str, Any] | None:
+    return as_group(await info.context.loaders.group.load(group_id))
+
+
+NODE_TYPES.update(Member=Member, Group=Group)
+NODE_LOADERS.update(Member=load_member, Group=load_group)
+
+
+class ParentEdge(graphene.ObjectType):
+    cursor = graphene.String(required=True)
+    distance_band = graphene.Field(DistanceBand, required=True)
+    node = graphene.Field(Member, required=True)
+
+
+class ParentConnection(graphene.ObjectType):
+    edges = graphene.List(graphene.NonNull(ParentEdge), required=True)
+    nodes = graphene.List(graphene.NonNull(Member), required=True)
+    page_info = graphene.Field(PageInfo, required=True)
+    total_count = graphene.Int(required=True)
+    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+class GroupEdge(graphene.ObjectType):
+    cursor = graphene.String(required=True)
+    node = graphene.Field(Group, required=True)
+
+
+class GroupConnection(graphene.ObjectType):
+    edges = graphene.List(graphene.NonNull(GroupEdge), required=True)
+    nodes = graphene.List(graphene.NonNull(Group), required=True)
+    page_info = graphene.Field(PageInfo, required=True)
+    total_count = graphene.Int(required=True)
+    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+class ChildAgeRange(graphene.InputObjectType):
+    min_years = graphene.Int(description="At least this old, in whole years.")
+    max_years = graphene.Int(description="At most this old, in whole years.")
+
+
+class ParentsNearbyFilter(graphene.InputObjectType):
+    similar_child_ages = graphene.Boolean(description="Only parents with a child within a year of one of yours.")
+    child_age = graphene.Field(ChildAgeRange, description="Only parents with a child in this age range.")
+    languages = graphene.List(graphene.NonNull(graphene.String), description="Only parents speaking one of these.")
+    shared_language = graphene.Boolean(description="Only parents speaking one of your languages.")
+
+
+def _filters(raw: dict[str, Any] | None) -> dict[str, Any]:
+    raw = raw or {}
+    filters: dict[str, Any] = {
+        "similar_child_ages": bool(raw.get("similar_child_ages")),
+        "shared_language": bool(raw.get("shared_language")),
+        "languages": list(raw.get("languages") or []),
+    }
+    age = raw.get("child_age") or {}
+    if age.get("min_years") is not None:
+        filters["child_age_min_months"] = age["min_years"] * 12
+    if age.get("max_years") is not None:
+        filters["child_age_max_months"] = age["max_years"] * 12 + 11
+    return filters
+
+
+class MemberQueries(graphene.ObjectType):
+    viewer = graphene.Field(Member, description="You, when signed in; null otherwise.")
+    parents_nearby = graphene.Field(
+        ParentConnection,
+        filter=graphene.Argument(ParentsNearbyFilter),
+        first=FIRST,
+        after=AFTER,
+        description=(
+            "Parents whose home cell is within 10 km of yours, nearest band first, in an order that says nothing "
+            "more about distance. Members in protected mode and blocks either way never appear. Signed in only."
+        ),
+    )
+    groups = graphene.Field(
+        GroupConnection,
+        city=graphene.Argument(graphene.String, description="A city slug; all cities when absent."),
+        first=FIRST,
+        after=AFTER,
+        description="Groups to discover, oldest first.",
+    )
+
+    @staticmethod
+    async def resolve_viewer(root: None, info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        ctx: Context = info.context
+        if ctx.viewer_id is None:
+            return None
+        return as_member(await ctx.loaders.member.load(ctx.viewer_id))
+
+    @staticmethod
+    async def resolve_parents_nearby(
+        root: None,
+        info: graphene.ResolveInfo,
+        filter: dict[str, Any] | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        errors: list[dict[str, Any]] = []
+        if not 1 <= first <= 100:
+            errors.append({"field": ["first"], "message": "first must be between 1 and 100", "code": "OUT_OF_RANGE"})
+            page = {"edges": [], "has_next_page": False, "total": 0}
+        else:
+            page = await info.context.rpc.call("members", "parents_nearby", viewer, _filters(filter), first, after)
+            errors = user_errors(page["errors"])
+        edges = [{**e, "node": as_member(e["node"])} for e in page["edges"]]
+        return {
+            "edges": edges,
+            "nodes": [e["node"] for e in edges],
+            "page_info": page_info(edges, page["has_next_page"], after),
+            "total_count": page["total"],
+            "user_errors": errors,
+        }
+
+    @staticmethod
+    async def resolve_groups(
+        root: None, info: graphene.ResolveInfo, city: str | None = None, first: int = 20, after: str | None = None
+    ) -> dict[str, Any]:
+        ctx: Context = info.context
+        if not 1 <= first <= 100:
+            errors = [{"field": ["first"], "message": "first must be between 1 and 100", "code": "OUT_OF_RANGE"}]
+            page: dict[str, Any] = {"edges": [], "has_next_page": False, "total": 0, "errors": []}
+        else:
+            page = await ctx.rpc.call("members", "list_groups", city, viewer_id=ctx.viewer_id, first=first, after=after)
+            errors = user_errors(page["errors"])
+        edges = [{"cursor": e["cursor"], "node": as_group(e["node"])} for e in page["edges"]]
+        return {
+            "edges": edges,
+            "nodes": [e["node"] for e in edges],
+            "page_info": page_info(edges, page["has_next_page"], after),
+            "total_count": page["total"],
+            "user_errors": errors,
+        }
+
+
+# -- mutations -------------------------------------------------------------------------
+
+
+class AuthPayload(graphene.ObjectType):
+    """A signed-in session: send accessToken as a bearer token; trade refreshToken for new ones."""
+
+    member = graphene.Field(Member)
+    access_token = graphene.String(description="Valid until accessTokenExpiresAt (minutes).")
+    access_token_expires_at = graphene.DateTime()
+    refresh_token = graphene.String(description="Use once with memberTokenRefresh; a reused one ends the session.")
+    retry_after_seconds = graphene.Int(description="Set when userErrors has THROTTLED: when to try again.")
+    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+def auth_payload(result: dict[str, Any], prefix: tuple[str, ...] = ("input",)) -> dict[str, Any]:
+    if result.get("errors"):
+        return {
+            "user_errors": user_errors(result["errors"], prefix),
+            "retry_after_seconds": result.get("retry_after_seconds"),
+        }
+    return {
+        "member": as_member(result["member"]),
+        "access_token": result["access_token"],
+        "access_token_expires_at": result["access_token_expires_at"],
+        "refresh_token": result["refresh_token"],
+        "user_errors": [],
+    }
+
+
+class MemberRegisterInput(graphene.InputObjectType):
+    email = graphene.String(required=True)
+    password = graphene.String(required=True, description="10 to 128 characters.")
+    display_name = graphene.String(required=True, description="How other parents see you; 1 to 60 characters.")
+    city = graphene.String(required=True, description="A city slug, as in `cities`.")
+
+
+class MemberRegister(graphene.Mutation):
+    """Create an account and sign in."""
+
+    class Arguments:
+        input = MemberRegisterInput(required=True)
+
+    Output = AuthPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        ctx: Context = info.context
+        return auth_payload(await ctx.rpc.call("members", "register", dict(input), client=ctx.client))
+
+
+class MemberLoginInput(graphene.InputObjectType):
+    email = graphene.String(required=True)
+    password = graphene.String(required=True)
+
+
+class MemberLogin(graphene.Mutation):
+    """Sign in. Wrong email and wrong password give the same INVALID_CREDENTIALS; too many tries give THROTTLED."""
+
+    class Arguments:
+        input = MemberLoginInput(required=True)
+
+    Output = AuthPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        ctx: Context = info.context
+        result = await ctx.rpc.call("members", "login", input["email"], input["password"], client=ctx.client)
+        return auth_payload(result)
+
+
+class MemberTokenRefreshInput(graphene.InputObjectType):
+    refresh_token = graphene.String(required=True)
+
+
+class MemberTokenRefresh(graphene.Mutation):
+    """Trade a refresh token for a new access token and a new refresh token."""
+
+    class Arguments:
+        input = MemberTokenRefreshInput(required=True)
+
+    Output = AuthPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        return auth_payload(await info.context.rpc.call("members", "refresh", input["refresh_token"]))
+
+
+class MemberLogoutInput(graphene.InputObjectType):
+    everywhere = graphene.Boolean(default_value=False, description="End all your sessions, on every device.")
+
+
+class MemberLogoutPayload(graphene.ObjectType):
+    sessions_ended = graphene.Int(required=True)
+    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+class MemberLogout(graphene.Mutation):
+    """End this session (its tokens stop working at once), or all of them."""
+
+    class Arguments:
+        input = MemberLogoutInput()
+
+    Output = MemberLogoutPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any] | None = None) -> dict[str, Any]:
+        ctx: Context = info.context
+        viewer = require_viewer(info)
+        everywhere = bool((input or {}).get("everywhere"))
+        ended = await ctx.rpc.call("members", "logout", viewer, ctx.session_id, everywhere=everywhere)
+        if ctx.authenticator is not None and ctx.session_id:
+            ctx.authenticator.forget(ctx.session_id)
+        return {"sessions_ended": ended, "user_errors": []}
+
+
+class ChildInput(graphene.InputObjectType):
+    birth_year = graphene.Int(required=True)
+    birth_month = graphene.Int(required=True, description="1 to 12.")
+
+
+class MemberUpdateProfileInput(graphene.InputObjectType):
+    display_name = graphene.String()
+    city = graphene.String(description="A city slug; moving city needs a home location there (or clearHomeLocation).")
+    home_location = graphene.Field(
+        GeoPointInput, description="Private: kept by the members service; others only ever learn a ~1 km cell."
+    )
+    clear_home_location = graphene.Boolean()
+    languages = graphene.List(graphene.NonNull(graphene.String), description="Language tags, e.g. fr, zh-Hant.")
+    children = graphene.List(graphene.NonNull(ChildInput), description="Replaces the list; birth month and year only.")
+    interests = graphene.List(graphene.NonNull(graphene.String))
+    protected_mode = graphene.Boolean(description="Hide me from every discovery surface; place me at city level.")
+
+
+class MemberProfilePayload(graphene.ObjectType):
+    member = graphene.Field(Member)
+    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+class MemberUpdateProfile(graphene.Mutation):
+    """Change your profile; fields left out stay as they are. Nothing changes when userErrors is not empty."""
+
+    class Arguments:
+        input = MemberUpdateProfileInput(required=True)
+
+    Output = MemberProfilePayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        fields = {k: v for k, v in input.items() if v is not None}
+        if "home_location" in fields:
+            fields["home_location"] = {"lat": fields["home_location"].lat, "lon": fields["home_location"].lon}
+        if "children" in fields:
+            fields["children"] = [dict(c) for c in fields["children"]]
+        result = await info.context.rpc.call("members", "update_profile", viewer, fields)
+        return {"member": as_member(result["member"]), "user_errors": user_errors(result["errors"], ("input",))}
+
+
+class MemberBlockInput(graphene.InputObjectType):
+    member_id = graphene.ID(required=True)
+
+
+class MemberBlockPayload(graphene.ObjectType):
+    member = graphene.Field(Member, description="The member you blocked or unblocked.")
+    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+async def _block(info: graphene.ResolveInfo, input: dict[str, Any], method: str) -> dict[str, Any]:
+    viewer = require_viewer(info)
+    target = local_id(input["member_id"], "Member")
+    if target is None:
+        return {"member": None, "user_errors": not_found("memberId", "member")}
+    result = await info.context.rpc.call("members", method, viewer, target)
+    if result["errors"]:
+        return {"member": None, "user_errors": user_errors(result["errors"], ("input",))}
+    return {"member": as_member(await info.context.loaders.member.load(target)), "user_errors": []}
+
+
+class MemberBlock(graphene.Mutation):
+    """Block a member: they no longer see your profile, outings or listings anywhere, nor you theirs in discovery."""
+
+    class Arguments:
+        input = MemberBlockInput(required=True)
+
+    Output = MemberBlockPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        return await _block(info, input, "block")
+
+
+class MemberUnblock(graphene.Mutation):
+    class Arguments:
+        input = MemberBlockInput(required=True)
+
+    Output = MemberBlockPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        return await _block(info, input, "unblock")
+
+
+class GroupCreateInput(graphene.InputObjectType):
+    name = graphene.String(required=True, description="1 to 80 characters.")
+    city = graphene.String(required=True, description="A city slug, as in `cities`.")
+    description = graphene.String(description="Up to 2,000 characters.")
+    languages = graphene.List(graphene.NonNull(graphene.String))
+    visibility = graphene.Field(GroupVisibility, default_value="public")
+    join_policy = graphene.Field(GroupJoinPolicy, default_value="open")
+
+
+class GroupPayload(graphene.ObjectType):
+    group = graphene.Field(Group)
+    membership = graphene.Field(GroupMembership, description="The membership the mutation changed.")
+    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+class GroupCreate(graphene.Mutation):
+    """Start a group; you are its first admin."""
+
+    class Arguments:
+        input = GroupCreateInput(required=True)
+
+    Output = GroupPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        fields = {k: enum_value(v) for k, v in input.items()}
+        result = await info.context.rpc.call("members", "create_group", viewer, fields)
+        if result["errors"]:
+            return {"group": None, "user_errors": user_errors(result["errors"], ("input",))}
+        group = (await info.context.rpc.call("members", "get_groups", [result["group"]["id"]], viewer_id=viewer))[0]
+        return {"group": as_group(group), "membership": group["viewer_membership"], "user_errors": []}
+
+
+async def _membership_mutation(
+    info: graphene.ResolveInfo, input: dict[str, Any], method: str, *extra: Any
+) -> dict[str, Any]:
+    viewer = require_viewer(info)
+    group_id = local_id(input["group_id"], "Group")
+    if group_id is None:
+        return {"user_errors": not_found("groupId", "group")}
+    args: list[Any] = [viewer, group_id]
+    if "member_id" in input:
+        member_id = local_id(input["member_id"], "Member")
+        if member_id is None:
+            return {"user_errors": not_found("memberId", "member")}
+        args.append(member_id)
+    result = await info.context.rpc.call("members", method, *args, *extra)
+    group = (await info.context.rpc.call("members", "get_groups", [group_id], viewer_id=viewer))[0]
+    return {
+        "group": as_group(group),
+        "membership": result["membership"],
+        "user_errors": user_errors(result["errors"], ("input",)),
+    }
+
+
+class GroupRefInput(graphene.InputObjectType):
+    group_id = graphene.ID(required=True)
+
+
+class GroupMemberRefInput(graphene.InputObjectType):
+    group_id = graphene.ID(required=True)
+    member_id = graphene.ID(required=True)
+
+
+class GroupRoleSetInput(graphene.InputObjectType):
+    group_id = graphene.ID(required=True)
+    member_id = graphene.ID(required=True)
+    role = graphene.Field(GroupRole, required=True)
+
+
+class GroupJoin(graphene.Mutation):
+    """Join an open group, or ask to join one that needs approval."""
+
+    class Arguments:
+        input = GroupRefInput(required=True)
+
+    Output = GroupPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        return await _membership_mutation(info, input, "join_group")
+
+
+class GroupLeave(graphene.Mutation):
+    """Leave a group, or withdraw your request. A group's last admin must name another first."""
+
+    class Arguments:
+        input = GroupRefInput(required=True)
+
+    Output = GroupPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        return await _membership_mutation(info, input, "leave_group")
+
+
+class GroupRequestApprove(graphene.Mutation):
+    """Admins: let a member in."""
+
+    class Arguments:
+        input = GroupMemberRefInput(required=True)
+
+    Output = GroupPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        return await _membership_mutation(info, input, "decide_request", True)
+
+
+class GroupRequestDecline(graphene.Mutation):
+    """Admins: turn a request down."""
+
+    class Arguments:
+        input = GroupMemberRefInput(required=True)
+
+    Output = GroupPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        return await _membership_mutation(info, input, "decide_request", False)
+
+
+class GroupRoleSet(graphene.Mutation):
+    """Admins: make a member an admin, a moderator or a plain member."""
+
+    class Arguments:
+        input = GroupRoleSetInput(required=True)
+
+    Output = GroupPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        fields = {"group_id": input["group_id"], "member_id": input["member_id"]}
+        return await _membership_mutation(info, fields, "set_role", enum_value(input["role"]))
+
+
+class MemberMutations(graphene.ObjectType):
+    member_register = MemberRegister.Field()
+    member_login = MemberLogin.Field()
+    member_token_refresh = MemberTokenRefresh.Field()
+    member_logout = MemberLogout.Field()
+    member_update_profile = MemberUpdateProfile.Field()
+    member_block = MemberBlock.Field()
+    member_unblock = MemberUnblock.Field()
+    group_create = GroupCreate.Field()
+    group_join = GroupJoin.Field()
+    group_leave = GroupLeave.Field()
+    group_request_approve = GroupRequestApprove.Field()
+    group_request_decline = GroupRequestDecline.Field()
+    group_role_set = GroupRoleSet.Field()
