@@ -231,8 +231,19 @@ CREATE = """mutation($input: OutingCreateInput!) {
 AT = """query($near: GeoPointInput!) { nearbyOutings(near: $near, radiusKm: 0.05, first: 100) { nodes { title } } }"""
 
 
-def post(client: httpx.Client, query: str, variables: dict) -> dict:
-    body = client.post("/graphql", json={"query": query, "variables": variables}).json()
+REGISTER = """mutation($input: MemberRegisterInput!) {
+  memberRegister(input: $input) { accessToken userErrors { field message code } }
+}"""
+LOGIN = """mutation($input: MemberLoginInput!) {
+  memberLogin(input: $input) { accessToken userErrors { field message code } }
+}"""
+# Demo accounts only, one organizer per city; never use this password anywhere real.
+DEMO_PASSWORD = "demo-parent-not-a-secret"
+
+
+def post(client: httpx.Client, query: str, variables: dict, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = client.post("/graphql", json={"query": query, "variables": variables}, headers=headers).json()
     if "errors" in body:
         raise RuntimeError(body["errors"])
     return body["data"]
@@ -243,9 +254,25 @@ def titles_near(client: httpx.Client, lat: float, lon: float) -> set[str]:
     return {node["title"] for node in page["nodes"]}
 
 
+def organizer_token(client: httpx.Client, city: str, tokens: dict[str, str]) -> str:
+    """Sign in as the city's demo organizer, registering it the first time."""
+    if city not in tokens:
+        email = f"demo+{city}@parentnet.example"
+        fields = {"email": email, "password": DEMO_PASSWORD, "displayName": f"Demo parent ({city})", "city": city}
+        result = post(client, REGISTER, {"input": fields})["memberRegister"]
+        if result["userErrors"]:
+            result = post(client, LOGIN, {"input": {"email": email, "password": DEMO_PASSWORD}})["memberLogin"]
+        if result["userErrors"]:
+            print(f"demo organizer for {city} cannot sign in: {result['userErrors']}", file=sys.stderr)
+            sys.exit(1)
+        tokens[city] = result["accessToken"]
+    return tokens[city]
+
+
 def main() -> None:
     client = httpx.Client(base_url=GATEWAY, timeout=10)
     created = 0
+    tokens: dict[str, str] = {}
     for index, (city, language, category, title, description, venue, lat, lon, hour, hours) in enumerate(DEMO):
         if title in titles_near(client, lat, lon):
             continue
@@ -266,6 +293,7 @@ def main() -> None:
                     "city": city,
                 }
             },
+            organizer_token(client, city, tokens),
         )["outingCreate"]
         if result["userErrors"]:
             print(f"demo outing {title!r} refused: {result['userErrors']}", file=sys.stderr)

@@ -23,6 +23,7 @@ from .common import (
     PageInfo,
     UserError,
     page_info,
+    require_viewer,
     user_errors,
 )
 from .context import Context
@@ -187,7 +188,7 @@ class OutingCreatePayload(graphene.ObjectType):
 
 
 class OutingCreate(graphene.Mutation):
-    """Propose an outing. Nothing is stored when ``userErrors`` is not empty."""
+    """Propose an outing, as its organizer (signed in). Nothing is stored when ``userErrors`` is not empty."""
 
     class Arguments:
         input = OutingCreateInput(required=True)
@@ -197,6 +198,7 @@ class OutingCreate(graphene.Mutation):
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
+        organizer = require_viewer(info)
         fields = {
             "title": input.get("title"),
             "description": input.get("description"),
@@ -209,5 +211,5 @@ class OutingCreate(graphene.Mutation):
             "location": {"lat": input["location"].lat, "lon": input["location"].lon},
             "city": input.get("city"),
         }
-        result = await ctx.rpc.call("events", "create_outing", fields, organizer_id=ctx.viewer_id)
+        result = await ctx.rpc.call("events", "create_outing", fields, organizer_id=organizer)
         return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}

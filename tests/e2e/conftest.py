@@ -52,15 +52,54 @@ def stack(tmp_path_factory):
         testing.delete_vhost(vhost)
 
 
-@pytest.fixture
-def gql(stack):
-    client = httpx.Client(base_url=stack.gateway_url, timeout=10)
+REGISTER = """mutation($input: MemberRegisterInput!) {
+  memberRegister(input: $input) { accessToken refreshToken member { id } userErrors { field message code } }
+}"""
 
-    def run(query: str, variables: dict | None = None) -> dict:
-        response = client.post("/graphql", json={"query": query, "variables": variables or {}})
-        body = response.json()
+
+@pytest.fixture(scope="session")
+def http(stack):
+    client = httpx.Client(base_url=stack.gateway_url, timeout=10)
+    yield client
+    client.close()
+
+
+def post(http: httpx.Client, query: str, variables: dict | None = None, token: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+
+
+@pytest.fixture(scope="session")
+def sign_up(http):
+    """Register a new member; returns {"token", "refresh", "id"} (id is the global ID)."""
+
+    def register(name: str = "Parent", city: str = "paris") -> dict:
+        email = f"{testing.unique_name(name.lower())}@example.org"
+        fields = {"email": email, "password": "a long test password", "displayName": name, "city": city}
+        result = post(http, REGISTER, {"input": fields}).json()["data"]["memberRegister"]
+        assert result["userErrors"] == [], result
+        return {
+            "token": result["accessToken"],
+            "refresh": result["refreshToken"],
+            "id": result["member"]["id"],
+            "email": email,
+        }
+
+    return register
+
+
+@pytest.fixture(scope="session")
+def organizer(sign_up):
+    return sign_up("Organizer")
+
+
+@pytest.fixture
+def gql(http, organizer):
+    """Run a query signed in (as the session's organizer unless ``token`` says otherwise); no errors allowed."""
+
+    def run(query: str, variables: dict | None = None, token: str | None = None) -> dict:
+        body = post(http, query, variables, token or organizer["token"]).json()
         assert "errors" not in body, body
         return body["data"]
 
-    yield run
-    client.close()
+    return run

@@ -32,6 +32,7 @@ OUTING_FIELDS = (
 )
 OUTING_STATE_EVENTS = {"outing_published", "outing_updated", "attendance_changed"}
 OUTING_REMOVAL_EVENTS = {"outing_cancelled", "outing_deleted"}
+BLOCK_EVENTS = {"member_blocked", "member_unblocked"}
 
 
 @dataclass(frozen=True)
@@ -55,4 +56,13 @@ def write_for(event: Event) -> IndexWrite | None:
         # after index.gc_deletes (60 s), and a late event would bring it back.
         doc = {"id": event.aggregate_id, "version": event.version, "hidden": True, "status": "cancelled"}
         return IndexWrite(indices.OUTINGS, event.aggregate_id, event.version, doc)
+    if event.type in BLOCK_EVENTS:
+        doc = {
+            "id": event.aggregate_id,
+            "version": event.version,
+            "blocker_id": event.data["blocker_id"],
+            "blocked_id": event.data["blocked_id"],
+            "active": event.type == "member_blocked",
+        }
+        return IndexWrite(indices.BLOCKS, event.aggregate_id, event.version, doc)
     return None

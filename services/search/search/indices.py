@@ -43,8 +43,22 @@ class IndexSpec:
     revision: int  # bump when the mapping changes incompatibly; the backfill fills the new one
 
 
+# Who blocked whom, learnt from members' events: a blocked member sees none of the
+# blocker's outings or listings. One document per pair, versioned like any aggregate.
+BLOCKS_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "keyword"},
+        "version": {"type": "long"},
+        "blocker_id": {"type": "keyword"},
+        "blocked_id": {"type": "keyword"},
+        "active": {"type": "boolean"},
+    },
+}
+
 OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 1)
-ALL = (OUTINGS,)
+BLOCKS = IndexSpec("blocks", BLOCKS_MAPPING, 1)
+ALL = (OUTINGS, BLOCKS)
 
 
 class Indices:

@@ -56,8 +56,30 @@ def validate_nearby(near: Any, radius_km: Any, first: Any, after: Any) -> list[d
     return errors
 
 
+MAX_BLOCKERS = 10_000
+
+
+def blockers_of(es: Elasticsearch, blocks_alias: str, member_id: str | None) -> list[str]:
+    """Members who blocked ``member_id``: their outings and listings are not shown to them."""
+    if not member_id:
+        return []
+    response = es.search(
+        index=blocks_alias,
+        query={"bool": {"filter": [{"term": {"blocked_id": member_id}}, {"term": {"active": True}}]}},
+        source=["blocker_id"],
+        size=MAX_BLOCKERS,
+    )
+    return [hit["_source"]["blocker_id"] for hit in response["hits"]["hits"]]
+
+
 def nearby_outings(
-    es: Elasticsearch, alias: str, near: dict[str, float], radius_km: float, first: int, after: str | None
+    es: Elasticsearch,
+    alias: str,
+    near: dict[str, float],
+    radius_km: float,
+    first: int,
+    after: str | None,
+    hidden_organizers: list[str] | None = None,
 ) -> dict[str, Any]:
     """Upcoming, visible outings within ``radius_km`` of ``near``, nearest first.
 
@@ -67,11 +89,12 @@ def nearby_outings(
     body: dict[str, Any] = {
         "query": {
             "bool": {
+                "must_not": [{"terms": {"organizer_id": hidden_organizers}}] if hidden_organizers else [],
                 "filter": [
                     {"term": {"hidden": False}},
                     {"range": {"ends_at": {"gte": "now"}}},
                     {"geo_distance": {"distance": f"{radius_km}km", "location": point}},
-                ]
+                ],
             }
         },
         "sort": [

@@ -8,7 +8,7 @@ from nameko.rpc import rpc
 
 from . import queries
 from .dependencies import IndexerRunner, SearchIndices
-from .indices import OUTINGS
+from .indices import BLOCKS, OUTINGS
 
 
 class SearchService:
@@ -23,13 +23,21 @@ class SearchService:
 
     @rpc
     def nearby_outings(
-        self, near: dict[str, float], radius_km: float, first: int = 20, after: str | None = None
+        self,
+        near: dict[str, float],
+        radius_km: float,
+        first: int = 20,
+        after: str | None = None,
+        viewer_id: str | None = None,
     ) -> dict[str, Any]:
-        """A page of outings near a point, nearest first; ``errors`` names any bad argument."""
+        """A page of outings near a point, nearest first; ``errors`` names any bad argument.
+
+        With ``viewer_id``, outings of members who blocked the viewer are left out.
+        """
         errors = queries.validate_nearby(near, radius_km, first, after)
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": []}
-        page = queries.nearby_outings(
-            self.indices.es, self.indices.alias(OUTINGS), near, float(radius_km), first, after
-        )
+        es = self.indices.es
+        hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
+        page = queries.nearby_outings(es, self.indices.alias(OUTINGS), near, float(radius_km), first, after, hidden)
         return {"errors": [], **page}

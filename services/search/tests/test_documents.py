@@ -26,3 +26,11 @@ def test_cancellation_is_a_hidden_tombstone_not_a_delete():
 
 def test_events_the_index_does_not_keep_are_ignored():
     assert write_for(Event("member_registered", "members", "m1", 1, "paris", {})) is None
+
+
+def test_blocks_are_kept_per_pair_without_anything_else():
+    data = {"blocker_id": "a", "blocked_id": "b", "active": True, "display_name": "never indexed"}
+    write = write_for(Event("member_blocked", "members", "block:a:b", 3, None, data))
+    assert write.document == {"id": "block:a:b", "version": 3, "blocker_id": "a", "blocked_id": "b", "active": True}
+    unblock = write_for(Event("member_unblocked", "members", "block:a:b", 4, None, {**data, "active": False}))
+    assert unblock.document["active"] is False and unblock.version == 4

@@ -123,3 +123,37 @@ def test_bad_query_arguments_are_named(container_factory, service_config):
     result = nearby(container, near={"lat": 123, "lon": 2}, radius_km=0, first=1000, after="garbage")
     assert {e["field"][0] for e in result["errors"]} == {"near.lat", "radius_km", "first", "after"}
     assert result["edges"] == []
+
+
+def block(blocker: str, blocked: str, version: int, active: bool) -> Event:
+    data = {"blocker_id": blocker, "blocked_id": blocked, "active": active}
+    type_ = "member_blocked" if active else "member_unblocked"
+    return Event(type_, "members", f"block:{blocker}:{blocked}", version, None, data)
+
+
+def test_a_blocked_member_does_not_find_the_blockers_outings(container_factory, service_config):
+    container = container_factory(SearchService, service_config)
+    container.start()
+    publisher = EventPublisher(service_config["AMQP_URI"])
+    mine = outing("o-blocker", 1, "Goûter au Champ-de-Mars", 48.8556, 2.2986)
+    mine.data["organizer_id"] = "blocker"
+    publisher.publish(mine)
+    publisher.publish(outing("o-other", 1, "Jardin", 48.8560, 2.2990))
+    publisher.publish(block("blocker", "viewer", 1, True))
+
+    def ids_seen_by(viewer):
+        return [
+            e["node"]["id"] for e in nearby(container, near=EIFFEL, radius_km=5, first=10, viewer_id=viewer)["edges"]
+        ]
+
+    wait_for(lambda: ids_seen_by("viewer") == ["o-other"], timeout=10, what="the block applied")
+    assert sorted(ids_seen_by("someone-else")) == ["o-blocker", "o-other"]
+    assert sorted(ids_seen_by(None)) == ["o-blocker", "o-other"]
+
+    publisher.publish(block("blocker", "viewer", 2, False))
+    publisher.publish(block("blocker", "viewer", 1, True))  # a late replay of the block
+    wait_for(lambda: sorted(ids_seen_by("viewer")) == ["o-blocker", "o-other"], timeout=10, what="the unblock")
+    publisher.publish(outing("o-marker", 1, "marker", 48.95, 2.6))
+    wait_for(lambda: document(service_config, "o-marker"), timeout=10, what="the marker document")
+    assert sorted(ids_seen_by("viewer")) == ["o-blocker", "o-other"]
+    publisher.close()
