@@ -166,7 +166,8 @@ class MemberStore:
                 "retry_after_seconds": refusal.retry_after_seconds,
             }
         holder = self.emails.find_one({"_id": email}) if email else None
-        state = self.members.get(holder["member_id"]) if holder else None
+        # The same two reads and one hash whether the email is known or not.
+        state = self.members.get(holder["member_id"] if holder else "-")
         # Unknown email or not: one argon2 verification either way, so timing tells nothing.
         ok = verify_password(state["password_hash"] if state else DUMMY_HASH, password, self.run_blocking)
         if not (ok and state):
@@ -539,6 +540,15 @@ class MemberStore:
         except ValueError:
             start = None
         hidden = set(self.blocked_by(viewer_id))
+        if role is None:
+            # Outsiders browsing a public group's list: members in protected mode stay out of it.
+            member_ids = [
+                m["member_id"] for m in self.memberships.aggregates.find({"group_id": group_id, "status": status})
+            ]
+            hidden |= {
+                d["_id"]
+                for d in self.members.aggregates.find({"_id": {"$in": member_ids}, "protected": True}, {"_id": 1})
+            }
         query: dict[str, Any] = {"group_id": group_id, "status": status}
         rows = [
             m for m in self.memberships.aggregates.find(query).sort("_id", ASCENDING) if m["member_id"] not in hidden

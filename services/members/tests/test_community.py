@@ -145,3 +145,15 @@ def test_private_group_with_approval(container, service_config):
 
     types = [e["type"] for e in published(service_config["AMQP_URI"]) if e["type"].startswith("group")]
     assert types == ["group_membership_changed", "group_created"] + ["group_membership_changed"] * 4
+
+
+def test_outsiders_browsing_a_public_group_do_not_see_protected_members(container):
+    admin = member(container, "Admin")
+    shy = member(container, "Shy", protected_mode=True)
+    outsider = member(container, "Outsider")
+    gid = call(container, "create_group", admin, {"name": "Square du Temple", "city": "paris"})["group"]["id"]
+    assert call(container, "join_group", shy, gid)["membership"]["status"] == "active"
+    seen_by_outsider = {e["node"]["id"] for e in call(container, "group_members", gid, outsider)["edges"]}
+    seen_by_member = {e["node"]["id"] for e in call(container, "group_members", gid, admin)["edges"]}
+    assert seen_by_outsider == {admin}
+    assert seen_by_member == {admin, shy}
