@@ -8,10 +8,10 @@ import statistics
 import time
 from datetime import timedelta
 
-from members.security import Limits
-from members.store import MemberStore
 from pymongo import MongoClient
 
+from members.security import Limits
+from members.store import MemberStore
 from parentnet_kit import config, testing, tokens
 
 ROUNDS = 40
