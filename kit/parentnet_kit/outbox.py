@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,12 +134,18 @@ class AggregateStore:
         return published
 
 
-def retry_on_conflict(attempts: int, change: Callable[[], Any]) -> Any:
-    """Run ``change`` again on ``ConcurrencyConflict``, up to ``attempts`` times."""
+def retry_on_conflict(attempts: int, change: Callable[[], Any], backoff: float = 0.0) -> Any:
+    """Run ``change`` again on ``ConcurrencyConflict``, up to ``attempts`` times.
+
+    With ``backoff`` (seconds), wait a random time up to ``backoff * attempt`` between tries,
+    so that many writers of one hot aggregate stop colliding in lockstep.
+    """
     for attempt in range(1, attempts + 1):
         try:
             return change()
         except ConcurrencyConflict:
             if attempt == attempts:
                 raise
+            if backoff:
+                time.sleep(random.uniform(0, backoff * attempt))
     raise AssertionError("unreachable")

@@ -1,47 +1,52 @@
-"""The events service's storage, behind a nameko DependencyProvider."""
+"""The events service's storage and the rules that need it, behind a nameko DependencyProvider."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from pymongo import MongoClient
+from pymongo import ASCENDING, MongoClient
+from pymongo.database import Database
 
 from parentnet_kit.envelope import Event
-from parentnet_kit.outbox import AggregateStore
+from parentnet_kit.inbox import Inbox
+from parentnet_kit.outbox import AggregateStore, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
 
 from . import domain
+from .attendance import AlreadyJoined, Attendance
 
 SOURCE = "events"
+# Many families joining one outing at once all bump its version: retry generously, spread out.
+ATTENDANCE_ATTEMPTS, ATTENDANCE_BACKOFF = 40, 0.01
+EDIT_ATTEMPTS = 5
+PARTY_MAX = 12
+TIME_AND_PLACE = ("starts_at", "ends_at", "venue_name", "location")
 
 
 class NotFound(LookupError):
     pass
 
 
+def error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
+    return domain.FieldError(field, message, code).to_dict()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 class OutingStore:
     """Domain-level operations on outings; one per worker, sharing connections."""
 
-    def __init__(self, store: AggregateStore) -> None:
+    def __init__(self, store: AggregateStore, attendance: Attendance, inbox: Inbox) -> None:
         self.store = store
+        self.attendance = attendance
+        self.inbox = inbox
 
-    def create(self, clean: dict[str, Any], organizer_id: str | None) -> dict[str, Any]:
-        now = datetime.now(UTC)
-        state = domain.new_outing_state(clean, organizer_id, now)
-        view = domain.public_view(state)
-        event = Event(
-            type="outing_published",
-            source=SOURCE,
-            aggregate_id=state["_id"],
-            version=state["version"],
-            city=state["city"],
-            data=view,
-        )
-        self.store.commit(state, event)
-        return view
-
+    # -- reading -----------------------------------------------------------------------
     def get(self, outing_id: str) -> dict[str, Any]:
         state = self.store.get(outing_id)
         if state is None:
@@ -57,7 +62,253 @@ class OutingStore:
         return [domain.public_view(doc) for doc in self.store.aggregates.find(query).sort("_id", 1).limit(size)]
 
     def relay_pending(self) -> int:
-        return self.store.relay_pending()
+        return self.store.relay_pending() + self.inbox.store.relay_pending()
+
+    # -- proposing and changing ----------------------------------------------------------
+    def _commit(self, state: dict[str, Any], event_type: str) -> dict[str, Any]:
+        view = domain.public_view(state)
+        event = Event(event_type, SOURCE, state["_id"], state["version"], state["city"], view)
+        self.store.commit(state, event)
+        return view
+
+    def create(self, clean: dict[str, Any], organizer_id: str | None) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        recurrence = clean.get("recurrence")
+        if not recurrence:
+            return self._commit(domain.new_outing_state(clean, organizer_id, now), "outing_published")
+        series_id = uuid.uuid4().hex
+        duration = clean["ends_at"] - clean["starts_at"]
+        starts = domain.occurrence_starts(
+            clean["starts_at"], clean["time_zone"], recurrence["frequency"], recurrence["count"]
+        )
+        views = []
+        for index, start in enumerate(starts):
+            occurrence = {**clean, "starts_at": start, "ends_at": start + duration}
+            state = domain.new_outing_state(occurrence, organizer_id, now)
+            state.update(series_id=series_id, occurrence=index + 1, recurrence=recurrence)
+            views.append(self._commit(state, "outing_published"))
+        return views[0]
+
+    def series(self, series_id: str) -> list[dict[str, Any]]:
+        docs = self.store.aggregates.find({"series_id": series_id}).sort("starts_at", ASCENDING)
+        return [domain.public_view(d) for d in docs]
+
+    def _may_change(self, state: dict[str, Any], actor_id: str, actor_is_group_admin: bool) -> bool:
+        return state["organizer_id"] == actor_id or bool(state.get("group_id") and actor_is_group_admin)
+
+    def update(
+        self, outing_id: str, actor_id: str, raw: dict[str, Any], scope: str, actor_is_group_admin: bool
+    ) -> dict[str, Any]:
+        current = self.store.get(outing_id)
+        if current is None:
+            return {"outing": None, "errors": [error(("outing_id",), "No such outing.", "NOT_FOUND")]}
+        if not self._may_change(current, actor_id, actor_is_group_admin):
+            message = "Only the organizer or an admin of its group can change this outing."
+            return {"outing": None, "errors": [error(("outing_id",), message, "FORBIDDEN")]}
+        if current["status"] != "published":
+            return {"outing": None, "errors": [error(("outing_id",), "This outing was cancelled.", "CANCELLED")]}
+        now = datetime.now(UTC)
+        patch, errors = domain.validate_outing_patch(raw, current, now)
+        if errors:
+            return {"outing": None, "errors": [e.to_dict() for e in errors]}
+        if "capacity" in patch:
+            families = self.attendance.summary(outing_id, None)["families"]
+            if patch["capacity"] is not None and patch["capacity"] < families:
+                message = f"{families} families are coming; capacity cannot go below that."
+                return {"outing": None, "errors": [error(("capacity",), message, "BELOW_ATTENDANCE")]}
+        if not patch:
+            return {"outing": domain.public_view(current), "errors": []}
+
+        targets = [current]
+        if scope == "series" and current.get("series_id"):
+            later = self.store.aggregates.find(
+                {"series_id": current["series_id"], "status": "published", "detached": False, "starts_at": {"$gt": now}}
+            )
+            targets += [d for d in later if d["_id"] != outing_id]
+        # A time change moves every occurrence by the same number of days to the same wall-clock time.
+        zone = current["time_zone"]
+        local_start = _aware(current["starts_at"]).astimezone(domain.ZoneInfo(zone))
+        new_start = patch.get("starts_at", current["starts_at"])
+        new_local = _aware(new_start).astimezone(domain.ZoneInfo(zone))
+        day_delta = (new_local.date() - local_start.date()).days
+        duration = patch.get("ends_at", current["ends_at"]) - new_start
+        view = None
+        for target in targets:
+            changes = dict(patch)
+            if target is not current and ("starts_at" in patch or "ends_at" in patch):
+                start = domain.shift_to(
+                    _aware(target["starts_at"]), zone, day_delta, new_local.time().replace(tzinfo=None)
+                )
+                changes.update(starts_at=start, ends_at=start + duration)
+            result = self._apply_change(
+                target["_id"], changes, detach=scope != "series" and bool(target.get("series_id"))
+            )
+            view = result if target is current else view
+        if "capacity" in patch:
+            for target in targets:
+                self._promote(target["_id"])
+        return {"outing": view, "errors": []}
+
+    def _apply_change(self, outing_id: str, changes: dict[str, Any], detach: bool) -> dict[str, Any]:
+        def change() -> tuple[dict[str, Any], dict[str, Any]]:
+            current = self.store.get(outing_id)
+            assert current is not None
+            state = {**current, **changes, "version": current["version"] + 1, "updated_at": datetime.now(UTC)}
+            if detach:
+                state["detached"] = True
+            if "capacity" in changes:
+                state["attendance"] = self.attendance.summary(outing_id, state.get("capacity"))
+            return current, self._commit(state, "outing_updated")
+
+        before, view = retry_on_conflict(EDIT_ATTEMPTS, change)
+        moved = [name for name in TIME_AND_PLACE if name in changes and changes[name] != before.get(name)]
+        if moved:
+            what = (
+                "time and place"
+                if {"venue_name", "location"} & set(moved) and {"starts_at", "ends_at"} & set(moved)
+                else ("place" if {"venue_name", "location"} & set(moved) else "time")
+            )
+            self._tell_everyone(view, f"The {what} of “{view['title']}” changed.", "outing_changed")
+        return view
+
+    def cancel(self, outing_id: str, actor_id: str, scope: str, actor_is_group_admin: bool) -> dict[str, Any]:
+        current = self.store.get(outing_id)
+        if current is None:
+            return {"outing": None, "errors": [error(("outing_id",), "No such outing.", "NOT_FOUND")]}
+        if not self._may_change(current, actor_id, actor_is_group_admin):
+            message = "Only the organizer or an admin of its group can cancel this outing."
+            return {"outing": None, "errors": [error(("outing_id",), message, "FORBIDDEN")]}
+        targets = [outing_id]
+        if scope == "series" and current.get("series_id"):
+            later = self.store.aggregates.find(
+                {"series_id": current["series_id"], "status": "published", "starts_at": {"$gt": datetime.now(UTC)}}
+            )
+            targets += [d["_id"] for d in later if d["_id"] != outing_id]
+        view = None
+        for target in targets:
+            result = self._cancel_one(target)
+            view = result if target == outing_id else view
+        return {"outing": view, "errors": []}
+
+    def _cancel_one(self, outing_id: str) -> dict[str, Any]:
+        def change() -> dict[str, Any]:
+            current = self.store.get(outing_id)
+            assert current is not None
+            if current["status"] == "cancelled":
+                return domain.public_view(current)
+            state = {
+                **current,
+                "status": "cancelled",
+                "version": current["version"] + 1,
+                "updated_at": datetime.now(UTC),
+            }
+            return self._commit(state, "outing_cancelled")
+
+        view = retry_on_conflict(EDIT_ATTEMPTS, change)
+        self._tell_everyone(view, f"“{view['title']}” was cancelled.", "outing_cancelled")
+        return view
+
+    def _tell_everyone(self, view: dict[str, Any], message: str, kind: str) -> None:
+        subject = {"type": "Outing", "id": view["id"]}
+        key = f"outing:{view['id']}:{kind}:v{view['version']}"
+        for member_id in self.attendance.everyone(view["id"]):
+            if member_id != view["organizer_id"]:
+                self.inbox.notify(member_id, key, kind, message, subject, view["city"])
+
+    # -- coming along --------------------------------------------------------------------
+    def join(self, outing_id: str, member_id: str, adults: Any, children: Any) -> dict[str, Any]:
+        current = self.store.get(outing_id)
+        if current is None:
+            return {"place": None, "outing": None, "errors": [error(("outing_id",), "No such outing.", "NOT_FOUND")]}
+        errors = []
+        if current["status"] != "published":
+            errors.append(error(("outing_id",), "This outing was cancelled.", "CANCELLED"))
+        elif _aware(current["ends_at"]) <= datetime.now(UTC):
+            errors.append(error(("outing_id",), "This outing is over.", "ENDED"))
+        if isinstance(adults, bool) or not isinstance(adults, int) or not 1 <= adults <= PARTY_MAX:
+            errors.append(error(("adults",), f"adults must be between 1 and {PARTY_MAX}", "OUT_OF_RANGE"))
+        if isinstance(children, bool) or not isinstance(children, int) or not 0 <= children <= PARTY_MAX:
+            errors.append(error(("children",), f"children must be between 0 and {PARTY_MAX}", "OUT_OF_RANGE"))
+        elif children and not current.get("with_children", True):
+            errors.append(error(("children",), "This outing is for parents without children.", "NO_CHILDREN"))
+        if errors:
+            return {"place": None, "outing": domain.public_view(current), "errors": errors}
+        try:
+            place = self.attendance.join(outing_id, member_id, adults, children, current.get("capacity"))
+        except AlreadyJoined:
+            place = self.attendance.place_of(outing_id, member_id, current.get("capacity"))
+            message = "You are already coming." if place and place.status == "confirmed" else "You are on the waitlist."
+            return {
+                "place": place.to_dict() if place else None,
+                "outing": domain.public_view(current),
+                "errors": [error(("outing_id",), message, "ALREADY_JOINED")],
+            }
+        view = self.refresh_attendance(outing_id)
+        return {"place": place.to_dict(), "outing": view, "errors": []}
+
+    def leave(self, outing_id: str, member_id: str) -> dict[str, Any]:
+        current = self.store.get(outing_id)
+        if current is None:
+            return {"outing": None, "errors": [error(("outing_id",), "No such outing.", "NOT_FOUND")]}
+        if not self.attendance.leave(outing_id, member_id):
+            return {
+                "outing": domain.public_view(current),
+                "errors": [error(("outing_id",), "You are not coming.", "NOT_JOINED")],
+            }
+        self._promote(outing_id)
+        return {"outing": self.refresh_attendance(outing_id), "errors": []}
+
+    def _promote(self, outing_id: str) -> None:
+        current = self.store.get(outing_id)
+        assert current is not None
+        for place in self.attendance.newly_promoted(outing_id, current.get("capacity")):
+            message = f"A place freed up: you are coming to “{current['title']}”."
+            subject = {"type": "Outing", "id": outing_id}
+            key = f"outing:{outing_id}:promoted:{place.ticket}"
+            self.inbox.notify(place.member_id, key, "waitlist_promoted", message, subject, current["city"])
+
+    def refresh_attendance(self, outing_id: str) -> dict[str, Any]:
+        """Publish the derived attendance as a new version, unless it already shows it."""
+
+        def change() -> dict[str, Any]:
+            current = self.store.get(outing_id)
+            assert current is not None
+            summary = self.attendance.summary(outing_id, current.get("capacity"))
+            if summary == current.get("attendance"):
+                return domain.public_view(current)
+            state = {
+                **current,
+                "attendance": summary,
+                "version": current["version"] + 1,
+                "updated_at": datetime.now(UTC),
+            }
+            return self._commit(state, "attendance_changed")
+
+        return retry_on_conflict(ATTENDANCE_ATTEMPTS, change, backoff=ATTENDANCE_BACKOFF)
+
+    def attendees(self, outing_id: str, viewer_id: str | None, first: int, after: int | None) -> dict[str, Any] | None:
+        """The organizer and the families coming see who comes; nobody else (None)."""
+        current = self.store.get(outing_id)
+        if current is None or viewer_id is None:
+            return None
+        places = self.attendance.places(outing_id, current.get("capacity"))
+        if viewer_id != current["organizer_id"] and viewer_id not in {p.member_id for p in places}:
+            return None
+        rest = [p for p in places if after is None or p.ticket > after]
+        return {"places": [p.to_dict() for p in rest[:first]], "has_next_page": len(rest) > first, "total": len(places)}
+
+    def places_of(self, member_id: str, outing_ids: list[str]) -> list[dict[str, Any] | None]:
+        """The member's place in each outing asked about (None where not coming), in order."""
+        mine = self.attendance.of_member(member_id, outing_ids)
+        answers: list[dict[str, Any] | None] = []
+        for outing_id in outing_ids:
+            place = None
+            if outing_id in mine:
+                state = self.store.get(outing_id)
+                found = self.attendance.place_of(outing_id, member_id, state.get("capacity")) if state else None
+                place = found.to_dict() if found else None
+            answers.append(place)
+        return answers
 
 
 class Outings(DependencyProvider):
@@ -66,12 +317,18 @@ class Outings(DependencyProvider):
         self.client = MongoClient(config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=5000)
         self.publisher = EventPublisher(config["AMQP_URI"])
         self.publisher.connect()
-        self.store = AggregateStore(self.client[config["EVENTS_DB"]], "outings", self.publisher)
+        db: Database = self.client[config["EVENTS_DB"]]
+        self.store = AggregateStore(db, "outings", self.publisher)
         self.store.ensure_indexes()
+        self.store.aggregates.create_index([("series_id", ASCENDING), ("starts_at", ASCENDING)])
+        self.attendance = Attendance(db)
+        self.attendance.ensure_indexes()
+        self.inbox = Inbox(AggregateStore(db, "inbox", self.publisher, outbox="inbox_outbox"), SOURCE)
+        self.inbox.ensure_indexes()
 
     def stop(self) -> None:
         self.publisher.close()
         self.client.close()
 
     def get_dependency(self, worker_ctx) -> OutingStore:  # noqa: ANN001
-        return OutingStore(self.store)
+        return OutingStore(self.store, self.attendance, self.inbox)

@@ -34,6 +34,57 @@ class EventsService:
         return {"outing": self.outings.create(clean, organizer_id), "errors": []}
 
     @rpc
+    def update_outing(
+        self,
+        outing_id: str,
+        actor_id: str,
+        fields: dict[str, Any],
+        scope: str = "occurrence",
+        actor_is_group_admin: bool = False,
+    ) -> dict[str, Any]:
+        """Change an outing (``scope`` "series": and its later occurrences). ``{outing, errors}``."""
+        return self.outings.update(outing_id, actor_id, fields or {}, scope, actor_is_group_admin)
+
+    @rpc
+    def cancel_outing(
+        self, outing_id: str, actor_id: str, scope: str = "occurrence", actor_is_group_admin: bool = False
+    ) -> dict[str, Any]:
+        return self.outings.cancel(outing_id, actor_id, scope, actor_is_group_admin)
+
+    @rpc
+    def join_outing(self, outing_id: str, member_id: str, adults: int = 1, children: int = 0) -> dict[str, Any]:
+        """Take a place, or a waitlist spot when it is full: ``{place, outing, errors}``."""
+        return self.outings.join(outing_id, member_id, adults, children)
+
+    @rpc
+    def leave_outing(self, outing_id: str, member_id: str) -> dict[str, Any]:
+        return self.outings.leave(outing_id, member_id)
+
+    @rpc
+    def attendees(
+        self, outing_id: str, viewer_id: str | None, first: int = 20, after: int | None = None
+    ) -> dict[str, Any] | None:
+        """Who comes, for the organizer and the families coming only (None for anyone else)."""
+        return self.outings.attendees(outing_id, viewer_id, max(1, min(int(first), 100)), after)
+
+    @rpc
+    def places_of(self, member_id: str, outing_ids: list[str]) -> list[dict[str, Any] | None]:
+        return self.outings.places_of(member_id, outing_ids)
+
+    @rpc
+    def series(self, series_id: str) -> list[dict[str, Any]]:
+        return self.outings.series(series_id)
+
+    @rpc
+    def inbox(self, member_id: str, first: int = 20, before: str | None = None) -> dict[str, Any]:
+        """The member's notifications about outings, newest first."""
+        return self.outings.inbox.page(member_id, max(1, min(int(first), 100)), before)
+
+    @rpc
+    def mark_read(self, member_id: str, notification_ids: list[str]) -> int:
+        return self.outings.inbox.mark_read(member_id, notification_ids)
+
+    @rpc
     def get_outing(self, outing_id: str) -> dict[str, Any] | None:
         try:
             return self.outings.get(outing_id)

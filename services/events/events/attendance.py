@@ -1,0 +1,185 @@
+"""Who comes to an outing: places, the waitlist and promotions, correct under concurrency on
+MongoDB and on FerretDB (whose conditional updates are not atomic).
+
+Every join takes a *ticket*: the document ``<outing>:<n>`` with the lowest free ``n`` above
+the highest taken, inserted under a unique ``_id``. Racing joins can never share a number,
+and a lower number can never appear after a higher one (it would have had to be free while
+the higher one was chosen as "highest + 1"), so ticket order is arrival order. A member holds
+at most one live ticket: a join first inserts the claim ``<outing>:<member>``.
+
+Nothing about places is stored as a counter. The first ``capacity`` live tickets in number
+order *are* the confirmed families; the rest are the waitlist in order. Leaving marks the
+ticket left, and the next ticket moves up by that alone. Whoever moved up is told once: the
+promotion is an insert of ``<outing>:<n>`` into ``promotions``, so two racing leavers cannot
+both tell the same family.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+MAX_TICKET_ATTEMPTS = 200
+
+
+@dataclass(frozen=True)
+class Place:
+    member_id: str
+    ticket: int
+    adults: int
+    children: int
+    status: str  # confirmed | waitlisted
+    position: int  # 1-based, within its status
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "member_id": self.member_id,
+            "ticket": self.ticket,
+            "adults": self.adults,
+            "children": self.children,
+            "status": self.status,
+            "position": self.position,
+        }
+
+
+class AlreadyJoined(Exception):
+    pass
+
+
+class Attendance:
+    def __init__(self, db: Database) -> None:
+        self.tickets = db["tickets"]
+        self.claims = db["attendance_claims"]
+        self.promotions = db["promotions"]
+
+    def ensure_indexes(self) -> None:
+        self.tickets.create_index([("outing_id", ASCENDING), ("n", ASCENDING)])
+        self.claims.create_index([("member_id", ASCENDING), ("outing_id", ASCENDING)])
+
+    def _live(self, outing_id: str) -> list[dict[str, Any]]:
+        return list(self.tickets.find({"outing_id": outing_id, "left": False}).sort("n", ASCENDING))
+
+    def places(self, outing_id: str, capacity: int | None) -> list[Place]:
+        """Everyone coming or waiting, in order: confirmed first, then the waitlist."""
+        places = []
+        for rank, ticket in enumerate(self._live(outing_id)):
+            confirmed = capacity is None or rank < capacity
+            places.append(
+                Place(
+                    ticket["member_id"],
+                    ticket["n"],
+                    ticket["adults"],
+                    ticket["children"],
+                    "confirmed" if confirmed else "waitlisted",
+                    rank + 1 if confirmed else rank - capacity + 1,
+                )
+            )
+        return places
+
+    def place_of(self, outing_id: str, member_id: str, capacity: int | None) -> Place | None:
+        return next((p for p in self.places(outing_id, capacity) if p.member_id == member_id), None)
+
+    def summary(self, outing_id: str, capacity: int | None) -> dict[str, Any]:
+        places = self.places(outing_id, capacity)
+        confirmed = [p for p in places if p.status == "confirmed"]
+        return {
+            "families": len(confirmed),
+            "adults": sum(p.adults for p in confirmed),
+            "children": sum(p.children for p in confirmed),
+            "waitlist": len(places) - len(confirmed),
+            "places_left": None if capacity is None else max(0, capacity - len(confirmed)),
+        }
+
+    def join(self, outing_id: str, member_id: str, adults: int, children: int, capacity: int | None) -> Place:
+        claim_id = f"{outing_id}:{member_id}"
+        now = datetime.now(UTC)
+        try:
+            self.claims.insert_one({"_id": claim_id, "outing_id": outing_id, "member_id": member_id, "at": now})
+        except DuplicateKeyError:
+            claim = self.claims.find_one({"_id": claim_id})
+            ticket = (
+                self.tickets.find_one({"_id": claim.get("ticket_id")}) if claim and claim.get("ticket_id") else None
+            )
+            if ticket is not None and not ticket["left"]:
+                raise AlreadyJoined(claim_id) from None
+            # A claim without a live ticket: a join that died half-way. Carry on with it.
+        self._take_ticket(outing_id, member_id, adults, children, capacity, claim_id, now)
+        place = self.place_of(outing_id, member_id, capacity)
+        assert place is not None
+        return place
+
+    def _take_ticket(
+        self,
+        outing_id: str,
+        member_id: str,
+        adults: int,
+        children: int,
+        capacity: int | None,
+        claim_id: str,
+        now: datetime,
+    ) -> None:
+        for _ in range(MAX_TICKET_ATTEMPTS):
+            top = self.tickets.find_one({"outing_id": outing_id}, {"n": 1}, sort=[("n", DESCENDING)])
+            n = (top["n"] if top else 0) + 1
+            # Whether the waitlist is where this family starts: only leaves can run at the same
+            # time, and they can only move it up; then it is told it got in, which is true.
+            ahead = self.tickets.count_documents({"outing_id": outing_id, "left": False, "n": {"$lt": n}})
+            ticket = {
+                "_id": f"{outing_id}:{n:08d}",
+                "outing_id": outing_id,
+                "n": n,
+                "member_id": member_id,
+                "adults": adults,
+                "children": children,
+                "left": False,
+                "waitlisted": capacity is not None and ahead >= capacity,
+                "joined_at": now,
+            }
+            try:
+                self.tickets.insert_one(ticket)
+            except DuplicateKeyError:
+                continue
+            self.claims.update_one({"_id": claim_id}, {"$set": {"ticket_id": ticket["_id"]}})
+            return
+        raise RuntimeError(f"no ticket for {outing_id} after {MAX_TICKET_ATTEMPTS} attempts")
+
+    def leave(self, outing_id: str, member_id: str) -> bool:
+        """Give the place (or the waitlist spot) up; False when the member was not coming."""
+        claim_id = f"{outing_id}:{member_id}"
+        claim = self.claims.find_one({"_id": claim_id})
+        if claim is None or not claim.get("ticket_id"):
+            return False
+        self.tickets.update_one({"_id": claim["ticket_id"]}, {"$set": {"left": True, "left_at": datetime.now(UTC)}})
+        # Only the member removes their own claim; a later join starts at the back.
+        self.claims.delete_one({"_id": claim_id, "ticket_id": claim["ticket_id"]})
+        return True
+
+    def newly_promoted(self, outing_id: str, capacity: int | None) -> list[Place]:
+        """Confirmed families who joined on the waitlist and were not told yet; each is returned once."""
+        promoted = []
+        for place in self.places(outing_id, capacity):
+            if place.status != "confirmed":
+                break
+            ticket = self.tickets.find_one({"_id": f"{outing_id}:{place.ticket:08d}"}, {"waitlisted": 1})
+            if not ticket or not ticket.get("waitlisted"):
+                continue
+            try:
+                self.promotions.insert_one({"_id": f"{outing_id}:{place.ticket}", "at": datetime.now(UTC)})
+            except DuplicateKeyError:
+                continue
+            promoted.append(place)
+        return promoted
+
+    def everyone(self, outing_id: str) -> list[str]:
+        """Members with a live ticket, confirmed or waiting: who hears about changes."""
+        return [t["member_id"] for t in self._live(outing_id)]
+
+    def of_member(self, member_id: str, outing_ids: list[str]) -> dict[str, str]:
+        """For each of ``outing_ids`` the member is in: outing id → ticket id."""
+        claims = self.claims.find({"member_id": member_id, "outing_id": {"$in": list(outing_ids)}})
+        return {c["outing_id"]: c["ticket_id"] for c in claims if c.get("ticket_id")}
