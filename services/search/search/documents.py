@@ -29,6 +29,16 @@ OUTING_FIELDS = (
     "organizer_id",
     "created_at",
     "updated_at",
+    "capacity",
+    "age_min",
+    "age_max",
+    "with_children",
+    "cost",
+    "group_id",
+    "group_visibility",
+    "series_id",
+    "occurrence",
+    "attendance",
 )
 OUTING_STATE_EVENTS = {"outing_published", "outing_updated", "attendance_changed"}
 OUTING_REMOVAL_EVENTS = {"outing_cancelled", "outing_deleted"}

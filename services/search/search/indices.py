@@ -32,6 +32,25 @@ OUTINGS_MAPPING: dict[str, Any] = {
         "organizer_id": {"type": "keyword"},
         "created_at": {"type": "date"},
         "updated_at": {"type": "date"},
+        # Added with outings' attendance and series (additive: put on existing indices at start).
+        "capacity": {"type": "integer"},
+        "age_min": {"type": "integer"},
+        "age_max": {"type": "integer"},
+        "with_children": {"type": "boolean"},
+        "cost": {"properties": {"amount": {"type": "float"}, "currency": {"type": "keyword"}}},
+        "group_id": {"type": "keyword"},
+        "group_visibility": {"type": "keyword"},
+        "series_id": {"type": "keyword"},
+        "occurrence": {"type": "integer"},
+        "attendance": {
+            "properties": {
+                "families": {"type": "integer"},
+                "adults": {"type": "integer"},
+                "children": {"type": "integer"},
+                "waitlist": {"type": "integer"},
+                "places_left": {"type": "integer"},
+            }
+        },
     },
 }
 
@@ -88,6 +107,9 @@ class Indices:
         for spec in ALL:
             alias = self.alias(spec)
             if self.es.indices.exists_alias(name=alias):
+                # New fields are added in place; a change to an existing field needs a new
+                # revision and a backfill, and Elasticsearch refuses it here, loudly.
+                self.es.indices.put_mapping(index=alias, properties=spec.mapping["properties"])
                 continue
             index = self.concrete(spec)
             try:

@@ -80,6 +80,7 @@ def nearby_outings(
     first: int,
     after: str | None,
     hidden_organizers: list[str] | None = None,
+    viewer_groups: list[str] | None = None,
 ) -> dict[str, Any]:
     """Upcoming, visible outings within ``radius_km`` of ``near``, nearest first.
 
@@ -89,7 +90,16 @@ def nearby_outings(
     body: dict[str, Any] = {
         "query": {
             "bool": {
-                "must_not": [{"terms": {"organizer_id": hidden_organizers}}] if hidden_organizers else [],
+                "must_not": [
+                    *([{"terms": {"organizer_id": hidden_organizers}}] if hidden_organizers else []),
+                    # A private group's outings are for its members only.
+                    {
+                        "bool": {
+                            "filter": [{"term": {"group_visibility": "private"}}],
+                            "must_not": [{"terms": {"group_id": list(viewer_groups or [])}}],
+                        }
+                    },
+                ],
                 "filter": [
                     {"term": {"hidden": False}},
                     {"range": {"ends_at": {"gte": "now"}}},

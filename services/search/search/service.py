@@ -29,15 +29,19 @@ class SearchService:
         first: int = 20,
         after: str | None = None,
         viewer_id: str | None = None,
+        viewer_groups: list[str] | None = None,
     ) -> dict[str, Any]:
         """A page of outings near a point, nearest first; ``errors`` names any bad argument.
 
-        With ``viewer_id``, outings of members who blocked the viewer are left out.
+        With ``viewer_id``, outings of members who blocked the viewer are left out; outings of
+        private groups show only to members of those groups (``viewer_groups``).
         """
         errors = queries.validate_nearby(near, radius_km, first, after)
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": []}
         es = self.indices.es
         hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
-        page = queries.nearby_outings(es, self.indices.alias(OUTINGS), near, float(radius_km), first, after, hidden)
+        page = queries.nearby_outings(
+            es, self.indices.alias(OUTINGS), near, float(radius_km), first, after, hidden, viewer_groups
+        )
         return {"errors": [], **page}

@@ -157,3 +157,27 @@ def test_a_blocked_member_does_not_find_the_blockers_outings(container_factory, 
     wait_for(lambda: document(service_config, "o-marker"), timeout=10, what="the marker document")
     assert sorted(ids_seen_by("viewer")) == ["o-blocker", "o-other"]
     publisher.close()
+
+
+def test_private_group_outings_show_to_members_only_and_attendance_is_searchable(container_factory, service_config):
+    container = container_factory(SearchService, service_config)
+    container.start()
+    publisher = EventPublisher(service_config["AMQP_URI"])
+    private = outing("o-private", 1, "Atelier du groupe", 48.8556, 2.2986)
+    private.data.update(group_id="g1", group_visibility="private")
+    public = outing("o-public", 2, "Ouvert à tous", 48.8557, 2.2987, "attendance_changed")
+    public.data.update(
+        capacity=10, attendance={"families": 4, "adults": 5, "children": 7, "waitlist": 0, "places_left": 6}
+    )
+    publisher.publish(private)
+    publisher.publish(public)
+    wait_for(lambda: document(service_config, "o-public") and document(service_config, "o-private"), 10, what="both")
+
+    def ids(**kwargs):
+        return sorted(e["node"]["id"] for e in nearby(container, near=EIFFEL, radius_km=5, first=10, **kwargs)["edges"])
+
+    assert ids() == ["o-public"]
+    assert ids(viewer_id="x", viewer_groups=["g2"]) == ["o-public"]
+    assert ids(viewer_id="x", viewer_groups=["g1"]) == ["o-private", "o-public"]
+    assert document(service_config, "o-public")["attendance"]["places_left"] == 6
+    publisher.close()
