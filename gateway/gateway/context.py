@@ -19,6 +19,8 @@ class Loaders:
         self.outing = DataLoader(lambda keys: rpc.call("events", "get_outings", keys))
         self.member = DataLoader(lambda keys: rpc.call("members", "get_members", keys, viewer_id=viewer_id))
         self.group = DataLoader(lambda keys: rpc.call("members", "get_groups", keys, viewer_id=viewer_id))
+        # The viewer's place in each outing on the page: one call for the page.
+        self.place = DataLoader(lambda keys: rpc.call("events", "places_of", viewer_id, keys))
 
 
 @dataclass
@@ -30,18 +32,24 @@ class Context:
     client: str = "unknown"
     authenticator: Any = None
     loaders: Loaders = field(init=False)
-    _blocked_by: asyncio.Future[frozenset[str]] | None = field(default=None, init=False)
+    _viewer: asyncio.Future[dict[str, Any]] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.rpc, self.viewer_id)
 
-    async def blocked_by(self) -> frozenset[str]:
-        """Members who blocked the viewer: none of theirs may show. One RPC per request at most."""
+    async def viewer_context(self) -> dict[str, Any]:
+        """Who blocked the viewer and the viewer's groups (id → role). One RPC per request at most."""
         if self.viewer_id is None:
-            return frozenset()
-        if self._blocked_by is None:
-            self._blocked_by = asyncio.ensure_future(self._load_blocked_by())
-        return await self._blocked_by
+            return {"blocked_by": [], "groups": {}}
+        if self._viewer is None:
+            self._viewer = asyncio.ensure_future(self.rpc.call("members", "viewer_context", self.viewer_id))
+        return await self._viewer
 
-    async def _load_blocked_by(self) -> frozenset[str]:
-        return frozenset(await self.rpc.call("members", "blocked_by", self.viewer_id))
+    async def blocked_by(self) -> frozenset[str]:
+        """Members who blocked the viewer: none of theirs may show."""
+        return frozenset((await self.viewer_context())["blocked_by"])
+
+    async def group_role(self, group_id: str | None) -> str | None:
+        if not group_id:
+            return None
+        return (await self.viewer_context())["groups"].get(group_id)

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import graphene
+from graphql import GraphQLError
 
 from parentnet_kit import cities as city_catalogue
 from parentnet_kit.contracts import OUTING_CATEGORIES
@@ -27,6 +28,8 @@ from .common import (
     user_errors,
 )
 from .context import Context
+from .errors import Forbidden
+from .members import enum_value
 
 OutingCategory = graphene.Enum(
     "OutingCategory",
@@ -60,6 +63,23 @@ class Outing(graphene.ObjectType):
     organizer = graphene.Field(
         lambda: members_schema.Member, description="The parent who proposed it; null if unknown or not visible to you."
     )
+    capacity = graphene.Int(description="Places, in families; null when there is no limit.")
+    age_range = graphene.Field(lambda: AgeRange, description="Children's ages it suits; null when any.")
+    with_children = graphene.Boolean(required=True, description="False for parents-only outings.")
+    cost = graphene.Field(lambda: Money, description="Per family; null when free.")
+    is_free = graphene.Boolean(required=True)
+    group = graphene.Field(lambda: members_schema.Group, description="The group it belongs to, if any.")
+    series_id = graphene.ID(description="Shared by every occurrence of a recurring outing.")
+    occurrence = graphene.Int(description="1 for the first occurrence of a series.")
+    recurrence = graphene.Field(lambda: Recurrence)
+    attendance = graphene.Field(lambda: Attendance, required=True)
+    viewer_place = graphene.Field(lambda: Place, description="Your place or waitlist spot; null if you are not coming.")
+    attendees = graphene.Field(
+        lambda: AttendeeConnection,
+        first=graphene.Argument(graphene.Int, default_value=20, description="1 to 100."),
+        after=graphene.Argument(graphene.String),
+        description="Who is coming and waiting, in order. For the organizer and those coming (FORBIDDEN otherwise).",
+    )
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
@@ -91,14 +111,155 @@ class Outing(graphene.ObjectType):
         ctx: Context = info.context
         return members_schema.as_member(await ctx.loaders.member.load(organizer_id))
 
+    @staticmethod
+    def resolve_age_range(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        if root.get("age_min") is None and root.get("age_max") is None:
+            return None
+        return {"min_years": root.get("age_min"), "max_years": root.get("age_max")}
 
-async def load_outing(info: graphene.ResolveInfo, outing_id: str) -> dict[str, Any] | None:
-    """An outing by id, unless its organizer blocked the viewer."""
-    ctx: Context = info.context
-    view = await ctx.loaders.outing.load(outing_id)
+    @staticmethod
+    def resolve_with_children(root: dict[str, Any], info: graphene.ResolveInfo) -> bool:
+        return root.get("with_children", True)
+
+    @staticmethod
+    def resolve_is_free(root: dict[str, Any], info: graphene.ResolveInfo) -> bool:
+        return not root.get("cost")
+
+    @staticmethod
+    async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        if not root.get("group_id"):
+            return None
+        return members_schema.as_group(await info.context.loaders.group.load(root["group_id"]))
+
+    @staticmethod
+    def resolve_series_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
+        return ids.to_global_id("Series", root["series_id"]) if root.get("series_id") else None
+
+    @staticmethod
+    def resolve_attendance(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any]:
+        return root.get("attendance") or {
+            "families": 0,
+            "adults": 0,
+            "children": 0,
+            "waitlist": 0,
+            "places_left": root.get("capacity"),
+        }
+
+    @staticmethod
+    async def resolve_viewer_place(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        ctx: Context = info.context
+        if ctx.viewer_id is None:
+            return None
+        return await ctx.loaders.place.load(root["id"])
+
+    @staticmethod
+    async def resolve_attendees(
+        root: dict[str, Any], info: graphene.ResolveInfo, first: int = 20, after: str | None = None
+    ) -> dict[str, Any]:
+        ctx: Context = info.context
+        if not 1 <= first <= 100:
+            raise GraphQLError("first must be between 1 and 100.")
+        start = _ticket_cursor(after)
+        page = await ctx.rpc.call("events", "attendees", root["id"], ctx.viewer_id, first, start)
+        if page is None:
+            raise Forbidden("Only the organizer and the families coming see who comes.")
+        edges = [
+            {
+                "cursor": ids.encode_cursor(str(p["ticket"])),
+                "node": members_schema.as_member(await ctx.loaders.member.load(p["member_id"])),
+                **{k: p[k] for k in ("status", "position", "adults", "children")},
+            }
+            for p in page["places"]
+        ]
+        edges = [e for e in edges if e["node"] is not None]
+        return {
+            "edges": edges,
+            "nodes": [e["node"] for e in edges],
+            "page_info": page_info(edges, page["has_next_page"], after),
+            "total_count": page["total"],
+        }
+
+
+def _ticket_cursor(after: str | None) -> int | None:
+    if after is None:
+        return None
+    decoded = ids.decode_cursor(after)
+    if decoded is None or not decoded.isdigit():
+        raise GraphQLError("after is not a cursor from this list.")
+    return int(decoded)
+
+
+class AgeRange(graphene.ObjectType):
+    min_years = graphene.Int()
+    max_years = graphene.Int()
+
+
+class Money(graphene.ObjectType):
+    amount = graphene.String(required=True, description="A decimal, e.g. 4.50; never a float.")
+    currency = graphene.String(required=True, description="ISO 4217, e.g. EUR.")
+
+
+RecurrenceFrequency = graphene.Enum(
+    "RecurrenceFrequency", [("WEEKLY", "weekly"), ("FORTNIGHTLY", "fortnightly"), ("MONTHLY", "monthly")]
+)
+PlaceStatus = graphene.Enum("PlaceStatus", [("CONFIRMED", "confirmed"), ("WAITLISTED", "waitlisted")])
+OutingEditScope = graphene.Enum(
+    "OutingEditScope",
+    [("OCCURRENCE", "occurrence"), ("SERIES", "series")],
+    description="OCCURRENCE: this one only. SERIES: every upcoming occurrence not edited on its own.",
+)
+
+
+class Recurrence(graphene.ObjectType):
+    frequency = graphene.Field(RecurrenceFrequency, required=True)
+    count = graphene.Int(required=True, description="How many occurrences the series has.")
+
+
+class Attendance(graphene.ObjectType):
+    """Derived from the places taken, never a stored counter."""
+
+    families = graphene.Int(required=True, description="Families with a confirmed place.")
+    adults = graphene.Int(required=True)
+    children = graphene.Int(required=True)
+    waitlist = graphene.Int(required=True, description="Families waiting for a place.")
+    places_left = graphene.Int(description="Null when there is no limit.")
+
+
+class Place(graphene.ObjectType):
+    status = graphene.Field(PlaceStatus, required=True)
+    position = graphene.Int(required=True, description="1-based, among the confirmed or on the waitlist.")
+    adults = graphene.Int(required=True)
+    children = graphene.Int(required=True)
+
+
+class AttendeeEdge(graphene.ObjectType):
+    cursor = graphene.String(required=True)
+    node = graphene.Field(lambda: members_schema.Member, required=True)
+    status = graphene.Field(PlaceStatus, required=True)
+    position = graphene.Int(required=True)
+    adults = graphene.Int(required=True)
+    children = graphene.Int(required=True)
+
+
+class AttendeeConnection(graphene.ObjectType):
+    edges = graphene.List(graphene.NonNull(AttendeeEdge), required=True)
+    nodes = graphene.List(graphene.NonNull(lambda: members_schema.Member), required=True)
+    page_info = graphene.Field(PageInfo, required=True)
+    total_count = graphene.Int(required=True)
+
+
+async def visible_outing(ctx: Context, view: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The outing if the viewer may see it: not blocked by its organizer; a private group's only for members."""
     if view is None or view.get("organizer_id") in await ctx.blocked_by():
         return None
-    return as_outing(view)
+    if view.get("group_visibility") == "private" and await ctx.group_role(view.get("group_id")) is None:
+        return None
+    return view
+
+
+async def load_outing(info: graphene.ResolveInfo, outing_id: str) -> dict[str, Any] | None:
+    ctx: Context = info.context
+    return as_outing(await visible_outing(ctx, await ctx.loaders.outing.load(outing_id)))
 
 
 NODE_TYPES["Outing"] = Outing
@@ -164,8 +325,24 @@ class OutingQueries(graphene.ObjectType):
             first=first,
             after=after,
             viewer_id=ctx.viewer_id,
+            viewer_groups=list((await ctx.viewer_context())["groups"]),
         )
         return connection(page, after, user_errors(page["errors"]))
+
+
+class AgeRangeInput(graphene.InputObjectType):
+    min_years = graphene.Int(description="0 to 18.")
+    max_years = graphene.Int(description="0 to 18, at least minYears.")
+
+
+class MoneyInput(graphene.InputObjectType):
+    amount = graphene.String(required=True, description="A decimal with at most 2 places, e.g. 4.50; 0 is free.")
+    currency = graphene.String(description="ISO 4217; defaults to the city's.")
+
+
+class RecurrenceInput(graphene.InputObjectType):
+    frequency = graphene.Field(RecurrenceFrequency, required=True)
+    count = graphene.Int(required=True, description="Occurrences, 2 to 52, the first included.")
 
 
 class OutingCreateInput(graphene.InputObjectType):
@@ -180,11 +357,48 @@ class OutingCreateInput(graphene.InputObjectType):
     venue_name = graphene.String(required=True, description="The public place where families meet.")
     location = graphene.Field(GeoPointInput, required=True)
     city = graphene.String(required=True, description="A city slug, as in `cities`.")
+    capacity = graphene.Int(description="Places in families, 1 to 500; no limit when absent.")
+    age_range = graphene.Field(AgeRangeInput, description="Children's ages it suits.")
+    with_children = graphene.Boolean(description="False for parents only. Default true.")
+    cost = graphene.Field(MoneyInput, description="Per family; free when absent.")
+    group_id = graphene.ID(description="A group you are in; the outing is then visible as the group is.")
+    recurrence = graphene.Field(RecurrenceInput, description="Repeat it; each occurrence is an outing of its own.")
 
 
 class OutingCreatePayload(graphene.ObjectType):
-    outing = graphene.Field(Outing)
+    outing = graphene.Field(Outing, description="The outing, or the first occurrence of a series.")
     user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+def _point(value: Any) -> dict[str, float] | None:
+    return None if value is None else {"lat": value.lat, "lon": value.lon}
+
+
+def outing_fields(input: dict[str, Any]) -> dict[str, Any]:
+    """GraphQL input as the events service's fields (enum members as values, inputs as dicts)."""
+    fields: dict[str, Any] = {}
+    for name in ("title", "description", "language", "starts_at", "ends_at", "venue_name", "city", "capacity"):
+        if input.get(name) is not None:
+            fields[name] = input[name]
+    for name in ("with_children", "free"):
+        if input.get(name) is not None:
+            fields[name] = input[name]
+    if input.get("category") is not None:
+        fields["category"] = enum_value(input["category"])
+    if input.get("location") is not None:
+        fields["location"] = _point(input["location"])
+    if input.get("age_range") is not None:
+        fields["age_min"], fields["age_max"] = input["age_range"].get("min_years"), input["age_range"].get("max_years")
+    if input.get("cost") is not None:
+        fields["cost"] = {"amount": input["cost"]["amount"], "currency": input["cost"].get("currency")}
+    if input.get("recurrence") is not None:
+        recurrence = input["recurrence"]
+        fields["recurrence"] = {"frequency": enum_value(recurrence["frequency"]), "count": recurrence["count"]}
+    return fields
+
+
+def not_found(field: str) -> list[dict[str, Any]]:
+    return [{"field": ["input", field], "message": "No such outing.", "code": "NOT_FOUND"}]
 
 
 class OutingCreate(graphene.Mutation):
@@ -199,17 +413,155 @@ class OutingCreate(graphene.Mutation):
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
         organizer = require_viewer(info)
-        fields = {
-            "title": input.get("title"),
-            "description": input.get("description"),
-            "language": input.get("language"),
-            # graphene hands enum inputs over as enum members; the services speak values.
-            "category": getattr(input.get("category"), "value", input.get("category")),
-            "starts_at": input.get("starts_at"),
-            "ends_at": input.get("ends_at"),
-            "venue_name": input.get("venue_name"),
-            "location": {"lat": input["location"].lat, "lon": input["location"].lon},
-            "city": input.get("city"),
-        }
+        fields = outing_fields(input)
+        if input.get("group_id") is not None:
+            group_id = members_schema.local_id(input["group_id"], "Group")
+            group = await ctx.loaders.group.load(group_id) if group_id else None
+            if group is None or await ctx.group_role(group_id) is None:
+                message = "Choose a group you are a member of."
+                return {
+                    "outing": None,
+                    "user_errors": [{"field": ["input", "groupId"], "message": message, "code": "NOT_MEMBER"}],
+                }
+            fields.update(group_id=group_id, group_visibility=group["visibility"])
         result = await ctx.rpc.call("events", "create_outing", fields, organizer_id=organizer)
         return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
+
+
+class OutingUpdateInput(graphene.InputObjectType):
+    outing_id = graphene.ID(required=True)
+    scope = graphene.Field(OutingEditScope, default_value="occurrence")
+    title = graphene.String()
+    description = graphene.String()
+    language = graphene.String()
+    category = graphene.Field(OutingCategory)
+    starts_at = graphene.String(description="For a SERIES: every occurrence moves by as many days, to this local time.")
+    ends_at = graphene.String()
+    venue_name = graphene.String()
+    location = graphene.Field(GeoPointInput)
+    capacity = graphene.Int(description="Not below the families already confirmed.")
+    age_range = graphene.Field(AgeRangeInput)
+    with_children = graphene.Boolean()
+    cost = graphene.Field(MoneyInput)
+    free = graphene.Boolean(description="true makes it free.")
+
+
+class OutingPayload(graphene.ObjectType):
+    outing = graphene.Field(Outing)
+    place = graphene.Field(Place, description="Your place after outingJoin.")
+    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+async def _target(info: graphene.ResolveInfo, global_id: Any) -> tuple[str | None, dict[str, Any] | None]:
+    ctx: Context = info.context
+    outing_id = members_schema.local_id(global_id, "Outing")
+    if outing_id is None:
+        return None, None
+    return outing_id, await visible_outing(ctx, await ctx.loaders.outing.load(outing_id))
+
+
+class OutingUpdate(graphene.Mutation):
+    """Change an outing (organizer or group admin). Fields left out stay; time or place changes tell everyone coming."""
+
+    class Arguments:
+        input = OutingUpdateInput(required=True)
+
+    Output = OutingPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        ctx: Context = info.context
+        actor = require_viewer(info)
+        outing_id, view = await _target(info, input["outing_id"])
+        if view is None:
+            return {"user_errors": not_found("outingId")}
+        is_admin = await ctx.group_role(view.get("group_id")) == "admin"
+        fields = outing_fields(input)
+        fields.pop("city", None)
+        scope = enum_value(input.get("scope")) or "occurrence"
+        result = await ctx.rpc.call("events", "update_outing", outing_id, actor, fields, scope, is_admin)
+        return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
+
+
+class OutingRefInput(graphene.InputObjectType):
+    outing_id = graphene.ID(required=True)
+    scope = graphene.Field(OutingEditScope, default_value="occurrence", description="For outingCancel.")
+
+
+class OutingCancel(graphene.Mutation):
+    """Cancel an outing (or its series from now on): it leaves search and everyone coming is told."""
+
+    class Arguments:
+        input = OutingRefInput(required=True)
+
+    Output = OutingPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        ctx: Context = info.context
+        actor = require_viewer(info)
+        outing_id, view = await _target(info, input["outing_id"])
+        if view is None:
+            return {"user_errors": not_found("outingId")}
+        is_admin = await ctx.group_role(view.get("group_id")) == "admin"
+        scope = enum_value(input.get("scope")) or "occurrence"
+        result = await ctx.rpc.call("events", "cancel_outing", outing_id, actor, scope, is_admin)
+        return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
+
+
+class OutingJoinInput(graphene.InputObjectType):
+    outing_id = graphene.ID(required=True)
+    adults = graphene.Int(default_value=1, description="1 to 12.")
+    children = graphene.Int(default_value=0, description="0 to 12.")
+
+
+class OutingJoin(graphene.Mutation):
+    """Come along: a confirmed place, or the waitlist when it is full (you are told when a place frees up)."""
+
+    class Arguments:
+        input = OutingJoinInput(required=True)
+
+    Output = OutingPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        ctx: Context = info.context
+        member = require_viewer(info)
+        outing_id, view = await _target(info, input["outing_id"])
+        if view is None:
+            return {"user_errors": not_found("outingId")}
+        result = await ctx.rpc.call(
+            "events", "join_outing", outing_id, member, input.get("adults"), input.get("children")
+        )
+        return {
+            "outing": as_outing(result["outing"]),
+            "place": result["place"],
+            "user_errors": user_errors(result["errors"], ("input",)),
+        }
+
+
+class OutingLeave(graphene.Mutation):
+    """Give your place (or waitlist spot) up; the first family waiting gets it."""
+
+    class Arguments:
+        input = OutingRefInput(required=True)
+
+    Output = OutingPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        ctx: Context = info.context
+        member = require_viewer(info)
+        outing_id, view = await _target(info, input["outing_id"])
+        if view is None:
+            return {"user_errors": not_found("outingId")}
+        result = await ctx.rpc.call("events", "leave_outing", outing_id, member)
+        return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
+
+
+class OutingMutations(graphene.ObjectType):
+    outing_create = OutingCreate.Field()
+    outing_update = OutingUpdate.Field()
+    outing_cancel = OutingCancel.Field()
+    outing_join = OutingJoin.Field()
+    outing_leave = OutingLeave.Field()

@@ -15,8 +15,9 @@ from parentnet_kit import cities as city_catalogue
 
 from . import ids
 from .common import NODE_LOADERS, City, Node
+from .inbox import InboxMutations, InboxQueries, Notification
 from .members import Group, Member, MemberMutations, MemberQueries
-from .outings import Outing, OutingCreate, OutingQueries
+from .outings import Outing, OutingMutations, OutingQueries
 
 
 class RootQueries(graphene.ObjectType):
@@ -35,12 +36,12 @@ class RootQueries(graphene.ObjectType):
         return [city.to_dict() for city in city_catalogue.CITIES.values()]
 
 
-class Query(RootQueries, OutingQueries, MemberQueries, graphene.ObjectType):
+class Query(RootQueries, OutingQueries, MemberQueries, InboxQueries, graphene.ObjectType):
     pass
 
 
-class Mutation(MemberMutations, graphene.ObjectType):
-    outing_create = OutingCreate.Field()
+class Mutation(OutingMutations, MemberMutations, InboxMutations, graphene.ObjectType):
+    pass
 
 
-schema = graphene.Schema(query=Query, mutation=Mutation, types=[Outing, Member, Group])
+schema = graphene.Schema(query=Query, mutation=Mutation, types=[Outing, Member, Group, Notification])

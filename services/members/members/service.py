@@ -134,6 +134,11 @@ class MembersService:
         return self.store.group_members(viewer_id, group_id, status, _first(first), after)
 
     @rpc
+    def viewer_context(self, member_id: str) -> dict[str, Any]:
+        """``{blocked_by: [ids], groups: {group id: role}}``: one call per request for the gateway."""
+        return self.store.viewer_context(member_id)
+
+    @rpc
     def member_groups(self, member_id: str) -> list[dict[str, Any]]:
         return self.store.member_groups(member_id)
 

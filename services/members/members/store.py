@@ -565,6 +565,13 @@ class MemberStore:
         ]
         return {"edges": edges, "has_next_page": len(rows) > first, "total": total}
 
+    def viewer_context(self, member_id: str) -> dict[str, Any]:
+        """What other services' answers depend on: who blocked the viewer, and their groups' roles."""
+        rows = self.memberships.aggregates.find(
+            {"member_id": member_id, "status": "active"}, {"group_id": 1, "role": 1}
+        )
+        return {"blocked_by": self.blocked_by(member_id), "groups": {m["group_id"]: m["role"] for m in rows}}
+
     def member_groups(self, member_id: str) -> list[dict[str, Any]]:
         rows = list(
             self.memberships.aggregates.find({"member_id": member_id, "status": {"$in": ["active", "pending"]}})
