@@ -12,16 +12,19 @@ from importlib import resources
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from parentnet_kit.tokens import TokenVerifier
 
 from .auth import Authenticator, BadToken, client_address
 from .context import Context
+from .feed import EventFeed
 from .graphql_http import DocumentCache, client_error, run
 from .rpc import RemoteError, RpcClient, ServiceUnavailable
 from .schema import schema
 from .settings import Settings
+from .ws import Connection
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +39,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         log.warning("no AUTH_PUBLIC_KEY(_FILE): bearer tokens are refused and nobody can act signed in")
     authenticator = Authenticator(verifier, rpc, settings.session_check_seconds)
 
+    feed = EventFeed(settings.amqp_uri)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             await rpc.connect()
+            await feed.connect()
         except Exception as exc:  # noqa: BLE001 - /health reports it; calls fail fast
             log.error("gateway could not reach RabbitMQ at start: %s", exc)
         yield
+        await feed.close()
         await rpc.close()
 
     async def graphql_post(request: Request) -> Response:
@@ -77,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             session_id=viewer.session_id if viewer else None,
             client=client_address(request, settings.trust_forwarded),
             authenticator=authenticator,
+            feed=feed,
         )
         status, body = await run(
             graphql_schema, cache, payload.get("query"), payload.get("variables"), payload.get("operationName"), context
@@ -88,6 +96,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"errors": [client_error("Send queries with POST.", "METHOD_NOT_ALLOWED")]}, 405)
         page = resources.files("gateway").joinpath("static/explorer.html").read_text(encoding="utf-8")
         return HTMLResponse(page)
+
+    async def graphql_ws(socket: WebSocket) -> None:
+        await Connection(socket, graphql_schema, cache, rpc, authenticator, feed).serve()
 
     async def alive(request: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -110,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", graphql_post, methods=["POST"]),
             Route("/graphql", graphql_get, methods=["GET"]),
+            WebSocketRoute("/graphql", graphql_ws),
             Route("/alive", alive),
             Route("/health", health),
         ],
@@ -118,4 +130,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.rpc = rpc
     app.state.cache = cache
     app.state.authenticator = authenticator
+    app.state.feed = feed
     return app

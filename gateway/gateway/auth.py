@@ -39,7 +39,10 @@ class Authenticator:
         self._active: dict[str, tuple[float, bool]] = {}
 
     async def viewer(self, request: Request) -> Viewer | None:
-        header = request.headers.get("authorization")
+        return await self.from_header(request.headers.get("authorization"))
+
+    async def from_header(self, header: str | None) -> Viewer | None:
+        """The viewer an ``Authorization`` value names; None without one; BadToken for a bad one."""
         if not header:
             return None
         scheme, _, token = header.partition(" ")

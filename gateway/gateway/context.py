@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,11 @@ class Context:
     client: str = "unknown"
     authenticator: Any = None
     loaders: Loaders = field(init=False)
+    feed: Any = None
+    # For a long-lived context (a subscription): how often to re-read blocks and groups.
+    refresh_viewer_after: float | None = None
     _viewer: asyncio.Future[dict[str, Any]] | None = field(default=None, init=False)
+    _viewer_at: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.rpc, self.viewer_id)
@@ -41,7 +46,9 @@ class Context:
         """Who blocked the viewer and the viewer's groups (id → role). One RPC per request at most."""
         if self.viewer_id is None:
             return {"blocked_by": [], "groups": {}}
-        if self._viewer is None:
+        stale = self.refresh_viewer_after is not None and time.monotonic() - self._viewer_at > self.refresh_viewer_after
+        if self._viewer is None or (stale and self._viewer.done()):
+            self._viewer_at = time.monotonic()
             self._viewer = asyncio.ensure_future(self.rpc.call("members", "viewer_context", self.viewer_id))
         return await self._viewer
 

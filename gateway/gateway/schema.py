@@ -18,6 +18,7 @@ from .common import NODE_LOADERS, City, Node
 from .inbox import InboxMutations, InboxQueries, Notification
 from .members import Group, Member, MemberMutations, MemberQueries
 from .outings import Outing, OutingMutations, OutingQueries
+from .subscriptions import Subscription
 
 
 class RootQueries(graphene.ObjectType):
@@ -44,4 +45,6 @@ class Mutation(OutingMutations, MemberMutations, InboxMutations, graphene.Object
     pass
 
 
-schema = graphene.Schema(query=Query, mutation=Mutation, types=[Outing, Member, Group, Notification])
+schema = graphene.Schema(
+    query=Query, mutation=Mutation, subscription=Subscription, types=[Outing, Member, Group, Notification]
+)
