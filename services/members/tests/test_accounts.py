@@ -137,3 +137,14 @@ def test_logout_revokes_the_session(container, key_pair):
     assert call(container, "logout", claims.member_id, claims.session_id) == 1
     assert call(container, "session_active", claims.session_id) is False
     assert call(container, "refresh", signed_in["refresh_token"])["errors"][0]["code"] == "INVALID_REFRESH_TOKEN"
+
+
+def test_sign_ups_are_limited_per_address(container_factory, service_config, db):
+    container = container_factory(MembersService, {**service_config, "REGISTRATIONS_PER_CLIENT_HOUR": 2})
+    container.start()
+    assert register(container, email="a@example.org", client="cafe-wifi")["errors"] == []
+    assert register(container, email="b@example.org", client="cafe-wifi")["errors"] == []
+    third = register(container, email="c@example.org", client="cafe-wifi")
+    assert third["errors"][0]["code"] == "THROTTLED" and third["retry_after_seconds"] > 0
+    assert register(container, email="c@example.org", client="home")["errors"] == []
+    assert db.members.count_documents({}) == 3
