@@ -90,6 +90,11 @@ class MembersService:
         """Who blocked this member: what they must not see anywhere."""
         return self.store.blocked_by(member_id)
 
+    @rpc
+    def block_relations(self, member_id: str) -> dict[str, list[str]]:
+        """``{blocked: [whom this member blocked], blocked_by: [who blocked them]}``: keep them apart."""
+        return {"blocked": self.store.blocked(member_id), "blocked_by": self.store.blocked_by(member_id)}
+
     # groups
     @rpc
     def create_group(self, creator_id: str, fields: dict[str, Any]) -> dict[str, Any]:
