@@ -45,7 +45,7 @@ class Context:
     async def viewer_context(self) -> dict[str, Any]:
         """Who blocked the viewer and the viewer's groups (id → role). One RPC per request at most."""
         if self.viewer_id is None:
-            return {"blocked_by": [], "groups": {}}
+            return {"blocked_by": [], "blocked": [], "groups": {}}
         stale = self.refresh_viewer_after is not None and time.monotonic() - self._viewer_at > self.refresh_viewer_after
         if self._viewer is None or (stale and self._viewer.done()):
             self._viewer_at = time.monotonic()
@@ -55,6 +55,11 @@ class Context:
     async def blocked_by(self) -> frozenset[str]:
         """Members who blocked the viewer: none of theirs may show."""
         return frozenset((await self.viewer_context())["blocked_by"])
+
+    async def apart(self) -> list[str]:
+        """Members the viewer blocked or was blocked by: never matched or shown to each other."""
+        context = await self.viewer_context()
+        return sorted(set(context["blocked_by"]) | set(context.get("blocked", [])))
 
     async def group_role(self, group_id: str | None) -> str | None:
         if not group_id:

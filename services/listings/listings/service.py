@@ -1,13 +1,118 @@
-"""The listings service's entrypoints."""
+"""The listings service's entrypoints: things given, lent, swapped, sold and wanted, matched
+nearby; and the directory of trusted contacts.
+
+The gateway authenticates callers and passes the member ids (and, where it matters, the
+members kept apart by blocks); these methods trust it.
+"""
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from nameko.rpc import rpc
+from nameko.timer import timer
+
+from .dependencies import Listings
+from .store import ListingStore
+
+SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "2"))
+EXPIRY_SECONDS = float(os.environ.get("EXPIRY_SWEEP_SECONDS", "30"))
+PAGE_MAX = 100
+
+
+def _first(first: Any) -> int:
+    return max(1, min(int(first or 20), PAGE_MAX))
 
 
 class ListingsService:
     name = "listings"
 
+    store: ListingStore = Listings()
+
     @rpc
     def ping(self) -> str:
         return "pong"
+
+    @rpc
+    def create_listing(self, fields: dict[str, Any], owner_id: str, apart: list[str] | None = None) -> dict[str, Any]:
+        """Post an offer or a wanted request and match it: ``{listing, errors}``."""
+        return self.store.create(fields or {}, owner_id, apart or [])
+
+    @rpc
+    def get_listings(self, listing_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
+        """Views in the order asked; the exact pickup address only for the owner and the accepted reserver."""
+        return self.store.get_many(listing_ids, viewer_id)
+
+    @rpc
+    def listings_of(self, owner_id: str, first: int = 20, after: str | None = None) -> dict[str, Any]:
+        return self.store.of_owner(owner_id, _first(first), after)
+
+    @rpc
+    def renew_listing(self, listing_id: str, owner_id: str) -> dict[str, Any]:
+        return self.store.renew(listing_id, owner_id)
+
+    @rpc
+    def reserve_listing(self, listing_id: str, member_id: str, apart: list[str] | None = None) -> dict[str, Any]:
+        return self.store.reserve(listing_id, member_id, apart or [])
+
+    @rpc
+    def decide_reservation(self, listing_id: str, owner_id: str, accept: bool) -> dict[str, Any]:
+        return self.store.decide_reservation(listing_id, owner_id, bool(accept))
+
+    @rpc
+    def complete_listing(self, listing_id: str, owner_id: str) -> dict[str, Any]:
+        return self.store.close(listing_id, owner_id, "completed")
+
+    @rpc
+    def withdraw_listing(self, listing_id: str, owner_id: str) -> dict[str, Any]:
+        return self.store.close(listing_id, owner_id, "withdrawn")
+
+    @rpc
+    def export_listings(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
+        return self.store.export_page(after, max(1, min(int(size), 1_000)))
+
+    @rpc
+    def add_contact(self, fields: dict[str, Any], member_id: str) -> dict[str, Any]:
+        """Add a trusted contact to the directory, recommended by whoever adds it: ``{contact, errors}``."""
+        return self.store.add_contact(fields or {}, member_id)
+
+    @rpc
+    def recommend_contact(self, contact_id: str, member_id: str) -> dict[str, Any]:
+        return self.store.recommend(contact_id, member_id)
+
+    @rpc
+    def get_contacts(self, contact_ids: list[str]) -> list[dict[str, Any] | None]:
+        return self.store.get_contacts(contact_ids)
+
+    @rpc
+    def list_contacts(
+        self,
+        city: str,
+        kind: str | None = None,
+        language: str | None = None,
+        viewer_groups: list[str] | None = None,
+        first: int = 20,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """A city's contacts (and those of the viewer's groups), most recommended first."""
+        return self.store.list_contacts(
+            city, kind, language, list(viewer_groups or []), _first(first), max(0, int(offset))
+        )
+
+    @rpc
+    def inbox(self, member_id: str, first: int = 20, before: str | None = None) -> dict[str, Any]:
+        return self.store.inbox.page(member_id, _first(first), before)
+
+    @rpc
+    def mark_read(self, member_id: str, notification_ids: list[str]) -> int:
+        return self.store.inbox.mark_read(member_id, notification_ids)
+
+    @timer(interval=SWEEP_SECONDS)
+    def sweep(self) -> None:
+        self.store.relay_pending()
+        self.store.sweep_unmatched()
+
+    @timer(interval=EXPIRY_SECONDS)
+    def expire(self) -> None:
+        self.store.expire_due()

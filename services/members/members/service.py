@@ -140,7 +140,7 @@ class MembersService:
 
     @rpc
     def viewer_context(self, member_id: str) -> dict[str, Any]:
-        """``{blocked_by: [ids], groups: {group id: role}}``: one call per request for the gateway."""
+        """``{blocked_by: [ids], blocked: [ids], groups: {group id: role}}``: one call per request for the gateway."""
         return self.store.viewer_context(member_id)
 
     @rpc

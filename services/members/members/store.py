@@ -570,7 +570,11 @@ class MemberStore:
         rows = self.memberships.aggregates.find(
             {"member_id": member_id, "status": "active"}, {"group_id": 1, "role": 1}
         )
-        return {"blocked_by": self.blocked_by(member_id), "groups": {m["group_id"]: m["role"] for m in rows}}
+        return {
+            "blocked_by": self.blocked_by(member_id),
+            "blocked": self.blocked(member_id),
+            "groups": {m["group_id"]: m["role"] for m in rows},
+        }
 
     def member_groups(self, member_id: str) -> list[dict[str, Any]]:
         rows = list(

@@ -139,7 +139,7 @@ def test_private_group_with_approval(container, service_config):
     assert call(container, "group_members", gid, outsider) is None
     assert call(container, "get_groups", [gid], outsider)[0]["member_count"] == 2
 
-    assert call(container, "viewer_context", parent) == {"blocked_by": [], "groups": {gid: "member"}}
+    assert call(container, "viewer_context", parent) == {"blocked_by": [], "blocked": [], "groups": {gid: "member"}}
     assert call(container, "leave_group", admin, gid)["errors"][0]["code"] == "LAST_ADMIN"
     assert call(container, "set_role", admin, gid, parent, "admin")["errors"] == []
     assert call(container, "leave_group", admin, gid)["errors"] == []

@@ -1,0 +1,373 @@
+"""Listings and trusted contacts as plain Python: validation, states, views, matching rules.
+
+No I/O here. Field errors name the input field (snake_case; the gateway camel-cases them).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlparse
+
+from parentnet_kit import cells, cities
+from parentnet_kit.geo import haversine_km
+
+OFFER_KINDS = ("give", "lend", "swap", "sell")
+KINDS = (*OFFER_KINDS, "wanted")
+CATEGORIES = (
+    "pram_stroller",
+    "car_seat",
+    "clothes",
+    "shoes",
+    "toys",
+    "books",
+    "furniture",
+    "maternity",
+    "babysitting",
+    "tutoring",
+    "other",
+)
+SIZED = ("clothes", "shoes")
+CONDITIONS = ("new", "like_new", "good", "fair")
+TITLE_MAX, DESCRIPTION_MAX, ADDRESS_MAX, SIZE_MAX = 140, 5_000, 300, 20
+PHOTOS_MAX = 8
+DEFAULT_LIFETIME = timedelta(days=30)
+RADIUS_DEFAULT_KM, RADIUS_MAX_KM = 5.0, 50.0
+AGE_MAX_MONTHS = 18 * 12
+CURRENCIES = {"FR": "EUR", "CA": "CAD", "CN": "CNY", "VN": "VND"}
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+CONTACT_KINDS = (
+    "paediatrician",
+    "gp",
+    "midwife",
+    "nursery",
+    "childminder",
+    "babysitter",
+    "speech_therapist",
+    "psychologist",
+    "other",
+)
+NAME_MAX, PHONE_MAX, URL_MAX = 120, 40, 300
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: tuple[str, ...]
+    message: str
+    code: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": list(self.field), "message": self.message, "code": self.code}
+
+
+def _text(raw: dict[str, Any], name: str, limit: int, errors: list[FieldError], required: bool) -> str:
+    value = raw.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors.append(FieldError((name,), f"{name} must be text", "INVALID"))
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors.append(FieldError((name,), f"{name} must not be empty", "REQUIRED"))
+    elif len(value) > limit:
+        errors.append(FieldError((name,), f"{name} must be at most {limit} characters", "TOO_LONG"))
+    return value
+
+
+def _choice(
+    raw: dict[str, Any], name: str, allowed: tuple[str, ...], errors: list[FieldError], default: str | None = None
+) -> str | None:
+    value = raw.get(name) or default
+    if value not in allowed:
+        errors.append(FieldError((name,), f"{name} must be one of {', '.join(allowed)}", "INVALID"))
+        return None
+    return value
+
+
+def _point(raw: Any, name: str, errors: list[FieldError]) -> dict[str, float] | None:
+    if not isinstance(raw, dict):
+        errors.append(FieldError((name,), f"{name} must have lat and lon", "REQUIRED"))
+        return None
+    point: dict[str, float] = {}
+    for axis, bound in (("lat", 90.0), ("lon", 180.0)):
+        value = raw.get(axis)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not -bound <= value <= bound:
+            errors.append(FieldError((name, axis), f"{axis} must be between -{bound:g} and {bound:g}", "OUT_OF_RANGE"))
+        else:
+            point[axis] = float(value)
+    return point if len(point) == 2 else None
+
+
+def _age_months(raw: dict[str, Any], name: str, errors: list[FieldError]) -> int | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= AGE_MAX_MONTHS:
+        errors.append(
+            FieldError((name,), f"{name} must be a whole number of months from 0 to {AGE_MAX_MONTHS}", "OUT_OF_RANGE")
+        )
+        return None
+    return value
+
+
+def _photos(raw: Any, errors: list[FieldError]) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > PHOTOS_MAX:
+        errors.append(FieldError(("photos",), f"photos must be a list of at most {PHOTOS_MAX} URLs", "INVALID"))
+        return []
+    clean = []
+    for i, url in enumerate(raw):
+        parsed = urlparse(url.strip()) if isinstance(url, str) else None
+        if parsed is None or parsed.scheme != "https" or not parsed.netloc or len(url) > URL_MAX or " " in url.strip():
+            errors.append(FieldError(("photos", str(i)), "each photo must be an https:// URL", "INVALID"))
+        else:
+            clean.append(url.strip())
+    return clean
+
+
+def _price(raw: Any, kind: str | None, city: Any, errors: list[FieldError]) -> dict[str, str] | None:
+    if kind != "sell":
+        if raw is not None:
+            errors.append(FieldError(("price",), "only a listing for sale has a price", "INVALID"))
+        return None
+    amount = raw.get("amount") if isinstance(raw, dict) else None
+    try:
+        value = Decimal(str(amount).strip())
+    except (InvalidOperation, ValueError):
+        errors.append(
+            FieldError(("price", "amount"), "a listing for sale needs a price such as 15 or 12.50", "REQUIRED")
+        )
+        return None
+    if not value.is_finite() or value <= 0 or value > 1_000_000 or -value.as_tuple().exponent > 2:
+        errors.append(
+            FieldError(("price", "amount"), "price must be more than 0, with at most 2 decimals", "OUT_OF_RANGE")
+        )
+        return None
+    currency = (raw.get("currency") if isinstance(raw, dict) else None) or (
+        CURRENCIES.get(city.country) if city else None
+    )
+    if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+        errors.append(FieldError(("price", "currency"), "currency must be an ISO 4217 code such as EUR", "INVALID"))
+        return None
+    return {"amount": f"{value:.2f}", "currency": currency}
+
+
+def validate_listing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any], list[FieldError]]:
+    errors: list[FieldError] = []
+    kind = _choice(raw, "kind", KINDS, errors)
+    category = _choice(raw, "category", CATEGORIES, errors)
+    title = _text(raw, "title", TITLE_MAX, errors, required=True)
+    description = _text(raw, "description", DESCRIPTION_MAX, errors, required=False)
+    city = cities.get(raw.get("city") or "")
+    if city is None:
+        errors.append(FieldError(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
+    size = _text(raw, "size", SIZE_MAX, errors, required=False) or None
+    if category in SIZED and kind != "wanted" and not size:
+        errors.append(FieldError(("size",), f"{category} need a size", "REQUIRED"))
+    age_min, age_max = _age_months(raw, "age_min_months", errors), _age_months(raw, "age_max_months", errors)
+    if age_min is not None and age_max is not None and age_min > age_max:
+        errors.append(
+            FieldError(("age_max_months",), "ageMaxMonths must not be less than ageMinMonths", "OUT_OF_RANGE")
+        )
+    condition = None
+    if kind in OFFER_KINDS and category not in ("babysitting", "tutoring"):
+        condition = _choice(raw, "condition", CONDITIONS, errors, default="good")
+    price = _price(raw.get("price"), kind, city, errors)
+    photos = _photos(raw.get("photos"), errors)
+    address = _text(raw, "pickup_address", ADDRESS_MAX, errors, required=False)
+    location = _point(raw.get("pickup_location"), "pickup_location", errors)
+    if location and city and haversine_km(location["lat"], location["lon"], city.lat, city.lon) > 60:
+        errors.append(
+            FieldError(("pickup_location",), f"pickup_location must be within 60 km of {city.name}", "FAR_FROM_CITY")
+        )
+    radius = raw.get("match_radius_km")
+    if radius is None:
+        radius = RADIUS_DEFAULT_KM
+    if isinstance(radius, bool) or not isinstance(radius, int | float) or not 0 < radius <= RADIUS_MAX_KM:
+        errors.append(
+            FieldError(
+                ("match_radius_km",), f"matchRadiusKm must be more than 0 and at most {RADIUS_MAX_KM:g}", "OUT_OF_RANGE"
+            )
+        )
+    language = raw.get("language") or (city.languages[0] if city else None)
+    if language is not None and (not isinstance(language, str) or not LANGUAGE_RE.match(language)):
+        errors.append(FieldError(("language",), "language must be a language tag such as fr", "INVALID"))
+    if errors:
+        return {}, errors
+    assert city is not None and location is not None
+    return {
+        "kind": kind,
+        "category": category,
+        "title": title,
+        "description": description,
+        "language": language,
+        "city": city.slug,
+        "size": normalise_size(size) if size else None,
+        "age_min_months": age_min,
+        "age_max_months": age_max,
+        "condition": condition,
+        "price": price,
+        "photos": photos,
+        "pickup_address": address,
+        "pickup_location": location,
+        "match_radius_km": float(radius),
+    }, []
+
+
+def normalise_size(size: str) -> str:
+    return " ".join(size.upper().replace("EU", "").split())
+
+
+def new_listing_state(clean: dict[str, Any], owner_id: str, now: datetime) -> dict[str, Any]:
+    area = cells.cell_for(clean["pickup_location"]["lat"], clean["pickup_location"]["lon"])
+    return {
+        "_id": uuid.uuid4().hex,
+        "version": 1,
+        "owner_id": owner_id,
+        "status": "active",
+        "reservation": None,
+        "pickup_area": area.to_dict(),
+        "created_at": now,
+        "updated_at": now,
+        "expires_at": now + DEFAULT_LIFETIME,
+        **clean,
+    }
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def public_view(state: dict[str, Any]) -> dict[str, Any]:
+    """What anyone may see: the pickup *area* (a fixed ~1 km cell), never the address or the point."""
+    reservation = state.get("reservation")
+    return {
+        "id": state["_id"],
+        "version": state["version"],
+        "kind": state["kind"],
+        "category": state["category"],
+        "title": state["title"],
+        "description": state["description"],
+        "language": state["language"],
+        "city": state["city"],
+        "size": state["size"],
+        "age_min_months": state["age_min_months"],
+        "age_max_months": state["age_max_months"],
+        "condition": state["condition"],
+        "price": state["price"],
+        "photos": list(state["photos"]),
+        "pickup_area": dict(state["pickup_area"]),
+        "match_radius_km": state["match_radius_km"] if state["kind"] == "wanted" else None,
+        "owner_id": state["owner_id"],
+        "status": state["status"],
+        "reservation_status": reservation["status"] if reservation else None,
+        "created_at": _iso(state["created_at"]),
+        "updated_at": _iso(state["updated_at"]),
+        "expires_at": _iso(state["expires_at"]),
+    }
+
+
+def view_for(state: dict[str, Any], viewer_id: str | None) -> dict[str, Any]:
+    """The public view, plus the exact pickup address for the owner and the accepted reserver only."""
+    view = public_view(state)
+    reservation = state.get("reservation") or {}
+    accepted = reservation.get("status") == "accepted" and reservation.get("member_id") == viewer_id
+    if viewer_id is not None and (viewer_id == state["owner_id"] or accepted):
+        view["pickup_address"] = state["pickup_address"]
+        view["pickup_location"] = dict(state["pickup_location"])
+    if viewer_id is not None and viewer_id in (state["owner_id"], reservation.get("member_id")):
+        view["reservation_member_id"] = reservation.get("member_id")
+    return view
+
+
+def sizes_fit(wanted: dict[str, Any], offer: dict[str, Any]) -> bool:
+    if wanted["category"] in SIZED and wanted.get("size") and offer.get("size"):
+        return wanted["size"] == offer["size"]
+    return True
+
+
+def ages_fit(wanted: dict[str, Any], offer: dict[str, Any]) -> bool:
+    """The age ranges overlap (an open end fits anything)."""
+    low_w, high_w = wanted.get("age_min_months"), wanted.get("age_max_months")
+    low_o, high_o = offer.get("age_min_months"), offer.get("age_max_months")
+    if high_w is not None and low_o is not None and low_o > high_w:
+        return False
+    return not (high_o is not None and low_w is not None and low_w > high_o)
+
+
+def matches(wanted: dict[str, Any], offer: dict[str, Any]) -> bool:
+    """A wanted request and an offer match: same category, sizes and ages fit, within the requester's radius."""
+    if wanted["kind"] != "wanted" or offer["kind"] not in OFFER_KINDS or wanted["owner_id"] == offer["owner_id"]:
+        return False
+    if wanted["category"] != offer["category"] or not sizes_fit(wanted, offer) or not ages_fit(wanted, offer):
+        return False
+    a, b = wanted["pickup_location"], offer["pickup_location"]
+    return haversine_km(a["lat"], a["lon"], b["lat"], b["lon"]) <= wanted["match_radius_km"]
+
+
+def validate_contact(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    errors: list[FieldError] = []
+    kind = _choice(raw, "kind", CONTACT_KINDS, errors)
+    name = _text(raw, "name", NAME_MAX, errors, required=True)
+    description = _text(raw, "description", 2_000, errors, required=False)
+    phone = _text(raw, "phone", PHONE_MAX, errors, required=False) or None
+    if phone and not re.fullmatch(r"[+0-9 ().-]{6,40}", phone):
+        errors.append(FieldError(("phone",), "phone must be a phone number such as +33 1 23 45 67 89", "INVALID"))
+    email = _text(raw, "email", 254, errors, required=False) or None
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        errors.append(FieldError(("email",), "email is not an email address", "INVALID"))
+    website = _text(raw, "website", URL_MAX, errors, required=False) or None
+    if website and urlparse(website).scheme not in ("https", "http"):
+        errors.append(FieldError(("website",), "website must be an http(s) URL", "INVALID"))
+    address = _text(raw, "address", ADDRESS_MAX, errors, required=False) or None
+    location = _point(raw["location"], "location", errors) if raw.get("location") is not None else None
+    city = cities.get(raw.get("city") or "")
+    if city is None:
+        errors.append(FieldError(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
+    languages = raw.get("languages") or []
+    if not isinstance(languages, list) or any(not isinstance(t, str) or not LANGUAGE_RE.match(t) for t in languages):
+        errors.append(FieldError(("languages",), "languages must be language tags such as fr, ar", "INVALID"))
+        languages = []
+    if not (phone or email or website or address):
+        errors.append(FieldError(("phone",), "give at least one way to reach them", "REQUIRED"))
+    if errors:
+        return {}, errors
+    assert city is not None
+    return {
+        "kind": kind,
+        "name": name,
+        "description": description,
+        "phone": phone,
+        "email": email,
+        "website": website,
+        "address": address,
+        "location": location,
+        "city": city.slug,
+        "languages": list(dict.fromkeys(languages)),
+        "group_id": raw.get("group_id") or None,
+    }, []
+
+
+def contact_view(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": state["_id"],
+        "version": state["version"],
+        **{
+            k: state[k]
+            for k in ("kind", "name", "description", "phone", "email", "website", "address", "city", "group_id")
+        },
+        "location": dict(state["location"]) if state.get("location") else None,
+        "languages": list(state["languages"]),
+        "recommendations": state.get("recommendations", 0),
+        "added_by": state["added_by"],
+        "created_at": _iso(state["created_at"]),
+    }

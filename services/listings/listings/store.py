@@ -1,0 +1,399 @@
+"""The listings service's storage and the rules that need it: lifecycle, reservations,
+matching, expiry and trusted contacts. Correct on FerretDB and MongoDB alike: anything
+that can race is an insert with a unique key (a reservation round, a match, a recommendation)
+or an outbox insert of the next version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from parentnet_kit import cells
+from parentnet_kit.envelope import Event
+from parentnet_kit.inbox import Inbox
+from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
+from parentnet_kit.publisher import EventPublisher
+
+from . import domain
+
+SOURCE = "listings"
+EDIT_ATTEMPTS, BACKOFF = 20, 0.01
+MATCH_SWEEP_AFTER = timedelta(seconds=5)
+log = logging.getLogger(__name__)
+
+Decision = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]]
+
+
+def error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
+    return domain.FieldError(field, message, code).to_dict()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class ListingStore:
+    def __init__(self, db: Database, publisher: EventPublisher | None) -> None:
+        self.listings = AggregateStore(db, "listings", publisher, outbox="listings_outbox")
+        self.matches = AggregateStore(db, "matches", publisher, outbox="matches_outbox")
+        self.contacts = AggregateStore(db, "contacts", publisher, outbox="contacts_outbox")
+        self.inbox = Inbox(AggregateStore(db, "inbox", publisher, outbox="inbox_outbox"), SOURCE)
+        self.reservations = db["reservations"]
+        self.recommendations = db["recommendations"]
+
+    def ensure_indexes(self) -> None:
+        for store in (self.listings, self.matches, self.contacts):
+            store.ensure_indexes()
+        self.inbox.ensure_indexes()
+        coll = self.listings.aggregates
+        coll.create_index([("status", ASCENDING), ("category", ASCENDING), ("pickup_location.lat", ASCENDING)])
+        coll.create_index([("status", ASCENDING), ("expires_at", ASCENDING)])
+        coll.create_index([("owner_id", ASCENDING), ("created_at", DESCENDING)])
+        coll.create_index([("matched", ASCENDING), ("created_at", ASCENDING)])
+        self.contacts.aggregates.create_index([("city", ASCENDING), ("recommendations", DESCENDING)])
+
+    def relay_pending(self) -> int:
+        stores = (self.listings, self.matches, self.contacts, self.inbox.store)
+        return sum(store.relay_pending() for store in stores)
+
+    def _event(self, type_: str, state: dict[str, Any], data: dict[str, Any]) -> Event:
+        return Event(type_, SOURCE, state["_id"], state["version"], state.get("city"), data)
+
+    def _commit_listing(self, state: dict[str, Any], type_: str) -> dict[str, Any]:
+        view = domain.public_view(state)
+        self.listings.commit(state, self._event(type_, state, view))
+        return view
+
+    # -- posting -------------------------------------------------------------------------
+    def create(self, raw: dict[str, Any], owner_id: str, apart: list[str]) -> dict[str, Any]:
+        """Post a listing and match it. ``apart``: members the owner blocked or was blocked by
+        (given by the gateway, kept with the listing, never shown): they are never matched."""
+        now = datetime.now(UTC)
+        clean, errors = domain.validate_listing(raw, now)
+        if errors:
+            return {"listing": None, "errors": [e.to_dict() for e in errors]}
+        state = domain.new_listing_state(clean, owner_id, now)
+        state["matched"] = False
+        state["owner_apart"] = sorted(set(apart or []))
+        self._commit_listing(state, "listing_posted")
+        self.match(state["_id"])
+        return {"listing": domain.view_for(state, owner_id), "errors": []}
+
+    def get_many(self, listing_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
+        found = {d["_id"]: d for d in self.listings.aggregates.find({"_id": {"$in": list(listing_ids)}})}
+        return [domain.view_for(found[i], viewer_id) if i in found else None for i in listing_ids]
+
+    def of_owner(self, owner_id: str, first: int, after: str | None) -> dict[str, Any]:
+        query: dict[str, Any] = {"owner_id": owner_id}
+        total = self.listings.aggregates.count_documents(query)
+        if after:
+            query["_id"] = {"$lt": after}
+        docs = list(self.listings.aggregates.find(query).sort("_id", DESCENDING).limit(first + 1))
+        return {
+            "listings": [domain.view_for(d, owner_id) for d in docs[:first]],
+            "has_next_page": len(docs) > first,
+            "total": total,
+        }
+
+    def export_page(self, after: str | None, size: int) -> list[dict[str, Any]]:
+        query = {"_id": {"$gt": after}} if after else {}
+        return [domain.public_view(d) for d in self.listings.aggregates.find(query).sort("_id", 1).limit(size)]
+
+    # -- matching ------------------------------------------------------------------------
+    def match(self, listing_id: str) -> int:
+        """Tell both sides of every new match of this listing; safe to run again (each match is told once)."""
+        state = self.listings.get(listing_id)
+        if state is None or state["status"] != "active":
+            return 0
+        now = datetime.now(UTC)
+        radius = state["match_radius_km"] if state["kind"] == "wanted" else domain.RADIUS_MAX_KM
+        box = cells.search_box(state["pickup_location"], radius)
+        wanted_side = state["kind"] == "wanted"
+        query = {
+            "status": "active",
+            "category": state["category"],
+            "kind": {"$in": list(domain.OFFER_KINDS)} if wanted_side else "wanted",
+            "expires_at": {"$gt": now},
+            "pickup_location.lat": {"$gte": box["lat"][0], "$lte": box["lat"][1]},
+            "pickup_location.lon": {"$gte": box["lon"][0], "$lte": box["lon"][1]},
+        }
+        apart = set(state.get("owner_apart", []))
+        told = 0
+        for other in self.listings.aggregates.find(query):
+            if other["owner_id"] in apart or state["owner_id"] in other.get("owner_apart", []):
+                continue
+            wanted, offer = (state, other) if wanted_side else (other, state)
+            if domain.matches(wanted, offer) and self._record_match(wanted, offer):
+                told += 1
+        self.listings.aggregates.update_one({"_id": listing_id}, {"$set": {"matched": True}})
+        return told
+
+    def _record_match(self, wanted: dict[str, Any], offer: dict[str, Any]) -> bool:
+        match_id = f"match:{wanted['_id']}:{offer['_id']}"
+        data = {
+            "wanted_id": wanted["_id"],
+            "offer_id": offer["_id"],
+            "wanted_owner_id": wanted["owner_id"],
+            "offer_owner_id": offer["owner_id"],
+            "category": wanted["category"],
+        }
+        state = {"_id": match_id, "version": 1, **data, "created_at": datetime.now(UTC)}
+        # Recorded by an earlier run already? The notices below are told once anyway.
+        with contextlib.suppress(ConcurrencyConflict):
+            self.matches.commit(state, Event("listing_matched", SOURCE, match_id, 1, wanted["city"], data))
+        for recipient, mine, theirs in (
+            (wanted["owner_id"], wanted, offer),
+            (offer["owner_id"], offer, wanted),
+        ):
+            message = f"A match for “{mine['title']}”: “{theirs['title']}” nearby."
+            subject = {"type": "Listing", "id": theirs["_id"]}
+            self.inbox.notify(recipient, match_id, "listing_matched", message, subject, mine["city"])
+        return True
+
+    def sweep_unmatched(self) -> int:
+        """Match what a crash between posting and matching left behind."""
+        cutoff = datetime.now(UTC) - MATCH_SWEEP_AFTER
+        done = 0
+        for doc in self.listings.aggregates.find({"matched": False, "created_at": {"$lte": cutoff}}, {"_id": 1}).limit(
+            100
+        ):
+            self.match(doc["_id"])
+            done += 1
+        return done
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def _change(
+        self,
+        listing_id: Any,
+        actor_id: str,
+        decide: Decision,
+    ) -> dict[str, Any]:
+        """Apply ``decide(current) -> (new state or None, event type, errors)``.
+
+        Run again on fresh state when a racing change took the version first."""
+        if not isinstance(listing_id, str) or self.listings.get(listing_id) is None:
+            return {"listing": None, "errors": [error(("listing_id",), "No such listing.", "NOT_FOUND")]}
+
+        def attempt() -> dict[str, Any]:
+            current = self.listings.get(listing_id)
+            assert current is not None
+            state, event_type, errors = decide(current)
+            if errors or state is None or event_type is None:
+                return {"listing": domain.view_for(current, actor_id), "errors": errors}
+            state = {**state, "version": current["version"] + 1, "updated_at": datetime.now(UTC)}
+            self._commit_listing(state, event_type)
+            return {"listing": domain.view_for(state, actor_id), "errors": []}
+
+        return retry_on_conflict(EDIT_ATTEMPTS, attempt, backoff=BACKOFF)
+
+    @staticmethod
+    def _owner_only(current: dict[str, Any], actor_id: str) -> list[dict[str, Any]]:
+        if current["owner_id"] != actor_id:
+            return [error(("listing_id",), "Only the owner can do that.", "FORBIDDEN")]
+        return []
+
+    def renew(self, listing_id: Any, owner_id: str) -> dict[str, Any]:
+        def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
+            errors = self._owner_only(current, owner_id)
+            if not errors and current["status"] not in ("active", "expired", "reserved"):
+                errors = [error(("listing_id",), f"A {current['status']} listing cannot be renewed.", "CLOSED")]
+            if errors:
+                return None, None, errors
+            status = "active" if current["status"] == "expired" else current["status"]
+            expires = datetime.now(UTC) + domain.DEFAULT_LIFETIME
+            return {**current, "status": status, "expires_at": expires}, "listing_updated", []
+
+        return self._change(listing_id, owner_id, decide)
+
+    def reserve(self, listing_id: Any, member_id: str, apart: list[str]) -> dict[str, Any]:
+        """Ask for an offer. The first asker of a round wins; the others are told so."""
+        current = self.listings.get(listing_id) if isinstance(listing_id, str) else None
+        if current is None or current["owner_id"] in set(apart or []):
+            return {"listing": None, "errors": [error(("listing_id",), "No such listing.", "NOT_FOUND")]}
+        if current["owner_id"] == member_id:
+            return {
+                "listing": domain.view_for(current, member_id),
+                "errors": [error(("listing_id",), "This is your own listing.", "OWN_LISTING")],
+            }
+        if current["kind"] == "wanted":
+            return {
+                "listing": domain.view_for(current, member_id),
+                "errors": [error(("listing_id",), "A wanted request cannot be reserved.", "INVALID")],
+            }
+        if current["status"] != "active" or _aware(current["expires_at"]) <= datetime.now(UTC):
+            code = "ALREADY_RESERVED" if current["status"] == "reserved" else "NOT_AVAILABLE"
+            return {
+                "listing": domain.view_for(current, member_id),
+                "errors": [
+                    error(
+                        ("listing_id",),
+                        "Somebody reserved it first." if code == "ALREADY_RESERVED" else "It is no longer available.",
+                        code,
+                    )
+                ],
+            }
+        round_ = current.get("reservation_round", 1)
+        try:
+            self.reservations.insert_one(
+                {"_id": f"{listing_id}:{round_}", "member_id": member_id, "at": datetime.now(UTC)}
+            )
+        except DuplicateKeyError:
+            return {
+                "listing": domain.view_for(current, member_id),
+                "errors": [error(("listing_id",), "Somebody reserved it first.", "ALREADY_RESERVED")],
+            }
+
+        def decide(latest: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
+            reservation = {"member_id": member_id, "status": "requested", "round": round_, "at": datetime.now(UTC)}
+            return {**latest, "status": "reserved", "reservation": reservation}, "listing_reserved", []
+
+        result = self._change(listing_id, member_id, decide)
+        self.inbox.notify(
+            current["owner_id"],
+            f"listing:{listing_id}:reserve:{round_}",
+            "listing_reservation_requested",
+            f"Someone would like “{current['title']}”: accept or decline.",
+            {"type": "Listing", "id": listing_id},
+            current["city"],
+        )
+        return result
+
+    def decide_reservation(self, listing_id: Any, owner_id: str, accept: bool) -> dict[str, Any]:
+        told: dict[str, Any] = {}
+
+        def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
+            errors = self._owner_only(current, owner_id)
+            reservation = current.get("reservation")
+            if not errors and (
+                current["status"] != "reserved" or not reservation or reservation["status"] != "requested"
+            ):
+                errors = [error(("listing_id",), "There is no reservation waiting for an answer.", "NO_RESERVATION")]
+            if errors:
+                return None, None, errors
+            told.update(reservation)
+            if accept:
+                return {**current, "reservation": {**reservation, "status": "accepted"}}, "listing_reserved", []
+            again = {**current, "status": "active", "reservation": None, "reservation_round": reservation["round"] + 1}
+            return again, "listing_updated", []
+
+        result = self._change(listing_id, owner_id, decide)
+        if not result["errors"] and told:
+            listing = result["listing"]
+            message = (
+                f"Your reservation of “{listing['title']}” was accepted: the pickup address is on the listing."
+                if accept
+                else f"Your reservation of “{listing['title']}” was declined."
+            )
+            kind = "listing_reservation_accepted" if accept else "listing_reservation_declined"
+            key = f"listing:{listing['id']}:{kind}:{told['round']}"
+            self.inbox.notify(
+                told["member_id"], key, kind, message, {"type": "Listing", "id": listing["id"]}, listing["city"]
+            )
+        return result
+
+    def close(self, listing_id: Any, owner_id: str, status: str) -> dict[str, Any]:
+        """completed (given, lent, sold...) or withdrawn; either way it leaves search."""
+
+        def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
+            errors = self._owner_only(current, owner_id)
+            if not errors and current["status"] in ("completed", "withdrawn"):
+                errors = [error(("listing_id",), f"It is {current['status']} already.", "CLOSED")]
+            if errors:
+                return None, None, errors
+            return {**current, "status": status}, "listing_closed", []
+
+        return self._change(listing_id, owner_id, decide)
+
+    def expire_due(self, limit: int = 200) -> int:
+        """Active listings past their expiry become expired (and leave search), with nobody acting."""
+        now = datetime.now(UTC)
+        expired = 0
+        for doc in self.listings.aggregates.find({"status": "active", "expires_at": {"$lte": now}}, {"_id": 1}).limit(
+            limit
+        ):
+
+            def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
+                if current["status"] != "active" or _aware(current["expires_at"]) > datetime.now(UTC):
+                    return None, None, [error((), "renewed meanwhile", "SKIPPED")]
+                return {**current, "status": "expired"}, "listing_closed", []
+
+            if not self._change(doc["_id"], "", decide)["errors"]:
+                expired += 1
+        return expired
+
+    # -- trusted contacts ----------------------------------------------------------------
+    def add_contact(self, raw: dict[str, Any], member_id: str) -> dict[str, Any]:
+        clean, errors = domain.validate_contact(raw)
+        if errors:
+            return {"contact": None, "errors": [e.to_dict() for e in errors]}
+        now = datetime.now(UTC)
+        state = {
+            "_id": domain.uuid.uuid4().hex,
+            "version": 1,
+            **clean,
+            "added_by": member_id,
+            "recommendations": 0,
+            "created_at": now,
+        }
+        self.contacts.commit(state, self._event("contact_recommended", state, domain.contact_view(state)))
+        return self.recommend(state["_id"], member_id)
+
+    def recommend(self, contact_id: Any, member_id: str) -> dict[str, Any]:
+        current = self.contacts.get(contact_id) if isinstance(contact_id, str) else None
+        if current is None:
+            return {"contact": None, "errors": [error(("contact_id",), "No such contact.", "NOT_FOUND")]}
+        try:
+            self.recommendations.insert_one(
+                {"_id": f"{contact_id}:{member_id}", "contact_id": contact_id, "at": datetime.now(UTC)}
+            )
+        except DuplicateKeyError:
+            return {
+                "contact": domain.contact_view(current),
+                "errors": [error(("contact_id",), "You recommended it already.", "ALREADY_RECOMMENDED")],
+            }
+
+        def attempt() -> dict[str, Any]:
+            latest = self.contacts.get(contact_id)
+            assert latest is not None
+            count = self.recommendations.count_documents({"contact_id": contact_id})
+            if count == latest.get("recommendations"):
+                return domain.contact_view(latest)
+            state = {**latest, "recommendations": count, "version": latest["version"] + 1}
+            view = domain.contact_view(state)
+            self.contacts.commit(state, self._event("contact_recommended", state, view))
+            return view
+
+        return {"contact": retry_on_conflict(EDIT_ATTEMPTS, attempt, backoff=BACKOFF), "errors": []}
+
+    def get_contacts(self, contact_ids: list[str]) -> list[dict[str, Any] | None]:
+        found = {d["_id"]: d for d in self.contacts.aggregates.find({"_id": {"$in": list(contact_ids)}})}
+        return [domain.contact_view(found[i]) if i in found else None for i in contact_ids]
+
+    def list_contacts(
+        self, city: Any, kind: Any, language: Any, viewer_groups: list[str], first: int, offset: int
+    ) -> dict[str, Any]:
+        query: dict[str, Any] = {"city": city, "group_id": {"$in": [None, *viewer_groups]}}
+        if kind:
+            query["kind"] = kind
+        if language:
+            query["languages"] = language
+        total = self.contacts.aggregates.count_documents(query)
+        docs = list(
+            self.contacts.aggregates.find(query)
+            .sort([("recommendations", DESCENDING), ("_id", ASCENDING)])
+            .skip(offset)
+            .limit(first + 1)
+        )
+        return {
+            "contacts": [domain.contact_view(d) for d in docs[:first]],
+            "has_next_page": len(docs) > first,
+            "total": total,
+        }
