@@ -43,6 +43,30 @@ OUTING_FIELDS = (
 OUTING_STATE_EVENTS = {"outing_published", "outing_updated", "attendance_changed"}
 OUTING_REMOVAL_EVENTS = {"outing_cancelled", "outing_deleted"}
 BLOCK_EVENTS = {"member_blocked", "member_unblocked"}
+LISTING_FIELDS = (
+    "id",
+    "status",
+    "kind",
+    "category",
+    "title",
+    "description",
+    "language",
+    "city",
+    "size",
+    "age_min_months",
+    "age_max_months",
+    "condition",
+    "price",
+    "photos",
+    "pickup_area",
+    "match_radius_km",
+    "owner_id",
+    "reservation_status",
+    "created_at",
+    "updated_at",
+    "expires_at",
+)
+LISTING_STATE_EVENTS = {"listing_posted", "listing_updated", "listing_reserved"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,16 @@ def write_for(event: Event) -> IndexWrite | None:
         # after index.gc_deletes (60 s), and a late event would bring it back.
         doc = {"id": event.aggregate_id, "version": event.version, "hidden": True, "status": "cancelled"}
         return IndexWrite(indices.OUTINGS, event.aggregate_id, event.version, doc)
+    if event.type in LISTING_STATE_EVENTS or event.type == "listing_closed":
+        doc = {name: event.data[name] for name in LISTING_FIELDS if name in event.data}
+        doc["id"] = event.aggregate_id
+        doc["version"] = event.version
+        area = doc.get("pickup_area") or {}
+        if "lat" in area and "lon" in area:
+            doc["area_point"] = {"lat": area["lat"], "lon": area["lon"]}
+        # Only available listings are found; a closed one stays as a hidden tombstone.
+        doc["hidden"] = event.type == "listing_closed" or doc.get("status") != "active"
+        return IndexWrite(indices.LISTINGS, event.aggregate_id, event.version, doc)
     if event.type in BLOCK_EVENTS:
         doc = {
             "id": event.aggregate_id,

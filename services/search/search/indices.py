@@ -75,9 +75,41 @@ BLOCKS_MAPPING: dict[str, Any] = {
     },
 }
 
+LISTINGS_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "keyword"},
+        "version": {"type": "long"},
+        "hidden": {"type": "boolean"},
+        "status": {"type": "keyword"},
+        "kind": {"type": "keyword"},
+        "category": {"type": "keyword"},
+        "title": {"type": "text"},
+        "description": {"type": "text"},
+        "language": {"type": "keyword"},
+        "city": {"type": "keyword"},
+        "size": {"type": "keyword"},
+        "age_min_months": {"type": "integer"},
+        "age_max_months": {"type": "integer"},
+        "condition": {"type": "keyword"},
+        "price": {"properties": {"amount": {"type": "float"}, "currency": {"type": "keyword"}}},
+        "photos": {"type": "keyword", "index": False},
+        # Only the fuzzed pickup area (a fixed ~1 km cell) is ever indexed, never the address.
+        "pickup_area": {"properties": {"id": {"type": "keyword"}, "lat": {"type": "float"}, "lon": {"type": "float"}}},
+        "area_point": {"type": "geo_point"},
+        "match_radius_km": {"type": "float", "index": False},
+        "owner_id": {"type": "keyword"},
+        "reservation_status": {"type": "keyword"},
+        "created_at": {"type": "date"},
+        "updated_at": {"type": "date"},
+        "expires_at": {"type": "date"},
+    },
+}
+
 OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 1)
+LISTINGS = IndexSpec("listings", LISTINGS_MAPPING, 1)
 BLOCKS = IndexSpec("blocks", BLOCKS_MAPPING, 1)
-ALL = (OUTINGS, BLOCKS)
+ALL = (OUTINGS, LISTINGS, BLOCKS)
 
 
 class Indices:

@@ -72,6 +72,51 @@ def blockers_of(es: Elasticsearch, blocks_alias: str, member_id: str | None) -> 
     return [hit["_source"]["blocker_id"] for hit in response["hits"]["hits"]]
 
 
+def _nearby(
+    es: Elasticsearch,
+    alias: str,
+    geo_field: str,
+    near: dict[str, float],
+    radius_km: float,
+    first: int,
+    after: str | None,
+    filters: list[dict[str, Any]],
+    exclusions: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Visible documents within ``radius_km`` of ``near`` by ``geo_field``, nearest first, then by id."""
+    point = {"lat": float(near["lat"]), "lon": float(near["lon"])}
+    body: dict[str, Any] = {
+        "query": {
+            "bool": {
+                "must_not": exclusions,
+                "filter": [
+                    {"term": {"hidden": False}},
+                    *filters,
+                    {"geo_distance": {"distance": f"{radius_km}km", geo_field: point}},
+                ],
+            }
+        },
+        "sort": [
+            {"_geo_distance": {geo_field: point, "order": "asc", "unit": "km", "distance_type": "arc"}},
+            {"id": "asc"},
+        ],
+        "size": first + 1,  # one more tells whether there is a next page
+        "track_total_hits": True,
+    }
+    if after is not None:
+        body["search_after"] = decode_cursor(after)
+    response = es.search(index=alias, **body)
+    hits = response["hits"]["hits"]
+    return {
+        "total": response["hits"]["total"]["value"],
+        "has_next_page": len(hits) > first,
+        "edges": [
+            {"cursor": encode_cursor(hit["sort"]), "distance_km": hit["sort"][0], "node": hit["_source"]}
+            for hit in hits[:first]
+        ],
+    }
+
+
 def nearby_outings(
     es: Elasticsearch,
     alias: str,
@@ -86,44 +131,40 @@ def nearby_outings(
 
     Outings meet at public places, so their exact distance may be shown.
     """
-    point = {"lat": float(near["lat"]), "lon": float(near["lon"])}
-    body: dict[str, Any] = {
-        "query": {
+    exclusions: list[dict[str, Any]] = [
+        # A private group's outings are for its members only.
+        {
             "bool": {
-                "must_not": [
-                    *([{"terms": {"organizer_id": hidden_organizers}}] if hidden_organizers else []),
-                    # A private group's outings are for its members only.
-                    {
-                        "bool": {
-                            "filter": [{"term": {"group_visibility": "private"}}],
-                            "must_not": [{"terms": {"group_id": list(viewer_groups or [])}}],
-                        }
-                    },
-                ],
-                "filter": [
-                    {"term": {"hidden": False}},
-                    {"range": {"ends_at": {"gte": "now"}}},
-                    {"geo_distance": {"distance": f"{radius_km}km", "location": point}},
-                ],
+                "filter": [{"term": {"group_visibility": "private"}}],
+                "must_not": [{"terms": {"group_id": list(viewer_groups or [])}}],
             }
-        },
-        "sort": [
-            {"_geo_distance": {"location": point, "order": "asc", "unit": "km", "distance_type": "arc"}},
-            {"id": "asc"},
-        ],
-        "size": first + 1,  # one more tells whether there is a next page
-        "track_total_hits": True,
-    }
-    if after is not None:
-        body["search_after"] = decode_cursor(after)
-    response = es.search(index=alias, **body)
-    hits = response["hits"]["hits"]
-    page = hits[:first]
-    return {
-        "total": response["hits"]["total"]["value"],
-        "has_next_page": len(hits) > first,
-        "edges": [
-            {"cursor": encode_cursor(hit["sort"]), "distance_km": hit["sort"][0], "node": hit["_source"]}
-            for hit in page
-        ],
-    }
+        }
+    ]
+    if hidden_organizers:
+        exclusions.append({"terms": {"organizer_id": hidden_organizers}})
+    filters = [{"range": {"ends_at": {"gte": "now"}}}]
+    return _nearby(es, alias, "location", near, radius_km, first, after, filters, exclusions)
+
+
+def nearby_listings(
+    es: Elasticsearch,
+    alias: str,
+    near: dict[str, float],
+    radius_km: float,
+    first: int,
+    after: str | None,
+    hidden_owners: list[str] | None = None,
+    kinds: list[str] | None = None,
+    category: str | None = None,
+) -> dict[str, Any]:
+    """Available listings whose pickup *area* (a ~1 km cell's centre) is within ``radius_km``.
+
+    Distances are to the area's centre: the exact pickup point is never indexed.
+    """
+    filters: list[dict[str, Any]] = [{"range": {"expires_at": {"gte": "now"}}}]
+    if kinds:
+        filters.append({"terms": {"kind": kinds}})
+    if category:
+        filters.append({"term": {"category": category}})
+    exclusions = [{"terms": {"owner_id": hidden_owners}}] if hidden_owners else []
+    return _nearby(es, alias, "area_point", near, radius_km, first, after, filters, exclusions)

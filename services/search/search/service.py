@@ -8,7 +8,7 @@ from nameko.rpc import rpc
 
 from . import queries
 from .dependencies import IndexerRunner, SearchIndices
-from .indices import BLOCKS, OUTINGS
+from .indices import BLOCKS, LISTINGS, OUTINGS
 
 
 class SearchService:
@@ -43,5 +43,27 @@ class SearchService:
         hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
         page = queries.nearby_outings(
             es, self.indices.alias(OUTINGS), near, float(radius_km), first, after, hidden, viewer_groups
+        )
+        return {"errors": [], **page}
+
+    @rpc
+    def nearby_listings(
+        self,
+        near: dict[str, float],
+        radius_km: float,
+        first: int = 20,
+        after: str | None = None,
+        viewer_id: str | None = None,
+        kinds: list[str] | None = None,
+        category: str | None = None,
+    ) -> dict[str, Any]:
+        """Available listings near a point, nearest pickup area first; blockers' listings left out."""
+        errors = queries.validate_nearby(near, radius_km, first, after)
+        if errors:
+            return {"errors": errors, "total": 0, "has_next_page": False, "edges": []}
+        es = self.indices.es
+        hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
+        page = queries.nearby_listings(
+            es, self.indices.alias(LISTINGS), near, float(radius_km), first, after, hidden, kinds, category
         )
         return {"errors": [], **page}
