@@ -20,6 +20,7 @@ class Loaders:
         self.outing = DataLoader(lambda keys: rpc.call("events", "get_outings", keys))
         self.member = DataLoader(lambda keys: rpc.call("members", "get_members", keys, viewer_id=viewer_id))
         self.group = DataLoader(lambda keys: rpc.call("members", "get_groups", keys, viewer_id=viewer_id))
+        self.listing = DataLoader(lambda keys: rpc.call("listings", "get_listings", keys, viewer_id=viewer_id))
         # The viewer's place in each outing on the page: one call for the page.
         self.place = DataLoader(lambda keys: rpc.call("events", "places_of", viewer_id, keys))
 

@@ -7,6 +7,7 @@ the right service.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import graphene
@@ -15,7 +16,7 @@ from . import ids
 from .common import NODE_LOADERS, Node, PageInfo, UserError, page_info, require_viewer
 from .context import Context
 
-SOURCES = ("events",)
+SOURCES = ("events", "listings")
 
 
 class Notification(graphene.ObjectType):
@@ -69,18 +70,27 @@ class InboxQueries(graphene.ObjectType):
         viewer = require_viewer(info)
         ctx: Context = info.context
         first = max(1, min(first, 100))
-        before = ids.decode_cursor(after) if after else None
-        source, _, local = (before or "").partition(":")
-        # One service for now; merging several is a sort by created_at across their pages.
-        page = await ctx.rpc.call("events", "inbox", viewer, first, local if source == "events" else None)
-        items = [{**item, "source": "events", "__typename": "Notification"} for item in page["items"]]
-        edges = [{"cursor": ids.encode_cursor(f"events:{item['id']}"), "node": item} for item in items]
+        # A position is (time, source:id) of the last item shown: every service can answer
+        # "strictly before it", and the pages are merged newest first.
+        position = ids.decode_cursor(after) if after else None
+        before_at, _, before_key = (position or "").partition("|")
+        pages = await asyncio.gather(
+            *(ctx.rpc.call(source, "inbox", viewer, first, before_at or None, before_key) for source in SOURCES)
+        )
+        items = [
+            {**item, "source": source, "__typename": "Notification"}
+            for source, page in zip(SOURCES, pages, strict=True)
+            for item in page["items"]
+        ]
+        items.sort(key=lambda item: (item["created_at"], f"{item['source']}:{item['id']}"), reverse=True)
+        shown = items[:first]
+        edges = [{"cursor": ids.encode_cursor(f"{item['created_at']}|{item['id']}"), "node": item} for item in shown]
         return {
             "edges": edges,
-            "nodes": items,
-            "page_info": page_info(edges, page["has_next_page"], after),
-            "total_count": page["total"],
-            "unread_count": page["unread"],
+            "nodes": shown,
+            "page_info": page_info(edges, len(items) > first or any(p["has_next_page"] for p in pages), after),
+            "total_count": sum(p["total"] for p in pages),
+            "unread_count": sum(p["unread"] for p in pages),
         }
 
 

@@ -16,6 +16,7 @@ from parentnet_kit import cities as city_catalogue
 from . import ids
 from .common import NODE_LOADERS, City, Node
 from .inbox import InboxMutations, InboxQueries, Notification
+from .listings import Contact, Listing, ListingMutations, ListingQueries
 from .members import Group, Member, MemberMutations, MemberQueries
 from .outings import Outing, OutingMutations, OutingQueries
 from .subscriptions import Subscription
@@ -37,14 +38,17 @@ class RootQueries(graphene.ObjectType):
         return [city.to_dict() for city in city_catalogue.CITIES.values()]
 
 
-class Query(RootQueries, OutingQueries, MemberQueries, InboxQueries, graphene.ObjectType):
+class Query(RootQueries, OutingQueries, ListingQueries, MemberQueries, InboxQueries, graphene.ObjectType):
     pass
 
 
-class Mutation(OutingMutations, MemberMutations, InboxMutations, graphene.ObjectType):
+class Mutation(OutingMutations, ListingMutations, MemberMutations, InboxMutations, graphene.ObjectType):
     pass
 
 
 schema = graphene.Schema(
-    query=Query, mutation=Mutation, subscription=Subscription, types=[Outing, Member, Group, Notification]
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=[Outing, Listing, Contact, Member, Group, Notification],
 )

@@ -33,7 +33,8 @@ class Inbox:
     ) -> bool:
         """Tell ``recipient_id`` once per ``key``; False when they were told already."""
         notification_id = hashlib.sha256(f"{recipient_id}|{key}".encode()).hexdigest()[:32]
-        now = datetime.now(UTC)
+        moment = datetime.now(UTC)
+        now = moment.replace(microsecond=moment.microsecond // 1000 * 1000)  # round-trips through ISO
         state = {
             "_id": notification_id,
             "version": 1,
@@ -58,27 +59,19 @@ class Inbox:
             return False
         return True
 
-    def page(self, recipient_id: str, first: int, before: str | None) -> dict[str, Any]:
-        """Newest first; ``before`` is the id of the last notification of the previous page."""
+    def page(self, recipient_id: str, first: int, before_at: str | None = None, before_id: str = "") -> dict[str, Any]:
+        """Newest first, strictly before (``before_at``, ``before_id``): the last item of the previous
+        page. Positions are times, so a client can merge the inboxes of several services."""
         query: dict[str, Any] = {"recipient_id": recipient_id}
-        if before:
-            anchor = self.store.aggregates.find_one({"_id": before, "recipient_id": recipient_id})
-            if anchor is not None:
-                query["$or"] = [
-                    {"created_at": {"$lt": anchor["created_at"]}},
-                    {"created_at": anchor["created_at"], "_id": {"$lt": anchor["_id"]}},
-                ]
-        docs = list(
-            self.store.aggregates.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)]).limit(first + 1)
-        )
+        if before_at:
+            at = datetime.fromisoformat(before_at.replace("Z", "+00:00"))
+            query["$or"] = [{"created_at": {"$lt": at}}, {"created_at": at, "_id": {"$lt": before_id}}]
+        found = self.store.aggregates.find(query).sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+        docs = list(found.limit(first + 1))
         unread = self.store.aggregates.count_documents({"recipient_id": recipient_id, "read": False})
         total = self.store.aggregates.count_documents({"recipient_id": recipient_id})
-        return {
-            "items": [view(d) for d in docs[:first]],
-            "has_next_page": len(docs) > first,
-            "unread": unread,
-            "total": total,
-        }
+        items = [view(d) for d in docs[:first]]
+        return {"items": items, "has_next_page": len(docs) > first, "unread": unread, "total": total}
 
     def mark_read(self, recipient_id: str, notification_ids: list[str]) -> int:
         return self.store.aggregates.update_many(
@@ -97,5 +90,5 @@ def view(state: dict[str, Any]) -> dict[str, Any]:
         "message": state["message"],
         "subject": dict(state["subject"]),
         "read": state.get("read", False),
-        "created_at": created.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "created_at": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }

@@ -37,6 +37,8 @@ def stack(tmp_path_factory):
         "SEARCH_INDEX_PREFIX": f"{tag}-",
         # Every test member signs up from 127.0.0.1; the per-address limit is tested on its own.
         "REGISTRATIONS_PER_CLIENT_HOUR": "100000",
+        # Expiry is checked every second here (30 s in production) so a test can watch it.
+        "EXPIRY_SWEEP_SECONDS": "1",
     }
     running = Stack(env=env, run_dir=tmp_path_factory.mktemp("run"), gateway_port=free_port())
     running.start_all()
@@ -76,7 +78,7 @@ def sign_up(http):
     """Register a new member; returns {"token", "refresh", "id"} (id is the global ID)."""
 
     def register(name: str = "Parent", city: str = "paris") -> dict:
-        email = f"{testing.unique_name(name.lower())}@example.org"
+        email = f"{testing.unique_name('-'.join(name.lower().split()))}@example.org"
         fields = {"email": email, "password": "a long test password", "displayName": name, "city": city}
         result = post(http, REGISTER, {"input": fields}).json()["data"]["memberRegister"]
         assert result["userErrors"] == [], result

@@ -76,9 +76,11 @@ class EventsService:
         return self.outings.series(series_id)
 
     @rpc
-    def inbox(self, member_id: str, first: int = 20, before: str | None = None) -> dict[str, Any]:
+    def inbox(
+        self, member_id: str, first: int = 20, before_at: str | None = None, before_id: str = ""
+    ) -> dict[str, Any]:
         """The member's notifications about outings, newest first."""
-        return self.outings.inbox.page(member_id, max(1, min(int(first), 100)), before)
+        return self.outings.inbox.page(member_id, max(1, min(int(first), 100)), before_at, before_id)
 
     @rpc
     def mark_read(self, member_id: str, notification_ids: list[str]) -> int:

@@ -101,8 +101,10 @@ class ListingsService:
         )
 
     @rpc
-    def inbox(self, member_id: str, first: int = 20, before: str | None = None) -> dict[str, Any]:
-        return self.store.inbox.page(member_id, _first(first), before)
+    def inbox(
+        self, member_id: str, first: int = 20, before_at: str | None = None, before_id: str = ""
+    ) -> dict[str, Any]:
+        return self.store.inbox.page(member_id, _first(first), before_at, before_id)
 
     @rpc
     def mark_read(self, member_id: str, notification_ids: list[str]) -> int:
