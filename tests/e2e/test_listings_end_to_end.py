@@ -143,10 +143,10 @@ def test_trusted_contacts_through_the_api(gql, sign_up):
       phone: "+33 1 48 00 00 00", languages: ["fr", "en"]}) { contact { id recommendations } userErrors { code } } }"""
     made = gql(create, token=first["token"])["contactCreate"]
     assert made["contact"]["recommendations"] == 1
-    recommend = "mutation($id: ID!) { contactRecommend(input: {contactId: $id}) { contact { recommendations } userErrors { code } } }"
-    assert gql(recommend, {"id": made["contact"]["id"]}, token=second["token"])["contactRecommend"]["contact"] == {
-        "recommendations": 2
-    }
+    recommend = """mutation($id: ID!) {
+      contactRecommend(input: {contactId: $id}) { contact { recommendations } userErrors { code } } }"""
+    second_vote = gql(recommend, {"id": made["contact"]["id"]}, token=second["token"])["contactRecommend"]
+    assert second_vote["contact"] == {"recommendations": 2}
     again = gql(recommend, {"id": made["contact"]["id"]}, token=second["token"])["contactRecommend"]
     assert again["userErrors"] == [{"code": "ALREADY_RECOMMENDED"}]
     listed = gql('{ contacts(city: "saint-denis", kind: PAEDIATRICIAN, language: "en") { nodes { name } } }')
