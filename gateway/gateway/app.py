@@ -8,8 +8,12 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from importlib import resources
+from typing import Any
 
+from graphql import OperationType, get_operation_ast
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -21,7 +25,9 @@ from .auth import Authenticator, BadToken, client_address
 from .context import Context
 from .feed import EventFeed
 from .graphql_http import DocumentCache, client_error, run
-from .rpc import RemoteError, RpcClient, ServiceUnavailable
+from .limits import RateLimiter
+from .persisted import PersistedQueries
+from .rpc import CountingRpc, RemoteError, RpcClient, ServiceUnavailable
 from .schema import schema
 from .settings import Settings
 from .ws import Connection
@@ -33,7 +39,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     rpc = RpcClient(settings.amqp_uri, default_timeout=settings.rpc_timeout)
     graphql_schema = schema.graphql_schema
-    cache = DocumentCache(graphql_schema, introspection=settings.introspection)
+    cache = DocumentCache(graphql_schema, introspection=settings.introspection, limits=settings.limits)
+    persisted = PersistedQueries()
+    rate_limiter = RateLimiter(settings.limits.rate_points_per_minute)
     verifier = TokenVerifier(settings.auth_public_key) if settings.auth_public_key else None
     if verifier is None:
         log.warning("no AUTH_PUBLIC_KEY(_FILE): bearer tokens are refused and nobody can act signed in")
@@ -52,6 +60,51 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await feed.close()
         await rpc.close()
 
+    async def answer(request: Request, payload: dict[str, Any], queries_only: bool) -> Response:
+        """Authenticate, resolve a persisted query, check limits, execute: one GraphQL request."""
+        query, refusal = persisted.resolve(payload.get("query"), payload.get("extensions"))
+        if refusal is not None:
+            return JSONResponse({"errors": [refusal[1]]}, refusal[0])
+        try:
+            viewer = await authenticator.viewer(request)
+        except BadToken as exc:
+            body = {"errors": [client_error(str(exc), "UNAUTHENTICATED")]}
+            return JSONResponse(body, 401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        except ServiceUnavailable as exc:
+            message = f"The {exc.service} service is unavailable; try again shortly."
+            return JSONResponse({"errors": [client_error(message, "SERVICE_UNAVAILABLE")]}, 503)
+        counting = CountingRpc(rpc)
+        context = Context(
+            request=request,
+            rpc=counting,
+            viewer_id=viewer.member_id if viewer else None,
+            session_id=viewer.session_id if viewer else None,
+            client=client_address(request, settings.trust_forwarded),
+            authenticator=authenticator,
+            feed=feed,
+        )
+        if queries_only and isinstance(query, str):
+            document, _ = cache.get(query)
+            operation = get_operation_ast(document, payload.get("operationName")) if document else None
+            if operation is not None and operation.operation != OperationType.QUERY:
+                message = "Only queries may be sent with GET; send mutations with POST."
+                return JSONResponse({"errors": [client_error(message, "METHOD_NOT_ALLOWED")]}, 405)
+        status, body = await run(
+            graphql_schema,
+            cache,
+            query,
+            payload.get("variables"),
+            payload.get("operationName"),
+            context,
+            rate_limiter,
+        )
+        if settings.trace_rpc:
+            body.setdefault("extensions", {})["rpcCalls"] = counting.calls
+        headers = {}
+        if status == 429:
+            headers["Retry-After"] = str(body["errors"][0]["extensions"]["retryAfterSeconds"])
+        return JSONResponse(body, status, headers=headers)
+
     async def graphql_post(request: Request) -> Response:
         length = int(request.headers.get("content-length") or 0)
         if length > settings.max_body_bytes:
@@ -65,33 +118,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return JSONResponse({"errors": [client_error("The body is not JSON.", "BAD_REQUEST")]}, 400)
         if not isinstance(payload, dict):
             return JSONResponse({"errors": [client_error("Send one operation as a JSON object.", "BAD_REQUEST")]}, 400)
-        try:
-            viewer = await authenticator.viewer(request)
-        except BadToken as exc:
-            body = {"errors": [client_error(str(exc), "UNAUTHENTICATED")]}
-            return JSONResponse(body, 401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        except ServiceUnavailable as exc:
-            body = {
-                "errors": [
-                    client_error(f"The {exc.service} service is unavailable; try again shortly.", "SERVICE_UNAVAILABLE")
-                ]
-            }
-            return JSONResponse(body, 503)
-        context = Context(
-            request=request,
-            rpc=rpc,
-            viewer_id=viewer.member_id if viewer else None,
-            session_id=viewer.session_id if viewer else None,
-            client=client_address(request, settings.trust_forwarded),
-            authenticator=authenticator,
-            feed=feed,
-        )
-        status, body = await run(
-            graphql_schema, cache, payload.get("query"), payload.get("variables"), payload.get("operationName"), context
-        )
-        return JSONResponse(body, status)
+        return await answer(request, payload, queries_only=False)
 
     async def graphql_get(request: Request) -> Response:
+        params = request.query_params
+        if "query" in params or "extensions" in params:
+            # GET for queries (Apollo's persisted queries use it, so CDNs can cache them).
+            payload: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
+            for name in ("variables", "extensions"):
+                if params.get(name):
+                    try:
+                        payload[name] = json.loads(params[name])
+                    except ValueError:
+                        return JSONResponse({"errors": [client_error(f"{name} is not JSON.", "BAD_REQUEST")]}, 400)
+            return await answer(request, payload, queries_only=True)
         if not settings.explorer:
             return JSONResponse({"errors": [client_error("Send queries with POST.", "METHOD_NOT_ALLOWED")]}, 405)
         page = resources.files("gateway").joinpath("static/explorer.html").read_text(encoding="utf-8")
@@ -117,7 +157,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         healthy = all(state == "up" for state in parts.values())
         return JSONResponse({"status": "ok" if healthy else "degraded", "parts": parts}, 200 if healthy else 503)
 
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+                max_age=600,
+            )
+        )
     app = Starlette(
+        middleware=middleware,
         routes=[
             Route("/graphql", graphql_post, methods=["POST"]),
             Route("/graphql", graphql_get, methods=["GET"]),

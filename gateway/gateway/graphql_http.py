@@ -24,6 +24,7 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from .errors import Forbidden, Unauthenticated
+from .limits import Limits, RateLimiter, request_errors, static_errors
 from .rpc import RemoteError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,11 @@ _SUGGESTION = re.compile(r"\s*Did you mean .*$")
 class DocumentCache:
     """Parsed and validated documents by query text, least recently used evicted."""
 
-    def __init__(self, schema: GraphQLSchema, introspection: bool, size: int = 512) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, introspection: bool, size: int = 512, limits: Limits | None = None
+    ) -> None:
         self.schema = schema
+        self.limits = limits or Limits()
         self.rules = list(specified_rules) + ([] if introspection else [NoSchemaIntrospectionCustomRule])
         self.size = size
         self._entries: OrderedDict[str, tuple[DocumentNode | None, list[dict[str, Any]]]] = OrderedDict()
@@ -63,6 +67,9 @@ class DocumentCache:
         errors = validate(self.schema, document, self.rules)
         if errors:
             return None, [client_error(_SUGGESTION.sub("", e.message), "GRAPHQL_VALIDATION_FAILED", e) for e in errors]
+        refused = static_errors(document, self.limits)
+        if refused:
+            return None, refused
         return document, []
 
 
@@ -100,6 +107,7 @@ async def run(
     variables: Any,
     operation_name: Any,
     context: Any,
+    rate_limiter: RateLimiter | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Execute one request; returns an HTTP status and the JSON response body."""
     if not isinstance(query, str) or not query.strip():
@@ -111,6 +119,15 @@ async def run(
     document, errors = cache.get(query)
     if document is None:
         return 400, {"errors": errors}
+    cost, errors = request_errors(document, operation_name, variables or {}, cache.limits)
+    if errors:
+        return 400, {"errors": errors}
+    if rate_limiter is not None:
+        wait = rate_limiter.spend(context.viewer_id or f"addr:{context.client}", cost)
+        if wait is not None:
+            refusal = client_error(f"Too many requests; try again in {wait:.0f} s.", "RATE_LIMITED")
+            refusal["extensions"]["retryAfterSeconds"] = int(wait + 0.999)
+            return 429, {"errors": [refusal]}
     result = execute(schema, document, variable_values=variables, operation_name=operation_name, context_value=context)
     if not isinstance(result, ExecutionResult):
         result = await result

@@ -109,3 +109,15 @@ class RpcClient:
         if error:
             raise RemoteError(service, error.get("exc_type", "Error"), str(error.get("value", "")))
         return reply.get("result")
+
+
+class CountingRpc:
+    """One request's view of the RPC client, counting its calls (``GATEWAY_TRACE_RPC`` shows them)."""
+
+    def __init__(self, rpc: RpcClient) -> None:
+        self.rpc = rpc
+        self.calls = 0
+
+    async def call(self, service: str, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        self.calls += 1
+        return await self.rpc.call(service, method, *args, timeout=timeout, **kwargs)

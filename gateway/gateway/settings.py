@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from parentnet_kit import config, tokens
+
+from .limits import Limits
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,9 @@ class Settings:
     auth_public_key: bytes | None = None
     trust_forwarded: bool = False
     session_check_seconds: float = 10.0
+    limits: Limits = field(default_factory=Limits)
+    cors_origins: tuple[str, ...] = ()
+    trace_rpc: bool = False
     services: tuple[str, ...] = ("members", "events", "listings", "search")
 
     @classmethod
@@ -33,7 +38,21 @@ class Settings:
             auth_public_key=_public_key(),
             trust_forwarded=config.flag("GATEWAY_TRUST_FORWARDED", False),
             session_check_seconds=float(os.environ.get("GATEWAY_SESSION_CHECK_SECONDS", "10")),
+            limits=Limits(
+                max_depth=_int("GATEWAY_MAX_DEPTH", Limits.max_depth),
+                max_aliases=_int("GATEWAY_MAX_ALIASES", Limits.max_aliases),
+                max_operations=_int("GATEWAY_MAX_OPERATIONS", Limits.max_operations),
+                max_cost=_int("GATEWAY_MAX_COST", Limits.max_cost),
+                rate_points_per_minute=_int("GATEWAY_RATE_POINTS_PER_MINUTE", Limits.rate_points_per_minute),
+            ),
+            # Web apps' origins allowed to call the API from a browser, comma-separated.
+            cors_origins=tuple(o.strip() for o in os.environ.get("GATEWAY_CORS_ORIGINS", "").split(",") if o.strip()),
+            trace_rpc=config.flag("GATEWAY_TRACE_RPC", False),
         )
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
 
 
 def _public_key() -> bytes | None:

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .auth import Authenticator, BadToken
 from .context import Context
 from .graphql_http import DocumentCache, format_execution_error
+from .limits import request_errors
 from .rpc import RpcClient, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,12 @@ class Connection:
             return
         variables = payload.get("variables") or {}
         operation_name = payload.get("operationName")
+        _, refused = request_errors(
+            document, operation_name, variables if isinstance(variables, dict) else {}, self.cache.limits
+        )
+        if refused:
+            await self.send({"type": "error", "id": op_id, "payload": refused})
+            return
         context = Context(
             request=None,
             rpc=self.rpc,

@@ -39,6 +39,8 @@ def stack(tmp_path_factory):
         "REGISTRATIONS_PER_CLIENT_HOUR": "100000",
         # Expiry is checked every second here (30 s in production) so a test can watch it.
         "EXPIRY_SWEEP_SECONDS": "1",
+        # Responses say how many RPC calls they cost (extensions.rpcCalls): what the tests count.
+        "GATEWAY_TRACE_RPC": "true",
     }
     running = Stack(env=env, run_dir=tmp_path_factory.mktemp("run"), gateway_port=free_port())
     running.start_all()
