@@ -49,6 +49,19 @@ python_env() {
   echo "$want" > "$stamp"
 }
 
+node_env() {
+  # Node runs the Apollo Client check of docs/queries (tests/e2e/test_docs_queries.py).
+  step "Node (for the Apollo Client check)"
+  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm >&2 \
+    || fail "installing Node" "apt-get install nodejs npm (Node 18+)"
+  local dir="$ROOT/clients/apollo" stamp="$ROOT/clients/apollo/node_modules/.installed" want
+  want=$(sha256sum "$dir/package-lock.json" | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then echo "    up to date"; return; fi
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+    || fail "npm ci in clients/apollo" "check that the npm registry is reachable (npm ping)"
+  echo "$want" > "$stamp"
+}
+
 rabbitmq() {
   step "RabbitMQ"
   if [ -n "${AMQP_URI:-}" ]; then echo "    using external AMQP_URI"; return; fi
@@ -185,6 +198,7 @@ case "${1:-up}" in
   up)
     export PATH=$PATH:/usr/sbin
     python_env
+    node_env
     rabbitmq
     mongo
     elasticsearch

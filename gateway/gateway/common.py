@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import graphene
@@ -103,3 +104,8 @@ def require_viewer(info: graphene.ResolveInfo) -> str:
     if member_id is None:
         raise Unauthenticated("Sign in to do this.")
     return member_id
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 time from a service (``...Z``) as an aware datetime, for ``DateTime`` fields."""
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -8,12 +8,13 @@ the right service.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import graphene
 
 from . import ids
-from .common import NODE_LOADERS, Node, PageInfo, UserError, page_info, require_viewer
+from .common import NODE_LOADERS, Node, PageInfo, UserError, page_info, parse_time, require_viewer
 from .context import Context
 
 SOURCES = ("events", "listings")
@@ -34,6 +35,10 @@ class Notification(graphene.ObjectType):
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("Notification", f"{root['source']}:{root['id']}")
+
+    @staticmethod
+    def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
+        return parse_time(root.get("created_at"))
 
     @staticmethod
     async def resolve_subject(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import graphene
@@ -20,6 +21,7 @@ from .common import (
     PageInfo,
     UserError,
     page_info,
+    parse_time,
     require_viewer,
     user_errors,
 )
@@ -155,6 +157,14 @@ class Listing(graphene.ObjectType):
     def resolve_distance_km(root: dict[str, Any], info: graphene.ResolveInfo) -> float | None:
         value = root.get("distance_km")
         return None if value is None else round(value, 1)
+
+    @staticmethod
+    def resolve_expires_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
+        return parse_time(root.get("expires_at"))
+
+    @staticmethod
+    def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
+        return parse_time(root.get("created_at"))
 
 
 def as_listing(view: dict[str, Any] | None, **extra: Any) -> dict[str, Any] | None:

@@ -99,7 +99,7 @@ def organizer(sign_up):
     return sign_up("Organizer")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def gql(http, organizer):
     """Run a query signed in (as the session's organizer unless ``token`` says otherwise); no errors allowed."""
 
