@@ -49,17 +49,28 @@ python_env() {
   echo "$want" > "$stamp"
 }
 
+npm_install() {
+  # npm ci into $1 when its lock file changed since the last install.
+  local dir="$1" stamp="$1/node_modules/.installed" want
+  want=$(sha256sum "$dir/package-lock.json" | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 1; fi
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+    || fail "npm ci in ${dir#"$ROOT"/}" "check that the npm registry is reachable (npm ping)"
+  echo "$want" > "$stamp"
+}
+
 node_env() {
-  # Node runs the Apollo Client check of docs/queries (tests/e2e/test_docs_queries.py).
-  step "Node (for the Apollo Client check)"
+  # Node runs the Apollo Client check of docs/queries and bundles the gateway's explorer
+  # (GraphiQL from npm, no CDN); Chromium checks the explorer headless.
+  step "Node, the explorer bundle and Chromium"
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm >&2 \
     || fail "installing Node" "apt-get install nodejs npm (Node 18+)"
-  local dir="$ROOT/clients/apollo" stamp="$ROOT/clients/apollo/node_modules/.installed" want
-  want=$(sha256sum "$dir/package-lock.json" | cut -c1-16)
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then echo "    up to date"; return; fi
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
-    || fail "npm ci in clients/apollo" "check that the npm registry is reachable (npm ping)"
-  echo "$want" > "$stamp"
+  npm_install "$ROOT/clients/apollo" && echo "    clients/apollo installed"
+  if npm_install "$ROOT/clients/explorer" || [ ! -f "$ROOT/gateway/gateway/static/explorer/explorer.js" ]; then
+    (cd "$ROOT/clients/explorer" && node build.mjs >/dev/null) || fail "bundling the explorer" "cd clients/explorer && node build.mjs"
+    echo "    explorer bundled into gateway/gateway/static/explorer"
+  fi
+  command -v chromium >/dev/null || apt_install chromium >&2 || fail "installing Chromium" "apt-get install chromium"
 }
 
 rabbitmq() {

@@ -33,6 +33,7 @@ from .settings import Settings
 from .ws import Connection
 
 log = logging.getLogger(__name__)
+EXPLORER_ASSETS = {"explorer.js": "text/javascript", "explorer.css": "text/css"}
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -137,6 +138,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         page = resources.files("gateway").joinpath("static/explorer.html").read_text(encoding="utf-8")
         return HTMLResponse(page)
 
+    async def explorer_asset(request: Request) -> Response:
+        """The explorer's bundle (clients/explorer, built from npm packages by provisioning)."""
+        asset = request.path_params["asset"]
+        if not settings.explorer or asset not in EXPLORER_ASSETS:
+            return Response(status_code=404)
+        path = resources.files("gateway").joinpath(f"static/explorer/{asset}")
+        if not path.is_file():
+            return Response("The explorer is not built: run make up (or npm run build in clients/explorer).", 404)
+        return Response(path.read_bytes(), media_type=EXPLORER_ASSETS[asset], headers={"Cache-Control": "max-age=3600"})
+
     async def graphql_ws(socket: WebSocket) -> None:
         await Connection(socket, graphql_schema, cache, rpc, authenticator, feed).serve()
 
@@ -174,6 +185,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql_post, methods=["POST"]),
             Route("/graphql", graphql_get, methods=["GET"]),
             WebSocketRoute("/graphql", graphql_ws),
+            Route("/explorer/{asset}", explorer_asset),
             Route("/alive", alive),
             Route("/health", health),
         ],

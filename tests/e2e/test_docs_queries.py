@@ -49,9 +49,7 @@ def scene(gql, sign_up, organizer):
     assert listing["userErrors"] == []
 
     def searchable():
-        page = gql(
-            "query($n: GeoPointInput!) { nearbyOutings(near: $n, radiusKm: 1) { nodes { id } } }", {"n": SPOT}
-        )
+        page = gql("query($n: GeoPointInput!) { nearbyOutings(near: $n, radiusKm: 1) { nodes { id } } }", {"n": SPOT})
         return made["page"] in [n["id"] for n in page["nearbyOutings"]["nodes"]]
 
     wait_for(searchable, timeout=10, what="the outings searchable")
