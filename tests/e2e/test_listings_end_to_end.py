@@ -44,16 +44,18 @@ def stroller(kind: str, where: dict, **extra) -> dict:
 
 def test_a_wanted_double_stroller_and_an_offer_two_km_away_both_hear_at_once(stack, gql, sign_up):
     seeker, giver = sign_up("Seeker"), sign_up("Giver")
-    here = {"lat": 48.8650, "lon": 2.3780}  # Ménilmontant
-    two_km = {"lat": 48.8650 + 2.0 / 111.2, "lon": 2.3780}
+    # In Annecy, where no other test posts listings: only these two can match.
+    here = {"lat": 45.8890, "lon": 6.1100}
+    two_km = {"lat": 45.8890 + 2.0 / 111.2, "lon": 6.1100}
     query = "subscription { notificationReceived { kind message subject { id ... on Listing { title } } } }"
     with (
         Subscriber(ws_url(stack), query, token=seeker["token"]) as seeker_hears,
         Subscriber(ws_url(stack), query, token=giver["token"]) as giver_hears,
     ):
-        offer = gql(CREATE, {"input": stroller("GIVE", two_km)}, token=giver["token"])["listingCreate"]
+        offer = gql(CREATE, {"input": stroller("GIVE", two_km, city="annecy")}, token=giver["token"])["listingCreate"]
         assert offer["userErrors"] == []
-        wanted = gql(CREATE, {"input": stroller("WANTED", here, matchRadiusKm=3)}, token=seeker["token"])
+        wanted_input = stroller("WANTED", here, matchRadiusKm=3, city="annecy")
+        wanted = gql(CREATE, {"input": wanted_input}, token=seeker["token"])
         assert wanted["listingCreate"]["userErrors"] == []
         # The Subscriber waits at most 5 s; the gateway pushes within a few hundred ms here.
         (to_seeker,) = seeker_hears.wait(1)

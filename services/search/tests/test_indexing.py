@@ -104,6 +104,8 @@ def test_a_malformed_message_is_dead_lettered_and_the_rest_keep_flowing(containe
     container.start()
     connection = pika.BlockingConnection(pika.URLParameters(service_config["AMQP_URI"]))
     channel = connection.channel()
+    # As every producer does before publishing: the consumer's queue may not exist yet.
+    topology.declare(channel)
     channel.basic_publish(topology.EVENTS_EXCHANGE, "events.outing_published", b"{not json")
     channel.basic_publish(
         topology.EVENTS_EXCHANGE, "events.outing_published", json.dumps(outing("ok", 1, "ok", 48.9, 2.3).to_dict())
