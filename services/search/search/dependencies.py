@@ -23,6 +23,7 @@ def make_indices(config: dict) -> Indices:
         prefix=str(config.get("SEARCH_INDEX_PREFIX", "parentnet-")),
         replicas=int(config.get("SEARCH_REPLICAS", 0)),
         refresh_interval=str(config.get("SEARCH_REFRESH_INTERVAL", "1s")),
+        gc_deletes=config.get("SEARCH_GC_DELETES") or None,
     )
 
 

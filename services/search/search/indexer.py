@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from .indices import Indices
 log = logging.getLogger(__name__)
 QUEUE = "search.indexer"
 ATTEMPTS_HEADER = "x-parentnet-attempts"
+# Tests only: while this names an aggregate id, the indexer fails to write its events.
+FAULT_REJECT_ENV = "PARENTNET_FAULT_INDEXER_REJECT"
 
 
 @dataclass
@@ -122,6 +125,14 @@ class Indexer:
                 writable.append(delivery)
         if not writable:
             return
+        refused = os.environ.get(FAULT_REJECT_ENV)
+        if refused:
+            # Fault injection for the tests: a handler that keeps failing for one aggregate.
+            for delivery in [d for d in writable if d.event and d.event.aggregate_id == refused]:
+                writable.remove(delivery)
+                self._retry_or_dead_letter(channel, delivery, "fault injected by " + FAULT_REJECT_ENV)
+            if not writable:
+                return
         results = self._bulk_until_accepted(writable)
         for delivery, (status, error) in zip(writable, results, strict=True):
             if 200 <= status < 300 or status == 409:

@@ -113,11 +113,19 @@ ALL = (OUTINGS, LISTINGS, BLOCKS)
 
 
 class Indices:
-    def __init__(self, es: Elasticsearch, prefix: str, replicas: int = 0, refresh_interval: str = "1s") -> None:
+    def __init__(
+        self,
+        es: Elasticsearch,
+        prefix: str,
+        replicas: int = 0,
+        refresh_interval: str = "1s",
+        gc_deletes: str | None = None,
+    ) -> None:
         self.es = es
         self.prefix = prefix
         self.replicas = replicas
         self.refresh_interval = refresh_interval
+        self.gc_deletes = gc_deletes  # tests shorten it to show tombstones do not depend on it
 
     def alias(self, spec: IndexSpec) -> str:
         return f"{self.prefix}{spec.name}"
@@ -132,6 +140,7 @@ class Indices:
             # Explicit: an index left on the default stops refreshing while idle, and a
             # search after a quiet spell would then wait for a refresh or miss new documents.
             "refresh_interval": self.refresh_interval,
+            **({"gc_deletes": self.gc_deletes} if self.gc_deletes else {}),
         }
 
     def ensure(self) -> None:
