@@ -95,6 +95,11 @@ class MembersService:
         """``{blocked: [whom this member blocked], blocked_by: [who blocked them]}``: keep them apart."""
         return {"blocked": self.store.blocked(member_id), "blocked_by": self.store.blocked_by(member_id)}
 
+    @rpc
+    def export_blocks(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
+        """A page of block pairs in id order (as their events carry them), for the search backfill."""
+        return self.store.export_blocks(after, max(1, min(int(size), 1_000)))
+
     # groups
     @rpc
     def create_group(self, creator_id: str, fields: dict[str, Any]) -> dict[str, Any]:

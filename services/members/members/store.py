@@ -356,6 +356,20 @@ class MemberStore:
 
         return retry_on_conflict(CONFLICT_ATTEMPTS, change)
 
+    def export_blocks(self, after: str | None, size: int) -> list[dict[str, Any]]:
+        query = {"_id": {"$gt": after}} if after else {}
+        docs = self.blocks.aggregates.find(query).sort("_id", ASCENDING).limit(size)
+        return [
+            {
+                "id": d["_id"],
+                "version": d["version"],
+                "blocker_id": d["blocker_id"],
+                "blocked_id": d["blocked_id"],
+                "active": d["active"],
+            }
+            for d in docs
+        ]
+
     # -- groups --------------------------------------------------------------------------
     def create_group(self, creator_id: str, raw: dict[str, Any]) -> dict[str, Any]:
         clean, errors = domain.validate_group(raw)
