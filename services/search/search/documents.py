@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from parentnet_kit import cities
 from parentnet_kit.envelope import Event
 
 from . import indices
@@ -100,6 +101,20 @@ def write_for(event: Event) -> IndexWrite | None:
         # Only available listings are found; a closed one stays as a hidden tombstone.
         doc["hidden"] = event.type == "listing_closed" or doc.get("status") != "active"
         return IndexWrite(indices.LISTINGS, event.aggregate_id, event.version, doc)
+    if event.type == "contact_recommended":
+        fields = ("kind", "name", "description", "phone", "email", "website", "address", "location", "city")
+        doc = {name: event.data.get(name) for name in (*fields, "group_id", "languages", "recommendations")}
+        doc.update(id=event.aggregate_id, version=event.version, hidden=False)
+        return IndexWrite(indices.CONTACTS, event.aggregate_id, event.version, _without_nulls(doc))
+    if event.type == "group_created":
+        if event.data.get("visibility") != "public":
+            return None
+        city = cities.get(event.data.get("city") or "")
+        doc = {name: event.data.get(name) for name in ("name", "description", "city", "languages", "join_policy")}
+        doc.update(id=event.aggregate_id, version=event.version, hidden=False)
+        if city:
+            doc["location"] = {"lat": city.lat, "lon": city.lon}
+        return IndexWrite(indices.GROUPS, event.aggregate_id, event.version, _without_nulls(doc))
     if event.type in BLOCK_EVENTS:
         doc = {
             "id": event.aggregate_id,
@@ -110,3 +125,7 @@ def write_for(event: Event) -> IndexWrite | None:
         }
         return IndexWrite(indices.BLOCKS, event.aggregate_id, event.version, doc)
     return None
+
+
+def _without_nulls(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if v is not None}

@@ -106,10 +106,49 @@ LISTINGS_MAPPING: dict[str, Any] = {
     },
 }
 
+CONTACTS_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "keyword"},
+        "version": {"type": "long"},
+        "hidden": {"type": "boolean"},
+        "kind": {"type": "keyword"},
+        "name": {"type": "text"},
+        "description": {"type": "text"},
+        "phone": {"type": "keyword", "index": False},
+        "email": {"type": "keyword", "index": False},
+        "website": {"type": "keyword", "index": False},
+        "address": {"type": "text", "index": False},
+        "location": {"type": "geo_point"},
+        "city": {"type": "keyword"},
+        "group_id": {"type": "keyword"},
+        "languages": {"type": "keyword"},
+        "recommendations": {"type": "integer"},
+    },
+}
+
+# Public groups only: a private group is never in a discovery index.
+GROUPS_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "keyword"},
+        "version": {"type": "long"},
+        "hidden": {"type": "boolean"},
+        "name": {"type": "text"},
+        "description": {"type": "text"},
+        "city": {"type": "keyword"},
+        "languages": {"type": "keyword"},
+        "join_policy": {"type": "keyword"},
+        "location": {"type": "geo_point"},
+    },
+}
+
 OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 1)
+CONTACTS = IndexSpec("contacts", CONTACTS_MAPPING, 1)
+GROUPS = IndexSpec("groups", GROUPS_MAPPING, 1)
 LISTINGS = IndexSpec("listings", LISTINGS_MAPPING, 1)
 BLOCKS = IndexSpec("blocks", BLOCKS_MAPPING, 1)
-ALL = (OUTINGS, LISTINGS, BLOCKS)
+ALL = (OUTINGS, LISTINGS, CONTACTS, GROUPS, BLOCKS)
 
 
 class Indices:

@@ -6,9 +6,12 @@ import base64
 import binascii
 import json
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch
+
+from parentnet_kit.geo import haversine_km
 
 RADIUS_MAX_KM = 100.0
 PAGE_MAX = 100
@@ -72,6 +75,133 @@ def blockers_of(es: Elasticsearch, blocks_alias: str, member_id: str | None) -> 
     return [hit["_source"]["blocker_id"] for hit in response["hits"]["hits"]]
 
 
+TEXT_MAX = 200
+SORTS = ("distance", "start")
+
+
+def _iso_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def validate_filter(raw: Any, kind: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Check a ``filter`` argument (outings or listings); errors name ``filter.<field>``."""
+    raw = raw if isinstance(raw, dict) else {}
+    clean: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    text = raw.get("text")
+    if text is not None:
+        if not isinstance(text, str) or len(text) > TEXT_MAX:
+            errors.append(field_error("filter.text", f"text must be at most {TEXT_MAX} characters", "TOO_LONG"))
+        elif text.strip():
+            clean["text"] = text.strip()
+    for name in ("categories", "kinds"):
+        value = raw.get(name)
+        if value:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                errors.append(field_error(f"filter.{name}", f"{name} must be a list of names", "INVALID"))
+            else:
+                clean[name] = value
+    if raw.get("language"):
+        clean["language"] = str(raw["language"])
+    if raw.get("free_only"):
+        clean["free_only"] = True
+    ages = raw.get("child_ages")
+    if ages:
+        limit = 18 if kind == "outings" else 18 * 12
+        if not isinstance(ages, list) or len(ages) > 8 or not all(isinstance(a, int) and 0 <= a <= limit for a in ages):
+            errors.append(
+                field_error("filter.child_ages", f"childAges must be up to 8 ages from 0 to {limit}", "OUT_OF_RANGE")
+            )
+        else:
+            clean["child_ages"] = ages
+    for name in ("starts_after", "starts_before"):
+        if raw.get(name) is not None:
+            moment = _iso_time(raw[name])
+            if moment is None:
+                errors.append(field_error(f"filter.{name}", f"{name} must be an ISO 8601 date-time", "INVALID"))
+            else:
+                clean[name] = moment.isoformat()
+    places = raw.get("min_places_left")
+    if places is not None:
+        if isinstance(places, bool) or not isinstance(places, int) or places < 1:
+            errors.append(field_error("filter.min_places_left", "minPlacesLeft must be 1 or more", "OUT_OF_RANGE"))
+        else:
+            clean["min_places_left"] = places
+    return clean, errors
+
+
+def _text_query(text: str, fields: list[str]) -> dict[str, Any]:
+    return {"multi_match": {"query": text, "fields": fields, "type": "most_fields", "operator": "and"}}
+
+
+def outing_query(filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(filters, post filters, scoring queries) for an outings search."""
+    clauses: list[dict[str, Any]] = [{"range": {"ends_at": {"gte": "now"}}}]
+    window = {k: v for k, v in (("gte", filters.get("starts_after")), ("lte", filters.get("starts_before"))) if v}
+    if window:
+        clauses.append({"range": {"starts_at": window}})
+    if filters.get("language"):
+        clauses.append({"term": {"language": filters["language"]}})
+    if filters.get("free_only"):
+        clauses.append({"bool": {"must_not": [{"exists": {"field": "cost.amount"}}]}})
+    if filters.get("min_places_left"):
+        clauses.append(
+            {
+                "bool": {
+                    "should": [
+                        {"range": {"attendance.places_left": {"gte": filters["min_places_left"]}}},
+                        {"bool": {"must_not": [{"exists": {"field": "capacity"}}]}},
+                    ]
+                }
+            }
+        )
+    for age in filters.get("child_ages", []):
+        # "Good for my 2- and 5-year-old": every child fits the outing's age range.
+        clauses.append(
+            {"bool": {"must_not": [{"range": {"age_min": {"gt": age}}}, {"range": {"age_max": {"lt": age}}}]}}
+        )
+        clauses.append({"bool": {"must_not": [{"term": {"with_children": False}}]}})
+    post = [{"terms": {"category": filters["categories"]}}] if filters.get("categories") else []
+    text = [_text_query(filters["text"], TEXT_FIELDS["outings"])] if filters.get("text") else []
+    return clauses, post, text
+
+
+def listing_query(filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    clauses: list[dict[str, Any]] = [{"range": {"expires_at": {"gte": "now"}}}]
+    if filters.get("kinds"):
+        clauses.append({"terms": {"kind": filters["kinds"]}})
+    if filters.get("language"):
+        clauses.append({"term": {"language": filters["language"]}})
+    if filters.get("free_only"):
+        clauses.append({"bool": {"must_not": [{"exists": {"field": "price.amount"}}]}})
+    for months in filters.get("child_ages", []):
+        clauses.append(
+            {
+                "bool": {
+                    "must_not": [
+                        {"range": {"age_min_months": {"gt": months}}},
+                        {"range": {"age_max_months": {"lt": months}}},
+                    ]
+                }
+            }
+        )
+    post = [{"terms": {"category": filters["categories"]}}] if filters.get("categories") else []
+    text = [_text_query(filters["text"], TEXT_FIELDS["listings"])] if filters.get("text") else []
+    return clauses, post, text
+
+
+TEXT_FIELDS = {
+    "outings": ["title^3", "description", "venue_name^2"],
+    "listings": ["title^3", "description"],
+}
+
+
 def _nearby(
     es: Elasticsearch,
     alias: str,
@@ -82,12 +212,18 @@ def _nearby(
     after: str | None,
     filters: list[dict[str, Any]],
     exclusions: list[dict[str, Any]],
+    post_filters: list[dict[str, Any]] | None = None,
+    text: list[dict[str, Any]] | None = None,
+    sort: str = "distance",
 ) -> dict[str, Any]:
-    """Visible documents within ``radius_km`` of ``near`` by ``geo_field``, nearest first, then by id."""
+    """Visible documents within ``radius_km`` of ``near`` by ``geo_field``, nearest first (or
+    soonest first), with counts per category over the whole result before the category filter."""
     point = {"lat": float(near["lat"]), "lon": float(near["lon"])}
+    by_distance = {"_geo_distance": {geo_field: point, "order": "asc", "unit": "km", "distance_type": "arc"}}
     body: dict[str, Any] = {
         "query": {
             "bool": {
+                "must": text or [],
                 "must_not": exclusions,
                 "filter": [
                     {"term": {"hidden": False}},
@@ -96,23 +232,31 @@ def _nearby(
                 ],
             }
         },
-        "sort": [
-            {"_geo_distance": {geo_field: point, "order": "asc", "unit": "km", "distance_type": "arc"}},
-            {"id": "asc"},
-        ],
+        "sort": [by_distance if sort == "distance" else {"starts_at": "asc"}, {"id": "asc"}],
         "size": first + 1,  # one more tells whether there is a next page
         "track_total_hits": True,
+        "aggs": {"categories": {"terms": {"field": "category", "size": 50}}},
     }
+    if post_filters:
+        body["post_filter"] = {"bool": {"filter": post_filters}}
     if after is not None:
         body["search_after"] = decode_cursor(after)
     response = es.search(index=alias, **body)
     hits = response["hits"]["hits"]
+    edges = []
+    for hit in hits[:first]:
+        if sort == "distance":
+            distance = hit["sort"][0]
+        else:
+            where = hit["_source"].get(geo_field) or {}
+            distance = haversine_km(point["lat"], point["lon"], where.get("lat", 0.0), where.get("lon", 0.0))
+        edges.append({"cursor": encode_cursor(hit["sort"]), "distance_km": distance, "node": hit["_source"]})
     return {
         "total": response["hits"]["total"]["value"],
         "has_next_page": len(hits) > first,
-        "edges": [
-            {"cursor": encode_cursor(hit["sort"]), "distance_km": hit["sort"][0], "node": hit["_source"]}
-            for hit in hits[:first]
+        "edges": edges,
+        "facets": [
+            {"category": b["key"], "count": b["doc_count"]} for b in response["aggregations"]["categories"]["buckets"]
         ],
     }
 
@@ -126,8 +270,10 @@ def nearby_outings(
     after: str | None,
     hidden_organizers: list[str] | None = None,
     viewer_groups: list[str] | None = None,
+    filters: dict[str, Any] | None = None,
+    sort: str = "distance",
 ) -> dict[str, Any]:
-    """Upcoming, visible outings within ``radius_km`` of ``near``, nearest first.
+    """Upcoming, visible outings within ``radius_km`` of ``near``, nearest (or soonest) first.
 
     Outings meet at public places, so their exact distance may be shown.
     """
@@ -142,8 +288,8 @@ def nearby_outings(
     ]
     if hidden_organizers:
         exclusions.append({"terms": {"organizer_id": hidden_organizers}})
-    filters = [{"range": {"ends_at": {"gte": "now"}}}]
-    return _nearby(es, alias, "location", near, radius_km, first, after, filters, exclusions)
+    clauses, post, text = outing_query(filters or {})
+    return _nearby(es, alias, "location", near, radius_km, first, after, clauses, exclusions, post, text, sort)
 
 
 def nearby_listings(
@@ -154,17 +300,102 @@ def nearby_listings(
     first: int,
     after: str | None,
     hidden_owners: list[str] | None = None,
-    kinds: list[str] | None = None,
-    category: str | None = None,
+    filters: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Available listings whose pickup *area* (a ~1 km cell's centre) is within ``radius_km``.
 
     Distances are to the area's centre: the exact pickup point is never indexed.
     """
-    filters: list[dict[str, Any]] = [{"range": {"expires_at": {"gte": "now"}}}]
-    if kinds:
-        filters.append({"terms": {"kind": kinds}})
-    if category:
-        filters.append({"term": {"category": category}})
     exclusions = [{"terms": {"owner_id": hidden_owners}}] if hidden_owners else []
-    return _nearby(es, alias, "area_point", near, radius_km, first, after, filters, exclusions)
+    clauses, post, text = listing_query(filters or {})
+    return _nearby(es, alias, "area_point", near, radius_km, first, after, clauses, exclusions, post, text)
+
+
+ZOOM_MAX = 20
+
+
+def validate_bounds(bounds: Any, zoom: Any) -> list[dict[str, Any]]:
+    errors = []
+    bounds = bounds if isinstance(bounds, dict) else {}
+    values = {k: _number(bounds.get(k)) for k in ("north", "south", "east", "west")}
+    for name in ("north", "south"):
+        if values[name] is None or not -90 <= values[name] <= 90:
+            errors.append(field_error(f"bounds.{name}", f"{name} must be a latitude from -90 to 90", "OUT_OF_RANGE"))
+    for name in ("east", "west"):
+        if values[name] is None or not -180 <= values[name] <= 180:
+            errors.append(field_error(f"bounds.{name}", f"{name} must be a longitude from -180 to 180", "OUT_OF_RANGE"))
+    if not errors and values["north"] <= values["south"]:
+        errors.append(field_error("bounds.north", "north must be above south", "INVALID"))
+    if isinstance(zoom, bool) or not isinstance(zoom, int) or not 0 <= zoom <= ZOOM_MAX:
+        errors.append(field_error("zoom", f"zoom must be a whole number from 0 to {ZOOM_MAX}", "OUT_OF_RANGE"))
+    return errors
+
+
+def clusters(
+    es: Elasticsearch,
+    alias: str,
+    geo_field: str,
+    bounds: dict[str, float],
+    zoom: int,
+    filters: list[dict[str, Any]],
+    exclusions: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Server-side grid clusters: one cell per map tile at ``zoom``, with a count and a centre."""
+    box = {
+        "top_left": {"lat": bounds["north"], "lon": bounds["west"]},
+        "bottom_right": {"lat": bounds["south"], "lon": bounds["east"]},
+    }
+    response = es.search(
+        index=alias,
+        size=0,
+        query={
+            "bool": {
+                "must_not": exclusions,
+                "filter": [{"term": {"hidden": False}}, *filters, {"geo_bounding_box": {geo_field: box}}],
+            }
+        },
+        aggs={
+            "cells": {
+                "geotile_grid": {"field": geo_field, "precision": zoom, "size": 2000},
+                "aggs": {"centre": {"geo_centroid": {"field": geo_field}}},
+            }
+        },
+    )
+    return [
+        {"cell": b["key"], "count": b["doc_count"], "centre": b["centre"]["location"]}
+        for b in response["aggregations"]["cells"]["buckets"]
+    ]
+
+
+def suggestions(
+    es: Elasticsearch,
+    searches: list[tuple[str, str, list[str], dict[str, Any], str | None]],
+    text: str,
+    near: dict[str, float] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """As-you-type matches across indices: (kind, alias, fields, filter, geo field) each; nearer ranks higher."""
+    body: list[dict[str, Any]] = []
+    for _kind, alias, fields, visible, geo_field in searches:
+        match = {"multi_match": {"query": text, "fields": fields, "type": "bool_prefix"}}
+        query: dict[str, Any] = {"bool": {"must": [match], "filter": [{"term": {"hidden": False}}, visible]}}
+        if near is not None and geo_field:
+            decay = {"gauss": {geo_field: {"origin": near, "scale": "5km", "decay": 0.5}}}
+            query = {"function_score": {"query": query, "functions": [decay], "boost_mode": "multiply"}}
+        body += [{"index": alias}, {"query": query, "size": limit, "_source": ["id", *fields_to_names(fields), "city"]}]
+    found = []
+    for (kind, _alias, fields, _visible, _geo), answer in zip(
+        searches, es.msearch(searches=body)["responses"], strict=True
+    ):
+        for hit in answer.get("hits", {}).get("hits", []):
+            source = hit["_source"]
+            label = next((source[n] for n in fields_to_names(fields) if source.get(n)), "")
+            found.append(
+                {"kind": kind, "id": source["id"], "text": label, "city": source.get("city"), "score": hit["_score"]}
+            )
+    found.sort(key=lambda s: -s["score"])
+    return found[:limit]
+
+
+def fields_to_names(fields: list[str]) -> list[str]:
+    return [f.split("^")[0] for f in fields]

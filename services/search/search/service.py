@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from nameko.rpc import rpc
 
+from parentnet_kit import cities
+
 from . import queries
 from .dependencies import IndexerRunner, SearchIndices
-from .indices import BLOCKS, LISTINGS, OUTINGS
+from .indices import BLOCKS, CONTACTS, GROUPS, LISTINGS, OUTINGS
 
 
 class SearchService:
@@ -30,19 +33,27 @@ class SearchService:
         after: str | None = None,
         viewer_id: str | None = None,
         viewer_groups: list[str] | None = None,
+        filters: dict[str, Any] | None = None,
+        sort: str = "distance",
     ) -> dict[str, Any]:
-        """A page of outings near a point, nearest first; ``errors`` names any bad argument.
+        """A page of upcoming outings near a point with counts per category; ``errors`` names any bad argument.
 
-        With ``viewer_id``, outings of members who blocked the viewer are left out; outings of
-        private groups show only to members of those groups (``viewer_groups``).
+        ``sort``: "distance" (nearest first) or "start" (soonest first). ``filters``: text,
+        categories, language, child_ages (years; every child must fit), starts_after/before,
+        free_only, min_places_left. With ``viewer_id``, outings of members who blocked the viewer
+        are left out; a private group's outings show only to its members (``viewer_groups``).
         """
         errors = queries.validate_nearby(near, radius_km, first, after)
+        clean, filter_errors = queries.validate_filter(filters, "outings")
+        errors += filter_errors
+        if sort not in queries.SORTS:
+            errors.append(queries.field_error("sort", "sort must be distance or start", "INVALID"))
         if errors:
-            return {"errors": errors, "total": 0, "has_next_page": False, "edges": []}
+            return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
         hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
         page = queries.nearby_outings(
-            es, self.indices.alias(OUTINGS), near, float(radius_km), first, after, hidden, viewer_groups
+            es, self.indices.alias(OUTINGS), near, float(radius_km), first, after, hidden, viewer_groups, clean, sort
         )
         return {"errors": [], **page}
 
@@ -56,14 +67,131 @@ class SearchService:
         viewer_id: str | None = None,
         kinds: list[str] | None = None,
         category: str | None = None,
+        filters: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Available listings near a point, nearest pickup area first; blockers' listings left out."""
+        """Available listings near a point, nearest pickup area first, with counts per category.
+
+        ``filters``: text, kinds, categories, language, child_ages (months), free_only.
+        """
+        merged = dict(filters or {})
+        if kinds:
+            merged["kinds"] = kinds
+        if category:
+            merged["categories"] = [category]
         errors = queries.validate_nearby(near, radius_km, first, after)
+        clean, filter_errors = queries.validate_filter(merged, "listings")
+        errors += filter_errors
         if errors:
-            return {"errors": errors, "total": 0, "has_next_page": False, "edges": []}
+            return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
         hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
         page = queries.nearby_listings(
-            es, self.indices.alias(LISTINGS), near, float(radius_km), first, after, hidden, kinds, category
+            es, self.indices.alias(LISTINGS), near, float(radius_km), first, after, hidden, clean
         )
         return {"errors": [], **page}
+
+    @rpc
+    def map_clusters(
+        self,
+        bounds: dict[str, float],
+        zoom: int,
+        kinds: list[str] | None = None,
+        viewer_id: str | None = None,
+        viewer_groups: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Grid clusters of outings and listings in the map's bounds: ``{clusters: [{kind, cell, count, centre}]}``."""
+        errors = queries.validate_bounds(bounds, zoom)
+        kinds = kinds or ["outings", "listings"]
+        if any(k not in ("outings", "listings") for k in kinds):
+            errors.append(queries.field_error("kinds", "kinds are outings and listings", "INVALID"))
+        if errors:
+            return {"errors": errors, "clusters": []}
+        es = self.indices.es
+        hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
+        found = []
+        if "outings" in kinds:
+            exclusions = [
+                {
+                    "bool": {
+                        "filter": [{"term": {"group_visibility": "private"}}],
+                        "must_not": [{"terms": {"group_id": list(viewer_groups or [])}}],
+                    }
+                },
+                *([{"terms": {"organizer_id": hidden}}] if hidden else []),
+            ]
+            filters = [{"range": {"ends_at": {"gte": "now"}}}]
+            for cell in queries.clusters(
+                es, self.indices.alias(OUTINGS), "location", bounds, zoom, filters, exclusions
+            ):
+                found.append({"kind": "outings", **cell})
+        if "listings" in kinds:
+            exclusions = [{"terms": {"owner_id": hidden}}] if hidden else []
+            filters = [{"range": {"expires_at": {"gte": "now"}}}]
+            for cell in queries.clusters(
+                es, self.indices.alias(LISTINGS), "area_point", bounds, zoom, filters, exclusions
+            ):
+                found.append({"kind": "listings", **cell})
+        return {"errors": [], "clusters": found}
+
+    @rpc
+    def suggest(
+        self,
+        text: str,
+        near: dict[str, float] | None = None,
+        limit: int = 8,
+        viewer_id: str | None = None,
+        viewer_groups: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """As-you-type suggestions across outings, listings, contacts, public groups and places."""
+        if not isinstance(text, str) or not text.strip() or len(text) > 100:
+            return {
+                "errors": [queries.field_error("text", "text must be 1 to 100 characters", "INVALID")],
+                "suggestions": [],
+            }
+        limit = max(1, min(int(limit), 20))
+        es = self.indices.es
+        hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
+        groups = list(viewer_groups or [])
+        outings_visible = {
+            "bool": {
+                "filter": [{"range": {"ends_at": {"gte": "now"}}}],
+                "must_not": [
+                    {
+                        "bool": {
+                            "filter": [{"term": {"group_visibility": "private"}}],
+                            "must_not": [{"terms": {"group_id": groups}}],
+                        }
+                    },
+                    {"terms": {"organizer_id": hidden}},
+                ],
+            }
+        }
+        listings_visible = {
+            "bool": {
+                "filter": [{"range": {"expires_at": {"gte": "now"}}}],
+                "must_not": [{"terms": {"owner_id": hidden}}],
+            }
+        }
+        contacts_visible = {
+            "bool": {
+                "should": [{"bool": {"must_not": [{"exists": {"field": "group_id"}}]}}, {"terms": {"group_id": groups}}]
+            }
+        }
+        searches = [
+            ("outing", self.indices.alias(OUTINGS), ["title^2", "venue_name"], outings_visible, "location"),
+            ("listing", self.indices.alias(LISTINGS), ["title"], listings_visible, "area_point"),
+            ("contact", self.indices.alias(CONTACTS), ["name"], contacts_visible, "location"),
+            ("group", self.indices.alias(GROUPS), ["name"], {"match_all": {}}, "location"),
+        ]
+        found = queries.suggestions(es, searches, text.strip(), near, limit)
+        places = [
+            {"kind": "place", "id": city.slug, "text": city.name, "city": city.slug, "score": None}
+            for city in cities.CITIES.values()
+            if _folded(city.name).startswith(_folded(text.strip())) or city.slug.startswith(_folded(text.strip()))
+        ]
+        return {"errors": [], "suggestions": (places + found)[:limit]}
+
+
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

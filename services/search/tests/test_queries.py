@@ -1,0 +1,156 @@
+"""Filters, facets, map clusters and suggestions, on real Elasticsearch fed over RabbitMQ."""
+
+from __future__ import annotations
+
+import pytest
+from nameko.testing.services import entrypoint_hook
+from test_indexing import EIFFEL, outing
+
+from parentnet_kit.envelope import Event
+from parentnet_kit.publisher import EventPublisher
+from parentnet_kit.testing import wait_for
+from search.service import SearchService
+
+
+def call(container, method, **kwargs):
+    with entrypoint_hook(container, method) as hook:
+        return hook(**kwargs)
+
+
+def published(outing_id, title, lat, lon, starts, **extra) -> Event:
+    event = outing(outing_id, 1, title, lat, lon)
+    event.data.update(starts_at=starts, ends_at=starts.replace("T09", "T18"), **extra)
+    return event
+
+
+@pytest.fixture
+def container(container_factory, service_config):
+    container = container_factory(SearchService, service_config)
+    container.start()
+    publisher = EventPublisher(service_config["AMQP_URI"])
+    for event in (
+        published(
+            "zoo", "Les girafes du zoo", 48.8560, 2.2990, "2030-01-03T09:00:00Z", category="zoo", age_min=2, age_max=8
+        ),
+        published(
+            "babies",
+            "Éveil des tout-petits",
+            48.8570,
+            2.2960,
+            "2030-01-01T09:00:00Z",
+            category="playgroup",
+            age_min=0,
+            age_max=3,
+        ),
+        published(
+            "parents", "Café des parents", 48.8580, 2.2930, "2030-01-02T09:00:00Z", category="cafe", with_children=False
+        ),
+        published(
+            "pool",
+            "Piscine en famille",
+            48.8500,
+            2.3000,
+            "2030-01-04T09:00:00Z",
+            category="pool",
+            cost={"amount": "4.50", "currency": "EUR"},
+            capacity=10,
+            attendance={"families": 10, "adults": 12, "children": 15, "waitlist": 2, "places_left": 0},
+        ),
+        published("annecy", "Lac d'Annecy", 45.8992, 6.1294, "2030-01-05T09:00:00Z", category="park"),
+        Event(
+            "contact_recommended",
+            "listings",
+            "c1",
+            1,
+            "paris",
+            {
+                "id": "c1",
+                "kind": "paediatrician",
+                "name": "Docteur Giraud",
+                "city": "paris",
+                "location": {"lat": 48.857, "lon": 2.297},
+                "languages": ["fr"],
+                "recommendations": 3,
+                "phone": "+33 1 00 00 00 00",
+            },
+        ),
+        Event(
+            "group_created",
+            "members",
+            "g1",
+            1,
+            "paris",
+            {"id": "g1", "name": "Parents du Gros-Caillou", "city": "paris", "visibility": "public"},
+        ),
+        Event(
+            "group_created",
+            "members",
+            "g2",
+            1,
+            "paris",
+            {"id": "g2", "name": "Groupe privé Girafe", "city": "paris", "visibility": "private"},
+        ),
+    ):
+        publisher.publish(event)
+    publisher.close()
+
+    def ready():
+        page = call(container, "nearby_outings", near=EIFFEL, radius_km=5, first=10)
+        return page["total"] == 4 and call(container, "suggest", text="Gros")["suggestions"]
+
+    wait_for(ready, timeout=15, what="the documents searchable")
+    return container
+
+
+def ids(page):
+    return [e["node"]["id"] for e in page["edges"]]
+
+
+def test_filters_and_facets(container):
+    near = {"near": EIFFEL, "radius_km": 5, "first": 10}
+    assert ids(call(container, "nearby_outings", **near, filters={"text": "girafes"})) == ["zoo"]
+    fits = call(container, "nearby_outings", **near, filters={"child_ages": [2, 5]})
+    assert sorted(ids(fits)) == ["pool", "zoo"]  # the babies' group stops at 3; the café is without children
+    assert sorted(ids(call(container, "nearby_outings", **near, filters={"free_only": True}))) == [
+        "babies",
+        "parents",
+        "zoo",
+    ]
+    assert "pool" not in ids(call(container, "nearby_outings", **near, filters={"min_places_left": 1}))
+    soonest = call(container, "nearby_outings", **near, sort="start")
+    assert ids(soonest) == ["babies", "parents", "zoo", "pool"]
+    assert all(e["distance_km"] < 1.5 for e in soonest["edges"])
+
+    only_zoo = call(container, "nearby_outings", **near, filters={"categories": ["zoo"]})
+    assert ids(only_zoo) == ["zoo"] and only_zoo["total"] == 1
+    # Facets count every category of the search, not just the chosen one, so a screen can offer them.
+    assert {f["category"]: f["count"] for f in only_zoo["facets"]} == {"zoo": 1, "playgroup": 1, "cafe": 1, "pool": 1}
+
+    bad = call(container, "nearby_outings", **near, filters={"child_ages": [40], "starts_after": "soon"}, sort="random")
+    assert {tuple(e["field"]) for e in bad["errors"]} == {("filter.child_ages",), ("filter.starts_after",), ("sort",)}
+
+
+def test_map_clusters_count_what_is_in_the_bounds(container):
+    paris = {"north": 48.90, "south": 48.80, "west": 2.25, "east": 2.42}
+    coarse = call(container, "map_clusters", bounds=paris, zoom=10, kinds=["outings"])
+    assert sum(c["count"] for c in coarse["clusters"]) == 4 and len(coarse["clusters"]) == 1
+    centre = coarse["clusters"][0]["centre"]
+    assert 48.85 < centre["lat"] < 48.86 and 2.29 < centre["lon"] < 2.30
+    fine = call(container, "map_clusters", bounds=paris, zoom=18, kinds=["outings"])
+    assert sum(c["count"] for c in fine["clusters"]) == 4 and len(fine["clusters"]) == 4
+    wrong = call(container, "map_clusters", bounds={**paris, "north": 48.7}, zoom=25)
+    assert {tuple(e["field"]) for e in wrong["errors"]} == {("bounds.north",), ("zoom",)}
+
+
+def test_suggestions_as_you_type_across_kinds(container):
+    found = call(container, "suggest", text="gir", near=EIFFEL)["suggestions"]
+    assert {(s["kind"], s["id"]) for s in found} >= {("outing", "zoo"), ("contact", "c1")}
+    assert ("group", "g2") not in {(s["kind"], s["id"]) for s in found}  # private groups are never indexed
+    assert call(container, "suggest", text="anne")["suggestions"][0] == {
+        "kind": "place",
+        "id": "annecy",
+        "text": "Annecy",
+        "city": "annecy",
+        "score": None,
+    }
+    assert call(container, "suggest", text="éveil")["suggestions"][0]["id"] == "babies"
