@@ -27,7 +27,7 @@ from .common import (
 )
 from .context import Context
 from .members import Cell, enum_value, local_id
-from .outings import Money, MoneyInput
+from .outings import CategoryCount, Money, MoneyInput, search_filter
 
 ListingKind = graphene.Enum(
     "ListingKind", [("GIVE", "give"), ("LEND", "lend"), ("SWAP", "swap"), ("SELL", "sell"), ("WANTED", "wanted")]
@@ -241,6 +241,18 @@ class ListingConnection(graphene.ObjectType):
     page_info = graphene.Field(PageInfo, required=True)
     total_count = graphene.Int(required=True)
     user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    facets = graphene.List(
+        graphene.NonNull(CategoryCount), required=True, description="Listings per category (nearby only; else empty)."
+    )
+
+
+class ListingFilter(graphene.InputObjectType):
+    text = graphene.String(description="Words in the title or description.")
+    categories = graphene.List(graphene.NonNull(ListingCategory))
+    kinds = graphene.List(graphene.NonNull(ListingKind))
+    language = graphene.String()
+    child_ages = graphene.List(graphene.NonNull(graphene.Int), description="Ages in months; every child must fit.")
+    free_only = graphene.Boolean(description="Given, lent or swapped: no price.")
 
 
 class ContactEdge(graphene.ObjectType):
@@ -257,9 +269,10 @@ class ContactConnection(graphene.ObjectType):
 
 
 def _connection(
-    edges: list[dict[str, Any]], has_next: bool, after: str | None, total: int, errors: list
+    edges: list[dict[str, Any]], has_next: bool, after: str | None, total: int, errors: list, facets: list | None = None
 ) -> dict[str, Any]:
     return {
+        "facets": facets or [],
         "edges": edges,
         "nodes": [e["node"] for e in edges],
         "page_info": page_info(edges, has_next, after),
@@ -281,6 +294,7 @@ class ListingQueries(graphene.ObjectType):
         radius_km=graphene.Argument(graphene.Float, required=True, description="More than 0, at most 100."),
         kinds=graphene.Argument(graphene.List(graphene.NonNull(ListingKind))),
         category=graphene.Argument(ListingCategory),
+        filter=graphene.Argument(ListingFilter),
         first=graphene.Argument(graphene.Int, default_value=20, description="1 to 100."),
         after=graphene.Argument(graphene.String),
         description="Available listings around a point, nearest pickup area first.",
@@ -309,6 +323,7 @@ class ListingQueries(graphene.ObjectType):
         radius_km: float,
         kinds: list[Any] | None = None,
         category: Any = None,
+        filter: dict[str, Any] | None = None,
         first: int = 20,
         after: str | None = None,
     ) -> dict[str, Any]:
@@ -323,11 +338,13 @@ class ListingQueries(graphene.ObjectType):
             viewer_id=ctx.viewer_id,
             kinds=[enum_value(k) for k in kinds or []] or None,
             category=enum_value(category),
+            filters=search_filter(filter),
         )
         edges = [
             {"cursor": e["cursor"], "node": as_listing(e["node"], distance_km=e["distance_km"])} for e in page["edges"]
         ]
-        return _connection(edges, page["has_next_page"], after, page["total"], user_errors(page["errors"]))
+        errors = user_errors(page["errors"])
+        return _connection(edges, page["has_next_page"], after, page["total"], errors, page.get("facets"))
 
     @staticmethod
     async def resolve_my_listings(

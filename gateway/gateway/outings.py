@@ -283,6 +283,48 @@ class OutingConnection(graphene.ObjectType):
     user_errors = graphene.List(
         graphene.NonNull(UserError), required=True, description="Problems with the arguments; the page is empty then."
     )
+    facets = graphene.List(
+        graphene.NonNull(lambda: CategoryCount),
+        required=True,
+        description="Outings per category for this search, before any category filter: for the filter chips.",
+    )
+
+
+class CategoryCount(graphene.ObjectType):
+    category = graphene.String(required=True, description="A category value, e.g. zoo (as the enum, in lower case).")
+    count = graphene.Int(required=True)
+
+
+OutingSort = graphene.Enum("OutingSort", [("DISTANCE", "distance"), ("START_TIME", "start")])
+
+
+class OutingFilter(graphene.InputObjectType):
+    text = graphene.String(description="Words in the title, description or venue, in any language.")
+    categories = graphene.List(graphene.NonNull(OutingCategory))
+    language = graphene.String(description="Language tag of the outing's text.")
+    child_ages = graphene.List(
+        graphene.NonNull(graphene.Int),
+        description='Ages in years; every child must fit ("good for my 2- and 5-year-old").',
+    )
+    starts_after = graphene.DateTime()
+    starts_before = graphene.DateTime()
+    free_only = graphene.Boolean()
+    min_places_left = graphene.Int(description="Outings with at least this many places left (or no limit).")
+
+
+def search_filter(raw: dict[str, Any] | None) -> dict[str, Any]:
+    """A GraphQL filter input as the search service's filters."""
+    filters: dict[str, Any] = {}
+    for name, value in (raw or {}).items():
+        if value is None:
+            continue
+        if name in ("categories", "kinds"):
+            filters[name] = [enum_value(v) for v in value]
+        elif name in ("starts_after", "starts_before"):
+            filters[name] = value.isoformat()
+        else:
+            filters[name] = value
+    return filters
 
 
 def connection(page: dict[str, Any], after: str | None, errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -293,6 +335,7 @@ def connection(page: dict[str, Any], after: str | None, errors: list[dict[str, A
         "page_info": page_info(edges, page["has_next_page"], after),
         "total_count": page["total"],
         "user_errors": errors,
+        "facets": page.get("facets", []),
     }
 
 
@@ -304,7 +347,9 @@ class OutingQueries(graphene.ObjectType):
         radius_km=graphene.Argument(graphene.Float, required=True, description="More than 0, at most 100."),
         first=graphene.Argument(graphene.Int, default_value=20, description="Page size, 1 to 100."),
         after=graphene.Argument(graphene.String, description="endCursor of the previous page."),
-        description="Upcoming outings around a point, nearest first.",
+        filter=graphene.Argument(OutingFilter),
+        sort=graphene.Argument(OutingSort, default_value="distance", description="Nearest or soonest first."),
+        description="Upcoming outings around a point, nearest first, with counts per category.",
     )
 
     @staticmethod
@@ -315,6 +360,8 @@ class OutingQueries(graphene.ObjectType):
         radius_km: float,
         first: int = 20,
         after: str | None = None,
+        filter: dict[str, Any] | None = None,
+        sort: Any = "distance",
     ) -> dict[str, Any]:
         ctx: Context = info.context
         page = await ctx.rpc.call(
@@ -326,6 +373,8 @@ class OutingQueries(graphene.ObjectType):
             after=after,
             viewer_id=ctx.viewer_id,
             viewer_groups=list((await ctx.viewer_context())["groups"]),
+            filters=search_filter(filter),
+            sort=enum_value(sort),
         )
         return connection(page, after, user_errors(page["errors"]))
 

@@ -15,6 +15,7 @@ from parentnet_kit import cities as city_catalogue
 
 from . import ids
 from .common import NODE_LOADERS, City, Node
+from .discovery import DiscoveryQueries
 from .inbox import InboxMutations, InboxQueries, Notification
 from .listings import Contact, Listing, ListingMutations, ListingQueries
 from .members import Group, Member, MemberMutations, MemberQueries
@@ -38,7 +39,9 @@ class RootQueries(graphene.ObjectType):
         return [city.to_dict() for city in city_catalogue.CITIES.values()]
 
 
-class Query(RootQueries, OutingQueries, ListingQueries, MemberQueries, InboxQueries, graphene.ObjectType):
+class Query(
+    RootQueries, OutingQueries, ListingQueries, DiscoveryQueries, MemberQueries, InboxQueries, graphene.ObjectType
+):
     pass
 
 

@@ -55,7 +55,15 @@ def scene(gql, sign_up, organizer):
     wait_for(searchable, timeout=10, what="the outings searchable")
     variables = {
         "MapScreen": {"near": SPOT, "radiusKm": 2},
-        "OutingList": {"near": SPOT, "radiusKm": 2, "first": 10},
+        "OutingList": {
+            "near": SPOT,
+            "radiusKm": 2,
+            "first": 10,
+            "filter": {"childAges": [2, 5], "freeOnly": True},
+            "sort": "START_TIME",
+        },
+        "MapClusters": {"bounds": {"north": 48.90, "south": 48.86, "west": 2.33, "east": 2.38}, "zoom": 14},
+        "Suggest": {"text": "cont", "near": SPOT},
         "OutingPage": {"id": made["page"]},
         "OutingAttendees": {"id": made["page"], "first": 10},
         "JoinOuting": {"id": made["join"], "adults": 1, "children": 2},
@@ -99,3 +107,16 @@ def test_apollo_client_runs_the_docs_queries_and_receives_a_subscription_message
     assert results["JoinOuting"]["data"]["outingJoin"]["place"]["status"] == "CONFIRMED"
     note = results["NotificationReceived"]["data"]["notificationReceived"]
     assert note["kind"] == "outing_cancelled" and note["subject"]["id"] == scene["outings"]["cancel"]
+
+
+def test_the_screens_find_what_they_should(http, scene):
+    ops = operations()
+    token = scene["listener"]["token"]
+    listed = post(http, ops["OutingList"][1], scene["variables"]["OutingList"], token).json()["data"]["nearbyOutings"]
+    ids = [e["node"]["id"] for e in listed["edges"]]
+    assert set(scene["outings"].values()) - {scene["outings"]["cancel"]} <= set(ids)  # no ages set: fits anyone
+    assert {"category": "park", "count": listed["facets"][0]["count"]} in listed["facets"]
+    clusters = post(http, ops["MapClusters"][1], scene["variables"]["MapClusters"], token).json()["data"]["mapClusters"]
+    assert clusters["userErrors"] == [] and sum(c["count"] for c in clusters["clusters"] if c["kind"] == "OUTINGS") >= 2
+    suggested = post(http, ops["Suggest"][1], scene["variables"]["Suggest"], token).json()["data"]["suggest"]
+    assert any(s["kind"] == "OUTING" and s["text"] == "Conte au square" for s in suggested["suggestions"])
