@@ -14,6 +14,8 @@ provision:
 
 up: provision
 	@$(PY) -m devtools.stack up
+	@# Indices built by an older version of the code are rebuilt, with no downtime.
+	@$(PY) -m search.backfill --outdated
 	@$(PY) -m devtools.demo_data
 	@echo
 	@echo "GraphQL API:      http://127.0.0.1:$${GATEWAY_PORT:-8000}/graphql  (POST)"

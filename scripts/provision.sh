@@ -140,13 +140,18 @@ mongo() {
   wait_for 60 "MongoDB protocol on 127.0.0.1:27017" port_open 27017 || fail "starting the MongoDB-protocol server" "see $STATE/logs/"
 }
 
+es_has_analysis() {
+  curl -fs -XPOST http://127.0.0.1:9200/_analyze -H 'content-type: application/json' \
+    -d '{"tokenizer": "standard", "filter": ["cjk_bigram"], "text": "公园"}' >/dev/null 2>&1
+}
+
 java_home() {
   # Elasticsearch 8.19 runs on Java 17 to 24; prefer 21, then 17.
   local j
   for j in /usr/lib/jvm/java-21-openjdk-amd64 /usr/lib/jvm/temurin-21-jdk-amd64 /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/temurin-17-jdk-amd64; do
     [ -x "$j/bin/java" ] && { echo "$j"; return; }
   done
-  apt_install openjdk-17-jre-headless >&2 || fail "installing Java" "apt-get install openjdk-17-jre-headless"
+  apt_install openjdk-17-jdk-headless >&2 || fail "installing Java" "apt-get install openjdk-17-jdk-headless"
   echo /usr/lib/jvm/java-17-openjdk-amd64
 }
 
@@ -154,7 +159,16 @@ elasticsearch() {
   step "Elasticsearch $ES_VERSION"
   if [ -n "${ELASTICSEARCH_URL:-}" ]; then echo "    using external ELASTICSEARCH_URL"; return; fi
   # (this minimal distribution has no handler for GET /, so ask the cluster health)
-  if curl -fs http://127.0.0.1:9200/_cluster/health >/dev/null 2>&1; then echo "    already answering on 127.0.0.1:9200"; return; fi
+  if curl -fs http://127.0.0.1:9200/_cluster/health >/dev/null 2>&1; then
+    if es_has_analysis; then echo "    already answering on 127.0.0.1:9200"; return; fi
+    if [ -f "$STATE/es-run/es.pid" ]; then
+      echo "    running without the language analysis; restarting it with the plugin"
+      kill "$(cat "$STATE/es-run/es.pid")" 2>/dev/null || true
+      wait_for 60 "Elasticsearch to stop" sh -c '! curl -fs http://127.0.0.1:9200/_cluster/health >/dev/null 2>&1' || true
+    else
+      fail "Elasticsearch on 127.0.0.1:9200 has no cjk_bigram filter" "install analysis-common (any full distribution has it) or set ELASTICSEARCH_URL"
+    fi
+  fi
   local zip="$CACHE/downloads/elasticsearch-$ES_VERSION.zip"
   if [ ! -f "$zip" ]; then
     echo "    downloading the integ-test-zip from Maven Central (once; cached in $CACHE/downloads)"
@@ -181,6 +195,16 @@ YML
   fi
   mkdir -p "$STATE/es-data" "$STATE/logs/elasticsearch" "$STATE/es-run"
   local jh; jh=$(java_home)
+  # The integ-test distribution has no analysis-common module: add our small plugin with the
+  # filters the indices use (CJK bigrams, French and English stemming, folding).
+  if [ ! -d "$home/modules/analysis-common" ] && [ ! -d "$home/plugins/parentnet-analysis" ]; then
+    echo "    building and installing the parentnet-analysis plugin"
+    local plugin
+    plugin=$(PATH="$jh/bin:$PATH" "$ROOT/services/search/es-plugin/build.sh" "$home" "$CACHE/downloads") \
+      || fail "building the analysis plugin" "needs a JDK 17 (javac): apt-get install openjdk-17-jdk-headless"
+    ES_JAVA_HOME=$jh "$home/bin/elasticsearch-plugin" install --batch "file://$plugin" >/dev/null \
+      || fail "installing the analysis plugin" "see the output of $home/bin/elasticsearch-plugin install file://$plugin"
+  fi
   if [ "$(id -u)" = 0 ]; then
     # Elasticsearch refuses to run as root.
     id "$ES_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER"

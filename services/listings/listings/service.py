@@ -82,6 +82,11 @@ class ListingsService:
         return self.store.recommend(contact_id, member_id)
 
     @rpc
+    def export_contacts(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
+        """A page of trusted contacts in id order, for the search backfill."""
+        return self.store.export_contacts(after, max(1, min(int(size), 1_000)))
+
+    @rpc
     def get_contacts(self, contact_ids: list[str]) -> list[dict[str, Any] | None]:
         return self.store.get_contacts(contact_ids)
 

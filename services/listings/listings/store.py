@@ -373,6 +373,10 @@ class ListingStore:
 
         return {"contact": retry_on_conflict(EDIT_ATTEMPTS, attempt, backoff=BACKOFF), "errors": []}
 
+    def export_contacts(self, after: str | None, size: int) -> list[dict[str, Any]]:
+        query = {"_id": {"$gt": after}} if after else {}
+        return [domain.contact_view(d) for d in self.contacts.aggregates.find(query).sort("_id", ASCENDING).limit(size)]
+
     def get_contacts(self, contact_ids: list[str]) -> list[dict[str, Any] | None]:
         found = {d["_id"]: d for d in self.contacts.aggregates.find({"_id": {"$in": list(contact_ids)}})}
         return [domain.contact_view(found[i]) if i in found else None for i in contact_ids]

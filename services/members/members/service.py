@@ -100,6 +100,11 @@ class MembersService:
         """A page of block pairs in id order (as their events carry them), for the search backfill."""
         return self.store.export_blocks(after, max(1, min(int(size), 1_000)))
 
+    @rpc
+    def export_groups(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
+        """A page of public groups in id order, for the search backfill."""
+        return self.store.export_groups(after, max(1, min(int(size), 1_000)))
+
     # groups
     @rpc
     def create_group(self, creator_id: str, fields: dict[str, Any]) -> dict[str, Any]:

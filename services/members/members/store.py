@@ -370,6 +370,14 @@ class MemberStore:
             for d in docs
         ]
 
+    def export_groups(self, after: str | None, size: int) -> list[dict[str, Any]]:
+        """Public groups only: a private group is never in a discovery index."""
+        query: dict[str, Any] = {"visibility": "public"}
+        if after:
+            query["_id"] = {"$gt": after}
+        docs = self.groups.aggregates.find(query).sort("_id", ASCENDING).limit(size)
+        return [{**domain.group_view(d), "version": d["version"]} for d in docs]
+
     # -- groups --------------------------------------------------------------------------
     def create_group(self, creator_id: str, raw: dict[str, Any]) -> dict[str, Any]:
         clean, errors = domain.validate_group(raw)

@@ -55,9 +55,19 @@ def _block(view: dict[str, Any]) -> Event:
     return Event(kind, "members", view["id"], view["version"], None, view)
 
 
+def _contact(view: dict[str, Any]) -> Event:
+    return Event("contact_recommended", "listings", view["id"], view["version"], view.get("city"), view)
+
+
+def _group(view: dict[str, Any]) -> Event:
+    return Event("group_created", "members", view["id"], view["version"], view.get("city"), view)
+
+
 SOURCES = {
     "outings": Source(index_specs.OUTINGS, "events", "export_outings", _outing),
     "listings": Source(index_specs.LISTINGS, "listings", "export_listings", _listing),
+    "contacts": Source(index_specs.CONTACTS, "listings", "export_contacts", _contact),
+    "groups": Source(index_specs.GROUPS, "members", "export_groups", _group),
     "blocks": Source(index_specs.BLOCKS, "members", "export_blocks", _block),
 }
 
@@ -66,7 +76,7 @@ def next_revision(es: Elasticsearch, indices: Indices, spec: IndexSpec) -> int:
     pattern = re.compile(re.escape(indices.alias(spec)) + r"-v(\d+)$")
     existing = es.indices.get(index=f"{indices.alias(spec)}-v*", ignore_unavailable=True, allow_no_indices=True)
     revisions = [int(m.group(1)) for name in existing if (m := pattern.match(name))]
-    return max(revisions, default=0) + 1
+    return max(max(revisions, default=0) + 1, spec.revision)
 
 
 def _pages(call: RpcCall, source: Source, page: int) -> Iterator[list[dict[str, Any]]]:
@@ -158,6 +168,7 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(SOURCES), help="comma-separated: " + ", ".join(SOURCES))
     parser.add_argument("--page", type=int, default=500, help="documents per export page")
     parser.add_argument("--keep-old", action="store_true", help="keep the previous indices (for a rollback)")
+    parser.add_argument("--outdated", action="store_true", help="only indices older than the code's revision")
     args = parser.parse_args()
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in only if name not in SOURCES]
@@ -165,6 +176,11 @@ def main() -> None:
         parser.error(f"unknown index {unknown[0]!r}; choose from {', '.join(SOURCES)}")
     indices = make_indices({**os.environ, "ELASTICSEARCH_URL": config.elasticsearch_url()})
     indices.ensure()
+    if args.outdated:
+        only = [name for name in only if indices.revision_of(SOURCES[name].spec) < SOURCES[name].spec.revision]
+        if not only:
+            print("every index is at the code's revision")
+            return
     with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=60) as cluster:
 
         def call(service: str, method: str, **kwargs: Any) -> Any:

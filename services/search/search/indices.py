@@ -6,10 +6,52 @@ index (``<prefix>outings-v1``); a backfill builds ``-v2`` beside it and swaps th
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch
+
+log = logging.getLogger(__name__)
+
+# Text in any language: the main field folds case and accents (Vietnamese "chợ nổi" matches
+# "cho noi"), and sub-fields add French and English stemming and CJK bigrams (Chinese has no
+# spaces: "游乐场" is indexed as 游乐, 乐场). Queries search them all (``most_fields``).
+ANALYSIS: dict[str, Any] = {
+    "filter": {
+        "fr_elision": {
+            "type": "elision",
+            "articles_case": True,
+            "articles": ["l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu", "lorsqu", "puisqu"],
+        },
+        "fr_stem": {"type": "stemmer", "language": "light_french"},
+        "en_stem": {"type": "stemmer", "language": "minimal_english"},
+    },
+    "analyzer": {
+        "folded": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]},
+        "pn_french": {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": ["fr_elision", "lowercase", "asciifolding", "fr_stem"],
+        },
+        "pn_english": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "en_stem"]},
+        "pn_cjk": {"type": "custom", "tokenizer": "standard", "filter": ["cjk_width", "lowercase", "cjk_bigram"]},
+    },
+}
+
+
+def text_field() -> dict[str, Any]:
+    return {
+        "type": "text",
+        "analyzer": "folded",
+        "fields": {
+            "fr": {"type": "text", "analyzer": "pn_french"},
+            "en": {"type": "text", "analyzer": "pn_english"},
+            "cjk": {"type": "text", "analyzer": "pn_cjk"},
+        },
+    }
+
 
 OUTINGS_MAPPING: dict[str, Any] = {
     # Unknown fields are neither indexed nor trusted: the indexer copies an allow-list.
@@ -19,14 +61,14 @@ OUTINGS_MAPPING: dict[str, Any] = {
         "version": {"type": "long"},
         "hidden": {"type": "boolean"},
         "status": {"type": "keyword"},
-        "title": {"type": "text"},
-        "description": {"type": "text"},
+        "title": text_field(),
+        "description": text_field(),
         "language": {"type": "keyword"},
         "category": {"type": "keyword"},
         "starts_at": {"type": "date"},
         "ends_at": {"type": "date"},
         "time_zone": {"type": "keyword", "index": False},
-        "venue_name": {"type": "text"},
+        "venue_name": text_field(),
         "location": {"type": "geo_point"},
         "city": {"type": "keyword"},
         "organizer_id": {"type": "keyword"},
@@ -84,8 +126,8 @@ LISTINGS_MAPPING: dict[str, Any] = {
         "status": {"type": "keyword"},
         "kind": {"type": "keyword"},
         "category": {"type": "keyword"},
-        "title": {"type": "text"},
-        "description": {"type": "text"},
+        "title": text_field(),
+        "description": text_field(),
         "language": {"type": "keyword"},
         "city": {"type": "keyword"},
         "size": {"type": "keyword"},
@@ -113,8 +155,8 @@ CONTACTS_MAPPING: dict[str, Any] = {
         "version": {"type": "long"},
         "hidden": {"type": "boolean"},
         "kind": {"type": "keyword"},
-        "name": {"type": "text"},
-        "description": {"type": "text"},
+        "name": text_field(),
+        "description": text_field(),
         "phone": {"type": "keyword", "index": False},
         "email": {"type": "keyword", "index": False},
         "website": {"type": "keyword", "index": False},
@@ -134,8 +176,8 @@ GROUPS_MAPPING: dict[str, Any] = {
         "id": {"type": "keyword"},
         "version": {"type": "long"},
         "hidden": {"type": "boolean"},
-        "name": {"type": "text"},
-        "description": {"type": "text"},
+        "name": text_field(),
+        "description": text_field(),
         "city": {"type": "keyword"},
         "languages": {"type": "keyword"},
         "join_policy": {"type": "keyword"},
@@ -143,10 +185,10 @@ GROUPS_MAPPING: dict[str, Any] = {
     },
 }
 
-OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 1)
-CONTACTS = IndexSpec("contacts", CONTACTS_MAPPING, 1)
-GROUPS = IndexSpec("groups", GROUPS_MAPPING, 1)
-LISTINGS = IndexSpec("listings", LISTINGS_MAPPING, 1)
+OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 2)
+CONTACTS = IndexSpec("contacts", CONTACTS_MAPPING, 2)
+GROUPS = IndexSpec("groups", GROUPS_MAPPING, 2)
+LISTINGS = IndexSpec("listings", LISTINGS_MAPPING, 2)
 BLOCKS = IndexSpec("blocks", BLOCKS_MAPPING, 1)
 ALL = (OUTINGS, LISTINGS, CONTACTS, GROUPS, BLOCKS)
 
@@ -180,6 +222,7 @@ class Indices:
             # search after a quiet spell would then wait for a refresh or miss new documents.
             "refresh_interval": self.refresh_interval,
             **({"gc_deletes": self.gc_deletes} if self.gc_deletes else {}),
+            "analysis": ANALYSIS,
         }
 
     def ensure(self) -> None:
@@ -187,8 +230,13 @@ class Indices:
         for spec in ALL:
             alias = self.alias(spec)
             if self.es.indices.exists_alias(name=alias):
-                # New fields are added in place; a change to an existing field needs a new
-                # revision and a backfill, and Elasticsearch refuses it here, loudly.
+                live = self.revision_of(spec)
+                if live < spec.revision:
+                    # Analysis or field types changed: that needs a new index, filled by the
+                    # backfill (python -m search.backfill --outdated), then the alias swapped.
+                    log.warning("%s is at revision %d, the code wants %d: run the backfill", alias, live, spec.revision)
+                    continue
+                # New fields are added in place.
                 self.es.indices.put_mapping(index=alias, properties=spec.mapping["properties"])
                 continue
             index = self.concrete(spec)
@@ -199,6 +247,15 @@ class Indices:
                     raise
             # Idempotent: another process may have put it a moment ago.
             self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
+
+    def revision_of(self, spec: IndexSpec) -> int:
+        """The revision the alias points at now (0 when there is none)."""
+        alias = self.alias(spec)
+        if not self.es.indices.exists_alias(name=alias):
+            return 0
+        names = list(self.es.indices.get_alias(name=alias))
+        found = [int(m.group(1)) for n in names if (m := re.match(re.escape(alias) + r"-v(\d+)$", n))]
+        return max(found, default=0)
 
     def delete_all(self) -> None:
         self.es.indices.delete(index=f"{self.prefix}*", ignore_unavailable=True, allow_no_indices=True)

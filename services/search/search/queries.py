@@ -196,9 +196,14 @@ def listing_query(filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[d
     return clauses, post, text
 
 
+def _all_languages(field: str, boost: int = 1) -> list[str]:
+    suffix = f"^{boost}" if boost != 1 else ""
+    return [f"{field}{part}{suffix}" for part in ("", ".fr", ".en", ".cjk")]
+
+
 TEXT_FIELDS = {
-    "outings": ["title^3", "description", "venue_name^2"],
-    "listings": ["title^3", "description"],
+    "outings": [*_all_languages("title", 3), *_all_languages("description"), *_all_languages("venue_name", 2)],
+    "listings": [*_all_languages("title", 3), *_all_languages("description")],
 }
 
 

@@ -178,10 +178,16 @@ class SearchService:
             }
         }
         searches = [
-            ("outing", self.indices.alias(OUTINGS), ["title^2", "venue_name"], outings_visible, "location"),
-            ("listing", self.indices.alias(LISTINGS), ["title"], listings_visible, "area_point"),
-            ("contact", self.indices.alias(CONTACTS), ["name"], contacts_visible, "location"),
-            ("group", self.indices.alias(GROUPS), ["name"], {"match_all": {}}, "location"),
+            (
+                "outing",
+                self.indices.alias(OUTINGS),
+                ["title^2", "title.cjk^2", "venue_name"],
+                outings_visible,
+                "location",
+            ),
+            ("listing", self.indices.alias(LISTINGS), ["title", "title.cjk"], listings_visible, "area_point"),
+            ("contact", self.indices.alias(CONTACTS), ["name", "name.cjk"], contacts_visible, "location"),
+            ("group", self.indices.alias(GROUPS), ["name", "name.cjk"], {"match_all": {}}, "location"),
         ]
         found = queries.suggestions(es, searches, text.strip(), near, limit)
         places = [

@@ -154,3 +154,35 @@ def test_suggestions_as_you_type_across_kinds(container):
         "score": None,
     }
     assert call(container, "suggest", text="éveil")["suggestions"][0]["id"] == "babies"
+
+
+def test_text_search_in_every_language(container_factory, service_config):
+    container = container_factory(SearchService, service_config)
+    container.start()
+    publisher = EventPublisher(service_config["AMQP_URI"])
+    for outing_id, title, language in (
+        ("zh", "周末公园游乐场亲子活动", "zh"),
+        ("vi", "Chợ nổi Cái Răng với trẻ em", "vi"),
+        ("fr", "L'éveil musical des enfants", "fr"),
+        ("en", "Storytelling for toddlers", "en"),
+    ):
+        event = outing(outing_id, 1, title, 48.856, 2.298)
+        event.data["language"] = language
+        publisher.publish(event)
+    publisher.close()
+
+    def found(text):
+        page = call(container, "nearby_outings", near=EIFFEL, radius_km=5, first=10, filters={"text": text})
+        return [e["node"]["id"] for e in page["edges"]]
+
+    wait_for(
+        lambda: call(container, "nearby_outings", near=EIFFEL, radius_km=5, first=10)["total"] == 4,
+        15,
+        what="indexed",
+    )
+    assert found("游乐场") == ["zh"]  # CJK bigrams: a word inside a sentence without spaces
+    assert found("公园") == ["zh"]
+    assert found("cho noi") == ["vi"]  # typed without the diacritics
+    assert found("enfant") == ["fr"]  # French stemming
+    assert found("eveil") == ["fr"]
+    assert found("toddler") == ["en"]  # English plural
