@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -473,7 +474,9 @@ class OutingCreate(graphene.Mutation):
                     "user_errors": [{"field": ["input", "groupId"], "message": message, "code": "NOT_MEMBER"}],
                 }
             fields.update(group_id=group_id, group_visibility=group["visibility"])
-        result = await ctx.rpc.call("events", "create_outing", fields, organizer_id=organizer)
+        # One key per request: a redelivered request creates nothing twice.
+        key = uuid.uuid4().hex
+        result = await ctx.rpc.call("events", "create_outing", fields, organizer_id=organizer, idempotency_key=key)
         return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 

@@ -12,13 +12,14 @@ from pymongo.database import Database
 
 from parentnet_kit.envelope import Event
 from parentnet_kit.inbox import Inbox
-from parentnet_kit.outbox import AggregateStore, retry_on_conflict
+from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
 
 from . import domain
 from .attendance import AlreadyJoined, Attendance
 
 SOURCE = "events"
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1e0c9a-2d4b-4c1e-9a51-5e7f3b2a8c10")
 # Many families joining one outing at once all bump its version: retry generously, spread out.
 ATTENDANCE_ATTEMPTS, ATTENDANCE_BACKOFF = 40, 0.01
 EDIT_ATTEMPTS = 5
@@ -71,12 +72,26 @@ class OutingStore:
         self.store.commit(state, event)
         return view
 
-    def create(self, clean: dict[str, Any], organizer_id: str | None) -> dict[str, Any]:
+    def create(
+        self, clean: dict[str, Any], organizer_id: str | None, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Store a new outing (or series). With ``idempotency_key`` (the gateway sends one per
+        request), a request delivered twice, e.g. redelivered after the service died while
+        handling it, returns the outing it created the first time instead of a second one."""
         now = datetime.now(UTC)
         recurrence = clean.get("recurrence")
+        keyed = uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{organizer_id}:{idempotency_key}") if idempotency_key else None
         if not recurrence:
-            return self._commit(domain.new_outing_state(clean, organizer_id, now), "outing_published")
-        series_id = uuid.uuid4().hex
+            state = domain.new_outing_state(clean, organizer_id, now)
+            if keyed:
+                state["_id"] = keyed.hex
+            try:
+                return self._commit(state, "outing_published")
+            except ConcurrencyConflict:
+                return self.get(state["_id"])
+        series_id = keyed.hex if keyed else uuid.uuid4().hex
+        if keyed and self.store.aggregates.find_one({"series_id": series_id}, {"_id": 1}):
+            return self.series(series_id)[0]
         duration = clean["ends_at"] - clean["starts_at"]
         starts = domain.occurrence_starts(
             clean["starts_at"], clean["time_zone"], recurrence["frequency"], recurrence["count"]
@@ -85,6 +100,8 @@ class OutingStore:
         for index, start in enumerate(starts):
             occurrence = {**clean, "starts_at": start, "ends_at": start + duration}
             state = domain.new_outing_state(occurrence, organizer_id, now)
+            if keyed:
+                state["_id"] = uuid.uuid5(keyed, str(index)).hex
             state.update(series_id=series_id, occurrence=index + 1, recurrence=recurrence)
             views.append(self._commit(state, "outing_published"))
         return views[0]

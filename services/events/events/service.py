@@ -26,12 +26,14 @@ class EventsService:
         return "pong"
 
     @rpc
-    def create_outing(self, fields: dict[str, Any], organizer_id: str | None = None) -> dict[str, Any]:
+    def create_outing(
+        self, fields: dict[str, Any], organizer_id: str | None = None, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
         """Propose an outing. Returns ``{"outing": ..., "errors": []}``; nothing is stored on errors."""
         clean, errors = domain.validate_new_outing(fields or {}, datetime.now(UTC))
         if errors:
             return {"outing": None, "errors": [e.to_dict() for e in errors]}
-        return {"outing": self.outings.create(clean, organizer_id), "errors": []}
+        return {"outing": self.outings.create(clean, organizer_id, idempotency_key), "errors": []}
 
     @rpc
     def update_outing(

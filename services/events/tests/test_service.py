@@ -69,3 +69,18 @@ def test_get_outings_answers_in_the_order_asked(container_factory, service_confi
     with entrypoint_hook(container, "get_outings") as get_many:
         found = get_many([ids[2], "missing", ids[0]])
     assert [o and o["title"] for o in found] == ["Sortie 2", None, "Sortie 0"]
+
+
+def test_a_request_delivered_twice_creates_one_outing(container_factory, service_config):
+    container = container_factory(EventsService, service_config)
+    container.start()
+    with entrypoint_hook(container, "create_outing") as create:
+        first = create(GOOD, organizer_id="m1", idempotency_key="req-42")
+    with entrypoint_hook(container, "create_outing") as create:
+        again = create(GOOD, organizer_id="m1", idempotency_key="req-42")
+    with entrypoint_hook(container, "create_outing") as create:
+        other = create(GOOD, organizer_id="m1", idempotency_key="req-43")
+    assert first["outing"]["id"] == again["outing"]["id"] != other["outing"]["id"]
+    db = MongoClient(service_config["MONGO_URI"])[service_config["EVENTS_DB"]]
+    assert db.outings.count_documents({}) == 2
+    assert [e["type"] for e in queued_events(service_config["AMQP_URI"])] == ["outing_published"] * 2

@@ -34,6 +34,8 @@ QUEUE = "search.indexer"
 ATTEMPTS_HEADER = "x-parentnet-attempts"
 # Tests only: while this names an aggregate id, the indexer fails to write its events.
 FAULT_REJECT_ENV = "PARENTNET_FAULT_INDEXER_REJECT"
+# Tests only: when set, the indexer process exits right after a bulk write, before acking.
+FAULT_CRASH_ENV = "PARENTNET_FAULT_INDEXER_CRASH_AFTER_WRITE"
 
 
 @dataclass
@@ -134,6 +136,9 @@ class Indexer:
             if not writable:
                 return
         results = self._bulk_until_accepted(writable)
+        if os.environ.get(FAULT_CRASH_ENV):
+            # Fault injection for the tests: die after Elasticsearch has the writes, before any ack.
+            os._exit(137)
         for delivery, (status, error) in zip(writable, results, strict=True):
             if 200 <= status < 300 or status == 409:
                 channel.basic_ack(delivery.tag)
