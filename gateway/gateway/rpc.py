@@ -17,6 +17,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import AMQPError, DeliveryError
+from aiormq.exceptions import ChannelInvalidStateError
 
 log = logging.getLogger(__name__)
 RPC_EXCHANGE = "nameko-rpc"
@@ -101,7 +102,8 @@ class RpcClient:
             raise ServiceUnavailable(service, "no instance has ever served it") from exc
         except TimeoutError as exc:
             raise ServiceUnavailable(service, f"no answer within {deadline:g} s") from exc
-        except (AMQPError, ConnectionError) as exc:
+        except (AMQPError, ConnectionError, ChannelInvalidStateError) as exc:
+            # Also while the robust connection is re-opening its channel after a broker restart.
             raise ServiceUnavailable(service, f"RabbitMQ: {exc}") from exc
         finally:
             self._pending.pop(correlation_id, None)

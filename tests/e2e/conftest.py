@@ -3,7 +3,6 @@ with their own RabbitMQ virtual host, database names, index prefix and gateway p
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
@@ -13,51 +12,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from devtools.stack import Stack  # noqa: E402
-from parentnet_kit import config, testing  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from devtools.isolated import isolated_stack  # noqa: E402
+from parentnet_kit import testing  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    vhost, amqp_uri = testing.create_vhost("e2e")
-    tag = testing.unique_name("e2e")
-    env = {
-        "AMQP_URI": amqp_uri,
-        "MONGO_URI": config.mongo_uri(),
-        "ELASTICSEARCH_URL": config.elasticsearch_url(),
-        "MEMBERS_DB": f"{tag}_members",
-        "EVENTS_DB": f"{tag}_events",
-        "LISTINGS_DB": f"{tag}_listings",
-        "SEARCH_INDEX_PREFIX": f"{tag}-",
-        # Every test member signs up from 127.0.0.1; the per-address limit is tested on its own.
-        "REGISTRATIONS_PER_CLIENT_HOUR": "100000",
-        # Expiry is checked every second here (30 s in production) so a test can watch it.
-        "EXPIRY_SWEEP_SECONDS": "1",
-        # Responses say how many RPC calls they cost (extensions.rpcCalls): what the tests count.
-        "GATEWAY_TRACE_RPC": "true",
-        # Every test calls from 127.0.0.1; the per-client budget is tested on its own (gateway tests).
-        "GATEWAY_RATE_POINTS_PER_MINUTE": "1000000000",
-    }
-    running = Stack(env=env, run_dir=tmp_path_factory.mktemp("run"), gateway_port=free_port())
-    running.start_all()
-    try:
-        running.wait_healthy(90)
+    with isolated_stack("e2e", tmp_path_factory.mktemp("run")) as running:
         yield running
-    finally:
-        running.stop_all()
-        from pymongo import MongoClient
-
-        client = MongoClient(config.mongo_uri())
-        for name in ("MEMBERS_DB", "EVENTS_DB", "LISTINGS_DB"):
-            client.drop_database(env[name])
-        httpx.delete(f"{config.elasticsearch_url()}/{tag}-*")
-        testing.delete_vhost(vhost)
 
 
 REGISTER = """mutation($input: MemberRegisterInput!) {

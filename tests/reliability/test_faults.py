@@ -1,0 +1,378 @@
+"""Eight real faults against the real servers. After each: every accepted change reached every
+consumer at least once and was applied at most once. The table at the end of the run (and in
+.run/reliability.md) gives, per fault: events sent, lost (must be 0), applied twice (must be
+0) and the time from the end of the fault to full recovery."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pika
+import pytest
+from conftest import ROOT
+from elasticsearch import Elasticsearch
+from pymongo import MongoClient
+
+from devtools.isolated import cleanup, isolated_env
+from devtools.stack import Stack
+from gateway.ids import from_global_id
+from parentnet_kit import config
+from parentnet_kit.envelope import Event
+from parentnet_kit.publisher import EventPublisher
+from parentnet_kit.testing import wait_for
+
+CREATE = """mutation($input: OutingCreateInput!) {
+  outingCreate(input: $input) { outing { id } userErrors { code } }
+}"""
+REGISTER = (
+    """mutation($input: MemberRegisterInput!) { memberRegister(input: $input) { accessToken userErrors { code } } }"""
+)
+STATE = Path(
+    os.environ.get("PARENTNET_STATE")
+    or ("/var/lib/parentnet" if os.geteuid() == 0 else Path.home() / ".local/state/parentnet")
+)
+
+
+def outing_event(outing_id: str, version: int, kind: str = "outing_published") -> Event:
+    data = {
+        "id": outing_id,
+        "status": "published",
+        "title": f"{outing_id} v{version}",
+        "description": "",
+        "language": "fr",
+        "category": "park",
+        "starts_at": "2031-01-01T09:00:00Z",
+        "ends_at": "2031-01-01T11:00:00Z",
+        "time_zone": "Europe/Paris",
+        "venue_name": "Parc",
+        "location": {"lat": 48.85, "lon": 2.35},
+        "city": "paris",
+        "organizer_id": "organizer",
+        "created_at": "2030-01-01T00:00:00Z",
+        "updated_at": "2030-01-01T00:00:00Z",
+    }
+    return Event(kind, "events", outing_id, version, "paris", data)
+
+
+def es() -> Elasticsearch:
+    return Elasticsearch(config.elasticsearch_url(), request_timeout=30)
+
+
+def versions(env: dict, ids: list[str]) -> dict[str, int | None]:
+    """Each document's indexed version (None when absent), read in real time."""
+    found = es().mget(index=f"{env['SEARCH_INDEX_PREFIX']}outings", ids=ids)["docs"]
+    return {d["_id"]: (d["_source"]["version"] if d.get("found") else None) for d in found}
+
+
+def post(http, query: str, variables: dict, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        return http.post("/graphql", json={"query": query, "variables": variables}, headers=headers).json()
+    except Exception as exc:  # noqa: BLE001 - a fault may cut a request; it then confirmed nothing
+        return {"errors": [{"message": str(exc)}]}
+
+
+@pytest.fixture(scope="session")
+def organizer(http):
+    fields = {
+        "email": f"org-{uuid.uuid4().hex[:8]}@example.org",
+        "password": "a long password",
+        "displayName": "Org",
+        "city": "paris",
+    }
+    return post(http, REGISTER, {"input": fields})["data"]["memberRegister"]["accessToken"]
+
+
+def proposal(title: str) -> dict:
+    return {
+        "title": title,
+        "category": "PARK",
+        "startsAt": "2031-05-06T10:00",
+        "endsAt": "2031-05-06T12:00",
+        "venueName": "Parc",
+        "location": {"lat": 48.85, "lon": 2.35},
+        "city": "paris",
+    }
+
+
+def restart(stack: Stack, name: str, **env: str | None) -> None:
+    """Restart one process with some variables set (a value) or removed (None)."""
+    stack.stop(name)
+    for key, value in env.items():
+        if value is None:
+            stack.env.pop(key, None)
+        else:
+            stack.env[key] = value
+    stack.start(name)
+    stack.wait_healthy(60)
+
+
+def queue_depth(env: dict, queue: str) -> int:
+    connection = pika.BlockingConnection(pika.URLParameters(env["AMQP_URI"]))
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
+# 1 -------------------------------------------------------------------------------------------
+def test_search_killed_during_a_burst_of_2000_events(stack, record):
+    ids = [f"f1-{i:04d}" for i in range(500)]
+    events = [outing_event(i, v) for v in range(1, 5) for i in ids]
+    publisher = EventPublisher(stack.env["AMQP_URI"])
+    for n, event in enumerate(events):
+        publisher.publish(event)
+        if n == 600:
+            stack.stop("search", sig=signal.SIGKILL)
+    publisher.close()
+    stack.start("search")
+    started = time.monotonic()
+    wait_for(lambda: set(versions(stack.env, ids).values()) == {4}, timeout=120, what="every outing at version 4")
+    recovery = time.monotonic() - started
+    final = versions(stack.env, ids)
+    lost = sum(1 for v in final.values() if v is None or v < 4)
+    twice = sum(1 for v in final.values() if v is not None and v > 4)
+    record(
+        "1. kill -9 search during 2,000 events",
+        len(events),
+        lost,
+        twice,
+        recovery,
+        "index equals the source: 500 docs at v4",
+    )
+    assert lost == twice == 0
+
+
+# 2 -------------------------------------------------------------------------------------------
+@pytest.mark.skipif(
+    shutil.which("rabbitmqctl") is None and not Path("/usr/sbin/rabbitmqctl").exists(),
+    reason="needs the local RabbitMQ",
+)
+def test_rabbitmq_restarted_during_1000_outing_creates(stack, http, organizer, record):
+    ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
+    tag = uuid.uuid4().hex[:6]
+    confirmed: list[str] = []
+    done = 0
+    lock = threading.Lock()
+    broker_back = threading.Event()
+
+    def create(i: int) -> None:
+        nonlocal done
+        body = post(http, CREATE, {"input": proposal(f"F2-{tag}-{i:04d}")}, organizer)
+        outing = ((body.get("data") or {}).get("outingCreate") or {}).get("outing")
+        with lock:
+            done += 1
+            if outing:
+                confirmed.append(from_global_id(outing["id"])[1])
+
+    def bounce() -> None:
+        wait_for(lambda: done >= 300, timeout=120, what="300 creates done")
+        subprocess.run([ctl, "stop_app"], check=True, capture_output=True, timeout=60)
+        pause = time.monotonic() + 3
+        wait_for(lambda: time.monotonic() > pause, timeout=10, what="3 s with the broker down")
+        subprocess.run([ctl, "start_app"], check=True, capture_output=True, timeout=120)
+        broker_back.set()
+
+    bouncer = threading.Thread(target=bounce)
+    bouncer.start()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(create, range(1000)))
+    bouncer.join()
+    assert broker_back.is_set()
+    started = time.monotonic()
+    stack.wait_healthy(120)
+    wait_for(
+        lambda: None not in versions(stack.env, confirmed).values(),
+        timeout=120,
+        what="every confirmed outing searchable",
+    )
+    recovery = time.monotonic() - started
+    lost = sum(1 for v in versions(stack.env, confirmed).values() if v is None)
+    db = MongoClient(config.mongo_uri())[stack.env["EVENTS_DB"]]
+    per_title = list(
+        db.outings.aggregate(
+            [{"$match": {"title": {"$regex": f"^F2-{tag}-"}}}, {"$group": {"_id": "$title", "n": {"$sum": 1}}}]
+        )
+    )
+    twice = sum(row["n"] - 1 for row in per_title)
+    record(
+        "2. RabbitMQ restarted during 1,000 outingCreate",
+        1000,
+        lost,
+        twice,
+        recovery,
+        f"{len(confirmed)} confirmed by the API, all searchable; one outing per title",
+    )
+    assert lost == twice == 0 and len(confirmed) >= 300
+
+
+# 3 -------------------------------------------------------------------------------------------
+def test_elasticsearch_stopped_for_30_s_during_writes(stack, record):
+    pid_file = STATE / "es-run" / "es.pid"
+    if os.environ.get("ELASTICSEARCH_URL") or not pid_file.exists():
+        pytest.skip("needs the local Elasticsearch that provisioning started")
+    pid = int(pid_file.read_text())
+    ids = [f"f3-{i:03d}" for i in range(300)]
+    publisher = EventPublisher(stack.env["AMQP_URI"])
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        stopped_until = time.monotonic() + 30
+        for n, outing_id in enumerate(ids):
+            publisher.publish(outing_event(outing_id, 1))
+            pace = time.monotonic() + 0.09  # writes keep coming for the whole 30 s
+            while n < len(ids) - 1 and time.monotonic() < min(pace, stopped_until):
+                time.sleep(0.01)
+        while time.monotonic() < stopped_until:
+            time.sleep(0.1)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    publisher.close()
+    started = time.monotonic()
+    wait_for(lambda: None not in versions(stack.env, ids).values(), timeout=120, what="every event indexed")
+    recovery = time.monotonic() - started
+    lost = sum(1 for v in versions(stack.env, ids).values() if v is None)
+    record(
+        "3. Elasticsearch frozen 30 s during writes", len(ids), lost, 0, recovery, "all 300 indexed after it came back"
+    )
+    assert lost == 0
+
+
+# 4 -------------------------------------------------------------------------------------------
+def test_events_killed_between_its_write_and_its_publish(stack, http, organizer, record):
+    restart(stack, "events", PARENTNET_FAULT_CRASH_AFTER_OUTBOX="outing_published")
+    title = f"F4-{uuid.uuid4().hex[:6]}"
+    answer = post(http, CREATE, {"input": proposal(title)}, organizer)
+    assert "errors" in answer  # the service died mid-request: the API confirmed nothing
+    restart(stack, "events", PARENTNET_FAULT_CRASH_AFTER_OUTBOX=None)
+    started = time.monotonic()
+    db = MongoClient(config.mongo_uri())[stack.env["EVENTS_DB"]]
+
+    def searchable() -> bool:
+        stored = [d["_id"] for d in db.outings.find({"title": title})]
+        return bool(stored) and None not in versions(stack.env, stored).values()
+
+    wait_for(searchable, timeout=60, what="the outing rolled forward and published by the sweeper")
+    recovery = time.monotonic() - started
+    twice = db.outings.count_documents({"title": title}) - 1
+    record(
+        "4. events killed after its write, before its publish",
+        1,
+        0,
+        twice,
+        recovery,
+        "outbox sweeper published it; one outing",
+    )
+    assert twice == 0
+
+
+# 5 -------------------------------------------------------------------------------------------
+def test_events_published_before_search_ever_ran(tmp_path, record):
+    vhost, env = isolated_env("f5")
+    late = Stack(env=env, run_dir=tmp_path, gateway_port=0)
+    try:
+        ids = [f"f5-{i:03d}" for i in range(200)]
+        publisher = EventPublisher(env["AMQP_URI"])  # declares every consumer's queue, so nothing is dropped
+        for outing_id in ids:
+            publisher.publish(outing_event(outing_id, 1))
+        publisher.close()
+        late.start("search")
+        started = time.monotonic()
+        wait_for(lambda: None not in versions(env, ids).values(), timeout=90, what="the backlog indexed")
+        recovery = time.monotonic() - started
+        record(
+            "5. events published before search ever ran",
+            len(ids),
+            0,
+            0,
+            recovery,
+            "search's queue existed before search did",
+        )
+    finally:
+        late.stop_all()
+        cleanup(vhost, env)
+
+
+# 6 -------------------------------------------------------------------------------------------
+def test_a_handler_that_raises_is_dead_lettered_then_replayed(stack, record):
+    restart(stack, "search", PARENTNET_FAULT_INDEXER_REJECT="f6-stuck")
+    others = [f"f6-{i:02d}" for i in range(50)]
+    publisher = EventPublisher(stack.env["AMQP_URI"])
+    publisher.publish(outing_event("f6-stuck", 1))
+    for outing_id in others:
+        publisher.publish(outing_event(outing_id, 1))
+    publisher.close()
+    wait_for(lambda: None not in versions(stack.env, others).values(), timeout=30, what="the others indexed meanwhile")
+    wait_for(lambda: queue_depth(stack.env, "search.indexer.dead") == 1, timeout=60, what="retried, then dead-lettered")
+    restart(stack, "search", PARENTNET_FAULT_INDEXER_REJECT=None)  # the bug is fixed
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "search.replay"],
+        cwd=ROOT,
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    wait_for(lambda: versions(stack.env, ["f6-stuck"])["f6-stuck"] == 1, timeout=30, what="the replayed event indexed")
+    recovery = time.monotonic() - started
+    record("6. a handler that raises", 51, 0, 0, recovery, "5 attempts, dead-lettered, replayed by the CLI")
+
+
+# 7 -------------------------------------------------------------------------------------------
+def test_a_service_that_is_down(stack, http, organizer, record):
+    stack.stop("events")
+    title = f"F7-{uuid.uuid4().hex[:6]}"
+    started = time.monotonic()
+    answer = post(http, CREATE + " query Also { cities { slug } }", {"input": proposal(title)}, organizer)
+    answered_in = time.monotonic() - started
+    assert answer["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert answered_in < 7  # the RPC deadline is 5 s
+    both = post(http, '{ cities { slug } node(id: "T3V0aW5nOng") { id } }', {}, organizer)
+    assert both["data"]["cities"] and both["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    stack.start("events")
+    stack.wait_healthy(60)
+    # The request expired with its deadline: it must never run now that the service is back.
+    later = time.monotonic() + 3
+    wait_for(lambda: time.monotonic() > later, timeout=10, what="a little past the request's expiry")
+    half_written = MongoClient(config.mongo_uri())[stack.env["EVENTS_DB"]].outings.count_documents({"title": title})
+    record(
+        "7. a service down", 1, 0, half_written, answered_in, "SERVICE_UNAVAILABLE within the deadline; nothing stored"
+    )
+    assert half_written == 0
+
+
+# 8 -------------------------------------------------------------------------------------------
+def test_consumer_killed_after_writing_before_acking(stack, record):
+    restart(stack, "search", PARENTNET_FAULT_INDEXER_CRASH_AFTER_WRITE="1")
+    publisher = EventPublisher(stack.env["AMQP_URI"])
+    publisher.publish(outing_event("f8-once", 1))
+    publisher.close()
+    process = stack.processes["search"]
+    wait_for(lambda: process.poll() is not None, timeout=30, what="the indexer to die after its write")
+    index = f"{stack.env['SEARCH_INDEX_PREFIX']}outings"
+    before = es().get(index=index, id="f8-once")
+    restart(stack, "search", PARENTNET_FAULT_INDEXER_CRASH_AFTER_WRITE=None)
+    started = time.monotonic()
+    wait_for(lambda: queue_depth(stack.env, "search.indexer") == 0, timeout=30, what="the redelivered event handled")
+    recovery = time.monotonic() - started
+    after = es().get(index=index, id="f8-once")
+    twice = int((after["_seq_no"], after["_version"]) != (before["_seq_no"], before["_version"]))
+    record(
+        "8. indexer killed after its write, before its ack",
+        1,
+        0,
+        twice,
+        recovery,
+        "redelivered: a 409, the document untouched",
+    )
+    assert twice == 0
