@@ -6,8 +6,9 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from nameko.rpc import rpc
 from nameko.timer import timer
+
+from parentnet_kit.nameko_rpc import rpc
 
 from . import domain
 from .dependencies import NotFound, Outings

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from nameko.rpc import rpc
 from nameko.timer import timer
+
+from parentnet_kit.nameko_rpc import rpc
 
 from .dependencies import Listings
 from .store import ListingStore

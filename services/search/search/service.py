@@ -5,9 +5,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from nameko.rpc import rpc
-
 from parentnet_kit import cities
+from parentnet_kit.nameko_rpc import rpc
 
 from . import queries
 from .dependencies import IndexerRunner, SearchIndices
