@@ -34,6 +34,8 @@ run_suite "listings" services/listings tests
 run_suite "search" services/search tests
 run_suite "gateway" gateway tests
 run_suite "end to end (all five processes, HTTP)" tests e2e
+# Last: it restarts RabbitMQ and freezes Elasticsearch, so nothing else runs beside it.
+run_suite "reliability (real faults against the real servers)" tests reliability
 
 echo
 echo "${total_passed} passed, ${total_failed} failed"
