@@ -17,6 +17,8 @@ from parentnet_kit.publisher import EventPublisher
 
 from . import domain
 from .attendance import AlreadyJoined, Attendance
+from .coop import Coop
+from .trips import Trips
 
 SOURCE = "events"
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1e0c9a-2d4b-4c1e-9a51-5e7f3b2a8c10")
@@ -42,10 +44,12 @@ def _aware(value: datetime) -> datetime:
 class OutingStore:
     """Domain-level operations on outings; one per worker, sharing connections."""
 
-    def __init__(self, store: AggregateStore, attendance: Attendance, inbox: Inbox) -> None:
+    def __init__(self, store: AggregateStore, attendance: Attendance, inbox: Inbox, coop: Coop, trips: Trips) -> None:
         self.store = store
         self.attendance = attendance
         self.inbox = inbox
+        self.coop = coop
+        self.trips = trips
 
     # -- reading -----------------------------------------------------------------------
     def get(self, outing_id: str) -> dict[str, Any]:
@@ -342,10 +346,14 @@ class Outings(DependencyProvider):
         self.attendance.ensure_indexes()
         self.inbox = Inbox(AggregateStore(db, "inbox", self.publisher, outbox="inbox_outbox"), SOURCE)
         self.inbox.ensure_indexes()
+        self.coop = Coop(db)
+        self.coop.ensure_indexes()
+        self.trips = Trips(db, self.inbox.notify)
+        self.trips.ensure_indexes()
 
     def stop(self) -> None:
         self.publisher.close()
         self.client.close()
 
     def get_dependency(self, worker_ctx) -> OutingStore:  # noqa: ANN001
-        return OutingStore(self.store, self.attendance, self.inbox)
+        return OutingStore(self.store, self.attendance, self.inbox, self.coop, self.trips)

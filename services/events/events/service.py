@@ -106,6 +106,88 @@ class EventsService:
         """A page of outings in id order, for the search backfill."""
         return self.outings.export_page(after, max(1, min(size, EXPORT_PAGE_MAX)))
 
+    # -- co-op childcare (the gateway checks group membership and admin rights) ------------
+    @rpc
+    def coop_offer(self, host_id: str, group_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Offer a shift: ``{shift, errors}``."""
+        return self.outings.coop.offer(host_id, group_id, fields or {})
+
+    @rpc
+    def coop_shifts(self, group_id: str, first: int = 50) -> list[dict[str, Any]]:
+        return self.outings.coop.group_shifts(group_id, max(1, min(int(first), 100)))
+
+    @rpc
+    def coop_shift(self, shift_id: str) -> dict[str, Any] | None:
+        shift = self.outings.coop.shifts.find_one({"_id": shift_id})
+        return None if shift is None else self.outings.coop.view(shift)
+
+    @rpc
+    def coop_book(self, shift_id: str, member_id: str, children: int) -> dict[str, Any]:
+        """Book places: ``{booking, errors}`` (``FULL``, ``BELOW_FLOOR``, ``CLOSED``, ``OWN_SHIFT``)."""
+        return self.outings.coop.book(shift_id, member_id, children)
+
+    @rpc
+    def coop_cancel(self, booking_id: str, member_id: str) -> dict[str, Any]:
+        return self.outings.coop.cancel(booking_id, member_id)
+
+    @rpc
+    def coop_balance(self, group_id: str, member_id: str) -> dict[str, int]:
+        """A member's balance and the group's floor, in child-minutes."""
+        coop = self.outings.coop
+        return {"balance": coop.balance(group_id, member_id), "floor": coop.floor(group_id)}
+
+    @rpc
+    def coop_balances(self, group_id: str) -> dict[str, int]:
+        """Every account of the group (with ``escrow``): for admins. They sum to zero."""
+        return self.outings.coop.balances(group_id)
+
+    @rpc
+    def coop_set_floor(self, group_id: str, floor_minutes: int) -> None:
+        self.outings.coop.set_floor(group_id, int(floor_minutes))
+
+    # -- school runs and activity trips ------------------------------------------------------
+    @rpc
+    def trip_create(self, creator_id: str, group_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self.outings.trips.create(creator_id, group_id, fields or {})
+
+    @rpc
+    def trip_get(self, trip_id: str) -> dict[str, Any] | None:
+        return self.outings.trips.get(trip_id)
+
+    @rpc
+    def group_trips(self, group_id: str) -> list[dict[str, Any]]:
+        return self.outings.trips.of_group(group_id)
+
+    @rpc
+    def trip_join(self, trip_id: str, member_id: str, children: list[str]) -> dict[str, Any]:
+        return self.outings.trips.join(trip_id, member_id, children)
+
+    @rpc
+    def trip_riders(self, trip_id: str) -> list[dict[str, Any]]:
+        return self.outings.trips.riders(trip_id)
+
+    @rpc
+    def trip_rota(self, trip_id: str) -> list[dict[str, Any]] | None:
+        return self.outings.trips.rota_of(trip_id)
+
+    @rpc
+    def trip_volunteer(self, trip_id: str, member_id: str, date: str) -> dict[str, Any]:
+        return self.outings.trips.volunteer(trip_id, member_id, date)
+
+    @rpc
+    def trip_swap_propose(self, trip_id: str, member_id: str, my_date: str, their_date: str) -> dict[str, Any]:
+        return self.outings.trips.propose_swap(trip_id, member_id, my_date, their_date)
+
+    @rpc
+    def trip_swap_accept(self, swap_id: str, member_id: str) -> dict[str, Any]:
+        return self.outings.trips.accept_swap(swap_id, member_id)
+
+    @timer(interval=5)
+    def settle(self) -> None:
+        """Pay hosts for finished shifts; finish what a crash interrupted."""
+        self.outings.coop.settle_finished()
+        self.outings.trips.finish_accepted()
+
     @timer(interval=SWEEP_SECONDS)
     def sweep_outbox(self) -> None:
         self.outings.relay_pending()

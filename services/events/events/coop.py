@@ -1,0 +1,311 @@
+"""Co-op childcare: within a group, a member offers a shift; others book places for their
+children; hosting earns credits per child-hour and booking spends them.
+
+Correct under concurrency on FerretDB and MongoDB, by inserts with unique keys only:
+- places: a booking takes seat documents ``<shift>:<k>`` for k ≤ places; so no shift ever
+  holds more children than its places;
+- the ledger: every entry moves an amount from one account to another in ONE document, so
+  every group's ledger sums to zero by construction. A booking moves the cost from the booker
+  to the group's escrow; when the shift is over the escrow pays the host; a cancellation pays
+  the booker back. Escrow settlements are keyed by booking, so each happens once;
+- the floor: a member's debits are numbered ``<group>:<member>:<n>``; two racing bookings by
+  one member cannot both take number n, and the loser checks the floor again on fresh data.
+  Only bookings debit a member, so nobody is pushed below the floor by anyone else.
+Amounts are child-minutes (integers); the API shows them as child-hours.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from . import domain
+
+ESCROW = "escrow"
+DEFAULT_FLOOR_MINUTES = -600  # ten child-hours in debt, then host before booking again
+PENDING_TIMEOUT = timedelta(seconds=30)
+MAX_ATTEMPTS = 200
+
+
+def error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
+    return domain.FieldError(field, message, code).to_dict()
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Coop:
+    def __init__(self, db: Database) -> None:
+        self.shifts = db["coop_shifts"]
+        self.bookings = db["coop_bookings"]
+        self.seats = db["coop_seats"]
+        self.ledger = db["coop_ledger"]
+        self.settings = db["coop_settings"]
+
+    def ensure_indexes(self) -> None:
+        self.seats.create_index([("booking_id", ASCENDING)])
+        self.seats.create_index([("shift_id", ASCENDING)])
+        self.ledger.create_index([("group_id", ASCENDING), ("debtor", ASCENDING)])
+        self.ledger.create_index([("group_id", ASCENDING), ("creditor", ASCENDING)])
+        self.bookings.create_index([("status", ASCENDING), ("at", ASCENDING)])
+        self.shifts.create_index([("group_id", ASCENDING), ("starts_at", ASCENDING)])
+
+    # -- shifts --------------------------------------------------------------------------
+    def offer(self, host_id: str, group_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        errors: list[dict[str, Any]] = []
+        city = domain.cities.get(raw.get("city") or "")
+        if city is None:
+            errors.append(error(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
+        zone = domain.ZoneInfo(city.time_zone) if city else UTC
+        starts = domain.parse_local_time(raw.get("starts_at"), zone)
+        ends = domain.parse_local_time(raw.get("ends_at"), zone)
+        if starts is None:
+            errors.append(error(("starts_at",), "startsAt must be a date and time", "INVALID"))
+        elif starts < now:
+            errors.append(error(("starts_at",), "startsAt must not be in the past", "IN_THE_PAST"))
+        if ends is None or (starts and ends and not timedelta(minutes=15) <= ends - starts <= timedelta(hours=12)):
+            errors.append(error(("ends_at",), "a shift lasts 15 minutes to 12 hours", "OUT_OF_RANGE"))
+        places = raw.get("places")
+        if isinstance(places, bool) or not isinstance(places, int) or not 1 <= places <= 12:
+            errors.append(error(("places",), "places must be 1 to 12 children", "OUT_OF_RANGE"))
+        age_min, age_max = raw.get("age_min"), raw.get("age_max")
+        for name, value in (("age_min", age_min), ("age_max", age_max)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 12):
+                errors.append(error((name,), f"{name} must be 0 to 12 years", "OUT_OF_RANGE"))
+        note = raw.get("place_note") or ""
+        if not isinstance(note, str) or len(note) > 300:
+            errors.append(error(("place_note",), "placeNote is at most 300 characters", "TOO_LONG"))
+        if errors:
+            return {"shift": None, "errors": errors}
+        assert starts is not None and ends is not None and city is not None
+        shift = {
+            "_id": uuid.uuid4().hex,
+            "group_id": group_id,
+            "host_id": host_id,
+            "city": city.slug,
+            "time_zone": city.time_zone,
+            "starts_at": starts,
+            "ends_at": ends,
+            "places": places,
+            "age_min": age_min,
+            "age_max": age_max,
+            "place_note": note.strip(),
+            "status": "open",
+            "created_at": now,
+        }
+        self.shifts.insert_one(shift)
+        return {"shift": self.view(shift), "errors": []}
+
+    def view(self, shift: dict[str, Any]) -> dict[str, Any]:
+        taken = self.seats.count_documents({"shift_id": shift["_id"]})
+        minutes = int((_aware(shift["ends_at"]) - _aware(shift["starts_at"])).total_seconds() // 60)
+        return {
+            "id": shift["_id"],
+            "group_id": shift["group_id"],
+            "host_id": shift["host_id"],
+            "city": shift["city"],
+            "time_zone": shift["time_zone"],
+            "starts_at": domain._iso(shift["starts_at"]),
+            "ends_at": domain._iso(shift["ends_at"]),
+            "places": shift["places"],
+            "places_left": max(0, shift["places"] - taken),
+            "age_min": shift.get("age_min"),
+            "age_max": shift.get("age_max"),
+            "place_note": shift["place_note"],
+            "status": shift["status"],
+            "child_minutes": minutes,
+        }
+
+    def group_shifts(self, group_id: str, first: int) -> list[dict[str, Any]]:
+        since = datetime.now(UTC) - timedelta(hours=12)
+        docs = self.shifts.find({"group_id": group_id, "starts_at": {"$gte": since}}).sort("starts_at", ASCENDING)
+        return [self.view(d) for d in docs.limit(first)]
+
+    # -- balances ------------------------------------------------------------------------
+    def floor(self, group_id: str) -> int:
+        doc = self.settings.find_one({"_id": group_id})
+        return int(doc["floor_minutes"]) if doc else DEFAULT_FLOOR_MINUTES
+
+    def set_floor(self, group_id: str, floor_minutes: int) -> None:
+        try:
+            self.settings.insert_one({"_id": group_id, "floor_minutes": floor_minutes})
+        except DuplicateKeyError:
+            self.settings.update_one({"_id": group_id}, {"$set": {"floor_minutes": floor_minutes}})
+
+    def balance(self, group_id: str, member_id: str) -> int:
+        credit = sum(
+            e["amount"] for e in self.ledger.find({"group_id": group_id, "creditor": member_id}, {"amount": 1})
+        )
+        debit = sum(e["amount"] for e in self.ledger.find({"group_id": group_id, "debtor": member_id}, {"amount": 1}))
+        return credit - debit
+
+    def balances(self, group_id: str) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for entry in self.ledger.find({"group_id": group_id}):
+            totals[entry["creditor"]] = totals.get(entry["creditor"], 0) + entry["amount"]
+            totals[entry["debtor"]] = totals.get(entry["debtor"], 0) - entry["amount"]
+        return totals
+
+    # -- booking -------------------------------------------------------------------------
+    def book(self, shift_id: str, member_id: str, children: Any) -> dict[str, Any]:
+        shift = self.shifts.find_one({"_id": shift_id})
+        if shift is None:
+            return {"booking": None, "errors": [error(("shift_id",), "No such shift.", "NOT_FOUND")]}
+        if shift["host_id"] == member_id:
+            return {"booking": None, "errors": [error(("shift_id",), "You host this shift.", "OWN_SHIFT")]}
+        if shift["status"] != "open" or _aware(shift["starts_at"]) <= datetime.now(UTC):
+            return {"booking": None, "errors": [error(("shift_id",), "This shift is closed.", "CLOSED")]}
+        if isinstance(children, bool) or not isinstance(children, int) or not 1 <= children <= shift["places"]:
+            message = f"children must be 1 to {shift['places']}"
+            return {"booking": None, "errors": [error(("children",), message, "OUT_OF_RANGE")]}
+        minutes = int((_aware(shift["ends_at"]) - _aware(shift["starts_at"])).total_seconds() // 60)
+        cost = minutes * children
+        booking = {
+            "_id": uuid.uuid4().hex,
+            "shift_id": shift_id,
+            "group_id": shift["group_id"],
+            "member_id": member_id,
+            "children": children,
+            "cost": cost,
+            "status": "pending",
+            "at": datetime.now(UTC),
+        }
+        self.bookings.insert_one(booking)
+        if not self._take_seats(shift, booking):
+            self._fail(booking, "full")
+            return {"booking": None, "errors": [error(("shift_id",), "Not enough places left.", "FULL")]}
+        if not self._debit(booking, shift):
+            self._fail(booking, "floor")
+            floor_hours = self.floor(shift["group_id"]) / 60
+            message = f"Booking this would take you below {floor_hours:g} child-hours: host a shift first."
+            return {"booking": None, "errors": [error(("children",), message, "BELOW_FLOOR")]}
+        self.bookings.update_one({"_id": booking["_id"]}, {"$set": {"status": "confirmed"}})
+        booking["status"] = "confirmed"
+        return {"booking": booking_view(booking), "errors": []}
+
+    def _take_seats(self, shift: dict[str, Any], booking: dict[str, Any]) -> bool:
+        taken = 0
+        for k in range(1, shift["places"] + 1):
+            try:
+                self.seats.insert_one(
+                    {"_id": f"{shift['_id']}:{k}", "shift_id": shift["_id"], "booking_id": booking["_id"]}
+                )
+            except DuplicateKeyError:
+                continue
+            taken += 1
+            if taken == booking["children"]:
+                return True
+        return False
+
+    def _debit(self, booking: dict[str, Any], shift: dict[str, Any]) -> bool:
+        """Move the cost from the booker to the escrow, if the floor allows; numbered per debtor."""
+        group, member = booking["group_id"], booking["member_id"]
+        floor = self.floor(group)
+        for _ in range(MAX_ATTEMPTS):
+            last = self.ledger.find_one(
+                {"group_id": group, "debtor": member, "seq": {"$exists": True}}, sort=[("seq", DESCENDING)]
+            )
+            seq = (last["seq"] if last else 0) + 1
+            if self.balance(group, member) - booking["cost"] < floor:
+                return False
+            entry = {
+                "_id": f"{group}:{member}:{seq}",
+                "group_id": group,
+                "debtor": member,
+                "creditor": ESCROW,
+                "amount": booking["cost"],
+                "seq": seq,
+                "booking_id": booking["_id"],
+                "kind": "booking",
+                "at": datetime.now(UTC),
+            }
+            try:
+                self.ledger.insert_one(entry)
+                return True
+            except DuplicateKeyError:
+                continue  # another debit of this member took the number: check the floor again
+        raise RuntimeError(f"no ledger number for {member} after {MAX_ATTEMPTS} attempts")
+
+    def _fail(self, booking: dict[str, Any], why: str) -> None:
+        self.seats.delete_many({"booking_id": booking["_id"]})
+        self.bookings.update_one({"_id": booking["_id"]}, {"$set": {"status": f"failed:{why}"}})
+
+    def cancel(self, booking_id: str, member_id: str) -> dict[str, Any]:
+        booking = self.bookings.find_one({"_id": booking_id})
+        if booking is None or booking["member_id"] != member_id:
+            return {"booking": None, "errors": [error(("booking_id",), "No such booking of yours.", "NOT_FOUND")]}
+        if booking["status"] != "confirmed":
+            return {
+                "booking": booking_view(booking),
+                "errors": [error(("booking_id",), "It is not confirmed.", "NOT_CONFIRMED")],
+            }
+        shift = self.shifts.find_one({"_id": booking["shift_id"]})
+        if shift is None or _aware(shift["starts_at"]) <= datetime.now(UTC):
+            return {
+                "booking": booking_view(booking),
+                "errors": [error(("booking_id",), "The shift has started.", "STARTED")],
+            }
+        if not self._settle(booking, to=member_id, kind="refund"):
+            return {
+                "booking": booking_view(booking),
+                "errors": [error(("booking_id",), "Cancelled already.", "CANCELLED")],
+            }
+        self.seats.delete_many({"booking_id": booking_id})
+        self.bookings.update_one({"_id": booking_id}, {"$set": {"status": "cancelled"}})
+        booking["status"] = "cancelled"
+        return {"booking": booking_view(booking), "errors": []}
+
+    def _settle(self, booking: dict[str, Any], to: str, kind: str) -> bool:
+        """The escrow pays ``to`` for a booking, once (a refund and a payout exclude each other)."""
+        entry = {
+            "_id": f"{booking['group_id']}:{ESCROW}:{booking['_id']}",
+            "group_id": booking["group_id"],
+            "debtor": ESCROW,
+            "creditor": to,
+            "amount": booking["cost"],
+            "booking_id": booking["_id"],
+            "kind": kind,
+            "at": datetime.now(UTC),
+        }
+        try:
+            self.ledger.insert_one(entry)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def settle_finished(self, limit: int = 500) -> int:
+        """Pay hosts for shifts that are over; and finish or undo bookings a crash left pending."""
+        now = datetime.now(UTC)
+        paid = 0
+        for shift in self.shifts.find({"status": "open", "ends_at": {"$lte": now}}).limit(limit):
+            for booking in self.bookings.find({"shift_id": shift["_id"], "status": "confirmed"}):
+                paid += int(self._settle(booking, to=shift["host_id"], kind="payout"))
+            self.shifts.update_one({"_id": shift["_id"]}, {"$set": {"status": "done"}})
+        for booking in self.bookings.find({"status": "pending", "at": {"$lte": now - PENDING_TIMEOUT}}).limit(limit):
+            debited = self.ledger.find_one({"booking_id": booking["_id"], "kind": "booking"})
+            if debited:
+                self.bookings.update_one({"_id": booking["_id"]}, {"$set": {"status": "confirmed"}})
+            else:
+                self._fail(booking, "interrupted")
+        return paid
+
+    def seat_count(self, shift_id: str) -> int:
+        return self.seats.count_documents({"shift_id": shift_id})
+
+
+def booking_view(booking: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": booking["_id"],
+        "shift_id": booking["shift_id"],
+        "member_id": booking["member_id"],
+        "children": booking["children"],
+        "child_minutes": booking["cost"],
+        "status": booking["status"],
+    }

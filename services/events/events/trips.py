@@ -1,0 +1,261 @@
+"""School runs and activity trips: a group's parents take turns walking or driving their
+children to school or a class. A trip has weekdays and a time; parents join it with their
+children (first names, shown only to the group); each day has one driver or walker in the
+rota, and two parents can swap days.
+
+Concurrency (FerretDB and MongoDB alike): a day's rota entry is a document ``<trip>:<date>``
+inserted by whoever volunteers first. A swap is proposed, then accepted once (a unique insert);
+accepting moves the two days' drivers, each change guarded by the driver it expects, and a
+timer finishes an accepted swap that a crash interrupted.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from . import domain
+
+MODES = ("walk", "car")
+ROTA_WEEKS = 6
+NAME_RE = re.compile(r"^[^\W\d_][\w' -]{0,39}$", re.UNICODE)
+
+
+def error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
+    return domain.FieldError(field, message, code).to_dict()
+
+
+class Trips:
+    def __init__(self, db: Database, notify: Any) -> None:
+        self.trips = db["trips"]
+        self.members = db["trip_members"]
+        self.rota = db["trip_rota"]
+        self.swaps = db["trip_swaps"]
+        self.notify = notify  # (recipient, key, kind, message, subject, city) -> bool
+
+    def ensure_indexes(self) -> None:
+        self.trips.create_index([("group_id", ASCENDING)])
+        self.members.create_index([("trip_id", ASCENDING)])
+        self.rota.create_index([("trip_id", ASCENDING), ("date", ASCENDING)])
+
+    def create(self, creator_id: str, group_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+        errors: list[dict[str, Any]] = []
+        title = (raw.get("title") or "").strip() if isinstance(raw.get("title"), str) else ""
+        if not 1 <= len(title) <= 140:
+            errors.append(error(("title",), "title must be 1 to 140 characters", "REQUIRED"))
+        mode = raw.get("mode")
+        if mode not in MODES:
+            errors.append(error(("mode",), "mode must be walk or car", "INVALID"))
+        days = raw.get("weekdays")
+        if not isinstance(days, list) or not days or not all(isinstance(d, int) and 0 <= d <= 6 for d in days):
+            errors.append(error(("weekdays",), "weekdays are 0 (Monday) to 6 (Sunday)", "INVALID"))
+        clock = raw.get("time")
+        if not isinstance(clock, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", clock):
+            errors.append(error(("time",), "time must be HH:MM", "INVALID"))
+        city = domain.cities.get(raw.get("city") or "")
+        if city is None:
+            errors.append(error(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
+        meeting = domain._coordinate(raw.get("meeting_location"), [])
+        if meeting is None:
+            errors.append(error(("meeting_location",), "meetingLocation must have lat and lon", "REQUIRED"))
+        for name in ("meeting_point", "destination"):
+            value = raw.get(name)
+            if not isinstance(value, str) or not 1 <= len(value.strip()) <= 200:
+                errors.append(error((name,), f"{name} must be 1 to 200 characters", "REQUIRED"))
+        seats = raw.get("seats")
+        if isinstance(seats, bool) or not isinstance(seats, int) or not 1 <= seats <= 20:
+            errors.append(error(("seats",), "seats (children per trip) must be 1 to 20", "OUT_OF_RANGE"))
+        if errors:
+            return {"trip": None, "errors": errors}
+        assert city is not None
+        trip = {
+            "_id": uuid.uuid4().hex,
+            "group_id": group_id,
+            "created_by": creator_id,
+            "title": title,
+            "mode": mode,
+            "weekdays": sorted(set(days)),
+            "time": clock,
+            "city": city.slug,
+            "time_zone": city.time_zone,
+            "meeting_point": raw["meeting_point"].strip(),
+            "meeting_location": meeting,
+            "destination": raw["destination"].strip(),
+            "seats": seats,
+            "created_at": datetime.now(UTC),
+        }
+        self.trips.insert_one(trip)
+        return {"trip": self.view(trip), "errors": []}
+
+    def view(self, trip: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: trip[k]
+            for k in (
+                "group_id",
+                "title",
+                "mode",
+                "weekdays",
+                "time",
+                "city",
+                "time_zone",
+                "meeting_point",
+                "meeting_location",
+                "destination",
+                "seats",
+                "created_by",
+            )
+        } | {"id": trip["_id"]}
+
+    def get(self, trip_id: str) -> dict[str, Any] | None:
+        trip = self.trips.find_one({"_id": trip_id})
+        return None if trip is None else self.view(trip)
+
+    def of_group(self, group_id: str) -> list[dict[str, Any]]:
+        return [self.view(t) for t in self.trips.find({"group_id": group_id}).sort("created_at", ASCENDING)]
+
+    def join(self, trip_id: str, member_id: str, children: Any) -> dict[str, Any]:
+        trip = self.trips.find_one({"_id": trip_id})
+        if trip is None:
+            return {"errors": [error(("trip_id",), "No such trip.", "NOT_FOUND")]}
+        if (
+            not isinstance(children, list)
+            or not 1 <= len(children) <= 6
+            or not all(isinstance(c, str) and NAME_RE.match(c.strip()) for c in children)
+        ):
+            return {"errors": [error(("children",), "give 1 to 6 first names", "INVALID")]}
+        riders = sum(
+            len(m["children"])
+            for m in self.members.find({"trip_id": trip_id, "_id": {"$ne": f"{trip_id}:{member_id}"}})
+        )
+        if riders + len(children) > trip["seats"]:
+            return {"errors": [error(("children",), f"only {trip['seats'] - riders} places left", "FULL")]}
+        doc = {
+            "_id": f"{trip_id}:{member_id}",
+            "trip_id": trip_id,
+            "member_id": member_id,
+            "children": [c.strip() for c in children],
+        }
+        try:
+            self.members.insert_one(doc)
+        except DuplicateKeyError:
+            self.members.update_one({"_id": doc["_id"]}, {"$set": {"children": doc["children"]}})
+        return {"errors": []}
+
+    def riders(self, trip_id: str) -> list[dict[str, Any]]:
+        return [
+            {"member_id": m["member_id"], "children": m["children"]} for m in self.members.find({"trip_id": trip_id})
+        ]
+
+    def _dates(self, trip: dict[str, Any], weeks: int = ROTA_WEEKS) -> list[date]:
+        today = datetime.now(UTC).date()
+        return [
+            today + timedelta(days=i)
+            for i in range(weeks * 7)
+            if (today + timedelta(days=i)).weekday() in trip["weekdays"]
+        ]
+
+    def rota_of(self, trip_id: str) -> list[dict[str, Any]] | None:
+        trip = self.trips.find_one({"_id": trip_id})
+        if trip is None:
+            return None
+        taken = {e["date"]: e["driver_id"] for e in self.rota.find({"trip_id": trip_id})}
+        return [{"date": d.isoformat(), "driver_id": taken.get(d.isoformat())} for d in self._dates(trip)]
+
+    def volunteer(self, trip_id: str, member_id: str, day: Any) -> dict[str, Any]:
+        trip = self.trips.find_one({"_id": trip_id})
+        if trip is None:
+            return {"errors": [error(("trip_id",), "No such trip.", "NOT_FOUND")]}
+        if not isinstance(day, str) or day not in {d.isoformat() for d in self._dates(trip)}:
+            return {"errors": [error(("date",), "date must be one of the trip's coming days", "INVALID")]}
+        try:
+            self.rota.insert_one({"_id": f"{trip_id}:{day}", "trip_id": trip_id, "date": day, "driver_id": member_id})
+        except DuplicateKeyError:
+            return {"errors": [error(("date",), "Someone takes that day already.", "TAKEN")]}
+        return {"errors": []}
+
+    def propose_swap(self, trip_id: str, member_id: str, my_day: Any, their_day: Any) -> dict[str, Any]:
+        mine = self.rota.find_one({"_id": f"{trip_id}:{my_day}"})
+        theirs = self.rota.find_one({"_id": f"{trip_id}:{their_day}"})
+        if mine is None or mine["driver_id"] != member_id:
+            return {"swap": None, "errors": [error(("my_date",), "You do not take that day.", "NOT_YOURS")]}
+        if theirs is None or theirs["driver_id"] == member_id:
+            return {"swap": None, "errors": [error(("their_date",), "Nobody else takes that day.", "INVALID")]}
+        swap = {
+            "_id": uuid.uuid4().hex,
+            "trip_id": trip_id,
+            "from_member": member_id,
+            "to_member": theirs["driver_id"],
+            "from_date": my_day,
+            "to_date": their_day,
+            "status": "proposed",
+            "at": datetime.now(UTC),
+        }
+        self.swaps.insert_one(swap)
+        trip = self.trips.find_one({"_id": trip_id})
+        self.notify(
+            swap["to_member"],
+            f"swap:{swap['_id']}:proposed",
+            "trip_swap_proposed",
+            f"Swap {my_day} for your {their_day} on “{trip['title']}”?",
+            {"type": "Trip", "id": trip_id},
+            trip["city"],
+        )
+        return {"swap": swap_view(swap), "errors": []}
+
+    def accept_swap(self, swap_id: str, member_id: str) -> dict[str, Any]:
+        swap = self.swaps.find_one({"_id": swap_id})
+        if swap is None or swap["to_member"] != member_id:
+            return {"swap": None, "errors": [error(("swap_id",), "No such swap for you.", "NOT_FOUND")]}
+        try:
+            self.swaps.insert_one({"_id": f"accepted:{swap_id}", "at": datetime.now(UTC)})
+        except DuplicateKeyError:
+            return {"swap": swap_view(swap), "errors": [error(("swap_id",), "Accepted already.", "DONE")]}
+        self.swaps.update_one({"_id": swap_id}, {"$set": {"status": "accepted"}})
+        self._apply(swap)
+        swap["status"] = "done"
+        return {"swap": swap_view(swap), "errors": []}
+
+    def _apply(self, swap: dict[str, Any]) -> None:
+        """Move both days' drivers (each guarded by the driver it expects), then tell everyone on them."""
+        trip = self.trips.find_one({"_id": swap["trip_id"]})
+        for day, before, after in (
+            (swap["from_date"], swap["from_member"], swap["to_member"]),
+            (swap["to_date"], swap["to_member"], swap["from_member"]),
+        ):
+            self.rota.update_one(
+                {"_id": f"{swap['trip_id']}:{day}", "driver_id": before}, {"$set": {"driver_id": after}}
+            )
+        self.swaps.update_one({"_id": swap["_id"]}, {"$set": {"status": "done"}})
+        everyone = {m["member_id"] for m in self.members.find({"trip_id": swap["trip_id"]})} | {
+            swap["from_member"],
+            swap["to_member"],
+        }
+        for day in (swap["from_date"], swap["to_date"]):
+            for member in everyone:
+                self.notify(
+                    member,
+                    f"swap:{swap['_id']}:{day}",
+                    "trip_rota_changed",
+                    f"“{trip['title']}” on {day}: the rota changed.",
+                    {"type": "Trip", "id": swap["trip_id"]},
+                    trip["city"],
+                )
+
+    def finish_accepted(self) -> int:
+        done = 0
+        for swap in self.swaps.find({"status": "accepted"}):
+            self._apply(swap)
+            done += 1
+        return done
+
+
+def swap_view(swap: dict[str, Any]) -> dict[str, Any]:
+    return {k: swap[k] for k in ("trip_id", "from_member", "to_member", "from_date", "to_date", "status")} | {
+        "id": swap["_id"]
+    }

@@ -1,0 +1,127 @@
+"""Co-op childcare and school runs in a real nameko container on the local MongoDB-protocol
+server: the ledger, places and the floor under concurrency; a driver's swap."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.testing.services import entrypoint_hook
+from pymongo import MongoClient
+
+from events.service import EventsService
+
+GROUP = "g-coop"
+
+
+def call(container, method, *args, **kwargs):
+    with entrypoint_hook(container, method) as hook:
+        return hook(*args, **kwargs)
+
+
+@pytest.fixture
+def container(container_factory, service_config):
+    container = container_factory(EventsService, {**service_config, "max_workers": 10})
+    container.start()
+    return container
+
+
+def shift_fields(day: int, hour: int, places: int = 3) -> dict:
+    start = (datetime.now(UTC) + timedelta(days=day)).replace(hour=hour, minute=0, second=0, microsecond=0)
+    return {
+        "city": "paris",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=1)).isoformat(),
+        "places": places,
+        "place_note": "chez moi, 3e étage",
+    }
+
+
+def test_200_racing_bookings_and_cancellations_keep_the_ledger_places_and_floor(container, service_config):
+    hosts = [f"host{i}" for i in range(5)]
+    parents = [f"parent{i}" for i in range(12)]
+    call(container, "coop_set_floor", GROUP, -120)  # two child-hours of debt at most
+    shifts = [
+        call(container, "coop_offer", hosts[i % 5], GROUP, shift_fields(1 + i // 5, 8 + i % 5))["shift"]
+        for i in range(20)
+    ]
+    rng = random.Random(8)
+    with ClusterRpcProxy(service_config) as cluster:
+        first_wave = [
+            cluster.events.coop_book.call_async(rng.choice(shifts)["id"], rng.choice(parents), rng.choice([1, 1, 2]))
+            for _ in range(120)
+        ]
+        booked = [b.result() for b in first_wave]
+        confirmed = [b["booking"] for b in booked if b["booking"]]
+        to_cancel = rng.sample(confirmed, 20)
+        second_wave = [
+            cluster.events.coop_book.call_async(
+                rng.choice(shifts)["id"], rng.choice(parents + hosts), rng.choice([1, 2])
+            )
+            for _ in range(40)
+        ] + [cluster.events.coop_cancel.call_async(b["id"], b["member_id"]) for b in to_cancel]
+        # The same cancellations again, racing the first ones: a refund happens once.
+        second_wave += [cluster.events.coop_cancel.call_async(b["id"], b["member_id"]) for b in to_cancel]
+        results = [c.result() for c in second_wave]
+    assert len(first_wave) + len(second_wave) == 200
+
+    codes = {e["code"] for r in booked + results for e in r["errors"]}
+    assert "BELOW_FLOOR" in codes and "FULL" in codes  # both limits were actually hit
+
+    balances = call(container, "coop_balances", GROUP)
+    assert sum(balances.values()) == 0  # the group's ledger sums to zero
+    assert all(v >= -120 for member, v in balances.items() if member != "escrow")  # nobody below the floor
+    db = MongoClient(service_config["MONGO_URI"])[service_config["EVENTS_DB"]]
+    for shift in shifts:
+        seats = db.coop_seats.count_documents({"shift_id": shift["id"]})
+        booked_children = sum(
+            b["children"] for b in db.coop_bookings.find({"shift_id": shift["id"], "status": "confirmed"})
+        )
+        assert seats == booked_children <= shift["places"]
+    # The escrow holds exactly what confirmed bookings cost.
+    held = sum(b["cost"] for b in db.coop_bookings.find({"status": "confirmed"}))
+    assert balances.get("escrow", 0) == held
+
+
+def test_a_cancellation_is_refunded_once(container):
+    shift = call(container, "coop_offer", "host", GROUP, shift_fields(2, 9))["shift"]
+    booking = call(container, "coop_book", shift["id"], "parent", 2)["booking"]
+    assert call(container, "coop_balance", GROUP, "parent")["balance"] == -120
+    assert call(container, "coop_cancel", booking["id"], "parent")["errors"] == []
+    assert call(container, "coop_cancel", booking["id"], "parent")["errors"][0]["code"] == "NOT_CONFIRMED"
+    assert call(container, "coop_balance", GROUP, "parent")["balance"] == 0
+    assert call(container, "coop_shift", shift["id"])["places_left"] == 3
+
+
+def test_a_driver_swaps_a_day_and_everyone_on_those_days_is_told(container):
+    fields = {
+        "title": "École Vaucanson à pied",
+        "mode": "walk",
+        "weekdays": [0, 1, 2, 3, 4],
+        "time": "08:15",
+        "city": "paris",
+        "meeting_point": "Square du Temple",
+        "meeting_location": {"lat": 48.8645, "lon": 2.3605},
+        "destination": "École Vaucanson",
+        "seats": 8,
+    }
+    trip = call(container, "trip_create", "ana", "g-school", fields)["trip"]
+    for parent, kids in (("ana", ["Lina"]), ("bao", ["Minh", "Thu"]), ("chloe", ["Jules"])):
+        assert call(container, "trip_join", trip["id"], parent, kids)["errors"] == []
+    days = [d["date"] for d in call(container, "trip_rota", trip["id"])]
+    assert call(container, "trip_volunteer", trip["id"], "ana", days[0])["errors"] == []
+    assert call(container, "trip_volunteer", trip["id"], "bao", days[1])["errors"] == []
+    assert call(container, "trip_volunteer", trip["id"], "chloe", days[0])["errors"][0]["code"] == "TAKEN"
+
+    swap = call(container, "trip_swap_propose", trip["id"], "ana", days[0], days[1])["swap"]
+    assert call(container, "trip_swap_accept", swap["id"], "chloe")["errors"][0]["code"] == "NOT_FOUND"
+    assert call(container, "trip_swap_accept", swap["id"], "bao")["errors"] == []
+    rota = {d["date"]: d["driver_id"] for d in call(container, "trip_rota", trip["id"])}
+    assert (rota[days[0]], rota[days[1]]) == ("bao", "ana")
+    for parent in ("ana", "bao", "chloe"):
+        told = [n["message"] for n in call(container, "inbox", parent)["items"] if n["kind"] == "trip_rota_changed"]
+        assert len(told) == 2, parent
+        assert {d for d in days[:2] if any(m.endswith(f"on {d}: the rota changed.") for m in told)} == set(days[:2])
+    assert call(container, "trip_swap_accept", swap["id"], "bao")["errors"][0]["code"] == "DONE"
