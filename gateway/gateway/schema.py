@@ -15,6 +15,7 @@ from parentnet_kit import cities as city_catalogue
 
 from . import ids
 from .common import NODE_LOADERS, City, Node
+from .community import CommunityMutations, CoopShift, Trip
 from .discovery import DiscoveryQueries
 from .inbox import InboxMutations, InboxQueries, Notification
 from .listings import Contact, Listing, ListingMutations, ListingQueries
@@ -45,7 +46,9 @@ class Query(
     pass
 
 
-class Mutation(OutingMutations, ListingMutations, MemberMutations, InboxMutations, graphene.ObjectType):
+class Mutation(
+    OutingMutations, ListingMutations, CommunityMutations, MemberMutations, InboxMutations, graphene.ObjectType
+):
     pass
 
 
@@ -53,5 +56,5 @@ schema = graphene.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    types=[Outing, Listing, Contact, Member, Group, Notification],
+    types=[Outing, Listing, Contact, Member, Group, Notification, CoopShift, Trip],
 )

@@ -1,0 +1,533 @@
+"""Parents taking turns, in the schema: co-op childcare shifts and credits, school runs and rotas.
+Everything here is for the members of the group it belongs to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import graphene
+
+from . import ids
+from . import members as members_schema
+from .common import NODE_LOADERS, NODE_TYPES, GeoPoint, GeoPointInput, Node, UserError, require_viewer, user_errors
+from .errors import Forbidden
+from .members import Group, enum_value, local_id
+from .outings import AgeRange, AgeRangeInput
+
+TripMode = graphene.Enum("TripMode", [("WALK", "walk"), ("CAR", "car")])
+
+
+def _local(iso: str, zone: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+
+
+def _hours(minutes: int) -> float:
+    return round(minutes / 60, 2)
+
+
+async def _member(info: graphene.ResolveInfo, member_id: str | None) -> dict[str, Any] | None:
+    if not member_id or member_id == "escrow":
+        return None
+    return members_schema.as_member(await info.context.loaders.member.load(member_id))
+
+
+class CoopShift(graphene.ObjectType):
+    """A parent minding other members' children at home, for credits."""
+
+    class Meta:
+        interfaces = (Node,)
+
+    group = graphene.Field(Group)
+    host = graphene.Field(lambda: members_schema.Member)
+    starts_at = graphene.DateTime(required=True)
+    ends_at = graphene.DateTime(required=True)
+    places = graphene.Int(required=True, description="Children in all.")
+    places_left = graphene.Int(required=True)
+    age_range = graphene.Field(AgeRange)
+    place_note = graphene.String(required=True, description="Where, for the group's members.")
+    child_hours = graphene.Float(required=True, description="What one child's place costs (and earns the host).")
+    status = graphene.String(required=True, description="open, or done once the host was credited.")
+
+    @staticmethod
+    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return ids.to_global_id("CoopShift", root["id"])
+
+    @staticmethod
+    async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return members_schema.as_group(await info.context.loaders.group.load(root["group_id"]))
+
+    @staticmethod
+    async def resolve_host(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return await _member(info, root["host_id"])
+
+    @staticmethod
+    def resolve_starts_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime:
+        return _local(root["starts_at"], root["time_zone"])
+
+    @staticmethod
+    def resolve_ends_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime:
+        return _local(root["ends_at"], root["time_zone"])
+
+    @staticmethod
+    def resolve_age_range(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        if root.get("age_min") is None and root.get("age_max") is None:
+            return None
+        return {"min_years": root.get("age_min"), "max_years": root.get("age_max")}
+
+    @staticmethod
+    def resolve_child_hours(root: dict[str, Any], info: graphene.ResolveInfo) -> float:
+        return _hours(root["child_minutes"])
+
+
+class CoopBooking(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    children = graphene.Int(required=True)
+    child_hours = graphene.Float(required=True)
+    status = graphene.String(required=True, description="confirmed or cancelled.")
+
+    @staticmethod
+    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return ids.to_global_id("CoopBooking", root["id"])
+
+    @staticmethod
+    def resolve_child_hours(root: dict[str, Any], info: graphene.ResolveInfo) -> float:
+        return _hours(root["child_minutes"])
+
+
+class CoopAccount(graphene.ObjectType):
+    member = graphene.Field(lambda: members_schema.Member, description="Null for the escrow.")
+    is_escrow = graphene.Boolean(required=True, description="Credits held for shifts not yet done.")
+    child_hours = graphene.Float(required=True)
+
+    @staticmethod
+    async def resolve_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return await _member(info, root["member_id"])
+
+
+class CoopBalance(graphene.ObjectType):
+    child_hours = graphene.Float(required=True)
+    floor_child_hours = graphene.Float(required=True, description="Below it you must host before you book.")
+
+
+class TripRider(graphene.ObjectType):
+    member = graphene.Field(lambda: members_schema.Member)
+    children = graphene.List(graphene.NonNull(graphene.String), required=True, description="First names.")
+
+    @staticmethod
+    async def resolve_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return await _member(info, root["member_id"])
+
+
+class RotaDay(graphene.ObjectType):
+    date = graphene.String(required=True, description="YYYY-MM-DD in the city's calendar.")
+    driver = graphene.Field(lambda: members_schema.Member, description="Who drives or walks; null when nobody yet.")
+
+    @staticmethod
+    async def resolve_driver(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return await _member(info, root.get("driver_id"))
+
+
+class Trip(graphene.ObjectType):
+    """A school run or activity trip the group's parents take turns on."""
+
+    class Meta:
+        interfaces = (Node,)
+
+    group = graphene.Field(Group)
+    title = graphene.String(required=True)
+    mode = graphene.Field(TripMode, required=True)
+    weekdays = graphene.List(graphene.NonNull(graphene.Int), required=True, description="0 is Monday.")
+    time = graphene.String(required=True, description="Local HH:MM.")
+    meeting_point = graphene.String(required=True)
+    meeting_location = graphene.Field(GeoPoint, required=True)
+    destination = graphene.String(required=True)
+    seats = graphene.Int(required=True, description="Children per trip.")
+    riders = graphene.List(graphene.NonNull(TripRider), required=True)
+    rota = graphene.List(graphene.NonNull(RotaDay), required=True, description="The coming six weeks.")
+
+    @staticmethod
+    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return ids.to_global_id("Trip", root["id"])
+
+    @staticmethod
+    async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return members_schema.as_group(await info.context.loaders.group.load(root["group_id"]))
+
+    @staticmethod
+    async def resolve_riders(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
+        return await info.context.rpc.call("events", "trip_riders", root["id"])
+
+    @staticmethod
+    async def resolve_rota(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
+        return await info.context.rpc.call("events", "trip_rota", root["id"]) or []
+
+
+class TripSwap(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    from_date = graphene.String(required=True)
+    to_date = graphene.String(required=True)
+    status = graphene.String(required=True, description="proposed, then done.")
+
+    @staticmethod
+    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return ids.to_global_id("TripSwap", root["id"])
+
+
+async def _in_group(info: graphene.ResolveInfo, group_id: str | None) -> bool:
+    return bool(group_id) and await info.context.group_role(group_id) is not None
+
+
+async def load_shift(info: graphene.ResolveInfo, shift_id: str) -> dict[str, Any] | None:
+    shift = await info.context.rpc.call("events", "coop_shift", shift_id)
+    return {**shift, "__typename": "CoopShift"} if shift and await _in_group(info, shift["group_id"]) else None
+
+
+async def load_trip(info: graphene.ResolveInfo, trip_id: str) -> dict[str, Any] | None:
+    trip = await info.context.rpc.call("events", "trip_get", trip_id)
+    return {**trip, "__typename": "Trip"} if trip and await _in_group(info, trip["group_id"]) else None
+
+
+NODE_TYPES.update(CoopShift=CoopShift, Trip=Trip)
+NODE_LOADERS.update(CoopShift=load_shift, Trip=load_trip)
+
+
+async def _group_only(info: graphene.ResolveInfo, group: dict[str, Any]) -> None:
+    if not await _in_group(info, group["id"]):
+        raise Forbidden("Only the group's members see this.")
+
+
+async def resolve_coop_shifts(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
+    await _group_only(info, root)
+    return [{**s, "__typename": "CoopShift"} for s in await info.context.rpc.call("events", "coop_shifts", root["id"])]
+
+
+async def resolve_trips(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
+    await _group_only(info, root)
+    return [{**t, "__typename": "Trip"} for t in await info.context.rpc.call("events", "group_trips", root["id"])]
+
+
+async def resolve_viewer_coop_balance(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any]:
+    await _group_only(info, root)
+    answer = await info.context.rpc.call("events", "coop_balance", root["id"], info.context.viewer_id)
+    return {"child_hours": _hours(answer["balance"]), "floor_child_hours": _hours(answer["floor"])}
+
+
+async def resolve_coop_balances(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
+    if await info.context.group_role(root["id"]) != "admin":
+        raise Forbidden("Only the group's admins see everyone's balance.")
+    balances = await info.context.rpc.call("events", "coop_balances", root["id"])
+    return [{"member_id": m, "is_escrow": m == "escrow", "child_hours": _hours(v)} for m, v in sorted(balances.items())]
+
+
+# The group's own fields for this (added to Group, which the members module defines).
+Group._meta.fields.update(
+    {
+        "coop_shifts": graphene.Field(
+            graphene.List(graphene.NonNull(CoopShift)),
+            resolver=resolve_coop_shifts,
+            description="Upcoming shifts (members only).",
+        ),
+        "trips": graphene.Field(
+            graphene.List(graphene.NonNull(Trip)),
+            resolver=resolve_trips,
+            description="School runs and trips (members only).",
+        ),
+        "viewer_coop_balance": graphene.Field(
+            CoopBalance, resolver=resolve_viewer_coop_balance, description="Your credits here."
+        ),
+        "coop_balances": graphene.Field(
+            graphene.List(graphene.NonNull(CoopAccount)),
+            resolver=resolve_coop_balances,
+            description="Everyone's credits (admins only); they sum to zero.",
+        ),
+    }
+)
+
+
+def _not_found(field: str, what: str) -> dict[str, Any]:
+    return {"user_errors": [{"field": ["input", field], "message": f"No such {what}.", "code": "NOT_FOUND"}]}
+
+
+class CoopShiftOfferInput(graphene.InputObjectType):
+    group_id = graphene.ID(required=True)
+    city = graphene.String(required=True)
+    starts_at = graphene.String(required=True, description="ISO 8601; without an offset, in the city's time zone.")
+    ends_at = graphene.String(required=True)
+    places = graphene.Int(required=True, description="Children, 1 to 12.")
+    age_range = graphene.Field(AgeRangeInput)
+    place_note = graphene.String(description="Where: shown to the group's members only.")
+
+
+class CoopShiftPayload(graphene.ObjectType):
+    shift = graphene.Field(CoopShift)
+    booking = graphene.Field(CoopBooking)
+    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+class CoopShiftOffer(graphene.Mutation):
+    """Offer to mind other members' children; you earn credits per child-hour once it is done."""
+
+    class Arguments:
+        input = CoopShiftOfferInput(required=True)
+
+    Output = CoopShiftPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        group_id = local_id(input["group_id"], "Group")
+        if group_id is None or not await _in_group(info, group_id):
+            return _not_found("groupId", "group of yours")
+        fields = {k: v for k, v in input.items() if k not in ("group_id", "age_range") and v is not None}
+        if input.get("age_range"):
+            fields["age_min"], fields["age_max"] = (
+                input["age_range"].get("min_years"),
+                input["age_range"].get("max_years"),
+            )
+        result = await info.context.rpc.call("events", "coop_offer", viewer, group_id, fields)
+        shift = {**result["shift"], "__typename": "CoopShift"} if result["shift"] else None
+        return {"shift": shift, "user_errors": user_errors(result["errors"], ("input",))}
+
+
+class CoopShiftBookInput(graphene.InputObjectType):
+    shift_id = graphene.ID(required=True)
+    children = graphene.Int(required=True)
+
+
+class CoopShiftBook(graphene.Mutation):
+    """Book places for your children; it costs credits (FULL, BELOW_FLOOR, CLOSED in userErrors)."""
+
+    class Arguments:
+        input = CoopShiftBookInput(required=True)
+
+    Output = CoopShiftPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        shift_id = local_id(input["shift_id"], "CoopShift")
+        if shift_id is None or await load_shift(info, shift_id) is None:
+            return _not_found("shiftId", "shift")
+        result = await info.context.rpc.call("events", "coop_book", shift_id, viewer, input["children"])
+        return {
+            "booking": result["booking"],
+            "shift": await load_shift(info, shift_id),
+            "user_errors": user_errors(result["errors"], ("input",)),
+        }
+
+
+class CoopBookingCancelInput(graphene.InputObjectType):
+    booking_id = graphene.ID(required=True)
+
+
+class CoopBookingCancel(graphene.Mutation):
+    """Cancel before the shift starts; your credits come back."""
+
+    class Arguments:
+        input = CoopBookingCancelInput(required=True)
+
+    Output = CoopShiftPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        booking_id = local_id(input["booking_id"], "CoopBooking")
+        if booking_id is None:
+            return _not_found("bookingId", "booking")
+        result = await info.context.rpc.call("events", "coop_cancel", booking_id, viewer)
+        return {"booking": result["booking"], "user_errors": user_errors(result["errors"], ("input",))}
+
+
+class CoopFloorSetInput(graphene.InputObjectType):
+    group_id = graphene.ID(required=True)
+    floor_child_hours = graphene.Float(required=True, description="0 or below, e.g. -10.")
+
+
+class CoopFloorSet(graphene.Mutation):
+    """Admins: how far in debt a member may go before they must host."""
+
+    class Arguments:
+        input = CoopFloorSetInput(required=True)
+
+    Output = members_schema.GroupPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        require_viewer(info)
+        group_id = local_id(input["group_id"], "Group")
+        if group_id is None or await info.context.group_role(group_id) != "admin":
+            return {
+                "user_errors": [
+                    {"field": ["input", "groupId"], "message": "Only the group's admins can.", "code": "FORBIDDEN"}
+                ]
+            }
+        floor = input["floor_child_hours"]
+        if not -100 <= floor <= 0:
+            return {
+                "user_errors": [
+                    {"field": ["input", "floorChildHours"], "message": "from -100 to 0", "code": "OUT_OF_RANGE"}
+                ]
+            }
+        await info.context.rpc.call("events", "coop_set_floor", group_id, round(floor * 60))
+        return {"group": members_schema.as_group(await info.context.loaders.group.load(group_id)), "user_errors": []}
+
+
+class TripCreateInput(graphene.InputObjectType):
+    group_id = graphene.ID(required=True)
+    title = graphene.String(required=True)
+    mode = graphene.Field(TripMode, required=True)
+    weekdays = graphene.List(graphene.NonNull(graphene.Int), required=True, description="0 is Monday.")
+    time = graphene.String(required=True, description="Local HH:MM.")
+    city = graphene.String(required=True)
+    meeting_point = graphene.String(required=True)
+    meeting_location = graphene.Field(GeoPointInput, required=True)
+    destination = graphene.String(required=True, description="A school, a dance class...")
+    seats = graphene.Int(required=True, description="Children per trip (a car's seats, a walking group's size).")
+
+
+class TripPayload(graphene.ObjectType):
+    trip = graphene.Field(Trip)
+    swap = graphene.Field(TripSwap)
+    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+async def _trip_result(info: graphene.ResolveInfo, trip_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "trip": await load_trip(info, trip_id),
+        "swap": result.get("swap"),
+        "user_errors": user_errors(result["errors"], ("input",)),
+    }
+
+
+class TripCreate(graphene.Mutation):
+    class Arguments:
+        input = TripCreateInput(required=True)
+
+    Output = TripPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        group_id = local_id(input["group_id"], "Group")
+        if group_id is None or not await _in_group(info, group_id):
+            return _not_found("groupId", "group of yours")
+        fields = {k: enum_value(v) for k, v in input.items() if k != "group_id"}
+        fields["meeting_location"] = {"lat": input["meeting_location"].lat, "lon": input["meeting_location"].lon}
+        result = await info.context.rpc.call("events", "trip_create", viewer, group_id, fields)
+        trip = {**result["trip"], "__typename": "Trip"} if result["trip"] else None
+        return {"trip": trip, "user_errors": user_errors(result["errors"], ("input",))}
+
+
+class TripJoinInput(graphene.InputObjectType):
+    trip_id = graphene.ID(required=True)
+    children = graphene.List(
+        graphene.NonNull(graphene.String), required=True, description="Your children's first names."
+    )
+
+
+class TripDayInput(graphene.InputObjectType):
+    trip_id = graphene.ID(required=True)
+    date = graphene.String(required=True, description="One of the trip's coming days, YYYY-MM-DD.")
+
+
+class TripSwapProposeInput(graphene.InputObjectType):
+    trip_id = graphene.ID(required=True)
+    my_date = graphene.String(required=True)
+    their_date = graphene.String(required=True)
+
+
+class TripSwapAcceptInput(graphene.InputObjectType):
+    swap_id = graphene.ID(required=True)
+    trip_id = graphene.ID(required=True)
+
+
+async def _trip_id(info: graphene.ResolveInfo, global_id: Any) -> str | None:
+    trip_id = local_id(global_id, "Trip")
+    return trip_id if trip_id and await load_trip(info, trip_id) else None
+
+
+class TripJoin(graphene.Mutation):
+    class Arguments:
+        input = TripJoinInput(required=True)
+
+    Output = TripPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        trip_id = await _trip_id(info, input["trip_id"])
+        if trip_id is None:
+            return _not_found("tripId", "trip")
+        result = await info.context.rpc.call("events", "trip_join", trip_id, viewer, list(input["children"]))
+        return await _trip_result(info, trip_id, result)
+
+
+class TripVolunteer(graphene.Mutation):
+    """Take a day: you drive or walk the children then."""
+
+    class Arguments:
+        input = TripDayInput(required=True)
+
+    Output = TripPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        trip_id = await _trip_id(info, input["trip_id"])
+        if trip_id is None:
+            return _not_found("tripId", "trip")
+        result = await info.context.rpc.call("events", "trip_volunteer", trip_id, viewer, input["date"])
+        return await _trip_result(info, trip_id, result)
+
+
+class TripSwapPropose(graphene.Mutation):
+    """Offer your day for another parent's; they accept with tripSwapAccept."""
+
+    class Arguments:
+        input = TripSwapProposeInput(required=True)
+
+    Output = TripPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        trip_id = await _trip_id(info, input["trip_id"])
+        if trip_id is None:
+            return _not_found("tripId", "trip")
+        result = await info.context.rpc.call(
+            "events", "trip_swap_propose", trip_id, viewer, input["my_date"], input["their_date"]
+        )
+        return await _trip_result(info, trip_id, result)
+
+
+class TripSwapAccept(graphene.Mutation):
+    """Accept a swap: both days change and everyone on them is told."""
+
+    class Arguments:
+        input = TripSwapAcceptInput(required=True)
+
+    Output = TripPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        trip_id = await _trip_id(info, input["trip_id"])
+        swap_id = local_id(input["swap_id"], "TripSwap")
+        if trip_id is None or swap_id is None:
+            return _not_found("swapId", "swap")
+        result = await info.context.rpc.call("events", "trip_swap_accept", swap_id, viewer)
+        return await _trip_result(info, trip_id, result)
+
+
+class CommunityMutations(graphene.ObjectType):
+    coop_shift_offer = CoopShiftOffer.Field()
+    coop_shift_book = CoopShiftBook.Field()
+    coop_booking_cancel = CoopBookingCancel.Field()
+    coop_floor_set = CoopFloorSet.Field()
+    trip_create = TripCreate.Field()
+    trip_join = TripJoin.Field()
+    trip_volunteer = TripVolunteer.Field()
+    trip_swap_propose = TripSwapPropose.Field()
+    trip_swap_accept = TripSwapAccept.Field()
