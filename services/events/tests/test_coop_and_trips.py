@@ -47,25 +47,35 @@ def test_200_racing_bookings_and_cancellations_keep_the_ledger_places_and_floor(
         call(container, "coop_offer", hosts[i % 5], GROUP, shift_fields(1 + i // 5, 8 + i % 5))["shift"]
         for i in range(20)
     ]
+    # Set the stage so both limits are certainly met in the race: parent0 is at the floor,
+    # and shift 1 is full.
+    assert call(container, "coop_book", shifts[0]["id"], "parent0", 2)["errors"] == []
+    assert call(container, "coop_book", shifts[1]["id"], "parent1", 2)["errors"] == []
+    assert call(container, "coop_book", shifts[1]["id"], "parent2", 1)["errors"] == []
     rng = random.Random(8)
     with ClusterRpcProxy(service_config) as cluster:
-        first_wave = [
+        first_wave = [cluster.events.coop_book.call_async(shifts[2 + i % 18]["id"], "parent0", 1) for i in range(5)] + [
+            cluster.events.coop_book.call_async(shifts[1]["id"], rng.choice(parents[3:]), 1) for _ in range(5)
+        ]
+        first_wave += [
             cluster.events.coop_book.call_async(rng.choice(shifts)["id"], rng.choice(parents), rng.choice([1, 1, 2]))
-            for _ in range(120)
+            for _ in range(107)
         ]
         booked = [b.result() for b in first_wave]
         confirmed = [b["booking"] for b in booked if b["booking"]]
-        to_cancel = rng.sample(confirmed, 20)
+        assert len(confirmed) >= 10
+        to_cancel = rng.sample(confirmed, min(20, len(confirmed)))
+        more = 200 - 3 - len(first_wave) - 2 * len(to_cancel)
         second_wave = [
             cluster.events.coop_book.call_async(
                 rng.choice(shifts)["id"], rng.choice(parents + hosts), rng.choice([1, 2])
             )
-            for _ in range(40)
+            for _ in range(more)
         ] + [cluster.events.coop_cancel.call_async(b["id"], b["member_id"]) for b in to_cancel]
         # The same cancellations again, racing the first ones: a refund happens once.
         second_wave += [cluster.events.coop_cancel.call_async(b["id"], b["member_id"]) for b in to_cancel]
         results = [c.result() for c in second_wave]
-    assert len(first_wave) + len(second_wave) == 200
+    assert 3 + len(first_wave) + len(second_wave) == 200
 
     codes = {e["code"] for r in booked + results for e in r["errors"]}
     assert "BELOW_FLOOR" in codes and "FULL" in codes  # both limits were actually hit
