@@ -8,10 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import graphene
+from graphql import GraphQLError
 
 from . import ids
 from . import members as members_schema
 from .common import NODE_LOADERS, NODE_TYPES, GeoPoint, GeoPointInput, Node, UserError, require_viewer, user_errors
+from .context import Context
 from .errors import Forbidden
 from .members import Group, enum_value, local_id
 from .outings import AgeRange, AgeRangeInput
@@ -250,6 +252,57 @@ def _not_found(field: str, what: str) -> dict[str, Any]:
     return {"user_errors": [{"field": ["input", field], "message": f"No such {what}.", "code": "NOT_FOUND"}]}
 
 
+class GroupActivity(graphene.ObjectType):
+    """A co-op shift or a school run of one of your groups, near where you look."""
+
+    kind = graphene.String(required=True, description="coop_shift or trip.")
+    distance_km = graphene.Float(required=True, description="To the shift's ~1 km area or the trip's meeting point.")
+    shift = graphene.Field(CoopShift)
+    trip = graphene.Field(Trip)
+
+    @staticmethod
+    async def resolve_shift(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return await load_shift(info, root["id"]) if root["kind"] == "coop_shift" else None
+
+    @staticmethod
+    async def resolve_trip(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return await load_trip(info, root["id"]) if root["kind"] == "trip" else None
+
+
+class CommunityQueries(graphene.ObjectType):
+    nearby_group_activities = graphene.List(
+        graphene.NonNull(GroupActivity),
+        near=graphene.Argument(GeoPointInput, required=True),
+        radius_km=graphene.Argument(graphene.Float, required=True, description="More than 0, at most 100."),
+        first=graphene.Argument(graphene.Int, default_value=20, description="1 to 100."),
+        description="Co-op shifts to come and school runs of your groups, nearest first. Signed in only.",
+    )
+
+    @staticmethod
+    async def resolve_nearby_group_activities(
+        root: None, info: graphene.ResolveInfo, near: Any, radius_km: float, first: int = 20
+    ) -> list[dict[str, Any]]:
+        require_viewer(info)
+        ctx: Context = info.context
+        groups = list((await ctx.viewer_context())["groups"])
+        if not groups:
+            return []
+        page = await ctx.rpc.call(
+            "search",
+            "nearby_activities",
+            {"lat": near.lat, "lon": near.lon},
+            radius_km,
+            viewer_groups=groups,
+            first=first,
+        )
+        if page["errors"]:
+            raise GraphQLError(page["errors"][0]["message"])
+        return [
+            {"id": e["node"]["id"], "kind": e["node"]["kind"], "distance_km": round(e["distance_km"], 1)}
+            for e in page["edges"]
+        ]
+
+
 class CoopShiftOfferInput(graphene.InputObjectType):
     group_id = graphene.ID(required=True)
     city = graphene.String(required=True)
@@ -258,6 +311,9 @@ class CoopShiftOfferInput(graphene.InputObjectType):
     places = graphene.Int(required=True, description="Children, 1 to 12.")
     age_range = graphene.Field(AgeRangeInput)
     place_note = graphene.String(description="Where: shown to the group's members only.")
+    location = graphene.Field(
+        GeoPointInput, description="Roughly where; only a fixed ~1 km area is shown and searched."
+    )
 
 
 class CoopShiftPayload(graphene.ObjectType):
@@ -280,7 +336,9 @@ class CoopShiftOffer(graphene.Mutation):
         group_id = local_id(input["group_id"], "Group")
         if group_id is None or not await _in_group(info, group_id):
             return _not_found("groupId", "group of yours")
-        fields = {k: v for k, v in input.items() if k not in ("group_id", "age_range") and v is not None}
+        fields = {k: v for k, v in input.items() if k not in ("group_id", "age_range", "location") and v is not None}
+        if input.get("location") is not None:
+            fields["location"] = {"lat": input["location"].lat, "lon": input["location"].lon}
         if input.get("age_range"):
             fields["age_min"], fields["age_max"] = (
                 input["age_range"].get("min_years"),

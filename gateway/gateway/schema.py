@@ -15,7 +15,7 @@ from parentnet_kit import cities as city_catalogue
 
 from . import ids
 from .common import NODE_LOADERS, City, Node
-from .community import CommunityMutations, CoopShift, Trip
+from .community import CommunityMutations, CommunityQueries, CoopShift, Trip
 from .discovery import DiscoveryQueries
 from .inbox import InboxMutations, InboxQueries, Notification
 from .listings import Contact, Listing, ListingMutations, ListingQueries
@@ -41,7 +41,14 @@ class RootQueries(graphene.ObjectType):
 
 
 class Query(
-    RootQueries, OutingQueries, ListingQueries, DiscoveryQueries, MemberQueries, InboxQueries, graphene.ObjectType
+    RootQueries,
+    OutingQueries,
+    ListingQueries,
+    DiscoveryQueries,
+    CommunityQueries,
+    MemberQueries,
+    InboxQueries,
+    graphene.ObjectType,
 ):
     pass
 

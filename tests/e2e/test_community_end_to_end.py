@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import post
 
+from parentnet_kit.testing import wait_for
+
 GROUP = """mutation { groupCreate(input: {name: "Parents de l'école Vaucanson", city: "paris"}) {
   group { id } userErrors { code } } }"""
 JOIN_GROUP = "mutation($g: ID!) { groupJoin(input: {groupId: $g}) { userErrors { code } } }"
@@ -90,3 +92,35 @@ def test_a_school_run_rota_and_a_swap_through_the_api(gql, sign_up):
     assert (drivers[days[0]], drivers[days[1]]) == ("Bao", "Ana")
     inbox = gql("{ inbox { nodes { kind subject { id } } } }", token=ana["token"])["inbox"]["nodes"]
     assert [n["kind"] for n in inbox].count("trip_rota_changed") == 2 and inbox[0]["subject"]["id"] == trip["id"]
+
+
+def test_shifts_and_trips_are_found_nearby_by_the_group_only(gql, sign_up):
+    member, outsider = sign_up("Member"), sign_up("Outsider")
+    group = gql(GROUP, token=member["token"])["groupCreate"]["group"]["id"]
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    offer = (
+        "mutation($input: CoopShiftOfferInput!) { coopShiftOffer(input: $input) { shift { id } userErrors { code } } }"
+    )
+    shift = gql(
+        offer,
+        {
+            "input": {
+                "groupId": group,
+                "city": "paris",
+                "startsAt": start.isoformat(),
+                "endsAt": (start + timedelta(hours=3)).isoformat(),
+                "places": 2,
+                "location": {"lat": 48.8330, "lon": 2.3560},
+            }
+        },
+        token=member["token"],
+    )["coopShiftOffer"]["shift"]
+    near = """query($near: GeoPointInput!) { nearbyGroupActivities(near: $near, radiusKm: 2) {
+      kind distanceKm shift { id } trip { id } } }"""
+    spot = {"lat": 48.8335, "lon": 2.3565}
+
+    def found(token):
+        return [a["shift"]["id"] for a in gql(near, {"near": spot}, token=token)["nearbyGroupActivities"] if a["shift"]]
+
+    wait_for(lambda: shift["id"] in found(member["token"]), timeout=10, what="the shift searchable by the group")
+    assert found(outsider["token"]) == []

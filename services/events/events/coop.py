@@ -24,6 +24,11 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from parentnet_kit import cells
+from parentnet_kit.envelope import Event
+from parentnet_kit.outbox import AggregateStore
+from parentnet_kit.publisher import EventPublisher
+
 from . import domain
 
 ESCROW = "escrow"
@@ -41,14 +46,17 @@ def _aware(value: datetime) -> datetime:
 
 
 class Coop:
-    def __init__(self, db: Database) -> None:
-        self.shifts = db["coop_shifts"]
+    def __init__(self, db: Database, publisher: EventPublisher | None = None) -> None:
+        # Shifts are published (coop_shift_offered) so search can show them to the group.
+        self.shift_store = AggregateStore(db, "coop_shifts", publisher, outbox="coop_shifts_outbox")
+        self.shifts = self.shift_store.aggregates
         self.bookings = db["coop_bookings"]
         self.seats = db["coop_seats"]
         self.ledger = db["coop_ledger"]
         self.settings = db["coop_settings"]
 
     def ensure_indexes(self) -> None:
+        self.shift_store.ensure_indexes()
         self.seats.create_index([("booking_id", ASCENDING)])
         self.seats.create_index([("shift_id", ASCENDING)])
         self.ledger.create_index([("group_id", ASCENDING), ("debtor", ASCENDING)])
@@ -79,6 +87,15 @@ class Coop:
         for name, value in (("age_min", age_min), ("age_max", age_max)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 12):
                 errors.append(error((name,), f"{name} must be 0 to 12 years", "OUT_OF_RANGE"))
+        location = raw.get("location")
+        area = None
+        if location is not None:
+            point = domain._coordinate(location, [])
+            if point is None:
+                errors.append(error(("location",), "location must have lat and lon", "INVALID"))
+            else:
+                # Only a fixed ~1 km area of where the host lives is ever shown or indexed.
+                area = cells.cell_for(point["lat"], point["lon"]).to_dict()
         note = raw.get("place_note") or ""
         if not isinstance(note, str) or len(note) > 300:
             errors.append(error(("place_note",), "placeNote is at most 300 characters", "TOO_LONG"))
@@ -97,10 +114,13 @@ class Coop:
             "age_min": age_min,
             "age_max": age_max,
             "place_note": note.strip(),
+            "area": area,
             "status": "open",
             "created_at": now,
+            "version": 1,
         }
-        self.shifts.insert_one(shift)
+        data = {**self.view(shift), "area": area}
+        self.shift_store.commit(shift, Event("coop_shift_offered", "events", shift["_id"], 1, city.slug, data))
         return {"shift": self.view(shift), "errors": []}
 
     def view(self, shift: dict[str, Any]) -> dict[str, Any]:

@@ -67,7 +67,8 @@ class OutingStore:
         return [domain.public_view(doc) for doc in self.store.aggregates.find(query).sort("_id", 1).limit(size)]
 
     def relay_pending(self) -> int:
-        return self.store.relay_pending() + self.inbox.store.relay_pending()
+        stores = (self.store, self.inbox.store, self.coop.shift_store, self.trips.trip_store)
+        return sum(store.relay_pending() for store in stores)
 
     # -- proposing and changing ----------------------------------------------------------
     def _commit(self, state: dict[str, Any], event_type: str) -> dict[str, Any]:
@@ -346,9 +347,9 @@ class Outings(DependencyProvider):
         self.attendance.ensure_indexes()
         self.inbox = Inbox(AggregateStore(db, "inbox", self.publisher, outbox="inbox_outbox"), SOURCE)
         self.inbox.ensure_indexes()
-        self.coop = Coop(db)
+        self.coop = Coop(db, self.publisher)
         self.coop.ensure_indexes()
-        self.trips = Trips(db, self.inbox.notify)
+        self.trips = Trips(db, self.inbox.notify, self.publisher)
         self.trips.ensure_indexes()
 
     def stop(self) -> None:

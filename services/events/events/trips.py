@@ -20,6 +20,10 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from parentnet_kit.envelope import Event
+from parentnet_kit.outbox import AggregateStore
+from parentnet_kit.publisher import EventPublisher
+
 from . import domain
 
 MODES = ("walk", "car")
@@ -32,14 +36,17 @@ def error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
 
 
 class Trips:
-    def __init__(self, db: Database, notify: Any) -> None:
-        self.trips = db["trips"]
+    def __init__(self, db: Database, notify: Any, publisher: EventPublisher | None = None) -> None:
+        # Trips are published (trip_created) so search can show them to the group.
+        self.trip_store = AggregateStore(db, "trips", publisher, outbox="trips_outbox")
+        self.trips = self.trip_store.aggregates
         self.members = db["trip_members"]
         self.rota = db["trip_rota"]
         self.swaps = db["trip_swaps"]
         self.notify = notify  # (recipient, key, kind, message, subject, city) -> bool
 
     def ensure_indexes(self) -> None:
+        self.trip_store.ensure_indexes()
         self.trips.create_index([("group_id", ASCENDING)])
         self.members.create_index([("trip_id", ASCENDING)])
         self.rota.create_index([("trip_id", ASCENDING), ("date", ASCENDING)])
@@ -89,8 +96,9 @@ class Trips:
             "destination": raw["destination"].strip(),
             "seats": seats,
             "created_at": datetime.now(UTC),
+            "version": 1,
         }
-        self.trips.insert_one(trip)
+        self.trip_store.commit(trip, Event("trip_created", "events", trip["_id"], 1, city.slug, self.view(trip)))
         return {"trip": self.view(trip), "errors": []}
 
     def view(self, trip: dict[str, Any]) -> dict[str, Any]:

@@ -101,6 +101,38 @@ def write_for(event: Event) -> IndexWrite | None:
         # Only available listings are found; a closed one stays as a hidden tombstone.
         doc["hidden"] = event.type == "listing_closed" or doc.get("status") != "active"
         return IndexWrite(indices.LISTINGS, event.aggregate_id, event.version, doc)
+    if event.type == "coop_shift_offered":
+        area = event.data.get("area")
+        if not area:
+            return None  # offered without a place: not on the map
+        doc = {
+            "id": event.aggregate_id,
+            "version": event.version,
+            "hidden": False,
+            "kind": "coop_shift",
+            "group_id": event.data["group_id"],
+            "title": "Co-op childcare",
+            "point": {"lat": area["lat"], "lon": area["lon"]},
+            "city": event.data.get("city"),
+            "starts_at": event.data["starts_at"],
+            "ends_at": event.data["ends_at"],
+        }
+        return IndexWrite(indices.ACTIVITIES, event.aggregate_id, event.version, doc)
+    if event.type == "trip_created":
+        where = event.data.get("meeting_location") or {}
+        doc = {
+            "id": event.aggregate_id,
+            "version": event.version,
+            "hidden": False,
+            "kind": "trip",
+            "group_id": event.data["group_id"],
+            "title": event.data.get("title", ""),
+            "point": {"lat": where.get("lat", 0.0), "lon": where.get("lon", 0.0)},
+            "city": event.data.get("city"),
+            "weekdays": event.data.get("weekdays", []),
+            "time": event.data.get("time"),
+        }
+        return IndexWrite(indices.ACTIVITIES, event.aggregate_id, event.version, doc)
     if event.type == "contact_recommended":
         fields = ("kind", "name", "description", "phone", "email", "website", "address", "location", "city")
         doc = {name: event.data.get(name) for name in (*fields, "group_id", "languages", "recommendations")}

@@ -185,12 +185,32 @@ GROUPS_MAPPING: dict[str, Any] = {
     },
 }
 
+# Co-op childcare shifts and school runs: for the members of their group only.
+ACTIVITIES_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "keyword"},
+        "version": {"type": "long"},
+        "hidden": {"type": "boolean"},
+        "kind": {"type": "keyword"},
+        "group_id": {"type": "keyword"},
+        "title": text_field(),
+        "point": {"type": "geo_point"},
+        "city": {"type": "keyword"},
+        "starts_at": {"type": "date"},
+        "ends_at": {"type": "date"},
+        "weekdays": {"type": "integer"},
+        "time": {"type": "keyword", "index": False},
+    },
+}
+
 OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 2)
+ACTIVITIES = IndexSpec("activities", ACTIVITIES_MAPPING, 1)
 CONTACTS = IndexSpec("contacts", CONTACTS_MAPPING, 2)
 GROUPS = IndexSpec("groups", GROUPS_MAPPING, 2)
 LISTINGS = IndexSpec("listings", LISTINGS_MAPPING, 2)
 BLOCKS = IndexSpec("blocks", BLOCKS_MAPPING, 1)
-ALL = (OUTINGS, LISTINGS, CONTACTS, GROUPS, BLOCKS)
+ALL = (OUTINGS, LISTINGS, CONTACTS, GROUPS, ACTIVITIES, BLOCKS)
 
 
 class Indices:

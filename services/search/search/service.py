@@ -10,7 +10,7 @@ from parentnet_kit.nameko_rpc import rpc
 
 from . import queries
 from .dependencies import IndexerRunner, SearchIndices
-from .indices import BLOCKS, CONTACTS, GROUPS, LISTINGS, OUTINGS
+from .indices import ACTIVITIES, BLOCKS, CONTACTS, GROUPS, LISTINGS, OUTINGS
 
 
 class SearchService:
@@ -86,6 +86,23 @@ class SearchService:
         hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
         page = queries.nearby_listings(
             es, self.indices.alias(LISTINGS), near, float(radius_km), first, after, hidden, clean
+        )
+        return {"errors": [], **page}
+
+    @rpc
+    def nearby_activities(
+        self, near: dict[str, float], radius_km: float, viewer_groups: list[str] | None = None, first: int = 20
+    ) -> dict[str, Any]:
+        """Co-op shifts still to come and school runs of the viewer's groups, nearest first."""
+        errors = queries.validate_nearby(near, radius_km, first, None)
+        if errors:
+            return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
+        filters = [
+            {"terms": {"group_id": list(viewer_groups or [])}},
+            {"bool": {"should": [{"range": {"ends_at": {"gte": "now"}}}, {"term": {"kind": "trip"}}]}},
+        ]
+        page = queries._nearby(
+            self.indices.es, self.indices.alias(ACTIVITIES), "point", near, float(radius_km), first, None, filters, []
         )
         return {"errors": [], **page}
 
