@@ -8,6 +8,7 @@ from typing import Any
 import graphene
 
 from parentnet_kit import cities as city_catalogue
+from parentnet_kit import contracts
 
 from . import ids
 from . import members as members_schema
@@ -29,31 +30,9 @@ from .context import Context
 from .members import Cell, enum_value, local_id
 from .outings import CategoryCount, Money, MoneyInput, search_filter
 
-ListingKind = graphene.Enum(
-    "ListingKind", [("GIVE", "give"), ("LEND", "lend"), ("SWAP", "swap"), ("SELL", "sell"), ("WANTED", "wanted")]
-)
-ListingCategory = graphene.Enum(
-    "ListingCategory",
-    [
-        (name.upper(), name)
-        for name in (
-            "pram_stroller",
-            "car_seat",
-            "clothes",
-            "shoes",
-            "toys",
-            "books",
-            "furniture",
-            "maternity",
-            "babysitting",
-            "tutoring",
-            "other",
-        )
-    ],
-)
-ListingCondition = graphene.Enum(
-    "ListingCondition", [("NEW", "new"), ("LIKE_NEW", "like_new"), ("GOOD", "good"), ("FAIR", "fair")]
-)
+ListingKind = graphene.Enum("ListingKind", [(name.upper(), name) for name in contracts.LISTING_KINDS])
+ListingCategory = graphene.Enum("ListingCategory", [(name.upper(), name) for name in contracts.LISTING_CATEGORIES])
+ListingCondition = graphene.Enum("ListingCondition", [(name.upper(), name) for name in contracts.LISTING_CONDITIONS])
 ListingStatus = graphene.Enum(
     "ListingStatus",
     [
@@ -65,23 +44,7 @@ ListingStatus = graphene.Enum(
     ],
 )
 ReservationStatus = graphene.Enum("ReservationStatus", [("REQUESTED", "requested"), ("ACCEPTED", "accepted")])
-ContactKind = graphene.Enum(
-    "ContactKind",
-    [
-        (name.upper(), name)
-        for name in (
-            "paediatrician",
-            "gp",
-            "midwife",
-            "nursery",
-            "childminder",
-            "babysitter",
-            "speech_therapist",
-            "psychologist",
-            "other",
-        )
-    ],
-)
+ContactKind = graphene.Enum("ContactKind", [(name.upper(), name) for name in contracts.CONTACT_KINDS])
 
 
 class MonthsRange(graphene.ObjectType):

@@ -20,3 +20,32 @@ OUTING_CATEGORIES: tuple[str, ...] = (
     "school_run",
     "other",
 )
+
+# Listings: the listings service validates against these, the gateway exposes them as enums.
+LISTING_OFFER_KINDS: tuple[str, ...] = ("give", "lend", "swap", "sell")
+LISTING_KINDS: tuple[str, ...] = (*LISTING_OFFER_KINDS, "wanted")
+LISTING_CATEGORIES: tuple[str, ...] = (
+    "pram_stroller",
+    "car_seat",
+    "clothes",
+    "shoes",
+    "toys",
+    "books",
+    "furniture",
+    "maternity",
+    "babysitting",
+    "tutoring",
+    "other",
+)
+LISTING_CONDITIONS: tuple[str, ...] = ("new", "like_new", "good", "fair")
+CONTACT_KINDS: tuple[str, ...] = (
+    "paediatrician",
+    "gp",
+    "midwife",
+    "nursery",
+    "childminder",
+    "babysitter",
+    "speech_therapist",
+    "psychologist",
+    "other",
+)

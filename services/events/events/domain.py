@@ -9,7 +9,6 @@ import calendar
 import math
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from parentnet_kit import cities
 from parentnet_kit.contracts import OUTING_CATEGORIES
+from parentnet_kit.fields import FieldError
 
 CATEGORIES = OUTING_CATEGORIES
 TITLE_MAX = 140
@@ -26,16 +26,6 @@ MAX_DURATION = timedelta(days=14)
 # Tolerate clocks a little apart between a phone and the server.
 PAST_TOLERANCE = timedelta(minutes=5)
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: tuple[str, ...]
-    message: str
-    code: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"field": list(self.field), "message": self.message, "code": self.code}
 
 
 def _text(raw: dict[str, Any], name: str, limit: int, errors: list[FieldError], required: bool) -> str:

@@ -7,32 +7,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
 
-from parentnet_kit import cells, cities
+from parentnet_kit import cells, cities, contracts
+from parentnet_kit.fields import FieldError
 from parentnet_kit.geo import haversine_km
 
-OFFER_KINDS = ("give", "lend", "swap", "sell")
-KINDS = (*OFFER_KINDS, "wanted")
-CATEGORIES = (
-    "pram_stroller",
-    "car_seat",
-    "clothes",
-    "shoes",
-    "toys",
-    "books",
-    "furniture",
-    "maternity",
-    "babysitting",
-    "tutoring",
-    "other",
-)
+OFFER_KINDS = contracts.LISTING_OFFER_KINDS
+KINDS = contracts.LISTING_KINDS
+CATEGORIES = contracts.LISTING_CATEGORIES
 SIZED = ("clothes", "shoes")
-CONDITIONS = ("new", "like_new", "good", "fair")
+CONDITIONS = contracts.LISTING_CONDITIONS
 TITLE_MAX, DESCRIPTION_MAX, ADDRESS_MAX, SIZE_MAX = 140, 5_000, 300, 20
 PHOTOS_MAX = 8
 DEFAULT_LIFETIME = timedelta(days=30)
@@ -41,28 +29,8 @@ AGE_MAX_MONTHS = 18 * 12
 CURRENCIES = {"FR": "EUR", "CA": "CAD", "CN": "CNY", "VN": "VND"}
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
-CONTACT_KINDS = (
-    "paediatrician",
-    "gp",
-    "midwife",
-    "nursery",
-    "childminder",
-    "babysitter",
-    "speech_therapist",
-    "psychologist",
-    "other",
-)
+CONTACT_KINDS = contracts.CONTACT_KINDS
 NAME_MAX, PHONE_MAX, URL_MAX = 120, 40, 300
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: tuple[str, ...]
-    message: str
-    code: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"field": list(self.field), "message": self.message, "code": self.code}
 
 
 def _text(raw: dict[str, Any], name: str, limit: int, errors: list[FieldError], required: bool) -> str:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from parentnet_kit import cities
+from parentnet_kit.fields import FieldError
 from parentnet_kit.geo import haversine_km
 
 from . import cells
@@ -30,16 +30,6 @@ GROUP_NAME_MAX, GROUP_DESCRIPTION_MAX = 80, 2_000
 VISIBILITIES = ("public", "private")
 JOIN_POLICIES = ("open", "approval")
 ROLES = ("admin", "moderator", "member")
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: tuple[str, ...]
-    message: str
-    code: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"field": list(self.field), "message": self.message, "code": self.code}
 
 
 def new_id() -> str:
