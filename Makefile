@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: up down test provision services demo lint schema help
+.PHONY: up down test bench provision services demo lint schema help
 
 help:
 	@echo "make up     provision RabbitMQ, a MongoDB-protocol server and Elasticsearch, start the five processes, load demo data"
@@ -28,6 +28,10 @@ down:
 
 test: provision
 	@bash scripts/run_tests.sh
+
+bench: provision
+	@.venv/bin/pip install -q -r bench/requirements.txt
+	@$(PY) bench/run.py
 
 lint:
 	@.venv/bin/ruff check .
