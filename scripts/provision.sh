@@ -199,6 +199,8 @@ YML
   # filters the indices use (CJK bigrams, French and English stemming, folding).
   if [ ! -d "$home/modules/analysis-common" ] && [ ! -d "$home/plugins/parentnet-analysis" ]; then
     echo "    building and installing the parentnet-analysis plugin"
+    [ -x "$jh/bin/javac" ] || command -v javac >/dev/null || apt_install openjdk-17-jdk-headless >&2 \
+      || fail "installing a JDK" "apt-get install openjdk-17-jdk-headless"
     local plugin
     plugin=$(PATH="$jh/bin:$PATH" "$ROOT/services/search/es-plugin/build.sh" "$home" "$CACHE/downloads") \
       || fail "building the analysis plugin" "needs a JDK 17 (javac): apt-get install openjdk-17-jdk-headless"
