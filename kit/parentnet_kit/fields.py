@@ -15,3 +15,8 @@ class FieldError:
 
     def to_dict(self) -> dict[str, Any]:
         return {"field": list(self.field), "message": self.message, "code": self.code}
+
+
+def field_error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
+    """A ``FieldError`` as the services return it over RPC."""
+    return FieldError(field, message, code).to_dict()

@@ -15,6 +15,7 @@ from typing import Any
 
 from pymongo import DESCENDING
 
+from .clock import aware
 from .envelope import Event
 from .outbox import AggregateStore, ConcurrencyConflict
 
@@ -80,9 +81,7 @@ class Inbox:
 
 
 def view(state: dict[str, Any]) -> dict[str, Any]:
-    created = state["created_at"]
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
+    created = aware(state["created_at"])
     return {
         "id": state["_id"],
         "recipient_id": state["recipient_id"],

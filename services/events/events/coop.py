@@ -25,7 +25,9 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit import cells
+from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
+from parentnet_kit.fields import field_error as error
 from parentnet_kit.outbox import AggregateStore
 from parentnet_kit.publisher import EventPublisher
 
@@ -35,14 +37,6 @@ ESCROW = "escrow"
 DEFAULT_FLOOR_MINUTES = -600  # ten child-hours in debt, then host before booking again
 PENDING_TIMEOUT = timedelta(seconds=30)
 MAX_ATTEMPTS = 200
-
-
-def error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
-    return domain.FieldError(field, message, code).to_dict()
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class Coop:

@@ -10,7 +10,9 @@ from nameko.extensions import DependencyProvider
 from pymongo import ASCENDING, MongoClient
 from pymongo.database import Database
 
+from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
+from parentnet_kit.fields import field_error as error
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
@@ -31,14 +33,6 @@ TIME_AND_PLACE = ("starts_at", "ends_at", "venue_name", "location")
 
 class NotFound(LookupError):
     pass
-
-
-def error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
-    return domain.FieldError(field, message, code).to_dict()
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class OutingStore:

@@ -21,6 +21,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit.envelope import Event
+from parentnet_kit.fields import field_error as error
 from parentnet_kit.outbox import AggregateStore
 from parentnet_kit.publisher import EventPublisher
 
@@ -29,10 +30,6 @@ from . import domain
 MODES = ("walk", "car")
 ROTA_WEEKS = 6
 NAME_RE = re.compile(r"^[^\W\d_][\w' -]{0,39}$", re.UNICODE)
-
-
-def error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
-    return domain.FieldError(field, message, code).to_dict()
 
 
 class Trips:

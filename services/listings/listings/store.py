@@ -17,7 +17,9 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit import cells
+from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
+from parentnet_kit.fields import field_error as error
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
@@ -30,14 +32,6 @@ MATCH_SWEEP_AFTER = timedelta(seconds=5)
 log = logging.getLogger(__name__)
 
 Decision = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]]
-
-
-def error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
-    return domain.FieldError(field, message, code).to_dict()
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class ListingStore:

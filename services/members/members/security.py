@@ -20,7 +20,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -29,6 +29,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
+
+from parentnet_kit.clock import aware
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # A hash of a random password, made once: what an unknown email is checked against.
@@ -125,9 +127,7 @@ class Attempts:
             return None
         # Allowed again once the oldest of the last ``limit`` attempts leaves the window.
         recent = list(self.attempts.find(query, {"at": 1}).sort("at", DESCENDING).skip(limit - 1).limit(1))
-        at = recent[0]["at"] if recent else now
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
+        at = aware(recent[0]["at"]) if recent else now
         return Refusal(max(1, int((at + window - now).total_seconds()) + 1))
 
     def login_refusal(self, account: str, client: str, now: datetime) -> Refusal | None:
@@ -159,7 +159,7 @@ class Attempts:
         doc = self.known.find_one({"_id": f"{account}:{client}"})
         if doc is None:
             return False
-        at = doc["at"] if doc["at"].tzinfo else doc["at"].replace(tzinfo=UTC)
+        at = aware(doc["at"])
         return now - at < timedelta(days=self.limits.known_client_days)
 
     def rate_refusal(
@@ -221,7 +221,7 @@ class Sessions:
         except DuplicateKeyError:
             self.revoke(record["session_id"], now)
             return None
-        expires = record["expires_at"] if record["expires_at"].tzinfo else record["expires_at"].replace(tzinfo=UTC)
+        expires = aware(record["expires_at"])
         if expires <= now or not self.active(record["session_id"]):
             return None
         return (

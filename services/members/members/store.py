@@ -12,30 +12,27 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
+from parentnet_kit.fields import field_error as error
 from parentnet_kit.outbox import AggregateStore, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.tokens import TokenSigner
 
 from . import cells, domain
-from .domain import FieldError
 from .security import DUMMY_HASH, Attempts, Blocking, Limits, Sessions, digest, hash_password, verify_password
 
 SOURCE = "members"
 ORPHAN_EMAIL_AFTER = timedelta(minutes=2)
 SIMILAR_AGE_MONTHS = 12
 CONFLICT_ATTEMPTS = 5
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def encode_cursor(value: Any) -> str:
@@ -49,10 +46,6 @@ def decode_cursor(cursor: str | None) -> Any:
         return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise ValueError("after is not a cursor from this list") from None
-
-
-def error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
-    return FieldError(field, message, code).to_dict()
 
 
 class MemberStore:
