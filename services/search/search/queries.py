@@ -266,6 +266,26 @@ def _nearby(
     }
 
 
+def outings_hidden_from(hidden_organizers: list[str] | None, viewer_groups: list[str] | None) -> list[dict[str, Any]]:
+    """What a viewer never sees of outings: other groups' private ones, and those of members who blocked them."""
+    exclusions: list[dict[str, Any]] = [
+        {
+            "bool": {
+                "filter": [{"term": {"group_visibility": "private"}}],
+                "must_not": [{"terms": {"group_id": list(viewer_groups or [])}}],
+            }
+        }
+    ]
+    if hidden_organizers:
+        exclusions.append({"terms": {"organizer_id": hidden_organizers}})
+    return exclusions
+
+
+def listings_hidden_from(hidden_owners: list[str] | None) -> list[dict[str, Any]]:
+    """What a viewer never sees of listings: those of members who blocked them."""
+    return [{"terms": {"owner_id": hidden_owners}}] if hidden_owners else []
+
+
 def nearby_outings(
     es: Elasticsearch,
     alias: str,
@@ -282,17 +302,7 @@ def nearby_outings(
 
     Outings meet at public places, so their exact distance may be shown.
     """
-    exclusions: list[dict[str, Any]] = [
-        # A private group's outings are for its members only.
-        {
-            "bool": {
-                "filter": [{"term": {"group_visibility": "private"}}],
-                "must_not": [{"terms": {"group_id": list(viewer_groups or [])}}],
-            }
-        }
-    ]
-    if hidden_organizers:
-        exclusions.append({"terms": {"organizer_id": hidden_organizers}})
+    exclusions = outings_hidden_from(hidden_organizers, viewer_groups)
     clauses, post, text = outing_query(filters or {})
     return _nearby(es, alias, "location", near, radius_km, first, after, clauses, exclusions, post, text, sort)
 
@@ -311,7 +321,7 @@ def nearby_listings(
 
     Distances are to the area's centre: the exact pickup point is never indexed.
     """
-    exclusions = [{"terms": {"owner_id": hidden_owners}}] if hidden_owners else []
+    exclusions = listings_hidden_from(hidden_owners)
     clauses, post, text = listing_query(filters or {})
     return _nearby(es, alias, "area_point", near, radius_km, first, after, clauses, exclusions, post, text)
 

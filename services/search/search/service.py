@@ -126,22 +126,14 @@ class SearchService:
         hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
         found = []
         if "outings" in kinds:
-            exclusions = [
-                {
-                    "bool": {
-                        "filter": [{"term": {"group_visibility": "private"}}],
-                        "must_not": [{"terms": {"group_id": list(viewer_groups or [])}}],
-                    }
-                },
-                *([{"terms": {"organizer_id": hidden}}] if hidden else []),
-            ]
+            exclusions = queries.outings_hidden_from(hidden, viewer_groups)
             filters = [{"range": {"ends_at": {"gte": "now"}}}]
             for cell in queries.clusters(
                 es, self.indices.alias(OUTINGS), "location", bounds, zoom, filters, exclusions
             ):
                 found.append({"kind": "outings", **cell})
         if "listings" in kinds:
-            exclusions = [{"terms": {"owner_id": hidden}}] if hidden else []
+            exclusions = queries.listings_hidden_from(hidden)
             filters = [{"range": {"expires_at": {"gte": "now"}}}]
             for cell in queries.clusters(
                 es, self.indices.alias(LISTINGS), "area_point", bounds, zoom, filters, exclusions
@@ -171,21 +163,13 @@ class SearchService:
         outings_visible = {
             "bool": {
                 "filter": [{"range": {"ends_at": {"gte": "now"}}}],
-                "must_not": [
-                    {
-                        "bool": {
-                            "filter": [{"term": {"group_visibility": "private"}}],
-                            "must_not": [{"terms": {"group_id": groups}}],
-                        }
-                    },
-                    {"terms": {"organizer_id": hidden}},
-                ],
+                "must_not": queries.outings_hidden_from(hidden, groups),
             }
         }
         listings_visible = {
             "bool": {
                 "filter": [{"range": {"expires_at": {"gte": "now"}}}],
-                "must_not": [{"terms": {"owner_id": hidden}}],
+                "must_not": queries.listings_hidden_from(hidden),
             }
         }
         contacts_visible = {
