@@ -8,6 +8,8 @@ from typing import Any
 
 import graphene
 
+from parentnet_kit import cities as city_catalogue
+
 from .errors import Unauthenticated
 
 # Each module registers the types ``node(id:)`` can return, by GraphQL type name, and how
@@ -92,6 +94,25 @@ def page_info(edges: list[dict[str, Any]], has_next_page: bool, after: str | Non
         "start_cursor": edges[0]["cursor"] if edges else None,
         "end_cursor": edges[-1]["cursor"] if edges else None,
     }
+
+
+def connection(
+    edges: list[dict[str, Any]], has_next_page: bool, after: str | None, total: int, **extra: Any
+) -> dict[str, Any]:
+    """A Relay connection: edges, nodes, pageInfo and totalCount, plus the type's own fields."""
+    return {
+        "edges": edges,
+        "nodes": [e["node"] for e in edges],
+        "page_info": page_info(edges, has_next_page, after),
+        "total_count": total,
+        **extra,
+    }
+
+
+def resolve_city(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+    """The ``city`` field of anything that carries a city slug."""
+    city = city_catalogue.get(root["city"])
+    return city.to_dict() if city else None
 
 
 def viewer_id(info: graphene.ResolveInfo) -> str | None:

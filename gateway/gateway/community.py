@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import graphene
 from graphql import GraphQLError
@@ -16,13 +15,9 @@ from .common import NODE_LOADERS, NODE_TYPES, GeoPoint, GeoPointInput, Node, Use
 from .context import Context
 from .errors import Forbidden
 from .members import Group, enum_value, local_id
-from .outings import AgeRange, AgeRangeInput
+from .outings import AgeRange, AgeRangeInput, _local
 
 TripMode = graphene.Enum("TripMode", [("WALK", "walk"), ("CAR", "car")])
-
-
-def _local(iso: str, zone: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
 
 
 def _hours(minutes: int) -> float:

@@ -14,7 +14,7 @@ from typing import Any
 import graphene
 
 from . import ids
-from .common import NODE_LOADERS, Node, PageInfo, UserError, page_info, parse_time, require_viewer
+from .common import NODE_LOADERS, Node, PageInfo, UserError, connection, parse_time, require_viewer
 from .context import Context
 
 SOURCES = ("events", "listings")
@@ -90,13 +90,9 @@ class InboxQueries(graphene.ObjectType):
         items.sort(key=lambda item: (item["created_at"], f"{item['source']}:{item['id']}"), reverse=True)
         shown = items[:first]
         edges = [{"cursor": ids.encode_cursor(f"{item['created_at']}|{item['id']}"), "node": item} for item in shown]
-        return {
-            "edges": edges,
-            "nodes": shown,
-            "page_info": page_info(edges, len(items) > first or any(p["has_next_page"] for p in pages), after),
-            "total_count": sum(p["total"] for p in pages),
-            "unread_count": sum(p["unread"] for p in pages),
-        }
+        more = len(items) > first or any(p["has_next_page"] for p in pages)
+        total = sum(p["total"] for p in pages)
+        return connection(edges, more, after, total, unread_count=sum(p["unread"] for p in pages))
 
 
 class NotificationsMarkReadInput(graphene.InputObjectType):

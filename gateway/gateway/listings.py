@@ -21,9 +21,10 @@ from .common import (
     Node,
     PageInfo,
     UserError,
-    page_info,
+    connection,
     parse_time,
     require_viewer,
+    resolve_city,
     user_errors,
 )
 from .context import Context
@@ -89,10 +90,7 @@ class Listing(graphene.ObjectType):
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("Listing", root["id"])
 
-    @staticmethod
-    def resolve_city(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        city = city_catalogue.get(root["city"])
-        return city.to_dict() if city else None
+    resolve_city = staticmethod(resolve_city)
 
     @staticmethod
     def resolve_age_range(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -165,10 +163,7 @@ class Contact(graphene.ObjectType):
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("Contact", root["id"])
 
-    @staticmethod
-    def resolve_city(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        city = city_catalogue.get(root["city"])
-        return city.to_dict() if city else None
+    resolve_city = staticmethod(resolve_city)
 
     @staticmethod
     async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -234,20 +229,7 @@ class ContactConnection(graphene.ObjectType):
 def _connection(
     edges: list[dict[str, Any]], has_next: bool, after: str | None, total: int, errors: list, facets: list | None = None
 ) -> dict[str, Any]:
-    return {
-        "facets": facets or [],
-        "edges": edges,
-        "nodes": [e["node"] for e in edges],
-        "page_info": page_info(edges, has_next, after),
-        "total_count": total,
-        "user_errors": errors,
-    }
-
-
-def _bad_first(first: int) -> list[dict[str, Any]]:
-    if 1 <= first <= 100:
-        return []
-    return [{"field": ["first"], "message": "first must be between 1 and 100", "code": "OUT_OF_RANGE"}]
+    return connection(edges, has_next, after, total, user_errors=errors, facets=facets or [])
 
 
 class ListingQueries(graphene.ObjectType):
@@ -314,9 +296,6 @@ class ListingQueries(graphene.ObjectType):
         root: None, info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
         viewer = require_viewer(info)
-        errors = _bad_first(first)
-        if errors:
-            return _connection([], False, after, 0, errors)
         start = ids.decode_cursor(after) if after else None
         page = await info.context.rpc.call("listings", "listings_of", viewer, first, start)
         edges = [{"cursor": ids.encode_cursor(v["id"]), "node": as_listing(v)} for v in page["listings"]]
@@ -333,10 +312,8 @@ class ListingQueries(graphene.ObjectType):
         after: str | None = None,
     ) -> dict[str, Any]:
         ctx: Context = info.context
-        errors = _bad_first(first)
         if city not in city_catalogue.CITIES:
-            errors.append({"field": ["city"], "message": f"unknown city {city!r}", "code": "UNKNOWN_CITY"})
-        if errors:
+            errors = [{"field": ["city"], "message": f"unknown city {city!r}", "code": "UNKNOWN_CITY"}]
             return _connection([], False, after, 0, errors)
         offset = int(ids.decode_cursor(after) or 0) if after else 0
         groups = list((await ctx.viewer_context())["groups"])

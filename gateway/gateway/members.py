@@ -6,8 +6,6 @@ from typing import Any
 
 import graphene
 
-from parentnet_kit import cities as city_catalogue
-
 from . import ids
 from .common import (
     NODE_LOADERS,
@@ -18,8 +16,9 @@ from .common import (
     Node,
     PageInfo,
     UserError,
-    page_info,
+    connection,
     require_viewer,
+    resolve_city,
     user_errors,
 )
 from .context import Context
@@ -105,10 +104,7 @@ class Member(graphene.ObjectType):
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("Member", root["id"])
 
-    @staticmethod
-    def resolve_city(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        city = city_catalogue.get(root["city"])
-        return city.to_dict() if city else None
+    resolve_city = staticmethod(resolve_city)
 
     @staticmethod
     async def resolve_groups(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]] | None:
@@ -148,12 +144,7 @@ class GroupMemberConnection(graphene.ObjectType):
 
 def member_page(page: dict[str, Any], after: str | None) -> dict[str, Any]:
     edges = [{**e, "node": as_member(e["node"])} for e in page["edges"]]
-    return {
-        "edges": edges,
-        "nodes": [e["node"] for e in edges],
-        "page_info": page_info(edges, page["has_next_page"], after),
-        "total_count": page["total"],
-    }
+    return connection(edges, page["has_next_page"], after, page["total"])
 
 
 FIRST = graphene.Argument(graphene.Int, default_value=20, description="Page size, 1 to 100.")
@@ -188,10 +179,7 @@ class Group(graphene.ObjectType):
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("Group", root["id"])
 
-    @staticmethod
-    def resolve_city(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        city = city_catalogue.get(root["city"])
-        return city.to_dict() if city else None
+    resolve_city = staticmethod(resolve_city)
 
     @staticmethod
     async def _page(
@@ -321,42 +309,20 @@ class MemberQueries(graphene.ObjectType):
         first: int = 20,
         after: str | None = None,
     ) -> dict[str, Any]:
+        # ``first`` was checked with the other limits before execution (gateway/limits.py).
         viewer = require_viewer(info)
-        errors: list[dict[str, Any]] = []
-        if not 1 <= first <= 100:
-            errors.append({"field": ["first"], "message": "first must be between 1 and 100", "code": "OUT_OF_RANGE"})
-            page = {"edges": [], "has_next_page": False, "total": 0}
-        else:
-            page = await info.context.rpc.call("members", "parents_nearby", viewer, _filters(filter), first, after)
-            errors = user_errors(page["errors"])
+        page = await info.context.rpc.call("members", "parents_nearby", viewer, _filters(filter), first, after)
         edges = [{**e, "node": as_member(e["node"])} for e in page["edges"]]
-        return {
-            "edges": edges,
-            "nodes": [e["node"] for e in edges],
-            "page_info": page_info(edges, page["has_next_page"], after),
-            "total_count": page["total"],
-            "user_errors": errors,
-        }
+        return connection(edges, page["has_next_page"], after, page["total"], user_errors=user_errors(page["errors"]))
 
     @staticmethod
     async def resolve_groups(
         root: None, info: graphene.ResolveInfo, city: str | None = None, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
         ctx: Context = info.context
-        if not 1 <= first <= 100:
-            errors = [{"field": ["first"], "message": "first must be between 1 and 100", "code": "OUT_OF_RANGE"}]
-            page: dict[str, Any] = {"edges": [], "has_next_page": False, "total": 0, "errors": []}
-        else:
-            page = await ctx.rpc.call("members", "list_groups", city, viewer_id=ctx.viewer_id, first=first, after=after)
-            errors = user_errors(page["errors"])
+        page = await ctx.rpc.call("members", "list_groups", city, viewer_id=ctx.viewer_id, first=first, after=after)
         edges = [{"cursor": e["cursor"], "node": as_group(e["node"])} for e in page["edges"]]
-        return {
-            "edges": edges,
-            "nodes": [e["node"] for e in edges],
-            "page_info": page_info(edges, page["has_next_page"], after),
-            "total_count": page["total"],
-            "user_errors": errors,
-        }
+        return connection(edges, page["has_next_page"], after, page["total"], user_errors=user_errors(page["errors"]))
 
 
 # -- mutations -------------------------------------------------------------------------

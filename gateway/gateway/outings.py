@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import graphene
 from graphql import GraphQLError
 
-from parentnet_kit import cities as city_catalogue
 from parentnet_kit.contracts import OUTING_CATEGORIES
 
 from . import ids
@@ -24,8 +23,9 @@ from .common import (
     Node,
     PageInfo,
     UserError,
-    page_info,
+    connection,
     require_viewer,
+    resolve_city,
     user_errors,
 )
 from .context import Context
@@ -94,10 +94,7 @@ class Outing(graphene.ObjectType):
     def resolve_ends_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime:
         return _local(root["ends_at"], root["time_zone"])
 
-    @staticmethod
-    def resolve_city(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        city = city_catalogue.get(root["city"])
-        return city.to_dict() if city else None
+    resolve_city = staticmethod(resolve_city)
 
     @staticmethod
     def resolve_distance_km(root: dict[str, Any], info: graphene.ResolveInfo) -> float | None:
@@ -158,8 +155,6 @@ class Outing(graphene.ObjectType):
         root: dict[str, Any], info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
         ctx: Context = info.context
-        if not 1 <= first <= 100:
-            raise GraphQLError("first must be between 1 and 100.")
         start = _ticket_cursor(after)
         page = await ctx.rpc.call("events", "attendees", root["id"], ctx.viewer_id, first, start)
         if page is None:
@@ -173,12 +168,7 @@ class Outing(graphene.ObjectType):
             for p in page["places"]
         ]
         edges = [e for e in edges if e["node"] is not None]
-        return {
-            "edges": edges,
-            "nodes": [e["node"] for e in edges],
-            "page_info": page_info(edges, page["has_next_page"], after),
-            "total_count": page["total"],
-        }
+        return connection(edges, page["has_next_page"], after, page["total"])
 
 
 def _ticket_cursor(after: str | None) -> int | None:
@@ -328,16 +318,11 @@ def search_filter(raw: dict[str, Any] | None) -> dict[str, Any]:
     return filters
 
 
-def connection(page: dict[str, Any], after: str | None, errors: list[dict[str, Any]]) -> dict[str, Any]:
+def outing_page(page: dict[str, Any], after: str | None, errors: list[dict[str, Any]]) -> dict[str, Any]:
     edges = [{"cursor": e["cursor"], "node": as_outing(e["node"], distance_km=e["distance_km"])} for e in page["edges"]]
-    return {
-        "edges": edges,
-        "nodes": [e["node"] for e in edges],
-        "page_info": page_info(edges, page["has_next_page"], after),
-        "total_count": page["total"],
-        "user_errors": errors,
-        "facets": page.get("facets", []),
-    }
+    return connection(
+        edges, page["has_next_page"], after, page["total"], user_errors=errors, facets=page.get("facets", [])
+    )
 
 
 class OutingQueries(graphene.ObjectType):
@@ -377,7 +362,7 @@ class OutingQueries(graphene.ObjectType):
             filters=search_filter(filter),
             sort=enum_value(sort),
         )
-        return connection(page, after, user_errors(page["errors"]))
+        return outing_page(page, after, user_errors(page["errors"]))
 
 
 class AgeRangeInput(graphene.InputObjectType):
