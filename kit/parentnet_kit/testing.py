@@ -60,3 +60,18 @@ def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.0
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+def drain_events(amqp_uri: str, queue: str = "search.indexer") -> list[dict[str, Any]]:
+    """Every event waiting in ``queue`` (search's, which binds them all), taken off it, in order."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
+    try:
+        channel = connection.channel()
+        bodies = []
+        while (message := channel.basic_get(queue, auto_ack=True))[0] is not None:
+            bodies.append(json.loads(message[2]))
+        return bodies
+    finally:
+        connection.close()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
-import pika
 from nameko.testing.services import entrypoint_hook
 from pymongo import MongoClient
 
 from events.service import EventsService
+from parentnet_kit.testing import drain_events as queued_events
 
 GOOD = {
     "title": "Musée des Arts forains",
@@ -19,16 +17,6 @@ GOOD = {
     "location": {"lat": 48.8329, "lon": 2.3879},
     "city": "paris",
 }
-
-
-def queued_events(amqp_uri: str) -> list[dict]:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    channel = connection.channel()
-    bodies = []
-    while (message := channel.basic_get("search.indexer", auto_ack=True))[0] is not None:
-        bodies.append(json.loads(message[2]))
-    connection.close()
-    return bodies
 
 
 def test_create_outing_stores_it_and_publishes_outing_published(container_factory, service_config):

@@ -3,15 +3,14 @@ matching, reservations, the private pickup address, expiry, trusted contacts."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
-import pika
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 
 from listings.service import ListingsService
+from parentnet_kit.testing import drain_events as published
 
 BASTILLE = {"lat": 48.8532, "lon": 2.3692}
 TWO_KM_EAST = {"lat": 48.8532, "lon": 2.3692 + 2.0 / 73.2}  # ~2 km at this latitude
@@ -20,16 +19,6 @@ TWO_KM_EAST = {"lat": 48.8532, "lon": 2.3692 + 2.0 / 73.2}  # ~2 km at this lati
 def call(container, method, *args, **kwargs):
     with entrypoint_hook(container, method) as hook:
         return hook(*args, **kwargs)
-
-
-def published(amqp_uri: str) -> list[dict]:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    channel = connection.channel()
-    bodies = []
-    while (message := channel.basic_get("search.indexer", auto_ack=True))[0] is not None:
-        bodies.append(json.loads(message[2]))
-    connection.close()
-    return bodies
 
 
 def listing(kind: str, title: str, where: dict, **extra) -> dict:

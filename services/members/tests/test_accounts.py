@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pika
 import pytest
 from nameko.testing.services import entrypoint_hook
 
@@ -13,6 +12,7 @@ from members import security
 from members.service import MembersService
 from members.store import MemberStore
 from parentnet_kit import tokens
+from parentnet_kit.testing import drain_events as published
 
 PASSWORD = "correct horse battery"
 
@@ -25,16 +25,6 @@ def call(container, method, *args, **kwargs):
 def register(container, email="awa@example.org", name="Awa", city="paris", client="10.0.0.1"):
     fields = {"email": email, "password": PASSWORD, "display_name": name, "city": city}
     return call(container, "register", fields, client=client)
-
-
-def published(amqp_uri: str) -> list[dict]:
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
-    channel = connection.channel()
-    bodies = []
-    while (message := channel.basic_get("search.indexer", auto_ack=True))[0] is not None:
-        bodies.append(json.loads(message[2]))
-    connection.close()
-    return bodies
 
 
 @pytest.fixture
