@@ -95,8 +95,12 @@ def container(container_factory, service_config):
     publisher.close()
 
     def ready():
+        # Each index refreshes on its own: wait until every kind the tests read is searchable.
         page = call(container, "nearby_outings", near=EIFFEL, radius_km=5, first=10)
-        return page["total"] == 4 and call(container, "suggest", text="Gros")["suggestions"]
+        kinds = {
+            s["kind"] for text in ("Gros", "Docteur") for s in call(container, "suggest", text=text)["suggestions"]
+        }
+        return page["total"] == 4 and {"group", "contact"} <= kinds
 
     wait_for(ready, timeout=15, what="the documents searchable")
     return container
