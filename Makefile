@@ -31,7 +31,7 @@ test: provision
 
 bench: provision
 	@.venv/bin/pip install -q -r bench/requirements.txt
-	@$(PY) bench/run.py
+	@$(PY) -m bench.run
 
 lint:
 	@.venv/bin/ruff check .

@@ -1,21 +1,20 @@
-"""make bench: seed a multi-city dataset, then measure side by side in one run and write
+"""make bench (python -m bench.run): seed a multi-city dataset, then measure side by side in one run and write
 bench/results.md and bench/latency.png.
 
-Every ratio compares two paths measured in the same run, interleaved, so a noisy shared
-machine slows both alike. The load comes from this process; the measured processes are the
-stack's own (gateway, services) and Elasticsearch.
+Every ratio compares two paths measured in the same run, interleaved or back to back, so a
+noisy shared machine slows both alike. The load comes from this process; the measured
+processes are the stack's own (gateway, services), RabbitMQ and Elasticsearch.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import os
 import random
 import statistics
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,80 +23,38 @@ import psutil
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from devtools.isolated import isolated_stack  # noqa: E402
-from gateway.ids import from_global_id  # noqa: E402
-from parentnet_kit import config  # noqa: E402
-from parentnet_kit.envelope import Event  # noqa: E402
-from search import queries  # noqa: E402
-from search.documents import write_for  # noqa: E402
+from bench import ingest, report, rpc_hop
+from bench.amqp_client import BlockingRpc
+from bench.dataset import mixed_events, percentile, query_points
+from devtools.isolated import isolated_stack
+from gateway.ids import from_global_id
+from parentnet_kit import config
+from search import queries
+from search.documents import write_for
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
 NEARBY = """query($near: GeoPointInput!, $radiusKm: Float!, $first: Int) {
   nearbyOutings(near: $near, radiusKm: $radiusKm, first: $first) { totalCount edges { node { id } } }
 }"""
-CATEGORIES = ["zoo", "park", "museum", "playgroup", "cafe", "swimming_pool", "workshop"]
-
-
-def cities() -> list[dict]:
-    with open(HERE / "cities.csv", encoding="utf-8") as handle:
-        return [
-            {**row, "lat": float(row["lat"]), "lon": float(row["lon"]), "population": int(row["population"])}
-            for row in csv.DictReader(handle)
-        ]
+# Production settings but for what a single load-generating address would trip over.
+BENCH_SETTINGS = {"GATEWAY_TRACE_RPC": "false"}
 
 
 def seed(es: Elasticsearch, prefix: str, total: int, rng: random.Random) -> dict[str, int]:
-    """Outings (60 %) and listings (40 %), each city's share in proportion to its population."""
-    places = cities()
-    weights = [c["population"] for c in places]
+    """Straight into the indices (the indexer's own speed is measurement 4)."""
     counts = {"outings": 0, "listings": 0}
 
-    def actions() -> Iterator[dict]:
-        for i in range(total):
-            city = rng.choices(places, weights)[0]
-            lat, lon = city["lat"] + rng.gauss(0, 0.06), city["lon"] + rng.gauss(0, 0.08)
-            if i % 5 < 3:
-                data = {
-                    "id": f"o{i}",
-                    "status": "published",
-                    "title": f"Sortie {i}",
-                    "description": "",
-                    "language": "fr",
-                    "category": rng.choice(CATEGORIES),
-                    "starts_at": "2031-01-01T09:00:00Z",
-                    "ends_at": "2031-01-01T11:00:00Z",
-                    "time_zone": "UTC",
-                    "venue_name": city["name"],
-                    "location": {"lat": lat, "lon": lon},
-                    "city": "paris",
-                    "organizer_id": f"m{i % 5000}",
-                }
-                write = write_for(Event("outing_published", "events", f"o{i}", 1, "paris", data))
-                counts["outings"] += 1
-            else:
-                data = {
-                    "id": f"l{i}",
-                    "kind": "give",
-                    "category": "toys",
-                    "title": f"Jouet {i}",
-                    "description": "",
-                    "language": "fr",
-                    "city": "paris",
-                    "status": "active",
-                    "pickup_area": {"id": "x", "lat": lat, "lon": lon},
-                    "owner_id": f"m{i % 5000}",
-                    "expires_at": "2031-01-01T00:00:00Z",
-                }
-                write = write_for(Event("listing_posted", "listings", f"l{i}", 1, "paris", data))
-                counts["listings"] += 1
+    def actions():  # noqa: ANN202
+        for event in mixed_events(total, rng):
+            write = write_for(event)
+            counts[write.spec.name] += 1
             yield {
                 "_op_type": "index",
                 "_index": f"{prefix}{write.spec.name}",
                 "_id": write.doc_id,
-                "version": 1,
+                "version": write.version,
                 "version_type": "external",
                 "_source": write.document,
             }
@@ -107,52 +64,81 @@ def seed(es: Elasticsearch, prefix: str, total: int, rng: random.Random) -> dict
     return counts
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+def measured_processes(stack, es: Elasticsearch) -> dict[str, psutil.Process]:  # noqa: ANN001
+    found = {name: psutil.Process(p.pid) for name, p in stack.processes.items()}
+    for node in es.nodes.info(node_id="_local", metric="process")["nodes"].values():
+        found["elasticsearch"] = psutil.Process(node["process"]["id"])
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "beam.smp":
+            found["rabbitmq"] = process
+    found["bench client"] = psutil.Process(os.getpid())
+    return found
 
 
-def query_points(rng: random.Random, n: int) -> list[dict]:
-    places = cities()
-    weights = [c["population"] for c in places]
-    picks = []
-    for _ in range(n):
-        city = rng.choices(places, weights)[0]
-        picks.append({"lat": city["lat"] + rng.gauss(0, 0.03), "lon": city["lon"] + rng.gauss(0, 0.04)})
-    return picks
+def tree(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
-def rss_mb(pids: dict[str, int]) -> dict[str, float]:
+def rss_mb(processes: dict[str, psutil.Process]) -> dict[str, float]:
     found = {}
-    for name, pid in pids.items():
+    for name, process in processes.items():
         try:
-            process = psutil.Process(pid)
-            found[name] = sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20
+            found[name] = sum(p.memory_info().rss for p in tree(process)) / 2**20
         except psutil.NoSuchProcess:
             found[name] = float("nan")
+    return found
+
+
+def cpu_seconds(processes: dict[str, psutil.Process]) -> dict[str, float]:
+    found = {}
+    for name, process in processes.items():
+        total = 0.0
+        for p in tree(process):
+            try:
+                times = p.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+        found[name] = total
     return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--ingest", type=int, default=20_000)
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--freshness", type=int, default=40)
+    parser.add_argument("--echo", type=int, default=2000)
     args = parser.parse_args()
     rng = random.Random(2026)
     results: dict[str, object] = {}
-    with isolated_stack("bench", ROOT / ".run" / "bench") as stack:
+    run_dir = ROOT / ".run" / "bench"
+    with isolated_stack("bench", run_dir, start=False) as stack:
+        stack.env.update(BENCH_SETTINGS)
+        stack.start_all()
+        stack.wait_healthy(90)
         es = Elasticsearch(config.elasticsearch_url(), request_timeout=60)
         prefix = stack.env["SEARCH_INDEX_PREFIX"]
+
+        # 4. ingest first, into the empty indices, so both sides start from fresh ones
+        results["ingest"] = ingest.ingest(stack, es, args.ingest)
+        stack.wait_healthy(90)
+
         started = time.monotonic()
         counts = seed(es, prefix, args.docs, rng)
-        took = time.monotonic() - started
         results["seeded"] = (
-            f"{counts['outings']:,} outings, {counts['listings']:,} listings, {len(cities())} cities, {took:.0f} s"
+            f"{counts['outings']:,} outings and {counts['listings']:,} listings in "
+            f"{len(report.cities())} cities, seeded in {time.monotonic() - started:.0f} s"
         )
-        pids = {name: p.pid for name, p in stack.processes.items()}
-        idle = rss_mb(pids)
+        processes = measured_processes(stack, es)
+        idle = rss_mb(processes)
         http = httpx.Client(base_url=stack.gateway_url, timeout=30)
+        rpc = BlockingRpc(stack.env["AMQP_URI"])
         alias = f"{prefix}outings"
 
         def via_gateway(near: dict) -> list[str]:
@@ -161,54 +147,58 @@ def main() -> None:
             ).json()
             return [from_global_id(e["node"]["id"])[1] for e in body["data"]["nearbyOutings"]["edges"]]
 
+        def via_rpc(near: dict) -> list[str]:
+            page = rpc.call("search", "nearby_outings", near=near, radius_km=2.0, first=20)
+            return [e["node"]["id"] for e in page["edges"]]
+
         def direct(near: dict) -> list[str]:
             page = queries.nearby_outings(es, alias, near, 2.0, 20, None)
             return [e["node"]["id"] for e in page["edges"]]
 
-        # 1. latency, interleaved; the same hit ids both ways
+        # 1. latency, interleaved, at each hop; the same hit ids every way
+        paths = {"gateway": via_gateway, "search RPC": via_rpc, "direct": direct}
         points = query_points(rng, args.queries + 50)
         for near in points[:50]:
-            via_gateway(near), direct(near)
-        gateway_ms, direct_ms, mismatched = [], [], 0
+            for call in paths.values():
+                call(near)
+        timings: dict[str, list[float]] = {name: [] for name in paths}
+        mismatched = 0
         for near in points[50:]:
-            t0 = time.perf_counter()
-            a = via_gateway(near)
-            t1 = time.perf_counter()
-            b = direct(near)
-            t2 = time.perf_counter()
-            gateway_ms.append((t1 - t0) * 1000)
-            direct_ms.append((t2 - t1) * 1000)
-            mismatched += a != b
+            hits = {}
+            for name, call in paths.items():
+                t0 = time.perf_counter()
+                hits[name] = call(near)
+                timings[name].append((time.perf_counter() - t0) * 1000)
+            mismatched += len({tuple(h) for h in hits.values()}) > 1
         results["latency"] = {
-            "gateway p50": statistics.median(gateway_ms),
-            "gateway p99": percentile(gateway_ms, 99),
-            "direct p50": statistics.median(direct_ms),
-            "direct p99": percentile(direct_ms, 99),
-            "mismatched hit ids": mismatched,
+            name: {"p50": statistics.median(ms), "p99": percentile(ms, 99), "all": ms} for name, ms in timings.items()
         }
+        results["mismatched"] = mismatched
+        rpc.close()
 
-        # 2. throughput with 8 concurrent clients (and 6. memory under that load)
+        # 2. throughput with 8 concurrent clients, the CPU each process spends per request,
+        #    and 6. memory under that load
         peak = dict(idle)
         stop = threading.Event()
 
         def sample() -> None:
             while not stop.is_set():
-                for name, value in rss_mb(pids).items():
+                for name, value in rss_mb(processes).items():
                     peak[name] = max(peak[name], value)
                 stop.wait(0.2)
 
         sampler = threading.Thread(target=sample)
         sampler.start()
 
-        def throughput(call: Callable[[dict], object]) -> float:
+        def throughput(call: Callable[[dict], object]) -> tuple[float, dict[str, float]]:
             done = 0
             lock = threading.Lock()
+            before = cpu_seconds(processes)
             deadline = time.monotonic() + args.seconds
 
             def worker(seed: int) -> None:
                 nonlocal done
-                local = random.Random(seed)
-                mine = query_points(local, 200)
+                mine = query_points(random.Random(seed), 200)
                 i = 0
                 while time.monotonic() < deadline:
                     call(mine[i % len(mine)])
@@ -218,110 +208,54 @@ def main() -> None:
 
             with ThreadPoolExecutor(8) as pool:
                 list(pool.map(worker, range(8)))
-            return done / args.seconds
+            after = cpu_seconds(processes)
+            per_request = {name: (after[name] - before[name]) * 1000 / max(done, 1) for name in processes}
+            return done / args.seconds, per_request
 
         clients = [httpx.Client(base_url=stack.gateway_url, timeout=30) for _ in range(8)]
-        local_client = threading.local()
+        local = threading.local()
 
         def gateway_call(near: dict) -> None:
-            if not hasattr(local_client, "c"):
-                local_client.c = clients.pop()
-            local_client.c.post(
+            if not hasattr(local, "client"):
+                local.client = clients.pop()
+            response = local.client.post(
                 "/graphql", json={"query": NEARBY, "variables": {"near": near, "radiusKm": 2.0, "first": 20}}
             )
+            response.raise_for_status()
 
-        gateway_rps = throughput(gateway_call)
-        direct_rps = throughput(lambda near: queries.nearby_outings(es, alias, near, 2.0, 20, None))
+        gateway_rps, gateway_cpu = throughput(gateway_call)
+        direct_rps, direct_cpu = throughput(lambda near: queries.nearby_outings(es, alias, near, 2.0, 20, None))
         stop.set()
         sampler.join()
-        results["throughput"] = {"gateway req/s": gateway_rps, "direct req/s": direct_rps}
+        results["throughput"] = {"gateway": gateway_rps, "direct": direct_rps}
+        results["cpu per request"] = {"gateway": gateway_cpu, "direct": direct_cpu}
 
-        # 5. the parsed-and-validated document cache, on the docs/ list query
-        doc_query = (ROOT / "docs" / "queries" / "list.graphql").read_text()
-        variables = {"near": {"lat": 48.8566, "lon": 2.3522}, "radiusKm": 2.0, "first": 20}
-        cached_ms, uncached_ms = [], []
-        for i in range(200):
-            for text, sink in ((doc_query, cached_ms), (doc_query + f"\n# {i}", uncached_ms)):
-                t0 = time.perf_counter()
-                http.post("/graphql", json={"query": text, "variables": variables, "operationName": "OutingList"})
-                sink.append((time.perf_counter() - t0) * 1000)
-        results["cache"] = {
-            "cached p50": statistics.median(cached_ms[20:]),
-            "uncached p50": statistics.median(uncached_ms[20:]),
-        }
-        results["memory"] = {name: (idle[name], peak[name]) for name in pids}
-    write(results)
+        # 5. the parsed-and-validated document cache, on the docs/ queries
+        results["cache"] = document_cache(http)
+        results["memory"] = {name: (idle[name], peak[name]) for name in stack.processes}
+
+        # 3. the RPC hop
+        results["rpc hop"] = rpc_hop.measure(stack.env["AMQP_URI"], run_dir, args.echo)
+
+        # 4. freshness, on the loaded index
+        refresh = es.indices.get_settings(index=alias, name="index.refresh_interval", flat_settings=True)
+        interval = next(iter(refresh.values()))["settings"]["index.refresh_interval"]
+        results["freshness"] = ingest.summary(ingest.freshness(stack.gateway_url, args.freshness))
+        results["refresh_interval"] = interval
+    report.write(results)
 
 
-def write(results: dict) -> None:
-    lat, thr, cache = results["latency"], results["throughput"], results["cache"]
-    p50 = lat["gateway p50"] / lat["direct p50"]
-    p99 = lat["gateway p99"] / lat["direct p99"]
-    rps = thr["gateway req/s"] / thr["direct req/s"]
-    cached = cache["cached p50"] / cache["uncached p50"]
-
-    def row(measure: str, value: str, target: str, ok: bool) -> str:
-        return f"| {measure} | {value} | {target} | {'met' if ok else '**missed**'} |"
-
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Dataset: {results['seeded']}. Queries: 2 km around points drawn in proportion to population, first 20.",
-        "",
-        "| measure | value | target | |",
-        "|---|---|---|---|",
-        row(
-            "1. nearbyOutings p50, gateway ÷ direct Elasticsearch",
-            f"{lat['gateway p50']:.1f} ms ÷ {lat['direct p50']:.1f} ms = **{p50:.2f}×**",
-            "≤ 2.0×",
-            p50 <= 2,
-        ),
-        row(
-            "1. p99, gateway ÷ direct",
-            f"{lat['gateway p99']:.1f} ms ÷ {lat['direct p99']:.1f} ms = **{p99:.2f}×**",
-            "≤ 3×",
-            p99 <= 3,
-        ),
-        row("1. queries whose hit ids differed", str(lat["mismatched hit ids"]), "0", lat["mismatched hit ids"] == 0),
-        row(
-            "2. throughput, 8 clients, gateway ÷ direct",
-            f"{thr['gateway req/s']:.0f} ÷ {thr['direct req/s']:.0f} req/s = **{rps:.2f}×**",
-            "≥ 0.35×",
-            rps >= 0.35,
-        ),
-        row(
-            "5. document cache, cached ÷ uncached p50 (docs/ list query, end to end)",
-            f"{cache['cached p50']:.1f} ÷ {cache['uncached p50']:.1f} ms = **{cached:.2f}×**",
-            "≤ 0.75×",
-            cached <= 0.75,
-        ),
-    ]
-    for name, (idle, peak) in results["memory"].items():
-        limit = 150 if name == "gateway" else 120
-        value = f"{idle:.0f} / {peak:.0f} MB"
-        lines.append(row(f"6. memory of {name}, idle / peak under load", value, f"idle ≤ {limit} MB", idle <= limit))
-    lines += [
-        "",
-        "Not measured yet: 3 (the RPC hop against raw AMQP) and 4 (ingest through the indexer, freshness).",
-        "",
-    ]
-    (HERE / "results.md").write_text("\n".join(lines))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    labels = ["p50", "p99"]
-    ax.bar([0, 1], [lat["direct p50"], lat["direct p99"]], width=0.35, label="Elasticsearch direct")
-    ax.bar([0.35, 1.35], [lat["gateway p50"], lat["gateway p99"]], width=0.35, label="through the gateway")
-    ax.set_xticks([0.175, 1.175], labels)
-    ax.set_ylabel("ms")
-    ax.set_title("nearbyOutings, 2 km, first 20")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(HERE / "latency.png", dpi=120)
-    print((HERE / "results.md").read_text())
+def document_cache(http: httpx.Client) -> dict[str, float]:
+    """Each docs/ query cached vs the same text made new (a comment appended), end to end."""
+    cached_ms, uncached_ms = [], []
+    variables = {"near": {"lat": 48.8566, "lon": 2.3522}, "radiusKm": 2.0, "first": 20}
+    text = (ROOT / "docs" / "queries" / "list.graphql").read_text()
+    for i in range(400):
+        for query, sink in ((text, cached_ms), (f"{text}\n# {i}", uncached_ms)):
+            t0 = time.perf_counter()
+            http.post("/graphql", json={"query": query, "variables": variables, "operationName": "OutingList"})
+            sink.append((time.perf_counter() - t0) * 1000)
+    return {"cached p50": statistics.median(cached_ms[40:]), "uncached p50": statistics.median(uncached_ms[40:])}
 
 
 if __name__ == "__main__":
