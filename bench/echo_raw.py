@@ -1,9 +1,10 @@
 """Measurement 3, the raw side: an AMQP request-reply responder on pika and nothing else.
 
 It speaks nameko's wire protocol (a queue bound to the ``nameko-rpc`` topic exchange, the
-reply published there under the request's ``reply_to``) with the settings nameko's responder
-uses: persistent replies, publisher confirms, the request acked after the reply is sent, a
-prefetch of 10 (nameko's default ``max_workers``).
+reply published there under the request's ``reply_to``) with the settings the services'
+responder uses (``parentnet_kit.nameko_rpc.LeanResponder``): transient replies without
+publisher confirms, the request acked after the reply is sent, a prefetch of 10 (nameko's
+default ``max_workers``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ def main(amqp_uri: str) -> None:
     queue = f"rpc-{NAME}"
     channel.queue_declare(queue, durable=True)
     channel.queue_bind(queue, "nameko-rpc", f"{NAME}.*")
-    channel.confirm_delivery()
     channel.basic_qos(prefetch_count=10)
 
     def answer(
@@ -34,7 +34,7 @@ def main(amqp_uri: str) -> None:
         out = pika.BasicProperties(
             content_type="application/json",
             correlation_id=props.correlation_id,
-            delivery_mode=pika.DeliveryMode.Persistent,
+            delivery_mode=pika.DeliveryMode.Transient,
         )
         channel.basic_publish("nameko-rpc", props.reply_to, reply, out)
         channel.basic_ack(method.delivery_tag)

@@ -15,7 +15,6 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -23,7 +22,7 @@ import psutil
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
 
-from bench import ingest, report, rpc_hop
+from bench import ingest, load, report, rpc_hop
 from bench.amqp_client import BlockingRpc
 from bench.dataset import mixed_events, percentile, query_points
 from devtools.isolated import isolated_stack
@@ -190,41 +189,15 @@ def main() -> None:
         sampler = threading.Thread(target=sample)
         sampler.start()
 
-        def throughput(call: Callable[[dict], object]) -> tuple[float, dict[str, float]]:
-            done = 0
-            lock = threading.Lock()
+        def throughput(run: Callable[[], float]) -> tuple[float, dict[str, float]]:
             before = cpu_seconds(processes)
-            deadline = time.monotonic() + args.seconds
-
-            def worker(seed: int) -> None:
-                nonlocal done
-                mine = query_points(random.Random(seed), 200)
-                i = 0
-                while time.monotonic() < deadline:
-                    call(mine[i % len(mine)])
-                    i += 1
-                    with lock:
-                        done += 1
-
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(worker, range(8)))
+            rps = run()
             after = cpu_seconds(processes)
-            per_request = {name: (after[name] - before[name]) * 1000 / max(done, 1) for name in processes}
-            return done / args.seconds, per_request
+            requests = max(rps * args.seconds, 1)
+            return rps, {name: (after[name] - before[name]) * 1000 / requests for name in processes}
 
-        clients = [httpx.Client(base_url=stack.gateway_url, timeout=30) for _ in range(8)]
-        local = threading.local()
-
-        def gateway_call(near: dict) -> None:
-            if not hasattr(local, "client"):
-                local.client = clients.pop()
-            response = local.client.post(
-                "/graphql", json={"query": NEARBY, "variables": {"near": near, "radiusKm": 2.0, "first": 20}}
-            )
-            response.raise_for_status()
-
-        gateway_rps, gateway_cpu = throughput(gateway_call)
-        direct_rps, direct_cpu = throughput(lambda near: queries.nearby_outings(es, alias, near, 2.0, 20, None))
+        gateway_rps, gateway_cpu = throughput(lambda: load.gateway_rps(stack.gateway_url, NEARBY, 8, args.seconds))
+        direct_rps, direct_cpu = throughput(lambda: load.direct_rps(config.elasticsearch_url(), alias, 8, args.seconds))
         stop.set()
         sampler.join()
         results["throughput"] = {"gateway": gateway_rps, "direct": direct_rps}

@@ -8,31 +8,86 @@ Here a reply that cannot be sent is logged and dropped instead: the caller has t
 then, and the request itself stays unacknowledged, so the broker redelivers it once it is
 back, unless its deadline (the message's expiry) has passed. Requests that change state are
 safe to run twice: creation takes an idempotency key, the rest are conditional.
+
+Replies also go out leaner than nameko's own (``LeanResponder``); profiling the search
+service under load showed the stock reply path costing as much CPU as the Elasticsearch query
+it answered.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
-from nameko.rpc import Rpc, RpcConsumer
+from kombu.utils import json
+from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
+from nameko.exceptions import UnserializableValueError, serialize
+from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 
 log = logging.getLogger(__name__)
 
 BROKER_ERRORS = (OSError, OperationalError, AmqpConnectionError)
+TRANSIENT = 1  # AMQP delivery mode
+
+
+class LeanResponder(Responder):
+    """nameko's responder without two costs that buy nothing for an RPC reply:
+
+    - it serialized every result twice (a trial ``dumps``, then the publish's own); here once;
+    - it published replies persistent and waited for the broker's confirm. A reply goes to
+      the caller's exclusive, auto-deleted queue, which no broker restart keeps, and a reply
+      the broker loses leaves the caller exactly where an unconfirmed one does: at its
+      deadline, with the request safe to retry. So: transient, unconfirmed.
+
+    JSON only, as every Parentnet caller sends.
+    """
+
+    def send_response(self, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        error = None if exc_info is None else serialize(exc_info[1])
+        try:
+            body = json.dumps({"result": result, "error": error})
+        except (TypeError, ValueError):
+            # As nameko does: a result that can't be sent becomes the caller's error.
+            exc_info = sys.exc_info()
+            body = json.dumps({"result": None, "error": serialize(UnserializableValueError(result))})
+            result = None
+        publisher = self.publisher_cls(
+            self.amqp_uri, ssl=self.ssl, login_method=self.login_method, use_confirms=False, delivery_mode=TRANSIENT
+        )
+        publisher.publish(
+            body,
+            content_type="application/json",
+            content_encoding="utf-8",
+            exchange=self.exchange,
+            routing_key=self.message.properties["reply_to"],
+            correlation_id=self.message.properties.get("correlation_id"),
+        )
+        return result, exc_info
 
 
 class ResilientRpcConsumer(RpcConsumer):
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        config = self.container.config
+        responder = LeanResponder(
+            config["AMQP_URI"],
+            get_rpc_exchange(config),
+            "json",
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
         try:
-            return super().handle_result(message, result, exc_info)
+            result, exc_info = responder.send_response(result, exc_info)
         except BROKER_ERRORS as exc:
             log.warning(
                 "RPC reply not sent, the broker is away (%s); the request will be redelivered if still alive", exc
             )
             return result, exc_info
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
 
 
 class ResilientRpc(Rpc):

@@ -207,9 +207,7 @@ TEXT_FIELDS = {
 }
 
 
-def _nearby(
-    es: Elasticsearch,
-    alias: str,
+def nearby_body(
     geo_field: str,
     near: dict[str, float],
     radius_km: float,
@@ -221,8 +219,9 @@ def _nearby(
     text: list[dict[str, Any]] | None = None,
     sort: str = "distance",
 ) -> dict[str, Any]:
-    """Visible documents within ``radius_km`` of ``near`` by ``geo_field``, nearest first (or
-    soonest first), with counts per category over the whole result before the category filter."""
+    """The search for visible documents within ``radius_km`` of ``near`` by ``geo_field``,
+    nearest first (or soonest first), with counts per category over the whole result before
+    the category filter."""
     point = {"lat": float(near["lat"]), "lon": float(near["lon"])}
     by_distance = {"_geo_distance": {geo_field: point, "order": "asc", "unit": "km", "distance_type": "arc"}}
     body: dict[str, Any] = {
@@ -246,7 +245,13 @@ def _nearby(
         body["post_filter"] = {"bool": {"filter": post_filters}}
     if after is not None:
         body["search_after"] = decode_cursor(after)
-    response = es.search(index=alias, **body)
+    return body
+
+
+def nearby_page(
+    response: Any, geo_field: str, near: dict[str, float], first: int, sort: str = "distance"
+) -> dict[str, Any]:
+    """A page (edges with cursors and distances, total, facets) from the answer to ``nearby_body``."""
     hits = response["hits"]["hits"]
     edges = []
     for hit in hits[:first]:
@@ -254,7 +259,9 @@ def _nearby(
             distance = hit["sort"][0]
         else:
             where = hit["_source"].get(geo_field) or {}
-            distance = haversine_km(point["lat"], point["lon"], where.get("lat", 0.0), where.get("lon", 0.0))
+            distance = haversine_km(
+                float(near["lat"]), float(near["lon"]), where.get("lat", 0.0), where.get("lon", 0.0)
+            )
         edges.append({"cursor": encode_cursor(hit["sort"]), "distance_km": distance, "node": hit["_source"]})
     return {
         "total": response["hits"]["total"]["value"],
@@ -264,6 +271,24 @@ def _nearby(
             {"category": b["key"], "count": b["doc_count"]} for b in response["aggregations"]["categories"]["buckets"]
         ],
     }
+
+
+def _nearby(
+    es: Elasticsearch,
+    alias: str,
+    geo_field: str,
+    near: dict[str, float],
+    radius_km: float,
+    first: int,
+    after: str | None,
+    filters: list[dict[str, Any]],
+    exclusions: list[dict[str, Any]],
+    post_filters: list[dict[str, Any]] | None = None,
+    text: list[dict[str, Any]] | None = None,
+    sort: str = "distance",
+) -> dict[str, Any]:
+    body = nearby_body(geo_field, near, radius_km, first, after, filters, exclusions, post_filters, text, sort)
+    return nearby_page(es.search(index=alias, **body), geo_field, near, first, sort)
 
 
 def outings_hidden_from(hidden_organizers: list[str] | None, viewer_groups: list[str] | None) -> list[dict[str, Any]]:
@@ -286,6 +311,22 @@ def listings_hidden_from(hidden_owners: list[str] | None) -> list[dict[str, Any]
     return [{"terms": {"owner_id": hidden_owners}}] if hidden_owners else []
 
 
+def outings_body(
+    near: dict[str, float],
+    radius_km: float,
+    first: int,
+    after: str | None,
+    hidden_organizers: list[str] | None = None,
+    viewer_groups: list[str] | None = None,
+    filters: dict[str, Any] | None = None,
+    sort: str = "distance",
+) -> dict[str, Any]:
+    """The search ``nearby_outings`` sends (the bench sends it too, straight to Elasticsearch)."""
+    exclusions = outings_hidden_from(hidden_organizers, viewer_groups)
+    clauses, post, text = outing_query(filters or {})
+    return nearby_body("location", near, radius_km, first, after, clauses, exclusions, post, text, sort)
+
+
 def nearby_outings(
     es: Elasticsearch,
     alias: str,
@@ -302,9 +343,8 @@ def nearby_outings(
 
     Outings meet at public places, so their exact distance may be shown.
     """
-    exclusions = outings_hidden_from(hidden_organizers, viewer_groups)
-    clauses, post, text = outing_query(filters or {})
-    return _nearby(es, alias, "location", near, radius_km, first, after, clauses, exclusions, post, text, sort)
+    body = outings_body(near, radius_km, first, after, hidden_organizers, viewer_groups, filters, sort)
+    return nearby_page(es.search(index=alias, **body), "location", near, first, sort)
 
 
 def nearby_listings(

@@ -1,0 +1,73 @@
+"""The services' RPC replies (parentnet_kit.nameko_rpc.LeanResponder), on a real broker."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pika
+import pytest
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from parentnet_kit.nameko_rpc import rpc
+
+
+class Replier:
+    name = "replier"
+
+    @rpc
+    def echo(self, value):
+        return value
+
+    @rpc
+    def unsendable(self):
+        return object()
+
+    @rpc
+    def fails(self):
+        raise ValueError("the input was wrong")
+
+
+@pytest.fixture
+def replier(container_factory, service_config):
+    container = container_factory(Replier, service_config)
+    container.start()
+    return service_config
+
+
+def test_results_and_errors_reach_the_caller(replier):
+    with ClusterRpcProxy(replier) as cluster:
+        value = {"title": "Pique-nique", "places": [1, 2, 3], "free": True, "note": "café ☕"}
+        assert cluster.replier.echo(value) == value
+        with pytest.raises(RemoteError) as failed:
+            cluster.replier.fails()
+        assert failed.value.exc_type == "ValueError"
+        assert "the input was wrong" in str(failed.value)
+        with pytest.raises(RemoteError) as unsendable:
+            cluster.replier.unsendable()
+        assert unsendable.value.exc_type == "UnserializableValueError"
+        # The service lives on after all three.
+        assert cluster.replier.echo(1) == 1
+
+
+def test_a_reply_is_transient(replier):
+    connection = pika.BlockingConnection(pika.URLParameters(replier["AMQP_URI"]))
+    channel = connection.channel()
+    reply_key = f"test-{uuid.uuid4().hex}"
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, "nameko-rpc", routing_key=reply_key)
+    channel.basic_publish(
+        "nameko-rpc",
+        "replier.echo",
+        json.dumps({"args": ["hello"], "kwargs": {}}).encode(),
+        pika.BasicProperties(content_type="application/json", correlation_id="c1", reply_to=reply_key),
+    )
+    for method, properties, body in channel.consume(queue, auto_ack=True, inactivity_timeout=10):
+        assert method is not None, "no reply within 10 s"
+        assert json.loads(body) == {"result": "hello", "error": None}
+        assert properties.correlation_id == "c1"
+        assert properties.delivery_mode == 1  # transient: the reply queue is not durable either
+        break
+    channel.cancel()
+    connection.close()
