@@ -77,7 +77,8 @@ def raw_bulk(es: Elasticsearch, prefix: str, events: list, chunk_size: int) -> d
     return {"docs": len(events), "seconds": elapsed, "per_second": len(events) / elapsed}
 
 
-def ingest(stack: Any, es: Elasticsearch, total: int, chunk_size: int = 500) -> dict[str, dict[str, float]]:
+def ingest(stack: Any, es: Elasticsearch, total: int, chunk_size: int = 1000) -> dict[str, dict[str, float]]:
+    """Both sides write in chunks of the same size (the indexer's default batch, 1,000)."""
     rng = random.Random(4)
     events = list(mixed_events(total, rng, prefix="ingest-"))
     indexer = through_indexer(stack, es, events)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 from nameko.extensions import DependencyProvider
 
 from .indexer import Indexer
@@ -13,8 +14,12 @@ from .indices import Indices
 log = logging.getLogger(__name__)
 
 
+# Responses come as plain or compatibility-mode JSON; both are read with orjson.
+ORJSON = {"application/json": OrjsonSerializer(), "application/vnd.elasticsearch+json": OrjsonSerializer()}
+
+
 def make_client(url: str) -> Elasticsearch:
-    return Elasticsearch(url, request_timeout=10, max_retries=2, retry_on_timeout=True)
+    return Elasticsearch(url, request_timeout=10, max_retries=2, retry_on_timeout=True, serializers=ORJSON)
 
 
 def make_indices(config: dict) -> Indices:
@@ -49,7 +54,7 @@ class IndexerRunner(DependencyProvider):
         indices = make_indices(config)
         indices.ensure()
         self.indexer = Indexer(
-            config["AMQP_URI"], indices.es, indices, batch_size=int(config.get("INDEXER_BATCH_SIZE", 500))
+            config["AMQP_URI"], indices.es, indices, batch_size=int(config.get("INDEXER_BATCH_SIZE", 1000))
         )
 
     def start(self) -> None:
