@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
+import orjson
 from graphql import OperationType, get_operation_ast
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
+from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -33,6 +35,15 @@ from .settings import Settings
 from .ws import Connection
 
 log = logging.getLogger(__name__)
+
+
+class JSONResponse(StarletteJSONResponse):
+    """Written with orjson: several times faster than the standard library on a page of results."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 EXPLORER_ASSETS = {"explorer.js": "text/javascript", "explorer.css": "text/css"}
 
 
@@ -114,7 +125,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if len(raw) > settings.max_body_bytes:
             return JSONResponse({"errors": [client_error("The request body is too large.", "PAYLOAD_TOO_LARGE")]}, 413)
         try:
-            payload = json.loads(raw)
+            payload = orjson.loads(raw)
         except ValueError:
             return JSONResponse({"errors": [client_error("The body is not JSON.", "BAD_REQUEST")]}, 400)
         if not isinstance(payload, dict):
