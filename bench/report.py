@@ -35,7 +35,9 @@ def write(results: dict[str, Any]) -> None:
     interval = _seconds(results["refresh_interval"])
     p50, p99 = gateway["p50"] / direct["p50"], gateway["p99"] / direct["p99"]
     rps = thr["gateway"] / thr["direct"]
-    cached = cache["cached p50"] / cache["uncached p50"]
+    cached_sum = sum(q["cached p50"] for q in cache.values())
+    uncached_sum = sum(q["uncached p50"] for q in cache.values())
+    cached = cached_sum / uncached_sum
     hop_ratio = hop["nameko p50"] / hop["raw p50"]
     ingest_ratio = ingest["indexer"]["per_second"] / ingest["raw"]["per_second"]
     fresh_ratio = fresh["p95"] / interval
@@ -93,8 +95,8 @@ def write(results: dict[str, Any]) -> None:
             fresh_ratio <= 1.5,
         ),
         _row(
-            "5. document cache, cached ÷ uncached p50 (docs/ queries, end to end)",
-            f"{cache['cached p50']:.2f} ÷ {cache['uncached p50']:.2f} ms = **{cached:.2f}×**",
+            f"5. document cache, cached ÷ uncached p50, the {len(cache)} docs/ queries one after another, end to end",
+            f"{cached_sum:.1f} ÷ {uncached_sum:.1f} ms = **{cached:.2f}×** (each query below)",
             "≤ 0.75×",
             cached <= 0.75,
         ),
@@ -120,6 +122,16 @@ def write(results: dict[str, Any]) -> None:
     ]
     for name in ("direct", "search RPC", "gateway"):
         lines.append(f"| {name} | {lat[name]['p50']:.2f} ms | {lat[name]['p99']:.2f} ms |")
+    lines += [
+        "",
+        "The document cache, query by query (p50, end to end):",
+        "",
+        "| docs/ query | cached | uncached | ratio |",
+        "|---|---|---|---|",
+    ]
+    for name, q in cache.items():
+        ratio = q["cached p50"] / q["uncached p50"]
+        lines.append(f"| {name} | {q['cached p50']:.2f} ms | {q['uncached p50']:.2f} ms | {ratio:.2f}× |")
     lines += [
         "",
         "CPU spent per request during the throughput runs, by process (ms):",

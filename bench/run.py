@@ -22,7 +22,7 @@ import urllib3
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
 
-from bench import ingest, load, report, rpc_hop
+from bench import cache, ingest, load, report, rpc_hop
 from bench.amqp_client import BlockingRpc
 from bench.dataset import mixed_events, percentile, query_points
 from devtools.isolated import isolated_stack
@@ -230,7 +230,7 @@ def main() -> None:
         results["cpu per request"] = cpu
 
         # 5. the parsed-and-validated document cache, on the docs/ queries
-        results["cache"] = document_cache(http)
+        results["cache"] = cache.measure(lambda payload, headers: post(http, payload, headers))
         results["memory"] = {name: (idle[name], peak[name]) for name in stack.processes}
 
         # 3. the RPC hop
@@ -244,26 +244,13 @@ def main() -> None:
     report.write(results)
 
 
-def post(http: urllib3.HTTPConnectionPool, payload: dict) -> dict:
+def post(http: urllib3.HTTPConnectionPool, payload: dict, headers: dict | None = None) -> dict:
     response = http.request(
-        "POST", "/graphql", body=orjson.dumps(payload), headers={"Content-Type": "application/json"}
+        "POST", "/graphql", body=orjson.dumps(payload), headers={"Content-Type": "application/json", **(headers or {})}
     )
     if response.status != 200:
         raise RuntimeError(f"gateway answered {response.status}: {response.data[:500]!r}")
     return orjson.loads(response.data)
-
-
-def document_cache(http: urllib3.HTTPConnectionPool) -> dict[str, float]:
-    """Each docs/ query cached vs the same text made new (a comment appended), end to end."""
-    cached_ms, uncached_ms = [], []
-    variables = {"near": {"lat": 48.8566, "lon": 2.3522}, "radiusKm": 2.0, "first": 20}
-    text = (ROOT / "docs" / "queries" / "list.graphql").read_text()
-    for i in range(400):
-        for query, sink in ((text, cached_ms), (f"{text}\n# {i}", uncached_ms)):
-            t0 = time.perf_counter()
-            post(http, {"query": query, "variables": variables, "operationName": "OutingList"})
-            sink.append((time.perf_counter() - t0) * 1000)
-    return {"cached p50": statistics.median(cached_ms[40:]), "uncached p50": statistics.median(uncached_ms[40:])}
 
 
 if __name__ == "__main__":
