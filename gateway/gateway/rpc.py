@@ -53,7 +53,9 @@ class RpcClient:
 
     async def connect(self) -> None:
         self._connection = await aio_pika.connect_robust(self.amqp_uri)
-        channel = await self._connection.channel(publisher_confirms=True)
+        # A request no queue takes comes back (it is ``mandatory``) and fails its call at once;
+        # aiormq matches the return to the publish by message id, so every request has one.
+        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         # Same arguments as nameko declares it with.
         self._exchange = await channel.declare_exchange(RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
         queue = await channel.declare_queue(f"rpc.reply-{self.reply_key}", exclusive=True, auto_delete=True)
@@ -90,6 +92,7 @@ class RpcClient:
             orjson.dumps({"args": list(args), "kwargs": kwargs}),
             content_type="application/json",
             correlation_id=correlation_id,
+            message_id=correlation_id,
             reply_to=self.reply_key,
             # A request nobody took within its deadline must not run later, after the
             # caller was told the service is unavailable.

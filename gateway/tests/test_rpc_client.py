@@ -1,0 +1,73 @@
+"""The gateway's RPC client against a real RabbitMQ (the rest of these tests use a stand-in)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import pika
+import pytest
+
+from gateway.rpc import RemoteError, RpcClient, ServiceUnavailable
+from parentnet_kit import testing
+
+
+@pytest.fixture
+def broker():
+    vhost, uri = testing.create_vhost("gateway")
+    yield uri
+    testing.delete_vhost(vhost)
+
+
+def serve(uri: str, ready: threading.Event, stop: threading.Event) -> None:
+    """A responder for service "adder" speaking nameko's protocol: add(a, b), and fail()."""
+    connection = pika.BlockingConnection(pika.URLParameters(uri))
+    channel = connection.channel()
+    channel.exchange_declare("nameko-rpc", "topic", durable=True)
+    channel.queue_declare("rpc-adder", durable=True)
+    channel.queue_bind("rpc-adder", "nameko-rpc", "adder.*")
+    ready.set()
+    for method, properties, body in channel.consume("rpc-adder", inactivity_timeout=0.1):
+        if stop.is_set():
+            break
+        if method is None:
+            continue
+        request = json.loads(body)
+        if method.routing_key == "adder.add":
+            reply = {"result": sum(request["args"]), "error": None}
+        else:
+            reply = {"result": None, "error": {"exc_type": "ValueError", "value": "no"}}
+        out = pika.BasicProperties(correlation_id=properties.correlation_id, content_type="application/json")
+        channel.basic_publish("nameko-rpc", properties.reply_to, json.dumps(reply), out)
+        channel.basic_ack(method.delivery_tag)
+    connection.close()
+
+
+def test_calls_replies_errors_and_a_service_nobody_serves(broker):
+    ready, stop = threading.Event(), threading.Event()
+    server = threading.Thread(target=serve, args=(broker, ready, stop))
+    server.start()
+    assert ready.wait(30)
+
+    async def scenario() -> None:
+        client = RpcClient(broker, default_timeout=30)
+        await client.connect()
+        try:
+            assert await client.call("adder", "add", 2, 3) == 5
+            assert await asyncio.gather(*(client.call("adder", "add", i, 1) for i in range(20))) == list(range(1, 21))
+            with pytest.raises(RemoteError) as failed:
+                await client.call("adder", "fail")
+            assert failed.value.exc_type == "ValueError"
+            # No queue takes it: the broker returns it, and the call fails with that reason,
+            # not after its 30 s deadline.
+            with pytest.raises(ServiceUnavailable, match="no instance has ever served it"):
+                await client.call("nobody", "ping")
+        finally:
+            await client.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        stop.set()
+        server.join()
