@@ -435,9 +435,22 @@ def suggestions(
         match = {"multi_match": {"query": text, "fields": fields, "type": "bool_prefix"}}
         query: dict[str, Any] = {"bool": {"must": [match], "filter": [{"term": {"hidden": False}}, visible]}}
         if near is not None and geo_field:
-            decay = {"gauss": {geo_field: {"origin": near, "scale": "5km", "decay": 0.5}}}
-            query = {"function_score": {"query": query, "functions": [decay], "boost_mode": "multiply"}}
-        body += [{"index": alias}, {"query": query, "size": limit, "_source": ["id", *fields_to_names(fields), "city"]}]
+            # Nearer ranks higher: distance_feature adds boost × pivot / (pivot + distance) to
+            # the text score, and, unlike a function_score decay over every match (~15 ms for a
+            # common prefix over 100,000 documents in the bench), skips hits that cannot make
+            # the top ones, as long as total hits are not counted.
+            origin = [float(near["lon"]), float(near["lat"])]
+            nearer = {"distance_feature": {"field": geo_field, "origin": origin, "pivot": "5km", "boost": 3.0}}
+            query["bool"]["should"] = [nearer]
+        body += [
+            {"index": alias},
+            {
+                "query": query,
+                "size": limit,
+                "track_total_hits": False,
+                "_source": ["id", *fields_to_names(fields), "city"],
+            },
+        ]
     found = []
     for (kind, _alias, fields, _visible, _geo), answer in zip(
         searches, es.msearch(searches=body)["responses"], strict=True

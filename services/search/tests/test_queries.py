@@ -190,3 +190,24 @@ def test_text_search_in_every_language(container_factory, service_config):
     assert found("enfant") == ["fr"]  # French stemming
     assert found("eveil") == ["fr"]
     assert found("toddler") == ["en"]  # English plural
+
+
+def test_suggestions_rank_the_nearer_first(container_factory, service_config):
+    container = container_factory(SearchService, service_config)
+    container.start()
+    publisher = EventPublisher(service_config["AMQP_URI"])
+    lyon, paris = {"lat": 45.7772, "lon": 4.8553}, {"lat": 48.8799, "lon": 2.3946}
+    publisher.publish(published("lyon", "Parc de la Tête d'Or", lyon["lat"], lyon["lon"], "2030-01-03T09:00:00Z"))
+    publisher.publish(published("paris", "Parc des Buttes", paris["lat"], paris["lon"], "2030-01-03T09:00:00Z"))
+    publisher.close()
+
+    def both():
+        found = call(container, "suggest", text="parc")["suggestions"]
+        return {s["id"] for s in found if s["kind"] == "outing"} >= {"lyon", "paris"}
+
+    wait_for(both, timeout=10, what="both outings suggested")
+    for near, first in ((lyon, "lyon"), (paris, "paris")):
+        outings = [
+            s["id"] for s in call(container, "suggest", text="parc", near=near)["suggestions"] if s["kind"] == "outing"
+        ]
+        assert outings[0] == first, (near, outings)
