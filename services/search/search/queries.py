@@ -422,6 +422,10 @@ def clusters(
     ]
 
 
+# Suggestions near a point come from this far first; farther ones only when too few are near.
+LOCAL_KM = 50
+
+
 def suggestions(
     es: Elasticsearch,
     searches: list[tuple[str, str, list[str], dict[str, Any], str | None]],
@@ -429,19 +433,43 @@ def suggestions(
     near: dict[str, float] | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """As-you-type matches across indices: (kind, alias, fields, filter, geo field) each; nearer ranks higher."""
+    """As-you-type matches across indices: (kind, alias, fields, filter, geo field) each; nearer ranks higher.
+
+    Near a point, the matches within ``LOCAL_KM`` are looked up first: ranking every match
+    in the world by distance took ~6 ms of Elasticsearch's time for a common prefix over
+    100,000 documents, against ~1 ms for the local ones. Only when those are fewer than
+    ``limit`` is the whole world asked too. Scores are the same either way, so the merge is
+    by score.
+    """
+    if near is None:
+        return _suggest(es, searches, text, None, limit, local=False)
+    found = _suggest(es, searches, text, near, limit, local=True)
+    if len(found) < limit:
+        seen = {(s["kind"], s["id"]) for s in found}
+        found += [s for s in _suggest(es, searches, text, near, limit, local=False) if (s["kind"], s["id"]) not in seen]
+        found.sort(key=lambda s: -s["score"])
+    return found[:limit]
+
+
+def _suggest(
+    es: Elasticsearch,
+    searches: list[tuple[str, str, list[str], dict[str, Any], str | None]],
+    text: str,
+    near: dict[str, float] | None,
+    limit: int,
+    local: bool,
+) -> list[dict[str, Any]]:
     body: list[dict[str, Any]] = []
     for _kind, alias, fields, visible, geo_field in searches:
         match = {"multi_match": {"query": text, "fields": fields, "type": "bool_prefix"}}
         query: dict[str, Any] = {"bool": {"must": [match], "filter": [{"term": {"hidden": False}}, visible]}}
         if near is not None and geo_field:
-            # Nearer ranks higher: distance_feature adds boost × pivot / (pivot + distance) to
-            # the text score, and, unlike a function_score decay over every match (~15 ms for a
-            # common prefix over 100,000 documents in the bench), skips hits that cannot make
-            # the top ones, as long as total hits are not counted.
-            origin = [float(near["lon"]), float(near["lat"])]
-            nearer = {"distance_feature": {"field": geo_field, "origin": origin, "pivot": "5km", "boost": 3.0}}
+            point = {"lat": float(near["lat"]), "lon": float(near["lon"])}
+            # Nearer ranks higher: boost × pivot / (pivot + distance) is added to the text score.
+            nearer = {"distance_feature": {"field": geo_field, "origin": point, "pivot": "5km", "boost": 3.0}}
             query["bool"]["should"] = [nearer]
+            if local:
+                query["bool"]["filter"].append({"geo_distance": {"distance": f"{LOCAL_KM}km", geo_field: point}})
         body += [
             {"index": alias},
             {

@@ -158,6 +158,9 @@ def test_suggestions_as_you_type_across_kinds(container):
         "score": None,
     }
     assert call(container, "suggest", text="éveil")["suggestions"][0]["id"] == "babies"
+    # Nothing near matches: farther matches are suggested rather than none.
+    far = call(container, "suggest", text="lac", near=EIFFEL)["suggestions"]
+    assert ("outing", "annecy") in {(s["kind"], s["id"]) for s in far}
 
 
 def test_text_search_in_every_language(container_factory, service_config):
