@@ -585,9 +585,12 @@ class MemberStore:
         rows = self.memberships.aggregates.find(
             {"member_id": member_id, "status": "active"}, {"group_id": 1, "role": 1}
         )
+        # Both directions of blocking in one read: this runs on every signed-in request.
+        either = {"$or": [{"blocked_id": member_id}, {"blocker_id": member_id}], "active": True}
+        blocks = list(self.blocks.aggregates.find(either, {"blocker_id": 1, "blocked_id": 1}))
         return {
-            "blocked_by": self.blocked_by(member_id),
-            "blocked": self.blocked(member_id),
+            "blocked_by": [b["blocker_id"] for b in blocks if b["blocked_id"] == member_id],
+            "blocked": [b["blocked_id"] for b in blocks if b["blocker_id"] == member_id],
             "groups": {m["group_id"]: m["role"] for m in rows},
         }
 

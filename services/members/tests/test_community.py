@@ -112,8 +112,11 @@ def test_a_blocked_member_cannot_see_the_blocker(container):
     call(container, "block", other, me)
     assert call(container, "get_members", [other, me], me)[0] is None
     assert call(container, "blocked_by", me) == [other]
+    assert call(container, "viewer_context", me) == {"blocked_by": [other], "blocked": [], "groups": {}}
+    assert call(container, "viewer_context", other) == {"blocked_by": [], "blocked": [me], "groups": {}}
     assert call(container, "parents_nearby", me, {}, 10)["edges"] == []
     call(container, "unblock", other, me)
+    assert call(container, "viewer_context", me) == {"blocked_by": [], "blocked": [], "groups": {}}
     assert call(container, "get_members", [other], me)[0]["display_name"] == "Other"
 
 
