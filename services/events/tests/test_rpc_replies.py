@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pika
 import pytest
@@ -23,6 +25,10 @@ class Replier:
     @rpc
     def unsendable(self):
         return object()
+
+    @rpc
+    def typed(self):
+        return {"price": Decimal("4.50"), "at": datetime(2030, 1, 1, 9, 0, tzinfo=UTC), 3: "three"}
 
     @rpc
     def fails(self):
@@ -47,7 +53,9 @@ def test_results_and_errors_reach_the_caller(replier):
         with pytest.raises(RemoteError) as unsendable:
             cluster.replier.unsendable()
         assert unsendable.value.exc_type == "UnserializableValueError"
-        # The service lives on after all three.
+        # What kombu's encoder wrote, the services' replies still write.
+        assert cluster.replier.typed() == {"price": "4.50", "at": "2030-01-01T09:00:00+00:00", "3": "three"}
+        # The service lives on after all of these.
         assert cluster.replier.echo(1) == 1
 
 
