@@ -273,24 +273,6 @@ def nearby_page(
     }
 
 
-def _nearby(
-    es: Elasticsearch,
-    alias: str,
-    geo_field: str,
-    near: dict[str, float],
-    radius_km: float,
-    first: int,
-    after: str | None,
-    filters: list[dict[str, Any]],
-    exclusions: list[dict[str, Any]],
-    post_filters: list[dict[str, Any]] | None = None,
-    text: list[dict[str, Any]] | None = None,
-    sort: str = "distance",
-) -> dict[str, Any]:
-    body = nearby_body(geo_field, near, radius_km, first, after, filters, exclusions, post_filters, text, sort)
-    return nearby_page(es.search(index=alias, **body), geo_field, near, first, sort)
-
-
 def outings_hidden_from(hidden_organizers: list[str] | None, viewer_groups: list[str] | None) -> list[dict[str, Any]]:
     """What a viewer never sees of outings: other groups' private ones, and those of members who blocked them."""
     exclusions: list[dict[str, Any]] = [
@@ -363,7 +345,8 @@ def nearby_listings(
     """
     exclusions = listings_hidden_from(hidden_owners)
     clauses, post, text = listing_query(filters or {})
-    return _nearby(es, alias, "area_point", near, radius_km, first, after, clauses, exclusions, post, text)
+    body = nearby_body("area_point", near, radius_km, first, after, clauses, exclusions, post, text)
+    return nearby_page(es.search(index=alias, **body), "area_point", near, first)
 
 
 ZOOM_MAX = 20

@@ -101,8 +101,9 @@ class SearchService:
             {"terms": {"group_id": list(viewer_groups or [])}},
             {"bool": {"should": [{"range": {"ends_at": {"gte": "now"}}}, {"term": {"kind": "trip"}}]}},
         ]
-        page = queries._nearby(
-            self.indices.es, self.indices.alias(ACTIVITIES), "point", near, float(radius_km), first, None, filters, []
+        body = queries.nearby_body("point", near, float(radius_km), first, None, filters, [])
+        page = queries.nearby_page(
+            self.indices.es.search(index=self.indices.alias(ACTIVITIES), **body), "point", near, first
         )
         return {"errors": [], **page}
 
