@@ -30,9 +30,19 @@ def pick_city(rng: random.Random) -> dict:
     return rng.choices(places, [c["population"] for c in places])[0]
 
 
-def outing_event(key: str, rng: random.Random) -> Event:
+def _place(rng: random.Random) -> tuple[dict, float, float]:
+    """A city by population, and a point spread around its centre (a few km)."""
     city = pick_city(rng)
-    lat, lon = city["lat"] + rng.gauss(0, 0.06), city["lon"] + rng.gauss(0, 0.08)
+    return city, city["lat"] + rng.gauss(0, 0.06), city["lon"] + rng.gauss(0, 0.08)
+
+
+def _member(key: str) -> str:
+    """One of 5,000 members, the same for a key on every run."""
+    return f"m{zlib.crc32(key.encode()) % 5000}"
+
+
+def outing_event(key: str, rng: random.Random) -> Event:
+    city, lat, lon = _place(rng)
     data = {
         "id": key,
         "status": "published",
@@ -46,14 +56,13 @@ def outing_event(key: str, rng: random.Random) -> Event:
         "venue_name": city["name"],
         "location": {"lat": lat, "lon": lon},
         "city": "paris",
-        "organizer_id": f"m{zlib.crc32(key.encode()) % 5000}",
+        "organizer_id": _member(key),
     }
     return Event("outing_published", "events", key, 1, "paris", data)
 
 
 def listing_event(key: str, rng: random.Random) -> Event:
-    city = pick_city(rng)
-    lat, lon = city["lat"] + rng.gauss(0, 0.06), city["lon"] + rng.gauss(0, 0.08)
+    _city, lat, lon = _place(rng)
     data = {
         "id": key,
         "kind": "give",
@@ -64,7 +73,7 @@ def listing_event(key: str, rng: random.Random) -> Event:
         "city": "paris",
         "status": "active",
         "pickup_area": {"id": "x", "lat": lat, "lon": lon},
-        "owner_id": f"m{zlib.crc32(key.encode()) % 5000}",
+        "owner_id": _member(key),
         "expires_at": "2031-01-01T00:00:00Z",
     }
     return Event("listing_posted", "listings", key, 1, "paris", data)
