@@ -94,7 +94,7 @@ class MembersService:
     @rpc
     def block_relations(self, member_id: str) -> dict[str, list[str]]:
         """``{blocked: [whom this member blocked], blocked_by: [who blocked them]}``: keep them apart."""
-        return {"blocked": self.store.blocked(member_id), "blocked_by": self.store.blocked_by(member_id)}
+        return self.store.block_relations(member_id)
 
     @rpc
     def export_blocks(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:

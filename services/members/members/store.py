@@ -271,7 +271,8 @@ class MemberStore:
             "cell.lat": {"$gte": box["lat"][0], "$lte": box["lat"][1]},
             "cell.lon": {"$gte": box["lon"][0], "$lte": box["lon"][1]},
         }
-        hidden = set(self.blocked_by(viewer_id)) | set(self.blocked(viewer_id)) | {viewer_id}
+        apart = self.block_relations(viewer_id)
+        hidden = set(apart["blocked_by"]) | set(apart["blocked"]) | {viewer_id}
         wanted_languages = set(filters.get("languages") or [])
         if filters.get("shared_language"):
             wanted_languages |= set(viewer["languages"])
@@ -320,6 +321,15 @@ class MemberStore:
 
     def blocked(self, member_id: str) -> list[str]:
         return [d["blocked_id"] for d in self.blocks.aggregates.find({"blocker_id": member_id, "active": True})]
+
+    def block_relations(self, member_id: str) -> dict[str, list[str]]:
+        """``{blocked: [whom the member blocked], blocked_by: [who blocked them]}``, in one read."""
+        either = {"$or": [{"blocked_id": member_id}, {"blocker_id": member_id}], "active": True}
+        blocks = list(self.blocks.aggregates.find(either, {"blocker_id": 1, "blocked_id": 1}))
+        return {
+            "blocked": [b["blocked_id"] for b in blocks if b["blocker_id"] == member_id],
+            "blocked_by": [b["blocker_id"] for b in blocks if b["blocked_id"] == member_id],
+        }
 
     def set_block(self, blocker_id: str, blocked_id: Any, active: bool) -> dict[str, Any]:
         if not isinstance(blocked_id, str) or self.members.get(blocked_id) is None:
@@ -585,14 +595,8 @@ class MemberStore:
         rows = self.memberships.aggregates.find(
             {"member_id": member_id, "status": "active"}, {"group_id": 1, "role": 1}
         )
-        # Both directions of blocking in one read: this runs on every signed-in request.
-        either = {"$or": [{"blocked_id": member_id}, {"blocker_id": member_id}], "active": True}
-        blocks = list(self.blocks.aggregates.find(either, {"blocker_id": 1, "blocked_id": 1}))
-        return {
-            "blocked_by": [b["blocker_id"] for b in blocks if b["blocked_id"] == member_id],
-            "blocked": [b["blocked_id"] for b in blocks if b["blocker_id"] == member_id],
-            "groups": {m["group_id"]: m["role"] for m in rows},
-        }
+        # This runs on every signed-in request: both directions of blocking are one read.
+        return {**self.block_relations(member_id), "groups": {m["group_id"]: m["role"] for m in rows}}
 
     def member_groups(self, member_id: str) -> list[dict[str, Any]]:
         rows = list(
