@@ -53,13 +53,18 @@ def text_field() -> dict[str, Any]:
     }
 
 
-OUTINGS_MAPPING: dict[str, Any] = {
-    # Unknown fields are neither indexed nor trusted: the indexer copies an allow-list.
-    "dynamic": "strict",
-    "properties": {
-        "id": {"type": "keyword"},
-        "version": {"type": "long"},
-        "hidden": {"type": "boolean"},
+def strict_mapping(properties: dict[str, Any], tombstones: bool = True) -> dict[str, Any]:
+    """A mapping that refuses unknown fields (the indexer copies an allow-list; nothing else
+    is indexed or trusted), with what every document carries: its ``id``, the ``version`` it
+    was written at (external versioning) and, where removals are tombstones, ``hidden``."""
+    common: dict[str, Any] = {"id": {"type": "keyword"}, "version": {"type": "long"}}
+    if tombstones:
+        common["hidden"] = {"type": "boolean"}
+    return {"dynamic": "strict", "properties": {**common, **properties}}
+
+
+OUTINGS_MAPPING: dict[str, Any] = strict_mapping(
+    {
         "status": {"type": "keyword"},
         "title": text_field(),
         "description": text_field(),
@@ -93,8 +98,8 @@ OUTINGS_MAPPING: dict[str, Any] = {
                 "places_left": {"type": "integer"},
             }
         },
-    },
-}
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -106,23 +111,17 @@ class IndexSpec:
 
 # Who blocked whom, learnt from members' events: a blocked member sees none of the
 # blocker's outings or listings. One document per pair, versioned like any aggregate.
-BLOCKS_MAPPING: dict[str, Any] = {
-    "dynamic": "strict",
-    "properties": {
-        "id": {"type": "keyword"},
-        "version": {"type": "long"},
+BLOCKS_MAPPING: dict[str, Any] = strict_mapping(
+    {
         "blocker_id": {"type": "keyword"},
         "blocked_id": {"type": "keyword"},
         "active": {"type": "boolean"},
     },
-}
+    tombstones=False,
+)
 
-LISTINGS_MAPPING: dict[str, Any] = {
-    "dynamic": "strict",
-    "properties": {
-        "id": {"type": "keyword"},
-        "version": {"type": "long"},
-        "hidden": {"type": "boolean"},
+LISTINGS_MAPPING: dict[str, Any] = strict_mapping(
+    {
         "status": {"type": "keyword"},
         "kind": {"type": "keyword"},
         "category": {"type": "keyword"},
@@ -145,15 +144,11 @@ LISTINGS_MAPPING: dict[str, Any] = {
         "created_at": {"type": "date"},
         "updated_at": {"type": "date"},
         "expires_at": {"type": "date"},
-    },
-}
+    }
+)
 
-CONTACTS_MAPPING: dict[str, Any] = {
-    "dynamic": "strict",
-    "properties": {
-        "id": {"type": "keyword"},
-        "version": {"type": "long"},
-        "hidden": {"type": "boolean"},
+CONTACTS_MAPPING: dict[str, Any] = strict_mapping(
+    {
         "kind": {"type": "keyword"},
         "name": text_field(),
         "description": text_field(),
@@ -166,32 +161,24 @@ CONTACTS_MAPPING: dict[str, Any] = {
         "group_id": {"type": "keyword"},
         "languages": {"type": "keyword"},
         "recommendations": {"type": "integer"},
-    },
-}
+    }
+)
 
 # Public groups only: a private group is never in a discovery index.
-GROUPS_MAPPING: dict[str, Any] = {
-    "dynamic": "strict",
-    "properties": {
-        "id": {"type": "keyword"},
-        "version": {"type": "long"},
-        "hidden": {"type": "boolean"},
+GROUPS_MAPPING: dict[str, Any] = strict_mapping(
+    {
         "name": text_field(),
         "description": text_field(),
         "city": {"type": "keyword"},
         "languages": {"type": "keyword"},
         "join_policy": {"type": "keyword"},
         "location": {"type": "geo_point"},
-    },
-}
+    }
+)
 
 # Co-op childcare shifts and school runs: for the members of their group only.
-ACTIVITIES_MAPPING: dict[str, Any] = {
-    "dynamic": "strict",
-    "properties": {
-        "id": {"type": "keyword"},
-        "version": {"type": "long"},
-        "hidden": {"type": "boolean"},
+ACTIVITIES_MAPPING: dict[str, Any] = strict_mapping(
+    {
         "kind": {"type": "keyword"},
         "group_id": {"type": "keyword"},
         "title": text_field(),
@@ -201,8 +188,8 @@ ACTIVITIES_MAPPING: dict[str, Any] = {
         "ends_at": {"type": "date"},
         "weekdays": {"type": "integer"},
         "time": {"type": "keyword", "index": False},
-    },
-}
+    }
+)
 
 OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 2)
 ACTIVITIES = IndexSpec("activities", ACTIVITIES_MAPPING, 1)
