@@ -261,6 +261,11 @@ def as_outing(view: dict[str, Any] | None, **extra: Any) -> dict[str, Any] | Non
     return None if view is None else {**view, **extra, "__typename": "Outing"}
 
 
+def outing_payload(result: dict[str, Any]) -> dict[str, Any]:
+    """An outing mutation's payload from the events service's ``{outing, errors}``."""
+    return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
+
+
 class OutingEdge(graphene.ObjectType):
     cursor = graphene.String(required=True)
     node = graphene.Field(Outing, required=True)
@@ -462,7 +467,7 @@ class OutingCreate(graphene.Mutation):
         # One key per request: a redelivered request creates nothing twice.
         key = uuid.uuid4().hex
         result = await ctx.rpc.call("events", "create_outing", fields, organizer_id=organizer, idempotency_key=key)
-        return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return outing_payload(result)
 
 
 class OutingUpdateInput(graphene.InputObjectType):
@@ -497,6 +502,15 @@ async def _target(info: graphene.ResolveInfo, global_id: Any) -> tuple[str | Non
     return outing_id, await visible_outing(ctx, await ctx.loaders.outing.load(outing_id))
 
 
+async def _managed(info: graphene.ResolveInfo, global_id: Any) -> tuple[str | None, bool]:
+    """The outing to change (None if the viewer may not see it), and whether the viewer admins
+    its group (the events service decides what the organizer or an admin may do)."""
+    outing_id, view = await _target(info, global_id)
+    if view is None:
+        return None, False
+    return outing_id, await info.context.group_role(view.get("group_id")) == "admin"
+
+
 class OutingUpdate(graphene.Mutation):
     """Change an outing (organizer or group admin). Fields left out stay; time or place changes tell everyone coming."""
 
@@ -509,15 +523,14 @@ class OutingUpdate(graphene.Mutation):
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
         actor = require_viewer(info)
-        outing_id, view = await _target(info, input["outing_id"])
-        if view is None:
+        outing_id, is_admin = await _managed(info, input["outing_id"])
+        if outing_id is None:
             return {"user_errors": not_found("outingId")}
-        is_admin = await ctx.group_role(view.get("group_id")) == "admin"
         fields = outing_fields(input)
         fields.pop("city", None)
         scope = enum_value(input.get("scope")) or "occurrence"
         result = await ctx.rpc.call("events", "update_outing", outing_id, actor, fields, scope, is_admin)
-        return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return outing_payload(result)
 
 
 class OutingRefInput(graphene.InputObjectType):
@@ -537,13 +550,12 @@ class OutingCancel(graphene.Mutation):
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
         actor = require_viewer(info)
-        outing_id, view = await _target(info, input["outing_id"])
-        if view is None:
+        outing_id, is_admin = await _managed(info, input["outing_id"])
+        if outing_id is None:
             return {"user_errors": not_found("outingId")}
-        is_admin = await ctx.group_role(view.get("group_id")) == "admin"
         scope = enum_value(input.get("scope")) or "occurrence"
         result = await ctx.rpc.call("events", "cancel_outing", outing_id, actor, scope, is_admin)
-        return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return outing_payload(result)
 
 
 class OutingJoinInput(graphene.InputObjectType):
@@ -570,11 +582,7 @@ class OutingJoin(graphene.Mutation):
         result = await ctx.rpc.call(
             "events", "join_outing", outing_id, member, input.get("adults"), input.get("children")
         )
-        return {
-            "outing": as_outing(result["outing"]),
-            "place": result["place"],
-            "user_errors": user_errors(result["errors"], ("input",)),
-        }
+        return {**outing_payload(result), "place": result["place"]}
 
 
 class OutingLeave(graphene.Mutation):
@@ -593,7 +601,7 @@ class OutingLeave(graphene.Mutation):
         if view is None:
             return {"user_errors": not_found("outingId")}
         result = await ctx.rpc.call("events", "leave_outing", outing_id, member)
-        return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return outing_payload(result)
 
 
 class OutingMutations(graphene.ObjectType):
