@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+
+# A BCP 47 language tag as the services accept it: "fr", "en-GB", "zh-Hant".
+LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 @dataclass(frozen=True)
@@ -20,3 +24,20 @@ class FieldError:
 def field_error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
     """A ``FieldError`` as the services return it over RPC."""
     return FieldError(field, message, code).to_dict()
+
+
+def text(raw: dict[str, Any], name: str, limit: int, errors: list[FieldError], required: bool) -> str:
+    """``raw[name]`` trimmed ("" when absent), with an error for a non-text value, an empty
+    required one, or one longer than ``limit`` characters."""
+    value = raw.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors.append(FieldError((name,), f"{name} must be text", "INVALID"))
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors.append(FieldError((name,), f"{name} must not be empty", "REQUIRED"))
+    elif len(value) > limit:
+        errors.append(FieldError((name,), f"{name} must be at most {limit} characters", "TOO_LONG"))
+    return value

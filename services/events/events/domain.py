@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from parentnet_kit import cities
 from parentnet_kit.contracts import OUTING_CATEGORIES
-from parentnet_kit.fields import FieldError
+from parentnet_kit.fields import LANGUAGE_TAG, FieldError, text
 
 CATEGORIES = OUTING_CATEGORIES
 TITLE_MAX = 140
@@ -25,22 +25,6 @@ VENUE_MAX = 200
 MAX_DURATION = timedelta(days=14)
 # Tolerate clocks a little apart between a phone and the server.
 PAST_TOLERANCE = timedelta(minutes=5)
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-
-
-def _text(raw: dict[str, Any], name: str, limit: int, errors: list[FieldError], required: bool) -> str:
-    value = raw.get(name)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors.append(FieldError((name,), f"{name} must be text", "INVALID"))
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors.append(FieldError((name,), f"{name} must not be empty", "REQUIRED"))
-    elif len(value) > limit:
-        errors.append(FieldError((name,), f"{name} must be at most {limit} characters", "TOO_LONG"))
-    return value
 
 
 def _coordinate(raw: Any, errors: list[FieldError]) -> dict[str, float] | None:
@@ -77,9 +61,9 @@ def parse_local_time(value: Any, zone: ZoneInfo) -> datetime | None:
 def validate_new_outing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any], list[FieldError]]:
     """Check an outing proposal; returns the clean fields, or the errors naming each field."""
     errors: list[FieldError] = []
-    title = _text(raw, "title", TITLE_MAX, errors, required=True)
-    description = _text(raw, "description", DESCRIPTION_MAX, errors, required=False)
-    venue_name = _text(raw, "venue_name", VENUE_MAX, errors, required=True)
+    title = text(raw, "title", TITLE_MAX, errors, required=True)
+    description = text(raw, "description", DESCRIPTION_MAX, errors, required=False)
+    venue_name = text(raw, "venue_name", VENUE_MAX, errors, required=True)
 
     category = raw.get("category")
     if category not in CATEGORIES:
@@ -90,7 +74,7 @@ def validate_new_outing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, A
         errors.append(FieldError(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
 
     language = raw.get("language") or (city.languages[0] if city else None)
-    if language is not None and (not isinstance(language, str) or not LANGUAGE_RE.match(language)):
+    if language is not None and (not isinstance(language, str) or not LANGUAGE_TAG.match(language)):
         errors.append(FieldError(("language",), "language must be a language tag such as fr or zh-Hans", "INVALID"))
 
     location = _coordinate(raw.get("location"), errors)

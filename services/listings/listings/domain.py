@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from parentnet_kit import cells, cities, contracts
-from parentnet_kit.fields import FieldError
+from parentnet_kit.fields import LANGUAGE_TAG, FieldError, text
 from parentnet_kit.geo import haversine_km
 
 OFFER_KINDS = contracts.LISTING_OFFER_KINDS
@@ -27,25 +27,9 @@ DEFAULT_LIFETIME = timedelta(days=30)
 RADIUS_DEFAULT_KM, RADIUS_MAX_KM = 5.0, 50.0
 AGE_MAX_MONTHS = 18 * 12
 CURRENCIES = {"FR": "EUR", "CA": "CAD", "CN": "CNY", "VN": "VND"}
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 CONTACT_KINDS = contracts.CONTACT_KINDS
 NAME_MAX, PHONE_MAX, URL_MAX = 120, 40, 300
-
-
-def _text(raw: dict[str, Any], name: str, limit: int, errors: list[FieldError], required: bool) -> str:
-    value = raw.get(name)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors.append(FieldError((name,), f"{name} must be text", "INVALID"))
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors.append(FieldError((name,), f"{name} must not be empty", "REQUIRED"))
-    elif len(value) > limit:
-        errors.append(FieldError((name,), f"{name} must be at most {limit} characters", "TOO_LONG"))
-    return value
 
 
 def _choice(
@@ -131,12 +115,12 @@ def validate_listing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any]
     errors: list[FieldError] = []
     kind = _choice(raw, "kind", KINDS, errors)
     category = _choice(raw, "category", CATEGORIES, errors)
-    title = _text(raw, "title", TITLE_MAX, errors, required=True)
-    description = _text(raw, "description", DESCRIPTION_MAX, errors, required=False)
+    title = text(raw, "title", TITLE_MAX, errors, required=True)
+    description = text(raw, "description", DESCRIPTION_MAX, errors, required=False)
     city = cities.get(raw.get("city") or "")
     if city is None:
         errors.append(FieldError(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
-    size = _text(raw, "size", SIZE_MAX, errors, required=False) or None
+    size = text(raw, "size", SIZE_MAX, errors, required=False) or None
     if category in SIZED and kind != "wanted" and not size:
         errors.append(FieldError(("size",), f"{category} need a size", "REQUIRED"))
     age_min, age_max = _age_months(raw, "age_min_months", errors), _age_months(raw, "age_max_months", errors)
@@ -149,7 +133,7 @@ def validate_listing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any]
         condition = _choice(raw, "condition", CONDITIONS, errors, default="good")
     price = _price(raw.get("price"), kind, city, errors)
     photos = _photos(raw.get("photos"), errors)
-    address = _text(raw, "pickup_address", ADDRESS_MAX, errors, required=False)
+    address = text(raw, "pickup_address", ADDRESS_MAX, errors, required=False)
     location = _point(raw.get("pickup_location"), "pickup_location", errors)
     if location and city and haversine_km(location["lat"], location["lon"], city.lat, city.lon) > 60:
         errors.append(
@@ -165,7 +149,7 @@ def validate_listing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any]
             )
         )
     language = raw.get("language") or (city.languages[0] if city else None)
-    if language is not None and (not isinstance(language, str) or not LANGUAGE_RE.match(language)):
+    if language is not None and (not isinstance(language, str) or not LANGUAGE_TAG.match(language)):
         errors.append(FieldError(("language",), "language must be a language tag such as fr", "INVALID"))
     if errors:
         return {}, errors
@@ -285,24 +269,24 @@ def matches(wanted: dict[str, Any], offer: dict[str, Any]) -> bool:
 def validate_contact(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
     errors: list[FieldError] = []
     kind = _choice(raw, "kind", CONTACT_KINDS, errors)
-    name = _text(raw, "name", NAME_MAX, errors, required=True)
-    description = _text(raw, "description", 2_000, errors, required=False)
-    phone = _text(raw, "phone", PHONE_MAX, errors, required=False) or None
+    name = text(raw, "name", NAME_MAX, errors, required=True)
+    description = text(raw, "description", 2_000, errors, required=False)
+    phone = text(raw, "phone", PHONE_MAX, errors, required=False) or None
     if phone and not re.fullmatch(r"[+0-9 ().-]{6,40}", phone):
         errors.append(FieldError(("phone",), "phone must be a phone number such as +33 1 23 45 67 89", "INVALID"))
-    email = _text(raw, "email", 254, errors, required=False) or None
+    email = text(raw, "email", 254, errors, required=False) or None
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         errors.append(FieldError(("email",), "email is not an email address", "INVALID"))
-    website = _text(raw, "website", URL_MAX, errors, required=False) or None
+    website = text(raw, "website", URL_MAX, errors, required=False) or None
     if website and urlparse(website).scheme not in ("https", "http"):
         errors.append(FieldError(("website",), "website must be an http(s) URL", "INVALID"))
-    address = _text(raw, "address", ADDRESS_MAX, errors, required=False) or None
+    address = text(raw, "address", ADDRESS_MAX, errors, required=False) or None
     location = _point(raw["location"], "location", errors) if raw.get("location") is not None else None
     city = cities.get(raw.get("city") or "")
     if city is None:
         errors.append(FieldError(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
     languages = raw.get("languages") or []
-    if not isinstance(languages, list) or any(not isinstance(t, str) or not LANGUAGE_RE.match(t) for t in languages):
+    if not isinstance(languages, list) or any(not isinstance(t, str) or not LANGUAGE_TAG.match(t) for t in languages):
         errors.append(FieldError(("languages",), "languages must be language tags such as fr, ar", "INVALID"))
         languages = []
     if not (phone or email or website or address):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from parentnet_kit import cities
-from parentnet_kit.fields import FieldError
+from parentnet_kit.fields import LANGUAGE_TAG, FieldError
 from parentnet_kit.geo import haversine_km
 
 from . import cells
@@ -20,7 +20,6 @@ EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 NAME_MAX = 60
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 LANGUAGES_MAX = 10
 CHILDREN_MAX = 12
 CHILD_MAX_AGE_YEARS = 18
@@ -77,7 +76,7 @@ def _languages(raw: Any, name: str, errors: list[FieldError]) -> list[str] | Non
         return None
     clean: list[str] = []
     for i, tag in enumerate(raw):
-        if not isinstance(tag, str) or not LANGUAGE_RE.match(tag.strip()):
+        if not isinstance(tag, str) or not LANGUAGE_TAG.match(tag.strip()):
             errors.append(FieldError((name, str(i)), f"{tag!r} is not a language tag such as fr or zh-Hant", "INVALID"))
         elif tag.strip() not in clean:
             clean.append(tag.strip())
