@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from parentnet_kit import cities
+from parentnet_kit.clock import parse_iso
 from parentnet_kit.contracts import OUTING_CATEGORIES
 from parentnet_kit.fields import LANGUAGE_TAG, FieldError, text
 
@@ -46,16 +47,9 @@ def _coordinate(raw: Any, errors: list[FieldError]) -> dict[str, float] | None:
 
 
 def parse_local_time(value: Any, zone: ZoneInfo) -> datetime | None:
-    """An ISO 8601 date-time; without an offset it is read in the city's time zone."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    """An ISO 8601 date-time in UTC; without an offset it is read in the city's time zone."""
+    parsed = parse_iso(value, zone)
+    return None if parsed is None else parsed.astimezone(UTC)
 
 
 def validate_new_outing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any], list[FieldError]]:

@@ -6,11 +6,11 @@ import base64
 import binascii
 import json
 import math
-from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from parentnet_kit.clock import parse_iso
 from parentnet_kit.geo import haversine_km
 
 RADIUS_MAX_KM = 100.0
@@ -79,16 +79,6 @@ TEXT_MAX = 200
 SORTS = ("distance", "start")
 
 
-def _iso_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def validate_filter(raw: Any, kind: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Check a ``filter`` argument (outings or listings); errors name ``filter.<field>``."""
     raw = raw if isinstance(raw, dict) else {}
@@ -122,7 +112,7 @@ def validate_filter(raw: Any, kind: str) -> tuple[dict[str, Any], list[dict[str,
             clean["child_ages"] = ages
     for name in ("starts_after", "starts_before"):
         if raw.get(name) is not None:
-            moment = _iso_time(raw[name])
+            moment = parse_iso(raw[name])
             if moment is None:
                 errors.append(field_error(f"filter.{name}", f"{name} must be an ISO 8601 date-time", "INVALID"))
             else:
