@@ -6,26 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
+from conftest import call
 from nameko.standalone.rpc import ClusterRpcProxy
-from nameko.testing.services import entrypoint_hook
 from test_service import GOOD, queued_events
 
-from events.service import EventsService
-
 PARIS = ZoneInfo("Europe/Paris")
-
-
-def call(container, method, *args, **kwargs):
-    with entrypoint_hook(container, method) as hook:
-        return hook(*args, **kwargs)
-
-
-@pytest.fixture
-def container(container_factory, service_config):
-    container = container_factory(EventsService, {**service_config, "max_workers": 10})
-    container.start()
-    return container
 
 
 def create(container, organizer="organizer", **fields):

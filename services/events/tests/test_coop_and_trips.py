@@ -6,26 +6,11 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-import pytest
+from conftest import call
 from nameko.standalone.rpc import ClusterRpcProxy
-from nameko.testing.services import entrypoint_hook
 from pymongo import MongoClient
 
-from events.service import EventsService
-
 GROUP = "g-coop"
-
-
-def call(container, method, *args, **kwargs):
-    with entrypoint_hook(container, method) as hook:
-        return hook(*args, **kwargs)
-
-
-@pytest.fixture
-def container(container_factory, service_config):
-    container = container_factory(EventsService, {**service_config, "max_workers": 10})
-    container.start()
-    return container
 
 
 def shift_fields(day: int, hour: int, places: int = 3) -> dict:
