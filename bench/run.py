@@ -167,7 +167,8 @@ def main() -> None:
             return [e["node"]["id"] for e in page["edges"]]
 
         def direct(near: dict) -> list[str]:
-            page = queries.nearby_outings(es, alias, near, 2.0, 20, None)
+            answer = es.search(index=alias, **queries.outings_body(near, 2.0, 20, None))
+            page = queries.nearby_page(answer, "location", near, 20)
             return [e["node"]["id"] for e in page["edges"]]
 
         # 1. latency, interleaved, at each hop; the same hit ids every way

@@ -293,30 +293,13 @@ def outings_body(
     filters: dict[str, Any] | None = None,
     sort: str = "distance",
 ) -> dict[str, Any]:
-    """The search ``nearby_outings`` sends (the bench sends it too, straight to Elasticsearch)."""
+    """The search for upcoming, visible outings within ``radius_km`` of ``near``, nearest (or
+    soonest) first; read its answer with ``nearby_page(answer, "location", ...)``. Outings meet
+    at public places, so their exact distance may be shown. The bench sends the same body
+    straight to Elasticsearch."""
     exclusions = outings_hidden_from(hidden_organizers, viewer_groups)
     clauses, post, text = outing_query(filters or {})
     return nearby_body("location", near, radius_km, first, after, clauses, exclusions, post, text, sort)
-
-
-def nearby_outings(
-    es: Elasticsearch,
-    alias: str,
-    near: dict[str, float],
-    radius_km: float,
-    first: int,
-    after: str | None,
-    hidden_organizers: list[str] | None = None,
-    viewer_groups: list[str] | None = None,
-    filters: dict[str, Any] | None = None,
-    sort: str = "distance",
-) -> dict[str, Any]:
-    """Upcoming, visible outings within ``radius_km`` of ``near``, nearest (or soonest) first.
-
-    Outings meet at public places, so their exact distance may be shown.
-    """
-    body = outings_body(near, radius_km, first, after, hidden_organizers, viewer_groups, filters, sort)
-    return nearby_page(es.search(index=alias, **body), "location", near, first, sort)
 
 
 def nearby_listings(

@@ -51,9 +51,8 @@ class SearchService:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
         hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
-        page = queries.nearby_outings(
-            es, self.indices.alias(OUTINGS), near, float(radius_km), first, after, hidden, viewer_groups, clean, sort
-        )
+        body = queries.outings_body(near, float(radius_km), first, after, hidden, viewer_groups, clean, sort)
+        page = queries.nearby_page(es.search(index=self.indices.alias(OUTINGS), **body), "location", near, first, sort)
         return {"errors": [], **page}
 
     @rpc
