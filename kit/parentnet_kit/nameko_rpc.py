@@ -9,24 +9,28 @@ then, and the request itself stays unacknowledged, so the broker redelivers it o
 back, unless its deadline (the message's expiry) has passed. Requests that change state are
 safe to run twice: creation takes an idempotency key, the rest are conditional.
 
-Replies also go out leaner than nameko's own (``LeanResponder``); profiling the search
-service under load showed the stock reply path costing as much CPU as the Elasticsearch query
-it answered.
+Replies also go out leaner than nameko's own (``LeanResponder``, ``ReplyChannel``); profiling
+the search service under load showed the stock reply path costing as much CPU as the
+Elasticsearch query it answered.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+import threading
 from decimal import Decimal
 from typing import Any
 
+import amqp
 import orjson
 from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu import Connection
 from kombu.exceptions import OperationalError
-from nameko.constants import AMQP_SSL_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.exceptions import UnserializableValueError, serialize
-from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +52,84 @@ def encode(payload: Any) -> bytes:
 TRANSIENT = 1  # AMQP delivery mode
 
 
-class LeanResponder(Responder):
-    """nameko's responder without two costs that buy nothing for an RPC reply:
+class ReplyChannel:
+    """One connection and channel, kept open, that a container's RPC replies go out on.
+
+    nameko's responder builds a kombu ``Connection`` for every reply, takes a producer from a
+    pool and publishes through kombu's retry wrapper. Timed inside a service answering pings,
+    that was 160 µs of the 400 µs from a request's arrival to its ack (and the ack after it
+    took 100 µs more); on this channel a reply takes 70 µs, and a ping's round trip fell from
+    0.84 to 0.64 ms.
+
+    A lock (a green one under eventlet) keeps the frames of concurrent replies from
+    interleaving. A reply on a connection the broker has dropped reconnects and is sent once
+    more; if that fails too, the error goes to the caller (``ResilientRpcConsumer``).
+    """
+
+    def __init__(self, amqp_uri: str, ssl: Any = None, login_method: str | None = None) -> None:
+        self.amqp_uri = amqp_uri
+        self.ssl = ssl
+        self.login_method = login_method
+        self._lock = threading.Lock()
+        self._connection: Connection | None = None
+        self._channel: Any = None
+
+    def publish(self, body: bytes, exchange: str, routing_key: str, correlation_id: str | None) -> None:
+        message = amqp.Message(
+            body,
+            content_type="application/json",
+            content_encoding="utf-8",
+            correlation_id=correlation_id,
+            delivery_mode=TRANSIENT,
+        )
+        with self._lock:
+            try:
+                self._open().basic_publish(message, exchange=exchange, routing_key=routing_key)
+            except BROKER_ERRORS:
+                # Most likely a connection from before a broker restart: once more on a new one.
+                self._reset()
+                self._open().basic_publish(message, exchange=exchange, routing_key=routing_key)
+
+    def close(self) -> None:
+        with self._lock:
+            self._reset()
+
+    def _open(self) -> Any:
+        if self._channel is None:
+            connection = Connection(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
+            try:
+                connection.connect()
+                self._channel = connection.channel()
+            except BaseException:
+                connection.release()
+                raise
+            self._connection = connection
+        return self._channel
+
+    def _reset(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(*BROKER_ERRORS):  # it is gone either way
+                connection.release()
+
+
+class LeanResponder:
+    """nameko's responder without what buys nothing for an RPC reply:
 
     - it serialized every result twice (a trial ``dumps``, then the publish's own); here once;
     - it published replies persistent and waited for the broker's confirm. A reply goes to
       the caller's exclusive, auto-deleted queue, which no broker restart keeps, and a reply
       the broker loses leaves the caller exactly where an unconfirmed one does: at its
-      deadline, with the request safe to retry. So: transient, unconfirmed.
+      deadline, with the request safe to retry. So: transient, unconfirmed;
+    - it opened a publishing context per reply; here they share one ``ReplyChannel``.
 
     JSON only, as every Parentnet caller sends.
     """
+
+    def __init__(self, replies: ReplyChannel, exchange: str, message: Any) -> None:
+        self.replies = replies
+        self.exchange = exchange
+        self.message = message
 
     def send_response(self, result: Any, exc_info: Any) -> tuple[Any, Any]:
         error = None if exc_info is None else serialize(exc_info[1])
@@ -69,31 +140,35 @@ class LeanResponder(Responder):
             exc_info = sys.exc_info()
             body = encode({"result": None, "error": serialize(UnserializableValueError(result))})
             result = None
-        publisher = self.publisher_cls(
-            self.amqp_uri, ssl=self.ssl, login_method=self.login_method, use_confirms=False, delivery_mode=TRANSIENT
-        )
-        publisher.publish(
-            body,
-            content_type="application/json",
-            content_encoding="utf-8",
-            exchange=self.exchange,
-            routing_key=self.message.properties["reply_to"],
-            correlation_id=self.message.properties.get("correlation_id"),
-        )
+        properties = self.message.properties
+        self.replies.publish(body, self.exchange, properties["reply_to"], properties.get("correlation_id"))
         return result, exc_info
 
 
 class ResilientRpcConsumer(RpcConsumer):
-    def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+    def setup(self) -> None:
+        super().setup()
         config = self.container.config
-        responder = LeanResponder(
-            config["AMQP_URI"],
-            get_rpc_exchange(config),
-            "json",
-            message,
-            ssl=config.get(AMQP_SSL_CONFIG_KEY),
-            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        self.replies = ReplyChannel(
+            config[AMQP_URI_CONFIG_KEY], config.get(AMQP_SSL_CONFIG_KEY), config.get(LOGIN_METHOD_CONFIG_KEY)
         )
+        self.reply_exchange = get_rpc_exchange(config).name
+
+    def stop(self) -> None:
+        super().stop()
+        self._close_replies()
+
+    def kill(self) -> None:
+        super().kill()
+        self._close_replies()
+
+    def _close_replies(self) -> None:
+        replies = getattr(self, "replies", None)  # absent if the container died before setup
+        if replies is not None:
+            replies.close()
+
+    def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        responder = LeanResponder(self.replies, self.reply_exchange, message)
         try:
             result, exc_info = responder.send_response(result, exc_info)
         except BROKER_ERRORS as exc:
