@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,7 +13,7 @@ import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from parentnet_kit.nameko_rpc import rpc
+from parentnet_kit.nameko_rpc import ResilientRpcConsumer, rpc
 
 
 class Replier:
@@ -79,3 +80,15 @@ def test_a_reply_is_transient(replier):
         break
     channel.cancel()
     connection.close()
+
+
+def test_replies_survive_a_dropped_reply_connection(container_factory, service_config):
+    container = container_factory(Replier, service_config)
+    container.start()
+    (consumer,) = {e for e in container.subextensions if isinstance(e, ResilientRpcConsumer)}
+    with ClusterRpcProxy(service_config, timeout=10) as cluster:
+        assert cluster.replier.echo("first") == "first"
+        # The broker's side of the reply connection is gone (as after a broker restart).
+        consumer.replies._connection.connection.transport.sock.shutdown(socket.SHUT_RDWR)
+        assert cluster.replier.echo("second") == "second"
+        assert cluster.replier.echo("third") == "third"
