@@ -7,7 +7,8 @@ suite: a RabbitMQ restart during 1,000 requests took the events service down for
 Here a reply that cannot be sent is logged and dropped instead: the caller has timed out by
 then, and the request itself stays unacknowledged, so the broker redelivers it once it is
 back, unless its deadline (the message's expiry) has passed. Requests that change state are
-safe to run twice: creation takes an idempotency key, the rest are conditional.
+safe to run twice: the rest are conditional, and what creates something takes its id from
+``once_id``, the same for a redelivered request (below), so it finds what it made the first time.
 
 Replies also go out leaner than nameko's own (``LeanResponder``, ``ReplyChannel``); profiling
 the search service under load showed the stock reply path costing as much CPU as the
@@ -20,6 +21,7 @@ import contextlib
 import logging
 import sys
 import threading
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +32,7 @@ from kombu import Connection
 from kombu.exceptions import OperationalError
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.exceptions import UnserializableValueError, serialize
+from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 log = logging.getLogger(__name__)
@@ -180,8 +183,35 @@ class ResilientRpcConsumer(RpcConsumer):
         return result, exc_info
 
 
+REQUEST_ID = "parentnet.request_id"
+ONCE_NAMESPACE = uuid.UUID("5f0c7e0e-4a53-4c6b-9d0e-3b1f6a2d9c11")
+
+
 class ResilientRpc(Rpc):
     rpc_consumer = ResilientRpcConsumer()
+
+    def unpack_message_headers(self, message: Any) -> dict[str, Any]:
+        data = super().unpack_message_headers(message)
+        # The caller's id for this call (every Parentnet caller makes a new one per call), which
+        # a request redelivered after a crash carries again. Set here, so no header can forge it.
+        data[REQUEST_ID] = message.properties.get("correlation_id")
+        return data
+
+
+class RequestId(DependencyProvider):
+    """The id of the RPC request a worker serves, or None for a call made some other way."""
+
+    def get_dependency(self, worker_ctx: Any) -> str | None:
+        return worker_ctx.data.get(REQUEST_ID)
+
+
+def once_id(request_id: str | None, *scope: str) -> str:
+    """A new thing's id: derived from the request and ``scope`` (the kind of thing and who asks
+    for it), so the same request delivered twice makes the same id and the second commit finds
+    the first; a random id when there is no request id."""
+    if not request_id:
+        return uuid.uuid4().hex
+    return uuid.uuid5(ONCE_NAMESPACE, ":".join((request_id, *scope))).hex
 
 
 rpc = ResilientRpc.decorator

@@ -13,11 +13,17 @@ import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from parentnet_kit.nameko_rpc import ResilientRpcConsumer, rpc
+from parentnet_kit.nameko_rpc import RequestId, ResilientRpcConsumer, once_id, rpc
+from parentnet_kit.testing import call_twice
 
 
 class Replier:
     name = "replier"
+    request_id = RequestId()
+
+    @rpc
+    def new_id(self, who):
+        return once_id(self.request_id, "thing", who)
 
     @rpc
     def echo(self, value):
@@ -92,3 +98,13 @@ def test_replies_survive_a_dropped_reply_connection(container_factory, service_c
         consumer.replies._connection.connection.transport.sock.shutdown(socket.SHUT_RDWR)
         assert cluster.replier.echo("second") == "second"
         assert cluster.replier.echo("third") == "third"
+
+
+def test_a_redelivered_request_makes_the_same_id_and_no_other_request_does(replier):
+    first, again = call_twice(replier["AMQP_URI"], "replier", "new_id", who="m1")
+    assert first == again
+    other, _ = call_twice(replier["AMQP_URI"], "replier", "new_id", who="m1")
+    someone_else, _ = call_twice(replier["AMQP_URI"], "replier", "new_id", who="m2")
+    assert len({first, other, someone_else}) == 3
+    with ClusterRpcProxy(replier, timeout=10) as cluster:
+        assert len({cluster.replier.new_id("m1"), cluster.replier.new_id("m1")}) == 2
