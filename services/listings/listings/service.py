@@ -12,7 +12,7 @@ from typing import Any
 
 from nameko.timer import timer
 
-from parentnet_kit.nameko_rpc import rpc
+from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
 from .dependencies import Listings
 from .store import ListingStore
@@ -30,6 +30,7 @@ class ListingsService:
     name = "listings"
 
     store: ListingStore = Listings()
+    request_id = RequestId()
 
     @rpc
     def ping(self) -> str:
@@ -38,7 +39,8 @@ class ListingsService:
     @rpc
     def create_listing(self, fields: dict[str, Any], owner_id: str, apart: list[str] | None = None) -> dict[str, Any]:
         """Post an offer or a wanted request and match it: ``{listing, errors}``."""
-        return self.store.create(fields or {}, owner_id, apart or [])
+        listing_id = once_id(self.request_id, "listing", owner_id)
+        return self.store.create(fields or {}, owner_id, apart or [], listing_id)
 
     @rpc
     def get_listings(self, listing_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
@@ -76,7 +78,7 @@ class ListingsService:
     @rpc
     def add_contact(self, fields: dict[str, Any], member_id: str) -> dict[str, Any]:
         """Add a trusted contact to the directory, recommended by whoever adds it: ``{contact, errors}``."""
-        return self.store.add_contact(fields or {}, member_id)
+        return self.store.add_contact(fields or {}, member_id, once_id(self.request_id, "contact", member_id))
 
     @rpc
     def recommend_contact(self, contact_id: str, member_id: str) -> dict[str, Any]:

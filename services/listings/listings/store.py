@@ -67,17 +67,27 @@ class ListingStore:
         return view
 
     # -- posting -------------------------------------------------------------------------
-    def create(self, raw: dict[str, Any], owner_id: str, apart: list[str]) -> dict[str, Any]:
+    def create(
+        self, raw: dict[str, Any], owner_id: str, apart: list[str], listing_id: str | None = None
+    ) -> dict[str, Any]:
         """Post a listing and match it. ``apart``: members the owner blocked or was blocked by
-        (given by the gateway, kept with the listing, never shown): they are never matched."""
+        (given by the gateway, kept with the listing, never shown): they are never matched.
+        ``listing_id`` (``once_id``): a request delivered twice returns the listing it posted."""
         now = datetime.now(UTC)
         clean, errors = domain.validate_listing(raw, now)
         if errors:
             return {"listing": None, "errors": [e.to_dict() for e in errors]}
         state = domain.new_listing_state(clean, owner_id, now)
+        if listing_id:
+            state["_id"] = listing_id
         state["matched"] = False
         state["owner_apart"] = sorted(set(apart or []))
-        self._commit_listing(state, "listing_posted")
+        try:
+            self._commit_listing(state, "listing_posted")
+        except ConcurrencyConflict:
+            # Posted by this request's first delivery; an unmatched one is matched by the sweep.
+            state = self.listings.get(state["_id"]) or state
+            return {"listing": domain.view_for(state, owner_id), "errors": []}
         self.match(state["_id"])
         return {"listing": domain.view_for(state, owner_id), "errors": []}
 
@@ -324,20 +334,28 @@ class ListingStore:
         return expired
 
     # -- trusted contacts ----------------------------------------------------------------
-    def add_contact(self, raw: dict[str, Any], member_id: str) -> dict[str, Any]:
+    def add_contact(self, raw: dict[str, Any], member_id: str, contact_id: str | None = None) -> dict[str, Any]:
+        """Add a contact, recommended by who adds it. ``contact_id`` (``once_id``): a request
+        delivered twice returns the contact it added, recommended once."""
         clean, errors = domain.validate_contact(raw)
         if errors:
             return {"contact": None, "errors": [e.to_dict() for e in errors]}
         now = datetime.now(UTC)
         state = {
-            "_id": domain.uuid.uuid4().hex,
+            "_id": contact_id or domain.uuid.uuid4().hex,
             "version": 1,
             **clean,
             "added_by": member_id,
             "recommendations": 0,
             "created_at": now,
         }
-        self.contacts.commit(state, self._event("contact_recommended", state, domain.contact_view(state)))
+        try:
+            self.contacts.commit(state, self._event("contact_recommended", state, domain.contact_view(state)))
+        except ConcurrencyConflict:
+            # Added by this request's first delivery: finish its recommendation if it did not.
+            if self.recommendations.find_one({"_id": f"{state['_id']}:{member_id}"}, {"_id": 1}):
+                current = self.contacts.get(state["_id"]) or state
+                return {"contact": domain.contact_view(current), "errors": []}
         return self.recommend(state["_id"], member_id)
 
     def recommend(self, contact_id: Any, member_id: str) -> dict[str, Any]:

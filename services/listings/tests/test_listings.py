@@ -10,6 +10,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 
 from listings.service import ListingsService
+from parentnet_kit.testing import call_twice
 from parentnet_kit.testing import drain_events as published
 
 BASTILLE = {"lat": 48.8532, "lon": 2.3692}
@@ -152,3 +153,22 @@ def test_trusted_contacts_are_recommended_once_per_member(container):
     assert call(container, "list_contacts", "paris", "nursery")["contacts"][0]["id"] == other["contact"]["id"]
     in_group = call(container, "list_contacts", "paris", None, "vi", ["g1"])
     assert group_only["contact"]["id"] in [c["id"] for c in in_group["contacts"]]
+
+
+def test_a_redelivered_posting_or_contact_is_stored_once(container, service_config, db):
+    uri = service_config["AMQP_URI"]
+    fields = listing("give", "Poussette", BASTILLE)
+    first, again = call_twice(uri, "listings", "create_listing", fields=fields, owner_id="owner", apart=[])
+    assert first["errors"] == [] and again["errors"] == []
+    assert again["listing"]["id"] == first["listing"]["id"]
+    assert db.listings.count_documents({}) == 1
+    posted = [e for e in published(uri) if e["type"] == "listing_posted"]
+    assert [e["aggregate_id"] for e in posted] == [first["listing"]["id"]]
+    # Another request for the same thing is another listing.
+    assert post(container, "owner", fields)["id"] != first["listing"]["id"]
+
+    contact = {"kind": "paediatrician", "name": "Dr Nguyen", "city": "paris", "phone": "+33 1 43 00 00 00"}
+    first, again = call_twice(uri, "listings", "add_contact", fields=contact, member_id="m1")
+    assert first["errors"] == [] and again["errors"] == []
+    assert again["contact"]["id"] == first["contact"]["id"] and again["contact"]["recommendations"] == 1
+    assert db.contacts.count_documents({}) == 1
