@@ -28,7 +28,7 @@ from parentnet_kit import cells
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
-from parentnet_kit.outbox import AggregateStore
+from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict
 from parentnet_kit.publisher import EventPublisher
 
 from . import domain
@@ -59,7 +59,8 @@ class Coop:
         self.shifts.create_index([("group_id", ASCENDING), ("starts_at", ASCENDING)])
 
     # -- shifts --------------------------------------------------------------------------
-    def offer(self, host_id: str, group_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+    def offer(self, host_id: str, group_id: str, raw: dict[str, Any], shift_id: str | None = None) -> dict[str, Any]:
+        """Offer a shift; ``shift_id`` (``once_id``): a request delivered twice returns the shift it offered."""
         now = datetime.now(UTC)
         errors: list[dict[str, Any]] = []
         city = domain.cities.get(raw.get("city") or "")
@@ -97,7 +98,7 @@ class Coop:
             return {"shift": None, "errors": errors}
         assert starts is not None and ends is not None and city is not None
         shift = {
-            "_id": uuid.uuid4().hex,
+            "_id": shift_id or uuid.uuid4().hex,
             "group_id": group_id,
             "host_id": host_id,
             "city": city.slug,
@@ -114,7 +115,10 @@ class Coop:
             "version": 1,
         }
         data = {**self.view(shift), "area": area}
-        self.shift_store.commit(shift, Event("coop_shift_offered", "events", shift["_id"], 1, city.slug, data))
+        try:
+            self.shift_store.commit(shift, Event("coop_shift_offered", "events", shift["_id"], 1, city.slug, data))
+        except ConcurrencyConflict:
+            shift = self.shifts.find_one({"_id": shift["_id"]}) or shift  # offered by this request's first delivery
         return {"shift": self.view(shift), "errors": []}
 
     def view(self, shift: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +172,13 @@ class Coop:
         return totals
 
     # -- booking -------------------------------------------------------------------------
-    def book(self, shift_id: str, member_id: str, children: Any) -> dict[str, Any]:
+    def book(self, shift_id: str, member_id: str, children: Any, booking_id: str | None = None) -> dict[str, Any]:
+        """Book places, paying in child-minutes. ``booking_id`` (``once_id``): a request delivered
+        twice answers with the first delivery's booking and is never debited twice."""
+        if booking_id:
+            known = self.bookings.find_one({"_id": booking_id})
+            if known is not None:
+                return self._outcome(known)
         shift = self.shifts.find_one({"_id": shift_id})
         if shift is None:
             return {"booking": None, "errors": [error(("shift_id",), "No such shift.", "NOT_FOUND")]}
@@ -182,7 +192,7 @@ class Coop:
         minutes = int((_aware(shift["ends_at"]) - _aware(shift["starts_at"])).total_seconds() // 60)
         cost = minutes * children
         booking = {
-            "_id": uuid.uuid4().hex,
+            "_id": booking_id or uuid.uuid4().hex,
             "shift_id": shift_id,
             "group_id": shift["group_id"],
             "member_id": member_id,
@@ -191,17 +201,30 @@ class Coop:
             "status": "pending",
             "at": datetime.now(UTC),
         }
-        self.bookings.insert_one(booking)
+        try:
+            self.bookings.insert_one(booking)
+        except DuplicateKeyError:  # a twin delivery got there first
+            return self._outcome(self.bookings.find_one({"_id": booking["_id"]}) or booking)
         if not self._take_seats(shift, booking):
             self._fail(booking, "full")
-            return {"booking": None, "errors": [error(("shift_id",), "Not enough places left.", "FULL")]}
-        if not self._debit(booking, shift):
+        elif not self._debit(booking, shift):
             self._fail(booking, "floor")
+        else:
+            self.bookings.update_one({"_id": booking["_id"]}, {"$set": {"status": "confirmed"}})
+            booking["status"] = "confirmed"
+        return self._outcome(self.bookings.find_one({"_id": booking["_id"]}) or booking)
+
+    def _outcome(self, booking: dict[str, Any]) -> dict[str, Any]:
+        """What booking answers, from the booking as stored (so a second delivery answers alike).
+        A pending one, left by a delivery that died half way, is settled by ``settle_finished``."""
+        status = booking["status"]
+        if status == "failed:full":
+            return {"booking": None, "errors": [error(("shift_id",), "Not enough places left.", "FULL")]}
+        if status == "failed:floor":
+            shift = self.shifts.find_one({"_id": booking["shift_id"]}, {"group_id": 1}) or booking
             floor_hours = self.floor(shift["group_id"]) / 60
             message = f"Booking this would take you below {floor_hours:g} child-hours: host a shift first."
             return {"booking": None, "errors": [error(("children",), message, "BELOW_FLOOR")]}
-        self.bookings.update_one({"_id": booking["_id"]}, {"$set": {"status": "confirmed"}})
-        booking["status"] = "confirmed"
         return {"booking": booking_view(booking), "errors": []}
 
     def _take_seats(self, shift: dict[str, Any], booking: dict[str, Any]) -> bool:

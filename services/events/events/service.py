@@ -8,7 +8,7 @@ from typing import Any
 
 from nameko.timer import timer
 
-from parentnet_kit.nameko_rpc import rpc
+from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
 from . import domain
 from .dependencies import NotFound, Outings
@@ -21,6 +21,7 @@ class EventsService:
     name = "events"
 
     outings = Outings()
+    request_id = RequestId()
 
     @rpc
     def ping(self) -> str:
@@ -110,7 +111,7 @@ class EventsService:
     @rpc
     def coop_offer(self, host_id: str, group_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Offer a shift: ``{shift, errors}``."""
-        return self.outings.coop.offer(host_id, group_id, fields or {})
+        return self.outings.coop.offer(host_id, group_id, fields or {}, once_id(self.request_id, "shift", host_id))
 
     @rpc
     def coop_shifts(self, group_id: str, first: int = 50) -> list[dict[str, Any]]:
@@ -124,7 +125,7 @@ class EventsService:
     @rpc
     def coop_book(self, shift_id: str, member_id: str, children: int) -> dict[str, Any]:
         """Book places: ``{booking, errors}`` (``FULL``, ``BELOW_FLOOR``, ``CLOSED``, ``OWN_SHIFT``)."""
-        return self.outings.coop.book(shift_id, member_id, children)
+        return self.outings.coop.book(shift_id, member_id, children, once_id(self.request_id, "booking", member_id))
 
     @rpc
     def coop_cancel(self, booking_id: str, member_id: str) -> dict[str, Any]:
@@ -148,7 +149,9 @@ class EventsService:
     # -- school runs and activity trips ------------------------------------------------------
     @rpc
     def trip_create(self, creator_id: str, group_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        return self.outings.trips.create(creator_id, group_id, fields or {})
+        return self.outings.trips.create(
+            creator_id, group_id, fields or {}, once_id(self.request_id, "trip", creator_id)
+        )
 
     @rpc
     def trip_get(self, trip_id: str) -> dict[str, Any] | None:
@@ -176,7 +179,8 @@ class EventsService:
 
     @rpc
     def trip_swap_propose(self, trip_id: str, member_id: str, my_date: str, their_date: str) -> dict[str, Any]:
-        return self.outings.trips.propose_swap(trip_id, member_id, my_date, their_date)
+        swap_id = once_id(self.request_id, "swap", member_id)
+        return self.outings.trips.propose_swap(trip_id, member_id, my_date, their_date, swap_id)
 
     @rpc
     def trip_swap_accept(self, swap_id: str, member_id: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
-from parentnet_kit.outbox import AggregateStore
+from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict
 from parentnet_kit.publisher import EventPublisher
 
 from . import domain
@@ -48,7 +48,8 @@ class Trips:
         self.members.create_index([("trip_id", ASCENDING)])
         self.rota.create_index([("trip_id", ASCENDING), ("date", ASCENDING)])
 
-    def create(self, creator_id: str, group_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+    def create(self, creator_id: str, group_id: str, raw: dict[str, Any], trip_id: str | None = None) -> dict[str, Any]:
+        """A school run; ``trip_id`` (``once_id``): a request delivered twice returns the trip it made."""
         errors: list[dict[str, Any]] = []
         title = (raw.get("title") or "").strip() if isinstance(raw.get("title"), str) else ""
         if not 1 <= len(title) <= 140:
@@ -79,7 +80,7 @@ class Trips:
             return {"trip": None, "errors": errors}
         assert city is not None
         trip = {
-            "_id": uuid.uuid4().hex,
+            "_id": trip_id or uuid.uuid4().hex,
             "group_id": group_id,
             "created_by": creator_id,
             "title": title,
@@ -95,7 +96,10 @@ class Trips:
             "created_at": datetime.now(UTC),
             "version": 1,
         }
-        self.trip_store.commit(trip, Event("trip_created", "events", trip["_id"], 1, city.slug, self.view(trip)))
+        try:
+            self.trip_store.commit(trip, Event("trip_created", "events", trip["_id"], 1, city.slug, self.view(trip)))
+        except ConcurrencyConflict:
+            trip = self.trips.find_one({"_id": trip["_id"]}) or trip  # made by this request's first delivery
         return {"trip": self.view(trip), "errors": []}
 
     def view(self, trip: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +188,15 @@ class Trips:
             return {"errors": [error(("date",), "Someone takes that day already.", "TAKEN")]}
         return {"errors": []}
 
-    def propose_swap(self, trip_id: str, member_id: str, my_day: Any, their_day: Any) -> dict[str, Any]:
+    def propose_swap(
+        self, trip_id: str, member_id: str, my_day: Any, their_day: Any, swap_id: str | None = None
+    ) -> dict[str, Any]:
+        """Ask whoever takes ``their_day`` to swap it for ``my_day``. ``swap_id`` (``once_id``): a
+        request delivered twice returns the swap it proposed (its notice is sent once)."""
+        known = self.swaps.find_one({"_id": swap_id}) if swap_id else None
+        if known is not None:
+            self._tell_proposed(known)
+            return {"swap": swap_view(known), "errors": []}
         mine = self.rota.find_one({"_id": f"{trip_id}:{my_day}"})
         theirs = self.rota.find_one({"_id": f"{trip_id}:{their_day}"})
         if mine is None or mine["driver_id"] != member_id:
@@ -192,7 +204,7 @@ class Trips:
         if theirs is None or theirs["driver_id"] == member_id:
             return {"swap": None, "errors": [error(("their_date",), "Nobody else takes that day.", "INVALID")]}
         swap = {
-            "_id": uuid.uuid4().hex,
+            "_id": swap_id or uuid.uuid4().hex,
             "trip_id": trip_id,
             "from_member": member_id,
             "to_member": theirs["driver_id"],
@@ -201,17 +213,23 @@ class Trips:
             "status": "proposed",
             "at": datetime.now(UTC),
         }
-        self.swaps.insert_one(swap)
-        trip = self.trips.find_one({"_id": trip_id})
+        try:
+            self.swaps.insert_one(swap)
+        except DuplicateKeyError:
+            swap = self.swaps.find_one({"_id": swap["_id"]}) or swap  # a twin delivery got there first
+        self._tell_proposed(swap)
+        return {"swap": swap_view(swap), "errors": []}
+
+    def _tell_proposed(self, swap: dict[str, Any]) -> None:
+        trip = self.trips.find_one({"_id": swap["trip_id"]})
         self.notify(
             swap["to_member"],
             f"swap:{swap['_id']}:proposed",
             "trip_swap_proposed",
-            f"Swap {my_day} for your {their_day} on “{trip['title']}”?",
-            {"type": "Trip", "id": trip_id},
+            f"Swap {swap['from_date']} for your {swap['to_date']} on “{trip['title']}”?",
+            {"type": "Trip", "id": swap["trip_id"]},
             trip["city"],
         )
-        return {"swap": swap_view(swap), "errors": []}
 
     def accept_swap(self, swap_id: str, member_id: str) -> dict[str, Any]:
         swap = self.swaps.find_one({"_id": swap_id})

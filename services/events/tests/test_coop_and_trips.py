@@ -10,6 +10,9 @@ from conftest import call
 from nameko.standalone.rpc import ClusterRpcProxy
 from pymongo import MongoClient
 
+from parentnet_kit import config
+from parentnet_kit.testing import call_twice
+
 GROUP = "g-coop"
 
 
@@ -120,3 +123,48 @@ def test_a_driver_swaps_a_day_and_everyone_on_those_days_is_told(container):
         assert len(told) == 2, parent
         assert {d for d in days[:2] if any(m.endswith(f"on {d}: the rota changed.") for m in told)} == set(days[:2])
     assert call(container, "trip_swap_accept", swap["id"], "bao")["errors"][0]["code"] == "DONE"
+
+
+def test_redelivered_offers_bookings_trips_and_swaps_happen_once(container, service_config):
+    uri = service_config["AMQP_URI"]
+    db = MongoClient(config.mongo_uri())[service_config["EVENTS_DB"]]
+    offered, again = call_twice(uri, "events", "coop_offer", host_id="host", group_id=GROUP, fields=shift_fields(2, 9))
+    assert offered["errors"] == [] and again["shift"]["id"] == offered["shift"]["id"]
+    shift_id = offered["shift"]["id"]
+    assert db.coop_shifts.count_documents({}) == 1
+
+    booked, again = call_twice(uri, "events", "coop_book", shift_id=shift_id, member_id="parent", children=2)
+    assert booked["errors"] == [] and again["errors"] == []
+    assert again["booking"]["id"] == booked["booking"]["id"] and again["booking"]["status"] == "confirmed"
+    assert db.coop_bookings.count_documents({}) == 1 and db.coop_seats.count_documents({}) == 2
+    assert call(container, "coop_balance", GROUP, "parent")["balance"] == -120  # debited once: 2 children, 1 hour
+    # A refusal is answered alike the second time, and changes nothing.
+    full, again = call_twice(uri, "events", "coop_book", shift_id=shift_id, member_id="other", children=2)
+    assert full["errors"][0]["code"] == again["errors"][0]["code"] == "FULL"
+    assert db.coop_seats.count_documents({}) == 2 and call(container, "coop_balance", GROUP, "other")["balance"] == 0
+
+    fields = {
+        "title": "Pédibus",
+        "mode": "walk",
+        "weekdays": [0, 1, 2, 3, 4],
+        "time": "08:15",
+        "city": "paris",
+        "meeting_point": "Square du Temple",
+        "meeting_location": {"lat": 48.8645, "lon": 2.3605},
+        "destination": "École Vaucanson",
+        "seats": 8,
+    }
+    made, again = call_twice(uri, "events", "trip_create", creator_id="ana", group_id="g-school", fields=fields)
+    assert made["errors"] == [] and again["trip"]["id"] == made["trip"]["id"]
+    assert db.trips.count_documents({}) == 1
+    trip_id = made["trip"]["id"]
+    days = [d["date"] for d in call(container, "trip_rota", trip_id)]
+    assert call(container, "trip_volunteer", trip_id, "ana", days[0])["errors"] == []
+    assert call(container, "trip_volunteer", trip_id, "bao", days[1])["errors"] == []
+    proposed, again = call_twice(
+        uri, "events", "trip_swap_propose", trip_id=trip_id, member_id="ana", my_date=days[0], their_date=days[1]
+    )
+    assert proposed["errors"] == [] and again["swap"]["id"] == proposed["swap"]["id"]
+    assert db.trip_swaps.count_documents({}) == 1
+    asked = [n for n in call(container, "inbox", "bao")["items"] if n["kind"] == "trip_swap_proposed"]
+    assert len(asked) == 1
