@@ -12,7 +12,7 @@ from typing import Any
 
 from nameko.timer import timer
 
-from parentnet_kit.nameko_rpc import rpc
+from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
 from .dependencies import Members
 from .store import MemberStore
@@ -29,6 +29,7 @@ class MembersService:
     name = "members"
 
     store: MemberStore = Members()
+    request_id = RequestId()
 
     @rpc
     def ping(self) -> str:
@@ -109,7 +110,7 @@ class MembersService:
     # groups
     @rpc
     def create_group(self, creator_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        return self.store.create_group(creator_id, fields or {})
+        return self.store.create_group(creator_id, fields or {}, once_id(self.request_id, "group", creator_id))
 
     @rpc
     def join_group(self, member_id: str, group_id: str) -> dict[str, Any]:

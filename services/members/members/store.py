@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
-from parentnet_kit.outbox import AggregateStore, retry_on_conflict
+from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.tokens import TokenSigner
 
@@ -382,17 +383,24 @@ class MemberStore:
         return [{**domain.group_view(d), "version": d["version"]} for d in docs]
 
     # -- groups --------------------------------------------------------------------------
-    def create_group(self, creator_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+    def create_group(self, creator_id: str, raw: dict[str, Any], group_id: str | None = None) -> dict[str, Any]:
+        """A new group with its creator as admin. ``group_id`` (``once_id``): a request delivered
+        twice returns the group it made, and finishes it if the first delivery died half way."""
         clean, errors = domain.validate_group(raw)
         if errors:
             return {"group": None, "errors": [e.to_dict() for e in errors]}
         now = domain.now_utc()
         group = domain.new_group_state(clean, creator_id, now)
+        if group_id:
+            group["_id"] = group_id
         # The founder's admin membership first: a crash in between leaves a harmless
         # membership of a group that never existed, never a group without an admin.
-        self._commit_membership(group["_id"], creator_id, None, "admin", "active", group["city"])
-        self.groups.commit(group, self._event("group_created", group, group["city"], domain.group_view(group)))
-        return {"group": domain.group_view(group), "errors": []}
+        # A conflict on either means this request's first delivery got there: go on from it.
+        with contextlib.suppress(ConcurrencyConflict):
+            self._commit_membership(group["_id"], creator_id, None, "admin", "active", group["city"])
+        with contextlib.suppress(ConcurrencyConflict):
+            self.groups.commit(group, self._event("group_created", group, group["city"], domain.group_view(group)))
+        return {"group": domain.group_view(self.groups.get(group["_id"]) or group), "errors": []}
 
     def _commit_membership(
         self, group_id: str, member_id: str, current: dict[str, Any] | None, role: str, status: str, city: str | None

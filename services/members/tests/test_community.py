@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from pymongo import MongoClient
 from test_accounts import call, published, register
 
 from members import cells
 from members.service import MembersService
+from parentnet_kit import config
+from parentnet_kit.testing import call_twice
 
 # Paris, 5th arrondissement: the centre of its cell, so that "near" below shares the cell.
 _cell = cells.cell_for(48.8510, 2.3470)
@@ -161,3 +164,16 @@ def test_outsiders_browsing_a_public_group_do_not_see_protected_members(containe
     seen_by_member = {e["node"]["id"] for e in call(container, "group_members", gid, admin)["edges"]}
     assert seen_by_outsider == {admin}
     assert seen_by_member == {admin, shy}
+
+
+def test_a_redelivered_group_creation_makes_one_group(container, service_config):
+    admin = member(container, "Admin")
+    fields = {"name": "Parents du Marais", "city": "paris"}
+    made, again = call_twice(service_config["AMQP_URI"], "members", "create_group", creator_id=admin, fields=fields)
+    assert made["errors"] == [] and again["errors"] == []
+    assert again["group"]["id"] == made["group"]["id"]
+    db = MongoClient(config.mongo_uri())[service_config["MEMBERS_DB"]]
+    assert db.groups.count_documents({}) == 1 and db.memberships.count_documents({}) == 1
+    created = [e for e in published(service_config["AMQP_URI"]) if e["type"] == "group_created"]
+    assert len(created) == 1
+    assert call(container, "create_group", admin, fields)["group"]["id"] != made["group"]["id"]
