@@ -126,7 +126,9 @@ class MemberStore:
                 self.emails.delete_one({"_id": email, "member_id": holder["member_id"]})
         return False
 
-    def register(self, raw: dict[str, Any], client: str) -> dict[str, Any]:
+    def register(self, raw: dict[str, Any], client: str, member_id: str | None = None) -> dict[str, Any]:
+        """Create an account and sign in. ``member_id`` (``once_id``): a request delivered twice
+        signs in to the account its first delivery made instead of finding the email taken."""
         now = domain.now_utc()
         clean, errors = domain.validate_registration(raw)
         if errors:
@@ -141,10 +143,15 @@ class MemberStore:
             }
         password_hash = hash_password(clean["password"], self.run_blocking)
         state = domain.new_member_state(clean, password_hash, now)
+        if member_id:
+            state["_id"] = member_id
         if not self._reserve_email(clean["email"], state["_id"], now):
-            return {"errors": [error(("email",), "An account with this email already exists.", "EMAIL_TAKEN")]}
-        self.members.commit(state, self._event("member_registered", state, state["city"], domain.event_view(state)))
-        return self._signed_in(state, now)
+            holder = self.emails.find_one({"_id": clean["email"]})
+            if not (member_id and holder and holder["member_id"] == member_id):
+                return {"errors": [error(("email",), "An account with this email already exists.", "EMAIL_TAKEN")]}
+        with contextlib.suppress(ConcurrencyConflict):  # stored by this request's first delivery
+            self.members.commit(state, self._event("member_registered", state, state["city"], domain.event_view(state)))
+        return self._signed_in(self.members.get(state["_id"]) or state, now)
 
     def login(self, email: Any, password: Any, client: str) -> dict[str, Any]:
         now = domain.now_utc()

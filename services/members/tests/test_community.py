@@ -177,3 +177,16 @@ def test_a_redelivered_group_creation_makes_one_group(container, service_config)
     created = [e for e in published(service_config["AMQP_URI"]) if e["type"] == "group_created"]
     assert len(created) == 1
     assert call(container, "create_group", admin, fields)["group"]["id"] != made["group"]["id"]
+
+
+def test_a_redelivered_sign_up_signs_in_to_the_one_account_it_made(container, service_config):
+    fields = {"email": "twice@example.org", "password": "a long enough password", "display_name": "Twice"}
+    fields["city"] = "paris"
+    first, again = call_twice(service_config["AMQP_URI"], "members", "register", fields=fields)
+    assert first["errors"] == [] and again["errors"] == [], again
+    assert again["member"]["id"] == first["member"]["id"] and again["access_token"]
+    db = MongoClient(config.mongo_uri())[service_config["MEMBERS_DB"]]
+    assert db.members.count_documents({}) == 1
+    # A new request with that email is refused as before.
+    taken = call(container, "register", fields)
+    assert taken["errors"][0]["code"] == "EMAIL_TAKEN"
