@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
@@ -44,6 +45,9 @@ class JSONResponse(StarletteJSONResponse):
         return orjson.dumps(content)
 
 
+# A client's key for a request it may retry (as in the IETF draft "The Idempotency-Key HTTP
+# Header Field"): a retried creation then returns what the first try made.
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 EXPLORER_ASSETS = {"explorer.js": "text/javascript", "explorer.css": "text/css"}
 
 
@@ -85,6 +89,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except ServiceUnavailable as exc:
             message = f"The {exc.service} service is unavailable; try again shortly."
             return JSONResponse({"errors": [client_error(message, "SERVICE_UNAVAILABLE")]}, 503)
+        key = request.headers.get("idempotency-key")
+        if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+            message = "The Idempotency-Key header must be 1 to 200 visible ASCII characters."
+            return JSONResponse({"errors": [client_error(message, "BAD_REQUEST")]}, 400)
         counting = CountingRpc(rpc)
         context = Context(
             request=request,
@@ -94,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             client=client_address(request, settings.trust_forwarded),
             authenticator=authenticator,
             feed=feed,
+            idempotency_key=key,
         )
         if queries_only and isinstance(query, str):
             document, _ = cache.get(query)

@@ -339,7 +339,9 @@ class CoopShiftOffer(graphene.Mutation):
                 input["age_range"].get("min_years"),
                 input["age_range"].get("max_years"),
             )
-        result = await info.context.rpc.call("events", "coop_offer", viewer, group_id, fields)
+        result = await info.context.rpc.call(
+            "events", "coop_offer", viewer, group_id, fields, headers=info.context.once(info)
+        )
         shift = {**result["shift"], "__typename": "CoopShift"} if result["shift"] else None
         return {"shift": shift, "user_errors": user_errors(result["errors"], ("input",))}
 
@@ -363,7 +365,9 @@ class CoopShiftBook(graphene.Mutation):
         shift_id = local_id(input["shift_id"], "CoopShift")
         if shift_id is None or await load_shift(info, shift_id) is None:
             return _not_found("shiftId", "shift")
-        result = await info.context.rpc.call("events", "coop_book", shift_id, viewer, input["children"])
+        result = await info.context.rpc.call(
+            "events", "coop_book", shift_id, viewer, input["children"], headers=info.context.once(info)
+        )
         return {
             "booking": result["booking"],
             "shift": await load_shift(info, shift_id),
@@ -468,7 +472,9 @@ class TripCreate(graphene.Mutation):
             return _not_found("groupId", "group of yours")
         fields = {k: enum_value(v) for k, v in input.items() if k != "group_id"}
         fields["meeting_location"] = {"lat": input["meeting_location"].lat, "lon": input["meeting_location"].lon}
-        result = await info.context.rpc.call("events", "trip_create", viewer, group_id, fields)
+        result = await info.context.rpc.call(
+            "events", "trip_create", viewer, group_id, fields, headers=info.context.once(info)
+        )
         trip = {**result["trip"], "__typename": "Trip"} if result["trip"] else None
         return {"trip": trip, "user_errors": user_errors(result["errors"], ("input",))}
 
@@ -550,7 +556,13 @@ class TripSwapPropose(graphene.Mutation):
         if trip_id is None:
             return _not_found("tripId", "trip")
         result = await info.context.rpc.call(
-            "events", "trip_swap_propose", trip_id, viewer, input["my_date"], input["their_date"]
+            "events",
+            "trip_swap_propose",
+            trip_id,
+            viewer,
+            input["my_date"],
+            input["their_date"],
+            headers=info.context.once(info),
         )
         return await _trip_result(info, trip_id, result)
 

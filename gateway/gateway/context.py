@@ -9,6 +9,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from parentnet_kit.contracts import IDEMPOTENCY_HEADER
+
 from .loaders import DataLoader
 from .rpc import RpcClient
 
@@ -37,11 +39,25 @@ class Context:
     feed: Any = None
     # For a long-lived context (a subscription): how often to re-read blocks and groups.
     refresh_viewer_after: float | None = None
+    # The request's Idempotency-Key header, if the client sent one.
+    idempotency_key: str | None = None
     _viewer: asyncio.Future[dict[str, Any]] | None = field(default=None, init=False)
     _viewer_at: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.rpc, self.viewer_id)
+
+    def operation_key(self, info: Any) -> str | None:
+        """The client's key for the mutation field ``info`` resolves (one key may cover several
+        aliased mutations of one request: each gets its own), for a signed-in client only."""
+        if not self.idempotency_key or self.viewer_id is None:
+            return None
+        return f"{self.idempotency_key}:{'.'.join(str(p) for p in info.path.as_list())}"
+
+    def once(self, info: Any) -> dict[str, str] | None:
+        """The RPC headers that make a retried creation find what the first try made."""
+        key = self.operation_key(info)
+        return None if key is None else {IDEMPOTENCY_HEADER: key}
 
     async def viewer_context(self) -> dict[str, Any]:
         """Who blocked the viewer and the viewer's groups (id → role). One RPC per request at most."""

@@ -373,7 +373,9 @@ class ListingCreate(graphene.Mutation):
         if "age_range" in fields:
             age = fields.pop("age_range")
             fields["age_min_months"], fields["age_max_months"] = age.get("min_months"), age.get("max_months")
-        result = await ctx.rpc.call("listings", "create_listing", fields, owner, await ctx.apart())
+        result = await ctx.rpc.call(
+            "listings", "create_listing", fields, owner, await ctx.apart(), headers=ctx.once(info)
+        )
         return {"listing": as_listing(result["listing"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 
@@ -463,7 +465,7 @@ class ContactCreate(graphene.Mutation):
                     "user_errors": [{"field": ["input", "groupId"], "message": message, "code": "NOT_MEMBER"}],
                 }
             fields["group_id"] = group_id
-        result = await ctx.rpc.call("listings", "add_contact", fields, viewer)
+        result = await ctx.rpc.call("listings", "add_contact", fields, viewer, headers=ctx.once(info))
         return {"contact": as_contact(result["contact"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 

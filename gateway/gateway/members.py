@@ -554,7 +554,7 @@ class GroupCreate(graphene.Mutation):
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         viewer = require_viewer(info)
         fields = {k: enum_value(v) for k, v in input.items()}
-        result = await info.context.rpc.call("members", "create_group", viewer, fields)
+        result = await info.context.rpc.call("members", "create_group", viewer, fields, headers=info.context.once(info))
         if result["errors"]:
             return {"group": None, "user_errors": user_errors(result["errors"], ("input",))}
         group = (await info.context.rpc.call("members", "get_groups", [result["group"]["id"]], viewer_id=viewer))[0]

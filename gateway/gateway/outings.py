@@ -464,8 +464,9 @@ class OutingCreate(graphene.Mutation):
                     "user_errors": [{"field": ["input", "groupId"], "message": message, "code": "NOT_MEMBER"}],
                 }
             fields.update(group_id=group_id, group_visibility=group["visibility"])
-        # One key per request: a redelivered request creates nothing twice.
-        key = uuid.uuid4().hex
+        # The client's key for this mutation, or one of our own: a retried or redelivered
+        # request creates nothing twice.
+        key = ctx.operation_key(info) or uuid.uuid4().hex
         result = await ctx.rpc.call("events", "create_outing", fields, organizer_id=organizer, idempotency_key=key)
         return outing_payload(result)
 

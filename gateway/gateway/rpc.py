@@ -81,7 +81,17 @@ class RpcClient:
         except ValueError as exc:
             future.set_exception(exc)
 
-    async def call(self, service: str, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+    async def call(
+        self,
+        service: str,
+        method: str,
+        *args: Any,
+        timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Call ``service.method(*args, **kwargs)``; ``headers`` go with the request (e.g. the
+        client's idempotency key for one operation)."""
         if self._exchange is None:
             raise ServiceUnavailable(service, "the gateway is not connected to RabbitMQ")
         deadline = timeout or self.default_timeout
@@ -94,6 +104,7 @@ class RpcClient:
             correlation_id=correlation_id,
             message_id=correlation_id,
             reply_to=self.reply_key,
+            headers=headers,
             # A request nobody took within its deadline must not run later, after the
             # caller was told the service is unavailable.
             expiration=deadline,
@@ -124,6 +135,16 @@ class CountingRpc:
         self.rpc = rpc
         self.calls = 0
 
-    async def call(self, service: str, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+    async def call(
+        self,
+        service: str,
+        method: str,
+        *args: Any,
+        timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         self.calls += 1
+        if headers:
+            kwargs["headers"] = headers
         return await self.rpc.call(service, method, *args, timeout=timeout, **kwargs)

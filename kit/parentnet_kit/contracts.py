@@ -49,3 +49,7 @@ CONTACT_KINDS: tuple[str, ...] = (
     "psychologist",
     "other",
 )
+
+# The RPC header a caller sets to name one operation the client may retry (the gateway's
+# ``Idempotency-Key``, scoped to one mutation); the services' ``@rpc`` takes it as the request id.
+IDEMPOTENCY_HEADER = "x-parentnet-idempotency-key"

@@ -35,6 +35,8 @@ from nameko.exceptions import UnserializableValueError, serialize
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
+from .contracts import IDEMPOTENCY_HEADER
+
 log = logging.getLogger(__name__)
 
 BROKER_ERRORS = (OSError, OperationalError, AmqpConnectionError)
@@ -184,6 +186,8 @@ class ResilientRpcConsumer(RpcConsumer):
 
 
 REQUEST_ID = "parentnet.request_id"
+# With the client's key for one operation (contracts.IDEMPOTENCY_HEADER), that is the request
+# id instead, so the client's retry finds what its first try made.
 ONCE_NAMESPACE = uuid.UUID("5f0c7e0e-4a53-4c6b-9d0e-3b1f6a2d9c11")
 
 
@@ -193,13 +197,19 @@ class ResilientRpc(Rpc):
     def unpack_message_headers(self, message: Any) -> dict[str, Any]:
         data = super().unpack_message_headers(message)
         # The caller's id for this call (every Parentnet caller makes a new one per call), which
-        # a request redelivered after a crash carries again. Set here, so no header can forge it.
-        data[REQUEST_ID] = message.properties.get("correlation_id")
+        # a request redelivered after a crash carries again; set here, so no header forges it.
+        # Or the client's own key for the operation, so that its retries are the same request.
+        key = data.pop(IDEMPOTENCY_HEADER, None)
+        if isinstance(key, str) and key:
+            data[REQUEST_ID] = f"client:{key}"
+        else:
+            data[REQUEST_ID] = message.properties.get("correlation_id")
         return data
 
 
 class RequestId(DependencyProvider):
-    """The id of the RPC request a worker serves, or None for a call made some other way."""
+    """The id of the RPC request a worker serves, or None for a call made some other way.
+    ``once_id`` scopes it by who asks, so a key one member chose never names another's things."""
 
     def get_dependency(self, worker_ctx: Any) -> str | None:
         return worker_ctx.data.get(REQUEST_ID)

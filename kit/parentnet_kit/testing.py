@@ -77,10 +77,13 @@ def drain_events(amqp_uri: str, queue: str = "search.indexer") -> list[dict[str,
         connection.close()
 
 
-def call_twice(amqp_uri: str, service: str, method: str, timeout: float = 10, **kwargs: Any) -> tuple[Any, Any]:
+def call_twice(
+    amqp_uri: str, service: str, method: str, timeout: float = 10, headers: dict[str, str] | None = None, **kwargs: Any
+) -> tuple[Any, Any]:
     """The same RPC request, with the same correlation id, sent twice, one after the other:
     what the service sees when the broker redelivers a request whose first delivery it handled
-    but never acknowledged. Returns both results (a remote error raises AssertionError)."""
+    but never acknowledged. With ``headers``, each goes with its own correlation id instead, as
+    two calls do (a client's retry). Returns both results (a remote error raises AssertionError)."""
     import pika
 
     connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
@@ -90,12 +93,15 @@ def call_twice(amqp_uri: str, service: str, method: str, timeout: float = 10, **
         queue = channel.queue_declare("", exclusive=True).method.queue
         channel.queue_bind(queue, "nameko-rpc", routing_key=reply_key)
         request_id = uuid.uuid4().hex
-        properties = pika.BasicProperties(
-            content_type="application/json", correlation_id=request_id, reply_to=reply_key
-        )
         body = json.dumps({"args": [], "kwargs": kwargs}).encode()
         results = []
         for _ in range(2):
+            properties = pika.BasicProperties(
+                content_type="application/json",
+                correlation_id=uuid.uuid4().hex if headers else request_id,
+                reply_to=reply_key,
+                headers=headers,
+            )
             channel.basic_publish("nameko-rpc", f"{service}.{method}", body, properties)
             for delivered, _props, reply in channel.consume(queue, auto_ack=True, inactivity_timeout=timeout):
                 assert delivered is not None, f"no reply from {service}.{method} within {timeout:g} s"

@@ -13,6 +13,7 @@ import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from parentnet_kit.contracts import IDEMPOTENCY_HEADER
 from parentnet_kit.nameko_rpc import RequestId, ResilientRpcConsumer, once_id, rpc
 from parentnet_kit.testing import call_twice
 
@@ -108,3 +109,15 @@ def test_a_redelivered_request_makes_the_same_id_and_no_other_request_does(repli
     assert len({first, other, someone_else}) == 3
     with ClusterRpcProxy(replier, timeout=10) as cluster:
         assert len({cluster.replier.new_id("m1"), cluster.replier.new_id("m1")}) == 2
+
+
+def test_a_client_key_makes_two_calls_one_request(replier):
+    uri = replier["AMQP_URI"]
+    first, retried = call_twice(uri, "replier", "new_id", headers={IDEMPOTENCY_HEADER: "k1:outingCreate"}, who="m1")
+    assert first == retried
+    other_key, _ = call_twice(uri, "replier", "new_id", headers={IDEMPOTENCY_HEADER: "k2:outingCreate"}, who="m1")
+    other_member, _ = call_twice(uri, "replier", "new_id", headers={IDEMPOTENCY_HEADER: "k1:outingCreate"}, who="m2")
+    assert len({first, other_key, other_member}) == 3
+    # A caller cannot pose as another request by sending the worker's own field as a header.
+    forged_a, forged_b = call_twice(uri, "replier", "new_id", headers={"parentnet.request_id": "x"}, who="m1")
+    assert forged_a != forged_b
