@@ -93,9 +93,9 @@ def test_a_cancellation_is_refunded_once(container):
     assert call(container, "coop_shift", shift["id"])["places_left"] == 3
 
 
-def test_a_driver_swaps_a_day_and_everyone_on_those_days_is_told(container):
-    fields = {
-        "title": "École Vaucanson à pied",
+def trip_fields(title: str = "École Vaucanson à pied") -> dict:
+    return {
+        "title": title,
         "mode": "walk",
         "weekdays": [0, 1, 2, 3, 4],
         "time": "08:15",
@@ -105,7 +105,10 @@ def test_a_driver_swaps_a_day_and_everyone_on_those_days_is_told(container):
         "destination": "École Vaucanson",
         "seats": 8,
     }
-    trip = call(container, "trip_create", "ana", "g-school", fields)["trip"]
+
+
+def test_a_driver_swaps_a_day_and_everyone_on_those_days_is_told(container):
+    trip = call(container, "trip_create", "ana", "g-school", trip_fields())["trip"]
     for parent, kids in (("ana", ["Lina"]), ("bao", ["Minh", "Thu"]), ("chloe", ["Jules"])):
         assert call(container, "trip_join", trip["id"], parent, kids)["errors"] == []
     days = [d["date"] for d in call(container, "trip_rota", trip["id"])]
@@ -143,17 +146,7 @@ def test_redelivered_offers_bookings_trips_and_swaps_happen_once(container, serv
     assert full["errors"][0]["code"] == again["errors"][0]["code"] == "FULL"
     assert db.coop_seats.count_documents({}) == 2 and call(container, "coop_balance", GROUP, "other")["balance"] == 0
 
-    fields = {
-        "title": "Pédibus",
-        "mode": "walk",
-        "weekdays": [0, 1, 2, 3, 4],
-        "time": "08:15",
-        "city": "paris",
-        "meeting_point": "Square du Temple",
-        "meeting_location": {"lat": 48.8645, "lon": 2.3605},
-        "destination": "École Vaucanson",
-        "seats": 8,
-    }
+    fields = trip_fields("Pédibus")
     made, again = call_twice(uri, "events", "trip_create", creator_id="ana", group_id="g-school", fields=fields)
     assert made["errors"] == [] and again["trip"]["id"] == made["trip"]["id"]
     assert db.trips.count_documents({}) == 1
