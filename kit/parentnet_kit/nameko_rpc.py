@@ -185,9 +185,8 @@ class ResilientRpcConsumer(RpcConsumer):
         return result, exc_info
 
 
+# Where a worker finds the id of the request it serves (``RequestId``).
 REQUEST_ID = "parentnet.request_id"
-# With the client's key for one operation (contracts.IDEMPOTENCY_HEADER), that is the request
-# id instead, so the client's retry finds what its first try made.
 ONCE_NAMESPACE = uuid.UUID("5f0c7e0e-4a53-4c6b-9d0e-3b1f6a2d9c11")
 
 

@@ -125,7 +125,9 @@ class EventsService:
     @rpc
     def coop_book(self, shift_id: str, member_id: str, children: int) -> dict[str, Any]:
         """Book places: ``{booking, errors}`` (``FULL``, ``BELOW_FLOOR``, ``CLOSED``, ``OWN_SHIFT``)."""
-        return self.outings.coop.book(shift_id, member_id, children, once_id(self.request_id, "booking", member_id))
+        return self.outings.coop.book(
+            shift_id, member_id, children, once_id(self.request_id, "booking", member_id, shift_id)
+        )
 
     @rpc
     def coop_cancel(self, booking_id: str, member_id: str) -> dict[str, Any]:

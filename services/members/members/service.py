@@ -39,7 +39,8 @@ class MembersService:
     @rpc
     def register(self, fields: dict[str, Any], client: str = "unknown") -> dict[str, Any]:
         """Create an account and sign in: ``{member, access_token, refresh_token, errors}``."""
-        return self.store.register(fields or {}, client, once_id(self.request_id, "member"))
+        email = str((fields or {}).get("email", "")).strip().lower()
+        return self.store.register(fields or {}, client, once_id(self.request_id, "member", email))
 
     @rpc
     def login(self, email: str, password: str, client: str = "unknown") -> dict[str, Any]:

@@ -145,13 +145,20 @@ class MemberStore:
         state = domain.new_member_state(clean, password_hash, now)
         if member_id:
             state["_id"] = member_id
+        taken = {"errors": [error(("email",), "An account with this email already exists.", "EMAIL_TAKEN")]}
         if not self._reserve_email(clean["email"], state["_id"], now):
             holder = self.emails.find_one({"_id": clean["email"]})
             if not (member_id and holder and holder["member_id"] == member_id):
-                return {"errors": [error(("email",), "An account with this email already exists.", "EMAIL_TAKEN")]}
+                return taken
         with contextlib.suppress(ConcurrencyConflict):  # stored by this request's first delivery
             self.members.commit(state, self._event("member_registered", state, state["city"], domain.event_view(state)))
-        return self._signed_in(self.members.get(state["_id"]) or state, now)
+        stored = self.members.get(state["_id"]) or state
+        if stored is not state and (
+            stored["email"] != clean["email"]
+            or not verify_password(stored["password_hash"], clean["password"], self.run_blocking)
+        ):
+            return taken  # never sign anyone in to an account that is not the one they asked for
+        return self._signed_in(stored, now)
 
     def login(self, email: Any, password: Any, client: str) -> dict[str, Any]:
         now = domain.now_utc()

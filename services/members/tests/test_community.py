@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
 from pymongo import MongoClient
 from test_accounts import call, published, register
 
 from members import cells
 from members.service import MembersService
 from parentnet_kit import config
+from parentnet_kit.contracts import IDEMPOTENCY_HEADER
 from parentnet_kit.testing import call_twice
 
 # Paris, 5th arrondissement: the centre of its cell, so that "near" below shares the cell.
@@ -190,3 +192,26 @@ def test_a_redelivered_sign_up_signs_in_to_the_one_account_it_made(container, se
     # A new request with that email is refused as before.
     taken = call(container, "register", fields)
     assert taken["errors"][0]["code"] == "EMAIL_TAKEN"
+
+
+def test_a_shared_key_never_signs_anyone_in_to_another_account(container, service_config):
+    # Any caller may name a key (the gateway sends one only for signed-in creations): two
+    # sign-ups under one key are still two accounts, and a replay needs the password.
+    password = "a long enough password"
+    with ClusterRpcProxy(service_config, context_data={IDEMPOTENCY_HEADER: "same"}, timeout=10) as cluster:
+        ana = cluster.members.register(
+            {"email": "ana@example.org", "password": password, "display_name": "Ana", "city": "paris"}
+        )
+        bea = cluster.members.register(
+            {"email": "bea@example.org", "password": password, "display_name": "Bea", "city": "paris"}
+        )
+        assert ana["errors"] == [] and bea["errors"] == []
+        assert ana["member"]["id"] != bea["member"]["id"]
+        replayed = cluster.members.register(
+            {"email": "ana@example.org", "password": "somebody else's guess", "display_name": "Ana", "city": "paris"}
+        )
+        assert replayed["errors"][0]["code"] == "EMAIL_TAKEN" and "access_token" not in replayed
+        again = cluster.members.register(
+            {"email": "ana@example.org", "password": password, "display_name": "Ana", "city": "paris"}
+        )
+        assert again["errors"] == [] and again["member"]["id"] == ana["member"]["id"]
