@@ -214,13 +214,13 @@ class RequestId(DependencyProvider):
         return worker_ctx.data.get(REQUEST_ID)
 
 
-def once_id(request_id: str | None, *scope: str) -> str:
+def once_id(request_id: str | None, *scope: Any) -> str:
     """A new thing's id: derived from the request and ``scope`` (the kind of thing and who asks
     for it), so the same request delivered twice makes the same id and the second commit finds
     the first; a random id when there is no request id."""
     if not request_id:
         return uuid.uuid4().hex
-    return uuid.uuid5(ONCE_NAMESPACE, ":".join((request_id, *scope))).hex
+    return uuid.uuid5(ONCE_NAMESPACE, ":".join(str(part) for part in (request_id, *scope))).hex
 
 
 rpc = ResilientRpc.decorator
