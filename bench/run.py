@@ -129,6 +129,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--freshness", type=int, default=40)
     parser.add_argument("--echo", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds the latency samples are split into")
+    parser.add_argument("--rounds-ingest", type=int, default=3, help="ingest measurements, side by side each")
     args = parser.parse_args()
     rng = random.Random(2026)
     results: dict[str, object] = {}
@@ -141,7 +143,7 @@ def main() -> None:
         prefix = stack.env["SEARCH_INDEX_PREFIX"]
 
         # 4. ingest first, into the empty indices, so both sides start from fresh ones
-        results["ingest"] = ingest.ingest(stack, es, args.ingest)
+        results["ingest"] = ingest.ingest(stack, es, args.ingest, rounds=args.rounds_ingest)
         stack.wait_healthy(90)
 
         started = time.monotonic()
@@ -189,6 +191,13 @@ def main() -> None:
         results["latency"] = {
             name: {"p50": statistics.median(ms), "p99": percentile(ms, 99), "all": ms} for name, ms in timings.items()
         }
+        # The same samples in consecutive rounds: how much the ratio moves within one run.
+        size = len(timings["direct"]) // args.rounds
+        results["latency rounds"] = [
+            statistics.median(timings["gateway"][i * size : (i + 1) * size])
+            / statistics.median(timings["direct"][i * size : (i + 1) * size])
+            for i in range(args.rounds)
+        ]
         results["mismatched"] = mismatched
         rpc.close()
 
