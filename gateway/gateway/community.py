@@ -165,7 +165,11 @@ class TripSwap(graphene.ObjectType):
     id = graphene.ID(required=True)
     from_date = graphene.String(required=True)
     to_date = graphene.String(required=True)
-    status = graphene.String(required=True, description="proposed, then done.")
+    status = graphene.String(
+        required=True,
+        description="proposed, then done; stale (nothing moved) when one of its days changed hands before it was "
+        "accepted, conflict when that happened while it was being applied (nothing moved either).",
+    )
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:

@@ -235,25 +235,50 @@ class Trips:
         swap = self.swaps.find_one({"_id": swap_id})
         if swap is None or swap["to_member"] != member_id:
             return {"swap": None, "errors": [error(("swap_id",), "No such swap for you.", "NOT_FOUND")]}
+        changed = [error(("swap_id",), "The rota changed since this swap was proposed; propose it again.", "STALE")]
+        if swap["status"] in ("stale", "conflict"):
+            return {"swap": swap_view(swap), "errors": changed}
+        if swap["status"] == "proposed" and self._drivers(swap) != [swap["from_member"], swap["to_member"]]:
+            # One of the two days changed hands since: swapping now would apply only half.
+            self.swaps.update_one({"_id": swap_id, "status": "proposed"}, {"$set": {"status": "stale"}})
+            swap["status"] = "stale"
+            return {"swap": swap_view(swap), "errors": changed}
         try:
             self.swaps.insert_one({"_id": f"accepted:{swap_id}", "at": datetime.now(UTC)})
         except DuplicateKeyError:
             return {"swap": swap_view(swap), "errors": [error(("swap_id",), "Accepted already.", "DONE")]}
         self.swaps.update_one({"_id": swap_id}, {"$set": {"status": "accepted"}})
-        self._apply(swap)
-        swap["status"] = "done"
-        return {"swap": swap_view(swap), "errors": []}
+        swap["status"] = "done" if self._apply(swap) else "conflict"
+        return {"swap": swap_view(swap), "errors": [] if swap["status"] == "done" else changed}
 
-    def _apply(self, swap: dict[str, Any]) -> None:
-        """Move both days' drivers (each guarded by the driver it expects), then tell everyone on them."""
-        trip = self.trips.find_one({"_id": swap["trip_id"]})
-        for day, before, after in (
+    def _moves(self, swap: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+        """(day, driver before, driver after) for both days of a swap."""
+        return (
             (swap["from_date"], swap["from_member"], swap["to_member"]),
             (swap["to_date"], swap["to_member"], swap["from_member"]),
-        ):
+        )
+
+    def _drivers(self, swap: dict[str, Any]) -> list[str | None]:
+        days = [self.rota.find_one({"_id": f"{swap['trip_id']}:{day}"}) for day, _, _ in self._moves(swap)]
+        return [day["driver_id"] if day else None for day in days]
+
+    def _apply(self, swap: dict[str, Any]) -> bool:
+        """Move both days' drivers (each guarded by the driver it expects), then tell everyone on
+        them. Run again after a crash, it finishes what is left. If a day changed hands between
+        the check and the move, the other day is moved back and the swap ends as a conflict:
+        never half a swap (a day without its driver, or a driver twice)."""
+        trip = self.trips.find_one({"_id": swap["trip_id"]})
+        for day, before, after in self._moves(swap):
             self.rota.update_one(
                 {"_id": f"{swap['trip_id']}:{day}", "driver_id": before}, {"$set": {"driver_id": after}}
             )
+        if self._drivers(swap) != [after for _, _, after in self._moves(swap)]:
+            for day, before, after in self._moves(swap):
+                self.rota.update_one(
+                    {"_id": f"{swap['trip_id']}:{day}", "driver_id": after}, {"$set": {"driver_id": before}}
+                )
+            self.swaps.update_one({"_id": swap["_id"]}, {"$set": {"status": "conflict"}})
+            return False
         self.swaps.update_one({"_id": swap["_id"]}, {"$set": {"status": "done"}})
         everyone = {m["member_id"] for m in self.members.find({"trip_id": swap["trip_id"]})} | {
             swap["from_member"],
@@ -269,6 +294,7 @@ class Trips:
                     {"type": "Trip", "id": swap["trip_id"]},
                     trip["city"],
                 )
+        return True
 
     def finish_accepted(self) -> int:
         done = 0

@@ -161,3 +161,30 @@ def test_redelivered_offers_bookings_trips_and_swaps_happen_once(container, serv
     assert db.trip_swaps.count_documents({}) == 1
     asked = [n for n in call(container, "inbox", "bao")["items"] if n["kind"] == "trip_swap_proposed"]
     assert len(asked) == 1
+
+
+def test_a_swap_whose_day_changed_hands_meanwhile_moves_nothing(container, service_config):
+    trip = call(container, "trip_create", "ana", "g-school", trip_fields("Pédibus du canal"))["trip"]
+    days = [d["date"] for d in call(container, "trip_rota", trip["id"])]
+    for driver, day in (("ana", days[0]), ("bao", days[1]), ("chloe", days[2])):
+        assert call(container, "trip_volunteer", trip["id"], driver, day)["errors"] == []
+    older = call(container, "trip_swap_propose", trip["id"], "ana", days[0], days[1])["swap"]
+    # Meanwhile bao gives day 1 to chloe for her day 2.
+    newer = call(container, "trip_swap_propose", trip["id"], "bao", days[1], days[2])["swap"]
+    assert call(container, "trip_swap_accept", newer["id"], "chloe")["errors"] == []
+
+    stale = call(container, "trip_swap_accept", older["id"], "bao")
+    assert stale["errors"][0]["code"] == "STALE" and stale["swap"]["status"] == "stale"
+    assert call(container, "trip_swap_accept", older["id"], "bao")["errors"][0]["code"] == "STALE"
+    rota = {d["date"]: d["driver_id"] for d in call(container, "trip_rota", trip["id"])}
+    assert [rota[d] for d in days[:3]] == ["ana", "chloe", "bao"]
+
+    # The same race after the check (here: an accepted swap a crash left, finished later).
+    later = call(container, "trip_swap_propose", trip["id"], "ana", days[0], days[2])["swap"]
+    db = MongoClient(config.mongo_uri())[service_config["EVENTS_DB"]]
+    db.trip_swaps.update_one({"_id": later["id"]}, {"$set": {"status": "accepted"}})
+    db.trip_rota.update_one({"_id": f"{trip['id']}:{days[2]}"}, {"$set": {"driver_id": "dan"}})
+    call(container, "settle")
+    rota = {d["date"]: d["driver_id"] for d in call(container, "trip_rota", trip["id"])}
+    assert [rota[d] for d in days[:3]] == ["ana", "chloe", "dan"]  # ana kept hers: never half a swap
+    assert db.trip_swaps.find_one({"_id": later["id"]})["status"] == "conflict"
