@@ -47,17 +47,13 @@ class Context:
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.rpc, self.viewer_id)
 
-    def operation_key(self, info: Any) -> str | None:
-        """The client's key for the mutation field ``info`` resolves (one key may cover several
-        aliased mutations of one request: each gets its own), for a signed-in client only."""
+    def once(self, info: Any) -> dict[str, str] | None:
+        """The RPC headers that make a retried creation find what the first try made: the
+        client's key for the mutation field ``info`` resolves (one key may cover several aliased
+        mutations of one request: each gets its own), for a signed-in client only."""
         if not self.idempotency_key or self.viewer_id is None:
             return None
-        return f"{self.idempotency_key}:{'.'.join(str(p) for p in info.path.as_list())}"
-
-    def once(self, info: Any) -> dict[str, str] | None:
-        """The RPC headers that make a retried creation find what the first try made."""
-        key = self.operation_key(info)
-        return None if key is None else {IDEMPOTENCY_HEADER: key}
+        return {IDEMPOTENCY_HEADER: f"{self.idempotency_key}:{'.'.join(str(p) for p in info.path.as_list())}"}
 
     async def viewer_context(self) -> dict[str, Any]:
         """Who blocked the viewer and the viewer's groups (id → role). One RPC per request at most."""

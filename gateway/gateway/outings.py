@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -464,10 +463,7 @@ class OutingCreate(graphene.Mutation):
                     "user_errors": [{"field": ["input", "groupId"], "message": message, "code": "NOT_MEMBER"}],
                 }
             fields.update(group_id=group_id, group_visibility=group["visibility"])
-        # The client's key for this mutation, or one of our own: a retried or redelivered
-        # request creates nothing twice.
-        key = ctx.operation_key(info) or uuid.uuid4().hex
-        result = await ctx.rpc.call("events", "create_outing", fields, organizer_id=organizer, idempotency_key=key)
+        result = await ctx.rpc.call("events", "create_outing", fields, organizer_id=organizer, headers=ctx.once(info))
         return outing_payload(result)
 
 

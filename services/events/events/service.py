@@ -31,11 +31,12 @@ class EventsService:
     def create_outing(
         self, fields: dict[str, Any], organizer_id: str | None = None, idempotency_key: str | None = None
     ) -> dict[str, Any]:
-        """Propose an outing. Returns ``{"outing": ..., "errors": []}``; nothing is stored on errors."""
+        """Propose an outing. Returns ``{"outing": ..., "errors": []}``; nothing is stored on errors.
+        ``idempotency_key`` defaults to the request's id, as for every other creation."""
         clean, errors = domain.validate_new_outing(fields or {}, datetime.now(UTC))
         if errors:
             return {"outing": None, "errors": [e.to_dict() for e in errors]}
-        return {"outing": self.outings.create(clean, organizer_id, idempotency_key), "errors": []}
+        return {"outing": self.outings.create(clean, organizer_id, idempotency_key or self.request_id), "errors": []}
 
     @rpc
     def update_outing(
