@@ -14,6 +14,7 @@ from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
 from parentnet_kit.inbox import Inbox
+from parentnet_kit.nameko_rpc import once_id
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
 
@@ -23,7 +24,6 @@ from .coop import Coop
 from .trips import Trips
 
 SOURCE = "events"
-IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1e0c9a-2d4b-4c1e-9a51-5e7f3b2a8c10")
 # Many families joining one outing at once all bump its version: retry generously, spread out.
 ATTENDANCE_ATTEMPTS, ATTENDANCE_BACKOFF = 40, 0.01
 EDIT_ATTEMPTS = 5
@@ -79,7 +79,7 @@ class OutingStore:
         handling it, returns the outing it created the first time instead of a second one."""
         now = datetime.now(UTC)
         recurrence = clean.get("recurrence")
-        keyed = uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{organizer_id}:{idempotency_key}") if idempotency_key else None
+        keyed = uuid.UUID(once_id(idempotency_key, "outing", organizer_id)) if idempotency_key else None
         if not recurrence:
             state = domain.new_outing_state(clean, organizer_id, now)
             if keyed:
