@@ -344,7 +344,13 @@ class CoopShiftOffer(graphene.Mutation):
                 input["age_range"].get("max_years"),
             )
         result = await info.context.rpc.call(
-            "events", "coop_offer", viewer, group_id, fields, headers=info.context.once(info)
+            "events",
+            "coop_offer",
+            viewer,
+            group_id,
+            fields,
+            await info.context.protected(),
+            headers=info.context.once(info),
         )
         shift = {**result["shift"], "__typename": "CoopShift"} if result["shift"] else None
         return {"shift": shift, "user_errors": user_errors(result["errors"], ("input",))}

@@ -56,9 +56,10 @@ class Context:
         return {IDEMPOTENCY_HEADER: f"{self.idempotency_key}:{'.'.join(str(p) for p in info.path.as_list())}"}
 
     async def viewer_context(self) -> dict[str, Any]:
-        """Who blocked the viewer and the viewer's groups (id → role). One RPC per request at most."""
+        """Who blocked the viewer, the viewer's groups (id → role) and whether they are in protected
+        mode. One RPC per request at most."""
         if self.viewer_id is None:
-            return {"blocked_by": [], "blocked": [], "groups": {}}
+            return {"blocked_by": [], "blocked": [], "groups": {}, "protected": False}
         stale = self.refresh_viewer_after is not None and time.monotonic() - self._viewer_at > self.refresh_viewer_after
         if self._viewer is None or (stale and self._viewer.done()):
             self._viewer_at = time.monotonic()
@@ -73,6 +74,10 @@ class Context:
         """Members the viewer blocked or was blocked by: never matched or shown to each other."""
         context = await self.viewer_context()
         return sorted(set(context["blocked_by"]) | set(context.get("blocked", [])))
+
+    async def protected(self) -> bool:
+        """The viewer is in protected mode: what they post is placed and matched at city level."""
+        return bool((await self.viewer_context()).get("protected", False))
 
     async def group_role(self, group_id: str | None) -> str | None:
         if not group_id:

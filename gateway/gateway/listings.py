@@ -374,7 +374,13 @@ class ListingCreate(graphene.Mutation):
             age = fields.pop("age_range")
             fields["age_min_months"], fields["age_max_months"] = age.get("min_months"), age.get("max_months")
         result = await ctx.rpc.call(
-            "listings", "create_listing", fields, owner, await ctx.apart(), headers=ctx.once(info)
+            "listings",
+            "create_listing",
+            fields,
+            owner,
+            await ctx.apart(),
+            await ctx.protected(),
+            headers=ctx.once(info),
         )
         return {"listing": as_listing(result["listing"]), "user_errors": user_errors(result["errors"], ("input",))}
 

@@ -3,13 +3,20 @@
 Rows of 0.009° latitude (about 1 km), each cut into columns about 1 km wide at its
 latitude. The grid is fixed, so a place always maps to the same cell and repeated queries
 reveal nothing more than one does (never re-randomise per request: averaging defeats it).
-Members' homes and listings' pickup addresses leave their services only as a cell.
+Members' homes, listings' pickup addresses and co-op hosts' homes leave their services only
+as a cell, or as their city's centre for members in protected mode (``placement``).
+
+A cell protects a point only if no answer compares the exact point with something the asker
+chooses (a point, a radius, a sort): matching, filtering and notifying compare *cell
+centres* with cell centres, so a sweep of points and radii learns the cell and nothing more.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from . import cities
 
 ROW_DEGREES = 0.009
 
@@ -35,6 +42,23 @@ def cell_for(lat: float, lon: float) -> Cell:
     column = math.floor((lon + 180.0) / width)
     centre_lon = -180.0 + (column + 0.5) * width
     return Cell(f"{row}:{column}", round(centre_lat, 6), round(centre_lon, 6))
+
+
+def city_cell(city_slug: str) -> Cell:
+    """A whole city as one cell, centred on the city's centre: protected mode's placement.
+
+    Raises ``KeyError`` for a slug that is not one of ``cities.CITIES``."""
+    city = cities.CITIES[city_slug]
+    return Cell(f"city:{city_slug}", city.lat, city.lon)
+
+
+def placement(point: dict[str, float] | None, city_slug: str, protected: bool) -> Cell:
+    """Where a private point may be shown and compared: its cell, or its city in protected mode.
+
+    ``point`` is ``{"lat", "lon"}`` in degrees (WGS 84); None (no point given) places at the city."""
+    if protected or point is None:
+        return city_cell(city_slug)
+    return cell_for(point["lat"], point["lon"])
 
 
 def search_box(centre: dict[str, float], radius_km: float) -> dict[str, tuple[float, float]]:

@@ -59,8 +59,11 @@ class Coop:
         self.shifts.create_index([("group_id", ASCENDING), ("starts_at", ASCENDING)])
 
     # -- shifts --------------------------------------------------------------------------
-    def offer(self, host_id: str, group_id: str, raw: dict[str, Any], shift_id: str | None = None) -> dict[str, Any]:
-        """Offer a shift; ``shift_id`` (``once_id``): a request delivered twice returns the shift it offered."""
+    def offer(
+        self, host_id: str, group_id: str, raw: dict[str, Any], shift_id: str | None = None, protected: bool = False
+    ) -> dict[str, Any]:
+        """Offer a shift; ``shift_id`` (``once_id``): a request delivered twice returns the shift it offered.
+        ``protected``: the host is in protected mode, so the shift's area is the whole city."""
         now = datetime.now(UTC)
         errors: list[dict[str, Any]] = []
         city = domain.cities.get(raw.get("city") or "")
@@ -89,8 +92,9 @@ class Coop:
             if point is None:
                 errors.append(error(("location",), "location must have lat and lon", "INVALID"))
             else:
-                # Only a fixed ~1 km area of where the host lives is ever shown or indexed.
-                area = cells.cell_for(point["lat"], point["lon"]).to_dict()
+                # Only a fixed ~1 km area of where the host lives (their city in protected
+                # mode) is ever kept, shown or indexed: the point itself is not stored.
+                area = cells.placement(point, city.slug, protected).to_dict() if city else None
         note = raw.get("place_note") or ""
         if not isinstance(note, str) or len(note) > 300:
             errors.append(error(("place_note",), "placeNote is at most 300 characters", "TOO_LONG"))

@@ -110,9 +110,12 @@ class EventsService:
 
     # -- co-op childcare (the gateway checks group membership and admin rights) ------------
     @rpc
-    def coop_offer(self, host_id: str, group_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """Offer a shift: ``{shift, errors}``."""
-        return self.outings.coop.offer(host_id, group_id, fields or {}, once_id(self.request_id, "shift", host_id))
+    def coop_offer(
+        self, host_id: str, group_id: str, fields: dict[str, Any], protected: bool = False
+    ) -> dict[str, Any]:
+        """Offer a shift: ``{shift, errors}``. ``protected``: the host is in protected mode (city-level area)."""
+        shift_id = once_id(self.request_id, "shift", host_id)
+        return self.outings.coop.offer(host_id, group_id, fields or {}, shift_id, bool(protected))
 
     @rpc
     def coop_shifts(self, group_id: str, first: int = 50) -> list[dict[str, Any]]:

@@ -188,3 +188,15 @@ def test_a_swap_whose_day_changed_hands_meanwhile_moves_nothing(container, servi
     rota = {d["date"]: d["driver_id"] for d in call(container, "trip_rota", trip["id"])}
     assert [rota[d] for d in days[:3]] == ["ana", "chloe", "dan"]  # ana kept hers: never half a swap
     assert db.trip_swaps.find_one({"_id": later["id"]})["status"] == "conflict"
+
+
+def test_a_shift_is_kept_and_indexed_only_as_its_hosts_cell_or_city_in_protected_mode(container, service_config):
+    home = {"lat": 48.86123, "lon": 2.35517}
+    ordinary = call(container, "coop_offer", "host", GROUP, {**shift_fields(3, 9), "location": home})["shift"]
+    protected = call(container, "coop_offer", "shy", GROUP, {**shift_fields(3, 10), "location": home}, True)["shift"]
+    db = MongoClient(config.mongo_uri(), tz_aware=True)[service_config["EVENTS_DB"]]
+    stored = {s["_id"]: s for s in db.coop_shifts.find({"_id": {"$in": [ordinary["id"], protected["id"]]}})}
+    assert stored[ordinary["id"]]["area"]["id"] != "city:paris"
+    assert stored[protected["id"]]["area"]["id"] == "city:paris"
+    for shift in stored.values():
+        assert str(home["lat"]) not in repr(shift) and str(home["lon"]) not in repr(shift)

@@ -7,7 +7,7 @@ from pymongo import MongoClient
 
 from parentnet_kit.publisher import EventPublisher
 
-from .store import ListingStore
+from .store import WANTED_PER_DAY, ListingStore
 
 
 class Listings(DependencyProvider):
@@ -16,7 +16,8 @@ class Listings(DependencyProvider):
         self.client = MongoClient(config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=5000)
         self.publisher = EventPublisher(config["AMQP_URI"])
         self.publisher.connect()
-        self.store = ListingStore(self.client[config["LISTINGS_DB"]], self.publisher)
+        wanted_per_day = int(config.get("WANTED_PER_DAY", WANTED_PER_DAY))
+        self.store = ListingStore(self.client[config["LISTINGS_DB"]], self.publisher, wanted_per_day)
         self.store.ensure_indexes()
 
     def stop(self) -> None:

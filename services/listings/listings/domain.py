@@ -177,8 +177,10 @@ def normalise_size(size: str) -> str:
     return " ".join(size.upper().replace("EU", "").split())
 
 
-def new_listing_state(clean: dict[str, Any], owner_id: str, now: datetime) -> dict[str, Any]:
-    area = cells.cell_for(clean["pickup_location"]["lat"], clean["pickup_location"]["lon"])
+def new_listing_state(clean: dict[str, Any], owner_id: str, now: datetime, protected: bool = False) -> dict[str, Any]:
+    """A new listing's stored state. Its pickup area (shown, indexed and matched on) is the
+    fixed ~1 km cell of the pickup point, or the whole city when the owner is in protected mode."""
+    area = cells.placement(clean["pickup_location"], clean["city"], protected)
     return {
         "_id": uuid.uuid4().hex,
         "version": 1,
@@ -256,14 +258,24 @@ def ages_fit(wanted: dict[str, Any], offer: dict[str, Any]) -> bool:
     return not (high_o is not None and low_w is not None and low_w > high_o)
 
 
+def area_distance_km(a: dict[str, Any], b: dict[str, Any]) -> float:
+    """Kilometres between two listings' pickup *areas* (cell or city centres), never their points."""
+    p, q = a["pickup_area"], b["pickup_area"]
+    return haversine_km(p["lat"], p["lon"], q["lat"], q["lon"])
+
+
 def matches(wanted: dict[str, Any], offer: dict[str, Any]) -> bool:
-    """A wanted request and an offer match: same category, sizes and ages fit, within the requester's radius."""
+    """A wanted request and an offer match: same category, sizes and ages fit, and the offer's
+    pickup area within the requester's radius of the request's own area.
+
+    Both sides are their published areas, never exact points: the requester chooses the point
+    and the radius, so a comparison with the offer's exact point would answer, one post at a
+    time, how far away the offer's owner lives (bisected to 0.4 m before this rule)."""
     if wanted["kind"] != "wanted" or offer["kind"] not in OFFER_KINDS or wanted["owner_id"] == offer["owner_id"]:
         return False
     if wanted["category"] != offer["category"] or not sizes_fit(wanted, offer) or not ages_fit(wanted, offer):
         return False
-    a, b = wanted["pickup_location"], offer["pickup_location"]
-    return haversine_km(a["lat"], a["lon"], b["lat"], b["lon"]) <= wanted["match_radius_km"]
+    return area_distance_km(wanted, offer) <= wanted["match_radius_km"]
 
 
 def validate_contact(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:

@@ -37,10 +37,13 @@ class ListingsService:
         return "pong"
 
     @rpc
-    def create_listing(self, fields: dict[str, Any], owner_id: str, apart: list[str] | None = None) -> dict[str, Any]:
-        """Post an offer or a wanted request and match it: ``{listing, errors}``."""
+    def create_listing(
+        self, fields: dict[str, Any], owner_id: str, apart: list[str] | None = None, protected: bool = False
+    ) -> dict[str, Any]:
+        """Post an offer or a wanted request and match it: ``{listing, errors}``. ``protected``:
+        the owner is in protected mode (placed and matched at city level)."""
         listing_id = once_id(self.request_id, "listing", owner_id)
-        return self.store.create(fields or {}, owner_id, apart or [], listing_id)
+        return self.store.create(fields or {}, owner_id, apart or [], listing_id, bool(protected))
 
     @rpc
     def get_listings(self, listing_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:

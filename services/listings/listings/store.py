@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 from parentnet_kit import cells
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
+from parentnet_kit.fields import FieldError
 from parentnet_kit.fields import field_error as error
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
@@ -28,14 +29,20 @@ from . import domain
 
 SOURCE = "listings"
 EDIT_ATTEMPTS, BACKOFF = 20, 0.01
+DAY = timedelta(days=1)
 MATCH_SWEEP_AFTER = timedelta(seconds=5)
+# Each wanted request is a probe of who offers what within a radius of a point its owner
+# chooses; posts in the last 24 h count whatever became of them (a withdrawn-and-reposted
+# request is a new one), so a sweep of points and radii is slow even where it learns nothing.
+WANTED_PER_DAY = 10
 log = logging.getLogger(__name__)
 
 Decision = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]]
 
 
 class ListingStore:
-    def __init__(self, db: Database, publisher: EventPublisher | None) -> None:
+    def __init__(self, db: Database, publisher: EventPublisher | None, wanted_per_day: int = WANTED_PER_DAY) -> None:
+        self.wanted_per_day = wanted_per_day
         self.listings = AggregateStore(db, "listings", publisher, outbox="listings_outbox")
         self.matches = AggregateStore(db, "matches", publisher, outbox="matches_outbox")
         self.contacts = AggregateStore(db, "contacts", publisher, outbox="contacts_outbox")
@@ -48,7 +55,7 @@ class ListingStore:
             store.ensure_indexes()
         self.inbox.ensure_indexes()
         coll = self.listings.aggregates
-        coll.create_index([("status", ASCENDING), ("category", ASCENDING), ("pickup_location.lat", ASCENDING)])
+        coll.create_index([("status", ASCENDING), ("category", ASCENDING), ("pickup_area.lat", ASCENDING)])
         coll.create_index([("status", ASCENDING), ("expires_at", ASCENDING)])
         coll.create_index([("owner_id", ASCENDING), ("created_at", DESCENDING)])
         coll.create_index([("matched", ASCENDING), ("created_at", ASCENDING)])
@@ -68,16 +75,29 @@ class ListingStore:
 
     # -- posting -------------------------------------------------------------------------
     def create(
-        self, raw: dict[str, Any], owner_id: str, apart: list[str], listing_id: str | None = None
+        self,
+        raw: dict[str, Any],
+        owner_id: str,
+        apart: list[str],
+        listing_id: str | None = None,
+        protected: bool = False,
     ) -> dict[str, Any]:
         """Post a listing and match it. ``apart``: members the owner blocked or was blocked by
         (given by the gateway, kept with the listing, never shown): they are never matched.
-        ``listing_id`` (``once_id``): a request delivered twice returns the listing it posted."""
+        ``listing_id`` (``once_id``): a request delivered twice returns the listing it posted.
+        ``protected``: the owner is in protected mode, so the listing is placed, shown and
+        matched at city level. A wanted request beyond ``wanted_per_day`` in 24 hours is
+        refused with ``RATE_LIMITED`` on ``kind``."""
         now = datetime.now(UTC)
+        if listing_id and (posted := self.listings.get(listing_id)) is not None:
+            return {"listing": domain.view_for(posted, owner_id), "errors": []}
         clean, errors = domain.validate_listing(raw, now)
+        if not errors and clean["kind"] == "wanted" and self._wanted_since(owner_id, now - DAY) >= self.wanted_per_day:
+            message = f"You can post {self.wanted_per_day} wanted requests a day; try again tomorrow."
+            errors = [FieldError(("kind",), message, "RATE_LIMITED")]
         if errors:
             return {"listing": None, "errors": [e.to_dict() for e in errors]}
-        state = domain.new_listing_state(clean, owner_id, now)
+        state = domain.new_listing_state(clean, owner_id, now, protected)
         if listing_id:
             state["_id"] = listing_id
         state["matched"] = False
@@ -90,6 +110,10 @@ class ListingStore:
             return {"listing": domain.view_for(state, owner_id), "errors": []}
         self.match(state["_id"])
         return {"listing": domain.view_for(state, owner_id), "errors": []}
+
+    def _wanted_since(self, owner_id: str, since: datetime) -> int:
+        query = {"owner_id": owner_id, "kind": "wanted", "created_at": {"$gte": since}}
+        return self.listings.aggregates.count_documents(query)
 
     def get_many(self, listing_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
         found = {d["_id"]: d for d in self.listings.aggregates.find({"_id": {"$in": list(listing_ids)}})}
@@ -119,15 +143,15 @@ class ListingStore:
             return 0
         now = datetime.now(UTC)
         radius = state["match_radius_km"] if state["kind"] == "wanted" else domain.RADIUS_MAX_KM
-        box = cells.search_box(state["pickup_location"], radius)
+        box = cells.search_box(state["pickup_area"], radius)
         wanted_side = state["kind"] == "wanted"
         query = {
             "status": "active",
             "category": state["category"],
             "kind": {"$in": list(domain.OFFER_KINDS)} if wanted_side else "wanted",
             "expires_at": {"$gt": now},
-            "pickup_location.lat": {"$gte": box["lat"][0], "$lte": box["lat"][1]},
-            "pickup_location.lon": {"$gte": box["lon"][0], "$lte": box["lon"][1]},
+            "pickup_area.lat": {"$gte": box["lat"][0], "$lte": box["lat"][1]},
+            "pickup_area.lon": {"$gte": box["lon"][0], "$lte": box["lon"][1]},
         }
         apart = set(state.get("owner_apart", []))
         told = 0

@@ -5,8 +5,7 @@ people are only ever given in bands between cell centres.
 
 from __future__ import annotations
 
-from parentnet_kit import cities
-from parentnet_kit.cells import ROW_DEGREES, Cell, cell_for
+from parentnet_kit.cells import ROW_DEGREES, Cell, cell_for, city_cell, placement
 from parentnet_kit.cells import search_box as _search_box
 from parentnet_kit.geo import haversine_km
 
@@ -20,16 +19,9 @@ BANDS: tuple[tuple[str, float], ...] = (
 MAX_BAND_KM = BANDS[-1][1]
 
 
-def city_cell(city_slug: str) -> Cell:
-    city = cities.CITIES[city_slug]
-    return Cell(f"city:{city_slug}", city.lat, city.lon)
-
-
 def member_cell(home: dict[str, float] | None, city_slug: str, protected: bool) -> Cell:
     """The only location of a member that leaves the members service."""
-    if protected or home is None:
-        return city_cell(city_slug)
-    return cell_for(home["lat"], home["lon"])
+    return placement(home, city_slug, protected)
 
 
 def band(a: dict[str, float], b: dict[str, float]) -> str | None:

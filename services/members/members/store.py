@@ -613,12 +613,19 @@ class MemberStore:
         return {"edges": edges, "has_next_page": len(rows) > first, "total": total}
 
     def viewer_context(self, member_id: str) -> dict[str, Any]:
-        """What other services' answers depend on: who blocked the viewer, and their groups' roles."""
+        """What other services' answers depend on: who blocked the viewer, their groups' roles, and
+        whether they are in protected mode (what they post is then placed at city level):
+        ``{blocked, blocked_by, groups: {group_id: role}, protected}``."""
         rows = self.memberships.aggregates.find(
             {"member_id": member_id, "status": "active"}, {"group_id": 1, "role": 1}
         )
+        member = self.members.aggregates.find_one({"_id": member_id}, {"protected": 1}) or {}
         # This runs on every signed-in request: both directions of blocking are one read.
-        return {**self.block_relations(member_id), "groups": {m["group_id"]: m["role"] for m in rows}}
+        return {
+            **self.block_relations(member_id),
+            "groups": {m["group_id"]: m["role"] for m in rows},
+            "protected": bool(member.get("protected", False)),
+        }
 
     def member_groups(self, member_id: str) -> list[dict[str, Any]]:
         rows = list(

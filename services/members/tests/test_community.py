@@ -62,6 +62,8 @@ def test_profile_update_keeps_the_home_inside_the_service(container, service_con
 
     protected = call(container, "update_profile", me, {"protected_mode": True})["member"]
     assert protected["home_cell"]["id"] == "city:paris"
+    # Other services are told, through the gateway, to place what this member posts at city level.
+    assert call(container, "viewer_context", me)["protected"] is True
 
     events = published(service_config["AMQP_URI"])
     assert [e["type"] for e in events] == ["member_registered", "member_updated", "member_updated"]
@@ -117,11 +119,21 @@ def test_a_blocked_member_cannot_see_the_blocker(container):
     call(container, "block", other, me)
     assert call(container, "get_members", [other, me], me)[0] is None
     assert call(container, "blocked_by", me) == [other]
-    assert call(container, "viewer_context", me) == {"blocked_by": [other], "blocked": [], "groups": {}}
-    assert call(container, "viewer_context", other) == {"blocked_by": [], "blocked": [me], "groups": {}}
+    assert call(container, "viewer_context", me) == {
+        "blocked_by": [other],
+        "blocked": [],
+        "groups": {},
+        "protected": False,
+    }
+    assert call(container, "viewer_context", other) == {
+        "blocked_by": [],
+        "blocked": [me],
+        "groups": {},
+        "protected": False,
+    }
     assert call(container, "parents_nearby", me, {}, 10)["edges"] == []
     call(container, "unblock", other, me)
-    assert call(container, "viewer_context", me) == {"blocked_by": [], "blocked": [], "groups": {}}
+    assert call(container, "viewer_context", me) == {"blocked_by": [], "blocked": [], "groups": {}, "protected": False}
     assert call(container, "get_members", [other], me)[0]["display_name"] == "Other"
 
 
@@ -147,7 +159,12 @@ def test_private_group_with_approval(container, service_config):
     assert call(container, "group_members", gid, outsider) is None
     assert call(container, "get_groups", [gid], outsider)[0]["member_count"] == 2
 
-    assert call(container, "viewer_context", parent) == {"blocked_by": [], "blocked": [], "groups": {gid: "member"}}
+    assert call(container, "viewer_context", parent) == {
+        "blocked_by": [],
+        "blocked": [],
+        "groups": {gid: "member"},
+        "protected": False,
+    }
     assert call(container, "leave_group", admin, gid)["errors"][0]["code"] == "LAST_ADMIN"
     assert call(container, "set_role", admin, gid, parent, "admin")["errors"] == []
     assert call(container, "leave_group", admin, gid)["errors"] == []
