@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import graphene
@@ -480,7 +481,20 @@ class MemberUpdateProfile(graphene.Mutation):
         if "children" in fields:
             fields["children"] = [dict(c) for c in fields["children"]]
         result = await info.context.rpc.call("members", "update_profile", viewer, fields)
+        if "protected_mode" in fields and not result["errors"]:
+            await _place_what_they_posted(info, viewer, bool(fields["protected_mode"]))
         return {"member": as_member(result["member"]), "user_errors": user_errors(result["errors"], ("input",))}
+
+
+async def _place_what_they_posted(info: graphene.ResolveInfo, member_id: str, protected: bool) -> None:
+    """Protected mode changed: what the member posted moves to city level (or back to its cells).
+
+    Both calls are idempotent, so a client retrying the mutation after a failure completes them."""
+    rpc = info.context.rpc
+    calls = [rpc.call("listings", "place_owner", member_id, protected)]
+    if protected:
+        calls.append(rpc.call("events", "coop_place_host", member_id))
+    await asyncio.gather(*calls)
 
 
 class MemberBlockInput(graphene.InputObjectType):

@@ -153,3 +153,48 @@ def test_trusted_contacts_through_the_api(gql, sign_up):
     assert again["userErrors"] == [{"code": "ALREADY_RECOMMENDED"}]
     listed = gql('{ contacts(city: "saint-denis", kind: PAEDIATRICIAN, language: "en") { nodes { name } } }')
     assert {"name": "Dr Okafor"} in listed["contacts"]["nodes"]
+
+
+PROTECT = """mutation($on: Boolean!) {
+  memberUpdateProfile(input: {protectedMode: $on}) { member { protectedMode } userErrors { field code } }
+}"""
+
+
+def test_turning_protected_mode_on_moves_what_a_member_posted_to_city_level(stack, gql, sign_up):
+    """Issue 16: in protected mode a member's listings are placed, shown, indexed and matched at
+    city level, including those posted before the mode was turned on."""
+    shy = sign_up("Shy")
+    home = {"lat": 48.88123, "lon": 2.38517}  # 3.5 km from the city centre, off its cell's centre
+    before = gql(CREATE, {"input": stroller("GIVE", home)}, token=shy["token"])["listingCreate"]["listing"]
+    assert before["pickupArea"]["id"] != "city:paris"
+
+    def found_near_home() -> set[str]:
+        nodes = gql(NEARBY, {"near": home, "radius": 1.0})["nearbyListings"]["nodes"]
+        return {n["id"] for n in nodes}
+
+    assert wait_for(lambda: before["id"] in found_near_home(), timeout=10)
+    assert gql(PROTECT, {"on": True}, token=shy["token"])["memberUpdateProfile"]["userErrors"] == []
+    area = gql("query($id: ID!) { node(id: $id) { ... on Listing { pickupArea { id } } } }", {"id": before["id"]})
+    assert area["node"]["pickupArea"]["id"] == "city:paris"
+    # The index follows: a small radius around the home no longer finds it.
+    assert wait_for(lambda: before["id"] not in found_near_home(), timeout=10)
+    after = gql(CREATE, {"input": stroller("GIVE", home)}, token=shy["token"])["listingCreate"]["listing"]
+    assert after["pickupArea"]["id"] == "city:paris"
+    # Turned off again, the listings go back to their ~1 km cells.
+    assert gql(PROTECT, {"on": False}, token=shy["token"])["memberUpdateProfile"]["userErrors"] == []
+    again = gql("query($id: ID!) { node(id: $id) { ... on Listing { pickupArea { id } } } }", {"id": after["id"]})
+    assert again["node"]["pickupArea"]["id"] == before["pickupArea"]["id"]
+
+
+def test_wanted_requests_are_rate_limited_through_the_api(gql, sign_up):
+    prober = sign_up("Prober")
+    here = {"lat": 45.8990, "lon": 6.1290}
+    codes = []
+    for i in range(11):
+        fields = {**stroller("WANTED", here, city="annecy", matchRadiusKm=0.5), "title": f"Cherche {i}"}
+        result = gql(CREATE, {"input": fields}, token=prober["token"])["listingCreate"]
+        codes.append(result["userErrors"][0]["code"] if result["userErrors"] else None)
+        if result["listing"]:
+            withdraw = "mutation($id: ID!) { listingWithdraw(input: {listingId: $id}) { userErrors { code } } }"
+            assert gql(withdraw, {"id": result["listing"]["id"]}, token=prober["token"])
+    assert codes == [None] * 10 + ["RATE_LIMITED"]

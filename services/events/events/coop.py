@@ -16,6 +16,7 @@ Amounts are child-minutes (integers); the API shows them as child-hours.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,6 +58,7 @@ class Coop:
         self.ledger.create_index([("group_id", ASCENDING), ("creditor", ASCENDING)])
         self.bookings.create_index([("status", ASCENDING), ("at", ASCENDING)])
         self.shifts.create_index([("group_id", ASCENDING), ("starts_at", ASCENDING)])
+        self.shifts.create_index([("host_id", ASCENDING), ("status", ASCENDING)])
 
     # -- shifts --------------------------------------------------------------------------
     def offer(
@@ -124,6 +126,22 @@ class Coop:
         except ConcurrencyConflict:
             shift = self.shifts.find_one({"_id": shift["_id"]}) or shift  # offered by this request's first delivery
         return {"shift": self.view(shift), "errors": []}
+
+    def place_host(self, host_id: str) -> int:
+        """Move a host's open shifts to city level after they turned protected mode on (the exact
+        point was never kept, so turning it off leaves them there). Idempotent; returns how many moved."""
+        moved = 0
+        for shift in self.shifts.find({"host_id": host_id, "status": "open"}):
+            if not shift.get("area") or shift["area"]["id"].startswith("city:"):
+                continue
+            area = cells.city_cell(shift["city"]).to_dict()
+            state = {**shift, "area": area, "version": shift.get("version", 1) + 1}
+            data = {**self.view(state), "area": area}
+            event = Event("coop_shift_moved", "events", shift["_id"], state["version"], shift["city"], data)
+            with contextlib.suppress(ConcurrencyConflict):  # moved by a racing call already
+                self.shift_store.commit(state, event)
+                moved += 1
+        return moved
 
     def view(self, shift: dict[str, Any]) -> dict[str, Any]:
         taken = self.seats.count_documents({"shift_id": shift["_id"]})

@@ -118,6 +118,11 @@ class EventsService:
         return self.outings.coop.offer(host_id, group_id, fields or {}, shift_id, bool(protected))
 
     @rpc
+    def coop_place_host(self, host_id: str) -> int:
+        """After a host turned protected mode on: their open shifts' areas move to city level."""
+        return self.outings.coop.place_host(host_id)
+
+    @rpc
     def coop_shifts(self, group_id: str, first: int = 50) -> list[dict[str, Any]]:
         return self.outings.coop.group_shifts(group_id, max(1, min(int(first), 100)))
 

@@ -75,6 +75,12 @@ class ListingsService:
         return self.store.close(listing_id, owner_id, "withdrawn")
 
     @rpc
+    def place_owner(self, owner_id: str, protected: bool) -> int:
+        """After a member's protected mode changed: their open listings move to city level (on) or
+        back to their pickup cells (off). Idempotent; returns how many listings moved."""
+        return self.store.place_owner(owner_id, bool(protected))
+
+    @rpc
     def export_listings(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
         return self.store.export_page(after, max(1, min(int(size), 1_000)))
 

@@ -327,6 +327,26 @@ class ListingStore:
             )
         return result
 
+    def place_owner(self, owner_id: str, protected: bool) -> int:
+        """Re-place an owner's open listings after their protected mode changed: at city level
+        when on, back at their pickup cells when off. Idempotent; returns how many moved."""
+
+        def area(state: dict[str, Any]) -> dict[str, Any]:
+            return cells.placement(state["pickup_location"], state["city"], protected).to_dict()
+
+        def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
+            if current["pickup_area"] == area(current):
+                return None, None, []
+            # Matched again from the new area by the sweep; nobody is told of a match twice.
+            return {**current, "pickup_area": area(current), "matched": False}, "listing_updated", []
+
+        moved = 0
+        for doc in self.listings.aggregates.find({"owner_id": owner_id}):
+            if doc["status"] not in ("completed", "withdrawn") and doc["pickup_area"] != area(doc):
+                self._change(doc["_id"], owner_id, decide)
+                moved += 1
+        return moved
+
     def close(self, listing_id: Any, owner_id: str, status: str) -> dict[str, Any]:
         """completed (given, lent, sold...) or withdrawn; either way it leaves search."""
 

@@ -101,7 +101,7 @@ def write_for(event: Event) -> IndexWrite | None:
         # Only available listings are found; a closed one stays as a hidden tombstone.
         doc["hidden"] = event.type == "listing_closed" or doc.get("status") != "active"
         return IndexWrite(indices.LISTINGS, event.aggregate_id, event.version, doc)
-    if event.type == "coop_shift_offered":
+    if event.type in ("coop_shift_offered", "coop_shift_moved"):
         area = event.data.get("area")
         if not area:
             return None  # offered without a place: not on the map
