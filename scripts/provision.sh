@@ -15,6 +15,10 @@ ES_VERSION=${PARENTNET_ES_VERSION:-8.19.21}
 FERRETDB_VERSION=${PARENTNET_FERRETDB_VERSION:-v1.24.2}
 ES_USER=parentnet-es
 mkdir -p "$CACHE/downloads" "$CACHE/bin" "$STATE/logs"
+# Two checkouts provisioning at once (a second clone's `make test` beside `make up`) would
+# both install the same server or plugin: one runs at a time, the other then finds it done.
+exec 9>"$CACHE/.provision.lock"
+flock 9
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 fail() { printf '\033[31mFAILED: %s\nFix: %s\033[0m\n' "$1" "$2" >&2; exit 1; }
