@@ -145,8 +145,12 @@ mongo() {
 }
 
 es_has_analysis() {
+  # ICU folding of combining accents (NFD "Goûter" gives "gouter"), Arabic normalization and
+  # CJK bigrams: what the indices' analyzers need (our plugin's version 2, or a full distribution
+  # with analysis-icu). An older plugin fails this, and provisioning then restarts with the new one.
   curl -fs -XPOST http://127.0.0.1:9200/_analyze -H 'content-type: application/json' \
-    -d '{"tokenizer": "standard", "filter": ["cjk_bigram"], "text": "公园"}' >/dev/null 2>&1
+    -d '{"tokenizer": "standard", "filter": ["icu_folding", "arabic_normalization", "cjk_bigram"], "text": "Gou\u0302ter"}' \
+    2>/dev/null | grep -q '"gouter"'
 }
 
 java_home() {
@@ -170,7 +174,7 @@ elasticsearch() {
       kill "$(cat "$STATE/es-run/es.pid")" 2>/dev/null || true
       wait_for 60 "Elasticsearch to stop" sh -c '! curl -fs http://127.0.0.1:9200/_cluster/health >/dev/null 2>&1' || true
     else
-      fail "Elasticsearch on 127.0.0.1:9200 has no cjk_bigram filter" "install analysis-common (any full distribution has it) or set ELASTICSEARCH_URL"
+      fail "Elasticsearch on 127.0.0.1:9200 lacks the icu_folding, arabic_normalization or cjk_bigram filter" "install the analysis-icu plugin (elasticsearch-plugin install analysis-icu; analysis-common comes with any full distribution) or set ELASTICSEARCH_URL"
     fi
   fi
   local zip="$CACHE/downloads/elasticsearch-$ES_VERSION.zip"
@@ -199,15 +203,24 @@ YML
   fi
   mkdir -p "$STATE/es-data" "$STATE/logs/elasticsearch" "$STATE/es-run"
   local jh; jh=$(java_home)
-  # The integ-test distribution has no analysis-common module: add our small plugin with the
-  # filters the indices use (CJK bigrams, French and English stemming, folding).
-  if [ ! -d "$home/modules/analysis-common" ] && [ ! -d "$home/plugins/parentnet-analysis" ]; then
-    echo "    building and installing the parentnet-analysis plugin"
+  # The integ-test distribution has no analysis-common module nor analysis-icu: add our small
+  # plugin with the filters the indices use (ICU normalization and folding, CJK bigrams, Arabic,
+  # Persian and Bengali normalization, stemmers). A plugin of another version is replaced.
+  local plugin_want plugin_have
+  plugin_want=$(cat "$ROOT/services/search/es-plugin/VERSION")
+  plugin_have=$(sed -n 's/^version=//p' "$home/plugins/parentnet-analysis/plugin-descriptor.properties" 2>/dev/null || true)
+  if [ ! -d "$home/modules/analysis-common" ] && [ "$plugin_have" != "$plugin_want" ]; then
+    echo "    building and installing the parentnet-analysis plugin $plugin_want (was: ${plugin_have:-none})"
+    if [ -n "$plugin_have" ]; then
+      ES_JAVA_HOME=$jh "$home/bin/elasticsearch-plugin" remove parentnet-analysis >/dev/null \
+        || fail "removing the old analysis plugin" "$home/bin/elasticsearch-plugin remove parentnet-analysis"
+    fi
+    command -v mvn >/dev/null || apt_install maven || fail "installing Maven" "apt-get install maven"
     [ -x "$jh/bin/javac" ] || command -v javac >/dev/null || apt_install openjdk-17-jdk-headless >&2 \
       || fail "installing a JDK" "apt-get install openjdk-17-jdk-headless"
     local plugin
     plugin=$(PATH="$jh/bin:$PATH" "$ROOT/services/search/es-plugin/build.sh" "$home" "$CACHE/downloads") \
-      || fail "building the analysis plugin" "needs a JDK 17 (javac): apt-get install openjdk-17-jdk-headless"
+      || fail "building the analysis plugin" "needs a JDK 17 (javac) and Maven Central (Lucene's ICU module): apt-get install openjdk-17-jdk-headless maven"
     ES_JAVA_HOME=$jh "$home/bin/elasticsearch-plugin" install --batch "file://$plugin" >/dev/null \
       || fail "installing the analysis plugin" "see the output of $home/bin/elasticsearch-plugin install file://$plugin"
   fi
