@@ -12,7 +12,7 @@ from typing import Any
 from parentnet_kit import cities
 from parentnet_kit.envelope import Event
 
-from . import indices
+from . import indices, languages
 
 OUTING_FIELDS = (
     "id",
@@ -85,6 +85,7 @@ def write_for(event: Event) -> IndexWrite | None:
         doc["id"] = event.aggregate_id
         doc["version"] = event.version
         doc["hidden"] = doc.get("status", "published") != "published"
+        _add_language_copies(doc, ("title", "description", "venue_name"), doc.get("language"))
         return IndexWrite(indices.OUTINGS, event.aggregate_id, event.version, doc)
     if event.type in OUTING_REMOVAL_EVENTS:
         # A tombstone, not a delete: Elasticsearch forgets a deleted document's version
@@ -100,6 +101,7 @@ def write_for(event: Event) -> IndexWrite | None:
             doc["area_point"] = {"lat": area["lat"], "lon": area["lon"]}
         # Only available listings are found; a closed one stays as a hidden tombstone.
         doc["hidden"] = event.type == "listing_closed" or doc.get("status") != "active"
+        _add_language_copies(doc, ("title", "description"), doc.get("language"))
         return IndexWrite(indices.LISTINGS, event.aggregate_id, event.version, doc)
     if event.type in ("coop_shift_offered", "coop_shift_moved"):
         area = event.data.get("area")
@@ -137,6 +139,7 @@ def write_for(event: Event) -> IndexWrite | None:
         fields = ("kind", "name", "description", "phone", "email", "website", "address", "location", "city")
         doc = {name: event.data.get(name) for name in (*fields, "group_id", "languages", "recommendations")}
         doc.update(id=event.aggregate_id, version=event.version, hidden=False)
+        _add_language_copies(doc, ("name", "description"), event.data.get("languages"))
         return IndexWrite(indices.CONTACTS, event.aggregate_id, event.version, _without_nulls(doc))
     if event.type == "group_created":
         if event.data.get("visibility") != "public":
@@ -146,6 +149,7 @@ def write_for(event: Event) -> IndexWrite | None:
         doc.update(id=event.aggregate_id, version=event.version, hidden=False)
         if city:
             doc["location"] = {"lat": city.lat, "lon": city.lon}
+        _add_language_copies(doc, ("name", "description"), event.data.get("languages"))
         return IndexWrite(indices.GROUPS, event.aggregate_id, event.version, _without_nulls(doc))
     if event.type in BLOCK_EVENTS:
         doc = {
@@ -157,6 +161,13 @@ def write_for(event: Event) -> IndexWrite | None:
         }
         return IndexWrite(indices.BLOCKS, event.aggregate_id, event.version, doc)
     return None
+
+
+def _add_language_copies(doc: dict[str, Any], fields: tuple[str, ...], declared: Any) -> None:
+    """Copies of the text for its language's own analysis (``lang.<code>.<field>``, see languages.py)."""
+    copies = languages.per_language(doc, fields, declared)
+    if copies:
+        doc["lang"] = copies
 
 
 def _without_nulls(doc: dict[str, Any]) -> dict[str, Any]:

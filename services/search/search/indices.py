@@ -13,13 +13,25 @@ from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch
 
+from . import languages
+
 log = logging.getLogger(__name__)
 
-# Text in any language: the main field folds case and accents (Vietnamese "chợ nổi" matches
-# "cho noi"), and sub-fields add French and English stemming and CJK bigrams (Chinese has no
-# spaces: "游乐场" is indexed as 游乐, 乐场). Queries search them all (``most_fields``).
+# Text in any language. The main field normalizes and folds with ICU (NFD "Goûter" and NFC
+# "goûter" both give "gouter"; "الأطفال" gives "الاطفال"; full-width letters, Vietnamese tones,
+# case) and splits Chinese into bigrams ("游乐场" is found inside "周末公园游乐场亲子活动"): every
+# document has it, so a query in any language finds any document. Replaced asciifolding, which
+# left combining accents and Arabic hamza alone. Language-specific copies (``lang.<code>.<field>``,
+# chosen per document by languages.py) add stemming and script normalization: French elision
+# and light stemming, English minimal and Spanish light stemming, Vietnamese with its tones kept
+# (an accented query ranks the exact word first), Arabic normalization and stemming, Urdu as
+# Arabic plus Persian normalization (Urdu's yeh, keheh and heh typed on an Arabic keyboard),
+# Bengali normalization and stemming. The filters come from analysis-common and analysis-icu
+# (locally: our plugin, es-plugin/, with Lucene's ICU module).
+_NFKC_CF = "pn_nfkc_cf"
 ANALYSIS: dict[str, Any] = {
     "filter": {
+        _NFKC_CF: {"type": "icu_normalizer", "name": "nfkc_cf"},
         "fr_elision": {
             "type": "elision",
             "articles_case": True,
@@ -27,29 +39,37 @@ ANALYSIS: dict[str, Any] = {
         },
         "fr_stem": {"type": "stemmer", "language": "light_french"},
         "en_stem": {"type": "stemmer", "language": "minimal_english"},
+        "es_stem": {"type": "stemmer", "language": "light_spanish"},
     },
     "analyzer": {
-        "folded": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]},
-        "pn_french": {
-            "type": "custom",
-            "tokenizer": "standard",
-            "filter": ["fr_elision", "lowercase", "asciifolding", "fr_stem"],
-        },
-        "pn_english": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "en_stem"]},
-        "pn_cjk": {"type": "custom", "tokenizer": "standard", "filter": ["cjk_width", "lowercase", "cjk_bigram"]},
+        name: {"type": "custom", "tokenizer": "standard", "filter": filters}
+        for name, filters in {
+            "folded": ["icu_folding", "cjk_bigram"],
+            "pn_fr": [_NFKC_CF, "fr_elision", "icu_folding", "fr_stem"],
+            "pn_en": ["icu_folding", "en_stem"],
+            "pn_es": ["icu_folding", "es_stem"],
+            "pn_vi": [_NFKC_CF],
+            "pn_ar": [_NFKC_CF, "decimal_digit", "arabic_normalization", "arabic_stem"],
+            "pn_ur": [_NFKC_CF, "decimal_digit", "arabic_normalization", "persian_normalization"],
+            "pn_bn": [_NFKC_CF, "decimal_digit", "bengali_normalization", "bengali_stem"],
+        }.items()
     },
 }
 
 
 def text_field() -> dict[str, Any]:
+    return {"type": "text", "analyzer": "folded"}
+
+
+def language_copies(*fields: str) -> dict[str, Any]:
+    """The ``lang`` object: ``lang.<code>.<field>`` analyzed for that language (see languages.py)."""
     return {
-        "type": "text",
-        "analyzer": "folded",
-        "fields": {
-            "fr": {"type": "text", "analyzer": "pn_french"},
-            "en": {"type": "text", "analyzer": "pn_english"},
-            "cjk": {"type": "text", "analyzer": "pn_cjk"},
-        },
+        "lang": {
+            "properties": {
+                code: {"properties": {field: {"type": "text", "analyzer": f"pn_{code}"} for field in fields}}
+                for code in languages.LANGUAGES
+            }
+        }
     }
 
 
@@ -98,6 +118,7 @@ OUTINGS_MAPPING: dict[str, Any] = strict_mapping(
                 "places_left": {"type": "integer"},
             }
         },
+        **language_copies("title", "description", "venue_name"),
     }
 )
 
@@ -144,6 +165,7 @@ LISTINGS_MAPPING: dict[str, Any] = strict_mapping(
         "created_at": {"type": "date"},
         "updated_at": {"type": "date"},
         "expires_at": {"type": "date"},
+        **language_copies("title", "description"),
     }
 )
 
@@ -161,6 +183,7 @@ CONTACTS_MAPPING: dict[str, Any] = strict_mapping(
         "group_id": {"type": "keyword"},
         "languages": {"type": "keyword"},
         "recommendations": {"type": "integer"},
+        **language_copies("name", "description"),
     }
 )
 
@@ -173,6 +196,7 @@ GROUPS_MAPPING: dict[str, Any] = strict_mapping(
         "languages": {"type": "keyword"},
         "join_policy": {"type": "keyword"},
         "location": {"type": "geo_point"},
+        **language_copies("name", "description"),
     }
 )
 
@@ -191,11 +215,12 @@ ACTIVITIES_MAPPING: dict[str, Any] = strict_mapping(
     }
 )
 
-OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 2)
-ACTIVITIES = IndexSpec("activities", ACTIVITIES_MAPPING, 1)
-CONTACTS = IndexSpec("contacts", CONTACTS_MAPPING, 2)
-GROUPS = IndexSpec("groups", GROUPS_MAPPING, 2)
-LISTINGS = IndexSpec("listings", LISTINGS_MAPPING, 2)
+# Revisions 3 (2 for activities): ICU folding and per-language copies (issue 22).
+OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 3)
+ACTIVITIES = IndexSpec("activities", ACTIVITIES_MAPPING, 2)
+CONTACTS = IndexSpec("contacts", CONTACTS_MAPPING, 3)
+GROUPS = IndexSpec("groups", GROUPS_MAPPING, 3)
+LISTINGS = IndexSpec("listings", LISTINGS_MAPPING, 3)
 BLOCKS = IndexSpec("blocks", BLOCKS_MAPPING, 1)
 ALL = (OUTINGS, LISTINGS, CONTACTS, GROUPS, ACTIVITIES, BLOCKS)
 
@@ -242,6 +267,7 @@ class Indices:
                     # Analysis or field types changed: that needs a new index, filled by the
                     # backfill (python -m search.backfill --outdated), then the alias swapped.
                     log.warning("%s is at revision %d, the code wants %d: run the backfill", alias, live, spec.revision)
+                    self._accept_new_fields(spec)
                     continue
                 # New fields are added in place.
                 self.es.indices.put_mapping(index=alias, properties=spec.mapping["properties"])
@@ -254,6 +280,17 @@ class Indices:
                     raise
             # Idempotent: another process may have put it a moment ago.
             self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
+
+    def _accept_new_fields(self, spec: IndexSpec) -> None:
+        """Until the backfill swaps the alias, the indexer keeps writing the new code's documents
+        into the old revision: its strict mapping would refuse the new ``lang`` copies (their
+        analyzers are not in its settings), so they are mapped there as kept-not-indexed."""
+        if "lang" in spec.mapping["properties"]:
+            try:
+                kept = {"lang": {"type": "object", "enabled": False}}
+                self.es.indices.put_mapping(index=self.alias(spec), properties=kept)
+            except BadRequestError as error:
+                log.warning("%s: could not map lang on the old revision: %s", self.alias(spec), error)
 
     def revision_of(self, spec: IndexSpec) -> int:
         """The revision the alias points at now (0 when there is none)."""

@@ -6,12 +6,15 @@ import base64
 import binascii
 import json
 import math
+import re
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from parentnet_kit.clock import parse_iso
 from parentnet_kit.geo import haversine_km
+
+from . import languages
 
 RADIUS_MAX_KM = 100.0
 PAGE_MAX = 100
@@ -30,7 +33,8 @@ def decode_cursor(cursor: str) -> list[Any] | None:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
-    return values if isinstance(values, list) and len(values) == 2 else None
+    # Two sort values (distance or start, then id), three when sorted by relevance (score first).
+    return values if isinstance(values, list) and len(values) in (2, 3) else None
 
 
 def _number(value: Any) -> float | None:
@@ -76,7 +80,7 @@ def blockers_of(es: Elasticsearch, blocks_alias: str, member_id: str | None) -> 
 
 
 TEXT_MAX = 200
-SORTS = ("distance", "start")
+SORTS = ("distance", "start", "relevance")
 
 
 def validate_filter(raw: Any, kind: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -126,8 +130,53 @@ def validate_filter(raw: Any, kind: str) -> tuple[dict[str, Any], list[dict[str,
     return clean, errors
 
 
-def _text_query(text: str, fields: list[str]) -> dict[str, Any]:
-    return {"multi_match": {"query": text, "fields": fields, "type": "most_fields", "operator": "and"}}
+def text_query(text: str, weights: dict[str, int]) -> dict[str, Any]:
+    """What a parent typed, matched across one document's text fields (``weights``: field -> boost).
+
+    - Every word must be in the document, in any of its fields ("pique-nique Wilson": title and
+      venue): ``cross_fields`` over the folded fields (every document, any language) and, as
+      other groups, over each language's own copies (stemming, Arabic and Bengali normalization);
+      the best group wins. Replaced ``most_fields`` with ``and``, which wanted all words in one field.
+    - As users expect from a search box: the last word may be a prefix ("pique-niq"), and a Latin
+      word may have a typo ("piqnic", one edit up to 5 letters, two beyond; the first letter as
+      typed). These match word by word across fields too, score below exact matches, and never
+      apply to Arabic, Bengali or Chinese words, where one letter changes the word.
+    - Text in double quotes must appear as that phrase; an unquoted phrase in order ranks higher.
+    """
+    phrases = [p.strip() for p in re.findall(r'"([^"]*)"', text) if p.strip()]
+    plain = re.sub(r'"[^"]*"?', " ", text).strip()
+    folded = [f"{field}^{boost}" for field, boost in weights.items()]
+    copies = [f"lang.{code}.{field}^{boost}" for code in languages.LANGUAGES for field, boost in weights.items()]
+    must = [{"multi_match": {"query": p, "fields": folded, "type": "phrase"}} for p in phrases]
+    should: list[dict[str, Any]] = []
+    words = plain.split()
+    if words:
+        should.append(
+            {
+                "multi_match": {
+                    "query": plain,
+                    "fields": folded + copies,
+                    "type": "cross_fields",
+                    "operator": "and",
+                    "boost": 3,
+                }
+            }
+        )
+        loose = []
+        for word in words:
+            whole: dict[str, Any] = {"query": word, "fields": folded, "operator": "and"}
+            if languages.is_latin(word):
+                whole.update(fuzziness="AUTO", prefix_length=1, max_expansions=20)
+            loose.append({"multi_match": whole})
+        # The last word, perhaps still being typed: also as a prefix (fuzziness spares a prefix).
+        prefix = {"multi_match": {"query": words[-1], "fields": folded, "type": "bool_prefix", "operator": "and"}}
+        loose[-1] = {"bool": {"should": [loose[-1], prefix], "minimum_should_match": 1}}
+        should.append({"bool": {"must": loose}})
+        if len(words) > 1:
+            should.append({"multi_match": {"query": plain, "fields": folded, "type": "phrase", "slop": 1, "boost": 2}})
+    if not should:
+        return {"bool": {"must": must}}
+    return {"bool": {"must": must, "should": should, "minimum_should_match": 1}}
 
 
 def outing_query(filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -158,7 +207,7 @@ def outing_query(filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[di
         )
         clauses.append({"bool": {"must_not": [{"term": {"with_children": False}}]}})
     post = [{"terms": {"category": filters["categories"]}}] if filters.get("categories") else []
-    text = [_text_query(filters["text"], TEXT_FIELDS["outings"])] if filters.get("text") else []
+    text = [text_query(filters["text"], TEXT_FIELDS["outings"])] if filters.get("text") else []
     return clauses, post, text
 
 
@@ -182,18 +231,16 @@ def listing_query(filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[d
             }
         )
     post = [{"terms": {"category": filters["categories"]}}] if filters.get("categories") else []
-    text = [_text_query(filters["text"], TEXT_FIELDS["listings"])] if filters.get("text") else []
+    text = [text_query(filters["text"], TEXT_FIELDS["listings"])] if filters.get("text") else []
     return clauses, post, text
 
 
-def _all_languages(field: str, boost: int = 1) -> list[str]:
-    suffix = f"^{boost}" if boost != 1 else ""
-    return [f"{field}{part}{suffix}" for part in ("", ".fr", ".en", ".cjk")]
-
-
+# Searchable text per index, with its weight: a word in the title counts more than in the description.
 TEXT_FIELDS = {
-    "outings": [*_all_languages("title", 3), *_all_languages("description"), *_all_languages("venue_name", 2)],
-    "listings": [*_all_languages("title", 3), *_all_languages("description")],
+    "outings": {"title": 3, "description": 1, "venue_name": 2},
+    "listings": {"title": 3, "description": 1},
+    "contacts": {"name": 3, "description": 1},
+    "groups": {"name": 3, "description": 1},
 }
 
 
@@ -226,7 +273,13 @@ def nearby_body(
                 ],
             }
         },
-        "sort": [by_distance if sort == "distance" else {"starts_at": "asc"}, {"id": "asc"}],
+        "sort": [
+            *([{"_score": "desc"}] if sort == "relevance" else []),
+            {"starts_at": "asc"} if sort == "start" else by_distance,
+            {"id": "asc"},
+        ],
+        # The language copies are for matching only: a node is the document as the producer sent it.
+        "_source": {"excludes": ["lang"]},
         "size": first + 1,  # one more tells whether there is a next page
         "track_total_hits": True,
         "aggs": {"categories": {"terms": {"field": "category", "size": 50}}},
@@ -245,8 +298,8 @@ def nearby_page(
     hits = response["hits"]["hits"]
     edges = []
     for hit in hits[:first]:
-        if sort == "distance":
-            distance = hit["sort"][0]
+        if sort != "start":
+            distance = hit["sort"][1 if sort == "relevance" else 0]
         else:
             where = hit["_source"].get(geo_field) or {}
             distance = haversine_km(
@@ -417,7 +470,10 @@ def _suggest(
 ) -> list[dict[str, Any]]:
     body: list[dict[str, Any]] = []
     for _kind, alias, fields, visible, geo_field in searches:
-        match = {"multi_match": {"query": text, "fields": fields, "type": "bool_prefix"}}
+        match: dict[str, Any] = {"multi_match": {"query": text, "fields": fields, "type": "bool_prefix"}}
+        if languages.is_latin(text):
+            # A typo in a word before the one being typed (fuzziness spares the final prefix).
+            match["multi_match"].update(fuzziness="AUTO", prefix_length=1, max_expansions=20)
         query: dict[str, Any] = {"bool": {"must": [match], "filter": [{"term": {"hidden": False}}, visible]}}
         if near is not None and geo_field:
             point = {"lat": float(near["lat"]), "lon": float(near["lon"])}

@@ -37,7 +37,8 @@ class SearchService:
     ) -> dict[str, Any]:
         """A page of upcoming outings near a point with counts per category; ``errors`` names any bad argument.
 
-        ``sort``: "distance" (nearest first) or "start" (soonest first). ``filters``: text,
+        ``sort``: "distance" (nearest first), "start" (soonest first) or "relevance" (best text
+        match first, then nearest). ``filters``: text,
         categories, language, child_ages (years; every child must fit), starts_after/before,
         free_only, min_places_left. With ``viewer_id``, outings of members who blocked the viewer
         are left out; a private group's outings show only to its members (``viewer_groups``).
@@ -46,7 +47,7 @@ class SearchService:
         clean, filter_errors = queries.validate_filter(filters, "outings")
         errors += filter_errors
         if sort not in queries.SORTS:
-            errors.append(queries.field_error("sort", "sort must be distance or start", "INVALID"))
+            errors.append(queries.field_error("sort", "sort must be distance, start or relevance", "INVALID"))
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
@@ -181,13 +182,13 @@ class SearchService:
             (
                 "outing",
                 self.indices.alias(OUTINGS),
-                ["title^2", "title.cjk^2", "venue_name"],
+                ["title^2", "venue_name"],
                 outings_visible,
                 "location",
             ),
-            ("listing", self.indices.alias(LISTINGS), ["title", "title.cjk"], listings_visible, "area_point"),
-            ("contact", self.indices.alias(CONTACTS), ["name", "name.cjk"], contacts_visible, "location"),
-            ("group", self.indices.alias(GROUPS), ["name", "name.cjk"], {"match_all": {}}, "location"),
+            ("listing", self.indices.alias(LISTINGS), ["title"], listings_visible, "area_point"),
+            ("contact", self.indices.alias(CONTACTS), ["name"], contacts_visible, "location"),
+            ("group", self.indices.alias(GROUPS), ["name"], {"match_all": {}}, "location"),
         ]
         found = queries.suggestions(es, searches, text.strip(), near, limit)
         places = [

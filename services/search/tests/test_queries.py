@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from nameko.testing.services import entrypoint_hook
 from test_indexing import EIFFEL, outing
@@ -172,6 +174,9 @@ def test_text_search_in_every_language(container_factory, service_config):
         ("vi", "Chợ nổi Cái Răng với trẻ em", "vi"),
         ("fr", "L'éveil musical des enfants", "fr"),
         ("en", "Storytelling for toddlers", "en"),
+        ("es", "Cuentacuentos para niños en el parque", "es"),
+        ("bn", "শিশুদের জন্য পার্কে খেলা", "bn"),
+        ("ur", "بچوں کے لیے کھیل کا میدان", "ur"),
     ):
         event = outing(outing_id, 1, title, 48.856, 2.298)
         event.data["language"] = language
@@ -183,7 +188,7 @@ def test_text_search_in_every_language(container_factory, service_config):
         return [e["node"]["id"] for e in page["edges"]]
 
     wait_for(
-        lambda: call(container, "nearby_outings", near=EIFFEL, radius_km=5, first=10)["total"] == 4,
+        lambda: call(container, "nearby_outings", near=EIFFEL, radius_km=5, first=10)["total"] == 7,
         15,
         what="indexed",
     )
@@ -193,6 +198,53 @@ def test_text_search_in_every_language(container_factory, service_config):
     assert found("enfant") == ["fr"]  # French stemming
     assert found("eveil") == ["fr"]
     assert found("toddler") == ["en"]  # English plural
+    assert found("parques nino") == ["es"]  # Spanish stemming, ñ folded
+    assert found("শিশু") == ["bn"]  # Bengali stemming: শিশুদের is শিশু + a case ending
+    assert found("كھيل") == ["ur"]  # Urdu typed on an Arabic keyboard (kaf for keheh)
+    assert found("ＰＡＲＱＵＥ") == ["es"]  # full-width letters
+
+
+def test_the_three_misses_of_issue_22_find_their_outing(container_factory, service_config):
+    """Text in NFD, words spread over title, venue and description, Arabic typed without hamza."""
+    container = container_factory(SearchService, service_config)
+    container.start()
+    publisher = EventPublisher(service_config["AMQP_URI"])
+    for outing_id, title, description, venue, language in (
+        ("gouter", "Goûter au Công viên Lê Văn Tám", "", "Công viên Lê Văn Tám", "fr"),
+        ("picnic", "Grand pique-nique des familles", "Apportez une nappe et des crêpes", "Square Wilson", "fr"),
+        ("kids", "نزهة الأطفال في الحديقة", "", "حديقة الأزهر", "ar"),
+        ("other", "Atelier peinture", "Pinceaux fournis", "Maison Wilson", "fr"),
+    ):
+        event = outing(outing_id, 1, title, 48.856, 2.298)
+        event.data.update(description=description, venue_name=venue, language=language)
+        publisher.publish(event)
+    publisher.close()
+
+    def found(text):
+        page = call(container, "nearby_outings", near=EIFFEL, radius_km=5, first=10, filters={"text": text})
+        return sorted(e["node"]["id"] for e in page["edges"])
+
+    wait_for(
+        lambda: call(container, "nearby_outings", near=EIFFEL, radius_km=5, first=10)["total"] == 4,
+        15,
+        what="indexed",
+    )
+    nfd = unicodedata.normalize("NFD", "Goûter Công viên")
+    assert nfd != "Goûter Công viên"
+    assert found(nfd) == ["gouter"]
+    assert found("Goûter Công viên") == ["gouter"]
+    assert found("gouter cong vien") == ["gouter"]
+    assert found("pique-nique Wilson") == ["picnic"]  # title + venue
+    assert found("pique-nique crêpes") == ["picnic"]  # title + description
+    assert found("pique-nique Wilson peinture") == []  # every word must be in the one outing
+    assert found("الاطفال") == ["kids"]
+    assert found("الأطفال") == ["kids"]
+    assert found("اطفال") == ["kids"]  # Arabic stemming: the article is not needed
+    # As users expect from a search box: a phrase in quotes, a word being typed, a typo.
+    assert found('"pique-nique des familles"') == ["picnic"]
+    assert found('"familles des pique-nique"') == []
+    assert found("pique-niq") == ["picnic"]
+    assert found("piqu-nique Wilsn") == ["picnic"]
 
 
 def test_suggestions_rank_the_nearer_first(container_factory, service_config):
