@@ -290,7 +290,9 @@ class CategoryCount(graphene.ObjectType):
     count = graphene.Int(required=True)
 
 
-OutingSort = graphene.Enum("OutingSort", [("DISTANCE", "distance"), ("START_TIME", "start")])
+OutingSort = graphene.Enum(
+    "OutingSort", [("DISTANCE", "distance"), ("START_TIME", "start"), ("RELEVANCE", "relevance")]
+)
 
 
 class OutingFilter(graphene.InputObjectType):
@@ -338,7 +340,11 @@ class OutingQueries(graphene.ObjectType):
         first=graphene.Argument(graphene.Int, default_value=20, description="Page size, 1 to 100."),
         after=graphene.Argument(graphene.String, description="endCursor of the previous page."),
         filter=graphene.Argument(OutingFilter),
-        sort=graphene.Argument(OutingSort, default_value="distance", description="Nearest or soonest first."),
+        sort=graphene.Argument(
+            OutingSort,
+            default_value="distance",
+            description="Nearest or soonest first, or best text match first (then nearest).",
+        ),
         description="Upcoming outings around a point, nearest first, with counts per category.",
     )
 
