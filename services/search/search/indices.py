@@ -57,19 +57,27 @@ ANALYSIS: dict[str, Any] = {
 }
 
 
-def text_field() -> dict[str, Any]:
-    return {"type": "text", "analyzer": "folded"}
+def text_field(searched: bool = True) -> dict[str, Any]:
+    """A text field; a ``searched`` one is also copied into ``all_text`` (see ``language_copies``)."""
+    field: dict[str, Any] = {"type": "text", "analyzer": "folded"}
+    if searched:
+        field["copy_to"] = "all_text"
+    return field
 
 
 def language_copies(*fields: str) -> dict[str, Any]:
-    """The ``lang`` object: ``lang.<code>.<field>`` analyzed for that language (see languages.py)."""
+    """The ``lang`` object: ``lang.<code>.<field>`` analyzed for that language (see languages.py);
+    and ``all_text``, every searched field of the document in one (folded): typo-tolerant and
+    prefix matching expand each word against one term dictionary instead of one per field, which
+    halved their cost (bench.relevance: p50 with text 2.3x the old query with three fields, ~1.2x with one)."""
     return {
+        "all_text": {"type": "text", "analyzer": "folded"},
         "lang": {
             "properties": {
                 code: {"properties": {field: {"type": "text", "analyzer": f"pn_{code}"} for field in fields}}
                 for code in languages.LANGUAGES
             }
-        }
+        },
     }
 
 
@@ -205,7 +213,7 @@ ACTIVITIES_MAPPING: dict[str, Any] = strict_mapping(
     {
         "kind": {"type": "keyword"},
         "group_id": {"type": "keyword"},
-        "title": text_field(),
+        "title": text_field(searched=False),
         "point": {"type": "geo_point"},
         "city": {"type": "keyword"},
         "starts_at": {"type": "date"},

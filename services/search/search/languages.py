@@ -80,3 +80,17 @@ def is_latin(text: str) -> bool:
     (one edit in a short Arabic or Bengali word is another word)."""
     scripts = {script_of(c) for c in unicodedata.normalize("NFC", text) if c.isalpha()}
     return scripts == {"latin"}
+
+
+def query_languages(text: str) -> list[str]:
+    """The language analyses worth asking for ``text``: those of the scripts it holds (a Latin
+    query cannot match an Arabic copy). Fewer fields to look each word up in."""
+    scripts = {script_of(c) for c in unicodedata.normalize("NFC", text)}
+    found: list[str] = []
+    if "latin" in scripts:
+        found += LATIN_LANGUAGES
+    if "arabic" in scripts:
+        found += ["ar", "ur"]
+    if "bengali" in scripts:
+        found.append("bn")
+    return found

@@ -130,7 +130,7 @@ def validate_filter(raw: Any, kind: str) -> tuple[dict[str, Any], list[dict[str,
     return clean, errors
 
 
-def text_query(text: str, weights: dict[str, int]) -> dict[str, Any]:
+def text_query(text: str, weights: dict[str, int], scored: bool = True) -> dict[str, Any]:
     """What a parent typed, matched across one document's text fields (``weights``: field -> boost).
 
     - Every word must be in the document, in any of its fields ("pique-nique Wilson": title and
@@ -141,12 +141,14 @@ def text_query(text: str, weights: dict[str, int]) -> dict[str, Any]:
       word may have a typo ("piqnic", one edit up to 5 letters, two beyond; the first letter as
       typed). These match word by word across fields too, score below exact matches, and never
       apply to Arabic, Bengali or Chinese words, where one letter changes the word.
-    - Text in double quotes must appear as that phrase; an unquoted phrase in order ranks higher.
+    - Text in double quotes must appear as that phrase; an unquoted phrase in order ranks higher
+      (when ``scored``: sorted by distance or time, what only ranks is left out).
     """
     phrases = [p.strip() for p in re.findall(r'"([^"]*)"', text) if p.strip()]
     plain = re.sub(r'"[^"]*"?', " ", text).strip()
     folded = [f"{field}^{boost}" for field, boost in weights.items()]
-    copies = [f"lang.{code}.{field}^{boost}" for code in languages.LANGUAGES for field, boost in weights.items()]
+    codes = languages.query_languages(text)
+    copies = [f"lang.{code}.{field}^{boost}" for code in codes for field, boost in weights.items()]
     must = [{"multi_match": {"query": p, "fields": folded, "type": "phrase"}} for p in phrases]
     should: list[dict[str, Any]] = []
     words = plain.split()
@@ -162,25 +164,32 @@ def text_query(text: str, weights: dict[str, int]) -> dict[str, Any]:
                 }
             }
         )
+        # Word by word in ``all_text`` (every searched field in one): one term dictionary to expand.
+        # From 4 letters (one edit; two from 8): a short word's neighbours are common words ("des":
+        # les, mes, ses...), many and long to expand.
         loose = []
         for word in words:
-            whole: dict[str, Any] = {"query": word, "fields": folded, "operator": "and"}
+            whole: dict[str, Any] = {"query": word, "operator": "and"}
             if languages.is_latin(word):
-                whole.update(fuzziness="AUTO", prefix_length=1, max_expansions=20)
-            loose.append({"multi_match": whole})
-        # The last word, perhaps still being typed: also as a prefix (fuzziness spares a prefix).
-        prefix = {"multi_match": {"query": words[-1], "fields": folded, "type": "bool_prefix", "operator": "and"}}
-        loose[-1] = {"bool": {"should": [loose[-1], prefix], "minimum_should_match": 1}}
+                whole.update(fuzziness="AUTO:4,8", prefix_length=1, max_expansions=20)
+            loose.append({"match": {"all_text": whole}})
+        # The last word, perhaps still being typed, from 2 characters: also as a prefix.
+        last = words[-1]
+        if len(last) >= 2:
+            prefix = {"match_bool_prefix": {"all_text": {"query": last, "operator": "and", "max_expansions": 20}}}
+            loose[-1] = {"bool": {"should": [loose[-1], prefix], "minimum_should_match": 1}}
         should.append({"bool": {"must": loose}})
-        if len(words) > 1:
+        if scored and len(words) > 1:
             should.append({"multi_match": {"query": plain, "fields": folded, "type": "phrase", "slop": 1, "boost": 2}})
     if not should:
         return {"bool": {"must": must}}
     return {"bool": {"must": must, "should": should, "minimum_should_match": 1}}
 
 
-def outing_query(filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(filters, post filters, scoring queries) for an outings search."""
+def outing_query(
+    filters: dict[str, Any], scored: bool = False
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(filters, post filters, scoring queries) for an outings search (``scored``: sorted by relevance)."""
     clauses: list[dict[str, Any]] = [{"range": {"ends_at": {"gte": "now"}}}]
     window = {k: v for k, v in (("gte", filters.get("starts_after")), ("lte", filters.get("starts_before"))) if v}
     if window:
@@ -207,7 +216,7 @@ def outing_query(filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[di
         )
         clauses.append({"bool": {"must_not": [{"term": {"with_children": False}}]}})
     post = [{"terms": {"category": filters["categories"]}}] if filters.get("categories") else []
-    text = [text_query(filters["text"], TEXT_FIELDS["outings"])] if filters.get("text") else []
+    text = [text_query(filters["text"], TEXT_FIELDS["outings"], scored)] if filters.get("text") else []
     return clauses, post, text
 
 
@@ -231,7 +240,7 @@ def listing_query(filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[d
             }
         )
     post = [{"terms": {"category": filters["categories"]}}] if filters.get("categories") else []
-    text = [text_query(filters["text"], TEXT_FIELDS["listings"])] if filters.get("text") else []
+    text = [text_query(filters["text"], TEXT_FIELDS["listings"], scored=False)] if filters.get("text") else []
     return clauses, post, text
 
 
@@ -351,7 +360,7 @@ def outings_body(
     at public places, so their exact distance may be shown. The bench sends the same body
     straight to Elasticsearch."""
     exclusions = outings_hidden_from(hidden_organizers, viewer_groups)
-    clauses, post, text = outing_query(filters or {})
+    clauses, post, text = outing_query(filters or {}, scored=sort == "relevance")
     return nearby_body("location", near, radius_km, first, after, clauses, exclusions, post, text, sort)
 
 
