@@ -155,7 +155,9 @@ def build(es: Elasticsearch, name: str, before: bool, events: list[Event]) -> No
 
 
 def body(text: str, before: bool, near: dict[str, float], radius_km: float, first: int, sort: str) -> dict[str, Any]:
-    request = queries.outings_body(near, radius_km, first, None, filters={"text": text}, sort=sort)
+    # As the service sends it: with the names of the older revisions (none of them exists here).
+    older = [f"relevance-outings-v{revision}" for revision in range(1, indices.OUTINGS.revision)]
+    request = queries.outings_body(near, radius_km, first, None, filters={"text": text}, sort=sort, older=older)
     if before:
         request["query"]["bool"]["must"] = [before_text_query(text)]
         request.pop("_source", None)

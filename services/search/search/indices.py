@@ -264,6 +264,11 @@ class Indices:
     def concrete(self, spec: IndexSpec, revision: int | None = None) -> str:
         return f"{self.prefix}{spec.name}-v{revision or spec.revision}"
 
+    def older(self, spec: IndexSpec) -> list[str]:
+        """The concrete names of ``spec``'s older revisions (which the alias may point at until
+        the backfill has built the current one): queries match them the way they were built."""
+        return [self.concrete(spec, revision) for revision in range(1, spec.revision)]
+
     def settings(self) -> dict[str, Any]:
         return {
             "number_of_shards": 1,

@@ -130,7 +130,9 @@ def validate_filter(raw: Any, kind: str) -> tuple[dict[str, Any], list[dict[str,
     return clean, errors
 
 
-def text_query(text: str, weights: dict[str, int], scored: bool = True) -> dict[str, Any]:
+def text_query(
+    text: str, weights: dict[str, int], scored: bool = True, older: list[str] | None = None
+) -> dict[str, Any]:
     """What a parent typed, matched across one document's text fields (``weights``: field -> boost).
 
     - Every word must be in the document, in any of its fields ("pique-nique Wilson": title and
@@ -144,6 +146,9 @@ def text_query(text: str, weights: dict[str, int], scored: bool = True) -> dict[
     - Text in double quotes must appear as that phrase; an unquoted phrase in order ranks higher
       (when ``scored``; sorted by distance or time, what only ranks is left out and each
       analysis is asked in one field holding all the document's text).
+    - ``older``: concrete indices of an older revision the alias may still point at until the
+      backfill swaps it; they lack ``all_text`` and ``lang``, so there the words are matched
+      across the fields they have. Elasticsearch rewrites that clause to nothing on other indices.
     """
     phrases = [p.strip() for p in re.findall(r'"([^"]*)"', text) if p.strip()]
     plain = re.sub(r'"[^"]*"?', " ", text).strip()
@@ -188,13 +193,16 @@ def text_query(text: str, weights: dict[str, int], scored: bool = True) -> dict[
         should.append({"bool": {"must": loose}})
         if scored and len(words) > 1:
             should.append({"multi_match": {"query": plain, "fields": folded, "type": "phrase", "slop": 1, "boost": 2}})
+    if words and older:
+        compatible = {"multi_match": {"query": plain, "fields": folded, "type": "cross_fields", "operator": "and"}}
+        should.append({"bool": {"filter": [{"terms": {"_index": older}}], "must": [compatible]}})
     if not should:
         return {"bool": {"must": must}}
     return {"bool": {"must": must, "should": should, "minimum_should_match": 1}}
 
 
 def outing_query(
-    filters: dict[str, Any], scored: bool = False
+    filters: dict[str, Any], scored: bool = False, older: list[str] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(filters, post filters, scoring queries) for an outings search (``scored``: sorted by relevance)."""
     clauses: list[dict[str, Any]] = [{"range": {"ends_at": {"gte": "now"}}}]
@@ -223,11 +231,13 @@ def outing_query(
         )
         clauses.append({"bool": {"must_not": [{"term": {"with_children": False}}]}})
     post = [{"terms": {"category": filters["categories"]}}] if filters.get("categories") else []
-    text = [text_query(filters["text"], TEXT_FIELDS["outings"], scored)] if filters.get("text") else []
+    text = [text_query(filters["text"], TEXT_FIELDS["outings"], scored, older)] if filters.get("text") else []
     return clauses, post, text
 
 
-def listing_query(filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+def listing_query(
+    filters: dict[str, Any], older: list[str] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     clauses: list[dict[str, Any]] = [{"range": {"expires_at": {"gte": "now"}}}]
     if filters.get("kinds"):
         clauses.append({"terms": {"kind": filters["kinds"]}})
@@ -247,7 +257,7 @@ def listing_query(filters: dict[str, Any]) -> tuple[list[dict[str, Any]], list[d
             }
         )
     post = [{"terms": {"category": filters["categories"]}}] if filters.get("categories") else []
-    text = [text_query(filters["text"], TEXT_FIELDS["listings"], scored=False)] if filters.get("text") else []
+    text = [text_query(filters["text"], TEXT_FIELDS["listings"], False, older)] if filters.get("text") else []
     return clauses, post, text
 
 
@@ -361,13 +371,14 @@ def outings_body(
     viewer_groups: list[str] | None = None,
     filters: dict[str, Any] | None = None,
     sort: str = "distance",
+    older: list[str] | None = None,
 ) -> dict[str, Any]:
     """The search for upcoming, visible outings within ``radius_km`` of ``near``, nearest (or
     soonest) first; read its answer with ``nearby_page(answer, "location", ...)``. Outings meet
     at public places, so their exact distance may be shown. The bench sends the same body
-    straight to Elasticsearch."""
+    straight to Elasticsearch. ``older``: see ``text_query``."""
     exclusions = outings_hidden_from(hidden_organizers, viewer_groups)
-    clauses, post, text = outing_query(filters or {}, scored=sort == "relevance")
+    clauses, post, text = outing_query(filters or {}, scored=sort == "relevance", older=older)
     return nearby_body("location", near, radius_km, first, after, clauses, exclusions, post, text, sort)
 
 
@@ -380,13 +391,14 @@ def nearby_listings(
     after: str | None,
     hidden_owners: list[str] | None = None,
     filters: dict[str, Any] | None = None,
+    older: list[str] | None = None,
 ) -> dict[str, Any]:
     """Available listings whose pickup *area* (a ~1 km cell's centre) is within ``radius_km``.
 
     Distances are to the area's centre: the exact pickup point is never indexed.
     """
     exclusions = listings_hidden_from(hidden_owners)
-    clauses, post, text = listing_query(filters or {})
+    clauses, post, text = listing_query(filters or {}, older)
     body = nearby_body("area_point", near, radius_km, first, after, clauses, exclusions, post, text)
     return nearby_page(es.search(index=alias, **body), "area_point", near, first)
 

@@ -52,7 +52,8 @@ class SearchService:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
         hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
-        body = queries.outings_body(near, float(radius_km), first, after, hidden, viewer_groups, clean, sort)
+        older = self.indices.older(OUTINGS)
+        body = queries.outings_body(near, float(radius_km), first, after, hidden, viewer_groups, clean, sort, older)
         page = queries.nearby_page(es.search(index=self.indices.alias(OUTINGS), **body), "location", near, first, sort)
         return {"errors": [], **page}
 
@@ -85,7 +86,15 @@ class SearchService:
         es = self.indices.es
         hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
         page = queries.nearby_listings(
-            es, self.indices.alias(LISTINGS), near, float(radius_km), first, after, hidden, clean
+            es,
+            self.indices.alias(LISTINGS),
+            near,
+            float(radius_km),
+            first,
+            after,
+            hidden,
+            clean,
+            self.indices.older(LISTINGS),
         )
         return {"errors": [], **page}
 
