@@ -160,6 +160,9 @@ def test_suggestions_as_you_type_across_kinds(container):
         "score": None,
     }
     assert call(container, "suggest", text="éveil")["suggestions"][0]["id"] == "babies"
+    # ICU folding on both sides: combining accents as typed; a typo before the word being typed.
+    assert call(container, "suggest", text=unicodedata.normalize("NFD", "Éveil"))["suggestions"][0]["id"] == "babies"
+    assert call(container, "suggest", text="Doctuer Gir")["suggestions"][0]["id"] == "c1"
     # Nothing near matches: farther matches are suggested rather than none.
     far = call(container, "suggest", text="lac", near=EIFFEL)["suggestions"]
     assert ("outing", "annecy") in {(s["kind"], s["id"]) for s in far}
