@@ -10,7 +10,7 @@ without them), nfd (the runner decomposes the text: combining accents, as some k
 and copy-paste give), typo, stem (another form of the word), fields (words spread over title,
 description and venue), mixed (two scripts), variant (a script's other spelling: hamza, teh
 marbuta, Arabic-keyboard Urdu, Bengali vowel length), prefix (the last word half typed),
-phrase (in double quotes), nothing.
+phrase (in double quotes), nothing (words of no outing, or words each in a different outing).
 """
 
 from __future__ import annotations
@@ -200,6 +200,8 @@ QUERIES = [
     ("fr", "nothing", "cours d'escrime", _, _),
     ("fr", "nothing", "planétarium", _, _),
     ("fr", "nothing", "équitation poney", _, _),
+    ("fr", "nothing", "pique-nique Luxembourg", _, _),  # each word is in another outing
+    ("fr", "nothing", "piscine marionnettes", _, _),  # each word is in another outing
     # English
     ("en", "exact", "baby swim", ["en01"], _),
     ("en", "exact", "storytelling", ["en03"], _),
@@ -236,6 +238,8 @@ QUERIES = [
     ("en", "nothing", "chess tournament", _, _),
     ("en", "nothing", "violin lessons", _, _),
     ("en", "nothing", "trampoline", _, _),
+    ("en", "nothing", "storytelling giraffes", _, _),  # each word is in another outing
+    ("en", "nothing", "football cookies", _, _),  # each word is in another outing
     # Spanish
     ("es", "exact", "ciencia en familia", ["es01"], _),
     ("es", "exact", "cuentacuentos", ["es02"], _),
@@ -274,6 +278,8 @@ QUERIES = [
     ("es", "nothing", "museo del prado", _, _),
     ("es", "nothing", "ajedrez", _, _),
     ("es", "nothing", "corrida de toros", _, _),
+    ("es", "nothing", "acuario bicicleta", _, _),  # each word is in another outing
+    ("es", "nothing", "títeres empanadas", _, _),  # each word is in another outing
     # Chinese
     ("zh", "exact", "科学城", ["zh01"], _),
     ("zh", "exact", "游乐场", ["zh02"], _),
@@ -303,6 +309,8 @@ QUERIES = [
     ("zh", "nothing", "钢琴课", _, _),
     ("zh", "nothing", "足球比赛", _, _),
     ("zh", "nothing", "博物馆夜游", _, _),
+    ("zh", "nothing", "熊猫 风筝", _, _),  # each word is in another outing
+    ("zh", "nothing", "书法 游泳", _, _),  # each word is in another outing
     # Vietnamese
     ("vi", "exact", "chợ nổi", ["vi01"], _),
     ("vi", "exact", "bến Ninh Kiều", ["vi02"], _),
@@ -341,6 +349,8 @@ QUERIES = [
     ("vi", "nothing", "trượt tuyết", _, _),
     ("vi", "nothing", "đàn piano", _, _),
     ("vi", "nothing", "lặn biển", _, _),
+    ("vi", "nothing", "chợ nổi trung thu", _, _),  # each word is in another outing
+    ("vi", "nothing", "múa rối đá bóng", _, _),  # each word is in another outing
     # Arabic
     ("ar", "variant", "الاطفال", KIDS_IN_TITLE, KIDS_IN_DESCRIPTION),
     ("ar", "stem", "اطفال", KIDS_IN_TITLE, KIDS_IN_DESCRIPTION),
@@ -377,6 +387,8 @@ QUERIES = [
     ("ar", "nothing", "دروس البيانو", _, _),
     ("ar", "nothing", "سيرك", _, _),
     ("ar", "nothing", "متحف اللوفر", _, _),
+    ("ar", "nothing", "سباحة مسرح", _, _),  # each word is in another outing
+    ("ar", "nothing", "رمضان الزرافات", _, _),  # each word is in another outing
     # Bengali
     ("bn", "exact", "পার্ক", ["bn01"], _),
     ("bn", "exact", "গল্পের আসর", ["bn02"], _),
@@ -408,6 +420,8 @@ QUERIES = [
     ("bn", "nothing", "পিয়ানো শেখা", _, _),
     ("bn", "nothing", "জাদুঘর", _, _),
     ("bn", "nothing", "নৌকা ভ্রমণ", _, _),
+    ("bn", "nothing", "সাঁতার পুতুল", _, _),  # each word is in another outing
+    ("bn", "nothing", "ফুটবল পিঠা", _, _),  # each word is in another outing
     # Urdu
     ("ur", "exact", "کھیل کا میدان", ["ur01"], ["ur09"]),
     ("ur", "exact", "کہانیوں کی محفل", ["ur02"], _),
@@ -440,4 +454,6 @@ QUERIES = [
     ("ur", "nothing", "پیانو کی کلاس", _, _),
     ("ur", "nothing", "سرکس", _, _),
     ("ur", "nothing", "کشتی رانی", _, _),
+    ("ur", "nothing", "کرکٹ مہندی", _, _),  # each word is in another outing
+    ("ur", "nothing", "تیراکی کٹھ پتلی", _, _),  # each word is in another outing
 ]

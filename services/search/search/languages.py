@@ -3,7 +3,8 @@
 No I/O here. Every text is indexed once folded (ICU: any language, any script, the
 cross-language fallback), and again under ``lang.<code>.<field>`` for each language whose
 analysis it needs: Arabic or Urdu for Arabic script, Bengali for Bengali script, the declared
-language for Latin script (French, English or Spanish stemming, Vietnamese with its tones).
+language for Latin script (French, English or Spanish stemming, Vietnamese with its tones);
+Urdu text gets Arabic's analysis too.
 Chinese needs nothing more than the folded field's bigrams. One field can need two analyses:
 a French title holding an Arabic word is indexed under both.
 """
@@ -57,7 +58,10 @@ def languages_of(text: str, declared: Sequence[str] = ()) -> list[str]:
             found.append(latin)
     if "arabic" in scripts:
         arabic = next((d for d in declared if d in ("ar", "ur")), None)
-        found.append(arabic or ("ur" if any(c in URDU_LETTERS for c in text) else "ar"))
+        if (arabic or ("ur" if any(c in URDU_LETTERS for c in text) else "ar")) == "ur":
+            found.append("ur")
+        # Arabic's analysis for all Arabic script: Urdu text quotes Arabic ("القرآن", "مسجد الدعوة").
+        found.append("ar")
     if "bengali" in scripts:
         found.append("bn")
     return found
