@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pika
 from nameko.testing.services import entrypoint_hook
@@ -226,6 +227,9 @@ def test_listings_are_found_by_area_and_closed_ones_leave(container_factory, ser
 
     wait_for(lambda: sorted(found()) == ["l1", "l2"], timeout=10, what="two listings")
     assert found(kinds=["wanted"]) == ["l2"] and found(category="pram_stroller") == ["l1"]
+    # Text as a parent types it (issue 22): combining accents, a typo, a word being typed.
+    assert found(filters={"text": unicodedata.normalize("NFD", "poussette DOUBLE")}) == ["l1", "l2"]
+    assert found(filters={"text": "pousette doub"}) == ["l1", "l2"]
     es = make_client(service_config["ELASTICSEARCH_URL"])
     source = es.get(index=f"{service_config['SEARCH_INDEX_PREFIX']}listings", id="l1")["_source"]
     assert "pickup_address" not in source and "pickup_location" not in source
