@@ -167,10 +167,15 @@ elasticsearch() {
   step "Elasticsearch $ES_VERSION"
   if [ -n "${ELASTICSEARCH_URL:-}" ]; then echo "    using external ELASTICSEARCH_URL"; return; fi
   # (this minimal distribution has no handler for GET /, so ask the cluster health)
+  local home="$STATE/elasticsearch-$ES_VERSION" plugin_want plugin_have
+  plugin_want=$(cat "$ROOT/services/search/es-plugin/VERSION")
+  plugin_have=$(sed -n 's/^version=//p' "$home/plugins/parentnet-analysis/plugin-descriptor.properties" 2>/dev/null || true)
   if curl -fs http://127.0.0.1:9200/_cluster/health >/dev/null 2>&1; then
-    if es_has_analysis; then echo "    already answering on 127.0.0.1:9200"; return; fi
+    if es_has_analysis && { [ -z "$plugin_have" ] || [ "$plugin_have" = "$plugin_want" ]; }; then
+      echo "    already answering on 127.0.0.1:9200"; return
+    fi
     if [ -f "$STATE/es-run/es.pid" ]; then
-      echo "    running without the language analysis; restarting it with the plugin"
+      echo "    running without the language analysis (or an older parentnet-analysis plugin); restarting it with the plugin"
       kill "$(cat "$STATE/es-run/es.pid")" 2>/dev/null || true
       wait_for 60 "Elasticsearch to stop" sh -c '! curl -fs http://127.0.0.1:9200/_cluster/health >/dev/null 2>&1' || true
     else
@@ -185,7 +190,6 @@ elasticsearch() {
       -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" \
       -DoutputDirectory="$CACHE/downloads") || fail "downloading Elasticsearch" "Maven Central must be reachable; or set ELASTICSEARCH_URL"
   fi
-  local home="$STATE/elasticsearch-$ES_VERSION"
   if [ ! -d "$home" ]; then
     command -v unzip >/dev/null || apt_install unzip
     unzip -q "$zip" -d "$STATE" || fail "unpacking Elasticsearch" "remove $zip and retry"
@@ -206,9 +210,6 @@ YML
   # The integ-test distribution has no analysis-common module nor analysis-icu: add our small
   # plugin with the filters the indices use (ICU normalization and folding, CJK bigrams, Arabic,
   # Persian and Bengali normalization, stemmers). A plugin of another version is replaced.
-  local plugin_want plugin_have
-  plugin_want=$(cat "$ROOT/services/search/es-plugin/VERSION")
-  plugin_have=$(sed -n 's/^version=//p' "$home/plugins/parentnet-analysis/plugin-descriptor.properties" 2>/dev/null || true)
   if [ ! -d "$home/modules/analysis-common" ] && [ "$plugin_have" != "$plugin_want" ]; then
     echo "    building and installing the parentnet-analysis plugin $plugin_want (was: ${plugin_have:-none})"
     if [ -n "$plugin_have" ]; then
