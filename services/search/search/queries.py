@@ -151,7 +151,7 @@ def text_query(
       across the fields they have. Elasticsearch rewrites that clause to nothing on other indices.
     """
     phrases = [p.strip() for p in re.findall(r'"([^"]*)"', text) if p.strip()]
-    plain = re.sub(r'"[^"]*"?', " ", text).strip()
+    plain = re.sub(r'"[^"]*"', " ", text).replace('"', " ").strip()  # a quote left open is no phrase
     folded = [f"{field}^{boost}" for field, boost in weights.items()]
     codes = languages.query_languages(text)
     copies = [f"lang.{code}.{field}^{boost}" for code in codes for field, boost in weights.items()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 
 import pytest
@@ -11,6 +12,7 @@ from test_indexing import EIFFEL, outing
 from parentnet_kit.envelope import Event
 from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.testing import wait_for
+from search import queries
 from search.service import SearchService
 
 
@@ -269,3 +271,11 @@ def test_suggestions_rank_the_nearer_first(container_factory, service_config):
             s["id"] for s in call(container, "suggest", text="parc", near=near)["suggestions"] if s["kind"] == "outing"
         ]
         assert outings[0] == first, (near, outings)
+
+
+def test_quotes_make_phrases_and_an_open_quote_is_ignored():
+    quoted = queries.text_query('"pique-nique des familles" Wilson', queries.TEXT_FIELDS["outings"])
+    assert quoted["bool"]["must"][0]["multi_match"]["query"] == "pique-nique des familles"
+    assert "Wilson" in json.dumps(quoted["bool"]["should"])
+    open_quote = queries.text_query('"pique-nique', queries.TEXT_FIELDS["outings"])
+    assert open_quote["bool"]["must"] == [] and "pique-nique" in json.dumps(open_quote["bool"]["should"])
