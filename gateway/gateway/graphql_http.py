@@ -24,7 +24,7 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from .errors import Forbidden, Unauthenticated
-from .limits import Limits, RateLimiter, request_errors, static_errors
+from .limits import Limits, RateLimiter, request_errors, shape_errors
 from .rpc import RemoteError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -61,15 +61,22 @@ class DocumentCache:
 
     def _compile(self, query: str) -> tuple[DocumentNode | None, list[dict[str, Any]]]:
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
+            if "tokens" in error.message:  # graphql-core's max_tokens: "Document contains more than N tokens."
+                message = f"The query is too large: at most {self.limits.max_tokens} tokens."
+                return None, [client_error(message, "QUERY_TOO_LARGE")]
             return None, [client_error(error.message, "GRAPHQL_PARSE_FAILED", error)]
-        errors = validate(self.schema, document, self.rules)
-        if errors:
-            return None, [client_error(_SUGGESTION.sub("", e.message), "GRAPHQL_VALIDATION_FAILED", e) for e in errors]
-        refused = static_errors(document, self.limits)
+        # Bounded before validation: graphql-core's rules are quadratic in some shapes.
+        refused = shape_errors(document, self.limits)
         if refused:
             return None, refused
+        errors = validate(self.schema, document, self.rules)
+        if any(e.message.startswith("GraphQL introspection has been disabled") for e in errors):
+            message = "Introspection is switched off on this server (GATEWAY_INTROSPECTION=false)."
+            return None, [client_error(message, "INTROSPECTION_DISABLED")]
+        if errors:
+            return None, [client_error(_SUGGESTION.sub("", e.message), "GRAPHQL_VALIDATION_FAILED", e) for e in errors]
         return document, []
 
 
