@@ -209,6 +209,8 @@ def _fields(selection_set: SelectionSetNode | None, fragments: dict[str, Fragmen
 
 
 def _first(field: FieldNode, variables: dict[str, Any]) -> tuple[bool, Any]:
+    """Whether the field takes ``first`` here, and its value: an int, PAGE_DEFAULT when left
+    out (an absent variable too), None when given as null (refused: a page has a size)."""
     for argument in field.arguments or ():
         if argument.name.value != "first":
             continue
@@ -217,19 +219,15 @@ def _first(field: FieldNode, variables: dict[str, Any]) -> tuple[bool, Any]:
             return True, int(value.value)
         if isinstance(value, VariableNode):
             return True, variables.get(value.name.value, PAGE_DEFAULT)
-        return True, None
+        return True, None  # null
     return False, None
 
 
 def request_errors(
-    document: DocumentNode, operation_name: str | None, variables: dict[str, Any], limits: Limits
+    document: DocumentNode, operation: OperationDefinitionNode, variables: dict[str, Any], limits: Limits
 ) -> tuple[int, list[dict[str, Any]]]:
-    """The cost of the operation to run (points), and errors for pages out of range or a cost
-    too high. ``document`` must have passed ``shape_errors``."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
-    if not chosen:
-        return 0, []  # execution reports the unknown operation
+    """The cost of ``operation`` (points) with its coerced ``variables``, and errors for pages
+    out of range or a cost too high. ``document`` must have passed ``shape_errors``."""
     fragments = _fragments(document)
     errors: list[dict[str, Any]] = []
 
@@ -238,8 +236,6 @@ def request_errors(
         for field_node in _fields(selection_set, fragments, frozenset()):
             name = (field_node.alias or field_node.name).value
             has_first, first = _first(field_node, variables)
-            if has_first and first is None:
-                first = PAGE_DEFAULT
             if has_first and (
                 not isinstance(first, int) or isinstance(first, bool) or not PAGE_MIN <= first <= PAGE_MAX
             ):
@@ -256,7 +252,7 @@ def request_errors(
             total += 1 + (first if has_first else 1) * inner
         return total
 
-    spent = cost(chosen[0].selection_set, ())
+    spent = cost(operation.selection_set, ())
     if spent > limits.max_cost and not errors:
         errors.append(
             limit_error(

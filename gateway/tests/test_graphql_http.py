@@ -25,8 +25,12 @@ OUTING = {
 }
 
 
-def post(client: TestClient, query: str, variables: dict | None = None):
-    return client.post("/graphql", json={"query": query, "variables": variables or {}})
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def post(client: TestClient, query: str, variables: dict | None = None, accept: str = GRAPHQL_RESPONSE):
+    """POST as a client of the GraphQL-over-HTTP spec (request errors are HTTP 400)."""
+    return client.post("/graphql", json={"query": query, "variables": variables or {}}, headers={"accept": accept})
 
 
 def test_node_ids_resolve_through_one_batched_call(make_client):
@@ -57,7 +61,9 @@ def test_client_faults_have_codes_and_no_schema_hints(make_client):
     assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert "Did you mean" not in error["message"]
     assert post(client, "{ cities { ").json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
-    assert client.post("/graphql", content=b"nope").json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    not_json = client.post("/graphql", content=b"nope", headers={"content-type": "application/json"})
+    assert not_json.status_code == 400 and not_json.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert client.post("/graphql", content=b"{}").status_code == 415  # no content type
 
 
 def test_oversized_bodies_are_refused(make_client):
