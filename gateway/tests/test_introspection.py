@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,8 +22,11 @@ def test_graphql_core_introspection_passes_with_every_option(make_client):
     client, fake = make_client({})
     names = ("descriptions", "specified_by_url", "directive_is_repeatable", "schema_description")
     names += ("input_value_deprecation", "experimental_directive_deprecation", "input_object_one_of")
-    for flags in itertools.product([False, True], repeat=len(names)):
-        response = post(client, get_introspection_query(**dict(zip(names, flags, strict=True))))
+    # None, all, and each option alone (all 128 combinations pass too; 6 s).
+    combinations = [dict.fromkeys(names, False), dict.fromkeys(names, True)]
+    combinations += [{name: True} for name in names]
+    for flags in combinations:
+        response = post(client, get_introspection_query(**flags))
         assert response.status_code == 200, (flags, response.json())
         types = {t["name"] for t in response.json()["data"]["__schema"]["types"]}
         assert {"Outing", "Query", "Mutation", "Subscription"} <= types
