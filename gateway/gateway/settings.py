@@ -24,7 +24,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     cors_origins: tuple[str, ...] = ()
     trace_rpc: bool = False
-    mutation_rpc_timeout: float = 20.0
+    mutation_rpc_timeout: float = 30.0
     services: tuple[str, ...] = ("members", "events", "listings", "search")
 
     @classmethod
@@ -51,7 +51,7 @@ class Settings:
             cors_origins=tuple(o.strip() for o in os.environ.get("GATEWAY_CORS_ORIGINS", "").split(",") if o.strip()),
             trace_rpc=config.flag("GATEWAY_TRACE_RPC", False),
             # A mutation's calls (a 52-week series is one call) get longer than a read's.
-            mutation_rpc_timeout=float(os.environ.get("GATEWAY_MUTATION_RPC_TIMEOUT", "20")),
+            mutation_rpc_timeout=float(os.environ.get("GATEWAY_MUTATION_RPC_TIMEOUT", "30")),
         )
 
 
