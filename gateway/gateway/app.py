@@ -89,6 +89,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if media is None:
             message = "Accept must allow application/graphql-response+json or application/json."
             return json_answer({"errors": [client_error(message, "NOT_ACCEPTABLE")]}, 406, LEGACY)
+        if payload.get("extensions") is not None and not isinstance(payload["extensions"], dict):
+            message = "extensions must be a JSON object."
+            return json_answer({"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
         query, refusal = persisted.resolve(payload.get("query"), payload.get("extensions"))
         if refusal is not None:
             return json_answer({"errors": [refusal[1]]}, refusal[0], media)
