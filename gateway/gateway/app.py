@@ -35,6 +35,7 @@ from .transport import (
     QUERIES_AND_MUTATIONS,
     QUERIES_ONLY,
     cors,
+    decode_json,
     json_answer,
     read_body,
     response_media_type,
@@ -141,7 +142,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             message = f"The request body is too large: at most {settings.max_body_bytes} bytes."
             return json_answer({"errors": [client_error(message, "PAYLOAD_TOO_LARGE")]}, 413, media)
         try:
-            payload = orjson.loads(raw)
+            payload = decode_json(raw)
         except ValueError:
             message = "The body is not JSON (UTF-8, no lone surrogates, nested at most 1,024 deep)."
             return json_answer({"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
@@ -159,7 +160,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for name in ("variables", "extensions"):
                 if params.get(name):
                     try:
-                        payload[name] = orjson.loads(params[name])
+                        payload[name] = decode_json(params[name])
                     except ValueError:
                         message = f"{name} is not JSON (UTF-8, no lone surrogates, nested at most 1,024 deep)."
                         code = "BAD_USER_INPUT" if name == "variables" else "BAD_REQUEST"
