@@ -182,7 +182,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return Response(path.read_bytes(), media_type=EXPLORER_ASSETS[asset], headers={"Cache-Control": "max-age=3600"})
 
     async def graphql_ws(socket: WebSocket) -> None:
-        await Connection(socket, runner, rpc, authenticator, feed, settings.max_body_bytes).serve()
+        await Connection(
+            socket, runner, rpc, authenticator, feed, settings.max_body_bytes, settings.trust_forwarded
+        ).serve()
 
     async def alive(request: Request) -> Response:
         return JSONResponse({"status": "alive"})

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 import jwt
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from parentnet_kit.tokens import InvalidToken, TokenVerifier
 
@@ -85,7 +85,7 @@ class Authenticator:
         self._active.pop(session_id, None)
 
 
-def client_address(request: Request, trust_forwarded: bool) -> str:
+def client_address(request: HTTPConnection, trust_forwarded: bool) -> str:
     """The caller's address; behind a trusted proxy, the first X-Forwarded-For entry."""
     if trust_forwarded:
         forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
