@@ -90,12 +90,9 @@ class DocumentCache:
             self._entries.popitem(last=False)
         return entry
 
-    def get(self, query: str) -> Compiled:
-        """The document and [] or None and errors, compiled on the calling thread."""
-        return self._cached(query) or self._store(query, self._compile(query))
-
     async def compile(self, query: str) -> Compiled:
-        """As ``get``, compiling a new document on a worker thread."""
+        """The document and [], or None and the errors for the client; a new document is
+        compiled on the compile thread."""
         cached = self._cached(query)
         if cached is not None:
             return cached
