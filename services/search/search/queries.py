@@ -33,8 +33,15 @@ def decode_cursor(cursor: str) -> list[Any] | None:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
-    # Two sort values (distance or start, then id), three when sorted by relevance (score first).
-    return values if isinstance(values, list) and len(values) in (2, 3) else None
+    # Two sort values (distance or start, then id), three when sorted by relevance (score
+    # first). Well-formed base64 JSON holding other types (a client's edit) is no cursor
+    # either: it would reach Elasticsearch's search_after and fail there as a server fault.
+    if not isinstance(values, list) or len(values) not in (2, 3):
+        return None
+    *numbers, last = values
+    if any(_number(v) is None for v in numbers) or not isinstance(last, str):
+        return None
+    return values
 
 
 def _number(value: Any) -> float | None:
