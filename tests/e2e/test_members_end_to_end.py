@@ -120,7 +120,7 @@ def test_parents_nearby_shows_bands_and_hides_protected_and_blocked(gql, sign_up
     assert [(e["field"], e["code"]) for e in bad["userErrors"]] == [(["input", "homeLocation"], "FAR_FROM_CITY")]
 
 
-def test_a_blocked_member_no_longer_finds_the_blockers_outings(gql, sign_up):
+def test_a_blocked_member_no_longer_finds_the_blockers_outings(gql, sign_up, organizer):
     blocker, viewer = sign_up("Organiser"), sign_up("Viewer")
     spot = {"lat": 48.8800, "lon": 2.3700}  # Buttes-Chaumont
     made = gql(CREATE, {"input": proposal("Goûter aux Buttes", spot["lat"], spot["lon"])}, token=blocker["token"])
@@ -135,6 +135,16 @@ def test_a_blocked_member_no_longer_finds_the_blockers_outings(gql, sign_up):
     assert gql(block, {"id": viewer["id"]}, token=blocker["token"])["memberBlock"]["userErrors"] == []
     wait_for(lambda: not seen(viewer["token"]), timeout=10, what="the block to reach search")
     assert seen(sign_up("Someone")["token"])
+    # Nor does the blocker find the blocked member's outings in discovery (both directions).
+    theirs = gql(CREATE, {"input": proposal("Pique-nique du bloqué", spot["lat"], spot["lon"])}, token=viewer["token"])
+    their_id = theirs["outingCreate"]["outing"]["id"]
+
+    def found_by(token: str) -> bool:
+        page = gql(NEARBY, {"near": spot, "radiusKm": 0.5, "first": 50}, token=token)["nearbyOutings"]
+        return their_id in [e["node"]["id"] for e in page["edges"]]
+
+    wait_for(lambda: found_by(organizer["token"]), timeout=10, what="the blocked member's outing searchable")
+    assert not found_by(blocker["token"])
     node = gql("query($id: ID!) { node(id: $id) { id } }", {"id": outing_id}, token=viewer["token"])
     assert node["node"] is None
     organizer = gql(

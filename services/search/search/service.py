@@ -46,12 +46,13 @@ class SearchService:
         errors = queries.validate_nearby(near, radius_km, first, after)
         clean, filter_errors = queries.validate_filter(filters, "outings")
         errors += filter_errors
+        sort = "distance" if sort is None else sort  # an explicit null is the default, as for filters
         if sort not in queries.SORTS:
             errors.append(queries.field_error("sort", "sort must be distance, start or relevance", "INVALID"))
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
-        hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
+        hidden = queries.apart_from(es, self.indices.alias(BLOCKS), viewer_id)
         older = self.indices.older(OUTINGS)
         body = queries.outings_body(near, float(radius_km), first, after, hidden, viewer_groups, clean, sort, older)
         page = queries.nearby_page(es.search(index=self.indices.alias(OUTINGS), **body), "location", near, first, sort)
@@ -84,7 +85,7 @@ class SearchService:
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
-        hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
+        hidden = queries.apart_from(es, self.indices.alias(BLOCKS), viewer_id)
         page = queries.nearby_listings(
             es,
             self.indices.alias(LISTINGS),
@@ -133,7 +134,7 @@ class SearchService:
         if errors:
             return {"errors": errors, "clusters": []}
         es = self.indices.es
-        hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
+        hidden = queries.apart_from(es, self.indices.alias(BLOCKS), viewer_id)
         found = []
         if "outings" in kinds:
             exclusions = queries.outings_hidden_from(hidden, viewer_groups)
@@ -166,9 +167,12 @@ class SearchService:
                 "errors": [queries.field_error("text", "text must be 1 to 100 characters", "INVALID")],
                 "suggestions": [],
             }
+        if len(text.split()) > queries.WORDS_MAX:
+            message = f"text must be at most {queries.WORDS_MAX} words"
+            return {"errors": [queries.field_error("text", message, "TOO_LONG")], "suggestions": []}
         limit = max(1, min(int(limit), 20))
         es = self.indices.es
-        hidden = queries.blockers_of(es, self.indices.alias(BLOCKS), viewer_id)
+        hidden = queries.apart_from(es, self.indices.alias(BLOCKS), viewer_id)
         groups = list(viewer_groups or [])
         outings_visible = {
             "bool": {

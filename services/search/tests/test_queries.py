@@ -279,3 +279,10 @@ def test_quotes_make_phrases_and_an_open_quote_is_ignored():
     assert "Wilson" in json.dumps(quoted["bool"]["should"])
     open_quote = queries.text_query('"pique-nique', queries.TEXT_FIELDS["outings"])
     assert open_quote["bool"]["must"] == [] and "pique-nique" in json.dumps(open_quote["bool"]["should"])
+
+
+def test_a_search_text_is_bounded_in_words_and_named_when_it_is_not():
+    ten = " ".join(["enfant"] * queries.WORDS_MAX)
+    assert queries.validate_filter({"text": ten}, "outings")[1] == []
+    errors = queries.validate_filter({"text": ten + " parc"}, "outings")[1]
+    assert [(e["field"], e["code"]) for e in errors] == [(["filter.text"], "TOO_LONG")]
