@@ -20,4 +20,3 @@ def from_global_id(global_id: str) -> tuple[str, str] | None:
     if not sep or not type_name or not local_id:
         return None
     return type_name, local_id
-
