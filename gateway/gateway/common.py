@@ -276,7 +276,8 @@ def first_argument(default: int = PAGE_DEFAULT, most: int = PAGE_MAX) -> graphen
     return graphene.Argument(
         graphene.Int,
         default_value=default,
-        description=f"Page size, {PAGE_MIN} to {most}; a number outside is BAD_USER_INPUT.",
+        description=f"Page size, {PAGE_MIN} to {most} ({default} when left out); null or a number outside is "
+        "BAD_USER_INPUT.",
     )
 
 
@@ -288,6 +289,14 @@ def after_argument() -> graphene.Argument:
             "any other cursor is BAD_USER_INPUT."
         ),
     )
+
+
+def check_first(info: graphene.ResolveInfo, first: int | None, most: int = PAGE_MAX) -> int:
+    """A page size from 1 to ``most``; BAD_USER_INPUT naming ``first`` otherwise, explicit null included
+    (the limits check a literal null as the default's cost, then it reaches here)."""
+    if first is None or not PAGE_MIN <= first <= most:
+        raise bad_input(info, "first", f"first must be between {PAGE_MIN} and {most}.")
+    return first
 
 
 def bad_input(info: graphene.ResolveInfo, field: str, message: str) -> GraphQLError:

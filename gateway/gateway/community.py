@@ -17,6 +17,7 @@ from .common import (
     GeoPointInput,
     Node,
     argument_errors,
+    check_first,
     check_point,
     check_radius,
     enum,
@@ -382,6 +383,7 @@ class CommunityQueries(graphene.ObjectType):
     ) -> list[dict[str, Any]]:
         require_viewer(info)
         ctx: Context = info.context
+        first = check_first(info, first)
         point, radius = check_point(info, near), check_radius(info, radius_km)
         groups = list((await ctx.viewer_context())["groups"])
         if not groups:

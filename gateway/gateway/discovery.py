@@ -12,7 +12,7 @@ from .common import (
     GeoPointInput,
     NodeQueries,
     argument_errors,
-    bad_input,
+    check_first,
     check_point,
     deprecated_user_errors,
     enum,
@@ -121,8 +121,7 @@ class DiscoveryQueries(NodeQueries, graphene.ObjectType):
         root: None, info: graphene.ResolveInfo, text: str, near: Any = None, first: int = 8
     ) -> dict[str, Any]:
         ctx: Context = info.context
-        if first is None or not 1 <= first <= SUGGEST_MAX:
-            raise bad_input(info, "first", f"first must be between 1 and {SUGGEST_MAX}.")
+        first = check_first(info, first, SUGGEST_MAX)
         answer = await ctx.rpc.call(
             "search",
             "suggest",

@@ -18,6 +18,7 @@ from .common import (
     NODE_LOADERS,
     Node,
     after_argument,
+    check_first,
     connection,
     connection_type,
     edge_type,
@@ -107,6 +108,7 @@ class InboxQueries(graphene.ObjectType):
     ) -> dict[str, Any]:
         viewer = require_viewer(info)
         ctx: Context = info.context
+        first = check_first(info, first)
         # A position is (time, id) of the last item shown: every service can answer
         # "strictly before it", and the pages are merged newest first.
         before_at, before_key = cursors.decode(info, after, {}, cursors.is_key_pair) or ("", "")

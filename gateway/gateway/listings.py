@@ -22,6 +22,7 @@ from .common import (
     after_argument,
     argument_errors,
     bad_input,
+    check_first,
     check_point,
     check_radius,
     connection,
@@ -360,6 +361,7 @@ class ListingQueries(graphene.ObjectType):
         after: str | None = None,
     ) -> dict[str, Any]:
         ctx: Context = info.context
+        first = check_first(info, first)
         point, radius = check_point(info, near), check_radius(info, radius_km)
         kind_values = [enum_value(k) for k in kinds or []] or None
         shape = {
@@ -389,6 +391,7 @@ class ListingQueries(graphene.ObjectType):
         root: None, info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
         viewer = require_viewer(info)
+        first = check_first(info, first)
         start = cursors.decode(info, after, {}, cursors.is_key)
         page = await info.context.rpc.call("listings", "listings_of", viewer, first, start)
         edges = [{"cursor": cursors.encode(info, {}, v["id"]), "node": as_listing(v)} for v in page["listings"]]
@@ -420,7 +423,7 @@ class ListingQueries(graphene.ObjectType):
         # A cursor holds the item's 1-based rank in the list: paging back is an offset too.
         if last is None and before is None:
             offset = cursors.decode(info, after, shape, cursors.is_count) or 0
-            page = await contacts_page(first, offset)
+            page = await contacts_page(check_first(info, first), offset)
             has_next = page["has_next_page"]
         else:
             if after is not None:

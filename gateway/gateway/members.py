@@ -20,6 +20,7 @@ from .common import (
     after_argument,
     argument_errors,
     bad_input,
+    check_first,
     connection,
     connection_type,
     deprecated_user_errors,
@@ -240,6 +241,7 @@ class Group(graphene.ObjectType):
         root: dict[str, Any], info: graphene.ResolveInfo, pending: bool, first: int, after: str | None
     ) -> dict[str, Any]:
         ctx: Context = info.context
+        first = check_first(info, first)
         shape = {"group": root["id"]}
         start = service_after(info, after, shape, cursors.is_key)
         page = await ctx.rpc.call(
@@ -369,6 +371,7 @@ class MemberQueries(graphene.ObjectType):
     ) -> dict[str, Any]:
         # ``first`` was checked with the other limits before execution (gateway/limits.py).
         viewer = require_viewer(info)
+        first = check_first(info, first)
         shape = {"filter": filter}
         start = service_after(info, after, shape, cursors.is_ranked_key)
         page = await info.context.rpc.call("members", "parents_nearby", viewer, _filters(filter), first, start)
@@ -384,6 +387,7 @@ class MemberQueries(graphene.ObjectType):
         ctx: Context = info.context
         if city is not None and city not in city_catalogue.CITIES:
             raise bad_input(info, "city", f"city must be a city slug, as in cities; {city!r} is not one.")
+        first = check_first(info, first)
         shape = {"city": city}
         start = service_after(info, after, shape, cursors.is_key)
         page = await ctx.rpc.call("members", "list_groups", city, viewer_id=ctx.viewer_id, first=first, after=start)

@@ -21,6 +21,7 @@ from .common import (
     Node,
     after_argument,
     argument_errors,
+    check_first,
     check_point,
     check_radius,
     connection,
@@ -194,6 +195,7 @@ class Outing(graphene.ObjectType):
         root: dict[str, Any], info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
         ctx: Context = info.context
+        first = check_first(info, first)
         shape = {"outing": root["id"]}
         start = cursors.decode(info, after, shape, cursors.is_count)
         page = await ctx.rpc.call("events", "attendees", root["id"], ctx.viewer_id, first, start)
@@ -433,6 +435,7 @@ class OutingQueries(graphene.ObjectType):
         sort: Any = "distance",
     ) -> dict[str, Any]:
         ctx: Context = info.context
+        first = check_first(info, first)
         point, radius = check_point(info, near), check_radius(info, radius_km)
         shape = {"near": point, "radius_km": radius, "filter": filter, "sort": enum_value(sort)}
         page = await ctx.rpc.call(

@@ -93,6 +93,11 @@ ARGUMENT_MISTAKES = [
     ('{ inbox(after: "junk") { totalCount } }', None, True, "after"),
     ('{ myListings(after: "junk") { totalCount } }', None, True, "after"),
     ("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["x"] * 101}, False, "ids"),
+    # An explicit null where a default exists (the fuzzer found inbox's: INTERNAL_SERVER_ERROR).
+    ("{ inbox(first: null) { totalCount } }", None, True, "first"),
+    ('{ suggest(text: "zoo", first: null) { suggestions { text } } }', None, False, "first"),
+    ("{ nearbyOutings(near: {lat: 1, lon: 1}, radiusKm: 5, first: null) { totalCount } }", None, False, "first"),
+    ('{ contacts(city: "paris", first: null) { totalCount } }', None, False, "first"),
 ]
 
 
