@@ -18,6 +18,9 @@ def main() -> None:
         port=int(os.environ.get("GATEWAY_PORT", "8000")),
         log_config=None,
         access_log=False,
+        # A websocket message may be as large as an HTTP body (the app checks it too); uvicorn's
+        # default of 16 MB let a 10 MB document through to be parsed.
+        ws_max_size=int(os.environ.get("GATEWAY_MAX_BODY_BYTES") or 64 * 1024) + 1024,
     )
 
 

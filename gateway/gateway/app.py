@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -12,10 +11,7 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from graphql import OperationType, get_operation_ast
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.responses import JSONResponse as StarletteJSONResponse
@@ -27,12 +23,22 @@ from parentnet_kit.tokens import TokenVerifier
 from .auth import Authenticator, BadToken, client_address
 from .context import Context
 from .feed import EventFeed
-from .graphql_http import DocumentCache, client_error, run
+from .graphql_http import DocumentCache, Runner, client_error
 from .limits import RateLimiter
 from .persisted import PersistedQueries
 from .rpc import CountingRpc, RemoteError, RpcClient, ServiceUnavailable
 from .schema import schema
 from .settings import Settings
+from .transport import (
+    GRAPHQL_RESPONSE,
+    LEGACY,
+    QUERIES_AND_MUTATIONS,
+    QUERIES_ONLY,
+    cors,
+    json_answer,
+    read_body,
+    response_media_type,
+)
 from .ws import Connection
 
 log = logging.getLogger(__name__)
@@ -58,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     cache = DocumentCache(graphql_schema, introspection=settings.introspection, limits=settings.limits)
     persisted = PersistedQueries()
     rate_limiter = RateLimiter(settings.limits.rate_points_per_minute)
+    runner = Runner(graphql_schema, cache, rate_limiter, settings.mutation_rpc_timeout)
     verifier = TokenVerifier(settings.auth_public_key) if settings.auth_public_key else None
     if verifier is None:
         log.warning("no AUTH_PUBLIC_KEY(_FILE): bearer tokens are refused and nobody can act signed in")
@@ -76,23 +83,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await feed.close()
         await rpc.close()
 
-    async def answer(request: Request, payload: dict[str, Any], queries_only: bool) -> Response:
+    async def answer(request: Request, payload: dict[str, Any], method: str) -> Response:
         """Authenticate, resolve a persisted query, check limits, execute: one GraphQL request."""
+        media = response_media_type(request)
+        if media is None:
+            message = "Accept must allow application/graphql-response+json or application/json."
+            return json_answer({"errors": [client_error(message, "NOT_ACCEPTABLE")]}, 406, LEGACY)
         query, refusal = persisted.resolve(payload.get("query"), payload.get("extensions"))
         if refusal is not None:
-            return JSONResponse({"errors": [refusal[1]]}, refusal[0])
+            return json_answer({"errors": [refusal[1]]}, refusal[0], media)
         try:
             viewer = await authenticator.viewer(request)
         except BadToken as exc:
             body = {"errors": [client_error(str(exc), "UNAUTHENTICATED")]}
-            return JSONResponse(body, 401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return json_answer(body, 401, media, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         except ServiceUnavailable as exc:
             message = f"The {exc.service} service is unavailable; try again shortly."
-            return JSONResponse({"errors": [client_error(message, "SERVICE_UNAVAILABLE")]}, 503)
+            return json_answer({"errors": [client_error(message, "SERVICE_UNAVAILABLE")]}, 503, media)
         key = request.headers.get("idempotency-key")
         if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
             message = "The Idempotency-Key header must be 1 to 200 visible ASCII characters."
-            return JSONResponse({"errors": [client_error(message, "BAD_REQUEST")]}, 400)
+            return json_answer({"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
         counting = CountingRpc(rpc)
         context = Context(
             request=request,
@@ -104,55 +115,53 @@ def create_app(settings: Settings | None = None) -> Starlette:
             feed=feed,
             idempotency_key=key,
         )
-        if queries_only and isinstance(query, str):
-            document, _ = cache.get(query)
-            operation = get_operation_ast(document, payload.get("operationName")) if document else None
-            if operation is not None and operation.operation != OperationType.QUERY:
-                message = "Only queries may be sent with GET; send mutations with POST."
-                return JSONResponse({"errors": [client_error(message, "METHOD_NOT_ALLOWED")]}, 405)
-        status, body = await run(
-            graphql_schema,
-            cache,
-            query,
-            payload.get("variables"),
-            payload.get("operationName"),
-            context,
-            rate_limiter,
-        )
+        allowed = QUERIES_ONLY if method == "GET" else QUERIES_AND_MUTATIONS
+        result = await runner.run(query, payload.get("variables"), payload.get("operationName"), context, allowed)
         if settings.trace_rpc:
-            body.setdefault("extensions", {})["rpcCalls"] = counting.calls
-        headers = {}
-        if status == 429:
-            headers["Retry-After"] = str(body["errors"][0]["extensions"]["retryAfterSeconds"])
-        return JSONResponse(body, status, headers=headers)
+            result.body.setdefault("extensions", {})["rpcCalls"] = counting.calls
+        if result.status is not None:
+            status = result.status
+        elif result.request_error:
+            status = 400 if media == GRAPHQL_RESPONSE else 200
+        else:
+            status = 200
+        return json_answer(result.body, status, media, result.headers)
 
     async def graphql_post(request: Request) -> Response:
-        length = int(request.headers.get("content-length") or 0)
-        if length > settings.max_body_bytes:
-            return JSONResponse({"errors": [client_error("The request body is too large.", "PAYLOAD_TOO_LARGE")]}, 413)
-        raw = await request.body()
-        if len(raw) > settings.max_body_bytes:
-            return JSONResponse({"errors": [client_error("The request body is too large.", "PAYLOAD_TOO_LARGE")]}, 413)
+        media = response_media_type(request) or LEGACY
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in ("application/json", GRAPHQL_RESPONSE):
+            message = "Send the request as JSON (Content-Type: application/json)."
+            return json_answer({"errors": [client_error(message, "UNSUPPORTED_MEDIA_TYPE")]}, 415, media)
+        raw = await read_body(request, settings.max_body_bytes)
+        if raw is None:
+            message = f"The request body is too large: at most {settings.max_body_bytes} bytes."
+            return json_answer({"errors": [client_error(message, "PAYLOAD_TOO_LARGE")]}, 413, media)
         try:
             payload = orjson.loads(raw)
         except ValueError:
-            return JSONResponse({"errors": [client_error("The body is not JSON.", "BAD_REQUEST")]}, 400)
+            message = "The body is not JSON (UTF-8, no lone surrogates, nested at most 1,024 deep)."
+            return json_answer({"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
         if not isinstance(payload, dict):
-            return JSONResponse({"errors": [client_error("Send one operation as a JSON object.", "BAD_REQUEST")]}, 400)
-        return await answer(request, payload, queries_only=False)
+            message = "Send one operation as a JSON object."
+            return json_answer({"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
+        return await answer(request, payload, "POST")
 
     async def graphql_get(request: Request) -> Response:
         params = request.query_params
         if "query" in params or "extensions" in params:
             # GET for queries (Apollo's persisted queries use it, so CDNs can cache them).
+            media = response_media_type(request) or LEGACY
             payload: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
             for name in ("variables", "extensions"):
                 if params.get(name):
                     try:
-                        payload[name] = json.loads(params[name])
+                        payload[name] = orjson.loads(params[name])
                     except ValueError:
-                        return JSONResponse({"errors": [client_error(f"{name} is not JSON.", "BAD_REQUEST")]}, 400)
-            return await answer(request, payload, queries_only=True)
+                        message = f"{name} is not JSON (UTF-8, no lone surrogates, nested at most 1,024 deep)."
+                        code = "BAD_USER_INPUT" if name == "variables" else "BAD_REQUEST"
+                        return json_answer({"errors": [client_error(message, code)]}, 400, media)
+            return await answer(request, payload, "GET")
         if not settings.explorer:
             return JSONResponse({"errors": [client_error("Send queries with POST.", "METHOD_NOT_ALLOWED")]}, 405)
         page = resources.files("gateway").joinpath("static/explorer.html").read_text(encoding="utf-8")
@@ -169,7 +178,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return Response(path.read_bytes(), media_type=EXPLORER_ASSETS[asset], headers={"Cache-Control": "max-age=3600"})
 
     async def graphql_ws(socket: WebSocket) -> None:
-        await Connection(socket, graphql_schema, cache, rpc, authenticator, feed).serve()
+        await Connection(socket, runner, rpc, authenticator, feed, settings.max_body_bytes).serve()
 
     async def alive(request: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -188,17 +197,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         healthy = all(state == "up" for state in parts.values())
         return JSONResponse({"status": "ok" if healthy else "degraded", "parts": parts}, 200 if healthy else 503)
 
-    middleware = []
-    if settings.cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type"],
-                max_age=600,
-            )
-        )
+    middleware = [cors(settings.cors_origins)] if settings.cors_origins != ("none",) else []
     app = Starlette(
         middleware=middleware,
         routes=[
@@ -212,6 +211,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.rpc = rpc
+    app.state.runner = runner
     app.state.cache = cache
     app.state.authenticator = authenticator
     app.state.feed = feed

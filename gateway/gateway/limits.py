@@ -1,17 +1,33 @@
 """Limits checked before anything executes, so no request reaches a service when it is refused.
 
-- Static, per document (cached with it): depth, aliases, operations per document.
-- Per request (they depend on variables): every ``first`` between 1 and 100, and the
-  query's cost. A field costs 1; a field taking ``first`` (a connection or a page) costs 1
-  plus ``first`` times what is under it, so nested pages multiply, as they would in the
-  services. The same cost is spent from each client's rate-limit budget.
+Every transport (POST, GET, websocket) runs the same three steps, in this order:
+
+- While parsing: at most ``max_tokens`` lexical tokens, so parsing is bounded by the limit,
+  not by the body size (parsing costs about 4 µs a byte in graphql-core).
+- Before validation (``shape_errors``, one pass that spreads each fragment once, memoised):
+  operations per document, fields once fragments are spread (``max_fields``), fields sharing
+  one response key in one selection set (``max_same_key``: graphql-core's "overlapping fields"
+  rule compares those pairwise, 1,000 of them took 1.8 s), depth, aliases, and the shape of
+  introspection. A document of fragments each spreading the one before twice is 2^levels fields
+  spread: it is refused from its counts, never walked (18 levels held the event loop 2.5 s).
+- Per request (they depend on variables): every ``first`` between 1 and 100, and the query's
+  cost. A field costs 1; a field taking ``first`` (a connection or a page) costs 1 plus
+  ``first`` times what is under it, so nested pages multiply, as they would in the services.
+  The same cost is spent from each client's rate-limit budget.
+
+Introspection (``__schema``, ``__type``) does not count against ``max_depth``: the standard
+queries (graphql-js ``getIntrospectionQuery()``, graphql-core ``get_introspection_query()``,
+what GraphiQL, gql and codegen send) are 14 levels deep. It has its own rule instead, the
+standard shape: on any path at most one of ``fields``/``inputFields``/``interfaces``/
+``possibleTypes``/``enumValues`` (a second one multiplies the answer by every type's fields
+again) and at most ``max_of_type`` nested ``ofType``.
 """
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -27,18 +43,28 @@ from graphql import (
 )
 
 PAGE_MIN, PAGE_MAX, PAGE_DEFAULT = 1, 100, 20
+INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+# __Type's fields that list other types' parts: one per path is the standard shape.
+TYPE_EXPANSIONS = frozenset({"fields", "inputFields", "interfaces", "possibleTypes", "enumValues"})
 
 
 @dataclass(frozen=True)
 class Limits:
+    """What one document may ask for. Counts, not bytes: see the module's docstring."""
+
     max_depth: int = 12
     max_aliases: int = 30
     max_operations: int = 10
     max_cost: int = 25_000
     rate_points_per_minute: int = 200_000
+    max_tokens: int = 3_000  # the largest docs/ query has 207, the full introspection query 191
+    max_fields: int = 2_000
+    max_same_key: int = 20
+    max_of_type: int = 10  # graphql-js and graphql-core nest 9 by default (typeDepth)
 
 
 def limit_error(message: str, code: str, **extra: Any) -> dict[str, Any]:
+    """A top-level error: ``{"message", "extensions": {"code", **extra}}``."""
     return {"message": message, "extensions": {"code": code, **extra}}
 
 
@@ -46,8 +72,129 @@ def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
 
+@dataclass
+class _Shape:
+    """What a selection set amounts to once its fragments are spread (numbers capped, see ``_cap``)."""
+
+    fields: int = 0
+    depth: int = 0
+    aliases: int = 0
+    keys: Counter[str] = field(default_factory=Counter)  # response keys at this level
+    expansions: int = 0  # most TYPE_EXPANSIONS on one path (introspection)
+    of_types: int = 0  # most ofType on one path (introspection)
+    worst_same_key: int = 0  # most fields sharing a response key, in any selection set below
+
+
+class _ShapeWalk:
+    """One pass over a document; each fragment's shape is computed once (cycles count as empty:
+    validation reports them)."""
+
+    def __init__(self, document: DocumentNode, limits: Limits) -> None:
+        self.fragments = _fragments(document)
+        self.limits = limits
+        self.cap = limits.max_fields + 1
+        self.memo: dict[str, _Shape] = {}
+        self.open: set[str] = set()
+
+    def _cap(self, value: int) -> int:
+        # 2^levels grows without bound; every limit is far below the cap.
+        return min(value, self.cap)
+
+    def selection_set(self, selection_set: SelectionSetNode | None, introspection: bool) -> _Shape:
+        shape = _Shape()
+        if selection_set is None:
+            return shape
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                inner_introspection = introspection or name in INTROSPECTION_ROOTS
+                inner = self.selection_set(selection.selection_set, inner_introspection)
+                shape.fields = self._cap(shape.fields + 1 + inner.fields)
+                shape.aliases = self._cap(shape.aliases + (selection.alias is not None) + inner.aliases)
+                # Introspection is bounded by its shape rule, not by depth.
+                shape.depth = max(shape.depth, 1 if name in INTROSPECTION_ROOTS else 1 + inner.depth)
+                shape.keys[(selection.alias or selection.name).value] += 1
+                shape.worst_same_key = max(shape.worst_same_key, inner.worst_same_key)
+                if inner_introspection:
+                    shape.expansions = max(shape.expansions, (name in TYPE_EXPANSIONS) + inner.expansions)
+                    shape.of_types = max(shape.of_types, (name == "ofType") + inner.of_types)
+            else:
+                if isinstance(selection, InlineFragmentNode):
+                    inner = self.selection_set(selection.selection_set, introspection)
+                elif isinstance(selection, FragmentSpreadNode):
+                    inner = self.fragment(selection.name.value, introspection)
+                else:  # pragma: no cover - graphql-core has no other selection
+                    continue
+                shape.fields = self._cap(shape.fields + inner.fields)
+                shape.aliases = self._cap(shape.aliases + inner.aliases)
+                shape.depth = max(shape.depth, inner.depth)
+                for key, count in inner.keys.items():
+                    shape.keys[key] = self._cap(shape.keys[key] + count)
+                shape.worst_same_key = max(shape.worst_same_key, inner.worst_same_key)
+                shape.expansions = max(shape.expansions, inner.expansions)
+                shape.of_types = max(shape.of_types, inner.of_types)
+        if shape.keys:
+            shape.worst_same_key = max(shape.worst_same_key, max(shape.keys.values()))
+        return shape
+
+    def fragment(self, name: str, introspection: bool) -> _Shape:
+        key = f"{name}:{introspection}"
+        if key in self.memo:
+            return self.memo[key]
+        definition = self.fragments.get(name)
+        if definition is None or key in self.open:
+            return _Shape()
+        self.open.add(key)
+        shape = self.selection_set(definition.selection_set, introspection)
+        self.open.discard(key)
+        self.memo[key] = shape
+        return shape
+
+
+def shape_errors(document: DocumentNode, limits: Limits) -> list[dict[str, Any]]:
+    """Errors for a document too big or too nested to validate or run; [] when it is within the
+    limits. Costs one pass over the document's text, whatever its fragments spread to."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) > limits.max_operations:
+        return [limit_error(f"At most {limits.max_operations} operations per request.", "TOO_MANY_OPERATIONS")]
+    walk = _ShapeWalk(document, limits)
+    shapes = [walk.selection_set(operation.selection_set, False) for operation in operations]
+    # Fragments no operation uses are still validated: their size counts too.
+    unused = [walk.fragment(name, False) for name in walk.fragments]
+    total = max(sum(s.fields for s in shapes), max((s.fields for s in unused), default=0))
+    errors = []
+    if total > limits.max_fields or any(s.worst_same_key > limits.max_same_key for s in shapes + unused):
+        errors.append(
+            limit_error(
+                f"The query is too large: at most {limits.max_fields} fields once fragments are spread, and at "
+                f"most {limits.max_same_key} fields with the same name or alias side by side.",
+                "QUERY_TOO_LARGE",
+            )
+        )
+        return errors
+    if max((s.depth for s in shapes), default=0) > limits.max_depth:
+        errors.append(
+            limit_error(f"The query is nested too deep: at most {limits.max_depth} levels.", "QUERY_TOO_DEEP")
+        )
+    if max((s.expansions for s in shapes), default=0) > 1 or max((s.of_types for s in shapes), default=0) > (
+        limits.max_of_type
+    ):
+        errors.append(
+            limit_error(
+                "Introspection goes beyond the standard introspection query's shape: at most one of fields, "
+                f"inputFields, interfaces, possibleTypes, enumValues per path and {limits.max_of_type} nested ofType.",
+                "QUERY_TOO_DEEP",
+            )
+        )
+    if sum(s.aliases for s in shapes) > limits.max_aliases:
+        errors.append(limit_error(f"At most {limits.max_aliases} aliases per request.", "TOO_MANY_ALIASES"))
+    return errors
+
+
 def _fields(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode], seen: frozenset[str]):  # noqa: ANN202
-    """Fields of a selection set, with fragments spread in (each fragment once per path)."""
+    """Fields of a selection set, with fragments spread in (each fragment once per path).
+
+    Only run on documents ``shape_errors`` let through: what they spread to is bounded."""
     if selection_set is None:
         return
     for selection in selection_set.selections:
@@ -61,35 +208,9 @@ def _fields(selection_set: SelectionSetNode | None, fragments: dict[str, Fragmen
                 yield from _fields(fragments[name].selection_set, fragments, seen | {name})
 
 
-def static_errors(document: DocumentNode, limits: Limits) -> list[dict[str, Any]]:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if len(operations) > limits.max_operations:
-        return [limit_error(f"At most {limits.max_operations} operations per request.", "TOO_MANY_OPERATIONS")]
-    fragments = _fragments(document)
-    deepest, aliases = 0, 0
-
-    def walk(selection_set: SelectionSetNode | None, depth: int) -> None:
-        nonlocal deepest, aliases
-        for field in _fields(selection_set, fragments, frozenset()):
-            if field.alias is not None:
-                aliases += 1
-            deepest = max(deepest, depth)
-            if depth <= limits.max_depth and aliases <= limits.max_aliases:
-                walk(field.selection_set, depth + 1)
-
-    for operation in operations:
-        walk(operation.selection_set, 1)
-    errors = []
-    if deepest > limits.max_depth:
-        errors.append(
-            limit_error(f"The query is nested too deep: at most {limits.max_depth} levels.", "QUERY_TOO_DEEP")
-        )
-    if aliases > limits.max_aliases:
-        errors.append(limit_error(f"At most {limits.max_aliases} aliases per request.", "TOO_MANY_ALIASES"))
-    return errors
-
-
 def _first(field: FieldNode, variables: dict[str, Any]) -> tuple[bool, Any]:
+    """Whether the field takes ``first`` here, and its value: an int, PAGE_DEFAULT when left
+    out (an absent variable too), None when given as null (refused: a page has a size)."""
     for argument in field.arguments or ():
         if argument.name.value != "first":
             continue
@@ -98,28 +219,23 @@ def _first(field: FieldNode, variables: dict[str, Any]) -> tuple[bool, Any]:
             return True, int(value.value)
         if isinstance(value, VariableNode):
             return True, variables.get(value.name.value, PAGE_DEFAULT)
-        return True, None
+        return True, None  # null
     return False, None
 
 
 def request_errors(
-    document: DocumentNode, operation_name: str | None, variables: dict[str, Any], limits: Limits
+    document: DocumentNode, operation: OperationDefinitionNode, variables: dict[str, Any], limits: Limits
 ) -> tuple[int, list[dict[str, Any]]]:
-    """The cost of the operation to run, and errors for pages out of range or a cost too high."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
-    if not chosen:
-        return 0, []  # execution reports the unknown operation
+    """The cost of ``operation`` (points) with its coerced ``variables``, and errors for pages
+    out of range or a cost too high. ``document`` must have passed ``shape_errors``."""
     fragments = _fragments(document)
     errors: list[dict[str, Any]] = []
 
     def cost(selection_set: SelectionSetNode | None, path: tuple[str, ...]) -> int:
         total = 0
-        for field in _fields(selection_set, fragments, frozenset()):
-            name = (field.alias or field.name).value
-            has_first, first = _first(field, variables)
-            if has_first and first is None:
-                first = PAGE_DEFAULT
+        for field_node in _fields(selection_set, fragments, frozenset()):
+            name = (field_node.alias or field_node.name).value
+            has_first, first = _first(field_node, variables)
             if has_first and (
                 not isinstance(first, int) or isinstance(first, bool) or not PAGE_MIN <= first <= PAGE_MAX
             ):
@@ -132,11 +248,11 @@ def request_errors(
                     )
                 )
                 first = PAGE_MAX
-            inner = cost(field.selection_set, (*path, name)) if field.selection_set else 0
+            inner = cost(field_node.selection_set, (*path, name)) if field_node.selection_set else 0
             total += 1 + (first if has_first else 1) * inner
         return total
 
-    spent = cost(chosen[0].selection_set, ())
+    spent = cost(operation.selection_set, ())
     if spent > limits.max_cost and not errors:
         errors.append(
             limit_error(
@@ -147,7 +263,10 @@ def request_errors(
 
 
 class RateLimiter:
-    """Per-client budgets of query cost, refilled continuously (a token bucket per client)."""
+    """Per-client budgets of query cost, refilled continuously (a token bucket per client).
+
+    Kept per process: with two gateways a client has twice the budget (each bucket refills on
+    its own); a shared store would be needed to hold one budget across instances."""
 
     def __init__(self, points_per_minute: int, clients: int = 50_000) -> None:
         self.rate = points_per_minute / 60.0
@@ -167,3 +286,8 @@ class RateLimiter:
         if len(self._buckets) > self.clients:
             self._buckets.popitem(last=False)
         return None
+
+    def remaining(self, client: str) -> int:
+        """Points ``client`` could spend now (the budget refills at points_per_minute / 60 a second)."""
+        level, at = self._buckets.get(client, (self.capacity, time.monotonic()))
+        return int(min(self.capacity, level + (time.monotonic() - at) * self.rate))

@@ -32,6 +32,12 @@ class ServiceUnavailable(RuntimeError):
         self.service = service
 
 
+class OutcomeUnknown(ServiceUnavailable):
+    """The request was sent but no answer came within the deadline: the service may have done
+    the work (a long change) or not. A query can just be asked again; a mutation should be
+    retried with the same idempotency key."""
+
+
 class RemoteError(RuntimeError):
     """The service raised; carries nameko's exception type and message."""
 
@@ -116,7 +122,7 @@ class RpcClient:
         except DeliveryError as exc:
             raise ServiceUnavailable(service, "no instance has ever served it") from exc
         except TimeoutError as exc:
-            raise ServiceUnavailable(service, f"no answer within {deadline:g} s") from exc
+            raise OutcomeUnknown(service, f"no answer within {deadline:g} s") from exc
         except (AMQPError, ConnectionError, ChannelInvalidStateError) as exc:
             # Also while the robust connection is re-opening its channel after a broker restart.
             raise ServiceUnavailable(service, f"RabbitMQ: {exc}") from exc
@@ -131,11 +137,15 @@ class RpcClient:
 class CountingRpc:
     """One request's view of the RPC client, counting its calls (``GATEWAY_TRACE_RPC`` shows them)."""
 
-    def __init__(self, rpc: RpcClient) -> None:
+    def __init__(self, rpc: RpcClient, timeout: float | None = None) -> None:
         self.rpc = rpc
         self.calls = 0
+        # Set for a mutation: a long change (a 52-week series) gets longer than a read.
+        self.timeout = timeout
 
     async def call(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        """``RpcClient.call``, counted."""
+        """``RpcClient.call``, counted; with this request's deadline unless the call sets one."""
         self.calls += 1
+        if self.timeout is not None and kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
         return await self.rpc.call(service, method, *args, **kwargs)

@@ -13,7 +13,7 @@ import graphene
 
 from parentnet_kit import cities as city_catalogue
 
-from . import ids
+from . import ids, scalars
 from .common import NODE_LOADERS, City, Node
 from .community import CommunityMutations, CommunityQueries, CoopShift, Trip
 from .discovery import DiscoveryQueries
@@ -65,3 +65,4 @@ schema = graphene.Schema(
     subscription=Subscription,
     types=[Outing, Listing, Contact, Member, Group, Notification, CoopShift, Trip],
 )
+scalars.install(schema.graphql_schema)

@@ -24,6 +24,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     cors_origins: tuple[str, ...] = ()
     trace_rpc: bool = False
+    mutation_rpc_timeout: float = 30.0
     services: tuple[str, ...] = ("members", "events", "listings", "search")
 
     @classmethod
@@ -45,9 +46,12 @@ class Settings:
                 max_cost=_int("GATEWAY_MAX_COST", Limits.max_cost),
                 rate_points_per_minute=_int("GATEWAY_RATE_POINTS_PER_MINUTE", Limits.rate_points_per_minute),
             ),
-            # Web apps' origins allowed to call the API from a browser, comma-separated.
+            # Web apps' origins allowed to call the API from a browser, comma-separated; "*" any;
+            # "none" no CORS at all; unset: this machine's origins, any port (transport.DEV_ORIGINS).
             cors_origins=tuple(o.strip() for o in os.environ.get("GATEWAY_CORS_ORIGINS", "").split(",") if o.strip()),
             trace_rpc=config.flag("GATEWAY_TRACE_RPC", False),
+            # A mutation's calls (a 52-week series is one call) get longer than a read's.
+            mutation_rpc_timeout=float(os.environ.get("GATEWAY_MUTATION_RPC_TIMEOUT", "30")),
         )
 
 

@@ -15,20 +15,21 @@ import json
 import logging
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLSchema, OperationType, execute, get_operation_ast, subscribe
+import orjson
+from graphql import ExecutionResult, GraphQLError, OperationType, execute, subscribe
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .auth import Authenticator, BadToken
 from .context import Context
-from .graphql_http import DocumentCache, format_execution_error
-from .limits import request_errors
-from .rpc import RpcClient, ServiceUnavailable
+from .graphql_http import Runner, budget_key, client_error, format_execution_error, shape_result
+from .rpc import CountingRpc, RpcClient, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
 PROTOCOL = "graphql-transport-ws"
 INIT_TIMEOUT = 10.0
 MAX_OPERATIONS = 25
+ALL_OPERATIONS = frozenset(OperationType)
 VIEWER_REFRESH_SECONDS = 30.0
 
 
@@ -42,14 +43,16 @@ class Connection:
     def __init__(
         self,
         socket: WebSocket,
-        schema: GraphQLSchema,
-        cache: DocumentCache,
+        runner: Runner,
         rpc: RpcClient,
         authenticator: Authenticator,
         feed: Any,
+        max_message_bytes: int = 64 * 1024,
     ) -> None:
-        self.socket, self.schema, self.cache, self.rpc = socket, schema, cache, rpc
+        self.socket, self.runner, self.schema, self.rpc = socket, runner, runner.schema, rpc
         self.authenticator, self.feed = authenticator, feed
+        # The same bound as an HTTP body (uvicorn's ws_max_size stops larger frames earlier).
+        self.max_message_bytes = max_message_bytes
         self.acked = False
         self.viewer_id: str | None = None
         self.session_id: str | None = None
@@ -58,7 +61,11 @@ class Connection:
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self.send_lock:
-            await self.socket.send_text(json.dumps(message))
+            await self.socket.send_text(orjson.dumps(message).decode())
+
+    async def send_error(self, op_id: str, errors: list[dict[str, Any]]) -> None:
+        """The protocol's ``error`` message: that operation is over, the connection stays."""
+        await self.send({"type": "error", "id": op_id, "payload": errors})
 
     async def serve(self) -> None:
         if PROTOCOL not in self.socket.scope.get("subprotocols", []):
@@ -84,14 +91,33 @@ class Connection:
             await self.socket.close(code, reason)
 
     async def _receive(self) -> dict[str, Any]:
-        text = await self.socket.receive_text()
+        while True:
+            text = await self.socket.receive_text()
+            if len(text) > self.max_message_bytes and len(text.encode("utf-8", "replace")) > self.max_message_bytes:
+                raise Closed(1009, f"Message too big: at most {self.max_message_bytes} bytes")
+            try:
+                message = orjson.loads(text)
+            except ValueError:
+                message = await self._not_unicode(text)
+                if message is None:
+                    continue
+            if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+                raise Closed(4400, "Message has no type")
+            return message
+
+    async def _not_unicode(self, text: str) -> None:
+        """A message orjson refused: JSON with a lone surrogate (``\\ud800``) fails that one
+        operation; anything else is a protocol fault."""
         try:
             message = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise Closed(4400, "Message is not JSON") from None
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            raise Closed(4400, "Message has no type")
-        return message
+        op_id = message.get("id") if isinstance(message, dict) else None
+        if not isinstance(op_id, str) or message.get("type") != "subscribe" or not self.acked:
+            raise Closed(4400, "Message is not valid JSON in UTF-8")
+        message = "The message holds a string that is not valid Unicode (a lone surrogate such as \\ud800)."
+        await self.send_error(op_id, [client_error(message, "BAD_USER_INPUT")])
+        return None
 
     async def _first_message(self) -> None:
         message = await self._receive()
@@ -144,35 +170,12 @@ class Connection:
         if op_id in self.operations:
             raise Closed(4409, f"Subscriber for {op_id} already exists")
         if len(self.operations) >= MAX_OPERATIONS:
-            await self.send(
-                {
-                    "type": "error",
-                    "id": op_id,
-                    "payload": [
-                        {
-                            "message": "Too many operations on this connection.",
-                            "extensions": {"code": "TOO_MANY_OPERATIONS"},
-                        }
-                    ],
-                }
-            )
-            return
-        query = payload.get("query")
-        document, errors = self.cache.get(query) if isinstance(query, str) else (None, [{"message": "No query."}])
-        if document is None:
-            await self.send({"type": "error", "id": op_id, "payload": errors})
-            return
-        variables = payload.get("variables") or {}
-        operation_name = payload.get("operationName")
-        _, refused = request_errors(
-            document, operation_name, variables if isinstance(variables, dict) else {}, self.cache.limits
-        )
-        if refused:
-            await self.send({"type": "error", "id": op_id, "payload": refused})
+            refusal = client_error("Too many operations on this connection.", "TOO_MANY_OPERATIONS")
+            await self.send_error(op_id, [refusal])
             return
         context = Context(
             request=None,
-            rpc=self.rpc,
+            rpc=CountingRpc(self.rpc),
             viewer_id=self.viewer_id,
             session_id=self.session_id,
             client=self.socket.client.host if self.socket.client else "unknown",
@@ -180,39 +183,55 @@ class Connection:
             feed=self.feed,
             refresh_viewer_after=VIEWER_REFRESH_SECONDS,
         )
-        operation = get_operation_ast(document, operation_name)
-        task = asyncio.create_task(self._run(op_id, document, operation, variables, operation_name, context))
+        # The same steps and budget as over HTTP: size, limits, variables, cost.
+        variables, operation_name = payload.get("variables"), payload.get("operationName")
+        refused, document, operation, cost = await self.runner.prepare(
+            payload.get("query"), variables, operation_name, budget_key(context), ALL_OPERATIONS
+        )
+        if refused is not None:
+            await self.send_error(op_id, refused.errors)
+            return
+        if op_id in self.operations:  # sent again while this one was being checked
+            raise Closed(4409, f"Subscriber for {op_id} already exists")
+        task = asyncio.create_task(self._run(op_id, document, operation, variables, operation_name, context, cost))
         self.operations[op_id] = task
 
     async def _run(
-        self, op_id: str, document: Any, operation: Any, variables: Any, name: Any, context: Context
+        self, op_id: str, document: Any, operation: Any, variables: Any, name: Any, context: Context, cost: int
     ) -> None:
+        budget = self.runner.budget(budget_key(context), cost)
         try:
-            if operation is not None and operation.operation == OperationType.SUBSCRIPTION:
+            if operation.operation == OperationType.SUBSCRIPTION:
                 stream = await subscribe(
                     self.schema, document, context_value=context, variable_values=variables, operation_name=name
                 )
                 if isinstance(stream, ExecutionResult):
-                    await self.send(
-                        {
-                            "type": "error",
-                            "id": op_id,
-                            "payload": [format_execution_error(e) for e in stream.errors or []],
-                        }
-                    )
+                    await self.send_error(op_id, [format_execution_error(e) for e in stream.errors or []])
                     return
                 try:
                     async for result in stream:
-                        await self.send({"type": "next", "id": op_id, "payload": _payload(result)})
+                        await self.send({"type": "next", "id": op_id, "payload": shape_result(result, False)})
+                except (asyncio.CancelledError, WebSocketDisconnect):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the subscription's resolver refused or failed
+                    # Raised by the source stream before or between events (a missing sign-in, a bad
+                    # argument): the client hears it as this operation's error, not as silence.
+                    message = exc.message if isinstance(exc, GraphQLError) else str(exc)
+                    error = GraphQLError(message, path=[operation_field(operation)], original_error=exc)
+                    await self.send_error(op_id, [format_execution_error(error)])
+                    return
                 finally:
                     await stream.aclose()
             else:
+                mutation = operation.operation == OperationType.MUTATION
+                if mutation and self.runner.mutation_timeout and isinstance(context.rpc, CountingRpc):
+                    context.rpc.timeout = self.runner.mutation_timeout
                 result = execute(
                     self.schema, document, context_value=context, variable_values=variables, operation_name=name
                 )
                 if not isinstance(result, ExecutionResult):
                     result = await result
-                await self.send({"type": "next", "id": op_id, "payload": _payload(result)})
+                await self.send({"type": "next", "id": op_id, "payload": shape_result(result, mutation, budget)})
             await self.send({"type": "complete", "id": op_id})
         except asyncio.CancelledError:
             raise
@@ -222,8 +241,8 @@ class Connection:
             self.operations.pop(op_id, None)
 
 
-def _payload(result: ExecutionResult) -> dict[str, Any]:
-    payload: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        payload["errors"] = [format_execution_error(e) for e in result.errors]
-    return payload
+def operation_field(operation: Any) -> str:
+    """The response key of an operation's first field (a subscription has exactly one)."""
+    first = operation.selection_set.selections[0]
+    node = getattr(first, "alias", None) or getattr(first, "name", None)
+    return node.value if node is not None else "subscription"

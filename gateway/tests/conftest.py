@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from gateway.app import create_app
+from gateway.limits import Limits
 from gateway.settings import Settings
 
 
@@ -40,6 +41,7 @@ def make_client():
             introspection=overrides.get("introspection", True),
             explorer=True,
             cors_origins=overrides.get("cors_origins", ()),
+            limits=overrides.get("limits", Limits()),
         )
         app = create_app(settings)
         fake = FakeRpc(answers)

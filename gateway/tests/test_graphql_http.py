@@ -25,8 +25,12 @@ OUTING = {
 }
 
 
-def post(client: TestClient, query: str, variables: dict | None = None):
-    return client.post("/graphql", json={"query": query, "variables": variables or {}})
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def post(client: TestClient, query: str, variables: dict | None = None, accept: str = GRAPHQL_RESPONSE):
+    """POST as a client of the GraphQL-over-HTTP spec (request errors are HTTP 400)."""
+    return client.post("/graphql", json={"query": query, "variables": variables or {}}, headers={"accept": accept})
 
 
 def test_node_ids_resolve_through_one_batched_call(make_client):
@@ -57,7 +61,9 @@ def test_client_faults_have_codes_and_no_schema_hints(make_client):
     assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert "Did you mean" not in error["message"]
     assert post(client, "{ cities { ").json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
-    assert client.post("/graphql", content=b"nope").json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    not_json = client.post("/graphql", content=b"nope", headers={"content-type": "application/json"})
+    assert not_json.status_code == 400 and not_json.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert client.post("/graphql", content=b"{}").status_code == 415  # no content type
 
 
 def test_oversized_bodies_are_refused(make_client):
@@ -85,3 +91,31 @@ def test_outing_times_are_shown_in_the_city_time_zone(make_client):
 def test_alive_answers_without_dependencies(make_client):
     client, _ = make_client({})
     assert client.get("/alive").json() == {"status": "alive"}
+
+
+def test_a_mutation_without_an_answer_in_time_is_outcome_unknown_and_a_query_unavailable(make_client):
+    from gateway.rpc import OutcomeUnknown
+
+    timeouts = []
+
+    def slow_login(*args, **kwargs):
+        raise OutcomeUnknown("members", "no answer within 30 s")
+
+    client, fake = make_client(
+        {"members.login": slow_login, "search.nearby_outings": OutcomeUnknown("search", "no answer within 5 s")}
+    )
+    original = fake.call
+
+    async def call(service, method, *args, timeout=None, **kwargs):
+        timeouts.append(timeout)
+        return await original(service, method, *args, **kwargs)
+
+    client.app.state.rpc.call = call
+    login = 'mutation { memberLogin(input: {email: "a@example.org", password: "p"}) { accessToken } }'
+    error = post(client, login).json()["errors"][0]
+    assert error["extensions"] == {"code": "OUTCOME_UNKNOWN", "service": "members"}
+    assert "same Idempotency-Key" in error["message"]
+    assert timeouts == [30.0]  # a mutation's calls get GATEWAY_MUTATION_RPC_TIMEOUT
+    query = "{ nearbyOutings(near: {lat: 1, lon: 1}, radiusKm: 1) { totalCount } }"
+    assert post(client, query).json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert timeouts[1] is None  # a read keeps the default deadline

@@ -30,7 +30,11 @@ def decode_cursor(cursor: str) -> list[Any] | None:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
-    return values if isinstance(values, list) and len(values) == 2 else None
+    # Well-formed base64 JSON holding other types (a client's edit) is no cursor either: it
+    # would reach Elasticsearch's search_after and fail there as a server fault.
+    if not isinstance(values, list) or len(values) != 2 or _number(values[0]) is None:
+        return None
+    return values if isinstance(values[1], str) else None
 
 
 def _number(value: Any) -> float | None:

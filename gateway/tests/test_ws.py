@@ -1,0 +1,57 @@
+"""The websocket has the HTTP guards: message size, limits, the per-client budget, and an error
+message for an operation that cannot run."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
+from gateway.limits import Limits
+
+
+def handshake(client):
+    socket = client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"])
+    ws = socket.__enter__()
+    ws.send_json({"type": "connection_init"})
+    assert ws.receive_json()["type"] == "connection_ack"
+    return socket, ws
+
+
+def test_a_message_larger_than_a_body_closes_the_socket(make_client):
+    client, _ = make_client({}, max_body_bytes=1_000)
+    socket, ws = handshake(client)
+    ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": "{ cities { slug } }" + " " * 2_000}})
+    with pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_json()
+    assert closed.value.code == 1009
+    socket.__exit__(None, None, None)
+
+
+def test_the_websocket_spends_the_same_budget_as_http(make_client):
+    client, _ = make_client({}, limits=Limits(rate_points_per_minute=10))
+    socket, ws = handshake(client)
+    answers = []
+    for i in range(8):
+        ws.send_json({"type": "subscribe", "id": str(i), "payload": {"query": "{ cities { slug } }"}})
+        answers.append(ws.receive_json())
+        if answers[-1]["type"] == "next":
+            assert ws.receive_json()["type"] == "complete"
+    kinds = [a["type"] for a in answers]
+    assert kinds[:5] == ["next"] * 5 and set(kinds[5:]) == {"error"}  # 2 points each, 10 a minute
+    assert answers[5]["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
+    # ... and HTTP from the same client finds the budget spent.
+    assert client.post("/graphql", json={"query": "{ cities { slug } }"}).status_code == 429
+    socket.__exit__(None, None, None)
+
+
+def test_limits_hold_over_the_websocket(make_client):
+    client, _ = make_client({})
+    socket, ws = handshake(client)
+    levels = 18
+    fragments = ["fragment F0 on Query { cities { slug } }"]
+    fragments += [f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)]
+    query = f"{{ ...F{levels} }} " + " ".join(fragments)
+    ws.send_json({"type": "subscribe", "id": "x", "payload": {"query": query}})
+    answer = ws.receive_json()
+    assert answer["type"] == "error" and answer["payload"][0]["extensions"]["code"] == "QUERY_TOO_LARGE"
+    socket.__exit__(None, None, None)
