@@ -33,7 +33,7 @@ def test_codegen_generates_typescript_types_from_the_live_url(stack):
     schema = (CODEGEN / "generated" / "schema.ts").read_text()
     operations = (CODEGEN / "generated" / "operations.ts").read_text()
     # Types with their descriptions, enums, deprecations: what the editor shows the team.
-    assert "export type Outing = {" in schema
+    assert "export type Outing = Node & {" in schema
     assert "/** An outing a parent proposes to other families, at a public place. */" in schema
     assert "export enum OutingState {" in schema
     assert "@deprecated Use state" in schema
