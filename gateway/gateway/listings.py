@@ -304,13 +304,6 @@ def _connection(
     return connection(edges, has_next, after, total, has_previous, user_errors=[], facets=facets or [])
 
 
-def _backwards(info: graphene.ResolveInfo, last: int | None, before: str | None) -> None:
-    """Lists whose service pages forwards only refuse ``last``/``before`` (BAD_USER_INPUT)."""
-    if last is not None or before is not None:
-        name = "last" if last is not None else "before"
-        raise bad_input(info, name, f"This list pages forwards only: use first and after, not {name}.")
-
-
 class ListingQueries(graphene.ObjectType):
     nearby_listings = graphene.Field(
         ListingConnection,
