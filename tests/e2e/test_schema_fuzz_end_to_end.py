@@ -97,6 +97,36 @@ class Steer(graphql.Visitor):
         return value
 
 
+def hoist(document: graphql.DocumentNode, schema: graphql.GraphQLSchema) -> dict:
+    """The operation as apps send it: about half its arguments moved into variables of their
+    declared type, so the same values also go through variable coercion (a wrong type, an
+    unknown enum value, a missing field inside an input object...), not only literal validation.
+    Returns the request body: ``{"query", "variables"}``."""
+    type_info = graphql.TypeInfo(schema)
+    variables: dict = {}
+    definitions: list[graphql.VariableDefinitionNode] = []
+
+    class Variables(graphql.Visitor):
+        def enter_argument(self, node: graphql.ArgumentNode, *_: object) -> graphql.ArgumentNode | None:
+            declared = type_info.get_input_type()
+            if declared is None or zlib.crc32(graphql.print_ast(node).encode()) % 2:
+                return None
+            name = graphql.NameNode(value=f"v{len(variables)}")
+            variables[name.value] = graphql.value_from_ast_untyped(node.value)
+            definitions.append(
+                graphql.VariableDefinitionNode(
+                    variable=graphql.VariableNode(name=name), type=graphql.parse_type(str(declared))
+                )
+            )
+            return graphql.ArgumentNode(name=node.name, value=graphql.VariableNode(name=name))
+
+    edited = graphql.visit(document, graphql.TypeInfoVisitor(type_info, Variables()))
+    for operation in edited.definitions:
+        if isinstance(operation, graphql.OperationDefinitionNode):
+            operation.variable_definitions = (*(operation.variable_definitions or ()), *definitions)
+    return {"query": graphql.print_ast(edited), "variables": variables}
+
+
 class Member:
     """The fuzzer's own account; signed in again when a generated memberLogout ends its session."""
 
@@ -181,14 +211,15 @@ SCALARS = {"DateTime": date_times()}
 FUZZ = {"deadline": None, "database": None, "phases": [Phase.generate], "suppress_health_check": list(HealthCheck)}
 
 
-def send(http: httpx.Client, way: str, document: str, member: Member | None) -> None:
-    """Send one operation and keep it if the answer is a server fault."""
+def send(http: httpx.Client, way: str, request: dict, member: Member | None) -> None:
+    """Send one operation (``{"query", "variables"}``) and keep it if the answer is a server fault."""
     token = member.token if member else ""
     headers = {"Authorization": f"Bearer {token}"} if member else {}
     if way.startswith("get"):
-        answer = http.get("/graphql", params={"query": document}, headers=headers)
+        params = {"query": request["query"], "variables": json.dumps(request["variables"])}
+        answer = http.get("/graphql", params=params, headers=headers)
     else:
-        answer = http.post("/graphql", json={"query": document}, headers=headers)
+        answer = http.post("/graphql", json=request, headers=headers)
     SENT[way] += 1
     if member is not None and answer.status_code == 401:
         member.renew(token)  # a generated memberLogout ended the session: the next operations sign in again
@@ -201,10 +232,10 @@ def send(http: httpx.Client, way: str, document: str, member: Member | None) -> 
     )
     ANSWERS[" ".join([str(answer.status_code), *sorted({str(c) for c in codes})])] += 1
     if answer.status_code >= 500 or "INTERNAL_SERVER_ERROR" in codes:
-        FAULTS.append({"way": way, "status": answer.status_code, "document": document, "answer": body})
+        FAULTS.append({"way": way, "status": answer.status_code, **request, "answer": body})
 
 
-def run(http: httpx.Client, way: str, strategy: st.SearchStrategy[str], examples: int, member: Member | None) -> None:
+def run(http: httpx.Client, way: str, strategy: st.SearchStrategy[dict], examples: int, member: Member | None) -> None:
     """Send ``examples`` operations drawn from ``strategy``; drawing one costs about as much as
     answering one (0.1 s on a loaded 2-core machine), so four threads send while the next are drawn."""
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -212,28 +243,31 @@ def run(http: httpx.Client, way: str, strategy: st.SearchStrategy[str], examples
 
         @settings(max_examples=examples, **FUZZ)
         @given(strategy)
-        def fuzz(document: str) -> None:
-            sent.append(pool.submit(send, http, way, document, member))
+        def fuzz(request: dict) -> None:
+            sent.append(pool.submit(send, http, way, request, member))
 
         fuzz()
         for future in sent:
             future.result()
 
 
-def printer(ids: list[str]):
-    return lambda document: graphql.print_ast(graphql.visit(document, Steer(ids)))
+def printer(ids: list[str], schema: graphql.GraphQLSchema):
+    """Steered, then half its arguments as variables: the request body to send."""
+    return lambda document: hoist(graphql.visit(document, Steer(ids)), schema)
 
 
 @pytest.mark.parametrize("way", list(BUDGET))
 def test_generated_valid_operations(client, live_schema, member, seeded_ids, way):
     make = queries if way.startswith("get") else from_schema  # GET runs queries only
-    strategy = make(live_schema, custom_scalars=SCALARS, print_ast=printer(seeded_ids))
+    strategy = make(live_schema, custom_scalars=SCALARS, print_ast=printer(seeded_ids, live_schema))
     run(client, way, strategy, BUDGET[way], member if way.endswith("signed-in") else None)
 
 
 @pytest.mark.parametrize("way", list(NEGATIVE_BUDGET))
 def test_generated_operations_with_one_schema_violation(client, live_schema, member, seeded_ids, way):
-    strategy = from_schema(live_schema, custom_scalars=SCALARS, mode=Mode.NEGATIVE, print_ast=printer(seeded_ids))
+    strategy = from_schema(
+        live_schema, custom_scalars=SCALARS, mode=Mode.NEGATIVE, print_ast=printer(seeded_ids, live_schema)
+    )
     run(client, way, strategy, NEGATIVE_BUDGET[way], member if way.endswith("signed-in") else None)
 
 
