@@ -9,7 +9,8 @@ POST, GET and the websocket, each one new (so no cache helps):
 - fragments that each spread the one before twice (18 and 24 levels, under 1 KB);
 - 1,000 fields of the same name (13 KB); 2,000 aliases (30 KB);
 - a 300 KB document over the websocket, and a 10 MB websocket message;
-- a chunked POST body with no Content-Length, 1 MB.
+- a chunked POST body with no Content-Length, 1 MB;
+- the full introspection query, a new text each time (its result is kept per text).
 
 It prints p50 and p99 of each condition and their ratio (target: p99 under abuse at most 3x
 the quiet p99), and appends them to ``bench/results-abuse.md``.
@@ -31,6 +32,7 @@ from typing import Any
 
 import httpx
 import orjson
+from graphql import get_introspection_query
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from devtools.isolated import isolated_stack  # noqa: E402
 
 CITIES = "{ cities { slug name timeZone } }"
+INTROSPECTION = get_introspection_query(descriptions=True, input_value_deprecation=True)
 NEARBY = (
     "{ nearbyOutings(near: {lat: 48.8584, lon: 2.2945}, radiusKm: 3, first: 10) { totalCount nodes { id title } } }"
 )
@@ -70,7 +73,7 @@ async def abuse(url: str, stop: multiprocessing.synchronize.Event, workers: int,
     sent = 0
 
     async def over_http(client: httpx.AsyncClient, salt: int) -> None:
-        kind = salt % 5
+        kind = salt % 6
         if kind == 0:
             await client.post("/graphql", json={"query": explosion(18 + salt % 7, salt)})
         elif kind == 1:
@@ -79,6 +82,8 @@ async def abuse(url: str, stop: multiprocessing.synchronize.Event, workers: int,
             await client.post("/graphql", json={"query": same_name(salt)})
         elif kind == 3:
             await client.post("/graphql", json={"query": aliases(salt)})
+        elif kind == 4:  # a new text each time: never the kept result
+            await client.post("/graphql", json={"query": f"# {salt}\n{INTROSPECTION}"})
         else:
 
             async def chunks():  # noqa: ANN202 - no Content-Length: sent chunked
@@ -109,7 +114,7 @@ async def abuse(url: str, stop: multiprocessing.synchronize.Event, workers: int,
             while not stop.is_set():
                 salt += 1
                 with contextlib.suppress(httpx.HTTPError):
-                    await (over_ws(salt) if salt % 6 == 0 else over_http(client, salt))
+                    await (over_ws(salt) if salt % 7 == 0 else over_http(client, salt))
                 sent += 1
                 with answered.get_lock():
                     answered.value += 1
@@ -173,7 +178,7 @@ def main() -> None:
             f"p99 ratio, abused / quiet: **{ratio_p99:.2f}x** (target at most 3x); "
             f"p50 ratio {statistics.median(abused) / statistics.median(quiet):.2f}x; "
             f"the abusive client had {answered.value / max(abused_seconds, 0.001):.0f} answers a second "
-            "while the normal one was sampled (all refusals)",
+            "while the normal one was sampled (refusals, and new introspection texts answered)",
         ]
         report = "\n".join(lines)
         print(report)

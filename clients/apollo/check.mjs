@@ -1,6 +1,9 @@
 // Runs every operation in docs/queries with Apollo Client against a live gateway, then proves a
 // subscription delivers: it subscribes to notificationReceived over graphql-transport-ws, makes
-// the organizer cancel an outing the listener joined, and waits for the message.
+// the organizer cancel an outing the listener joined, and waits for the message. Then, with
+// Apollo Client's default options (errorPolicy "none": any error fails the call), registers,
+// signs in and refreshes selecting accessTokenExpiresAt, and subscribes with bad input, which
+// must end in an error within 2 s.
 //
 // Input (environment): GATEWAY_URL, LISTENER_TOKEN, ORGANIZER_TOKEN, CANCEL_OUTING_ID, and
 // VARIABLES: a JSON object of variables per operation name. Output: one JSON line on stdout.
@@ -80,6 +83,43 @@ async function main() {
   });
   results.Cancel = { errors: cancel.errors || [], data: cancel.data };
   results[subscription.name] = { data: await received };
+
+  // Default options: a sign-in that answers any error would throw here.
+  const plain = new ApolloClient({ link: new HttpLink({ uri: url }), cache: new InMemoryCache() });
+  const payload = "accessToken accessTokenExpiresAt refreshToken member { id displayName } userErrors { code }";
+  const email = `apollo-${Date.now()}@example.org`;
+  const register = await plain.mutate({
+    mutation: gql(`mutation R($i: MemberRegisterInput!) { memberRegister(input: $i) { ${payload} } }`),
+    variables: { i: { email, password: "a long test password", displayName: "Apollo", city: "paris" } },
+  });
+  const login = await plain.mutate({
+    mutation: gql(`mutation L($i: MemberLoginInput!) { memberLogin(input: $i) { ${payload} } }`),
+    variables: { i: { email, password: "a long test password" } },
+  });
+  const refresh = await plain.mutate({
+    mutation: gql(`mutation F($i: MemberTokenRefreshInput!) { memberTokenRefresh(input: $i) { ${payload} } }`),
+    variables: { i: { refreshToken: login.data.memberLogin.refreshToken } },
+  });
+  results.SignIn = {
+    expiresAt: [register.data.memberRegister, login.data.memberLogin, refresh.data.memberTokenRefresh].map(
+      (p) => p.accessTokenExpiresAt,
+    ),
+  };
+
+  const started = Date.now();
+  results.BadSubscription = await new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ error: null, ms: Date.now() - started }), 2000);
+    overWs
+      .subscribe({ query: gql("subscription { outingPublishedNearby(near: {lat: 123, lon: 2}, radiusKm: 5) { id } }") })
+      .subscribe({
+        next: () => {},
+        error: (error) => {
+          clearTimeout(timer);
+          const codes = (error.graphQLErrors || error.errors || []).map((e) => e.extensions?.code);
+          resolve({ error: String(error.message), codes, ms: Date.now() - started });
+        },
+      });
+  });
   await ws.dispose();
   process.stdout.write(JSON.stringify(results) + "\n");
 }

@@ -35,6 +35,7 @@ from .transport import (
     QUERIES_AND_MUTATIONS,
     QUERIES_ONLY,
     cors,
+    decode_json,
     json_answer,
     read_body,
     response_media_type,
@@ -89,6 +90,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if media is None:
             message = "Accept must allow application/graphql-response+json or application/json."
             return json_answer({"errors": [client_error(message, "NOT_ACCEPTABLE")]}, 406, LEGACY)
+        if payload.get("extensions") is not None and not isinstance(payload["extensions"], dict):
+            message = "extensions must be a JSON object."
+            return json_answer({"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
         query, refusal = persisted.resolve(payload.get("query"), payload.get("extensions"))
         if refusal is not None:
             return json_answer({"errors": [refusal[1]]}, refusal[0], media)
@@ -138,7 +142,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             message = f"The request body is too large: at most {settings.max_body_bytes} bytes."
             return json_answer({"errors": [client_error(message, "PAYLOAD_TOO_LARGE")]}, 413, media)
         try:
-            payload = orjson.loads(raw)
+            payload = decode_json(raw)
         except ValueError:
             message = "The body is not JSON (UTF-8, no lone surrogates, nested at most 1,024 deep)."
             return json_answer({"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
@@ -156,7 +160,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for name in ("variables", "extensions"):
                 if params.get(name):
                     try:
-                        payload[name] = orjson.loads(params[name])
+                        payload[name] = decode_json(params[name])
                     except ValueError:
                         message = f"{name} is not JSON (UTF-8, no lone surrogates, nested at most 1,024 deep)."
                         code = "BAD_USER_INPUT" if name == "variables" else "BAD_REQUEST"
@@ -178,7 +182,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return Response(path.read_bytes(), media_type=EXPLORER_ASSETS[asset], headers={"Cache-Control": "max-age=3600"})
 
     async def graphql_ws(socket: WebSocket) -> None:
-        await Connection(socket, runner, rpc, authenticator, feed, settings.max_body_bytes).serve()
+        await Connection(
+            socket, runner, rpc, authenticator, feed, settings.max_body_bytes, settings.trust_forwarded
+        ).serve()
 
     async def alive(request: Request) -> Response:
         return JSONResponse({"status": "alive"})

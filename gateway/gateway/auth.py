@@ -8,14 +8,18 @@ request costs at most one extra RPC per session every ``revocation_ttl`` seconds
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
-from starlette.requests import Request
+import jwt
+from starlette.requests import HTTPConnection, Request
 
 from parentnet_kit.tokens import InvalidToken, TokenVerifier
 
 from .rpc import RpcClient
+
+log = logging.getLogger(__name__)
 
 
 class BadToken(Exception):
@@ -53,7 +57,12 @@ class Authenticator:
         try:
             claims = self.verifier.verify(token.strip())
         except InvalidToken as exc:
-            raise BadToken(f"The access token is not valid ({exc}); refresh it or sign in again.") from exc
+            # The library's reason ("Signature has expired", "'utf-8' codec can't decode byte
+            # ...") is for our logs, not for the app: it says expired, or not valid.
+            log.info("refused an access token: %s", exc)
+            if isinstance(exc.__cause__, jwt.ExpiredSignatureError):
+                raise BadToken("The access token has expired; refresh it or sign in again.") from exc
+            raise BadToken("The access token is not valid; sign in again.") from exc
         if not await self.session_active(claims.session_id):
             raise BadToken("This session has ended; sign in again.")
         return Viewer(claims.member_id, claims.session_id)
@@ -76,7 +85,7 @@ class Authenticator:
         self._active.pop(session_id, None)
 
 
-def client_address(request: Request, trust_forwarded: bool) -> str:
+def client_address(request: HTTPConnection, trust_forwarded: bool) -> str:
     """The caller's address; behind a trusted proxy, the first X-Forwarded-For entry."""
     if trust_forwarded:
         forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()

@@ -26,6 +26,7 @@ import orjson
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -89,12 +90,9 @@ class DocumentCache:
             self._entries.popitem(last=False)
         return entry
 
-    def get(self, query: str) -> Compiled:
-        """The document and [] or None and errors, compiled on the calling thread."""
-        return self._cached(query) or self._store(query, self._compile(query))
-
     async def compile(self, query: str) -> Compiled:
-        """As ``get``, compiling a new document on a worker thread."""
+        """The document and [], or None and the errors for the client; a new document is
+        compiled on the compile thread."""
         cached = self._cached(query)
         if cached is not None:
             return cached
@@ -218,6 +216,7 @@ class Runner:
     ) -> None:
         self.schema, self.cache, self.rate_limiter = schema, cache, rate_limiter
         self.mutation_timeout = mutation_timeout
+        self._introspections: OrderedDict[tuple[str, Any, bytes], ExecutionResult] = OrderedDict()
 
     def budget(self, client: str, requested: int) -> dict[str, Any]:
         """``extensions.cost`` for a client after a request of ``requested`` points."""
@@ -298,12 +297,45 @@ class Runner:
         mutation = operation.operation == OperationType.MUTATION
         if mutation and self.mutation_timeout and isinstance(context.rpc, CountingRpc):
             context.rpc.timeout = self.mutation_timeout
-        result = execute(
-            self.schema, document, variable_values=variables, operation_name=operation_name, context_value=context
-        )
-        if not isinstance(result, ExecutionResult):
-            result = await result
+        if introspection_only(operation):
+            result = await self.introspect(query, document, variables, operation_name)
+        else:
+            result = execute(
+                self.schema, document, variable_values=variables, operation_name=operation_name, context_value=context
+            )
+            if not isinstance(result, ExecutionResult):
+                result = await result
         return Answer(shape_result(result, mutation, self.budget(client, cost)))
+
+    async def introspect(self, query: str, document: DocumentNode, variables: Any, name: Any) -> ExecutionResult:
+        """An introspection-only operation's result, computed once per text and variables on the
+        compile thread (the full query takes ~170 ms of pure Python: on the event loop, a client
+        repeating it within its budget could stall everyone) and kept: the schema never changes
+        in a running process."""
+        key = (query, name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS))
+        cached = self._introspections.get(key)
+        if cached is not None:
+            self._introspections.move_to_end(key)
+            return cached
+        result = await asyncio.get_running_loop().run_in_executor(
+            self.cache._compiler,
+            lambda: execute(self.schema, document, variable_values=variables, operation_name=name),
+        )
+        assert isinstance(result, ExecutionResult)  # introspection resolves synchronously
+        if not result.errors:
+            self._introspections[key] = result
+            if len(self._introspections) > 32:
+                self._introspections.popitem(last=False)
+        return result
+
+
+def introspection_only(operation: OperationDefinitionNode) -> bool:
+    """Whether every root field is ``__schema``, ``__type`` or ``__typename`` (fragments aside:
+    such an operation just runs normally)."""
+    selections = operation.selection_set.selections
+    return operation.operation == OperationType.QUERY and all(
+        isinstance(s, FieldNode) and s.name.value in ("__schema", "__type", "__typename") for s in selections
+    )
 
 
 def budget_key(context: Any) -> str:

@@ -2,8 +2,9 @@
 
 Every transport (POST, GET, websocket) runs the same three steps, in this order:
 
-- While parsing: at most ``max_tokens`` lexical tokens, so parsing is bounded by the limit,
-  not by the body size (parsing costs about 4 µs a byte in graphql-core).
+- Before and while parsing: at most ``max_tokens`` lexical tokens (counted by a regular
+  expression first, then by graphql-core's parser), so parsing is bounded by the limit, not by
+  the body size (graphql-core's lexer costs ~10 µs a token).
 - Before validation (``shape_errors``, one pass that spreads each fragment once, memoised):
   operations per document, fields once fragments are spread (``max_fields``), fields sharing
   one response key in one selection set (``max_same_key``: graphql-core's "overlapping fields"
@@ -13,7 +14,8 @@ Every transport (POST, GET, websocket) runs the same three steps, in this order:
 - Per request (they depend on variables): every ``first`` between 1 and 100, and the query's
   cost. A field costs 1; a field taking ``first`` (a connection or a page) costs 1 plus
   ``first`` times what is under it, so nested pages multiply, as they would in the services.
-  The same cost is spent from each client's rate-limit budget.
+  ``__schema`` costs ``schema_cost`` (1,000) more: the full introspection query is ~170 ms of
+  work the first time a text is seen. The same cost is spent from each client's budget.
 
 Introspection (``__schema``, ``__type``) does not count against ``max_depth``: the standard
 queries (graphql-js ``getIntrospectionQuery()``, graphql-core ``get_introspection_query()``,
@@ -61,6 +63,9 @@ class Limits:
     max_fields: int = 2_000
     max_same_key: int = 20
     max_of_type: int = 10  # graphql-js and graphql-core nest 9 by default (typeDepth)
+    # What a __schema field costs besides its fields: the full introspection query runs ~170 ms
+    # of pure Python (once per text: the result is kept), so a client may make few new ones.
+    schema_cost: int = 1_000
 
 
 def limit_error(message: str, code: str, **extra: Any) -> dict[str, Any]:
@@ -250,6 +255,8 @@ def request_errors(
                 first = PAGE_MAX
             inner = cost(field_node.selection_set, (*path, name)) if field_node.selection_set else 0
             total += 1 + (first if has_first else 1) * inner
+            if field_node.name.value == "__schema":
+                total += limits.schema_cost
         return total
 
     spent = cost(operation.selection_set, ())

@@ -10,7 +10,7 @@ import graphene
 
 from parentnet_kit.contracts import OUTING_CATEGORIES
 
-from . import cursors, ids
+from . import cursors, ids, scalars
 from . import members as members_schema
 from .common import (
     NODE_LOADERS,
@@ -372,8 +372,9 @@ class OutingFilter(graphene.InputObjectType):
     min_places_left = graphene.Int(description="Outings with at least this many places left (or no limit).")
 
 
-def search_filter(raw: dict[str, Any] | None) -> dict[str, Any]:
-    """A GraphQL filter input as the search service's filters."""
+def search_filter(raw: dict[str, Any] | None, near: Any = None) -> dict[str, Any]:
+    """A GraphQL filter input as the search service's filters; times without an offset are read
+    in the time zone of the network's city nearest ``near`` (scalars.local_to_utc)."""
     filters: dict[str, Any] = {}
     for name, value in (raw or {}).items():
         if value is None:
@@ -381,7 +382,8 @@ def search_filter(raw: dict[str, Any] | None) -> dict[str, Any]:
         if name in ("categories", "kinds"):
             filters[name] = [enum_value(v) for v in value]
         elif name in ("starts_after", "starts_before"):
-            filters[name] = value.isoformat()
+            zone = scalars.time_zone_near(near.lat, near.lon) if near is not None else "UTC"
+            filters[name] = scalars.local_to_utc(value, zone).isoformat()
         else:
             filters[name] = value
     return filters
@@ -447,7 +449,7 @@ class OutingQueries(graphene.ObjectType):
             after=search_after(info, after, shape),
             viewer_id=ctx.viewer_id,
             viewer_groups=list((await ctx.viewer_context())["groups"]),
-            filters=search_filter(filter),
+            filters=search_filter(filter, near),
             sort=enum_value(sort),
         )
         argument_errors(info, page["errors"])

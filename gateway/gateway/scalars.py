@@ -21,6 +21,9 @@ from zoneinfo import ZoneInfo
 
 from graphql import GraphQLError, GraphQLSchema, StringValueNode, ValueNode
 
+from parentnet_kit.cities import CITIES
+from parentnet_kit.geo import haversine_km
+
 DATETIME_HINT = "an ISO 8601 date and time, e.g. 2030-06-01T16:00 (in the city's time zone) or 2030-06-01T16:00+02:00"
 
 
@@ -60,10 +63,28 @@ def local_to_utc(value: datetime, time_zone: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def time_zone_near(lat: float, lon: float) -> str:
+    """The IANA time zone of the network's city nearest a point (how a search's times without
+    an offset are read: the city the searcher is in)."""
+    nearest = min(CITIES.values(), key=lambda city: haversine_km(lat, lon, city.lat, city.lon))
+    return nearest.time_zone
+
+
+DESCRIPTION = (
+    "A date and time in ISO 8601. Answers always carry an offset: an outing's, shift's or trip's "
+    "times the offset of its city's time zone, other times UTC. Inputs may carry one "
+    "(2030-06-01T16:00+02:00, or Z); a time without an offset (2030-06-01T16:00) is read in the "
+    "time zone of the city it concerns: the outing's city when creating or editing one, and for "
+    "the startsAfter/startsBefore filters of a search near a point, the network's city nearest "
+    "that point."
+)
+
+
 def install(schema: GraphQLSchema) -> GraphQLSchema:
     """Give the schema's ``DateTime`` the rules above; returns the schema."""
     scalar = schema.type_map.get("DateTime")
     if scalar is not None:
+        scalar.description = DESCRIPTION
         scalar.serialize = serialize_datetime  # type: ignore[attr-defined]
         scalar.parse_value = parse_datetime  # type: ignore[attr-defined]
         scalar.parse_literal = parse_datetime_literal  # type: ignore[attr-defined]

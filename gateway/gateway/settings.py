@@ -45,6 +45,8 @@ class Settings:
                 max_operations=_int("GATEWAY_MAX_OPERATIONS", Limits.max_operations),
                 max_cost=_int("GATEWAY_MAX_COST", Limits.max_cost),
                 rate_points_per_minute=_int("GATEWAY_RATE_POINTS_PER_MINUTE", Limits.rate_points_per_minute),
+                max_tokens=_int("GATEWAY_MAX_TOKENS", Limits.max_tokens),
+                max_fields=_int("GATEWAY_MAX_FIELDS", Limits.max_fields),
             ),
             # Web apps' origins allowed to call the API from a browser, comma-separated; "*" any;
             # "none" no CORS at all; unset: this machine's origins, any port (transport.DEV_ORIGINS).

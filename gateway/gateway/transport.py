@@ -12,6 +12,7 @@ media types, bounded bodies, CORS.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -68,6 +69,21 @@ def response_media_type(request: Request) -> str | None:
         if media in (LEGACY, "application/*", "*/*"):
             return LEGACY
     return None
+
+
+def decode_json(raw: bytes | str) -> Any:
+    """A request's JSON (UTF-8). Lone surrogates (``"\\ud800"``), which orjson refuses, are let
+    through here so the request can be refused as the client's mistake naming what is wrong
+    (``graphql_http.surrogate_free``). ValueError when it is not JSON or nested too deep."""
+    try:
+        return orjson.loads(raw)
+    except ValueError:
+        pass
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError("not JSON") from None
 
 
 def json_answer(body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None) -> Response:

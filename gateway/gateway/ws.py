@@ -19,7 +19,7 @@ import orjson
 from graphql import ExecutionResult, GraphQLError, OperationType, execute, subscribe
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .auth import Authenticator, BadToken
+from .auth import Authenticator, BadToken, client_address
 from .context import Context
 from .graphql_http import Runner, budget_key, client_error, format_execution_error, shape_result
 from .rpc import CountingRpc, RpcClient, ServiceUnavailable
@@ -48,11 +48,14 @@ class Connection:
         authenticator: Authenticator,
         feed: Any,
         max_message_bytes: int = 64 * 1024,
+        trust_forwarded: bool = False,
     ) -> None:
         self.socket, self.runner, self.schema, self.rpc = socket, runner, runner.schema, rpc
         self.authenticator, self.feed = authenticator, feed
         # The same bound as an HTTP body (uvicorn's ws_max_size stops larger frames earlier).
         self.max_message_bytes = max_message_bytes
+        # Behind a proxy, the same client address as HTTP's, so both spend one budget.
+        self.trust_forwarded = trust_forwarded
         self.acked = False
         self.viewer_id: str | None = None
         self.session_id: str | None = None
@@ -178,7 +181,7 @@ class Connection:
             rpc=CountingRpc(self.rpc),
             viewer_id=self.viewer_id,
             session_id=self.session_id,
-            client=self.socket.client.host if self.socket.client else "unknown",
+            client=client_address(self.socket, self.trust_forwarded),
             authenticator=self.authenticator,
             feed=self.feed,
             refresh_viewer_after=VIEWER_REFRESH_SECONDS,

@@ -69,3 +69,14 @@ def test_introspection_switched_off_says_so(make_client):
     assert codes(body) == ["INTROSPECTION_DISABLED"]
     assert body["errors"][0]["message"] == "Introspection is switched off on this server (GATEWAY_INTROSPECTION=false)."
     assert post(client, "{ __typename cities { slug } }").status_code == 200
+
+
+def test_introspection_is_computed_once_per_text_off_the_event_loop(make_client):
+    """~170 ms of pure Python each time: repeated within a client's budget it would stall others."""
+    client, _ = make_client({})
+    runner = client.app.state.runner
+    query = get_introspection_query(descriptions=True)
+    first, second = post(client, query).json(), post(client, query).json()
+    assert first["data"] == second["data"] and len(runner._introspections) == 1
+    post(client, '{ __type(name: "Outing") { name } }')
+    assert len(runner._introspections) == 2

@@ -75,3 +75,21 @@ def test_cors_lets_a_dev_page_send_the_headers_apps_send(make_client):
     )
     assert refused.status_code == 429
     assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
+
+
+def test_costly_documents_are_refused_alike_over_post_and_get(make_client):
+    client, fake = make_client({})
+    levels = 24  # 2^24 fields once spread: refused from its counts, never walked
+    fragments = ["fragment F0 on Query { cities { slug } }"]
+    fragments += [f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, levels + 1)]
+    explosion = f"{{ ...F{levels} }} " + " ".join(fragments)
+    same_name = "{" + " cities { slug }" * 500 + " }"
+    too_many_tokens = "{" + " __typename" * 5_000 + " }"
+    for query in (explosion, same_name, too_many_tokens):
+        by_post = post(client, query)
+        by_get = client.get("/graphql", params={"query": query}, headers={"accept": GRAPHQL_RESPONSE})
+        for response in (by_post, by_get):
+            assert response.status_code in (400, 413), response.text
+            if response.status_code == 400:
+                assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_LARGE"
+    assert fake.calls == []

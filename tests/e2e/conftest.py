@@ -30,9 +30,10 @@ REGISTER = """mutation($input: MemberRegisterInput!) {
 @pytest.fixture(scope="session")
 def http(stack):
     # As a client of the GraphQL-over-HTTP spec: a request refused before execution is HTTP 400
-    # (with legacy application/json it would be 200, as the spec says for that type).
+    # (with legacy application/json it would be 200, as the spec says for that type). It waits
+    # longer than the gateway's deadline for a mutation's calls (GATEWAY_MUTATION_RPC_TIMEOUT, 30 s).
     client = httpx.Client(
-        base_url=stack.gateway_url, timeout=10, headers={"accept": "application/graphql-response+json"}
+        base_url=stack.gateway_url, timeout=45, headers={"accept": "application/graphql-response+json"}
     )
     yield client
     client.close()

@@ -107,6 +107,10 @@ def test_apollo_client_runs_the_docs_queries_and_receives_a_subscription_message
     assert results["JoinOuting"]["data"]["outingJoin"]["place"]["status"] == "CONFIRMED"
     note = results["NotificationReceived"]["data"]["notificationReceived"]
     assert note["type"] == "OUTING_CANCELLED" and note["subject"]["id"] == scene["outings"]["cancel"]
+    # Apollo's default errorPolicy fails a call on any error: every sign-in answered a value.
+    assert all(at and at.startswith("20") for at in results["SignIn"]["expiresAt"]), results["SignIn"]
+    # A subscription with bad input ends in an error, within 2 s.
+    assert results["BadSubscription"]["error"] is not None, results["BadSubscription"]
 
 
 def test_the_screens_find_what_they_should(http, scene):

@@ -181,12 +181,18 @@ def test_null_first_and_doctored_cursors_are_client_mistakes(http):
             assert body["data"] == {field: None} and body["extensions"]["rpcCalls"] == 0
 
 
-def test_get_refuses_lone_surrogates_and_deep_json_as_client_mistakes(http):
+def test_lone_surrogates_and_deep_json_are_client_mistakes(http):
     query = quote("query($t: String!) { suggest(text: $t) { suggestions { text } } }")
     surrogate = http.get(f"/graphql?query={query}&variables={quote(json.dumps({'t': chr(0xD800)}))}")
     assert surrogate.status_code == 400, surrogate.text
     assert surrogate.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "codec" not in surrogate.text  # no library's words
+    assert "not valid Unicode" in surrogate.json()["errors"][0]["message"]
+    body = (
+        '{"query": "query($t: String!) { suggest(text: $t) { suggestions { text } } }", "variables": {"t": "\\ud800"}}'
+    )
+    posted = http.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert posted.status_code == 400 and posted.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     nested = quote('{"t":' + "[" * 5000 + "]" * 5000 + "}")
     deep = http.get(f"/graphql?query={query}&variables={nested}")
     assert deep.status_code == 400 and deep.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
