@@ -291,11 +291,11 @@ def after_argument() -> graphene.Argument:
     )
 
 
-def check_first(info: graphene.ResolveInfo, first: int | None, most: int = PAGE_MAX) -> int:
-    """A page size from 1 to ``most``; BAD_USER_INPUT naming ``first`` otherwise, explicit null included
+def check_first(info: graphene.ResolveInfo, first: int | None, most: int = PAGE_MAX, name: str = "first") -> int:
+    """A page size from 1 to ``most``; BAD_USER_INPUT naming ``name`` otherwise, explicit null included
     (the limits check a literal null as the default's cost, then it reaches here)."""
     if first is None or not PAGE_MIN <= first <= most:
-        raise bad_input(info, "first", f"first must be between {PAGE_MIN} and {most}.")
+        raise bad_input(info, name, f"{name} must be between {PAGE_MIN} and {most}.")
     return first
 
 

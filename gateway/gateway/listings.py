@@ -421,8 +421,7 @@ class ListingQueries(graphene.ObjectType):
         else:
             if after is not None:
                 raise bad_input(info, "after", "Give after (with first) or before (with last), not both.")
-            if last is None or not 1 <= last <= 100:
-                raise bad_input(info, "last", "last must be between 1 and 100 when paging backwards.")
+            last = check_first(info, last, name="last")
             rank = cursors.decode(info, before, shape, cursors.is_count, "before")
             end = rank - 1 if rank is not None else (await contacts_page(1, 0))["total"]
             offset = max(0, end - last)
