@@ -122,7 +122,8 @@ class InboxQueries(graphene.ObjectType):
         ]
         items.sort(key=lambda item: (item["created_at"], f"{item['source']}:{item['id']}"), reverse=True)
         shown = items[:first]
-        edges = [{"cursor": cursors.encode(info, {}, [item["created_at"], item["id"]]), "node": item} for item in shown]
+        cursor = cursors.encoder(info, {})
+        edges = [{"cursor": cursor([item["created_at"], item["id"]]), "node": item} for item in shown]
         more = len(items) > first or any(p["has_next_page"] for p in pages)
         total = sum(p["total"] for p in pages)
         return connection(edges, more, after, total, unread_count=sum(p["unread"] for p in pages))

@@ -387,7 +387,8 @@ class ListingQueries(graphene.ObjectType):
         first = check_first(info, first)
         start = cursors.decode(info, after, {}, cursors.is_key)
         page = await info.context.rpc.call("listings", "listings_of", viewer, first, start)
-        edges = [{"cursor": cursors.encode(info, {}, v["id"]), "node": as_listing(v)} for v in page["listings"]]
+        cursor = cursors.encoder(info, {})
+        edges = [{"cursor": cursor(v["id"]), "node": as_listing(v)} for v in page["listings"]]
         return _connection(edges, page["has_next_page"], after, page["total"])
 
     @staticmethod
@@ -428,10 +429,8 @@ class ListingQueries(graphene.ObjectType):
             page = await contacts_page(max(1, end - offset), offset)
             page["contacts"] = page["contacts"][: max(0, end - offset)]
             has_next = rank is not None
-        edges = [
-            {"cursor": cursors.encode(info, shape, offset + i + 1), "node": as_contact(c)}
-            for i, c in enumerate(page["contacts"])
-        ]
+        cursor = cursors.encoder(info, shape)
+        edges = [{"cursor": cursor(offset + i + 1), "node": as_contact(c)} for i, c in enumerate(page["contacts"])]
         return _connection(edges, has_next, after, page["total"], has_previous=offset > 0)
 
 

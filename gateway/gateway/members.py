@@ -190,10 +190,8 @@ def service_page(
     info: graphene.ResolveInfo, shape: dict[str, Any], page: dict[str, Any], after: str | None, make: Any
 ) -> dict[str, Any]:
     """A page from the members service: its cursors rebound to this query, its nodes made by ``make``."""
-    edges = [
-        {**e, "cursor": cursors.encode(info, shape, cursors.from_service(e["cursor"])), "node": make(e["node"])}
-        for e in page["edges"]
-    ]
+    cursor = cursors.encoder(info, shape)
+    edges = [{**e, "cursor": cursor(cursors.from_service(e["cursor"])), "node": make(e["node"])} for e in page["edges"]]
     return connection(edges, page["has_next_page"], after, page["total"], user_errors=[])
 
 

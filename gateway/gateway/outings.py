@@ -201,9 +201,10 @@ class Outing(graphene.ObjectType):
         page = await ctx.rpc.call("events", "attendees", root["id"], ctx.viewer_id, first, start)
         if page is None:
             raise Forbidden("Only the organizer and the families coming see who comes.")
+        cursor = cursors.encoder(info, shape)
         edges = [
             {
-                "cursor": cursors.encode(info, shape, p["ticket"]),
+                "cursor": cursor(p["ticket"]),
                 "node": members_schema.as_member(await ctx.loaders.member.load(p["member_id"])),
                 **{k: p[k] for k in ("status", "position", "adults", "children")},
             }
@@ -393,9 +394,10 @@ def search_page(
     info: graphene.ResolveInfo, shape: dict[str, Any], page: dict[str, Any], after: str | None, make: Any
 ) -> dict[str, Any]:
     """A nearby page from the search service: its cursors rebound to this query, its nodes made by ``make``."""
+    cursor = cursors.encoder(info, shape)
     edges = [
         {
-            "cursor": cursors.encode(info, shape, cursors.from_service(e["cursor"])),
+            "cursor": cursor(cursors.from_service(e["cursor"])),
             "node": make(e["node"], distance_km=e["distance_km"]),
         }
         for e in page["edges"]
