@@ -84,30 +84,39 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await feed.close()
         await rpc.close()
 
+    def refuse(
+        request: Request, body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        """An answer before the request reached the runner, with extensions.cost like every
+        other (nothing spent; the budget of the client's address)."""
+        spender = f"addr:{client_address(request, settings.trust_forwarded)}"
+        body.setdefault("extensions", {})["cost"] = runner.budget(spender, 0)
+        return json_answer(body, status, media, headers)
+
     async def answer(request: Request, payload: dict[str, Any], method: str) -> Response:
         """Authenticate, resolve a persisted query, check limits, execute: one GraphQL request."""
         media = response_media_type(request)
         if media is None:
             message = "Accept must allow application/graphql-response+json or application/json."
-            return json_answer({"errors": [client_error(message, "NOT_ACCEPTABLE")]}, 406, LEGACY)
+            return refuse(request, {"errors": [client_error(message, "NOT_ACCEPTABLE")]}, 406, LEGACY)
         if payload.get("extensions") is not None and not isinstance(payload["extensions"], dict):
             message = "extensions must be a JSON object."
-            return json_answer({"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
+            return refuse(request, {"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
         query, refusal = persisted.resolve(payload.get("query"), payload.get("extensions"))
         if refusal is not None:
-            return json_answer({"errors": [refusal[1]]}, refusal[0], media)
+            return refuse(request, {"errors": [refusal[1]]}, refusal[0], media)
         try:
             viewer = await authenticator.viewer(request)
         except BadToken as exc:
             body = {"errors": [client_error(str(exc), "UNAUTHENTICATED")]}
-            return json_answer(body, 401, media, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return refuse(request, body, 401, media, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         except ServiceUnavailable as exc:
             message = f"The {exc.service} service is unavailable; try again shortly."
-            return json_answer({"errors": [client_error(message, "SERVICE_UNAVAILABLE")]}, 503, media)
+            return refuse(request, {"errors": [client_error(message, "SERVICE_UNAVAILABLE")]}, 503, media)
         key = request.headers.get("idempotency-key")
         if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
             message = "The Idempotency-Key header must be 1 to 200 visible ASCII characters."
-            return json_answer({"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
+            return refuse(request, {"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
         counting = CountingRpc(rpc)
         context = Context(
             request=request,
@@ -136,19 +145,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in ("application/json", GRAPHQL_RESPONSE):
             message = "Send the request as JSON (Content-Type: application/json)."
-            return json_answer({"errors": [client_error(message, "UNSUPPORTED_MEDIA_TYPE")]}, 415, media)
+            return refuse(request, {"errors": [client_error(message, "UNSUPPORTED_MEDIA_TYPE")]}, 415, media)
         raw = await read_body(request, settings.max_body_bytes)
         if raw is None:
             message = f"The request body is too large: at most {settings.max_body_bytes} bytes."
-            return json_answer({"errors": [client_error(message, "PAYLOAD_TOO_LARGE")]}, 413, media)
+            return refuse(request, {"errors": [client_error(message, "PAYLOAD_TOO_LARGE")]}, 413, media)
         try:
             payload = decode_json(raw)
         except ValueError:
             message = "The body is not JSON (UTF-8, no lone surrogates, nested at most 1,024 deep)."
-            return json_answer({"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
+            return refuse(request, {"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
         if not isinstance(payload, dict):
             message = "Send one operation as a JSON object."
-            return json_answer({"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
+            return refuse(request, {"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
         return await answer(request, payload, "POST")
 
     async def graphql_get(request: Request) -> Response:
@@ -164,7 +173,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     except ValueError:
                         message = f"{name} is not JSON (UTF-8, no lone surrogates, nested at most 1,024 deep)."
                         code = "BAD_USER_INPUT" if name == "variables" else "BAD_REQUEST"
-                        return json_answer({"errors": [client_error(message, code)]}, 400, media)
+                        return refuse(request, {"errors": [client_error(message, code)]}, 400, media)
             return await answer(request, payload, "GET")
         if not settings.explorer:
             return JSONResponse({"errors": [client_error("Send queries with POST.", "METHOD_NOT_ALLOWED")]}, 405)

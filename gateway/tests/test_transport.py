@@ -49,6 +49,13 @@ def test_every_answer_carries_its_cost_and_the_budget_left(make_client):
     assert 597 <= first["remaining"] <= 598
     refused = post(client, "{ citiez }").json()["extensions"]["cost"]
     assert refused["requested"] == 0
+    # Refused before it was read as GraphQL, too.
+    for response in (
+        client.post("/graphql", content=b"{}"),  # no content type: 415
+        client.post("/graphql", content=b"nope", headers={"content-type": LEGACY}),  # 400
+        client.post("/graphql", json={"query": "{ cities { slug } }"}, headers={"authorization": "Basic x"}),  # 401
+    ):
+        assert response.json()["extensions"]["cost"]["requested"] == 0, response.status_code
 
 
 def test_cors_lets_a_dev_page_send_the_headers_apps_send(make_client):
