@@ -70,6 +70,7 @@ node_env() {
   command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm >&2 \
     || fail "installing Node" "apt-get install nodejs npm (Node 18+)"
   npm_install "$ROOT/clients/apollo" && echo "    clients/apollo installed"
+  npm_install "$ROOT/clients/codegen" && echo "    clients/codegen installed"
   npm_install "$ROOT/clients/http-audit" && echo "    clients/http-audit installed (graphql-http's server audit)"
   if npm_install "$ROOT/clients/explorer" || [ ! -f "$ROOT/gateway/gateway/static/explorer/explorer.js" ]; then
     (cd "$ROOT/clients/explorer" && node build.mjs >/dev/null) || fail "bundling the explorer" "cd clients/explorer && node build.mjs"

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import graphene
+from graphql import GraphQLError
 
 from parentnet_kit import cities as city_catalogue
 
 from .errors import Unauthenticated
+from .ids import from_global_id
+from .limits import PAGE_DEFAULT, PAGE_MAX, PAGE_MIN
+
+log = logging.getLogger(__name__)
 
 # Each module registers the types ``node(id:)`` can return, by GraphQL type name, and how
 # to load one for the viewer (None when it does not exist or the viewer may not see it).
@@ -23,13 +31,90 @@ def camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+def enum(name: str, description: str, values: Sequence[tuple[str, Any, str]]) -> type[graphene.Enum]:
+    """A GraphQL enum whose every value has a description: ``values`` are (NAME, the value the
+    services speak, description)."""
+    docs = {value: doc for _, value, doc in values}
+
+    def describe(member: Any) -> str:
+        return description if member is None else docs[member.value]
+
+    return graphene.Enum(name, [(n, v) for n, v, _ in values], description=describe)
+
+
+# Every code a service or the gateway puts in ``userErrors`` (tests/test_user_error_codes.py
+# reads services/ and gateway/ and fails on one missing here). An unknown code from a newer
+# service is sent as INVALID and logged, rather than failing the whole payload.
+USER_ERROR_CODES: dict[str, str] = {
+    "REQUIRED": "A required value is missing or empty.",
+    "INVALID": "The value has the wrong form (not a date, not a language tag...).",
+    "OUT_OF_RANGE": "A number, date or size outside what is allowed (the message says the range).",
+    "TOO_LONG": "Text longer than allowed.",
+    "TOO_SHORT": "Text shorter than allowed (a password, say).",
+    "UNKNOWN_FIELD": "A field this operation does not take.",
+    "UNKNOWN_CITY": "Not a city slug of the network (see `cities`).",
+    "FAR_FROM_CITY": "A place too far from the city it is given for.",
+    "IN_THE_PAST": "A time that has already passed.",
+    "IN_THE_FUTURE": "A time (a child's birth month, say) that has not come yet.",
+    "ENDS_BEFORE_START": "An end at or before the start.",
+    "NOT_FOUND": "No such object, or not one you may see.",
+    "FORBIDDEN": "You may not do this to that object.",
+    "NOT_YOURS": "Only its owner or organizer can do this.",
+    "NOT_MEMBER": "Only the group's members can do this.",
+    "LAST_ADMIN": "A group's last admin must name another before leaving or stepping down.",
+    "ALREADY_MEMBER": "You are in the group already.",
+    "ALREADY_REQUESTED": "You asked to join already; an admin decides.",
+    "ALREADY_JOINED": "You have a place or a waitlist spot already.",
+    "ALREADY_RESERVED": "Somebody reserved it first.",
+    "ALREADY_RECOMMENDED": "You recommend it already (once per member).",
+    "NOT_JOINED": "You have no place to give up.",
+    "NOT_AVAILABLE": "It is no longer available (reserved, completed, withdrawn or expired).",
+    "NO_RESERVATION": "There is no reservation to decide on.",
+    "OWN_LISTING": "You cannot reserve your own listing.",
+    "OWN_SHIFT": "You cannot book your own shift.",
+    "NOT_CONFIRMED": "The booking is not confirmed (cancelled already, say).",
+    "NO_CHILDREN": "Name at least one child.",
+    "FULL": "No places left.",
+    "CLOSED": "It is closed: a shift taking no more bookings, a listing no longer active.",
+    "CANCELLED": "It was cancelled.",
+    "ENDED": "It is over.",
+    "STARTED": "It has started: too late for this.",
+    "DONE": "It is done already (a swap accepted before, say).",
+    "BELOW_FLOOR": "Your credits would fall below the group's floor: host a shift first.",
+    "BELOW_ATTENDANCE": "Fewer places than the families already confirmed.",
+    "TAKEN": "Somebody else has it (a day of a rota, say).",
+    "STALE": "Things changed since it was proposed; nothing moved.",
+    "SKIPPED": "Nothing was done: it changed meanwhile (renewed by another request, say).",
+    "EMAIL_TAKEN": "An account with this email exists.",
+    "INVALID_CREDENTIALS": "Wrong email or password (the same code for both).",
+    "INVALID_REFRESH_TOKEN": "The refresh token is unknown, used or expired: sign in again.",
+    "THROTTLED": "Too many tries; retryAfterSeconds says when to try again.",
+    "RATE_LIMITED": "Too many searches; the message says when to try again.",
+    "HOME_LOCATION_REQUIRED": "Set your home location in your profile first.",
+    "INVALID_CURSOR": "Not a cursor this list returned.",
+}
+UserErrorCode = enum(
+    "UserErrorCode",
+    "Why an input was refused: stable, for code to branch on (the message is for people).",
+    [(code, code, doc) for code, doc in USER_ERROR_CODES.items()],
+)
+
+
+def error_code(code: str) -> str:
+    """A service's code as a ``UserErrorCode`` value (INVALID, logged, for one it does not know)."""
+    if code in USER_ERROR_CODES:
+        return code
+    log.warning("userErrors: unknown code %r sent as INVALID; add it to USER_ERROR_CODES", code)
+    return "INVALID"
+
+
 def user_errors(errors: list[dict[str, Any]], prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Domain errors (snake_case field paths) as GraphQL ``userErrors`` (camelCase paths)."""
     return [
         {
             "field": [*prefix, *(camel(part) for seg in e["field"] for part in seg.split("."))],
             "message": e["message"],
-            "code": e["code"],
+            "code": error_code(e["code"]),
         }
         for e in errors
     ]
@@ -42,13 +127,22 @@ class UserError(graphene.ObjectType):
         graphene.NonNull(graphene.String), description="Path to the input field at fault, e.g. [input, title]."
     )
     message = graphene.String(required=True, description="A sentence to show the user.")
-    code = graphene.String(required=True, description="Stable machine-readable code, e.g. REQUIRED, OUT_OF_RANGE.")
+    code = graphene.Field(UserErrorCode, required=True, description="Stable machine-readable code.")
+
+
+def user_errors_field() -> graphene.List:
+    """A payload's ``userErrors``."""
+    return graphene.List(
+        graphene.NonNull(UserError),
+        required=True,
+        description="What was wrong with the input, each naming its field; empty when it worked.",
+    )
 
 
 class Node(graphene.Interface):
     """An object with an opaque global ID, fetchable with ``node(id:)``."""
 
-    id = graphene.ID(required=True)
+    id = graphene.ID(required=True, description="Opaque global ID: pass it back as it is, never parse it.")
 
     @classmethod
     def resolve_type(cls, instance: dict[str, Any], info: graphene.ResolveInfo) -> type:
@@ -56,11 +150,15 @@ class Node(graphene.Interface):
 
 
 class GeoPoint(graphene.ObjectType):
-    lat = graphene.Float(required=True)
-    lon = graphene.Float(required=True)
+    """A point on the map (WGS 84)."""
+
+    lat = graphene.Float(required=True, description="Latitude in degrees, -90 to 90.")
+    lon = graphene.Float(required=True, description="Longitude in degrees, -180 to 180.")
 
 
 class GeoPointInput(graphene.InputObjectType):
+    """A point on the map (WGS 84), in degrees."""
+
     lat = graphene.Float(required=True, description="Latitude, -90 to 90.")
     lon = graphene.Float(required=True, description="Longitude, -180 to 180.")
 
@@ -68,12 +166,16 @@ class GeoPointInput(graphene.InputObjectType):
 class City(graphene.ObjectType):
     """A city of the network, with the time zone its outings are given in."""
 
-    slug = graphene.String(required=True)
-    name = graphene.String(required=True)
+    slug = graphene.String(required=True, description="Stable key, e.g. paris: what `city` arguments take.")
+    name = graphene.String(required=True, description="The city's name, in its own language.")
     country = graphene.String(required=True, description="ISO 3166-1 alpha-2 code.")
     time_zone = graphene.String(required=True, description="IANA time zone, e.g. Europe/Paris.")
-    languages = graphene.List(graphene.NonNull(graphene.String), required=True)
-    center = graphene.Field(GeoPoint, required=True)
+    languages = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="Language tags spoken there, most common first; the first is the default for new text.",
+    )
+    center = graphene.Field(GeoPoint, required=True, description="Where to centre a map of the city.")
 
     @staticmethod
     def resolve_center(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, float]:
@@ -81,32 +183,157 @@ class City(graphene.ObjectType):
 
 
 class PageInfo(graphene.ObjectType):
-    has_next_page = graphene.Boolean(required=True)
-    has_previous_page = graphene.Boolean(required=True)
-    start_cursor = graphene.String()
-    end_cursor = graphene.String()
+    """Where a page sits in its list (Relay)."""
+
+    has_next_page = graphene.Boolean(required=True, description="More items follow: ask with after: endCursor.")
+    has_previous_page = graphene.Boolean(
+        required=True, description="Items come before this page (it was asked with after, or before a later one)."
+    )
+    start_cursor = graphene.String(description="The first edge's cursor; null for an empty page.")
+    end_cursor = graphene.String(description="The last edge's cursor, for the next page's after; null when empty.")
 
 
-def page_info(edges: list[dict[str, Any]], has_next_page: bool, after: str | None) -> dict[str, Any]:
+def page_info(
+    edges: list[dict[str, Any]], has_next_page: bool, after: str | None, has_previous_page: bool | None = None
+) -> dict[str, Any]:
     return {
         "has_next_page": has_next_page,
-        "has_previous_page": after is not None,
+        "has_previous_page": after is not None if has_previous_page is None else has_previous_page,
         "start_cursor": edges[0]["cursor"] if edges else None,
         "end_cursor": edges[-1]["cursor"] if edges else None,
     }
 
 
 def connection(
-    edges: list[dict[str, Any]], has_next_page: bool, after: str | None, total: int, **extra: Any
+    edges: list[dict[str, Any]],
+    has_next_page: bool,
+    after: str | None,
+    total: int,
+    has_previous_page: bool | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     """A Relay connection: edges, nodes, pageInfo and totalCount, plus the type's own fields."""
     return {
         "edges": edges,
         "nodes": [e["node"] for e in edges],
-        "page_info": page_info(edges, has_next_page, after),
+        "page_info": page_info(edges, has_next_page, after, has_previous_page),
         "total_count": total,
         **extra,
     }
+
+
+CURSOR_DOC = "Where this item is in the list: pass it as after (or before) to page on. Opaque."
+
+
+def edge_type(name: str, node: Any, what: str, **fields: Any) -> type[graphene.ObjectType]:
+    """A Relay edge type: ``cursor``, ``node`` (described as ``what``) and the edge's own fields."""
+    return type(
+        name,
+        (graphene.ObjectType,),
+        {
+            "__doc__": f"One item of a list of {what}, with its cursor.",
+            "cursor": graphene.String(required=True, description=CURSOR_DOC),
+            "node": graphene.Field(node, required=True, description="The item."),
+            **fields,
+        },
+    )
+
+
+def connection_type(name: str, edge: Any, node: Any, what: str, **fields: Any) -> type[graphene.ObjectType]:
+    """A Relay connection type: ``edges``, ``nodes``, ``pageInfo``, ``totalCount`` and its own fields."""
+    return type(
+        name,
+        (graphene.ObjectType,),
+        {
+            "__doc__": f"A page of {what}.",
+            "edges": graphene.List(
+                graphene.NonNull(edge), required=True, description="The page's items with their cursors."
+            ),
+            "nodes": graphene.List(
+                graphene.NonNull(node), required=True, description="The page's items, when cursors are not needed."
+            ),
+            "page_info": graphene.Field(PageInfo, required=True, description="How to ask for the next page."),
+            "total_count": graphene.Int(required=True, description="Items in the whole list, all pages together."),
+            **fields,
+        },
+    )
+
+
+def deprecated_user_errors() -> graphene.List:
+    """The page-level ``userErrors`` that argument mistakes used to travel in."""
+    return graphene.List(
+        graphene.NonNull(UserError),
+        required=True,
+        description="Always empty.",
+        deprecation_reason=(
+            "Argument mistakes are top-level errors with extensions.code BAD_USER_INPUT and extensions.field "
+            "naming the argument, like every other query's. Always empty. Deprecated 2026-11-30."
+        ),
+    )
+
+
+def first_argument(default: int = PAGE_DEFAULT, most: int = PAGE_MAX) -> graphene.Argument:
+    return graphene.Argument(
+        graphene.Int,
+        default_value=default,
+        description=f"Page size, {PAGE_MIN} to {most} ({default} when left out); null or a number outside is "
+        "BAD_USER_INPUT.",
+    )
+
+
+def after_argument() -> graphene.Argument:
+    return graphene.Argument(
+        graphene.String,
+        description=(
+            "endCursor of the previous page, from the same query with the same arguments (apart from first); "
+            "any other cursor is BAD_USER_INPUT."
+        ),
+    )
+
+
+def check_first(info: graphene.ResolveInfo, first: int | None, most: int = PAGE_MAX, name: str = "first") -> int:
+    """A page size from 1 to ``most``; BAD_USER_INPUT naming ``name`` otherwise, explicit null included
+    (the limits check a literal null as the default's cost, then it reaches here)."""
+    if first is None or not PAGE_MIN <= first <= most:
+        raise bad_input(info, name, f"{name} must be between {PAGE_MIN} and {most}.")
+    return first
+
+
+def bad_input(info: graphene.ResolveInfo, field: str, message: str) -> GraphQLError:
+    """A query-argument mistake: a top-level error at this field's path, with
+    ``extensions = {code: BAD_USER_INPUT, field: <argument path, e.g. near.lat>}``."""
+    return GraphQLError(
+        message,
+        nodes=info.field_nodes,
+        path=info.path.as_list(),
+        extensions={"code": "BAD_USER_INPUT", "field": field},
+    )
+
+
+def argument_errors(info: graphene.ResolveInfo, errors: list[dict[str, Any]]) -> None:
+    """Raise a service's argument errors (snake_case paths) as one BAD_USER_INPUT, naming the first."""
+    if errors:
+        first = errors[0]
+        field = ".".join(camel(part) for seg in first["field"] for part in seg.split("."))
+        raise bad_input(info, field, first["message"])
+
+
+def check_point(info: graphene.ResolveInfo, point: Any, name: str = "near") -> dict[str, float]:
+    """A GeoPointInput as {lat, lon}; BAD_USER_INPUT naming ``<name>.lat``/``.lon`` outside the globe."""
+    if not (math.isfinite(point.lat) and -90 <= point.lat <= 90):
+        raise bad_input(info, f"{name}.lat", f"{name}.lat must be between -90 and 90.")
+    if not (math.isfinite(point.lon) and -180 <= point.lon <= 180):
+        raise bad_input(info, f"{name}.lon", f"{name}.lon must be between -180 and 180.")
+    return {"lat": point.lat, "lon": point.lon}
+
+
+RADIUS_MAX_KM = 100.0
+
+
+def check_radius(info: graphene.ResolveInfo, radius_km: float, name: str = "radiusKm") -> float:
+    if not (math.isfinite(radius_km) and 0 < radius_km <= RADIUS_MAX_KM):
+        raise bad_input(info, name, f"{name} must be more than 0 and at most {RADIUS_MAX_KM:g}.")
+    return radius_km
 
 
 def resolve_city(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -130,3 +357,36 @@ def require_viewer(info: graphene.ResolveInfo) -> str:
 def parse_time(value: str | None) -> datetime | None:
     """An ISO 8601 time from a service (``...Z``) as an aware datetime, for ``DateTime`` fields."""
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+NODES_MAX = PAGE_MAX
+
+
+async def load_node(info: graphene.ResolveInfo, global_id: str) -> dict[str, Any] | None:
+    """The object a global ID names, if the viewer may see it; None otherwise (never an error)."""
+    decoded = from_global_id(global_id)
+    if decoded is None or decoded[0] not in NODE_LOADERS:
+        return None
+    return await NODE_LOADERS[decoded[0]](info, decoded[1])
+
+
+class NodeQueries(graphene.ObjectType):
+    nodes = graphene.Field(
+        graphene.List(Node),
+        required=True,
+        ids=graphene.Argument(
+            graphene.List(graphene.NonNull(graphene.ID)),
+            required=True,
+            description=f"Global IDs, at most {NODES_MAX}; more is BAD_USER_INPUT.",
+        ),
+        description=(
+            "Several objects by their global IDs, in the same order: null where an ID names nothing you may see. "
+            "Objects of one type are loaded in one call."
+        ),
+    )
+
+    @staticmethod
+    async def resolve_nodes(root: None, info: graphene.ResolveInfo, ids: list[str]) -> list[dict[str, Any] | None]:
+        if len(ids) > NODES_MAX:
+            raise bad_input(info, "ids", f"ids takes at most {NODES_MAX} IDs.")
+        return list(await asyncio.gather(*(load_node(info, global_id) for global_id in ids)))

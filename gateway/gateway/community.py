@@ -7,17 +7,69 @@ from datetime import datetime
 from typing import Any
 
 import graphene
-from graphql import GraphQLError
 
 from . import ids
 from . import members as members_schema
-from .common import NODE_LOADERS, NODE_TYPES, GeoPoint, GeoPointInput, Node, UserError, require_viewer, user_errors
+from .common import (
+    NODE_LOADERS,
+    NODE_TYPES,
+    GeoPoint,
+    GeoPointInput,
+    Node,
+    argument_errors,
+    check_first,
+    check_point,
+    check_radius,
+    enum,
+    first_argument,
+    require_viewer,
+    user_errors,
+    user_errors_field,
+)
 from .context import Context
 from .errors import Forbidden
 from .members import Group, enum_value, local_id
 from .outings import AgeRange, AgeRangeInput, _local
 
-TripMode = graphene.Enum("TripMode", [("WALK", "walk"), ("CAR", "car")])
+TripMode = enum(
+    "TripMode",
+    "How the children get there.",
+    [("WALK", "walk", "On foot, a parent walking the group."), ("CAR", "car", "By car, a parent driving.")],
+)
+CoopShiftState = enum(
+    "CoopShiftState",
+    "Where a co-op shift is.",
+    [
+        ("OPEN", "open", "To come, or under way: bookable while places are left and it has not started."),
+        ("DONE", "done", "Over, and the host was credited."),
+    ],
+)
+CoopBookingState = enum(
+    "CoopBookingState",
+    "Where a booking of a co-op shift is.",
+    [
+        ("PENDING", "pending", "Being paid for: credits are moving to the escrow (seconds)."),
+        ("CONFIRMED", "confirmed", "Booked and paid for."),
+        ("CANCELLED", "cancelled", "Cancelled before the shift; the credits came back."),
+    ],
+)
+TripSwapState = enum(
+    "TripSwapState",
+    "Where a proposed swap of two rota days is.",
+    [
+        ("PROPOSED", "proposed", "Waiting for the other parent to accept."),
+        ("ACCEPTED", "accepted", "Accepted, being applied (a moment)."),
+        ("DONE", "done", "Both days changed hands."),
+        ("STALE", "stale", "One of its days changed hands before it was accepted: nothing moved."),
+        ("CONFLICT", "conflict", "A day changed hands while it was applied: nothing moved."),
+    ],
+)
+GroupActivityType = enum(
+    "GroupActivityType",
+    "What a group activity is.",
+    [("COOP_SHIFT", "coop_shift", "A co-op childcare shift."), ("TRIP", "trip", "A school run or an activity trip.")],
+)
+_DEPRECATED = "Use {new}, an enum of the same values in upper case. Deprecated 2026-11-30."
 
 
 def _hours(minutes: int) -> float:
@@ -36,20 +88,29 @@ class CoopShift(graphene.ObjectType):
     class Meta:
         interfaces = (Node,)
 
-    group = graphene.Field(Group)
-    host = graphene.Field(lambda: members_schema.Member)
-    starts_at = graphene.DateTime(required=True)
-    ends_at = graphene.DateTime(required=True)
+    group = graphene.Field(Group, description="The group it is for.")
+    host = graphene.Field(lambda: members_schema.Member, description="The parent minding the children.")
+    starts_at = graphene.DateTime(required=True, description="Start, with the city's UTC offset.")
+    ends_at = graphene.DateTime(required=True, description="End, with the city's UTC offset.")
     places = graphene.Int(required=True, description="Children in all.")
-    places_left = graphene.Int(required=True)
-    age_range = graphene.Field(AgeRange)
+    places_left = graphene.Int(required=True, description="Children's places not booked yet.")
+    age_range = graphene.Field(AgeRange, description="Children's ages it suits; null when any.")
     place_note = graphene.String(required=True, description="Where, for the group's members.")
     child_hours = graphene.Float(required=True, description="What one child's place costs (and earns the host).")
-    status = graphene.String(required=True, description="open, or done once the host was credited.")
+    state = graphene.Field(CoopShiftState, required=True, description="Open, or done once the host was credited.")
+    status = graphene.String(
+        required=True,
+        description="open, or done once the host was credited.",
+        deprecation_reason=_DEPRECATED.format(new="state"),
+    )
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("CoopShift", root["id"])
+
+    @staticmethod
+    def resolve_state(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return root["status"]
 
     @staticmethod
     async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -79,14 +140,25 @@ class CoopShift(graphene.ObjectType):
 
 
 class CoopBooking(graphene.ObjectType):
-    id = graphene.ID(required=True)
-    children = graphene.Int(required=True)
-    child_hours = graphene.Float(required=True)
-    status = graphene.String(required=True, description="confirmed or cancelled.")
+    """Places booked for your children in a co-op shift."""
+
+    id = graphene.ID(required=True, description="Opaque ID, for coopBookingCancel.")
+    children = graphene.Int(required=True, description="Children booked.")
+    child_hours = graphene.Float(required=True, description="What it costs, in child-hours.")
+    state = graphene.Field(CoopBookingState, required=True, description="Pending, confirmed or cancelled.")
+    status = graphene.String(
+        required=True,
+        description="pending, confirmed or cancelled.",
+        deprecation_reason=_DEPRECATED.format(new="state"),
+    )
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("CoopBooking", root["id"])
+
+    @staticmethod
+    def resolve_state(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return root["status"]
 
     @staticmethod
     def resolve_child_hours(root: dict[str, Any], info: graphene.ResolveInfo) -> float:
@@ -94,9 +166,11 @@ class CoopBooking(graphene.ObjectType):
 
 
 class CoopAccount(graphene.ObjectType):
+    """One member's credits in a group's co-op (or the escrow's)."""
+
     member = graphene.Field(lambda: members_schema.Member, description="Null for the escrow.")
     is_escrow = graphene.Boolean(required=True, description="Credits held for shifts not yet done.")
-    child_hours = graphene.Float(required=True)
+    child_hours = graphene.Float(required=True, description="The balance, in child-hours; negative in debt.")
 
     @staticmethod
     async def resolve_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -104,12 +178,16 @@ class CoopAccount(graphene.ObjectType):
 
 
 class CoopBalance(graphene.ObjectType):
-    child_hours = graphene.Float(required=True)
+    """Your credits in a group's co-op."""
+
+    child_hours = graphene.Float(required=True, description="Your balance, in child-hours; negative in debt.")
     floor_child_hours = graphene.Float(required=True, description="Below it you must host before you book.")
 
 
 class TripRider(graphene.ObjectType):
-    member = graphene.Field(lambda: members_schema.Member)
+    """A family whose children ride along."""
+
+    member = graphene.Field(lambda: members_schema.Member, description="The parent.")
     children = graphene.List(graphene.NonNull(graphene.String), required=True, description="First names.")
 
     @staticmethod
@@ -118,6 +196,8 @@ class TripRider(graphene.ObjectType):
 
 
 class RotaDay(graphene.ObjectType):
+    """One day of a trip's rota."""
+
     date = graphene.String(required=True, description="YYYY-MM-DD in the city's calendar.")
     driver = graphene.Field(lambda: members_schema.Member, description="Who drives or walks; null when nobody yet.")
 
@@ -132,16 +212,16 @@ class Trip(graphene.ObjectType):
     class Meta:
         interfaces = (Node,)
 
-    group = graphene.Field(Group)
-    title = graphene.String(required=True)
-    mode = graphene.Field(TripMode, required=True)
+    group = graphene.Field(Group, description="The group it is for.")
+    title = graphene.String(required=True, description="e.g. Morning run to Jules Ferry school.")
+    mode = graphene.Field(TripMode, required=True, description="Walk or car.")
     weekdays = graphene.List(graphene.NonNull(graphene.Int), required=True, description="0 is Monday.")
     time = graphene.String(required=True, description="Local HH:MM.")
-    meeting_point = graphene.String(required=True)
-    meeting_location = graphene.Field(GeoPoint, required=True)
-    destination = graphene.String(required=True)
+    meeting_point = graphene.String(required=True, description="Where the children meet, for the group's members.")
+    meeting_location = graphene.Field(GeoPoint, required=True, description="The meeting point on the map.")
+    destination = graphene.String(required=True, description="A school, a dance class...")
     seats = graphene.Int(required=True, description="Children per trip.")
-    riders = graphene.List(graphene.NonNull(TripRider), required=True)
+    riders = graphene.List(graphene.NonNull(TripRider), required=True, description="Families whose children ride.")
     rota = graphene.List(graphene.NonNull(RotaDay), required=True, description="The coming six weeks.")
 
     @staticmethod
@@ -162,18 +242,26 @@ class Trip(graphene.ObjectType):
 
 
 class TripSwap(graphene.ObjectType):
-    id = graphene.ID(required=True)
-    from_date = graphene.String(required=True)
-    to_date = graphene.String(required=True)
+    """Two parents trading rota days."""
+
+    id = graphene.ID(required=True, description="Opaque ID, for tripSwapAccept.")
+    from_date = graphene.String(required=True, description="The proposer's day, YYYY-MM-DD.")
+    to_date = graphene.String(required=True, description="The other parent's day, YYYY-MM-DD.")
+    state = graphene.Field(TripSwapState, required=True, description="Proposed, then done (or stale, or conflict).")
     status = graphene.String(
         required=True,
         description="proposed, then done; stale (nothing moved) when one of its days changed hands before it was "
         "accepted, conflict when that happened while it was being applied (nothing moved either).",
+        deprecation_reason=_DEPRECATED.format(new="state"),
     )
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("TripSwap", root["id"])
+
+    @staticmethod
+    def resolve_state(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return root["status"]
 
 
 async def _in_group(info: graphene.ResolveInfo, group_id: str | None) -> bool:
@@ -254,10 +342,19 @@ def _not_found(field: str, what: str) -> dict[str, Any]:
 class GroupActivity(graphene.ObjectType):
     """A co-op shift or a school run of one of your groups, near where you look."""
 
-    kind = graphene.String(required=True, description="coop_shift or trip.")
+    type = graphene.Field(GroupActivityType, required=True, description="A co-op shift or a trip.")
+    kind = graphene.String(
+        required=True,
+        description="coop_shift or trip.",
+        deprecation_reason="Use type, an enum of the same values in upper case. Deprecated 2026-11-30.",
+    )
     distance_km = graphene.Float(required=True, description="To the shift's ~1 km area or the trip's meeting point.")
-    shift = graphene.Field(CoopShift)
-    trip = graphene.Field(Trip)
+    shift = graphene.Field(CoopShift, description="The shift, when type is COOP_SHIFT.")
+    trip = graphene.Field(Trip, description="The trip, when type is TRIP.")
+
+    @staticmethod
+    def resolve_type(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return root["kind"]
 
     @staticmethod
     async def resolve_shift(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -271,10 +368,13 @@ class GroupActivity(graphene.ObjectType):
 class CommunityQueries(graphene.ObjectType):
     nearby_group_activities = graphene.List(
         graphene.NonNull(GroupActivity),
-        near=graphene.Argument(GeoPointInput, required=True),
+        near=graphene.Argument(GeoPointInput, required=True, description="The point to look around."),
         radius_km=graphene.Argument(graphene.Float, required=True, description="More than 0, at most 100."),
-        first=graphene.Argument(graphene.Int, default_value=20, description="1 to 100."),
-        description="Co-op shifts to come and school runs of your groups, nearest first. Signed in only.",
+        first=first_argument(),
+        description=(
+            "Co-op shifts to come and school runs of your groups, nearest first. Signed in only. A bad argument "
+            "is a top-level BAD_USER_INPUT error naming it in extensions.field."
+        ),
     )
 
     @staticmethod
@@ -283,19 +383,13 @@ class CommunityQueries(graphene.ObjectType):
     ) -> list[dict[str, Any]]:
         require_viewer(info)
         ctx: Context = info.context
+        first = check_first(info, first)
+        point, radius = check_point(info, near), check_radius(info, radius_km)
         groups = list((await ctx.viewer_context())["groups"])
         if not groups:
             return []
-        page = await ctx.rpc.call(
-            "search",
-            "nearby_activities",
-            {"lat": near.lat, "lon": near.lon},
-            radius_km,
-            viewer_groups=groups,
-            first=first,
-        )
-        if page["errors"]:
-            raise GraphQLError(page["errors"][0]["message"])
+        page = await ctx.rpc.call("search", "nearby_activities", point, radius, viewer_groups=groups, first=first)
+        argument_errors(info, page["errors"])
         return [
             {"id": e["node"]["id"], "kind": e["node"]["kind"], "distance_km": round(e["distance_km"], 1)}
             for e in page["edges"]
@@ -303,12 +397,14 @@ class CommunityQueries(graphene.ObjectType):
 
 
 class CoopShiftOfferInput(graphene.InputObjectType):
-    group_id = graphene.ID(required=True)
-    city = graphene.String(required=True)
+    """A shift you offer to host."""
+
+    group_id = graphene.ID(required=True, description="A group of yours.")
+    city = graphene.String(required=True, description="A city slug, as in `cities`.")
     starts_at = graphene.String(required=True, description="ISO 8601; without an offset, in the city's time zone.")
-    ends_at = graphene.String(required=True)
+    ends_at = graphene.String(required=True, description="As startsAt; after it.")
     places = graphene.Int(required=True, description="Children, 1 to 12.")
-    age_range = graphene.Field(AgeRangeInput)
+    age_range = graphene.Field(AgeRangeInput, description="Children's ages you can mind.")
     place_note = graphene.String(description="Where: shown to the group's members only.")
     location = graphene.Field(
         GeoPointInput, description="Roughly where; only a fixed ~1 km area is shown and searched."
@@ -316,16 +412,18 @@ class CoopShiftOfferInput(graphene.InputObjectType):
 
 
 class CoopShiftPayload(graphene.ObjectType):
-    shift = graphene.Field(CoopShift)
-    booking = graphene.Field(CoopBooking)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    """The shift and the booking after the mutation."""
+
+    shift = graphene.Field(CoopShift, description="The shift as it is now, when the mutation is about one.")
+    booking = graphene.Field(CoopBooking, description="The booking the mutation made or changed.")
+    user_errors = user_errors_field()
 
 
 class CoopShiftOffer(graphene.Mutation):
     """Offer to mind other members' children; you earn credits per child-hour once it is done."""
 
     class Arguments:
-        input = CoopShiftOfferInput(required=True)
+        input = CoopShiftOfferInput(required=True, description="The shift.")
 
     Output = CoopShiftPayload
 
@@ -357,15 +455,17 @@ class CoopShiftOffer(graphene.Mutation):
 
 
 class CoopShiftBookInput(graphene.InputObjectType):
-    shift_id = graphene.ID(required=True)
-    children = graphene.Int(required=True)
+    """Places to book."""
+
+    shift_id = graphene.ID(required=True, description="The shift's ID.")
+    children = graphene.Int(required=True, description="How many of your children, 1 to the places left.")
 
 
 class CoopShiftBook(graphene.Mutation):
     """Book places for your children; it costs credits (FULL, BELOW_FLOOR, CLOSED in userErrors)."""
 
     class Arguments:
-        input = CoopShiftBookInput(required=True)
+        input = CoopShiftBookInput(required=True, description="The shift and how many children.")
 
     Output = CoopShiftPayload
 
@@ -386,14 +486,16 @@ class CoopShiftBook(graphene.Mutation):
 
 
 class CoopBookingCancelInput(graphene.InputObjectType):
-    booking_id = graphene.ID(required=True)
+    """Which booking."""
+
+    booking_id = graphene.ID(required=True, description="The booking's ID.")
 
 
 class CoopBookingCancel(graphene.Mutation):
     """Cancel before the shift starts; your credits come back."""
 
     class Arguments:
-        input = CoopBookingCancelInput(required=True)
+        input = CoopBookingCancelInput(required=True, description="Which booking.")
 
     Output = CoopShiftPayload
 
@@ -408,7 +510,9 @@ class CoopBookingCancel(graphene.Mutation):
 
 
 class CoopFloorSetInput(graphene.InputObjectType):
-    group_id = graphene.ID(required=True)
+    """A group's new floor."""
+
+    group_id = graphene.ID(required=True, description="A group you are an admin of.")
     floor_child_hours = graphene.Float(required=True, description="0 or below, e.g. -10.")
 
 
@@ -416,7 +520,7 @@ class CoopFloorSet(graphene.Mutation):
     """Admins: how far in debt a member may go before they must host."""
 
     class Arguments:
-        input = CoopFloorSetInput(required=True)
+        input = CoopFloorSetInput(required=True, description="The group and its floor.")
 
     Output = members_schema.GroupPayload
 
@@ -442,22 +546,26 @@ class CoopFloorSet(graphene.Mutation):
 
 
 class TripCreateInput(graphene.InputObjectType):
-    group_id = graphene.ID(required=True)
-    title = graphene.String(required=True)
-    mode = graphene.Field(TripMode, required=True)
+    """A new school run or activity trip."""
+
+    group_id = graphene.ID(required=True, description="A group of yours.")
+    title = graphene.String(required=True, description="1 to 140 characters.")
+    mode = graphene.Field(TripMode, required=True, description="Walk or car.")
     weekdays = graphene.List(graphene.NonNull(graphene.Int), required=True, description="0 is Monday.")
     time = graphene.String(required=True, description="Local HH:MM.")
-    city = graphene.String(required=True)
-    meeting_point = graphene.String(required=True)
-    meeting_location = graphene.Field(GeoPointInput, required=True)
+    city = graphene.String(required=True, description="A city slug, as in `cities`.")
+    meeting_point = graphene.String(required=True, description="Where the children meet.")
+    meeting_location = graphene.Field(GeoPointInput, required=True, description="The meeting point on the map.")
     destination = graphene.String(required=True, description="A school, a dance class...")
     seats = graphene.Int(required=True, description="Children per trip (a car's seats, a walking group's size).")
 
 
 class TripPayload(graphene.ObjectType):
-    trip = graphene.Field(Trip)
-    swap = graphene.Field(TripSwap)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    """The trip (and swap) after the mutation."""
+
+    trip = graphene.Field(Trip, description="The trip as it is now; null when nothing was found or made.")
+    swap = graphene.Field(TripSwap, description="The swap the mutation made or accepted.")
+    user_errors = user_errors_field()
 
 
 async def _trip_result(info: graphene.ResolveInfo, trip_id: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -469,8 +577,10 @@ async def _trip_result(info: graphene.ResolveInfo, trip_id: str, result: dict[st
 
 
 class TripCreate(graphene.Mutation):
+    """Start a school run or trip in one of your groups; members then join and take days."""
+
     class Arguments:
-        input = TripCreateInput(required=True)
+        input = TripCreateInput(required=True, description="The trip.")
 
     Output = TripPayload
 
@@ -490,26 +600,34 @@ class TripCreate(graphene.Mutation):
 
 
 class TripJoinInput(graphene.InputObjectType):
-    trip_id = graphene.ID(required=True)
+    """Your children riding along."""
+
+    trip_id = graphene.ID(required=True, description="The trip's ID.")
     children = graphene.List(
         graphene.NonNull(graphene.String), required=True, description="Your children's first names."
     )
 
 
 class TripDayInput(graphene.InputObjectType):
-    trip_id = graphene.ID(required=True)
+    """A day of a trip."""
+
+    trip_id = graphene.ID(required=True, description="The trip's ID.")
     date = graphene.String(required=True, description="One of the trip's coming days, YYYY-MM-DD.")
 
 
 class TripSwapProposeInput(graphene.InputObjectType):
-    trip_id = graphene.ID(required=True)
-    my_date = graphene.String(required=True)
-    their_date = graphene.String(required=True)
+    """Your day for another parent's."""
+
+    trip_id = graphene.ID(required=True, description="The trip's ID.")
+    my_date = graphene.String(required=True, description="A day you drive or walk, YYYY-MM-DD.")
+    their_date = graphene.String(required=True, description="A day another parent has, YYYY-MM-DD.")
 
 
 class TripSwapAcceptInput(graphene.InputObjectType):
-    swap_id = graphene.ID(required=True)
-    trip_id = graphene.ID(required=True)
+    """Which swap."""
+
+    swap_id = graphene.ID(required=True, description="The swap's ID.")
+    trip_id = graphene.ID(required=True, description="Its trip's ID.")
 
 
 async def _trip_id(info: graphene.ResolveInfo, global_id: Any) -> str | None:
@@ -518,8 +636,10 @@ async def _trip_id(info: graphene.ResolveInfo, global_id: Any) -> str | None:
 
 
 class TripJoin(graphene.Mutation):
+    """Have your children ride along on a trip of your group."""
+
     class Arguments:
-        input = TripJoinInput(required=True)
+        input = TripJoinInput(required=True, description="The trip and your children.")
 
     Output = TripPayload
 
@@ -537,7 +657,7 @@ class TripVolunteer(graphene.Mutation):
     """Take a day: you drive or walk the children then."""
 
     class Arguments:
-        input = TripDayInput(required=True)
+        input = TripDayInput(required=True, description="The trip and the day.")
 
     Output = TripPayload
 
@@ -555,7 +675,7 @@ class TripSwapPropose(graphene.Mutation):
     """Offer your day for another parent's; they accept with tripSwapAccept."""
 
     class Arguments:
-        input = TripSwapProposeInput(required=True)
+        input = TripSwapProposeInput(required=True, description="The trip and the two days.")
 
     Output = TripPayload
 
@@ -581,7 +701,7 @@ class TripSwapAccept(graphene.Mutation):
     """Accept a swap: both days change and everyone on them is told."""
 
     class Arguments:
-        input = TripSwapAcceptInput(required=True)
+        input = TripSwapAcceptInput(required=True, description="Which swap.")
 
     Output = TripPayload
 

@@ -7,55 +7,84 @@ from typing import Any
 import graphene
 
 from . import ids
-from .common import GeoPoint, GeoPointInput, UserError, user_errors
+from .common import (
+    GeoPoint,
+    GeoPointInput,
+    NodeQueries,
+    argument_errors,
+    check_first,
+    check_point,
+    deprecated_user_errors,
+    enum,
+)
 from .context import Context
 from .members import enum_value
 
-MapKind = graphene.Enum("MapKind", [("OUTINGS", "outings"), ("LISTINGS", "listings")])
-SuggestionKind = graphene.Enum(
+MapKind = enum(
+    "MapKind",
+    "What a map shows.",
+    [("OUTINGS", "outings", "Upcoming outings."), ("LISTINGS", "listings", "Available listings.")],
+)
+SuggestionKind = enum(
     "SuggestionKind",
-    [("OUTING", "outing"), ("LISTING", "listing"), ("CONTACT", "contact"), ("GROUP", "group"), ("PLACE", "place")],
+    "What a suggestion opens.",
+    [
+        ("OUTING", "outing", "An outing: open it with node(id:)."),
+        ("LISTING", "listing", "A listing: open it with node(id:)."),
+        ("CONTACT", "contact", "A trusted contact: open it with node(id:)."),
+        ("GROUP", "group", "A group: open it with node(id:)."),
+        ("PLACE", "place", "A city: its id is the city's slug."),
+    ],
 )
 NODE_KIND = {"outing": "Outing", "listing": "Listing", "contact": "Contact", "group": "Group"}
+SUGGEST_MAX = 20
 
 
 class BoundsInput(graphene.InputObjectType):
-    north = graphene.Float(required=True)
-    south = graphene.Float(required=True)
-    east = graphene.Float(required=True)
-    west = graphene.Float(required=True)
+    """The map's visible area, in degrees."""
+
+    north = graphene.Float(required=True, description="Top edge's latitude, -90 to 90, above south.")
+    south = graphene.Float(required=True, description="Bottom edge's latitude, -90 to 90.")
+    east = graphene.Float(required=True, description="Right edge's longitude, -180 to 180.")
+    west = graphene.Float(required=True, description="Left edge's longitude, -180 to 180.")
 
 
 class MapCluster(graphene.ObjectType):
     """A map tile's worth of outings or listings: draw one marker with the count at its centre."""
 
-    kind = graphene.Field(MapKind, required=True)
+    kind = graphene.Field(MapKind, required=True, description="Outings or listings.")
     cell = graphene.String(required=True, description="The tile, zoom/x/y.")
-    count = graphene.Int(required=True)
+    count = graphene.Int(required=True, description="How many are in the tile.")
     center = graphene.Field(GeoPoint, required=True, description="The centroid of what is in the tile.")
 
 
 class MapClusters(graphene.ObjectType):
-    clusters = graphene.List(graphene.NonNull(MapCluster), required=True)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    """What to draw on a map."""
+
+    clusters = graphene.List(graphene.NonNull(MapCluster), required=True, description="One per tile with something.")
+    user_errors = deprecated_user_errors()
 
 
 class Suggestion(graphene.ObjectType):
-    kind = graphene.Field(SuggestionKind, required=True)
+    """One line of the as-you-type list."""
+
+    kind = graphene.Field(SuggestionKind, required=True, description="What it opens.")
     text = graphene.String(required=True, description="What to show in the list.")
     id = graphene.ID(description="A global ID to open with node(id:); a city slug for PLACE.")
     city = graphene.String(description="The city slug, when known.")
 
 
 class Suggestions(graphene.ObjectType):
-    suggestions = graphene.List(graphene.NonNull(Suggestion), required=True)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    """Suggestions for what was typed."""
+
+    suggestions = graphene.List(graphene.NonNull(Suggestion), required=True, description="Best first.")
+    user_errors = deprecated_user_errors()
 
 
-class DiscoveryQueries(graphene.ObjectType):
+class DiscoveryQueries(NodeQueries, graphene.ObjectType):
     map_clusters = graphene.Field(
         MapClusters,
-        bounds=graphene.Argument(BoundsInput, required=True),
+        bounds=graphene.Argument(BoundsInput, required=True, description="The map's visible area."),
         zoom=graphene.Argument(graphene.Int, required=True, description="The map's zoom, 0 to 20."),
         kinds=graphene.Argument(graphene.List(graphene.NonNull(MapKind)), description="Both when absent."),
         description="Outings and listings in the map's bounds, counted per tile on the server.",
@@ -64,7 +93,9 @@ class DiscoveryQueries(graphene.ObjectType):
         Suggestions,
         text=graphene.Argument(graphene.String, required=True, description="What was typed so far."),
         near=graphene.Argument(GeoPointInput, description="Rank what is near first."),
-        first=graphene.Argument(graphene.Int, default_value=8, description="1 to 20."),
+        first=graphene.Argument(
+            graphene.Int, default_value=8, description="How many, 1 to 20; a number outside is BAD_USER_INPUT."
+        ),
         description="As-you-type suggestions across outings, listings, contacts, groups and places.",
     )
 
@@ -82,27 +113,27 @@ class DiscoveryQueries(graphene.ObjectType):
             viewer_id=ctx.viewer_id,
             viewer_groups=list((await ctx.viewer_context())["groups"]),
         )
-        return {
-            "clusters": [{**c, "center": c["centre"]} for c in answer["clusters"]],
-            "user_errors": user_errors(answer["errors"]),
-        }
+        argument_errors(info, answer["errors"])
+        return {"clusters": [{**c, "center": c["centre"]} for c in answer["clusters"]], "user_errors": []}
 
     @staticmethod
     async def resolve_suggest(
         root: None, info: graphene.ResolveInfo, text: str, near: Any = None, first: int = 8
     ) -> dict[str, Any]:
         ctx: Context = info.context
+        first = check_first(info, first, SUGGEST_MAX)
         answer = await ctx.rpc.call(
             "search",
             "suggest",
             text,
-            near={"lat": near.lat, "lon": near.lon} if near is not None else None,
-            limit=max(1, min(first, 20)),
+            near=check_point(info, near) if near is not None else None,
+            limit=first,
             viewer_id=ctx.viewer_id,
             viewer_groups=list((await ctx.viewer_context())["groups"]),
         )
+        argument_errors(info, answer["errors"])
         found = [
             {**s, "id": ids.to_global_id(NODE_KIND[s["kind"]], s["id"]) if s["kind"] in NODE_KIND else s["id"]}
             for s in answer["suggestions"]
         ]
-        return {"suggestions": found, "user_errors": user_errors(answer["errors"])}
+        return {"suggestions": found, "user_errors": []}

@@ -20,13 +20,3 @@ def from_global_id(global_id: str) -> tuple[str, str] | None:
     if not sep or not type_name or not local_id:
         return None
     return type_name, local_id
-
-
-def encode_cursor(value: str) -> str:
-    """An opaque cursor for a position in a list."""
-    return base64.urlsafe_b64encode(f"cursor:{value}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str | None:
-    decoded = from_global_id(cursor)
-    return decoded[1] if decoded and decoded[0] == "cursor" else None

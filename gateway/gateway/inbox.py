@@ -13,28 +13,65 @@ from typing import Any
 
 import graphene
 
-from . import ids
-from .common import NODE_LOADERS, Node, PageInfo, UserError, connection, parse_time, require_viewer
+from . import cursors, ids
+from .common import (
+    NODE_LOADERS,
+    Node,
+    after_argument,
+    check_first,
+    connection,
+    connection_type,
+    edge_type,
+    enum,
+    first_argument,
+    parse_time,
+    require_viewer,
+    user_errors_field,
+)
 from .context import Context
 
 SOURCES = ("events", "listings")
 
+_TYPES = [
+    ("OUTING_CHANGED", "outing_changed", "The time or place of an outing you are coming to changed."),
+    ("OUTING_CANCELLED", "outing_cancelled", "An outing you were coming to was cancelled."),
+    ("WAITLIST_PROMOTED", "waitlist_promoted", "A place freed up: you moved from the waitlist to coming."),
+    ("LISTING_MATCHED", "listing_matched", "An offer nearby matches your wanted request (or the other way round)."),
+    ("LISTING_RESERVATION_REQUESTED", "listing_reservation_requested", "Someone asked for your listing."),
+    ("LISTING_RESERVATION_ACCEPTED", "listing_reservation_accepted", "The owner accepted your reservation."),
+    ("LISTING_RESERVATION_DECLINED", "listing_reservation_declined", "The owner declined your reservation."),
+    ("TRIP_SWAP_PROPOSED", "trip_swap_proposed", "A parent offers to swap rota days with you."),
+    ("TRIP_ROTA_CHANGED", "trip_rota_changed", "Who drives or walks on a day of your trip changed."),
+    ("OTHER", "other", "A kind this version of the API does not name yet: show the message."),
+]
+NotificationType = enum("NotificationType", "What a notification is about.", _TYPES)
+_KNOWN = frozenset(value for _, value, _ in _TYPES)
+
 
 class Notification(graphene.ObjectType):
+    """Something that happened that you should know about."""
+
     class Meta:
         interfaces = (Node,)
 
+    type = graphene.Field(NotificationType, required=True, description="What it is about.")
     kind = graphene.String(
-        required=True, description="outing_changed, outing_cancelled, waitlist_promoted, listing_matched, ..."
+        required=True,
+        description="outing_changed, outing_cancelled, waitlist_promoted, listing_matched, ...",
+        deprecation_reason="Use type, an enum of the same values in upper case. Deprecated 2026-11-30.",
     )
     message = graphene.String(required=True, description="A sentence to show as it is.")
-    read = graphene.Boolean(required=True)
-    created_at = graphene.DateTime(required=True)
+    read = graphene.Boolean(required=True, description="True once marked read.")
+    created_at = graphene.DateTime(required=True, description="When it happened.")
     subject = graphene.Field(Node, description="What it is about (an Outing, a Listing...); null if gone or hidden.")
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("Notification", f"{root['source']}:{root['id']}")
+
+    @staticmethod
+    def resolve_type(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return root["kind"] if root["kind"] in _KNOWN else "other"
 
     @staticmethod
     def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
@@ -47,24 +84,21 @@ class Notification(graphene.ObjectType):
         return await loader(info, subject["id"]) if loader else None
 
 
-class NotificationEdge(graphene.ObjectType):
-    cursor = graphene.String(required=True)
-    node = graphene.Field(Notification, required=True)
-
-
-class NotificationConnection(graphene.ObjectType):
-    edges = graphene.List(graphene.NonNull(NotificationEdge), required=True)
-    nodes = graphene.List(graphene.NonNull(Notification), required=True)
-    page_info = graphene.Field(PageInfo, required=True)
-    total_count = graphene.Int(required=True)
-    unread_count = graphene.Int(required=True)
+NotificationEdge = edge_type("NotificationEdge", Notification, "notifications")
+NotificationConnection = connection_type(
+    "NotificationConnection",
+    NotificationEdge,
+    Notification,
+    "notifications",
+    unread_count=graphene.Int(required=True, description="Notifications not marked read, all pages together."),
+)
 
 
 class InboxQueries(graphene.ObjectType):
     inbox = graphene.Field(
         NotificationConnection,
-        first=graphene.Argument(graphene.Int, default_value=20, description="1 to 100."),
-        after=graphene.Argument(graphene.String),
+        first=first_argument(),
+        after=after_argument(),
         description="Your notifications, newest first. Signed in only.",
     )
 
@@ -74,11 +108,10 @@ class InboxQueries(graphene.ObjectType):
     ) -> dict[str, Any]:
         viewer = require_viewer(info)
         ctx: Context = info.context
-        first = max(1, min(first, 100))
-        # A position is (time, source:id) of the last item shown: every service can answer
+        first = check_first(info, first)
+        # A position is (time, id) of the last item shown: every service can answer
         # "strictly before it", and the pages are merged newest first.
-        position = ids.decode_cursor(after) if after else None
-        before_at, _, before_key = (position or "").partition("|")
+        before_at, before_key = cursors.decode(info, after, {}, cursors.is_key_pair) or ("", "")
         pages = await asyncio.gather(
             *(ctx.rpc.call(source, "inbox", viewer, first, before_at or None, before_key) for source in SOURCES)
         )
@@ -89,24 +122,35 @@ class InboxQueries(graphene.ObjectType):
         ]
         items.sort(key=lambda item: (item["created_at"], f"{item['source']}:{item['id']}"), reverse=True)
         shown = items[:first]
-        edges = [{"cursor": ids.encode_cursor(f"{item['created_at']}|{item['id']}"), "node": item} for item in shown]
+        cursor = cursors.encoder(info, {})
+        edges = [{"cursor": cursor([item["created_at"], item["id"]]), "node": item} for item in shown]
         more = len(items) > first or any(p["has_next_page"] for p in pages)
         total = sum(p["total"] for p in pages)
         return connection(edges, more, after, total, unread_count=sum(p["unread"] for p in pages))
 
 
 class NotificationsMarkReadInput(graphene.InputObjectType):
-    ids = graphene.List(graphene.NonNull(graphene.ID), required=True)
+    """Which notifications."""
+
+    ids = graphene.List(
+        graphene.NonNull(graphene.ID),
+        required=True,
+        description="Notification IDs; others' and unknown ones are skipped.",
+    )
 
 
 class NotificationsMarkReadPayload(graphene.ObjectType):
-    marked = graphene.Int(required=True)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    """How many were marked."""
+
+    marked = graphene.Int(required=True, description="Notifications newly marked read.")
+    user_errors = user_errors_field()
 
 
 class NotificationsMarkRead(graphene.Mutation):
+    """Mark notifications of yours read."""
+
     class Arguments:
-        input = NotificationsMarkReadInput(required=True)
+        input = NotificationsMarkReadInput(required=True, description="Which notifications.")
 
     Output = NotificationsMarkReadPayload
 

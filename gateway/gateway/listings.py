@@ -10,7 +10,7 @@ import graphene
 from parentnet_kit import cities as city_catalogue
 from parentnet_kit import contracts
 
-from . import ids
+from . import cursors, ids
 from . import members as members_schema
 from .common import (
     NODE_LOADERS,
@@ -19,38 +19,111 @@ from .common import (
     GeoPoint,
     GeoPointInput,
     Node,
-    PageInfo,
-    UserError,
+    after_argument,
+    argument_errors,
+    bad_input,
+    check_first,
+    check_point,
+    check_radius,
     connection,
+    connection_type,
+    deprecated_user_errors,
+    edge_type,
+    enum,
+    first_argument,
     parse_time,
     require_viewer,
     resolve_city,
     user_errors,
+    user_errors_field,
 )
 from .context import Context
 from .members import Cell, enum_value, local_id
-from .outings import CategoryCount, Money, MoneyInput, search_filter
+from .outings import CategoryCount, Money, MoneyInput, search_after, search_filter, search_page
 
-ListingKind = graphene.Enum("ListingKind", [(name.upper(), name) for name in contracts.LISTING_KINDS])
-ListingCategory = graphene.Enum("ListingCategory", [(name.upper(), name) for name in contracts.LISTING_CATEGORIES])
-ListingCondition = graphene.Enum("ListingCondition", [(name.upper(), name) for name in contracts.LISTING_CONDITIONS])
-ListingStatus = graphene.Enum(
+_KIND_DOCS = {
+    "give": "Given away, free.",
+    "lend": "Lent, to be given back.",
+    "swap": "Swapped for something else.",
+    "sell": "Sold, at a price.",
+    "wanted": "A request: someone is looking for it.",
+}
+_CATEGORY_DOCS = {
+    "pram_stroller": "Prams, pushchairs and strollers.",
+    "car_seat": "Car seats.",
+    "clothes": "Children's clothes (give a size).",
+    "shoes": "Children's shoes (give a size).",
+    "toys": "Toys and games.",
+    "books": "Books.",
+    "furniture": "Cots, high chairs, changing tables...",
+    "maternity": "Maternity clothes and things.",
+    "babysitting": "Babysitting, offered or wanted.",
+    "tutoring": "Tutoring and help with homework.",
+    "other": "Anything else.",
+}
+_CONDITION_DOCS = {
+    "new": "Never used.",
+    "like_new": "Used, but as good as new.",
+    "good": "Used, in good condition.",
+    "fair": "Worn, but works.",
+}
+_CONTACT_DOCS = {
+    "paediatrician": "A paediatrician.",
+    "gp": "A general practitioner (family doctor).",
+    "midwife": "A midwife.",
+    "nursery": "A nursery or a day-care centre.",
+    "childminder": "A childminder.",
+    "babysitter": "A babysitter.",
+    "speech_therapist": "A speech therapist.",
+    "psychologist": "A psychologist.",
+    "other": "Anyone else.",
+}
+ListingKind = enum(
+    "ListingKind",
+    "What the owner does with it (or, for WANTED, looks for).",
+    [(name.upper(), name, _KIND_DOCS[name]) for name in contracts.LISTING_KINDS],
+)
+ListingCategory = enum(
+    "ListingCategory",
+    "What sort of thing it is.",
+    [(name.upper(), name, _CATEGORY_DOCS[name]) for name in contracts.LISTING_CATEGORIES],
+)
+ListingCondition = enum(
+    "ListingCondition",
+    "How worn a thing is.",
+    [(name.upper(), name, _CONDITION_DOCS[name]) for name in contracts.LISTING_CONDITIONS],
+)
+ListingStatus = enum(
     "ListingStatus",
+    "Where a listing is in its life.",
     [
-        ("ACTIVE", "active"),
-        ("RESERVED", "reserved"),
-        ("COMPLETED", "completed"),
-        ("WITHDRAWN", "withdrawn"),
-        ("EXPIRED", "expired"),
+        ("ACTIVE", "active", "Available: in search, open to reservations."),
+        ("RESERVED", "reserved", "Somebody asked for it; the owner accepts or declines."),
+        ("COMPLETED", "completed", "Given, lent, swapped or sold; out of search."),
+        ("WITHDRAWN", "withdrawn", "Taken down by its owner; out of search."),
+        ("EXPIRED", "expired", "Not renewed in time; out of search until renewed."),
     ],
 )
-ReservationStatus = graphene.Enum("ReservationStatus", [("REQUESTED", "requested"), ("ACCEPTED", "accepted")])
-ContactKind = graphene.Enum("ContactKind", [(name.upper(), name) for name in contracts.CONTACT_KINDS])
+ReservationStatus = enum(
+    "ReservationStatus",
+    "Where a reservation is.",
+    [
+        ("REQUESTED", "requested", "Asked for; the owner has not decided."),
+        ("ACCEPTED", "accepted", "Accepted: the reserver sees the pickup address."),
+    ],
+)
+ContactKind = enum(
+    "ContactKind",
+    "Who a trusted contact is.",
+    [(name.upper(), name, _CONTACT_DOCS[name]) for name in contracts.CONTACT_KINDS],
+)
 
 
 class MonthsRange(graphene.ObjectType):
-    min_months = graphene.Int()
-    max_months = graphene.Int()
+    """Children's ages in months, both ends included."""
+
+    min_months = graphene.Int(description="Youngest age it suits; null when no lower limit.")
+    max_months = graphene.Int(description="Oldest age it suits; null when no upper limit.")
 
 
 class Listing(graphene.ObjectType):
@@ -60,30 +133,30 @@ class Listing(graphene.ObjectType):
     class Meta:
         interfaces = (Node,)
 
-    kind = graphene.Field(ListingKind, required=True)
-    category = graphene.Field(ListingCategory, required=True)
-    title = graphene.String(required=True)
-    description = graphene.String(required=True)
-    language = graphene.String(required=True)
-    city = graphene.Field(City, required=True)
+    kind = graphene.Field(ListingKind, required=True, description="Give, lend, swap, sell, or wanted.")
+    category = graphene.Field(ListingCategory, required=True, description="What sort of thing it is.")
+    title = graphene.String(required=True, description="1 to 140 characters.")
+    description = graphene.String(required=True, description="Details from the owner; may be empty.")
+    language = graphene.String(required=True, description="Language tag of title and description.")
+    city = graphene.Field(City, required=True, description="The city it is in.")
     size = graphene.String(description="Clothes and shoes, e.g. 86 or 24.")
     age_range = graphene.Field(MonthsRange, description="Children's ages it suits, in months.")
-    condition = graphene.Field(ListingCondition)
+    condition = graphene.Field(ListingCondition, description="How worn it is; null for WANTED and services.")
     price = graphene.Field(Money, description="For SELL; null otherwise.")
-    is_free = graphene.Boolean(required=True)
-    photos = graphene.List(graphene.NonNull(graphene.String), required=True)
+    is_free = graphene.Boolean(required=True, description="True when it has no price.")
+    photos = graphene.List(graphene.NonNull(graphene.String), required=True, description="https:// URLs, up to 8.")
     pickup_area = graphene.Field(
         Cell, required=True, description="Where, to about 1 km: a fixed area, the same every time."
     )
     pickup_address = graphene.String(description="The owner's and the accepted reserver's only; null for anyone else.")
     pickup_location = graphene.Field(GeoPoint, description="As pickupAddress.")
     match_radius_km = graphene.Float(description="For WANTED: how far offers are matched.")
-    owner = graphene.Field(lambda: members_schema.Member)
-    status = graphene.Field(ListingStatus, required=True)
-    reservation_status = graphene.Field(ReservationStatus)
-    viewer_is_owner = graphene.Boolean(required=True)
+    owner = graphene.Field(lambda: members_schema.Member, description="Who posted it; null if not visible to you.")
+    status = graphene.Field(ListingStatus, required=True, description="Where it is in its life.")
+    reservation_status = graphene.Field(ReservationStatus, description="Null when nobody reserved it.")
+    viewer_is_owner = graphene.Boolean(required=True, description="True when it is yours.")
     expires_at = graphene.DateTime(required=True, description="Renew with listingRenew; expired listings leave search.")
-    created_at = graphene.DateTime(required=True)
+    created_at = graphene.DateTime(required=True, description="When it was posted.")
     distance_km = graphene.Float(description="To the pickup area's centre, from the point searched around.")
 
     @staticmethod
@@ -146,16 +219,16 @@ class Contact(graphene.ObjectType):
     class Meta:
         interfaces = (Node,)
 
-    kind = graphene.Field(ContactKind, required=True)
-    name = graphene.String(required=True)
-    description = graphene.String(required=True)
-    phone = graphene.String()
-    email = graphene.String()
-    website = graphene.String()
-    address = graphene.String()
-    location = graphene.Field(GeoPoint)
-    city = graphene.Field(City, required=True)
-    languages = graphene.List(graphene.NonNull(graphene.String), required=True)
+    kind = graphene.Field(ContactKind, required=True, description="Who they are.")
+    name = graphene.String(required=True, description="A person's or a place's name.")
+    description = graphene.String(required=True, description="What members say about it; may be empty.")
+    phone = graphene.String(description="A phone number, as given.")
+    email = graphene.String(description="An email address.")
+    website = graphene.String(description="An https:// URL.")
+    address = graphene.String(description="A street address (a practice, a nursery: never a member's home).")
+    location = graphene.Field(GeoPoint, description="Where it is on the map, when given.")
+    city = graphene.Field(City, required=True, description="The city it serves.")
+    languages = graphene.List(graphene.NonNull(graphene.String), required=True, description="Languages spoken there.")
     recommendations = graphene.Int(required=True, description="Members who recommend it (one each).")
     group = graphene.Field(lambda: members_schema.Group, description="Set when only that group's members see it.")
 
@@ -188,75 +261,83 @@ NODE_TYPES.update(Listing=Listing, Contact=Contact)
 NODE_LOADERS.update(Listing=load_listing, Contact=load_contact)
 
 
-class ListingEdge(graphene.ObjectType):
-    cursor = graphene.String(required=True)
-    node = graphene.Field(Listing, required=True)
-
-
-class ListingConnection(graphene.ObjectType):
-    edges = graphene.List(graphene.NonNull(ListingEdge), required=True)
-    nodes = graphene.List(graphene.NonNull(Listing), required=True)
-    page_info = graphene.Field(PageInfo, required=True)
-    total_count = graphene.Int(required=True)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
-    facets = graphene.List(
+ListingEdge = edge_type("ListingEdge", Listing, "listings")
+ListingConnection = connection_type(
+    "ListingConnection",
+    ListingEdge,
+    Listing,
+    "listings",
+    user_errors=deprecated_user_errors(),
+    facets=graphene.List(
         graphene.NonNull(CategoryCount), required=True, description="Listings per category (nearby only; else empty)."
-    )
+    ),
+)
 
 
 class ListingFilter(graphene.InputObjectType):
-    text = graphene.String(description="Words in the title or description.")
-    categories = graphene.List(graphene.NonNull(ListingCategory))
-    kinds = graphene.List(graphene.NonNull(ListingKind))
-    language = graphene.String()
-    child_ages = graphene.List(graphene.NonNull(graphene.Int), description="Ages in months; every child must fit.")
+    """Narrow a search of listings; every field given must match."""
+
+    text = graphene.String(description="Words in the title or description; up to 200 characters.")
+    categories = graphene.List(graphene.NonNull(ListingCategory), description="Any of these categories.")
+    kinds = graphene.List(graphene.NonNull(ListingKind), description="Any of these kinds.")
+    language = graphene.String(description="Language tag of the listing's text.")
+    child_ages = graphene.List(
+        graphene.NonNull(graphene.Int), description="Ages in months, 0 to 216, up to 8; every child must fit."
+    )
     free_only = graphene.Boolean(description="Given, lent or swapped: no price.")
 
 
-class ContactEdge(graphene.ObjectType):
-    cursor = graphene.String(required=True)
-    node = graphene.Field(Contact, required=True)
-
-
-class ContactConnection(graphene.ObjectType):
-    edges = graphene.List(graphene.NonNull(ContactEdge), required=True)
-    nodes = graphene.List(graphene.NonNull(Contact), required=True)
-    page_info = graphene.Field(PageInfo, required=True)
-    total_count = graphene.Int(required=True)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+ContactEdge = edge_type("ContactEdge", Contact, "trusted contacts")
+ContactConnection = connection_type(
+    "ContactConnection", ContactEdge, Contact, "trusted contacts", user_errors=deprecated_user_errors()
+)
 
 
 def _connection(
-    edges: list[dict[str, Any]], has_next: bool, after: str | None, total: int, errors: list, facets: list | None = None
+    edges: list[dict[str, Any]],
+    has_next: bool,
+    after: str | None,
+    total: int,
+    facets: list | None = None,
+    has_previous: bool | None = None,
 ) -> dict[str, Any]:
-    return connection(edges, has_next, after, total, user_errors=errors, facets=facets or [])
+    return connection(edges, has_next, after, total, has_previous, user_errors=[], facets=facets or [])
 
 
 class ListingQueries(graphene.ObjectType):
     nearby_listings = graphene.Field(
         ListingConnection,
-        near=graphene.Argument(GeoPointInput, required=True),
+        near=graphene.Argument(GeoPointInput, required=True, description="The point to search around."),
         radius_km=graphene.Argument(graphene.Float, required=True, description="More than 0, at most 100."),
-        kinds=graphene.Argument(graphene.List(graphene.NonNull(ListingKind))),
-        category=graphene.Argument(ListingCategory),
-        filter=graphene.Argument(ListingFilter),
-        first=graphene.Argument(graphene.Int, default_value=20, description="1 to 100."),
-        after=graphene.Argument(graphene.String),
-        description="Available listings around a point, nearest pickup area first.",
+        kinds=graphene.Argument(graphene.List(graphene.NonNull(ListingKind)), description="Any of these kinds."),
+        category=graphene.Argument(ListingCategory, description="Only this category."),
+        filter=graphene.Argument(ListingFilter, description="Narrow the search; all listings when absent."),
+        first=first_argument(),
+        after=after_argument(),
+        description=(
+            "Available listings around a point, nearest pickup area first. A bad argument is a top-level "
+            "BAD_USER_INPUT error naming it in extensions.field."
+        ),
     )
     my_listings = graphene.Field(
         ListingConnection,
-        first=graphene.Argument(graphene.Int, default_value=20),
-        after=graphene.Argument(graphene.String),
+        first=first_argument(),
+        after=after_argument(),
         description="Your listings, newest first, whatever their status. Signed in only.",
     )
     contacts = graphene.Field(
         ContactConnection,
-        city=graphene.Argument(graphene.String, required=True, description="A city slug."),
-        kind=graphene.Argument(ContactKind),
+        city=graphene.Argument(graphene.String, required=True, description="A city slug, as in `cities`."),
+        kind=graphene.Argument(ContactKind, description="Only contacts of this kind."),
         language=graphene.Argument(graphene.String, description="Only contacts speaking it."),
-        first=graphene.Argument(graphene.Int, default_value=20),
-        after=graphene.Argument(graphene.String),
+        first=first_argument(),
+        after=after_argument(),
+        last=graphene.Argument(
+            graphene.Int, description="Page backwards: the last items before `before`, 1 to 100 (with before)."
+        ),
+        before=graphene.Argument(
+            graphene.String, description="startCursor of the page after the one wanted (with last)."
+        ),
         description="Trusted contacts of a city (and of your groups), most recommended first.",
     )
 
@@ -273,33 +354,42 @@ class ListingQueries(graphene.ObjectType):
         after: str | None = None,
     ) -> dict[str, Any]:
         ctx: Context = info.context
+        first = check_first(info, first)
+        point, radius = check_point(info, near), check_radius(info, radius_km)
+        kind_values = [enum_value(k) for k in kinds or []] or None
+        shape = {
+            "near": point,
+            "radius_km": radius,
+            "kinds": kind_values,
+            "category": enum_value(category),
+            "filter": filter,
+        }
         page = await ctx.rpc.call(
             "search",
             "nearby_listings",
-            near={"lat": near.lat, "lon": near.lon},
-            radius_km=radius_km,
+            near=point,
+            radius_km=radius,
             first=first,
-            after=after,
+            after=search_after(info, after, shape),
             viewer_id=ctx.viewer_id,
-            kinds=[enum_value(k) for k in kinds or []] or None,
+            kinds=kind_values,
             category=enum_value(category),
             filters=search_filter(filter),
         )
-        edges = [
-            {"cursor": e["cursor"], "node": as_listing(e["node"], distance_km=e["distance_km"])} for e in page["edges"]
-        ]
-        errors = user_errors(page["errors"])
-        return _connection(edges, page["has_next_page"], after, page["total"], errors, page.get("facets"))
+        argument_errors(info, page["errors"])
+        return search_page(info, shape, page, after, as_listing)
 
     @staticmethod
     async def resolve_my_listings(
         root: None, info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
         viewer = require_viewer(info)
-        start = ids.decode_cursor(after) if after else None
+        first = check_first(info, first)
+        start = cursors.decode(info, after, {}, cursors.is_key)
         page = await info.context.rpc.call("listings", "listings_of", viewer, first, start)
-        edges = [{"cursor": ids.encode_cursor(v["id"]), "node": as_listing(v)} for v in page["listings"]]
-        return _connection(edges, page["has_next_page"], after, page["total"], [])
+        cursor = cursors.encoder(info, {})
+        edges = [{"cursor": cursor(v["id"]), "node": as_listing(v)} for v in page["listings"]]
+        return _connection(edges, page["has_next_page"], after, page["total"])
 
     @staticmethod
     async def resolve_contacts(
@@ -310,35 +400,58 @@ class ListingQueries(graphene.ObjectType):
         language: str | None = None,
         first: int = 20,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> dict[str, Any]:
         ctx: Context = info.context
         if city not in city_catalogue.CITIES:
-            errors = [{"field": ["city"], "message": f"unknown city {city!r}", "code": "UNKNOWN_CITY"}]
-            return _connection([], False, after, 0, errors)
-        offset = int(ids.decode_cursor(after) or 0) if after else 0
+            raise bad_input(info, "city", f"city must be a city slug, as in cities; {city!r} is not one.")
+        shape = {"city": city, "kind": enum_value(kind), "language": language}
         groups = list((await ctx.viewer_context())["groups"])
-        page = await ctx.rpc.call("listings", "list_contacts", city, enum_value(kind), language, groups, first, offset)
-        edges = [
-            {"cursor": ids.encode_cursor(str(offset + i + 1)), "node": as_contact(c)}
-            for i, c in enumerate(page["contacts"])
-        ]
-        return _connection(edges, page["has_next_page"], after, page["total"], [])
+
+        async def contacts_page(size: int, offset: int) -> dict[str, Any]:
+            return await ctx.rpc.call(
+                "listings", "list_contacts", city, enum_value(kind), language, groups, size, offset
+            )
+
+        # A cursor holds the item's 1-based rank in the list: paging back is an offset too.
+        if last is None and before is None:
+            offset = cursors.decode(info, after, shape, cursors.is_count) or 0
+            page = await contacts_page(check_first(info, first), offset)
+            has_next = page["has_next_page"]
+        else:
+            if after is not None:
+                raise bad_input(info, "after", "Give after (with first) or before (with last), not both.")
+            last = check_first(info, last, name="last")
+            rank = cursors.decode(info, before, shape, cursors.is_count, "before")
+            end = rank - 1 if rank is not None else (await contacts_page(1, 0))["total"]
+            offset = max(0, end - last)
+            page = await contacts_page(max(1, end - offset), offset)
+            page["contacts"] = page["contacts"][: max(0, end - offset)]
+            has_next = rank is not None
+        cursor = cursors.encoder(info, shape)
+        edges = [{"cursor": cursor(offset + i + 1), "node": as_contact(c)} for i, c in enumerate(page["contacts"])]
+        return _connection(edges, has_next, after, page["total"], has_previous=offset > 0)
 
 
 class MonthsRangeInput(graphene.InputObjectType):
-    min_months = graphene.Int()
-    max_months = graphene.Int()
+    """Children's ages in months; leave an end out for no limit."""
+
+    min_months = graphene.Int(description="Youngest, 0 to 216.")
+    max_months = graphene.Int(description="Oldest, 0 to 216, at least minMonths.")
 
 
 class ListingCreateInput(graphene.InputObjectType):
-    kind = graphene.Field(ListingKind, required=True)
-    category = graphene.Field(ListingCategory, required=True)
+    """A new offer or wanted request."""
+
+    kind = graphene.Field(ListingKind, required=True, description="Give, lend, swap, sell, or wanted.")
+    category = graphene.Field(ListingCategory, required=True, description="What sort of thing it is.")
     title = graphene.String(required=True, description="1 to 140 characters.")
-    description = graphene.String()
-    language = graphene.String()
-    city = graphene.String(required=True)
+    description = graphene.String(description="Up to 5,000 characters.")
+    language = graphene.String(description="Language tag of title and description; defaults to the city's first.")
+    city = graphene.String(required=True, description="A city slug, as in `cities`.")
     size = graphene.String(description="Required to offer clothes or shoes.")
-    age_range = graphene.Field(MonthsRangeInput)
+    age_range = graphene.Field(MonthsRangeInput, description="Children's ages it suits, in months.")
     condition = graphene.Field(ListingCondition, description="Offers of things; GOOD when absent.")
     price = graphene.Field(MoneyInput, description="Required for SELL, refused otherwise.")
     photos = graphene.List(graphene.NonNull(graphene.String), description="Up to 8 https:// URLs.")
@@ -348,8 +461,10 @@ class ListingCreateInput(graphene.InputObjectType):
 
 
 class ListingPayload(graphene.ObjectType):
-    listing = graphene.Field(Listing)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    """The listing after the mutation."""
+
+    listing = graphene.Field(Listing, description="The listing as it is now; null when nothing was found or made.")
+    user_errors = user_errors_field()
 
 
 class ListingCreate(graphene.Mutation):
@@ -357,7 +472,7 @@ class ListingCreate(graphene.Mutation):
     both owners are told (inbox and notificationReceived)."""
 
     class Arguments:
-        input = ListingCreateInput(required=True)
+        input = ListingCreateInput(required=True, description="The offer or request.")
 
     Output = ListingPayload
 
@@ -386,7 +501,9 @@ class ListingCreate(graphene.Mutation):
 
 
 class ListingRefInput(graphene.InputObjectType):
-    listing_id = graphene.ID(required=True)
+    """Which listing."""
+
+    listing_id = graphene.ID(required=True, description="The listing's ID.")
 
 
 def _listing_mutation(method: str, doc: str, *extra: Any) -> type:
@@ -405,7 +522,7 @@ def _listing_mutation(method: str, doc: str, *extra: Any) -> type:
         result = await ctx.rpc.call("listings", method, *args)
         return {"listing": as_listing(result["listing"]), "user_errors": user_errors(result["errors"], ("input",))}
 
-    arguments = type("Arguments", (), {"input": ListingRefInput(required=True)})
+    arguments = type("Arguments", (), {"input": ListingRefInput(required=True, description="Which listing.")})
     return type(
         method.title().replace("_", ""),
         (graphene.Mutation,),
@@ -429,29 +546,33 @@ ListingWithdraw = _listing_mutation("withdraw_listing", "Owner: take it down; it
 
 
 class ContactCreateInput(graphene.InputObjectType):
-    kind = graphene.Field(ContactKind, required=True)
-    name = graphene.String(required=True)
-    city = graphene.String(required=True)
-    description = graphene.String()
-    phone = graphene.String()
-    email = graphene.String()
-    website = graphene.String()
-    address = graphene.String()
-    location = graphene.Field(GeoPointInput)
-    languages = graphene.List(graphene.NonNull(graphene.String))
+    """A trusted contact to add."""
+
+    kind = graphene.Field(ContactKind, required=True, description="Who they are.")
+    name = graphene.String(required=True, description="A person's or a place's name, 1 to 140 characters.")
+    city = graphene.String(required=True, description="A city slug, as in `cities`.")
+    description = graphene.String(description="What you would tell another parent about it.")
+    phone = graphene.String(description="A phone number.")
+    email = graphene.String(description="An email address.")
+    website = graphene.String(description="An https:// URL.")
+    address = graphene.String(description="A street address of a practice or a place (never a home).")
+    location = graphene.Field(GeoPointInput, description="Where it is on the map.")
+    languages = graphene.List(graphene.NonNull(graphene.String), description="Language tags spoken there.")
     group_id = graphene.ID(description="Only this group's members see it (you must be one).")
 
 
 class ContactPayload(graphene.ObjectType):
-    contact = graphene.Field(Contact)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    """The contact after the mutation."""
+
+    contact = graphene.Field(Contact, description="The contact as it is now; null when nothing was found or made.")
+    user_errors = user_errors_field()
 
 
 class ContactCreate(graphene.Mutation):
     """Add a trusted contact; you are its first recommendation."""
 
     class Arguments:
-        input = ContactCreateInput(required=True)
+        input = ContactCreateInput(required=True, description="The contact.")
 
     Output = ContactPayload
 
@@ -476,14 +597,16 @@ class ContactCreate(graphene.Mutation):
 
 
 class ContactRecommendInput(graphene.InputObjectType):
-    contact_id = graphene.ID(required=True)
+    """Which contact."""
+
+    contact_id = graphene.ID(required=True, description="The contact's ID.")
 
 
 class ContactRecommend(graphene.Mutation):
     """Recommend a contact (once per member)."""
 
     class Arguments:
-        input = ContactRecommendInput(required=True)
+        input = ContactRecommendInput(required=True, description="Which contact.")
 
     Output = ContactPayload
 

@@ -7,7 +7,9 @@ from typing import Any
 
 import graphene
 
-from . import ids
+from parentnet_kit import cities as city_catalogue
+
+from . import cursors, ids
 from .common import (
     NODE_LOADERS,
     NODE_TYPES,
@@ -15,26 +17,68 @@ from .common import (
     GeoPoint,
     GeoPointInput,
     Node,
-    PageInfo,
     UserError,
+    after_argument,
+    argument_errors,
+    bad_input,
+    check_first,
     connection,
+    connection_type,
+    deprecated_user_errors,
+    edge_type,
+    enum,
+    first_argument,
     require_viewer,
     resolve_city,
     user_errors,
+    user_errors_field,
 )
 from .context import Context
 from .errors import Forbidden
 
-DistanceBand = graphene.Enum(
+DistanceBand = enum(
     "DistanceBand",
-    [("UNDER_1_KM", "UNDER_1_KM"), ("FROM_1_TO_3_KM", "FROM_1_TO_3_KM"), ("FROM_3_TO_10_KM", "FROM_3_TO_10_KM")],
-    description="How far apart two parents' home cells are; exact distances about people are never given.",
+    "How far apart two parents' home cells are; exact distances about people are never given.",
+    [
+        ("UNDER_1_KM", "UNDER_1_KM", "The same or a neighbouring ~1 km cell."),
+        ("FROM_1_TO_3_KM", "FROM_1_TO_3_KM", "About 1 to 3 km apart."),
+        ("FROM_3_TO_10_KM", "FROM_3_TO_10_KM", "About 3 to 10 km apart."),
+    ],
 )
-GroupVisibility = graphene.Enum("GroupVisibility", [("PUBLIC", "public"), ("PRIVATE", "private")])
-GroupJoinPolicy = graphene.Enum("GroupJoinPolicy", [("OPEN", "open"), ("APPROVAL", "approval")])
-GroupRole = graphene.Enum("GroupRole", [("ADMIN", "admin"), ("MODERATOR", "moderator"), ("MEMBER", "member")])
-MembershipStatus = graphene.Enum(
-    "MembershipStatus", [("ACTIVE", "active"), ("PENDING", "pending"), ("DECLINED", "declined"), ("LEFT", "left")]
+GroupVisibility = enum(
+    "GroupVisibility",
+    "Who sees a group and what is in it.",
+    [
+        ("PUBLIC", "public", "Anyone finds it and sees its outings."),
+        ("PRIVATE", "private", "Anyone finds it; only its members see its members, outings and contacts."),
+    ],
+)
+GroupJoinPolicy = enum(
+    "GroupJoinPolicy",
+    "How members get in.",
+    [
+        ("OPEN", "open", "Anyone joins at once."),
+        ("APPROVAL", "approval", "An admin approves each request."),
+    ],
+)
+GroupRole = enum(
+    "GroupRole",
+    "What a member may do in a group.",
+    [
+        ("ADMIN", "admin", "Runs the group: approves requests, sets roles, edits its outings."),
+        ("MODERATOR", "moderator", "Helps the admins keep it friendly."),
+        ("MEMBER", "member", "Takes part."),
+    ],
+)
+MembershipStatus = enum(
+    "MembershipStatus",
+    "Where a membership is.",
+    [
+        ("ACTIVE", "active", "In the group."),
+        ("PENDING", "pending", "Asked to join; an admin decides."),
+        ("DECLINED", "declined", "An admin turned the request down."),
+        ("LEFT", "left", "Left the group (or withdrew the request)."),
+    ],
 )
 
 
@@ -61,8 +105,10 @@ def not_found(field: str, what: str) -> list[dict[str, Any]]:
 
 
 class Child(graphene.ObjectType):
-    age_months = graphene.Int(required=True)
-    age_years = graphene.Int(required=True)
+    """A member's child, by age only: never a name."""
+
+    age_months = graphene.Int(required=True, description="Age in whole months.")
+    age_years = graphene.Int(required=True, description="Age in whole years.")
     birth_year = graphene.Int(description="Only on your own profile.")
     birth_month = graphene.Int(description="Only on your own profile.")
 
@@ -74,8 +120,8 @@ class Child(graphene.ObjectType):
 class Cell(graphene.ObjectType):
     """A fixed area of about 1 km (a whole city in protected mode): all that leaves of a home."""
 
-    id = graphene.String(required=True)
-    center = graphene.Field(GeoPoint, required=True)
+    id = graphene.String(required=True, description="The cell's stable key.")
+    center = graphene.Field(GeoPoint, required=True, description="The cell's centre (not anyone's home).")
 
     @staticmethod
     def resolve_center(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, float]:
@@ -88,11 +134,11 @@ class Member(graphene.ObjectType):
     class Meta:
         interfaces = (Node,)
 
-    display_name = graphene.String(required=True)
-    city = graphene.Field(City, required=True)
-    languages = graphene.List(graphene.NonNull(graphene.String), required=True)
+    display_name = graphene.String(required=True, description="How other parents see them.")
+    city = graphene.Field(City, required=True, description="Their city.")
+    languages = graphene.List(graphene.NonNull(graphene.String), required=True, description="Language tags they speak.")
     children = graphene.List(graphene.NonNull(Child), required=True, description="Ages only; no names.")
-    interests = graphene.List(graphene.NonNull(graphene.String), required=True)
+    interests = graphene.List(graphene.NonNull(graphene.String), required=True, description="In their own words.")
     email = graphene.String(description="Yours only.")
     protected_mode = graphene.Boolean(description="Yours only. Hidden from discovery; placed at city level.")
     has_home_location = graphene.Boolean(description="Yours only.")
@@ -116,10 +162,12 @@ class Member(graphene.ObjectType):
 
 
 class GroupMembership(graphene.ObjectType):
-    role = graphene.Field(GroupRole, required=True)
-    status = graphene.Field(MembershipStatus, required=True)
-    member = graphene.Field(Member)
-    group = graphene.Field(lambda: Group)
+    """A member's place in a group, or their request to join."""
+
+    role = graphene.Field(GroupRole, required=True, description="What they may do there.")
+    status = graphene.Field(MembershipStatus, required=True, description="In, asked, declined or left.")
+    member = graphene.Field(Member, description="The member; null if not visible to you.")
+    group = graphene.Field(lambda: Group, description="The group.")
 
     @staticmethod
     async def resolve_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -130,26 +178,28 @@ class GroupMembership(graphene.ObjectType):
         return as_group(await info.context.loaders.group.load(root["group_id"]))
 
 
-class GroupMemberEdge(graphene.ObjectType):
-    cursor = graphene.String(required=True)
-    role = graphene.Field(GroupRole, required=True)
-    node = graphene.Field(Member, required=True)
+GroupMemberEdge = edge_type(
+    "GroupMemberEdge",
+    Member,
+    "a group's members",
+    role=graphene.Field(GroupRole, required=True, description="What they may do in the group."),
+)
+GroupMemberConnection = connection_type("GroupMemberConnection", GroupMemberEdge, Member, "a group's members")
 
 
-class GroupMemberConnection(graphene.ObjectType):
-    edges = graphene.List(graphene.NonNull(GroupMemberEdge), required=True)
-    nodes = graphene.List(graphene.NonNull(Member), required=True)
-    page_info = graphene.Field(PageInfo, required=True)
-    total_count = graphene.Int(required=True)
+def service_page(
+    info: graphene.ResolveInfo, shape: dict[str, Any], page: dict[str, Any], after: str | None, make: Any
+) -> dict[str, Any]:
+    """A page from the members service: its cursors rebound to this query, its nodes made by ``make``."""
+    cursor = cursors.encoder(info, shape)
+    edges = [{**e, "cursor": cursor(cursors.from_service(e["cursor"])), "node": make(e["node"])} for e in page["edges"]]
+    return connection(edges, page["has_next_page"], after, page["total"], user_errors=[])
 
 
-def member_page(page: dict[str, Any], after: str | None) -> dict[str, Any]:
-    edges = [{**e, "node": as_member(e["node"])} for e in page["edges"]]
-    return connection(edges, page["has_next_page"], after, page["total"])
-
-
-FIRST = graphene.Argument(graphene.Int, default_value=20, description="Page size, 1 to 100.")
-AFTER = graphene.Argument(graphene.String, description="endCursor of the previous page.")
+def service_after(info: graphene.ResolveInfo, after: str | None, shape: dict[str, Any], valid: Any) -> str | None:
+    """The members service's cursor for ``after`` (BAD_USER_INPUT if it is not this query's)."""
+    position = cursors.decode(info, after, shape, valid)
+    return None if position is None else cursors.to_service(position)
 
 
 class Group(graphene.ObjectType):
@@ -158,22 +208,25 @@ class Group(graphene.ObjectType):
     class Meta:
         interfaces = (Node,)
 
-    name = graphene.String(required=True)
-    description = graphene.String(required=True)
-    city = graphene.Field(City, required=True)
-    languages = graphene.List(graphene.NonNull(graphene.String), required=True)
-    visibility = graphene.Field(GroupVisibility, required=True)
-    join_policy = graphene.Field(GroupJoinPolicy, required=True)
-    member_count = graphene.Int(required=True)
+    name = graphene.String(required=True, description="1 to 80 characters.")
+    description = graphene.String(required=True, description="What the group is about; may be empty.")
+    city = graphene.Field(City, required=True, description="The city it belongs to.")
+    languages = graphene.List(graphene.NonNull(graphene.String), required=True, description="Languages spoken there.")
+    visibility = graphene.Field(GroupVisibility, required=True, description="Who sees what is in it.")
+    join_policy = graphene.Field(GroupJoinPolicy, required=True, description="How members get in.")
+    member_count = graphene.Int(required=True, description="Active members.")
     viewer_membership = graphene.Field(GroupMembership, description="Your membership or request; null if none.")
     members = graphene.Field(
         GroupMemberConnection,
-        first=FIRST,
-        after=AFTER,
+        first=first_argument(),
+        after=after_argument(),
         description="Who is in the group. A private group's list is for its members only (FORBIDDEN otherwise).",
     )
     pending_requests = graphene.Field(
-        GroupMemberConnection, first=FIRST, after=AFTER, description="Requests to join; for the group's admins only."
+        GroupMemberConnection,
+        first=first_argument(),
+        after=after_argument(),
+        description="Requests to join; for the group's admins only.",
     )
 
     @staticmethod
@@ -187,14 +240,17 @@ class Group(graphene.ObjectType):
         root: dict[str, Any], info: graphene.ResolveInfo, pending: bool, first: int, after: str | None
     ) -> dict[str, Any]:
         ctx: Context = info.context
+        first = check_first(info, first)
+        shape = {"group": root["id"]}
+        start = service_after(info, after, shape, cursors.is_key)
         page = await ctx.rpc.call(
-            "members", "group_members", root["id"], viewer_id=ctx.viewer_id, pending=pending, first=first, after=after
+            "members", "group_members", root["id"], viewer_id=ctx.viewer_id, pending=pending, first=first, after=start
         )
         if page is None:
             raise Forbidden(
                 "Only the group's admins can see this." if pending else "Only members see who is in this group."
             )
-        return member_page(page, after)
+        return service_page(info, shape, page, after, as_member)
 
     @staticmethod
     async def resolve_members(
@@ -221,39 +277,41 @@ NODE_TYPES.update(Member=Member, Group=Group)
 NODE_LOADERS.update(Member=load_member, Group=load_group)
 
 
-class ParentEdge(graphene.ObjectType):
-    cursor = graphene.String(required=True)
-    distance_band = graphene.Field(DistanceBand, required=True)
-    node = graphene.Field(Member, required=True)
-
-
-class ParentConnection(graphene.ObjectType):
-    edges = graphene.List(graphene.NonNull(ParentEdge), required=True)
-    nodes = graphene.List(graphene.NonNull(Member), required=True)
-    page_info = graphene.Field(PageInfo, required=True)
-    total_count = graphene.Int(required=True)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
-
-
-class GroupEdge(graphene.ObjectType):
-    cursor = graphene.String(required=True)
-    node = graphene.Field(Group, required=True)
-
-
-class GroupConnection(graphene.ObjectType):
-    edges = graphene.List(graphene.NonNull(GroupEdge), required=True)
-    nodes = graphene.List(graphene.NonNull(Group), required=True)
-    page_info = graphene.Field(PageInfo, required=True)
-    total_count = graphene.Int(required=True)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+ParentEdge = edge_type(
+    "ParentEdge",
+    Member,
+    "parents near you",
+    distance_band=graphene.Field(DistanceBand, required=True, description="How far apart your home cells are."),
+)
+ParentConnection = connection_type(
+    "ParentConnection",
+    ParentEdge,
+    Member,
+    "parents near you",
+    user_errors=graphene.List(
+        graphene.NonNull(UserError),
+        required=True,
+        description=(
+            "Why the page is empty when it is not your arguments' fault: HOME_LOCATION_REQUIRED (set your home "
+            "first) or RATE_LIMITED (the message says when to try again). Argument mistakes are top-level "
+            "BAD_USER_INPUT errors."
+        ),
+    ),
+)
+GroupEdge = edge_type("GroupEdge", Group, "groups")
+GroupConnection = connection_type("GroupConnection", GroupEdge, Group, "groups", user_errors=deprecated_user_errors())
 
 
 class ChildAgeRange(graphene.InputObjectType):
+    """Children's ages in whole years; leave an end out for no limit."""
+
     min_years = graphene.Int(description="At least this old, in whole years.")
     max_years = graphene.Int(description="At most this old, in whole years.")
 
 
 class ParentsNearbyFilter(graphene.InputObjectType):
+    """Narrow parents near you; every field given must match."""
+
     similar_child_ages = graphene.Boolean(description="Only parents with a child within a year of one of yours.")
     child_age = graphene.Field(ChildAgeRange, description="Only parents with a child in this age range.")
     languages = graphene.List(graphene.NonNull(graphene.String), description="Only parents speaking one of these.")
@@ -279,9 +337,9 @@ class MemberQueries(graphene.ObjectType):
     viewer = graphene.Field(Member, description="You, when signed in; null otherwise.")
     parents_nearby = graphene.Field(
         ParentConnection,
-        filter=graphene.Argument(ParentsNearbyFilter),
-        first=FIRST,
-        after=AFTER,
+        filter=graphene.Argument(ParentsNearbyFilter, description="Narrow the list; everyone near when absent."),
+        first=first_argument(),
+        after=after_argument(),
         description=(
             "Parents whose home cell is within 10 km of yours, nearest band first, in an order that says nothing "
             "more about distance. Members in protected mode and blocks either way never appear. Signed in only."
@@ -290,8 +348,8 @@ class MemberQueries(graphene.ObjectType):
     groups = graphene.Field(
         GroupConnection,
         city=graphene.Argument(graphene.String, description="A city slug; all cities when absent."),
-        first=FIRST,
-        after=AFTER,
+        first=first_argument(),
+        after=after_argument(),
         description="Groups to discover, oldest first.",
     )
 
@@ -312,18 +370,28 @@ class MemberQueries(graphene.ObjectType):
     ) -> dict[str, Any]:
         # ``first`` was checked with the other limits before execution (gateway/limits.py).
         viewer = require_viewer(info)
-        page = await info.context.rpc.call("members", "parents_nearby", viewer, _filters(filter), first, after)
-        edges = [{**e, "node": as_member(e["node"])} for e in page["edges"]]
-        return connection(edges, page["has_next_page"], after, page["total"], user_errors=user_errors(page["errors"]))
+        first = check_first(info, first)
+        shape = {"filter": filter}
+        start = service_after(info, after, shape, cursors.is_ranked_key)
+        page = await info.context.rpc.call("members", "parents_nearby", viewer, _filters(filter), first, start)
+        # What the viewer's state explains stays on the page; anything else is the arguments' fault.
+        state = [e for e in page["errors"] if e["code"] in ("HOME_LOCATION_REQUIRED", "RATE_LIMITED", "NOT_FOUND")]
+        argument_errors(info, [e for e in page["errors"] if e not in state])
+        return {**service_page(info, shape, page, after, as_member), "user_errors": user_errors(state)}
 
     @staticmethod
     async def resolve_groups(
         root: None, info: graphene.ResolveInfo, city: str | None = None, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
         ctx: Context = info.context
-        page = await ctx.rpc.call("members", "list_groups", city, viewer_id=ctx.viewer_id, first=first, after=after)
-        edges = [{"cursor": e["cursor"], "node": as_group(e["node"])} for e in page["edges"]]
-        return connection(edges, page["has_next_page"], after, page["total"], user_errors=user_errors(page["errors"]))
+        if city is not None and city not in city_catalogue.CITIES:
+            raise bad_input(info, "city", f"city must be a city slug, as in cities; {city!r} is not one.")
+        first = check_first(info, first)
+        shape = {"city": city}
+        start = service_after(info, after, shape, cursors.is_key)
+        page = await ctx.rpc.call("members", "list_groups", city, viewer_id=ctx.viewer_id, first=first, after=start)
+        argument_errors(info, page["errors"])
+        return service_page(info, shape, page, after, as_group)
 
 
 # -- mutations -------------------------------------------------------------------------
@@ -332,12 +400,12 @@ class MemberQueries(graphene.ObjectType):
 class AuthPayload(graphene.ObjectType):
     """A signed-in session: send accessToken as a bearer token; trade refreshToken for new ones."""
 
-    member = graphene.Field(Member)
+    member = graphene.Field(Member, description="You; null when userErrors is not empty.")
     access_token = graphene.String(description="Valid until accessTokenExpiresAt (minutes).")
-    access_token_expires_at = graphene.DateTime()
+    access_token_expires_at = graphene.DateTime(description="When accessToken stops working: refresh before.")
     refresh_token = graphene.String(description="Use once with memberTokenRefresh; a reused one ends the session.")
     retry_after_seconds = graphene.Int(description="Set when userErrors has THROTTLED: when to try again.")
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    user_errors = user_errors_field()
 
 
 def auth_payload(result: dict[str, Any], prefix: tuple[str, ...] = ("input",)) -> dict[str, Any]:
@@ -356,7 +424,9 @@ def auth_payload(result: dict[str, Any], prefix: tuple[str, ...] = ("input",)) -
 
 
 class MemberRegisterInput(graphene.InputObjectType):
-    email = graphene.String(required=True)
+    """A new account."""
+
+    email = graphene.String(required=True, description="Your email address; it signs you in.")
     password = graphene.String(required=True, description="10 to 128 characters.")
     display_name = graphene.String(required=True, description="How other parents see you; 1 to 60 characters.")
     city = graphene.String(required=True, description="A city slug, as in `cities`.")
@@ -366,7 +436,7 @@ class MemberRegister(graphene.Mutation):
     """Create an account and sign in."""
 
     class Arguments:
-        input = MemberRegisterInput(required=True)
+        input = MemberRegisterInput(required=True, description="The account to create.")
 
     Output = AuthPayload
 
@@ -377,15 +447,17 @@ class MemberRegister(graphene.Mutation):
 
 
 class MemberLoginInput(graphene.InputObjectType):
-    email = graphene.String(required=True)
-    password = graphene.String(required=True)
+    """Your email and password."""
+
+    email = graphene.String(required=True, description="The email you registered with.")
+    password = graphene.String(required=True, description="Your password.")
 
 
 class MemberLogin(graphene.Mutation):
     """Sign in. Wrong email and wrong password give the same INVALID_CREDENTIALS; too many tries give THROTTLED."""
 
     class Arguments:
-        input = MemberLoginInput(required=True)
+        input = MemberLoginInput(required=True, description="Your email and password.")
 
     Output = AuthPayload
 
@@ -397,14 +469,16 @@ class MemberLogin(graphene.Mutation):
 
 
 class MemberTokenRefreshInput(graphene.InputObjectType):
-    refresh_token = graphene.String(required=True)
+    """The refresh token to trade."""
+
+    refresh_token = graphene.String(required=True, description="The refreshToken of your last sign-in or refresh.")
 
 
 class MemberTokenRefresh(graphene.Mutation):
     """Trade a refresh token for a new access token and a new refresh token."""
 
     class Arguments:
-        input = MemberTokenRefreshInput(required=True)
+        input = MemberTokenRefreshInput(required=True, description="The refresh token to trade.")
 
     Output = AuthPayload
 
@@ -414,19 +488,23 @@ class MemberTokenRefresh(graphene.Mutation):
 
 
 class MemberLogoutInput(graphene.InputObjectType):
+    """Which sessions to end."""
+
     everywhere = graphene.Boolean(default_value=False, description="End all your sessions, on every device.")
 
 
 class MemberLogoutPayload(graphene.ObjectType):
-    sessions_ended = graphene.Int(required=True)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    """What memberLogout ended."""
+
+    sessions_ended = graphene.Int(required=True, description="How many sessions ended.")
+    user_errors = user_errors_field()
 
 
 class MemberLogout(graphene.Mutation):
     """End this session (its tokens stop working at once), or all of them."""
 
     class Arguments:
-        input = MemberLogoutInput()
+        input = MemberLogoutInput(description="Which sessions; this one when absent.")
 
     Output = MemberLogoutPayload
 
@@ -442,33 +520,39 @@ class MemberLogout(graphene.Mutation):
 
 
 class ChildInput(graphene.InputObjectType):
-    birth_year = graphene.Int(required=True)
+    """A child, by birth month only."""
+
+    birth_year = graphene.Int(required=True, description="Four digits, not in the future.")
     birth_month = graphene.Int(required=True, description="1 to 12.")
 
 
 class MemberUpdateProfileInput(graphene.InputObjectType):
-    display_name = graphene.String()
+    """Changes to your profile; fields left out stay as they are."""
+
+    display_name = graphene.String(description="How other parents see you; 1 to 60 characters.")
     city = graphene.String(description="A city slug; moving city needs a home location there (or clearHomeLocation).")
     home_location = graphene.Field(
         GeoPointInput, description="Private: kept by the members service; others only ever learn a ~1 km cell."
     )
-    clear_home_location = graphene.Boolean()
+    clear_home_location = graphene.Boolean(description="true forgets your home location.")
     languages = graphene.List(graphene.NonNull(graphene.String), description="Language tags, e.g. fr, zh-Hant.")
     children = graphene.List(graphene.NonNull(ChildInput), description="Replaces the list; birth month and year only.")
-    interests = graphene.List(graphene.NonNull(graphene.String))
+    interests = graphene.List(graphene.NonNull(graphene.String), description="Replaces the list; in your words.")
     protected_mode = graphene.Boolean(description="Hide me from every discovery surface; place me at city level.")
 
 
 class MemberProfilePayload(graphene.ObjectType):
-    member = graphene.Field(Member)
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    """Your profile after the change."""
+
+    member = graphene.Field(Member, description="You, as you are now.")
+    user_errors = user_errors_field()
 
 
 class MemberUpdateProfile(graphene.Mutation):
     """Change your profile; fields left out stay as they are. Nothing changes when userErrors is not empty."""
 
     class Arguments:
-        input = MemberUpdateProfileInput(required=True)
+        input = MemberUpdateProfileInput(required=True, description="What to change.")
 
     Output = MemberProfilePayload
 
@@ -498,12 +582,16 @@ async def _place_what_they_posted(info: graphene.ResolveInfo, member_id: str, pr
 
 
 class MemberBlockInput(graphene.InputObjectType):
-    member_id = graphene.ID(required=True)
+    """Which member."""
+
+    member_id = graphene.ID(required=True, description="The member's ID.")
 
 
 class MemberBlockPayload(graphene.ObjectType):
+    """The member after memberBlock or memberUnblock."""
+
     member = graphene.Field(Member, description="The member you blocked or unblocked.")
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    user_errors = user_errors_field()
 
 
 async def _block(info: graphene.ResolveInfo, input: dict[str, Any], method: str) -> dict[str, Any]:
@@ -521,7 +609,7 @@ class MemberBlock(graphene.Mutation):
     """Block a member: they no longer see your profile, outings or listings anywhere, nor you theirs in discovery."""
 
     class Arguments:
-        input = MemberBlockInput(required=True)
+        input = MemberBlockInput(required=True, description="Which member.")
 
     Output = MemberBlockPayload
 
@@ -531,8 +619,10 @@ class MemberBlock(graphene.Mutation):
 
 
 class MemberUnblock(graphene.Mutation):
+    """Unblock a member: they see what is yours again."""
+
     class Arguments:
-        input = MemberBlockInput(required=True)
+        input = MemberBlockInput(required=True, description="Which member.")
 
     Output = MemberBlockPayload
 
@@ -542,25 +632,29 @@ class MemberUnblock(graphene.Mutation):
 
 
 class GroupCreateInput(graphene.InputObjectType):
+    """A new group."""
+
     name = graphene.String(required=True, description="1 to 80 characters.")
     city = graphene.String(required=True, description="A city slug, as in `cities`.")
     description = graphene.String(description="Up to 2,000 characters.")
-    languages = graphene.List(graphene.NonNull(graphene.String))
-    visibility = graphene.Field(GroupVisibility, default_value="public")
-    join_policy = graphene.Field(GroupJoinPolicy, default_value="open")
+    languages = graphene.List(graphene.NonNull(graphene.String), description="Language tags spoken there.")
+    visibility = graphene.Field(GroupVisibility, default_value="public", description="Who sees what is in it.")
+    join_policy = graphene.Field(GroupJoinPolicy, default_value="open", description="How members get in.")
 
 
 class GroupPayload(graphene.ObjectType):
-    group = graphene.Field(Group)
+    """The group after the mutation."""
+
+    group = graphene.Field(Group, description="The group as it is now; null when nothing was found or made.")
     membership = graphene.Field(GroupMembership, description="The membership the mutation changed.")
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    user_errors = user_errors_field()
 
 
 class GroupCreate(graphene.Mutation):
     """Start a group; you are its first admin."""
 
     class Arguments:
-        input = GroupCreateInput(required=True)
+        input = GroupCreateInput(required=True, description="The group.")
 
     Output = GroupPayload
 
@@ -598,25 +692,31 @@ async def _membership_mutation(
 
 
 class GroupRefInput(graphene.InputObjectType):
-    group_id = graphene.ID(required=True)
+    """Which group."""
+
+    group_id = graphene.ID(required=True, description="The group's ID.")
 
 
 class GroupMemberRefInput(graphene.InputObjectType):
-    group_id = graphene.ID(required=True)
-    member_id = graphene.ID(required=True)
+    """A member of a group (or one asking to join)."""
+
+    group_id = graphene.ID(required=True, description="The group's ID.")
+    member_id = graphene.ID(required=True, description="The member's ID.")
 
 
 class GroupRoleSetInput(graphene.InputObjectType):
-    group_id = graphene.ID(required=True)
-    member_id = graphene.ID(required=True)
-    role = graphene.Field(GroupRole, required=True)
+    """A member's new role in a group."""
+
+    group_id = graphene.ID(required=True, description="The group's ID.")
+    member_id = graphene.ID(required=True, description="The member's ID.")
+    role = graphene.Field(GroupRole, required=True, description="The new role.")
 
 
 class GroupJoin(graphene.Mutation):
     """Join an open group, or ask to join one that needs approval."""
 
     class Arguments:
-        input = GroupRefInput(required=True)
+        input = GroupRefInput(required=True, description="Which group.")
 
     Output = GroupPayload
 
@@ -629,7 +729,7 @@ class GroupLeave(graphene.Mutation):
     """Leave a group, or withdraw your request. A group's last admin must name another first."""
 
     class Arguments:
-        input = GroupRefInput(required=True)
+        input = GroupRefInput(required=True, description="Which group.")
 
     Output = GroupPayload
 
@@ -642,7 +742,7 @@ class GroupRequestApprove(graphene.Mutation):
     """Admins: let a member in."""
 
     class Arguments:
-        input = GroupMemberRefInput(required=True)
+        input = GroupMemberRefInput(required=True, description="The group and the member.")
 
     Output = GroupPayload
 
@@ -655,7 +755,7 @@ class GroupRequestDecline(graphene.Mutation):
     """Admins: turn a request down."""
 
     class Arguments:
-        input = GroupMemberRefInput(required=True)
+        input = GroupMemberRefInput(required=True, description="The group and the member.")
 
     Output = GroupPayload
 
@@ -668,7 +768,7 @@ class GroupRoleSet(graphene.Mutation):
     """Admins: make a member an admin, a moderator or a plain member."""
 
     class Arguments:
-        input = GroupRoleSetInput(required=True)
+        input = GroupRoleSetInput(required=True, description="The group, the member and the role.")
 
     Output = GroupPayload
 

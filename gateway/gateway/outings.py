@@ -7,11 +7,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import graphene
-from graphql import GraphQLError
 
 from parentnet_kit.contracts import OUTING_CATEGORIES
 
-from . import ids, scalars
+from . import cursors, ids, scalars
 from . import members as members_schema
 from .common import (
     NODE_LOADERS,
@@ -20,21 +19,54 @@ from .common import (
     GeoPoint,
     GeoPointInput,
     Node,
-    PageInfo,
-    UserError,
+    after_argument,
+    argument_errors,
+    check_first,
+    check_point,
+    check_radius,
     connection,
+    connection_type,
+    deprecated_user_errors,
+    edge_type,
+    enum,
+    first_argument,
     require_viewer,
     resolve_city,
     user_errors,
+    user_errors_field,
 )
 from .context import Context
 from .errors import Forbidden
 from .members import enum_value
 
-OutingCategory = graphene.Enum(
+_CATEGORY_DOCS = {
+    "zoo": "A zoo or a city farm.",
+    "swimming_pool": "A swimming pool or a lido.",
+    "museum": "A museum visit.",
+    "exhibition": "An exhibition or a show.",
+    "cafe": "A kid-friendly café.",
+    "park": "A park, a playground, a picnic.",
+    "playgroup": "A playgroup, indoors or out.",
+    "barter_party": "A barter party: swap children's things.",
+    "clothing_sale": "A children's clothing sale.",
+    "workshop": "A workshop for children or parents.",
+    "debate": "A talk or a discussion among parents.",
+    "support_group": "A support group for parents.",
+    "school_run": "A walk or a ride to school together.",
+    "other": "Anything else.",
+}
+OutingCategory = enum(
     "OutingCategory",
-    [(name.upper(), name) for name in OUTING_CATEGORIES],
-    description="What kind of outing it is.",
+    "What kind of outing it is.",
+    [(name.upper(), name, _CATEGORY_DOCS[name]) for name in OUTING_CATEGORIES],
+)
+OutingState = enum(
+    "OutingState",
+    "Where an outing is in its life.",
+    [
+        ("PUBLISHED", "published", "Proposed and open: it shows in search and families can join."),
+        ("CANCELLED", "cancelled", "Cancelled by its organizer or a group admin; everyone coming was told."),
+    ],
 )
 
 
@@ -48,17 +80,22 @@ class Outing(graphene.ObjectType):
     class Meta:
         interfaces = (Node,)
 
-    title = graphene.String(required=True)
-    description = graphene.String(required=True)
+    title = graphene.String(required=True, description="1 to 140 characters, in its own language.")
+    description = graphene.String(required=True, description="Details from the organizer; may be empty.")
     language = graphene.String(required=True, description="Language tag of title and description.")
-    category = graphene.Field(OutingCategory, required=True)
+    category = graphene.Field(OutingCategory, required=True, description="What kind of outing it is.")
     starts_at = graphene.DateTime(required=True, description="Start, with the city's UTC offset.")
     ends_at = graphene.DateTime(required=True, description="End, with the city's UTC offset.")
-    time_zone = graphene.String(required=True)
-    venue_name = graphene.String(required=True)
+    time_zone = graphene.String(required=True, description="The city's IANA time zone, e.g. Europe/Paris.")
+    venue_name = graphene.String(required=True, description="The public place where families meet.")
     location = graphene.Field(GeoPoint, required=True, description="The public meeting place.")
-    city = graphene.Field(City, required=True)
-    status = graphene.String(required=True, description="published or cancelled.")
+    city = graphene.Field(City, required=True, description="The city it takes place in.")
+    state = graphene.Field(OutingState, required=True, description="Published or cancelled.")
+    status = graphene.String(
+        required=True,
+        description="published or cancelled, in lower case.",
+        deprecation_reason="Use state, an enum of the same values in upper case. Deprecated 2026-11-30.",
+    )
     distance_km = graphene.Float(description="Distance from the point searched around, in km; null elsewhere.")
     organizer = graphene.Field(
         lambda: members_schema.Member, description="The parent who proposed it; null if unknown or not visible to you."
@@ -67,23 +104,27 @@ class Outing(graphene.ObjectType):
     age_range = graphene.Field(lambda: AgeRange, description="Children's ages it suits; null when any.")
     with_children = graphene.Boolean(required=True, description="False for parents-only outings.")
     cost = graphene.Field(lambda: Money, description="Per family; null when free.")
-    is_free = graphene.Boolean(required=True)
+    is_free = graphene.Boolean(required=True, description="True when it costs nothing.")
     group = graphene.Field(lambda: members_schema.Group, description="The group it belongs to, if any.")
     series_id = graphene.ID(description="Shared by every occurrence of a recurring outing.")
     occurrence = graphene.Int(description="1 for the first occurrence of a series.")
-    recurrence = graphene.Field(lambda: Recurrence)
-    attendance = graphene.Field(lambda: Attendance, required=True)
+    recurrence = graphene.Field(lambda: Recurrence, description="How it repeats; null for a one-off.")
+    attendance = graphene.Field(lambda: Attendance, required=True, description="Who is coming, counted.")
     viewer_place = graphene.Field(lambda: Place, description="Your place or waitlist spot; null if you are not coming.")
     attendees = graphene.Field(
         lambda: AttendeeConnection,
-        first=graphene.Argument(graphene.Int, default_value=20, description="1 to 100."),
-        after=graphene.Argument(graphene.String),
+        first=first_argument(),
+        after=after_argument(),
         description="Who is coming and waiting, in order. For the organizer and those coming (FORBIDDEN otherwise).",
     )
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("Outing", root["id"])
+
+    @staticmethod
+    def resolve_state(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return root["status"]
 
     @staticmethod
     def resolve_starts_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime:
@@ -154,13 +195,16 @@ class Outing(graphene.ObjectType):
         root: dict[str, Any], info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
         ctx: Context = info.context
-        start = _ticket_cursor(after)
+        first = check_first(info, first)
+        shape = {"outing": root["id"]}
+        start = cursors.decode(info, after, shape, cursors.is_count)
         page = await ctx.rpc.call("events", "attendees", root["id"], ctx.viewer_id, first, start)
         if page is None:
             raise Forbidden("Only the organizer and the families coming see who comes.")
+        cursor = cursors.encoder(info, shape)
         edges = [
             {
-                "cursor": ids.encode_cursor(str(p["ticket"])),
+                "cursor": cursor(p["ticket"]),
                 "node": members_schema.as_member(await ctx.loaders.member.load(p["member_id"])),
                 **{k: p[k] for k in ("status", "position", "adults", "children")},
             }
@@ -170,38 +214,51 @@ class Outing(graphene.ObjectType):
         return connection(edges, page["has_next_page"], after, page["total"])
 
 
-def _ticket_cursor(after: str | None) -> int | None:
-    if after is None:
-        return None
-    decoded = ids.decode_cursor(after)
-    if decoded is None or not decoded.isdigit():
-        raise GraphQLError("after is not a cursor from this list.")
-    return int(decoded)
-
-
 class AgeRange(graphene.ObjectType):
-    min_years = graphene.Int()
-    max_years = graphene.Int()
+    """Children's ages, in whole years, both ends included."""
+
+    min_years = graphene.Int(description="Youngest age it suits; null when no lower limit.")
+    max_years = graphene.Int(description="Oldest age it suits; null when no upper limit.")
 
 
 class Money(graphene.ObjectType):
+    """An amount of money in a currency."""
+
     amount = graphene.String(required=True, description="A decimal, e.g. 4.50; never a float.")
     currency = graphene.String(required=True, description="ISO 4217, e.g. EUR.")
 
 
-RecurrenceFrequency = graphene.Enum(
-    "RecurrenceFrequency", [("WEEKLY", "weekly"), ("FORTNIGHTLY", "fortnightly"), ("MONTHLY", "monthly")]
+RecurrenceFrequency = enum(
+    "RecurrenceFrequency",
+    "How often a series repeats.",
+    [
+        ("WEEKLY", "weekly", "Every week, on the same weekday."),
+        ("FORTNIGHTLY", "fortnightly", "Every other week."),
+        ("MONTHLY", "monthly", "Every month, on the same day of the month."),
+    ],
 )
-PlaceStatus = graphene.Enum("PlaceStatus", [("CONFIRMED", "confirmed"), ("WAITLISTED", "waitlisted")])
-OutingEditScope = graphene.Enum(
+PlaceStatus = enum(
+    "PlaceStatus",
+    "A family's place in an outing.",
+    [
+        ("CONFIRMED", "confirmed", "A place: they are coming."),
+        ("WAITLISTED", "waitlisted", "On the waitlist: they get a place when one frees up, in order."),
+    ],
+)
+OutingEditScope = enum(
     "OutingEditScope",
-    [("OCCURRENCE", "occurrence"), ("SERIES", "series")],
-    description="OCCURRENCE: this one only. SERIES: every upcoming occurrence not edited on its own.",
+    "Which occurrences of a series a change or a cancellation applies to.",
+    [
+        ("OCCURRENCE", "occurrence", "This occurrence only."),
+        ("SERIES", "series", "Every upcoming occurrence not edited on its own."),
+    ],
 )
 
 
 class Recurrence(graphene.ObjectType):
-    frequency = graphene.Field(RecurrenceFrequency, required=True)
+    """How a series repeats."""
+
+    frequency = graphene.Field(RecurrenceFrequency, required=True, description="How often.")
     count = graphene.Int(required=True, description="How many occurrences the series has.")
 
 
@@ -209,33 +266,33 @@ class Attendance(graphene.ObjectType):
     """Derived from the places taken, never a stored counter."""
 
     families = graphene.Int(required=True, description="Families with a confirmed place.")
-    adults = graphene.Int(required=True)
-    children = graphene.Int(required=True)
+    adults = graphene.Int(required=True, description="Adults in the confirmed families.")
+    children = graphene.Int(required=True, description="Children in the confirmed families.")
     waitlist = graphene.Int(required=True, description="Families waiting for a place.")
     places_left = graphene.Int(description="Null when there is no limit.")
 
 
 class Place(graphene.ObjectType):
-    status = graphene.Field(PlaceStatus, required=True)
+    """A family's place in an outing, or its spot on the waitlist."""
+
+    status = graphene.Field(PlaceStatus, required=True, description="A place, or the waitlist.")
     position = graphene.Int(required=True, description="1-based, among the confirmed or on the waitlist.")
-    adults = graphene.Int(required=True)
-    children = graphene.Int(required=True)
+    adults = graphene.Int(required=True, description="Adults coming with this family.")
+    children = graphene.Int(required=True, description="Children coming with this family.")
 
 
-class AttendeeEdge(graphene.ObjectType):
-    cursor = graphene.String(required=True)
-    node = graphene.Field(lambda: members_schema.Member, required=True)
-    status = graphene.Field(PlaceStatus, required=True)
-    position = graphene.Int(required=True)
-    adults = graphene.Int(required=True)
-    children = graphene.Int(required=True)
-
-
-class AttendeeConnection(graphene.ObjectType):
-    edges = graphene.List(graphene.NonNull(AttendeeEdge), required=True)
-    nodes = graphene.List(graphene.NonNull(lambda: members_schema.Member), required=True)
-    page_info = graphene.Field(PageInfo, required=True)
-    total_count = graphene.Int(required=True)
+AttendeeEdge = edge_type(
+    "AttendeeEdge",
+    lambda: members_schema.Member,
+    "families coming to an outing (the parent who joined)",
+    status=graphene.Field(PlaceStatus, required=True, description="A place, or the waitlist."),
+    position=graphene.Int(required=True, description="1-based, among the confirmed or on the waitlist."),
+    adults=graphene.Int(required=True, description="Adults coming with this family."),
+    children=graphene.Int(required=True, description="Children coming with this family."),
+)
+AttendeeConnection = connection_type(
+    "AttendeeConnection", AttendeeEdge, lambda: members_schema.Member, "families coming to an outing"
+)
 
 
 async def visible_outing(ctx: Context, view: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -265,47 +322,59 @@ def outing_payload(result: dict[str, Any]) -> dict[str, Any]:
     return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 
-class OutingEdge(graphene.ObjectType):
-    cursor = graphene.String(required=True)
-    node = graphene.Field(Outing, required=True)
-
-
-class OutingConnection(graphene.ObjectType):
-    edges = graphene.List(graphene.NonNull(OutingEdge), required=True)
-    nodes = graphene.List(graphene.NonNull(Outing), required=True)
-    page_info = graphene.Field(PageInfo, required=True)
-    total_count = graphene.Int(required=True)
-    user_errors = graphene.List(
-        graphene.NonNull(UserError), required=True, description="Problems with the arguments; the page is empty then."
-    )
-    facets = graphene.List(
-        graphene.NonNull(lambda: CategoryCount),
-        required=True,
-        description="Outings per category for this search, before any category filter: for the filter chips.",
-    )
+OutingEdge = edge_type("OutingEdge", Outing, "outings")
 
 
 class CategoryCount(graphene.ObjectType):
+    """How many results a category has, for filter chips."""
+
     category = graphene.String(required=True, description="A category value, e.g. zoo (as the enum, in lower case).")
-    count = graphene.Int(required=True)
+    count = graphene.Int(required=True, description="Results in that category.")
 
 
-OutingSort = graphene.Enum(
-    "OutingSort", [("DISTANCE", "distance"), ("START_TIME", "start"), ("RELEVANCE", "relevance")]
+OutingConnection = connection_type(
+    "OutingConnection",
+    OutingEdge,
+    Outing,
+    "outings",
+    user_errors=deprecated_user_errors(),
+    facets=graphene.List(
+        graphene.NonNull(CategoryCount),
+        required=True,
+        description="Outings per category for this search, before any category filter: for the filter chips.",
+    ),
+)
+
+OutingSort = enum(
+    "OutingSort",
+    "The order of nearby outings.",
+    [
+        ("DISTANCE", "distance", "Nearest first."),
+        ("START_TIME", "start", "Soonest first."),
+        ("RELEVANCE", "relevance", "Best match of filter.text first, then nearest."),
+    ],
 )
 
 
 class OutingFilter(graphene.InputObjectType):
-    text = graphene.String(description="Words in the title, description or venue, in any language.")
-    categories = graphene.List(graphene.NonNull(OutingCategory))
+    """Narrow a search of outings; every field given must match."""
+
+    text = graphene.String(
+        description="Words in the title, description or venue, in any language; up to 200 characters."
+    )
+    categories = graphene.List(graphene.NonNull(OutingCategory), description="Any of these categories.")
     language = graphene.String(description="Language tag of the outing's text.")
     child_ages = graphene.List(
         graphene.NonNull(graphene.Int),
-        description='Ages in years; every child must fit ("good for my 2- and 5-year-old").',
+        description='Ages in years, 0 to 18, up to 8; every child must fit ("good for my 2- and 5-year-old").',
     )
-    starts_after = graphene.DateTime()
-    starts_before = graphene.DateTime()
-    free_only = graphene.Boolean()
+    starts_after = graphene.DateTime(
+        description="At or after this time; without an offset, read in the time zone of the city nearest `near`."
+    )
+    starts_before = graphene.DateTime(
+        description="Starting before this time; without an offset, read in the time zone of the city nearest `near`."
+    )
+    free_only = graphene.Boolean(description="Only outings that cost nothing.")
     min_places_left = graphene.Int(description="Outings with at least this many places left (or no limit).")
 
 
@@ -326,28 +395,45 @@ def search_filter(raw: dict[str, Any] | None, near: Any = None) -> dict[str, Any
     return filters
 
 
-def outing_page(page: dict[str, Any], after: str | None, errors: list[dict[str, Any]]) -> dict[str, Any]:
-    edges = [{"cursor": e["cursor"], "node": as_outing(e["node"], distance_km=e["distance_km"])} for e in page["edges"]]
-    return connection(
-        edges, page["has_next_page"], after, page["total"], user_errors=errors, facets=page.get("facets", [])
-    )
+def search_page(
+    info: graphene.ResolveInfo, shape: dict[str, Any], page: dict[str, Any], after: str | None, make: Any
+) -> dict[str, Any]:
+    """A nearby page from the search service: its cursors rebound to this query, its nodes made by ``make``."""
+    cursor = cursors.encoder(info, shape)
+    edges = [
+        {
+            "cursor": cursor(cursors.from_service(e["cursor"])),
+            "node": make(e["node"], distance_km=e["distance_km"]),
+        }
+        for e in page["edges"]
+    ]
+    return connection(edges, page["has_next_page"], after, page["total"], user_errors=[], facets=page.get("facets", []))
+
+
+def search_after(info: graphene.ResolveInfo, after: str | None, shape: dict[str, Any]) -> str | None:
+    """The search service's cursor for ``after`` (BAD_USER_INPUT if it is not this query's)."""
+    position = cursors.decode(info, after, shape, cursors.is_sort_values)
+    return None if position is None else cursors.to_service(position)
 
 
 class OutingQueries(graphene.ObjectType):
     # Nullable, so that when search is down the rest of the response still resolves.
     nearby_outings = graphene.Field(
         OutingConnection,
-        near=graphene.Argument(GeoPointInput, required=True),
+        near=graphene.Argument(GeoPointInput, required=True, description="The point to search around."),
         radius_km=graphene.Argument(graphene.Float, required=True, description="More than 0, at most 100."),
-        first=graphene.Argument(graphene.Int, default_value=20, description="Page size, 1 to 100."),
-        after=graphene.Argument(graphene.String, description="endCursor of the previous page."),
-        filter=graphene.Argument(OutingFilter),
+        first=first_argument(),
+        after=after_argument(),
+        filter=graphene.Argument(OutingFilter, description="Narrow the search; all outings when absent."),
         sort=graphene.Argument(
             OutingSort,
             default_value="distance",
             description="Nearest or soonest first, or best text match first (then nearest).",
         ),
-        description="Upcoming outings around a point, nearest first, with counts per category.",
+        description=(
+            "Upcoming outings around a point, nearest first, with counts per category. A bad argument is a "
+            "top-level BAD_USER_INPUT error naming it in extensions.field."
+        ),
     )
 
     @staticmethod
@@ -362,47 +448,59 @@ class OutingQueries(graphene.ObjectType):
         sort: Any = "distance",
     ) -> dict[str, Any]:
         ctx: Context = info.context
+        first = check_first(info, first)
+        point, radius = check_point(info, near), check_radius(info, radius_km)
+        shape = {"near": point, "radius_km": radius, "filter": filter, "sort": enum_value(sort)}
         page = await ctx.rpc.call(
             "search",
             "nearby_outings",
-            near={"lat": near.lat, "lon": near.lon},
-            radius_km=radius_km,
+            near=point,
+            radius_km=radius,
             first=first,
-            after=after,
+            after=search_after(info, after, shape),
             viewer_id=ctx.viewer_id,
             viewer_groups=list((await ctx.viewer_context())["groups"]),
             filters=search_filter(filter, near),
             sort=enum_value(sort),
         )
-        return outing_page(page, after, user_errors(page["errors"]))
+        argument_errors(info, page["errors"])
+        return search_page(info, shape, page, after, as_outing)
 
 
 class AgeRangeInput(graphene.InputObjectType):
+    """Children's ages in whole years; leave an end out for no limit."""
+
     min_years = graphene.Int(description="0 to 18.")
     max_years = graphene.Int(description="0 to 18, at least minYears.")
 
 
 class MoneyInput(graphene.InputObjectType):
+    """An amount of money."""
+
     amount = graphene.String(required=True, description="A decimal with at most 2 places, e.g. 4.50; 0 is free.")
     currency = graphene.String(description="ISO 4217; defaults to the city's.")
 
 
 class RecurrenceInput(graphene.InputObjectType):
-    frequency = graphene.Field(RecurrenceFrequency, required=True)
+    """Repeat an outing: each occurrence is an outing of its own, sharing a seriesId."""
+
+    frequency = graphene.Field(RecurrenceFrequency, required=True, description="How often.")
     count = graphene.Int(required=True, description="Occurrences, 2 to 52, the first included.")
 
 
 class OutingCreateInput(graphene.InputObjectType):
+    """A new outing."""
+
     title = graphene.String(required=True, description="1 to 140 characters, any language.")
     description = graphene.String(description="Up to 5,000 characters.")
     language = graphene.String(description="Language tag of title and description; defaults to the city's first.")
-    category = graphene.Field(OutingCategory, required=True)
+    category = graphene.Field(OutingCategory, required=True, description="What kind of outing it is.")
     starts_at = graphene.String(
         required=True, description="ISO 8601 date-time; without an offset it is read in the city's time zone."
     )
     ends_at = graphene.String(required=True, description="As startsAt; after it.")
     venue_name = graphene.String(required=True, description="The public place where families meet.")
-    location = graphene.Field(GeoPointInput, required=True)
+    location = graphene.Field(GeoPointInput, required=True, description="The public place, near the city.")
     city = graphene.String(required=True, description="A city slug, as in `cities`.")
     capacity = graphene.Int(description="Places in families, 1 to 500; no limit when absent.")
     age_range = graphene.Field(AgeRangeInput, description="Children's ages it suits.")
@@ -413,8 +511,10 @@ class OutingCreateInput(graphene.InputObjectType):
 
 
 class OutingCreatePayload(graphene.ObjectType):
+    """What outingCreate made."""
+
     outing = graphene.Field(Outing, description="The outing, or the first occurrence of a series.")
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    user_errors = user_errors_field()
 
 
 def _point(value: Any) -> dict[str, float] | None:
@@ -452,7 +552,7 @@ class OutingCreate(graphene.Mutation):
     """Propose an outing, as its organizer (signed in). Nothing is stored when ``userErrors`` is not empty."""
 
     class Arguments:
-        input = OutingCreateInput(required=True)
+        input = OutingCreateInput(required=True, description="The outing to propose.")
 
     Output = OutingCreatePayload
 
@@ -476,27 +576,34 @@ class OutingCreate(graphene.Mutation):
 
 
 class OutingUpdateInput(graphene.InputObjectType):
-    outing_id = graphene.ID(required=True)
-    scope = graphene.Field(OutingEditScope, default_value="occurrence")
-    title = graphene.String()
-    description = graphene.String()
-    language = graphene.String()
-    category = graphene.Field(OutingCategory)
-    starts_at = graphene.String(description="For a SERIES: every occurrence moves by as many days, to this local time.")
-    ends_at = graphene.String()
-    venue_name = graphene.String()
-    location = graphene.Field(GeoPointInput)
+    """Changes to an outing; fields left out stay as they are. Rules as in OutingCreateInput."""
+
+    outing_id = graphene.ID(required=True, description="The outing to change.")
+    scope = graphene.Field(OutingEditScope, default_value="occurrence", description="For an outing of a series.")
+    title = graphene.String(description="1 to 140 characters.")
+    description = graphene.String(description="Up to 5,000 characters.")
+    language = graphene.String(description="Language tag of title and description.")
+    category = graphene.Field(OutingCategory, description="What kind of outing it is.")
+    starts_at = graphene.String(
+        description="ISO 8601; without an offset, in the city's time zone. For a SERIES: every occurrence moves "
+        "by as many days, to this local time."
+    )
+    ends_at = graphene.String(description="As startsAt; after it.")
+    venue_name = graphene.String(description="The public place where families meet.")
+    location = graphene.Field(GeoPointInput, description="The public place, near the city.")
     capacity = graphene.Int(description="Not below the families already confirmed.")
-    age_range = graphene.Field(AgeRangeInput)
-    with_children = graphene.Boolean()
-    cost = graphene.Field(MoneyInput)
+    age_range = graphene.Field(AgeRangeInput, description="Children's ages it suits.")
+    with_children = graphene.Boolean(description="False for parents only.")
+    cost = graphene.Field(MoneyInput, description="Per family.")
     free = graphene.Boolean(description="true makes it free.")
 
 
 class OutingPayload(graphene.ObjectType):
-    outing = graphene.Field(Outing)
+    """The outing after the change."""
+
+    outing = graphene.Field(Outing, description="The outing as it is now; null when nothing was found.")
     place = graphene.Field(Place, description="Your place after outingJoin.")
-    user_errors = graphene.List(graphene.NonNull(UserError), required=True)
+    user_errors = user_errors_field()
 
 
 async def _target(info: graphene.ResolveInfo, global_id: Any) -> tuple[str | None, dict[str, Any] | None]:
@@ -520,7 +627,7 @@ class OutingUpdate(graphene.Mutation):
     """Change an outing (organizer or group admin). Fields left out stay; time or place changes tell everyone coming."""
 
     class Arguments:
-        input = OutingUpdateInput(required=True)
+        input = OutingUpdateInput(required=True, description="What to change.")
 
     Output = OutingPayload
 
@@ -539,7 +646,9 @@ class OutingUpdate(graphene.Mutation):
 
 
 class OutingRefInput(graphene.InputObjectType):
-    outing_id = graphene.ID(required=True)
+    """Which outing."""
+
+    outing_id = graphene.ID(required=True, description="The outing's ID.")
     scope = graphene.Field(OutingEditScope, default_value="occurrence", description="For outingCancel.")
 
 
@@ -547,7 +656,7 @@ class OutingCancel(graphene.Mutation):
     """Cancel an outing (or its series from now on): it leaves search and everyone coming is told."""
 
     class Arguments:
-        input = OutingRefInput(required=True)
+        input = OutingRefInput(required=True, description="Which outing.")
 
     Output = OutingPayload
 
@@ -564,7 +673,9 @@ class OutingCancel(graphene.Mutation):
 
 
 class OutingJoinInput(graphene.InputObjectType):
-    outing_id = graphene.ID(required=True)
+    """Who comes along."""
+
+    outing_id = graphene.ID(required=True, description="The outing to join.")
     adults = graphene.Int(default_value=1, description="1 to 12.")
     children = graphene.Int(default_value=0, description="0 to 12.")
 
@@ -573,7 +684,7 @@ class OutingJoin(graphene.Mutation):
     """Come along: a confirmed place, or the waitlist when it is full (you are told when a place frees up)."""
 
     class Arguments:
-        input = OutingJoinInput(required=True)
+        input = OutingJoinInput(required=True, description="The outing and who comes.")
 
     Output = OutingPayload
 
@@ -594,7 +705,7 @@ class OutingLeave(graphene.Mutation):
     """Give your place (or waitlist spot) up; the first family waiting gets it."""
 
     class Arguments:
-        input = OutingRefInput(required=True)
+        input = OutingRefInput(required=True, description="Which outing.")
 
     Output = OutingPayload
 

@@ -105,12 +105,19 @@ def test_bad_input_names_each_field_and_nothing_is_stored_or_indexed(gql):
     assert [n["id"] for n in page["nodes"]] == [good_id]
 
 
-def test_bad_search_arguments_are_user_errors(gql):
-    for radius in (0, -1, 100.5):
-        page = gql(NEARBY, {"near": {"lat": 48.85, "lon": 2.29}, "radiusKm": radius})["nearbyOutings"]
-        assert [(e["field"], e["code"]) for e in page["userErrors"]] == [(["radiusKm"], "OUT_OF_RANGE")]
-    page = gql(NEARBY, {"near": {"lat": 123, "lon": 2.29}, "radiusKm": 5})["nearbyOutings"]
-    assert page["userErrors"][0]["field"] == ["near", "lat"]
+def test_bad_search_arguments_are_top_level_bad_user_input(http):
+    # Query arguments are refused the way every query refuses them (tests/e2e/test_schema_contract_end_to_end.py).
+    for near, radius, field in (
+        ({"lat": 48.85, "lon": 2.29}, 0, "radiusKm"),
+        ({"lat": 48.85, "lon": 2.29}, -1, "radiusKm"),
+        ({"lat": 48.85, "lon": 2.29}, 100.5, "radiusKm"),
+        ({"lat": 123, "lon": 2.29}, 5, "near.lat"),
+    ):
+        body = http.post("/graphql", json={"query": NEARBY, "variables": {"near": near, "radiusKm": radius}}).json()
+        assert body["data"] == {"nearbyOutings": None}
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert error["extensions"].get("field", field) == field
 
 
 def test_health_reports_every_part_up(stack):
