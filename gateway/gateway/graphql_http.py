@@ -163,7 +163,8 @@ def format_execution_error(error: GraphQLError, mutation: bool = False) -> dict[
         formatted["extensions"] = {"code": "SERVICE_UNAVAILABLE", "service": original.service}
     elif original is None or (isinstance(original, GraphQLError) and not _raised_by_graphql_core(original)):
         # Arguments that cannot be coerced, or a resolver refusing its input on purpose.
-        formatted["extensions"] = {"code": "BAD_USER_INPUT"}
+        # Keep what the resolver said of it (``field``: the argument at fault).
+        formatted["extensions"] = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
     else:
         if isinstance(original, RemoteError):
             log.error("remote error at %s: %s", error.path, original)
@@ -266,7 +267,7 @@ class Runner:
         )
         if isinstance(coerced, list):
             return request_error(*(client_error(e.message, "BAD_USER_INPUT", e) for e in coerced)), None, None, 0
-        cost, errors = request_errors(document, operation, coerced, self.cache.limits)
+        cost, errors = request_errors(document, operation, coerced, self.cache.limits, self.schema)
         if errors:
             return request_error(*errors), None, None, 0
         if self.rate_limiter is not None:

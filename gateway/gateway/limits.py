@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +38,16 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLField,
+    GraphQLNamedType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
+    get_named_type,
 )
 
 PAGE_MIN, PAGE_MAX, PAGE_DEFAULT = 1, 100, 20
@@ -196,28 +202,11 @@ def shape_errors(document: DocumentNode, limits: Limits) -> list[dict[str, Any]]
     return errors
 
 
-def _fields(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode], seen: frozenset[str]):  # noqa: ANN202
-    """Fields of a selection set, with fragments spread in (each fragment once per path).
-
-    Only run on documents ``shape_errors`` let through: what they spread to is bounded."""
-    if selection_set is None:
-        return
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in fragments and name not in seen:
-                yield from _fields(fragments[name].selection_set, fragments, seen | {name})
-
-
-def _first(field: FieldNode, variables: dict[str, Any]) -> tuple[bool, Any]:
-    """Whether the field takes ``first`` here, and its value: an int, PAGE_DEFAULT when left
-    out (an absent variable too), None when given as null (refused: a page has a size)."""
+def _size(field: FieldNode, variables: dict[str, Any], name: str) -> tuple[bool, Any]:
+    """Whether the field is given the page argument ``name`` (first, last) here, and its value:
+    an int, PAGE_DEFAULT for an absent variable, None when given as null (refused: a page has a size)."""
     for argument in field.arguments or ():
-        if argument.name.value != "first":
+        if argument.name.value != name:
             continue
         value = argument.value
         if isinstance(value, IntValueNode):
@@ -228,38 +217,98 @@ def _first(field: FieldNode, variables: dict[str, Any]) -> tuple[bool, Any]:
     return False, None
 
 
+def _ids(field: FieldNode, variables: dict[str, Any]) -> int | None:
+    """How many ids a ``nodes(ids:)`` asks for, or None for another field."""
+    for argument in field.arguments or ():
+        if argument.name.value == "ids":
+            value = argument.value
+            if isinstance(value, ListValueNode):
+                return len(value.values)
+            if isinstance(value, VariableNode):
+                ids = variables.get(value.name.value)
+                return len(ids) if isinstance(ids, list) else 1
+            return 1
+    return None
+
+
+def _typed_fields(
+    selection_set: SelectionSetNode | None,
+    parent: GraphQLNamedType | None,
+    schema: GraphQLSchema | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: frozenset[str],
+) -> Iterator[tuple[FieldNode, GraphQLField | None]]:
+    """``(field node, its definition or None)`` of a selection set, fragments spread in (each once
+    per path), each looked up in the type it is selected on (a fragment's type condition)."""
+    if selection_set is None:
+        return
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            fields = getattr(parent, "fields", None) or {}
+            yield selection, fields.get(selection.name.value)
+        elif isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition
+            on = schema.get_type(condition.name.value) if condition and schema else parent
+            yield from _typed_fields(selection.selection_set, on, schema, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in fragments and name not in seen:
+                fragment = fragments[name]
+                on = schema.get_type(fragment.type_condition.name.value) if schema else None
+                yield from _typed_fields(fragment.selection_set, on, schema, fragments, seen | {name})
+
+
 def request_errors(
-    document: DocumentNode, operation: OperationDefinitionNode, variables: dict[str, Any], limits: Limits
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: dict[str, Any],
+    limits: Limits,
+    schema: GraphQLSchema | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """The cost of ``operation`` (points) with its coerced ``variables``, and errors for pages
-    out of range or a cost too high. ``document`` must have passed ``shape_errors``."""
+    out of range or a cost too high. ``document`` must have passed ``shape_errors``.
+
+    A field costs 1, plus what its selection costs times how many it may return: its page size
+    (``first`` or ``last``; with ``schema``, a paged field left without either costs its default
+    size, as that is what it returns), the number of ``ids`` of ``nodes``, else 1."""
     fragments = _fragments(document)
     errors: list[dict[str, Any]] = []
+    root = schema.get_root_type(operation.operation) if schema else None
 
-    def cost(selection_set: SelectionSetNode | None, path: tuple[str, ...]) -> int:
+    def cost(selection_set: SelectionSetNode | None, path: tuple[str, ...], parent: GraphQLNamedType | None) -> int:
         total = 0
-        for field_node in _fields(selection_set, fragments, frozenset()):
+        for field_node, definition in _typed_fields(selection_set, parent, schema, fragments, frozenset()):
             name = (field_node.alias or field_node.name).value
-            has_first, first = _first(field_node, variables)
-            if has_first and (
-                not isinstance(first, int) or isinstance(first, bool) or not PAGE_MIN <= first <= PAGE_MAX
-            ):
-                errors.append(
-                    limit_error(
-                        f"first must be between {PAGE_MIN} and {PAGE_MAX} (at {'.'.join((*path, name))}).",
-                        "BAD_USER_INPUT",
-                        argument="first",
-                        path=[*path, name],
+            many, paged = 1, False
+            for argument in ("first", "last"):
+                given, size = _size(field_node, variables, argument)
+                if not given:
+                    continue
+                paged = True
+                if not isinstance(size, int) or isinstance(size, bool) or not PAGE_MIN <= size <= PAGE_MAX:
+                    errors.append(
+                        limit_error(
+                            f"{argument} must be between {PAGE_MIN} and {PAGE_MAX} (at {'.'.join((*path, name))}).",
+                            "BAD_USER_INPUT",
+                            field=argument,
+                            path=[*path, name],
+                        )
                     )
-                )
-                first = PAGE_MAX
-            inner = cost(field_node.selection_set, (*path, name)) if field_node.selection_set else 0
-            total += 1 + (first if has_first else 1) * inner
+                    size = PAGE_MAX
+                many = max(many, size)
+            first = definition.args.get("first") if definition is not None else None
+            if first is not None and not paged:
+                many = first.default_value if isinstance(first.default_value, int) else PAGE_DEFAULT
+            if field_node.name.value == "nodes":
+                many = max(many, _ids(field_node, variables) or 1)
+            inner_type = get_named_type(definition.type) if definition is not None else None
+            inner = cost(field_node.selection_set, (*path, name), inner_type) if field_node.selection_set else 0
+            total += 1 + many * inner
             if field_node.name.value == "__schema":
                 total += limits.schema_cost
         return total
 
-    spent = cost(operation.selection_set, ())
+    spent = cost(operation.selection_set, (), root)
     if spent > limits.max_cost and not errors:
         errors.append(
             limit_error(

@@ -91,3 +91,36 @@ def test_cors_allows_the_configured_web_origins_only(make_client):
         "/graphql", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
     )
     assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_page_costs_its_size_whether_first_is_given_left_out_or_last_or_ids():
+    """A page left without ``first`` returns its default size, so it costs that; ``last`` and the
+    ids of ``nodes`` count like ``first``. Before, each of these counted as one item."""
+    from graphql import parse
+
+    from gateway.limits import Limits, request_errors
+    from gateway.schema import schema
+
+    def cost(query: str, variables: dict | None = None) -> int:
+        document = parse(query)
+        spent, errors = request_errors(
+            document, document.definitions[0], variables or {}, Limits(), schema.graphql_schema
+        )
+        assert errors == []
+        return spent
+
+    inner = "{ nodes { title organizer { displayName } } }"
+    near = "near: {lat: 1, lon: 1}, radiusKm: 1"
+    one = cost(f"{{ nearbyOutings({near}, first: 1) {inner} }}")
+    assert cost(f"{{ nearbyOutings({near}) {inner} }}") == cost(f"{{ nearbyOutings({near}, first: 20) {inner} }}")
+    assert cost(f"{{ nearbyOutings({near}) {inner} }}") > 10 * one
+    ids = [f'"id{i}"' for i in range(50)]
+    fifty = cost(f"{{ nodes(ids: [{', '.join(ids)}]) {{ id }} }}")
+    assert fifty > cost('{ nodes(ids: ["a"]) { id } }') * 10
+    by_variable = cost("query($i: [ID!]!) { nodes(ids: $i) { id } }", {"i": ["a"] * 50})
+    assert by_variable == fifty
+    # A plain list (a member's groups) is not a page: it costs as before.
+    groups = "{ viewer { groups { id } } }"
+    assert cost(groups) == 3
+    last = cost('{ contacts(city: "paris", last: 50) { nodes { name } } }')
+    assert last == cost('{ contacts(city: "paris", first: 50) { nodes { name } } }') > 50

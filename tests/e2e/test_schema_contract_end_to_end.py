@@ -106,7 +106,7 @@ def test_a_query_argument_mistake_is_a_top_level_bad_user_input_naming_it(
     http, organizer, query, variables, signed_in, field
 ):
     error = bad_input(http, query, variables, organizer["token"] if signed_in else None)
-    assert error["extensions"].get("field", field) == field, error
+    assert error["extensions"]["field"] == field, error
     assert field.split(".")[-1] in error["message"] or field.split(".")[0] in error["message"], error
     assert "Internal" not in error["message"]
 
