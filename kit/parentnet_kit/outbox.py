@@ -45,6 +45,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from .clock import aware
 from .envelope import Event
+from .lookups import is_ferretdb
 from .publisher import EventPublisher, PublishFailed
 
 log = logging.getLogger(__name__)
@@ -63,17 +64,6 @@ RETENTION = timedelta(seconds=float(os.environ.get("OUTBOX_RETENTION_SECONDS", "
 COMPACT_EVERY = timedelta(seconds=60)
 # A pending marker whose record never appeared: its writer died between the two inserts.
 ORPHAN_AFTER = timedelta(minutes=5)
-
-
-def is_ferretdb(db: Database) -> bool:
-    """True when the server is FerretDB (its buildInfo says so), which re-checks no filter at
-    write time and serves only ``{_id: <string>}`` without reading the whole collection."""
-    client = db.client
-    known = getattr(client, "_parentnet_is_ferretdb", None)
-    if known is None:
-        known = "ferretdbVersion" in client.admin.command("buildInfo")
-        client._parentnet_is_ferretdb = known  # type: ignore[attr-defined]
-    return known
 
 
 class AggregateStore:
