@@ -16,11 +16,15 @@ both tell the same family.
 Every read is by ``_id`` (docs/store.md: FerretDB serves nothing else without reading the
 whole collection). Ticket numbers are dense (``n`` is taken only once ``n - 1`` exists), so an
 outing's tickets are the point lookups ``<outing>:1``, ``<outing>:2``, ... up to the first
-missing one: the cost follows that outing's attendance, not how many tickets were ever taken.
+missing one. A leave is recorded the same way, as ``<outing>:left:<k>`` (dense, insert-only)
+besides the ticket's ``left`` flag. Both are written once and never changed, so each process
+keeps what it read of an outing and asks only for what came after: reading an outing's
+attendance is two lookups when nothing changed, however many families came and went.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -61,22 +65,54 @@ def ticket_id(outing_id: str, n: int) -> str:
     return f"{outing_id}:{n:08d}"
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What this process has read of one outing: tickets 1..len, and the first ``leaves`` leave
+    records (which tickets they name: ``left``)."""
+
+    tickets: tuple[dict[str, Any], ...] = ()
+    leaves: int = 0
+    left: frozenset[int] = frozenset()
+
+
+KNOWN_OUTINGS_MAX = 2_000
+
+
 class Attendance:
     def __init__(self, db: Database) -> None:
         self.tickets = db["tickets"]
+        self.leaves = db["attendance_leaves"]
         self.claims = db["attendance_claims"]
         self.promotions = db["promotions"]
         self._ferretdb = is_ferretdb(db)
+        self._known: OrderedDict[str, _Known] = OrderedDict()
 
     def ensure_indexes(self) -> None:
-        """Nothing to index: tickets, claims and promotions are read by ``_id`` only."""
+        """Nothing to index: tickets, leaves, claims and promotions are read by ``_id`` only."""
+
+    def _read(self, outing_id: str) -> _Known:
+        """The outing's tickets and leaves, from what this process knew plus what came after."""
+        known = self._known.get(outing_id, _Known())
+        tickets = known.tickets + tuple(self.more_tickets(outing_id, len(known.tickets) + 1))
+        leaves = []
+        while (
+            leave := self.leaves.find_one({"_id": f"{outing_id}:left:{known.leaves + len(leaves) + 1}"})
+        ) is not None:
+            leaves.append(leave)
+        fresh = _Known(tickets, known.leaves + len(leaves), known.left | {leave["n"] for leave in leaves})
+        # Green threads share this: keep whichever read saw more.
+        current = self._known.get(outing_id, _Known())
+        if (len(fresh.tickets), fresh.leaves) >= (len(current.tickets), current.leaves):
+            self._known[outing_id] = fresh
+            self._known.move_to_end(outing_id)
+            while len(self._known) > KNOWN_OUTINGS_MAX:
+                self._known.popitem(last=False)
+        return fresh
 
     def all_tickets(self, outing_id: str) -> list[dict[str, Any]]:
-        """Every ticket of the outing in number order, left ones included (point lookups)."""
-        found = []
-        while (ticket := self.tickets.find_one({"_id": ticket_id(outing_id, len(found) + 1)})) is not None:
-            found.append(ticket)
-        return found
+        """Every ticket of the outing in number order, with ``left`` as it is now."""
+        known = self._read(outing_id)
+        return [t if not (t["n"] in known.left and not t["left"]) else {**t, "left": True} for t in known.tickets]
 
     def _live(self, outing_id: str) -> list[dict[str, Any]]:
         return [t for t in self.all_tickets(outing_id) if not t["left"]]
@@ -188,13 +224,26 @@ class Attendance:
         claim = self.claims.find_one({"_id": claim_id})
         if claim is None or not claim.get("ticket_id"):
             return False
-        self.tickets.update_one({"_id": claim["ticket_id"]}, {"$set": {"left": True, "left_at": datetime.now(UTC)}})
+        now = datetime.now(UTC)
+        self.tickets.update_one({"_id": claim["ticket_id"]}, {"$set": {"left": True, "left_at": now}})
+        self._record_leave(outing_id, int(claim["ticket_id"].rsplit(":", 1)[1]), now)
         # Only the member removes their own claim; a later join starts at the back. MongoDB
         # checks the ticket atomically; FerretDB re-checks no filter at write time, and a second
         # key would make it read every claim, so there the claim read above is the check.
         only_if = {} if self._ferretdb else {"ticket_id": claim["ticket_id"]}
         self.claims.delete_one({"_id": claim_id, **only_if})
         return True
+
+    def _record_leave(self, outing_id: str, n: int, now: datetime) -> None:
+        """Append ``<outing>:left:<k>`` naming ticket ``n`` (the lowest free ``k``)."""
+        k = self._read(outing_id).leaves + 1
+        for _ in range(MAX_TICKET_ATTEMPTS):
+            try:
+                self.leaves.insert_one({"_id": f"{outing_id}:left:{k}", "outing_id": outing_id, "n": n, "at": now})
+                return
+            except DuplicateKeyError:
+                k += 1
+        raise RuntimeError(f"no leave record for {outing_id} after {MAX_TICKET_ATTEMPTS} attempts")
 
     def newly_promoted(self, outing_id: str, capacity: int | None) -> list[Place]:
         """Confirmed families who joined on the waitlist and were not told yet; each is returned once."""
