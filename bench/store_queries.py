@@ -62,7 +62,7 @@ def shapes(ev: Database, mem: Database, lis: Database) -> list[Shape]:
     """Every hot query, then (marked "now") the shape that replaced it."""
     outing = ev.outings.find_one({"attendance.families": {"$gte": 8}}, {"_id": 1, "version": 1})
     oid, version = outing["_id"], outing["version"]
-    member = ev.tickets.find_one({"outing_id": oid})["member_id"]
+    member = ev.tickets.find_one({"_id": f"{oid}:{1:08d}"})["member_id"]
     recipient = ev.inbox.find_one({})["recipient_id"]
     now = datetime.now(UTC)
     cutoff = now - timedelta(seconds=2)
