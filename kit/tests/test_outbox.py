@@ -39,7 +39,7 @@ def test_commit_stores_state_and_publishes_to_every_known_consumer(db, amqp_uri)
     state, event = state_and_event(1, "zoo")
     store.commit(state, event)
     assert store.get("agg1")["title"] == "zoo"
-    assert db.outbox.find_one({"_id": "agg1:1"})["published"] is True
+    assert db.outbox_marks.find_one({"_id": "agg1:1"})["published_at"]
     received = drain(amqp_uri, "search.indexer")
     assert [e["event_id"] for e in received] == [event.event_id]
     publisher.close()
@@ -57,6 +57,7 @@ def test_sweeper_rolls_forward_and_publishes_what_a_crash_left(db, amqp_uri):
     # A process that died after its outbox insert: no aggregate write, no publish.
     crashed = AggregateStore(db, "things", None)
     state, event = state_and_event(1, "pool")
+    crashed.marks.insert_one({"_id": "agg1:1", "created_at": datetime.now(UTC)})
     crashed.outbox.insert_one(
         {
             "_id": "agg1:1",
@@ -146,3 +147,21 @@ def test_a_conflict_rolls_forward_what_a_crash_left_by_point_lookups(db):
     with pytest.raises(ConcurrencyConflict):
         store.commit(*state_and_event(2, "loser"))
     assert store.get("agg1")["title"] == "v2"
+
+
+def test_the_sweeper_reads_markers_not_records_and_drops_orphans(db):
+    store = AggregateStore(db, "things", None)
+    store.marks.insert_one({"_id": "agg1:1", "created_at": datetime.now(UTC) - timedelta(minutes=10)})
+    store.marks.insert_one({"_id": "agg2:1", "created_at": datetime.now(UTC) - timedelta(seconds=5)})
+    assert list(store.pending(timedelta(0))) == []
+    assert [m["_id"] for m in store.marks.find({})] == ["agg2:1"]  # its writer may still be at it
+
+
+def test_unpublished_records_of_an_older_outbox_are_adopted_once(db):
+    db.outbox.insert_one(
+        {"_id": "agg1:1", "aggregate_id": "agg1", "version": 1, "published": False, "created_at": datetime.now(UTC)}
+    )
+    store = AggregateStore(db, "things", None)
+    store.ensure_indexes()
+    store.ensure_indexes()
+    assert [m["_id"] for m in store.marks.find({})] == ["agg1:1"]
