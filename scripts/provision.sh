@@ -132,7 +132,17 @@ GOMOD
 mongo() {
   step "MongoDB-protocol server"
   if [ -n "${MONGO_URI:-}" ]; then echo "    using external MONGO_URI"; return; fi
-  if port_open 27017; then echo "    already answering on 127.0.0.1:27017"; return; fi
+  if port_open 27017; then
+    echo "    already answering on 127.0.0.1:27017"
+    # A FerretDB started from a binary built before the _id fix reads whole tables for every
+    # lookup by _id (docs/store.md): say so, and how to restart it (not done here: it may serve others).
+    local pid; pid=$(cat "$STATE/ferretdb.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && [ -e "/proc/$pid/exe" ] && ! readlink "/proc/$pid/exe" | grep -q -- '-idindex'; then
+      printf '\033[33m    FerretDB (pid %s) runs a build without the _id index fix; restart it when nobody uses it:\n' "$pid"
+      printf '    kill %s; bash scripts/provision.sh up\033[0m\n' "$pid"
+    fi
+    return
+  fi
   mkdir -p "$STATE/mongo"
   if command -v mongod >/dev/null; then
     echo "    starting mongod from PATH"
