@@ -25,6 +25,8 @@ three fields: 0.1 s), so the sweeper never reads the outbox itself:
 - Version collisions still hold: a writer that read version v-1 collides with the record of v,
   written after its read and so within ``retention``, as long as no writer holds a read that
   long (a change reads and inserts within one request; retries read again).
+- A creation (version 1) also collides with the aggregate itself, so what is created once (by a
+  request's id, a notification's key) stays once after its record is gone.
 - Conflicts roll forward by point lookups ``<aggregate>:<v>``. A commit writes the marker, the
   record, the aggregate and the marker's stamp (the record's ``published`` flag is gone).
 """
@@ -110,6 +112,10 @@ class AggregateStore:
         aggregate_id, version = state["_id"], state["version"]
         if event.aggregate_id != aggregate_id or event.version != version:
             raise ValueError("event and state disagree on aggregate or version")
+        if version == 1 and self.aggregates.find_one({"_id": aggregate_id}, {"_id": 1}) is not None:
+            # Created long ago (its record may be compacted): creations keyed by a request's id
+            # and "tell once" notifications stay once, whatever the retention.
+            raise ConcurrencyConflict(f"{aggregate_id} exists")
         now = datetime.now(UTC)
         record = {
             "_id": f"{aggregate_id}:{version}",

@@ -165,3 +165,15 @@ def test_unpublished_records_of_an_older_outbox_are_adopted_once(db):
     store.ensure_indexes()
     store.ensure_indexes()
     assert [m["_id"] for m in store.marks.find({})] == ["agg1:1"]
+
+
+def test_a_creation_collides_with_its_aggregate_after_the_record_is_gone(db, amqp_uri):
+    publisher = EventPublisher(amqp_uri)
+    store = AggregateStore(db, "things", publisher, retention=timedelta(0))
+    store.commit(*state_and_event(1, "once"))
+    store.relay_pending(older_than=timedelta(hours=1))
+    assert db.outbox.count_documents({}) == 0
+    with pytest.raises(ConcurrencyConflict):
+        store.commit(*state_and_event(1, "twice"))
+    assert store.get("agg1")["title"] == "once"
+    publisher.close()
