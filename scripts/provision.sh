@@ -99,7 +99,8 @@ rabbitmq() {
 }
 
 ferretdb_binary() {
-  local bin="$CACHE/bin/ferretdb-$FERRETDB_VERSION"
+  # "-idindex": built with the one-line fix below; a binary built without it is not reused.
+  local bin="$CACHE/bin/ferretdb-$FERRETDB_VERSION-idindex"
   if [ -x "$bin" ]; then echo "$bin"; return; fi
   command -v go >/dev/null || apt_install golang-go >&2 || fail "installing Go" "install Go 1.21+"
   echo "    building FerretDB $FERRETDB_VERSION from the Go module proxy (once; cached in $CACHE/bin)" >&2
@@ -117,8 +118,17 @@ GOMOD
   printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/FerretDB/FerretDB/cmd/ferretdb"\n' > "$tmp/tools.go"
   # Its release builds write build/version/version.txt, which the module zip lacks and
   # without which the binary panics at start; vendoring lets us add that one file.
+  # Its SQLite backend creates the _id index on `_ferretdb_sjson->"_id"` but looks _id up
+  # (find, update, delete by _id) with `_ferretdb_sjson->'$._id'`, an expression SQLite does
+  # not match with that index: every lookup by _id read the whole table (EXPLAIN QUERY PLAN
+  # says SCAN; docs/store.md has the numbers). Spelling the lookup like the index makes it a
+  # SEARCH USING INDEX; both extract the same JSON value, so results do not change.
+  local meta=vendor/github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata/metadata.go
   (cd "$tmp" && GOFLAGS=-mod=mod go mod tidy >&2 && go mod vendor >&2 \
     && echo "$FERRETDB_VERSION" > vendor/github.com/FerretDB/FerretDB/build/version/version.txt \
+    && grep -q "IDColumn = DefaultColumn + \"->'\$._id'\"" "$meta" \
+    && sed -i "s/IDColumn = DefaultColumn + \"->'\$._id'\"/IDColumn = DefaultColumn + \"->'_id'\"/" "$meta" \
+    && grep -q "IDColumn = DefaultColumn + \"->'_id'\"" "$meta" \
     && go build -mod=vendor -trimpath -o "$bin.tmp" github.com/FerretDB/FerretDB/cmd/ferretdb >&2) \
     || fail "building FerretDB" "the Go module proxy must be reachable; or put a mongod on PATH; or set MONGO_URI"
   mv "$bin.tmp" "$bin"; rm -rf "$tmp"
@@ -128,7 +138,17 @@ GOMOD
 mongo() {
   step "MongoDB-protocol server"
   if [ -n "${MONGO_URI:-}" ]; then echo "    using external MONGO_URI"; return; fi
-  if port_open 27017; then echo "    already answering on 127.0.0.1:27017"; return; fi
+  if port_open 27017; then
+    echo "    already answering on 127.0.0.1:27017"
+    # A FerretDB started from a binary built before the _id fix reads whole tables for every
+    # lookup by _id (docs/store.md): say so, and how to restart it (not done here: it may serve others).
+    local pid; pid=$(cat "$STATE/ferretdb.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && [ -e "/proc/$pid/exe" ] && ! readlink "/proc/$pid/exe" | grep -q -- '-idindex'; then
+      printf '\033[33m    FerretDB (pid %s) runs a build without the _id index fix; restart it when nobody uses it:\n' "$pid"
+      printf '    kill %s; bash scripts/provision.sh up\033[0m\n' "$pid"
+    fi
+    return
+  fi
   mkdir -p "$STATE/mongo"
   if command -v mongod >/dev/null; then
     echo "    starting mongod from PATH"

@@ -39,7 +39,7 @@ def test_commit_stores_state_and_publishes_to_every_known_consumer(db, amqp_uri)
     state, event = state_and_event(1, "zoo")
     store.commit(state, event)
     assert store.get("agg1")["title"] == "zoo"
-    assert db.outbox.find_one({"_id": "agg1:1"})["published"] is True
+    assert db.outbox_marks.find_one({"_id": "agg1:1"})["published_at"]
     received = drain(amqp_uri, "search.indexer")
     assert [e["event_id"] for e in received] == [event.event_id]
     publisher.close()
@@ -57,6 +57,7 @@ def test_sweeper_rolls_forward_and_publishes_what_a_crash_left(db, amqp_uri):
     # A process that died after its outbox insert: no aggregate write, no publish.
     crashed = AggregateStore(db, "things", None)
     state, event = state_and_event(1, "pool")
+    crashed.marks.insert_one({"_id": "agg1:1", "created_at": datetime.now(UTC)})
     crashed.outbox.insert_one(
         {
             "_id": "agg1:1",
@@ -101,3 +102,78 @@ def test_topology_is_idempotent(amqp_uri):
     topology.declare(channel)
     assert channel.queue_declare("search.indexer.dead", passive=True).method.message_count == 0
     connection.close()
+
+
+def test_the_outbox_keeps_only_the_recent_past_and_versions_still_collide(db, amqp_uri):
+    publisher = EventPublisher(amqp_uri)
+    store = AggregateStore(db, "things", publisher, retention=timedelta(hours=1))
+    for version in (1, 2, 3):
+        store.commit(*state_and_event(version, f"v{version}"))
+    assert store.relay_pending(older_than=timedelta(0)) == 0
+    assert db.outbox.count_documents({}) == 3  # younger than the retention: kept
+    with pytest.raises(ConcurrencyConflict):  # a writer that read version 2 collides
+        store.commit(*state_and_event(3, "stale"))
+
+    unpublished = AggregateStore(db, "things", None, retention=timedelta(0))
+    unpublished.commit(*state_and_event(4, "v4"))  # no broker: left for the sweeper
+    expired = AggregateStore(db, "things", publisher, retention=timedelta(0))
+    expired.relay_pending(older_than=timedelta(hours=1))
+    # Published and past the retention: deleted; the unpublished one waits for its publish.
+    assert [r["_id"] for r in db.outbox.find({})] == ["agg1:4"]
+    assert expired.relay_pending(older_than=timedelta(0)) == 1
+    expired.relay_pending(older_than=timedelta(0))
+    assert db.outbox.count_documents({}) == 0
+    assert store.get("agg1")["title"] == "v4"
+    store.commit(*state_and_event(5, "v5"))
+    assert store.get("agg1")["version"] == 5
+    publisher.close()
+
+
+def test_a_conflict_rolls_forward_what_a_crash_left_by_point_lookups(db):
+    store = AggregateStore(db, "things", None)
+    store.commit(*state_and_event(1, "v1"))
+    state, event = state_and_event(2, "v2")
+    db.outbox.insert_one(
+        {
+            "_id": "agg1:2",
+            "aggregate_id": "agg1",
+            "version": 2,
+            "state": state,
+            "event": event.to_dict(),
+            "published": False,
+            "created_at": datetime.now(UTC),
+        }
+    )
+    with pytest.raises(ConcurrencyConflict):
+        store.commit(*state_and_event(2, "loser"))
+    assert store.get("agg1")["title"] == "v2"
+
+
+def test_the_sweeper_reads_markers_not_records_and_drops_orphans(db):
+    store = AggregateStore(db, "things", None)
+    store.marks.insert_one({"_id": "agg1:1", "created_at": datetime.now(UTC) - timedelta(minutes=10)})
+    store.marks.insert_one({"_id": "agg2:1", "created_at": datetime.now(UTC) - timedelta(seconds=5)})
+    assert list(store.pending(timedelta(0))) == []
+    assert [m["_id"] for m in store.marks.find({})] == ["agg2:1"]  # its writer may still be at it
+
+
+def test_unpublished_records_of_an_older_outbox_are_adopted_once(db):
+    db.outbox.insert_one(
+        {"_id": "agg1:1", "aggregate_id": "agg1", "version": 1, "published": False, "created_at": datetime.now(UTC)}
+    )
+    store = AggregateStore(db, "things", None)
+    store.ensure_indexes()
+    store.ensure_indexes()
+    assert [m["_id"] for m in store.marks.find({})] == ["agg1:1"]
+
+
+def test_a_creation_collides_with_its_aggregate_after_the_record_is_gone(db, amqp_uri):
+    publisher = EventPublisher(amqp_uri)
+    store = AggregateStore(db, "things", publisher, retention=timedelta(0))
+    store.commit(*state_and_event(1, "once"))
+    store.relay_pending(older_than=timedelta(hours=1))
+    assert db.outbox.count_documents({}) == 0
+    with pytest.raises(ConcurrencyConflict):
+        store.commit(*state_and_event(1, "twice"))
+    assert store.get("agg1")["title"] == "once"
+    publisher.close()

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
-from pymongo import ASCENDING, MongoClient
+from pymongo import MongoClient
+from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
 from parentnet_kit.inbox import Inbox
+from parentnet_kit.lookups import by_ids
 from parentnet_kit.nameko_rpc import once_id
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
@@ -23,12 +31,32 @@ from .attendance import AlreadyJoined, Attendance
 from .coop import Coop
 from .trips import Trips
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 SOURCE = "events"
 # Many families joining one outing at once all bump its version: retry generously, spread out.
 ATTENDANCE_ATTEMPTS, ATTENDANCE_BACKOFF = 40, 0.01
 EDIT_ATTEMPTS = 5
 PARTY_MAX = 12
 TIME_AND_PLACE = ("starts_at", "ends_at", "venue_name", "location")
+
+
+# Green locks under nameko (eventlet patches threading); shared by the process's workers.
+REFRESH_LOCKS = [threading.Lock() for _ in range(64)]
+
+
+# Occurrences of a series are separate aggregates: changed a few at a time, so a 52-week series
+# waits for the store's round trips 52 / SERIES_PARALLEL times instead of 52 (green threads).
+SERIES_PARALLEL = 8
+
+
+def _each(change: Callable[[T], R], items: list[T]) -> list[R]:
+    """``change`` applied to every item, a few at a time; results in the order of ``items``."""
+    if len(items) <= 1:
+        return [change(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(SERIES_PARALLEL, len(items))) as pool:
+        return list(pool.map(change, items))
 
 
 class NotFound(LookupError):
@@ -40,6 +68,7 @@ class OutingStore:
 
     def __init__(self, store: AggregateStore, attendance: Attendance, inbox: Inbox, coop: Coop, trips: Trips) -> None:
         self.store = store
+        self.series_index: Collection = store.aggregates.database["series"]
         self.attendance = attendance
         self.inbox = inbox
         self.coop = coop
@@ -53,7 +82,7 @@ class OutingStore:
         return domain.public_view(state)
 
     def get_many(self, outing_ids: list[str]) -> list[dict[str, Any] | None]:
-        found = {doc["_id"]: doc for doc in self.store.aggregates.find({"_id": {"$in": list(outing_ids)}})}
+        found = by_ids(self.store.aggregates, outing_ids)
         return [domain.public_view(found[i]) if i in found else None for i in outing_ids]
 
     def export_page(self, after: str | None, size: int) -> list[dict[str, Any]]:
@@ -89,25 +118,40 @@ class OutingStore:
             except ConcurrencyConflict:
                 return self.get(state["_id"])
         series_id = keyed.hex if keyed else uuid.uuid4().hex
-        if keyed and self.store.aggregates.find_one({"series_id": series_id}, {"_id": 1}):
-            return self.series(series_id)[0]
         duration = clean["ends_at"] - clean["starts_at"]
         starts = domain.occurrence_starts(
             clean["starts_at"], clean["time_zone"], recurrence["frequency"], recurrence["count"]
         )
-        views = []
-        for index, start in enumerate(starts):
-            occurrence = {**clean, "starts_at": start, "ends_at": start + duration}
+        ids = [uuid.uuid5(keyed, str(i)).hex if keyed else uuid.uuid4().hex for i in range(len(starts))]
+        # The series document lists its occurrences, so they are read by _id (docs/store.md). A
+        # second delivery finds it (and the same ids) and finishes what the first began.
+        with contextlib.suppress(DuplicateKeyError):
+            self.series_index.insert_one({"_id": series_id, "occurrences": ids, "created_at": now})
+
+        def publish(index: int) -> dict[str, Any]:
+            occurrence = {**clean, "starts_at": starts[index], "ends_at": starts[index] + duration}
             state = domain.new_outing_state(occurrence, organizer_id, now)
-            if keyed:
-                state["_id"] = uuid.uuid5(keyed, str(index)).hex
+            state["_id"] = ids[index]
             state.update(series_id=series_id, occurrence=index + 1, recurrence=recurrence)
-            views.append(self._commit(state, "outing_published"))
-        return views[0]
+            try:
+                return self._commit(state, "outing_published")
+            except ConcurrencyConflict:
+                return self.get(state["_id"])
+
+        return _each(publish, list(range(len(starts))))[0]
+
+    def _occurrences(self, series_id: str) -> list[dict[str, Any]]:
+        """The series' outings in time order: by _id from its series document (older series,
+        made before there was one, by a scan)."""
+        index = self.series_index.find_one({"_id": series_id})
+        if index is None:
+            docs = list(self.store.aggregates.find({"series_id": series_id}))
+        else:
+            docs = list(by_ids(self.store.aggregates, index["occurrences"]).values())
+        return sorted(docs, key=lambda d: _aware(d["starts_at"]))
 
     def series(self, series_id: str) -> list[dict[str, Any]]:
-        docs = self.store.aggregates.find({"series_id": series_id}).sort("starts_at", ASCENDING)
-        return [domain.public_view(d) for d in docs]
+        return [domain.public_view(d) for d in self._occurrences(series_id)]
 
     def _may_change(self, state: dict[str, Any], actor_id: str, actor_is_group_admin: bool) -> bool:
         return state["organizer_id"] == actor_id or bool(state.get("group_id") and actor_is_group_admin)
@@ -137,10 +181,14 @@ class OutingStore:
 
         targets = [current]
         if scope == "series" and current.get("series_id"):
-            later = self.store.aggregates.find(
-                {"series_id": current["series_id"], "status": "published", "detached": False, "starts_at": {"$gt": now}}
-            )
-            targets += [d for d in later if d["_id"] != outing_id]
+            targets += [
+                d
+                for d in self._occurrences(current["series_id"])
+                if d["status"] == "published"
+                and not d.get("detached")
+                and _aware(d["starts_at"]) > now
+                and d["_id"] != outing_id
+            ]
         # A time change moves every occurrence by the same number of days to the same wall-clock time.
         zone = current["time_zone"]
         local_start = _aware(current["starts_at"]).astimezone(domain.ZoneInfo(zone))
@@ -148,18 +196,19 @@ class OutingStore:
         new_local = _aware(new_start).astimezone(domain.ZoneInfo(zone))
         day_delta = (new_local.date() - local_start.date()).days
         duration = patch.get("ends_at", current["ends_at"]) - new_start
-        view = None
-        for target in targets:
+
+        def change_one(target: dict[str, Any]) -> dict[str, Any]:
             changes = dict(patch)
             if target is not current and ("starts_at" in patch or "ends_at" in patch):
                 start = domain.shift_to(
                     _aware(target["starts_at"]), zone, day_delta, new_local.time().replace(tzinfo=None)
                 )
                 changes.update(starts_at=start, ends_at=start + duration)
-            result = self._apply_change(
+            return self._apply_change(
                 target["_id"], changes, detach=scope != "series" and bool(target.get("series_id"))
             )
-            view = result if target is current else view
+
+        view = _each(change_one, targets)[0]
         if "capacity" in patch:
             for target in targets:
                 self._promote(target["_id"])
@@ -196,15 +245,13 @@ class OutingStore:
             return {"outing": None, "errors": [error(("outing_id",), message, "FORBIDDEN")]}
         targets = [outing_id]
         if scope == "series" and current.get("series_id"):
-            later = self.store.aggregates.find(
-                {"series_id": current["series_id"], "status": "published", "starts_at": {"$gt": datetime.now(UTC)}}
-            )
-            targets += [d["_id"] for d in later if d["_id"] != outing_id]
-        view = None
-        for target in targets:
-            result = self._cancel_one(target)
-            view = result if target == outing_id else view
-        return {"outing": view, "errors": []}
+            now = datetime.now(UTC)
+            targets += [
+                d["_id"]
+                for d in self._occurrences(current["series_id"])
+                if d["status"] == "published" and _aware(d["starts_at"]) > now and d["_id"] != outing_id
+            ]
+        return {"outing": _each(self._cancel_one, targets)[0], "errors": []}
 
     def _cancel_one(self, outing_id: str) -> dict[str, Any]:
         def change() -> dict[str, Any]:
@@ -284,8 +331,16 @@ class OutingStore:
             self.inbox.notify(place.member_id, key, "waitlist_promoted", message, subject, current["city"])
 
     def refresh_attendance(self, outing_id: str) -> dict[str, Any]:
-        """Publish the derived attendance as a new version, unless it already shows it."""
+        """Publish the derived attendance as a new version, unless it already shows it.
 
+        One refresh per outing at a time in this process (striped locks): fifty joins at once
+        then do not fight for the next version; each waiting one finds the attendance already
+        published by the one before (it read the tickets after theirs), at two lookups. Other
+        processes still meet as version conflicts, retried."""
+        with REFRESH_LOCKS[zlib.crc32(outing_id.encode()) % len(REFRESH_LOCKS)]:
+            return self._refresh_attendance(outing_id)
+
+    def _refresh_attendance(self, outing_id: str) -> dict[str, Any]:
         def change() -> dict[str, Any]:
             current = self.store.get(outing_id)
             assert current is not None
@@ -336,7 +391,6 @@ class Outings(DependencyProvider):
         db: Database = self.client[config["EVENTS_DB"]]
         self.store = AggregateStore(db, "outings", self.publisher)
         self.store.ensure_indexes()
-        self.store.aggregates.create_index([("series_id", ASCENDING), ("starts_at", ASCENDING)])
         self.attendance = Attendance(db)
         self.attendance.ensure_indexes()
         self.inbox = Inbox(AggregateStore(db, "inbox", self.publisher, outbox="inbox_outbox"), SOURCE)

@@ -41,6 +41,13 @@ def container(container_factory, service_config):
     return container
 
 
+@pytest.fixture
+def container_at_volume(container_factory, service_config_at_volume):
+    container = container_factory(ListingsService, service_config_at_volume)
+    container.start()
+    return container
+
+
 def post(container, owner, fields, apart=()):
     result = call(container, "create_listing", fields, owner, list(apart))
     assert result["errors"] == [], result
@@ -91,7 +98,8 @@ def test_the_exact_address_goes_only_to_the_accepted_reserver(container):
     assert kinds == ["listing_reservation_accepted"]
 
 
-def test_two_members_reserving_at_the_same_moment(container, service_config):
+def test_two_members_reserving_at_the_same_moment(container_at_volume, service_config_at_volume):
+    container, service_config = container_at_volume, service_config_at_volume
     offer = post(container, "owner", listing("give", "Porte-bébé", BASTILLE, category="maternity"))
     with ClusterRpcProxy(service_config) as cluster:
         calls = [cluster.listings.reserve_listing.call_async(offer["id"], m, []) for m in ("ana", "bao")]
@@ -108,7 +116,9 @@ def test_two_members_reserving_at_the_same_moment(container, service_config):
 
 def test_expired_listings_close_without_anyone_acting(container, service_config, db):
     offer = post(container, "owner", listing("give", "Body 6 mois", BASTILLE, category="clothes", size="68"))
-    db.listings.update_one({"_id": offer["id"]}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(minutes=1)}})
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    db.listings.update_one({"_id": offer["id"]}, {"$set": {"expires_at": past}})
+    db.listings_expiring.update_one({"_id": offer["id"]}, {"$set": {"expires_at": past}})  # the sweep's schedule
     call(container, "expire")
     assert call(container, "get_listings", [offer["id"]], None)[0]["status"] == "expired"
     closed = [e for e in published(service_config["AMQP_URI"]) if e["type"] == "listing_closed"]
