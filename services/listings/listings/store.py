@@ -41,6 +41,19 @@ log = logging.getLogger(__name__)
 Decision = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]]
 
 
+def _open_marker(state: dict[str, Any]) -> dict[str, Any]:
+    """An active listing's marker: its expiry, for the expiry sweep, and what matching compares
+    (kind, category, owner, area, radius, size, ages), so that matching reads the active
+    listings' markers instead of every listing ever posted. No text, no address, no point."""
+    fields = ("kind", "category", "owner_id", "match_radius_km", "size", "age_min_months", "age_max_months")
+    return {
+        "expires_at": state["expires_at"],
+        "pickup_area": dict(state["pickup_area"]),
+        "owner_apart": list(state.get("owner_apart", [])),
+        **{name: state.get(name) for name in fields},
+    }
+
+
 class ListingStore:
     def __init__(self, db: Database, publisher: EventPublisher | None, wanted_per_day: int = WANTED_PER_DAY) -> None:
         self.wanted_per_day = wanted_per_day
@@ -72,15 +85,15 @@ class ListingStore:
     def _adopt_markers(self) -> None:
         """Once per database: markers for listings written before the markers existed."""
         adopted = self.listings.aggregates.database["listings_markers_adopted"]
-        if adopted.find_one({"_id": "v1"}) is not None:
+        if adopted.find_one({"_id": "v2"}) is not None:
             return
-        for doc in self.listings.aggregates.find({"status": "active"}, {"expires_at": 1, "matched": 1}):
-            self.expiring.replace_one({"_id": doc["_id"]}, {"expires_at": doc["expires_at"]}, upsert=True)
+        for doc in self.listings.aggregates.find({"status": "active"}):
+            self.expiring.replace_one({"_id": doc["_id"]}, _open_marker(doc), upsert=True)
             if doc.get("matched") is False:
                 with contextlib.suppress(DuplicateKeyError):
                     self.unmatched.insert_one({"_id": doc["_id"], "at": datetime.now(UTC)})
         with contextlib.suppress(DuplicateKeyError):
-            adopted.insert_one({"_id": "v1", "at": datetime.now(UTC)})
+            adopted.insert_one({"_id": "v2", "at": datetime.now(UTC)})
 
     def relay_pending(self) -> int:
         stores = (self.listings, self.matches, self.contacts, self.inbox.store)
@@ -93,7 +106,7 @@ class ListingStore:
         view = domain.public_view(state)
         active = state["status"] == "active"
         if active:  # before: an active listing always has its marker (the sweep re-reads the listing)
-            self.expiring.replace_one({"_id": state["_id"]}, {"expires_at": state["expires_at"]}, upsert=True)
+            self.expiring.replace_one({"_id": state["_id"]}, _open_marker(state), upsert=True)
         self.listings.commit(state, self._event(type_, state, view))
         if not active:  # after: a failed commit leaves the listing as it was, marker included
             self.expiring.delete_one({"_id": state["_id"]})
@@ -194,11 +207,20 @@ class ListingStore:
         }
         apart = set(state.get("owner_apart", []))
         told = 0
-        for other in self.listings.aggregates.find(query):
-            if other["owner_id"] in apart or state["owner_id"] in other.get("owner_apart", []):
+        # Candidates from the active listings' markers (what matching needs, no text, no point),
+        # not from every listing ever posted; the listing itself is read only for a match.
+        del query["status"]
+        for marker in self.expiring.find(query):
+            if marker["owner_id"] in apart or state["owner_id"] in marker.get("owner_apart", []):
+                continue
+            wanted, offer = (state, marker) if wanted_side else (marker, state)
+            if not domain.matches(wanted, offer):
+                continue
+            other = self.listings.get(marker["_id"])
+            if other is None or other["status"] != "active":
                 continue
             wanted, offer = (state, other) if wanted_side else (other, state)
-            if domain.matches(wanted, offer) and self._record_match(wanted, offer):
+            if self._record_match(wanted, offer):
                 told += 1
         self.listings.aggregates.update_one({"_id": listing_id}, {"$set": {"matched": True}})
         return told
@@ -418,7 +440,7 @@ class ListingStore:
                 self.expiring.delete_one({"_id": doc["_id"]})
                 continue
             if _aware(current["expires_at"]) > now:  # renewed: the marker follows
-                self.expiring.replace_one({"_id": doc["_id"]}, {"expires_at": current["expires_at"]}, upsert=True)
+                self.expiring.replace_one({"_id": doc["_id"]}, _open_marker(current), upsert=True)
                 continue
 
             def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:

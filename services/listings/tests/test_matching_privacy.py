@@ -127,3 +127,18 @@ def test_a_protected_owners_listing_is_posted_at_city_level(container_factory, s
     assert posted["listing"]["pickup_area"]["id"] == "city:paris"
     seen_by_others = call(container, "get_listings", [posted["listing"]["id"]], "someone")[0]
     assert "pickup_location" not in seen_by_others and seen_by_others["pickup_area"]["id"] == "city:paris"
+
+
+def test_matching_reads_active_listings_markers_which_hold_no_point_or_text(container_factory, service_config, db):
+    container = container_factory(ListingsService, service_config)
+    container.start()
+    offer = call(container, "create_listing", {**_wanted("a toy"), "kind": "give"}, "giver")["listing"]
+    withdrawn = call(container, "create_listing", {**_wanted("another toy"), "kind": "give"}, "giver")["listing"]
+    call(container, "withdraw_listing", withdrawn["id"], "giver")
+    markers = {m["_id"]: m for m in db.listings_expiring.find({})}
+    assert set(markers) == {offer["id"]}
+    text = repr(markers)
+    assert "pickup_location" not in text and "a toy" not in text and str(HOME["lat"]) not in text
+    wanted = call(container, "create_listing", {**_wanted("looking"), "match_radius_km": 2}, "seeker")["listing"]
+    matched = {n["subject"]["id"] for n in call(container, "inbox", "seeker")["items"]}
+    assert matched == {offer["id"]} and wanted["id"] not in matched
