@@ -15,13 +15,17 @@ ES_VERSION=${PARENTNET_ES_VERSION:-8.19.21}
 FERRETDB_VERSION=${PARENTNET_FERRETDB_VERSION:-v1.24.2}
 ES_USER=parentnet-es
 mkdir -p "$CACHE/downloads" "$CACHE/bin" "$STATE/logs"
-# Two checkouts provisioning at once (a second clone's `make test` beside `make up`) would
-# both install the same server or plugin: one runs at a time, the other then finds it done.
-exec 9>"$CACHE/.provision.lock"
-flock 9
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 fail() { printf '\033[31mFAILED: %s\nFix: %s\033[0m\n' "$1" "$2" >&2; exit 1; }
+# Two checkouts provisioning at once (a second clone's `make test` beside `make up`) would
+# both install the same server or plugin: one runs at a time, the other then finds it done.
+# Every server is started with fd 9 closed (`9>&-`): a server that kept it would hold the lock
+# for as long as it runs, and every later provisioning would wait for ever.
+exec 9>"$CACHE/.provision.lock"
+if ! flock -w 600 9; then
+  fail "waiting for another provisioning" "a process holds $CACHE/.provision.lock: fuser -v $CACHE/.provision.lock"
+fi
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   local deadline=$((SECONDS + $1)) what=$2; shift 2
@@ -93,7 +97,7 @@ rabbitmq() {
   if ! grep -q '^listeners.tcp.default' /etc/rabbitmq/rabbitmq.conf 2>/dev/null; then
     printf 'listeners.tcp.default = 127.0.0.1:5672\nmanagement.tcp.ip = 127.0.0.1\nloopback_users.guest = true\n' | as_root tee -a /etc/rabbitmq/rabbitmq.conf >/dev/null
   fi
-  as_root rabbitmq-server -detached >/dev/null 2>&1 || true
+  as_root rabbitmq-server -detached >/dev/null 2>&1 9>&- || true
   wait_for 90 "RabbitMQ" port_open 5672 || fail "starting RabbitMQ" "see /var/log/rabbitmq/*.log; 'rabbitmqctl status' tells why"
   wait_for 60 "RabbitMQ management" port_open 15672 || fail "RabbitMQ management plugin" "rabbitmq-plugins enable rabbitmq_management"
 }
@@ -152,7 +156,7 @@ mongo() {
   mkdir -p "$STATE/mongo"
   if command -v mongod >/dev/null; then
     echo "    starting mongod from PATH"
-    mongod --bind_ip 127.0.0.1 --port 27017 --dbpath "$STATE/mongo" --fork --logpath "$STATE/logs/mongod.log" >/dev/null
+    mongod --bind_ip 127.0.0.1 --port 27017 --dbpath "$STATE/mongo" --fork --logpath "$STATE/logs/mongod.log" >/dev/null 9>&-
   else
     local bin; bin=$(ferretdb_binary)
     echo "    starting FerretDB (SQLite backend, data in $STATE/ferretdb)"
@@ -160,7 +164,7 @@ mongo() {
     nohup "$bin" --handler=sqlite --sqlite-url="file:$STATE/ferretdb/" \
       --state-dir="$STATE/ferretdb" --listen-addr=127.0.0.1:27017 --debug-addr=127.0.0.1:8088 \
       --telemetry=disable --log-level=WARN \
-      > "$STATE/logs/ferretdb.log" 2>&1 &
+      > "$STATE/logs/ferretdb.log" 2>&1 9>&- &
     echo $! > "$STATE/ferretdb.pid"
   fi
   wait_for 60 "MongoDB protocol on 127.0.0.1:27017" port_open 27017 || fail "starting the MongoDB-protocol server" "see $STATE/logs/"
@@ -253,10 +257,10 @@ YML
     chown -R "$ES_USER" "$home" "$STATE/es-data" "$STATE/logs/elasticsearch" "$STATE/es-run"
     chmod o+x "$STATE"
     su -s /bin/bash "$ES_USER" -c "ES_JAVA_HOME=$jh ES_JAVA_OPTS='-Xms512m -Xmx512m' '$home/bin/elasticsearch' -d -p '$STATE/es-run/es.pid'" \
-      > "$STATE/logs/es-start.log" 2>&1 || fail "starting Elasticsearch" "see $STATE/logs/es-start.log and $STATE/logs/elasticsearch/"
+      > "$STATE/logs/es-start.log" 2>&1 9>&- || fail "starting Elasticsearch" "see $STATE/logs/es-start.log and $STATE/logs/elasticsearch/"
   else
     ES_JAVA_HOME=$jh ES_JAVA_OPTS='-Xms512m -Xmx512m' "$home/bin/elasticsearch" -d -p "$STATE/es-run/es.pid" \
-      > "$STATE/logs/es-start.log" 2>&1 || fail "starting Elasticsearch" "see $STATE/logs/es-start.log"
+      > "$STATE/logs/es-start.log" 2>&1 9>&- || fail "starting Elasticsearch" "see $STATE/logs/es-start.log"
   fi
   wait_for 180 "Elasticsearch on 127.0.0.1:9200" curl -fs "http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=1s" \
     || fail "waiting for Elasticsearch" "see $STATE/logs/elasticsearch/parentnet.log"
