@@ -1,0 +1,144 @@
+"""Wanted <-> offer matching, both ways: the oracle of issue 16.
+
+(1) An attacker posts WANTED requests at a point and radius of their choosing and reads the
+inbox: a ``listing_matched`` about the victim's offer says it lies within the radius.
+(2) The other way: the attacker's open WANTED requests are matched against each new offer the
+victim posts (a parent giving things away, one at a time), and the inbox says which reached it.
+
+No match is concluded from silence: each probe also reaches one of the attacker's own decoys
+(an offer at the probe's anchor, or a wanted request covering the city), and its notice, made
+in the same matching pass, says the pass is over before the inbox is read.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from attack import PROBES_PER_ANCHOR, SPAN_M, distances_by_bisection
+from conftest import CREATE, WITHDRAW, World, judge
+from geometry import metres, trilaterate
+from network import Account, Attackers, RateLimited, Refused
+
+from parentnet_kit.testing import wait_for
+
+INBOX = "{ inbox(first: 60) { nodes { kind message subject { id } } } }"
+BARRIER_S = 15
+
+
+def matches_of(account: Account, title: str) -> set[str]:
+    """The listings this account was told matched its listing titled ``title``."""
+    nodes = account.gql(INBOX)["inbox"]["nodes"]
+    told = [n for n in nodes if n["kind"] == "listing_matched" and title in n["message"]]
+    return {n["subject"]["id"] for n in told if n["subject"]}
+
+
+def post_wanted(account: Account, category: str, where: dict, radius_m: float) -> tuple[str, str]:
+    title = f"Wanted probe {uuid.uuid4().hex[:12]}"
+    wanted = {
+        "kind": "WANTED",
+        "category": category,
+        "title": title,
+        "city": "paris",
+        "pickupLocation": where,
+        "matchRadiusKm": radius_m / 1000.0,
+    }
+    made = account.gql(CREATE, {"input": wanted})["listingCreate"]
+    if made["userErrors"]:
+        raise Refused(str(made["userErrors"]))
+    return made["listing"]["id"], title
+
+
+def test_wanted_requests_bisect_an_offer(world: World):
+    """Direction (1): the issue's attack, 14 wanted posts per anchor, three anchors."""
+    estimates = {}
+    for victim in world.victims:
+        decoys = world.decoys[victim.key]
+        attackers = Attackers(world.network, f"Wanted prober {victim.key}")
+
+        def inside(anchor, radius_m, v=victim, d=decoys, pool=attackers):
+            barrier = d.offers[d.anchors.index(anchor)]
+
+            def probe(account: Account) -> bool:
+                wanted_id, title = post_wanted(account, v.category, anchor, radius_m)
+                told = wait_for(
+                    lambda: (found := matches_of(account, title)) and barrier in found and found,
+                    timeout=BARRIER_S,
+                    what="the match with the attacker's own decoy",
+                )
+                account.gql(WITHDRAW, {"id": wanted_id})
+                return v.listing_id in told
+
+            return pool.ask(probe)
+
+        estimate, probes = distances_by_bisection(decoys.anchors, world.seen_revealed[victim.key], inside)
+        estimates[victim.key] = (estimate, probes, len(attackers.accounts))
+    failures = judge("matching: wanted posts vs an offer (inbox)", world, estimates)
+    assert not failures, "\n".join(failures)
+
+
+def test_offers_reveal_which_standing_wanted_requests_reach_them(world: World):
+    """Direction (2): each round, one open wanted request per anchor at the middle of what is
+    still possible; the victim posts one more offer from home; the inbox halves each interval."""
+    pools = {v.key: Attackers(world.network, f"Standing wanted {v.key}") for v in world.victims}
+    intervals = {}
+    for victim in world.victims:
+        for i, anchor in enumerate(world.decoys[victim.key].anchors):
+            start = metres(anchor, world.seen_revealed[victim.key])
+            intervals[victim.key, i] = [max(1.0, start - SPAN_M), start + SPAN_M]
+    probes = dict.fromkeys(pools, 0)
+    stopped: set[str] = set()
+    for _round in range(PROBES_PER_ANCHOR):
+        posted = {}
+        for victim in world.victims:
+            if victim.key in stopped:
+                continue
+            for i, anchor in enumerate(world.decoys[victim.key].anchors):
+                low, high = intervals[victim.key, i]
+                answer = pools[victim.key].ask(
+                    lambda a, v=victim, p=anchor, r=(low + high) / 2: (a, *post_wanted(a, v.category, p, r))
+                )
+                if answer is None:
+                    stopped.add(victim.key)
+                    break
+                posted[victim.key, i] = answer
+        for victim in world.victims:
+            if victim.key in stopped:
+                continue
+            owner: Account = victim.extra["account"]
+            offer = {
+                "kind": "GIVE",
+                "category": victim.category,
+                "title": f"Lot {uuid.uuid4().hex[:8]}",
+                "city": "paris",
+                "pickupAddress": victim.address,
+                "pickupLocation": victim.point,
+            }
+            try:
+                made = owner.gql(CREATE, {"input": offer}, owner_view=False)["listingCreate"]
+            except RateLimited:
+                stopped.add(victim.key)
+                continue
+            assert made["userErrors"] == [], made
+            offer_id = made["listing"]["id"]
+            decoys = world.decoys[victim.key]
+            wait_for(
+                lambda o=offer_id, d=decoys: o in matches_of(d.wanted_owner, "Looking for anything like it"),
+                timeout=BARRIER_S,
+                what="the victim's new offer matched with the attacker's city-wide request",
+            )
+            for i in range(len(decoys.anchors)):
+                account, wanted_id, title = posted[victim.key, i]
+                reached = offer_id in matches_of(account, title)
+                low, high = intervals[victim.key, i]
+                intervals[victim.key, i] = [low, (low + high) / 2] if reached else [(low + high) / 2, high]
+                account.gql(WITHDRAW, {"id": wanted_id})
+                probes[victim.key] += 1
+            owner.gql(WITHDRAW, {"id": offer_id})
+    estimates = {}
+    for victim in world.victims:
+        anchors = world.decoys[victim.key].anchors
+        circles = [(a, sum(intervals[victim.key, i]) / 2) for i, a in enumerate(anchors)]
+        estimate = trilaterate(circles, world.seen_revealed[victim.key])
+        estimates[victim.key] = (estimate, probes[victim.key], len(pools[victim.key].accounts))
+    failures = judge("matching: an offer vs standing wanted requests (inbox)", world, estimates)
+    assert not failures, "\n".join(failures)
