@@ -1,25 +1,37 @@
-"""What every attack shares: bisecting a distance from each anchor, then trilaterating."""
+"""What every attack shares: how wide to search, bisecting a distance from each anchor, then
+trilaterating."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from geometry import Point, bisect, metres, trilaterate
 
-# A distance searched from an anchor lies within this much of the anchor's distance to what the
-# victim's listing reveals: 14 halvings of 6 km leave 0.4 m.
-SPAN_M, PROBES_PER_ANCHOR = 3000.0, 14
+# How far from what a listing reveals the secret point may be, so how wide a distance from an
+# anchor is searched: a ~1 km cell's centre is at most ~710 m from any point of the cell; a
+# city-level area (protected mode, id "city:<slug>") says nothing, and the protected twins live
+# 3.3 km from the city's centre. Halvings go on until the interval is 2 m wide.
+CELL_SPAN_M, CITY_SPAN_M, PRECISION_M = 800.0, 4000.0, 2.0
+
+
+def span_for(area_id: str) -> float:
+    return CITY_SPAN_M if area_id.startswith("city:") else CELL_SPAN_M
+
+
+def probes_for(span_m: float) -> int:
+    return math.ceil(math.log2(2 * span_m / PRECISION_M))
 
 
 def distances_by_bisection(
-    anchors: list[Point], revealed: Point, inside: Callable[[Point, float], bool | None]
+    anchors: list[Point], revealed: Point, span_m: float, inside: Callable[[Point, float], bool | None]
 ) -> tuple[Point, int]:
     """Trilaterate from ``inside(anchor, radius_m)`` (is the victim within radius_m of anchor?)."""
     circles, used = [], 0
     for anchor in anchors:
         start = metres(anchor, revealed)
         radius, probes = bisect(
-            lambda r, a=anchor: inside(a, r), max(1.0, start - SPAN_M), start + SPAN_M, PROBES_PER_ANCHOR
+            lambda r, a=anchor: inside(a, r), max(1.0, start - span_m), start + span_m, probes_for(span_m)
         )
         used += probes
         circles.append((anchor, radius))

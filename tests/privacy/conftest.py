@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from attack import span_for  # noqa: E402
 from geometry import Point, around, metres  # noqa: E402
 from network import VICTIM_ADDRESS, Account, Attackers, Network, Recorder  # noqa: E402
 from victims import Victim, victims  # noqa: E402
@@ -41,8 +42,8 @@ WITHDRAW = """mutation($id: ID!) { listingWithdraw(input: {listingId: $id}) { us
 PUBLIC_LISTING = """query($id: ID!) { node(id: $id) { ... on Listing {
   id title description category owner { id } pickupArea { id center { lat lon } } } } }"""
 NEARBY = """query($near: GeoPointInput!, $radius: Float!, $category: ListingCategory, $filter: ListingFilter) {
-  nearbyListings(near: $near, radiusKm: $radius, category: $category, filter: $filter, first: 100) {
-    totalCount nodes { id distanceKm } userErrors { code } } }"""
+  nearbyListings(near: $near, radiusKm: $radius, kinds: [GIVE], category: $category, filter: $filter, first: 100) {
+    totalCount facets { category count } nodes { id distanceKm } userErrors { code } } }"""
 CLUSTERS = """query($bounds: BoundsInput!) { mapClusters(bounds: $bounds, zoom: 20, kinds: [LISTINGS]) {
   clusters { cell count center { lat lon } } userErrors { code } } }"""
 GROUP = """mutation { groupCreate(input: {name: "Co-op garde du 11e", city: "paris"}) {
@@ -78,11 +79,16 @@ class World:
     group_id: str
     decoys: dict[str, Decoys] = field(default_factory=dict)
     seen_revealed: dict[str, Point] = field(default_factory=dict)
+    seen_area_ids: dict[str, str] = field(default_factory=dict)
     map_estimates: dict[str, Point | None] = field(default_factory=dict)
     map_probes: int = 0
 
     def victim(self, key: str) -> Victim:
         return next(v for v in self.victims if v.key == key)
+
+    def span(self, key: str) -> float:
+        """How far from what victim ``key``'s listing reveals the attacker searches."""
+        return span_for(self.seen_area_ids[key])
 
 
 ROWS: list[dict] = []
@@ -239,6 +245,7 @@ def world(stack, tap) -> World:
         victim.listing_id = posted["listing"]["id"]
         public = watcher.gql(PUBLIC_LISTING, {"id": victim.listing_id})["node"]
         made.seen_revealed[victim.key] = public["pickupArea"]["center"]
+        made.seen_area_ids[victim.key] = public["pickupArea"]["id"]
         wait_for(
             lambda v=victim: visible(watcher, v.listing_id, made.seen_revealed[v.key], v.category),
             timeout=20,
@@ -282,7 +289,7 @@ def world(stack, tap) -> World:
         "pickupAddress": a1.address,
         "pickupLocation": a1.point,
     }
-    seat = accounts["A1"].gql(CREATE, {"input": lend}, owner_view=True)["listingCreate"]["listing"]["id"]
+    seat = accounts["A1"].gql(CREATE, {"input": lend})["listingCreate"]["listing"]["id"]
     assert friend.gql(RESERVE, {"id": seat})["listingReserve"]["userErrors"] == []
     assert accounts["A1"].gql(ACCEPT, {"id": seat})["listingReservationAccept"]["userErrors"] == []
     for reader in (friend, accounts["A1"]):

@@ -31,7 +31,7 @@ def test_coop_shift_radius(world: World):
             return None if found is None else any((x["shift"] or {}).get("id") == v.shift_id for x in found)
 
         anchors, revealed = world.decoys[victim.key].anchors, world.seen_revealed[victim.key]
-        estimate, probes = distances_by_bisection(anchors, revealed, inside)
+        estimate, probes = distances_by_bisection(anchors, revealed, world.span(victim.key), inside)
         estimates[victim.key] = (estimate, probes, len(attackers.accounts))
     failures = judge("nearbyGroupActivities: co-op shift radius", world, estimates)
     assert not failures, "\n".join(failures)
@@ -44,7 +44,7 @@ def test_coop_shift_distance(world: World):
         revealed = world.seen_revealed[victim.key]
         circles = []
         for anchor in world.decoys[victim.key].anchors:
-            reach = metres(anchor, revealed) + 3000.0
+            reach = metres(anchor, revealed) + world.span(victim.key)
             found = attackers.ask(lambda a, p=anchor, r=reach: activities(a, p, r)) or []
             shown = next((x["distanceKm"] for x in found if (x["shift"] or {}).get("id") == victim.shift_id), None)
             if shown is not None:

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import uuid
 
-from attack import PROBES_PER_ANCHOR, SPAN_M, distances_by_bisection
+from attack import distances_by_bisection, probes_for
 from conftest import CREATE, WITHDRAW, World, judge
 from geometry import metres, trilaterate
 from network import Account, Attackers, RateLimited, Refused
+from support.subscriptions import Subscriber, ws_url
 
 from parentnet_kit.testing import wait_for
 
 INBOX = "{ inbox(first: 60) { nodes { kind message subject { id } } } }"
+PUSHED = "subscription { notificationReceived { kind message subject { id } } }"
 BARRIER_S = 15
 
 
@@ -48,46 +50,43 @@ def post_wanted(account: Account, category: str, where: dict, radius_m: float) -
     return made["listing"]["id"], title
 
 
-def test_wanted_requests_bisect_an_offer(world: World):
-    """Direction (1): the issue's attack, 14 wanted posts per anchor, three anchors."""
-    estimates = {}
-    for victim in world.victims:
-        decoys = world.decoys[victim.key]
-        attackers = Attackers(world.network, f"Wanted prober {victim.key}")
-
-        def inside(anchor, radius_m, v=victim, d=decoys, pool=attackers):
-            barrier = d.offers[d.anchors.index(anchor)]
-
-            def probe(account: Account) -> bool:
-                wanted_id, title = post_wanted(account, v.category, anchor, radius_m)
-                told = wait_for(
-                    lambda: (found := matches_of(account, title)) and barrier in found and found,
-                    timeout=BARRIER_S,
-                    what="the match with the attacker's own decoy",
-                )
-                account.gql(WITHDRAW, {"id": wanted_id})
-                return v.listing_id in told
-
-            return pool.ask(probe)
-
-        estimate, probes = distances_by_bisection(decoys.anchors, world.seen_revealed[victim.key], inside)
-        estimates[victim.key] = (estimate, probes, len(attackers.accounts))
-    failures = judge("matching: wanted posts vs an offer (inbox)", world, estimates)
-    assert not failures, "\n".join(failures)
+def pushed(listener: Subscriber, title: str, subject_id: str) -> bool:
+    for message in list(listener.messages):
+        notice = ((message.get("payload") or {}).get("data") or {}).get("notificationReceived") or {}
+        if title in notice.get("message", "") and (notice.get("subject") or {}).get("id") == subject_id:
+            return True
+    return False
 
 
 def test_offers_reveal_which_standing_wanted_requests_reach_them(world: World):
     """Direction (2): each round, one open wanted request per anchor at the middle of what is
-    still possible; the victim posts one more offer from home; the inbox halves each interval."""
-    pools = {v.key: Attackers(world.network, f"Standing wanted {v.key}") for v in world.victims}
+    still possible; the victim posts one more offer from home; the inbox halves each interval,
+    and every match it shows is pushed on notificationReceived too (the same oracle, live)."""
+    listeners: dict[str, Subscriber] = {}
+
+    def listening(account: Account) -> None:
+        listener = Subscriber(ws_url(world.stack), PUSHED, token=account.token, local_address=account.address)
+        listeners[account.id] = listener.__enter__()
+
+    pools = {v.key: Attackers(world.network, f"Standing wanted {v.key}", prepare=listening) for v in world.victims}
+    try:
+        _rounds(world, pools, listeners)
+    finally:
+        for listener in listeners.values():
+            listener.__exit__(None, None, None)
+            world.recorder.add("subscriber", PUSHED, str(listener.messages), False)
+
+
+def _rounds(world: World, pools: dict[str, Attackers], listeners: dict[str, Subscriber]) -> None:
     intervals = {}
     for victim in world.victims:
         for i, anchor in enumerate(world.decoys[victim.key].anchors):
             start = metres(anchor, world.seen_revealed[victim.key])
-            intervals[victim.key, i] = [max(1.0, start - SPAN_M), start + SPAN_M]
+            span = world.span(victim.key)
+            intervals[victim.key, i] = [max(1.0, start - span), start + span]
     probes = dict.fromkeys(pools, 0)
     stopped: set[str] = set()
-    for _round in range(PROBES_PER_ANCHOR):
+    for _round in range(max(probes_for(world.span(v.key)) for v in world.victims)):
         posted = {}
         for victim in world.victims:
             if victim.key in stopped:
@@ -129,6 +128,12 @@ def test_offers_reveal_which_standing_wanted_requests_reach_them(world: World):
             for i in range(len(decoys.anchors)):
                 account, wanted_id, title = posted[victim.key, i]
                 reached = offer_id in matches_of(account, title)
+                if reached:
+                    wait_for(
+                        lambda lis=listeners[account.id], t=title, o=offer_id: pushed(lis, t, o),
+                        timeout=BARRIER_S,
+                        what="the match pushed on notificationReceived",
+                    )
                 low, high = intervals[victim.key, i]
                 intervals[victim.key, i] = [low, (low + high) / 2] if reached else [(low + high) / 2, high]
                 account.gql(WITHDRAW, {"id": wanted_id})
@@ -140,5 +145,34 @@ def test_offers_reveal_which_standing_wanted_requests_reach_them(world: World):
         circles = [(a, sum(intervals[victim.key, i]) / 2) for i, a in enumerate(anchors)]
         estimate = trilaterate(circles, world.seen_revealed[victim.key])
         estimates[victim.key] = (estimate, probes[victim.key], len(pools[victim.key].accounts))
-    failures = judge("matching: an offer vs standing wanted requests (inbox)", world, estimates)
+    failures = judge("matching: an offer vs standing wanted requests (inbox + push)", world, estimates)
+    assert not failures, "\n".join(failures)
+
+
+def test_wanted_requests_bisect_an_offer(world: World):
+    """Direction (1): the issue's attack, 13 wanted posts per anchor, three anchors."""
+    estimates = {}
+    for victim in world.victims:
+        decoys = world.decoys[victim.key]
+        attackers = Attackers(world.network, f"Wanted prober {victim.key}")
+
+        def inside(anchor, radius_m, v=victim, d=decoys, pool=attackers):
+            barrier = d.offers[d.anchors.index(anchor)]
+
+            def probe(account: Account) -> bool:
+                _, title = post_wanted(account, v.category, anchor, radius_m)
+                told = wait_for(
+                    lambda: (found := matches_of(account, title)) and barrier in found and found,
+                    timeout=BARRIER_S,
+                    what="the match with the attacker's own decoy",
+                )
+                # Left open: nothing is offered after this test, so it matches nothing more.
+                return v.listing_id in told
+
+            return pool.ask(probe)
+
+        revealed, span = world.seen_revealed[victim.key], world.span(victim.key)
+        estimate, probes = distances_by_bisection(decoys.anchors, revealed, span, inside)
+        estimates[victim.key] = (estimate, probes, len(attackers.accounts))
+    failures = judge("matching: wanted posts vs an offer (inbox)", world, estimates)
     assert not failures, "\n".join(failures)

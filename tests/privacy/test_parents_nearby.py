@@ -4,7 +4,7 @@ account), and watches the victim's band turn from UNDER_1_KM: there the victim i
 
 from __future__ import annotations
 
-from attack import PROBES_PER_ANCHOR
+from attack import probes_for
 from conftest import PROFILE, World, judge
 from geometry import around, bisect, moved, offset_of, trilaterate
 from network import Account, Attackers, Refused
@@ -29,21 +29,20 @@ def test_parents_nearby_bands(world: World):
     for victim in world.victims:
         attackers = Attackers(world.network, f"Home mover {victim.key}")
         revealed = world.seen_revealed[victim.key]
-        appeared = False
-        circles, used = [], 0
-        for far in around(revealed, REACH_M):
+        # First, from what the listing reveals: a victim not listed there (protected mode) is
+        # listed nowhere, and the surface tells nothing about them.
+        first_look = attackers.ask(lambda a, v=victim, p=revealed: band_seen(a, p, v.member_id))
+        appeared = first_look not in (None, NOT_LISTED)
+        circles, used = [], 1
+        for far in around(revealed, REACH_M) if appeared else []:
             north, east = offset_of(far, revealed)
 
             def beyond(s, v=victim, n=north, e=east, origin=revealed, pool=attackers):
-                nonlocal appeared
                 home = moved(origin, n * s / REACH_M, e * s / REACH_M)
                 band = pool.ask(lambda a: band_seen(a, home, v.member_id))
-                if band is None:
-                    return None
-                appeared = appeared or band != NOT_LISTED
-                return band != "UNDER_1_KM"
+                return None if band is None else band != "UNDER_1_KM"
 
-            s, probes = bisect(beyond, 0.0, REACH_M, PROBES_PER_ANCHOR)
+            s, probes = bisect(beyond, 0.0, REACH_M, probes_for(REACH_M / 2))
             used += probes
             circles.append((moved(revealed, north * s / REACH_M, east * s / REACH_M), BAND_EDGE_M))
         # Never listed (protected mode): the surface told nothing.

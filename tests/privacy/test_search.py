@@ -5,7 +5,7 @@ and the pickup area everyone sees."""
 
 from __future__ import annotations
 
-from attack import PROBES_PER_ANCHOR, distances_by_bisection
+from attack import distances_by_bisection, probes_for
 from conftest import NEARBY, World, judge
 from geometry import Point, bisect, metres, toward, trilaterate
 from network import Account, Attackers, Refused
@@ -34,7 +34,7 @@ def test_nearby_listings_radius_filter(world: World):
             return None if nodes is None else any(n["id"] == v.listing_id for n in nodes)
 
         anchors, revealed = world.decoys[victim.key].anchors, world.seen_revealed[victim.key]
-        estimate, probes = distances_by_bisection(anchors, revealed, inside)
+        estimate, probes = distances_by_bisection(anchors, revealed, world.span(victim.key), inside)
         estimates[victim.key] = (estimate, probes, len(attackers.accounts))
     failures = judge("nearbyListings: radius filter", world, estimates)
     assert not failures, "\n".join(failures)
@@ -53,9 +53,33 @@ def test_nearby_listings_total_count(world: World):
             count = pool.ask(lambda a: nearby(a, anchor, radius_m, v.category, v.title)["totalCount"])
             return None if count is None else count - mine >= 1
 
-        estimate, probes = distances_by_bisection(anchors, world.seen_revealed[victim.key], inside)
+        revealed = world.seen_revealed[victim.key]
+        estimate, probes = distances_by_bisection(anchors, revealed, world.span(victim.key), inside)
         estimates[victim.key] = (estimate, probes, len(attackers.accounts))
     failures = judge("nearbyListings: totalCount", world, estimates)
+    assert not failures, "\n".join(failures)
+
+
+def test_nearby_listings_facets(world: World):
+    """Only the count per category is read (no text filter): the victim's listing and the
+    attacker's own decoys are the offers of that category around."""
+    estimates = {}
+    for victim in world.victims:
+        attackers = Attackers(world.network, f"Facet prober {victim.key}")
+        anchors = world.decoys[victim.key].anchors
+
+        def inside(anchor, radius_m, v=victim, pool=attackers, anchors=anchors):
+            mine = sum(1 for other in anchors if metres(anchor, other) <= radius_m)
+            facets = pool.ask(lambda a: nearby(a, anchor, radius_m, v.category)["facets"])
+            if facets is None:
+                return None
+            count = sum(f["count"] for f in facets if f["category"] == v.category.lower())
+            return count - mine >= 1
+
+        revealed = world.seen_revealed[victim.key]
+        estimate, probes = distances_by_bisection(anchors, revealed, world.span(victim.key), inside)
+        estimates[victim.key] = (estimate, probes, len(attackers.accounts))
+    failures = judge("nearbyListings: facets (count per category)", world, estimates)
     assert not failures, "\n".join(failures)
 
 
@@ -66,7 +90,7 @@ def test_nearby_listings_distance_km(world: World):
         revealed = world.seen_revealed[victim.key]
         circles = []
         for anchor in world.decoys[victim.key].anchors:
-            radius = metres(anchor, revealed) + 3000.0
+            radius = metres(anchor, revealed) + world.span(victim.key)
             nodes = attackers.ask(lambda a, p=anchor, r=radius, v=victim: nearby(a, p, r, v.category)["nodes"]) or []
             shown = next((n["distanceKm"] for n in nodes if n["id"] == victim.listing_id), None)
             if shown is not None:
@@ -89,13 +113,13 @@ def equidistance_attack(world: World, label: str, before: callable) -> dict:
         decoys = world.decoys[victim.key]
         circles, used = [], 0
         for decoy_id, anchor in zip(decoys.offers, decoys.anchors, strict=True):
-            reach = metres(anchor, revealed) + 1000.0
+            reach = metres(anchor, revealed) + world.span(victim.key)
 
             def ranks_first(t, v=victim, d=decoy_id, anchor=anchor, pool=attackers, origin=revealed):
                 p = toward(anchor, origin, t)
                 return pool.ask(lambda a: before(a, v, d, p, t))
 
-            t, probes = bisect(ranks_first, 0.0, reach, PROBES_PER_ANCHOR)
+            t, probes = bisect(ranks_first, 0.0, reach, probes_for(reach / 2))
             used += probes
             circles.append((toward(anchor, revealed, t), t))
         estimates[victim.key] = (trilaterate(circles, revealed), used, len(attackers.accounts))
@@ -110,7 +134,7 @@ def order(ids: list[str], victim_id: str, decoy_id: str) -> bool | None:
 
 def test_nearby_listings_order_by_distance(world: World):
     def before(account, victim, decoy_id, p, t):
-        radius = max(t, metres(p, world.seen_revealed[victim.key])) + 1500.0
+        radius = max(t, metres(p, world.seen_revealed[victim.key])) + world.span(victim.key)
         ids = [n["id"] for n in nearby(account, p, radius, victim.category)["nodes"]]
         answer = order(ids, victim.listing_id, decoy_id)
         if answer is None:

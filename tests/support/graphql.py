@@ -12,9 +12,15 @@ REGISTER = """mutation($input: MemberRegisterInput!) {
 PASSWORD = "a long test password"
 
 
-def post(http: httpx.Client, query: str, variables: dict | None = None, token: str | None = None) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+def post(
+    http: httpx.Client,
+    query: str,
+    variables: dict | None = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    sent = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
+    return http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=sent)
 
 
 def register(http: httpx.Client, name: str = "Parent", city: str = "paris") -> dict:
