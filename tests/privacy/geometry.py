@@ -92,3 +92,21 @@ def around(centre: Point, distance_m: float, bearings: tuple[float, ...] = (0.0,
     return [
         moved(centre, distance_m * math.cos(math.radians(b)), distance_m * math.sin(math.radians(b))) for b in bearings
     ]
+
+
+def crossings(first: tuple[Point, float], second: tuple[Point, float], origin: Point) -> list[Point]:
+    """Where two circles cross (none, or two points), each refined on the sphere."""
+    (c1, r1), (c2, r2) = first, second
+    n1, e1 = offset_of(c1, origin)
+    n2, e2 = offset_of(c2, origin)
+    d = math.hypot(n2 - n1, e2 - e1)
+    if d == 0 or d > r1 + r2 or d < abs(r1 - r2):
+        return []
+    a = (r1 * r1 - r2 * r2 + d * d) / (2 * d)
+    h = math.sqrt(max(0.0, r1 * r1 - a * a))
+    mid_n, mid_e = n1 + a * (n2 - n1) / d, e1 + a * (e2 - e1) / d
+    found = []
+    for sign in (1.0, -1.0):
+        guess = moved(origin, mid_n - sign * h * (e2 - e1) / d, mid_e + sign * h * (n2 - n1) / d)
+        found.append(trilaterate([first, second], guess))
+    return found

@@ -20,7 +20,7 @@ from parentnet_kit import testing
 VICTIM_ADDRESS = "127.0.0.2"
 ATTACKER_ADDRESSES = (f"127.0.0.{n}" for n in range(10, 255))
 LIMIT_CODES = {"RATE_LIMITED", "THROTTLED"}
-UNAVAILABLE_ATTEMPTS = 4
+UNAVAILABLE_ATTEMPTS = 3
 REFRESH = """mutation($t: String!) {
   memberTokenRefresh(input: {refreshToken: $t}) { accessToken refreshToken userErrors { code } } }"""
 

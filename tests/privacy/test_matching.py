@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import uuid
 
-from attack import distances_by_bisection, probes_for
+from attack import decided, decision, distances_by_bisection, interval, probes_for
 from conftest import CREATE, WITHDRAW, World, judge
-from geometry import metres, trilaterate
 from network import Account, Attackers, RateLimited, Refused
 from support.subscriptions import Subscriber, ws_url
 
@@ -77,73 +76,85 @@ def test_offers_reveal_which_standing_wanted_requests_reach_them(world: World):
             world.recorder.add("subscriber", PUSHED, str(listener.messages), False)
 
 
-def _rounds(world: World, pools: dict[str, Attackers], listeners: dict[str, Subscriber]) -> None:
-    intervals = {}
-    for victim in world.victims:
-        for i, anchor in enumerate(world.decoys[victim.key].anchors):
-            start = metres(anchor, world.seen_revealed[victim.key])
-            span = world.span(victim.key)
-            intervals[victim.key, i] = [max(1.0, start - span), start + span]
-    probes = dict.fromkeys(pools, 0)
-    stopped: set[str] = set()
-    for _round in range(max(probes_for(world.span(v.key)) for v in world.victims)):
-        posted = {}
-        for victim in world.victims:
-            if victim.key in stopped:
-                continue
-            for i, anchor in enumerate(world.decoys[victim.key].anchors):
-                low, high = intervals[victim.key, i]
-                answer = pools[victim.key].ask(
-                    lambda a, v=victim, p=anchor, r=(low + high) / 2: (a, *post_wanted(a, v.category, p, r))
-                )
-                if answer is None:
-                    stopped.add(victim.key)
-                    break
-                posted[victim.key, i] = answer
-        for victim in world.victims:
-            if victim.key in stopped:
-                continue
-            owner: Account = victim.extra["account"]
-            offer = {
-                "kind": "GIVE",
-                "category": victim.category,
-                "title": f"Lot {uuid.uuid4().hex[:8]}",
-                "city": "paris",
-                "pickupAddress": victim.address,
-                "pickupLocation": victim.point,
-            }
-            try:
-                made = owner.gql(CREATE, {"input": offer}, owner_view=False)["listingCreate"]
-            except RateLimited:
-                stopped.add(victim.key)
-                continue
-            assert made["userErrors"] == [], made
-            offer_id = made["listing"]["id"]
-            decoys = world.decoys[victim.key]
+def _round(
+    world: World, pools: dict[str, Attackers], listeners: dict[str, Subscriber], asked: dict[str, tuple[dict, float]]
+) -> dict[str, bool | None]:
+    """One round: a standing wanted request per victim (``asked``: key -> (anchor, radius)), then
+    one more offer from each victim's home; which requests did it reach? None: not asked."""
+    posted, answers = {}, dict.fromkeys(asked)
+    for key, (anchor, radius) in asked.items():
+        victim = world.victim(key)
+        posted[key] = pools[key].ask(lambda a, v=victim, p=anchor, r=radius: (a, *post_wanted(a, v.category, p, r)))
+    for key, answer in posted.items():
+        if answer is None:
+            continue
+        victim = world.victim(key)
+        owner: Account = victim.extra["account"]
+        offer = {
+            "kind": "GIVE",
+            "category": victim.category,
+            "title": f"Lot {uuid.uuid4().hex[:8]}",
+            "city": "paris",
+            "pickupAddress": victim.address,
+            "pickupLocation": victim.point,
+        }
+        try:
+            made = owner.gql(CREATE, {"input": offer})["listingCreate"]
+        except RateLimited:
+            continue
+        assert made["userErrors"] == [], made
+        offer_id = made["listing"]["id"]
+        decoys = world.decoys[key]
+        wait_for(
+            lambda o=offer_id, d=decoys: o in matches_of(d.wanted_owner, "Looking for anything like it"),
+            timeout=BARRIER_S,
+            what="the victim's new offer matched with the attacker's city-wide request",
+        )
+        account, wanted_id, title = answer
+        reached = offer_id in matches_of(account, title)
+        if reached:
             wait_for(
-                lambda o=offer_id, d=decoys: o in matches_of(d.wanted_owner, "Looking for anything like it"),
+                lambda lis=listeners[account.id], t=title, o=offer_id: pushed(lis, t, o),
                 timeout=BARRIER_S,
-                what="the victim's new offer matched with the attacker's city-wide request",
+                what="the match pushed on notificationReceived",
             )
-            for i in range(len(decoys.anchors)):
-                account, wanted_id, title = posted[victim.key, i]
-                reached = offer_id in matches_of(account, title)
-                if reached:
-                    wait_for(
-                        lambda lis=listeners[account.id], t=title, o=offer_id: pushed(lis, t, o),
-                        timeout=BARRIER_S,
-                        what="the match pushed on notificationReceived",
-                    )
-                low, high = intervals[victim.key, i]
-                intervals[victim.key, i] = [low, (low + high) / 2] if reached else [(low + high) / 2, high]
-                account.gql(WITHDRAW, {"id": wanted_id})
-                probes[victim.key] += 1
-            owner.gql(WITHDRAW, {"id": offer_id})
+        answers[key] = reached
+        account.gql(WITHDRAW, {"id": wanted_id})
+        owner.gql(WITHDRAW, {"id": offer_id})
+    return answers
+
+
+def _rounds(world: World, pools: dict[str, Attackers], listeners: dict[str, Subscriber]) -> None:
+    """The first two anchors in turn, bisected one offer at a time; then one question at the third."""
+    probes = dict.fromkeys(pools, 0)
+    circles: dict[str, list] = {v.key: [] for v in world.victims}
+    for i in range(2):
+        intervals = {
+            v.key: interval(world.decoys[v.key].anchors[i], world.seen_revealed[v.key], world.span(v.key))
+            for v in world.victims
+        }
+        for _round in range(max(probes_for(world.span(v.key)) for v in world.victims)):
+            asked = {k: (world.decoys[k].anchors[i], sum(lh) / 2) for k, lh in intervals.items()}
+            for key, reached in _round(world, pools, listeners, asked).items():
+                if reached is not None:
+                    probes[key] += 1
+                    low, high = intervals[key]
+                    intervals[key] = [low, (low + high) / 2] if reached else [(low + high) / 2, high]
+        for key, (low, high) in intervals.items():
+            circles[key].append((world.decoys[key].anchors[i], (low + high) / 2))
+    decisions = {
+        v.key: decision(circles[v.key], world.decoys[v.key].anchors[2], world.seen_revealed[v.key])
+        for v in world.victims
+    }
+    asked = {k: (world.decoys[k].anchors[2], r) for k, (_, r) in decisions.items() if r is not None}
+    answers = _round(world, pools, listeners, asked) if asked else {}
     estimates = {}
     for victim in world.victims:
-        anchors = world.decoys[victim.key].anchors
-        circles = [(a, sum(intervals[victim.key, i]) / 2) for i, a in enumerate(anchors)]
-        estimate = trilaterate(circles, world.seen_revealed[victim.key])
+        found, radius = decisions[victim.key]
+        answer = answers.get(victim.key)
+        probes[victim.key] += answer is not None
+        third, revealed = world.decoys[victim.key].anchors[2], world.seen_revealed[victim.key]
+        estimate = decided(found, circles[victim.key], third, radius, answer, revealed)
         estimates[victim.key] = (estimate, probes[victim.key], len(pools[victim.key].accounts))
     failures = judge("matching: an offer vs standing wanted requests (inbox + push)", world, estimates)
     assert not failures, "\n".join(failures)
