@@ -76,7 +76,7 @@ def test_offers_reveal_which_standing_wanted_requests_reach_them(world: World):
             world.recorder.add("subscriber", PUSHED, str(listener.messages), False)
 
 
-def _round(
+def _one_round(
     world: World, pools: dict[str, Attackers], listeners: dict[str, Subscriber], asked: dict[str, tuple[dict, float]]
 ) -> dict[str, bool | None]:
     """One round: a standing wanted request per victim (``asked``: key -> (anchor, radius)), then
@@ -135,7 +135,7 @@ def _rounds(world: World, pools: dict[str, Attackers], listeners: dict[str, Subs
         }
         for _round in range(max(probes_for(world.span(v.key)) for v in world.victims)):
             asked = {k: (world.decoys[k].anchors[i], sum(lh) / 2) for k, lh in intervals.items()}
-            for key, reached in _round(world, pools, listeners, asked).items():
+            for key, reached in _one_round(world, pools, listeners, asked).items():
                 if reached is not None:
                     probes[key] += 1
                     low, high = intervals[key]
@@ -147,7 +147,7 @@ def _rounds(world: World, pools: dict[str, Attackers], listeners: dict[str, Subs
         for v in world.victims
     }
     asked = {k: (world.decoys[k].anchors[2], r) for k, (_, r) in decisions.items() if r is not None}
-    answers = _round(world, pools, listeners, asked) if asked else {}
+    answers = _one_round(world, pools, listeners, asked) if asked else {}
     estimates = {}
     for victim in world.victims:
         found, radius = decisions[victim.key]
