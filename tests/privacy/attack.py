@@ -10,13 +10,13 @@ from geometry import Point, bisect, crossings, metres, trilaterate
 
 # How far from what a listing reveals the secret point may be, so how wide a distance from an
 # anchor is searched: a ~1 km cell's centre is at most ~710 m from any point of the cell; a
-# city-level area (protected mode, id "city:<slug>") says nothing, and the protected twins live
-# 3.3 km from the city's centre. Halvings go on until the interval is 2 m wide.
+# city-level area (protected mode: the city's centre, as `cities` gives it) says nothing, and the
+# protected twins live 3.3 km from the city's centre. Halvings go on until the interval is 2 m.
 CELL_SPAN_M, CITY_SPAN_M, PRECISION_M = 800.0, 4000.0, 2.0
 
 
-def span_for(area_id: str) -> float:
-    return CITY_SPAN_M if area_id.startswith("city:") else CELL_SPAN_M
+def span_for(revealed: Point, city_centre: Point) -> float:
+    return CITY_SPAN_M if metres(revealed, city_centre) < 50.0 else CELL_SPAN_M
 
 
 def probes_for(span_m: float) -> int:

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from attack import span_for  # noqa: E402
 from geometry import Point, around, metres  # noqa: E402
 from network import VICTIM_ADDRESS, Account, Attackers, Network, Recorder  # noqa: E402
-from victims import Victim, victims  # noqa: E402
+from victims import CITY_CENTRE, Victim, victims  # noqa: E402
 
 from devtools.isolated import LIMITS_AS_DEPLOYED, isolated_stack  # noqa: E402
 from parentnet_kit import cells  # noqa: E402
@@ -87,7 +87,6 @@ class World:
     group_id: str
     decoys: dict[str, Decoys] = field(default_factory=dict)
     seen_revealed: dict[str, Point] = field(default_factory=dict)
-    seen_area_ids: dict[str, str] = field(default_factory=dict)
     map_estimates: dict[str, Point | None] = field(default_factory=dict)
     map_probes: int = 0
 
@@ -96,7 +95,7 @@ class World:
 
     def span(self, key: str) -> float:
         """How far from what victim ``key``'s listing reveals the attacker searches."""
-        return span_for(self.seen_area_ids[key])
+        return span_for(self.seen_revealed[key], CITY_CENTRE)
 
 
 ROWS: list[dict] = []
@@ -253,7 +252,6 @@ def world(stack, tap) -> World:
         victim.listing_id = posted["listing"]["id"]
         public = watcher.gql(PUBLIC_LISTING, {"id": victim.listing_id})["node"]
         made.seen_revealed[victim.key] = public["pickupArea"]["center"]
-        made.seen_area_ids[victim.key] = public["pickupArea"]["id"]
         wait_for(
             lambda v=victim: visible(watcher, v.listing_id, made.seen_revealed[v.key], v.category),
             timeout=20,

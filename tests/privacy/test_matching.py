@@ -77,11 +77,16 @@ def test_offers_reveal_which_standing_wanted_requests_reach_them(world: World):
 
 
 def _one_round(
-    world: World, pools: dict[str, Attackers], listeners: dict[str, Subscriber], asked: dict[str, tuple[dict, float]]
+    world: World,
+    pools: dict[str, Attackers],
+    listeners: dict[str, Subscriber],
+    asked: dict[str, tuple[dict, float]],
+    silent: set[str],
 ) -> dict[str, bool | None]:
     """One round: a standing wanted request per victim (``asked``: key -> (anchor, radius)), then
     one more offer from each victim's home; which requests did it reach? None: not asked."""
     posted, answers = {}, dict.fromkeys(asked)
+    asked = {k: v for k, v in asked.items() if k not in silent}
     for key, (anchor, radius) in asked.items():
         victim = world.victim(key)
         posted[key] = pools[key].ask(lambda a, v=victim, p=anchor, r=radius: (a, *post_wanted(a, v.category, p, r)))
@@ -105,12 +110,20 @@ def _one_round(
         assert made["userErrors"] == [], made
         offer_id = made["listing"]["id"]
         decoys = world.decoys[key]
-        wait_for(
-            lambda o=offer_id, d=decoys: o in matches_of(d.wanted_owner, "Looking for anything like it"),
-            timeout=BARRIER_S,
-            what="the victim's new offer matched with the attacker's city-wide request",
-        )
         account, wanted_id, title = answer
+        try:
+            wait_for(
+                lambda o=offer_id, d=decoys: o in matches_of(d.wanted_owner, "Looking for anything like it"),
+                timeout=BARRIER_S,
+                what="the victim's new offer matched with the attacker's city-wide request",
+            )
+        except AssertionError:
+            # Not even a request covering the whole city hears of this victim's offers: the
+            # attacker cannot tell a "no" from "not yet", and learns nothing from them.
+            silent.add(key)
+            account.gql(WITHDRAW, {"id": wanted_id})
+            owner.gql(WITHDRAW, {"id": offer_id})
+            continue
         reached = offer_id in matches_of(account, title)
         if reached:
             wait_for(
@@ -127,6 +140,7 @@ def _one_round(
 def _rounds(world: World, pools: dict[str, Attackers], listeners: dict[str, Subscriber]) -> None:
     """The first two anchors in turn, bisected one offer at a time; then one question at the third."""
     probes = dict.fromkeys(pools, 0)
+    silent: set[str] = set()
     circles: dict[str, list] = {v.key: [] for v in world.victims}
     for i in range(2):
         intervals = {
@@ -135,7 +149,7 @@ def _rounds(world: World, pools: dict[str, Attackers], listeners: dict[str, Subs
         }
         for _round in range(max(probes_for(world.span(v.key)) for v in world.victims)):
             asked = {k: (world.decoys[k].anchors[i], sum(lh) / 2) for k, lh in intervals.items()}
-            for key, reached in _one_round(world, pools, listeners, asked).items():
+            for key, reached in _one_round(world, pools, listeners, asked, silent).items():
                 if reached is not None:
                     probes[key] += 1
                     low, high = intervals[key]
@@ -147,7 +161,7 @@ def _rounds(world: World, pools: dict[str, Attackers], listeners: dict[str, Subs
         for v in world.victims
     }
     asked = {k: (world.decoys[k].anchors[2], r) for k, (_, r) in decisions.items() if r is not None}
-    answers = _one_round(world, pools, listeners, asked) if asked else {}
+    answers = _one_round(world, pools, listeners, asked, silent) if asked else {}
     estimates = {}
     for victim in world.victims:
         found, radius = decisions[victim.key]
