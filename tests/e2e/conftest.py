@@ -11,20 +11,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.graphql import post, register  # noqa: E402 - e2e tests import post from here
 
 from devtools.isolated import isolated_stack  # noqa: E402
-from parentnet_kit import testing  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     with isolated_stack("e2e", tmp_path_factory.mktemp("run")) as running:
         yield running
-
-
-REGISTER = """mutation($input: MemberRegisterInput!) {
-  memberRegister(input: $input) { accessToken refreshToken member { id } userErrors { field message code } }
-}"""
 
 
 @pytest.fixture(scope="session")
@@ -39,28 +36,21 @@ def http(stack):
     client.close()
 
 
-def post(http: httpx.Client, query: str, variables: dict | None = None, token: str | None = None) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
-
-
 @pytest.fixture(scope="session")
 def sign_up(http):
     """Register a new member; returns {"token", "refresh", "id"} (id is the global ID)."""
 
-    def register(name: str = "Parent", city: str = "paris") -> dict:
-        email = f"{testing.unique_name('-'.join(name.lower().split()))}@example.org"
-        fields = {"email": email, "password": "a long test password", "displayName": name, "city": city}
-        result = post(http, REGISTER, {"input": fields}).json()["data"]["memberRegister"]
+    def sign(name: str = "Parent", city: str = "paris") -> dict:
+        result = register(http, name, city)
         assert result["userErrors"] == [], result
         return {
             "token": result["accessToken"],
             "refresh": result["refreshToken"],
             "id": result["member"]["id"],
-            "email": email,
+            "email": result["email"],
         }
 
-    return register
+    return sign
 
 
 @pytest.fixture(scope="session")
