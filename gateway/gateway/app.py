@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from starlette.applications import Starlette
@@ -165,6 +167,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if "query" in params or "extensions" in params:
             # GET for queries (Apollo's persisted queries use it, so CDNs can cache them).
             media = response_media_type(request) or LEGACY
+            if not _utf8_query_string(request.scope.get("query_string", b"")):
+                # Starlette decodes parameters replacing bad bytes: refuse them as POST does.
+                message = "The query string is not UTF-8 once percent-decoded."
+                return refuse(request, {"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
             payload: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
             for name in ("variables", "extensions"):
                 if params.get(name):
@@ -190,10 +196,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return Response("The explorer is not built: run make up (or npm run build in clients/explorer).", 404)
         return Response(path.read_bytes(), media_type=EXPLORER_ASSETS[asset], headers={"Cache-Control": "max-age=3600"})
 
+    # Open websockets per client address: each holds up to 25 operations and their tasks, so
+    # without a bound one address held 300 sockets (7,500 live subscriptions) on one gateway.
+    sockets: Counter[str] = Counter()
+
     async def graphql_ws(socket: WebSocket) -> None:
-        await Connection(
-            socket, runner, rpc, authenticator, feed, settings.max_body_bytes, settings.trust_forwarded
-        ).serve()
+        address = client_address(socket, settings.trust_forwarded)
+        if sockets[address] >= settings.max_sockets_per_address:
+            await socket.close(4429, "Too many open connections from this address")
+            return
+        sockets[address] += 1
+        try:
+            await Connection(
+                socket, runner, rpc, authenticator, feed, settings.max_body_bytes, settings.trust_forwarded
+            ).serve()
+        finally:
+            sockets[address] -= 1
+            if not sockets[address]:
+                del sockets[address]
 
     async def alive(request: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -231,3 +251,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.authenticator = authenticator
     app.state.feed = feed
     return app
+
+
+def _utf8_query_string(raw: bytes) -> bool:
+    """Every name and value of a query string is UTF-8 once percent-decoded (``+`` is a space)."""
+    for pair in raw.split(b"&"):
+        for part in pair.split(b"=", 1):
+            try:
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+    return True

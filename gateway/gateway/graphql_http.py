@@ -55,6 +55,12 @@ _TOKENS = re.compile(r"[_A-Za-z][_0-9A-Za-z]*|-?\d[\w.+-]*|\.\.\.|[!$&()\[\]{}:=
 Compiled = tuple[DocumentNode | None, list[dict[str, Any]]]
 
 
+# What a refused document costs its client (points; the budget refills 200,000 a minute): a
+# refusal is cheap (0.2-110 ms, the limits bound it) but not free, and 40 a minute per client is
+# more than any app that works sends.
+REFUSED_COST = 5_000
+
+
 class DocumentCache:
     """Parsed and validated documents by query text, least recently used evicted.
 
@@ -244,8 +250,15 @@ class Runner:
         if variables and not surrogate_free(variables):
             message = "variables hold a string that is not valid Unicode (a lone surrogate such as \\ud800)."
             return request_error(client_error(message, "BAD_USER_INPUT")), None, None, 0
+        if self.rate_limiter is not None and self.rate_limiter.remaining(client) <= 0:
+            return self._too_many(client, 0, self.rate_limiter.spend(client, 1) or 1.0), None, None, 0
         document, errors = await self.cache.compile(query)
         if document is None:
+            # Refusing a document took parsing and checking it: that is paid from the budget too,
+            # or a client looping refused documents would cost others for nothing.
+            wait = self.rate_limiter.spend(client, REFUSED_COST) if self.rate_limiter is not None else None
+            if wait is not None:
+                return self._too_many(client, 0, wait), None, None, 0
             return request_error(*errors), None, None, 0
         operation = get_operation_ast(document, operation_name)
         if operation is None:
@@ -273,12 +286,15 @@ class Runner:
         if self.rate_limiter is not None:
             wait = self.rate_limiter.spend(client, cost)
             if wait is not None:
-                refusal = client_error(f"Too many requests; try again in {wait:.0f} s.", "RATE_LIMITED")
-                seconds = int(wait + 0.999)
-                refusal["extensions"]["retryAfterSeconds"] = seconds
-                body = {"errors": [refusal], "extensions": {"cost": self.budget(client, cost)}}
-                return Answer(body, status=429, headers={"Retry-After": str(seconds)}), None, None, 0
+                return self._too_many(client, cost, wait), None, None, 0
         return None, document, operation, cost
+
+    def _too_many(self, client: str, cost: int, wait: float) -> Answer:
+        refusal = client_error(f"Too many requests; try again in {wait:.0f} s.", "RATE_LIMITED")
+        seconds = int(wait + 0.999)
+        refusal["extensions"]["retryAfterSeconds"] = seconds
+        body = {"errors": [refusal], "extensions": {"cost": self.budget(client, cost)}}
+        return Answer(body, status=429, headers={"Retry-After": str(seconds)})
 
     async def run(
         self,

@@ -25,7 +25,11 @@ from .subscriptions import Subscription
 
 
 class RootQueries(graphene.ObjectType):
-    node = graphene.Field(Node, id=graphene.ID(required=True), description="Any object by its global ID.")
+    node = graphene.Field(
+        Node,
+        id=graphene.ID(required=True, description="A global ID, as any object's id field gives it."),
+        description="Any object by its global ID; null when it does not exist or you may not see it.",
+    )
     cities = graphene.List(graphene.NonNull(City), required=True, description="The network's cities.")
 
     @staticmethod
@@ -50,13 +54,14 @@ class Query(
     InboxQueries,
     graphene.ObjectType,
 ):
-    pass
+    """What can be read: outings, listings and people near a point, groups, your inbox, any object by id."""
 
 
 class Mutation(
     OutingMutations, ListingMutations, CommunityMutations, MemberMutations, InboxMutations, graphene.ObjectType
 ):
-    pass
+    """What can be changed. Each takes one input and answers a payload whose userErrors name the
+    fields at fault; send an Idempotency-Key header to retry one safely."""
 
 
 schema = graphene.Schema(

@@ -25,6 +25,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     trace_rpc: bool = False
     mutation_rpc_timeout: float = 30.0
+    # Open websockets per client address (a household or an office behind one NAT shares it).
+    max_sockets_per_address: int = 50
     services: tuple[str, ...] = ("members", "events", "listings", "search")
 
     @classmethod
@@ -38,6 +40,7 @@ class Settings:
             explorer=config.flag("GATEWAY_EXPLORER", True),
             auth_public_key=_public_key(),
             trust_forwarded=config.flag("GATEWAY_TRUST_FORWARDED", False),
+            max_sockets_per_address=int(os.environ.get("GATEWAY_MAX_SOCKETS_PER_ADDRESS", "50")),
             session_check_seconds=float(os.environ.get("GATEWAY_SESSION_CHECK_SECONDS", "10")),
             limits=Limits(
                 max_depth=_int("GATEWAY_MAX_DEPTH", Limits.max_depth),

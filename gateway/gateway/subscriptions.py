@@ -20,20 +20,22 @@ RADIUS_MAX_KM = 100.0
 
 
 class Subscription(graphene.ObjectType):
+    """What is pushed as it happens, over the websocket (graphql-transport-ws) on /graphql."""
+
     notification_received = graphene.Field(
         Notification, required=True, description="Your new notifications as they happen. Signed in only."
     )
     outing_published_nearby = graphene.Field(
         Outing,
         required=True,
-        near=graphene.Argument(GeoPointInput, required=True),
+        near=graphene.Argument(GeoPointInput, required=True, description="The point to watch around."),
         radius_km=graphene.Argument(graphene.Float, required=True, description="More than 0, at most 100."),
         description="Outings proposed from now on within radiusKm of a point.",
     )
     outing_attendance_changed = graphene.Field(
         Outing,
         required=True,
-        outing_id=graphene.Argument(graphene.ID, required=True),
+        outing_id=graphene.Argument(graphene.ID, required=True, description="The outing's global ID."),
         description="The outing each time families join or leave it.",
     )
 

@@ -42,6 +42,7 @@ def make_client():
             explorer=True,
             cors_origins=overrides.get("cors_origins", ()),
             limits=overrides.get("limits", Limits()),
+            max_sockets_per_address=overrides.get("max_sockets_per_address", 50),
         )
         app = create_app(settings)
         fake = FakeRpc(answers)

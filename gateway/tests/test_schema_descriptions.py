@@ -10,16 +10,6 @@ from graphql import get_introspection_query, graphql_sync
 
 from gateway.schema import schema
 
-# Parts defined in modules this test's authors do not own (gateway/schema.py's root types and
-# node(id:), gateway/subscriptions.py's arguments): described there, then removed from here.
-OWNED_ELSEWHERE: set[str] = {
-    "Query",
-    "Query.node(id)",
-    "Mutation",
-    "Subscription",
-    "Subscription.outingPublishedNearby(near)",
-    "Subscription.outingAttendanceChanged(outingId)",
-}
 # What graphene writes when an enum has no description of its own.
 PLACEHOLDERS = {"", "An enumeration."}
 
@@ -55,13 +45,8 @@ def undescribed() -> list[str]:
 
 
 def test_every_type_field_argument_and_enum_value_is_described():
-    missing = [name for name in undescribed() if name not in OWNED_ELSEWHERE]
+    missing = undescribed()
     assert missing == [], f"{len(missing)} parts of the schema have no description: {missing}"
-
-
-def test_the_exceptions_are_still_needed():
-    stale = OWNED_ELSEWHERE - set(undescribed())
-    assert not stale, f"described now: remove {sorted(stale)} from OWNED_ELSEWHERE"
 
 
 def test_every_deprecation_gives_a_reason_and_a_date():

@@ -100,3 +100,18 @@ def test_costly_documents_are_refused_alike_over_post_and_get(make_client):
             if response.status_code == 400:
                 assert response.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_LARGE"
     assert fake.calls == []
+
+
+def test_a_get_whose_query_string_is_not_utf8_is_refused_as_a_post_would_be(make_client):
+    """Starlette replaces bad bytes in query parameters; they were answered 200 with the text
+    silently changed, where the same bytes in a POST body are a 400."""
+    client, _ = make_client({})
+    good = client.get("/graphql?query=%7B%20cities%20%7B%20slug%20%7D%20%7D")
+    assert good.status_code == 200, good.text
+    for raw in (
+        "/graphql?query=%7B%20cities%20%7B%20slug%20%7D%20%7D&variables=%7B%22t%22%3A%22%FF%22%7D",
+        "/graphql?query=%7B%20cities%20%7B%20slug%20%ED%A0%80%7D%20%7D",
+    ):
+        refused = client.get(raw, headers={"accept": "application/graphql-response+json"})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

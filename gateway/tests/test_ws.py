@@ -55,3 +55,16 @@ def test_limits_hold_over_the_websocket(make_client):
     answer = ws.receive_json()
     assert answer["type"] == "error" and answer["payload"][0]["extensions"]["code"] == "QUERY_TOO_LARGE"
     socket.__exit__(None, None, None)
+
+
+def test_one_address_opens_a_bounded_number_of_websockets(make_client):
+    """Each socket holds up to 25 operations: 300 from one address were all accepted before."""
+    client, _ = make_client({}, max_sockets_per_address=3)
+    opened = [handshake(client) for _ in range(3)]
+    with pytest.raises(WebSocketDisconnect) as refused:
+        handshake(client)
+    assert refused.value.code == 4429
+    opened.pop()[0].__exit__(None, None, None)
+    opened.append(handshake(client))  # a closed one frees its place
+    for socket, _ws in opened:
+        socket.__exit__(None, None, None)
