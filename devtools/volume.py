@@ -1,0 +1,470 @@
+"""Fill the services' databases with a realistic volume of *other* data, as months of use leave it.
+
+Tests and benchmarks that care about how the store behaves as data grows run on stores that
+already hold this (FerretDB 1.x reads whole collections for most queries, so an empty store
+hides exactly the costs that grow). Documents are written directly (``insert_many``) in the
+shapes the services store them — built with the services' own domain constructors where they
+have one — so every read path finds what it would find after a year:
+
+- events: outings (80 % over, some cancelled) with ``places`` tickets and attendance claims
+  each, one outbox record per version (every join bumped the version), the attendance
+  already derived; inbox notifications with their outbox records; co-op shifts and bookings.
+- members: accounts with their email keys, sessions, refresh tokens (live and spent), login
+  attempts; one outbox record per version.
+- listings: listings (most closed or expired, all matched) with outbox records; inbox.
+
+Every id starts with ``vol`` so nothing here collides with what a test creates, and nothing is
+due: no unpublished outbox record, no open shift that ended, no unmatched listing. The scale is
+one number, ``outings``: members and listings are as many, tickets ``places`` per outing.
+
+Command line (database names default to ``EVENTS_DB``/``MEMBERS_DB``/``LISTINGS_DB``)::
+
+    python -m devtools.volume --outings 100000 [--places 10] [--events-db X] [--members-db Y] [--listings-db Z]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.database import Database
+
+from parentnet_kit import cities, config, contracts
+
+BATCH = 2_000
+YEAR = timedelta(days=365)
+CITY_SLUGS = sorted(cities.CITIES)
+PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$dm9sdW1lLW5vdC1hLXJlYWwtaGFzaA$dm9sdW1l"  # never verifies
+
+
+@dataclass
+class Filled:
+    """How many documents went into each ``db.collection``, and how long it took (seconds)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def add(self, name: str, n: int) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+
+class _Writer:
+    """Buffers documents per collection and writes them with unordered ``insert_many``."""
+
+    def __init__(self, db: Database, filled: Filled) -> None:
+        self.db, self.filled = db, filled
+        self.buffers: dict[str, list[dict[str, Any]]] = {}
+
+    def put(self, collection: str, doc: dict[str, Any]) -> None:
+        buffer = self.buffers.setdefault(collection, [])
+        buffer.append(doc)
+        if len(buffer) >= BATCH:
+            self._flush(collection)
+
+    def _flush(self, collection: str) -> None:
+        docs = self.buffers.pop(collection, [])
+        if docs:
+            self.db[collection].insert_many(docs, ordered=False)
+            self.filled.add(f"{self.db.name}.{collection}", len(docs))
+
+    def close(self) -> None:
+        for collection in list(self.buffers):
+            self._flush(collection)
+
+
+def _id(rng: random.Random) -> str:
+    return f"vol{rng.getrandbits(116):029x}"
+
+
+def _near(rng: random.Random, city: cities.City) -> dict[str, float]:
+    return {"lat": round(city.lat + rng.uniform(-0.08, 0.08), 6), "lon": round(city.lon + rng.uniform(-0.08, 0.08), 6)}
+
+
+def _outbox_record(
+    aggregate_id: str,
+    version: int,
+    state: dict[str, Any],
+    event_type: str,
+    source: str,
+    data: dict[str, Any],
+    city: str | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """An outbox record as ``AggregateStore.commit`` leaves it once published."""
+    iso = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "_id": f"{aggregate_id}:{version}",
+        "aggregate_id": aggregate_id,
+        "version": version,
+        "state": state,
+        "event": {
+            "event_id": f"vol{aggregate_id[3:19]}{version:08d}",
+            "type": event_type,
+            "source": source,
+            "occurred_at": iso,
+            "aggregate_id": aggregate_id,
+            "version": version,
+            "city": city,
+            "data": data,
+        },
+        "published": True,
+        "created_at": at,
+        "published_at": at + timedelta(milliseconds=40),
+    }
+
+
+def _member_ids(rng: random.Random, n: int) -> list[str]:
+    return [_id(rng) for _ in range(n)]
+
+
+def fill_events(
+    db: Database, outings: int, places: int, members: list[str], rng: random.Random, now: datetime, filled: Filled
+) -> None:
+    from events import domain  # the service's own constructors: the shapes it stores
+
+    out = _Writer(db, filled)
+    for _ in range(outings):
+        city = cities.CITIES[rng.choice(CITY_SLUGS)]
+        created = now - YEAR * rng.random()
+        starts = created + timedelta(days=rng.uniform(1, 60))
+        if rng.random() < 0.2:  # a fifth still ahead
+            starts = now + timedelta(days=rng.uniform(1, 90))
+        capacity = rng.choice((None, 6, 10, 12, 20, 30))
+        clean = {
+            "title": f"Volume outing {rng.randrange(10**6)}",
+            "description": "Sortie au parc avec les enfants, goûter partagé." * rng.randint(1, 4),
+            "language": city.languages[0],
+            "category": rng.choice(domain.CATEGORIES),
+            "starts_at": starts,
+            "ends_at": starts + timedelta(hours=rng.choice((1, 2, 3))),
+            "time_zone": city.time_zone,
+            "venue_name": "Parc municipal",
+            "location": _near(rng, city),
+            "city": city.slug,
+            "capacity": capacity,
+        }
+        state = domain.new_outing_state(clean, rng.choice(members), created)
+        state["_id"] = outing_id = _id(rng)
+        record_at = created
+        out.put(
+            "outbox",
+            _outbox_record(
+                outing_id, 1, dict(state), "outing_published", "events", domain.public_view(state), city.slug, record_at
+            ),
+        )
+        joined = rng.randint(0, places * 2)
+        live: list[dict[str, Any]] = []
+        for n, member_id in enumerate(rng.sample(members, min(joined, len(members))), start=1):
+            record_at = record_at + timedelta(minutes=rng.uniform(1, 600))
+            left = rng.random() < 0.1
+            ticket = {
+                "_id": f"{outing_id}:{n:08d}",
+                "outing_id": outing_id,
+                "n": n,
+                "member_id": member_id,
+                "adults": 1,
+                "children": rng.randint(0, 3),
+                "left": left,
+                "waitlisted": capacity is not None and len(live) >= capacity,
+                "joined_at": record_at,
+            }
+            out.put("tickets", ticket)
+            if not left:
+                live.append(ticket)
+                out.put(
+                    "attendance_claims",
+                    {
+                        "_id": f"{outing_id}:{member_id}",
+                        "outing_id": outing_id,
+                        "member_id": member_id,
+                        "at": record_at,
+                        "ticket_id": ticket["_id"],
+                    },
+                )
+            confirmed = live if capacity is None else live[:capacity]
+            state["attendance"] = {
+                "families": len(confirmed),
+                "adults": sum(t["adults"] for t in confirmed),
+                "children": sum(t["children"] for t in confirmed),
+                "waitlist": len(live) - len(confirmed),
+                "places_left": None if capacity is None else max(0, capacity - len(confirmed)),
+            }
+            state["version"] += 1
+            state["updated_at"] = record_at
+            out.put(
+                "outbox",
+                _outbox_record(
+                    outing_id,
+                    state["version"],
+                    dict(state),
+                    "attendance_changed",
+                    "events",
+                    domain.public_view(state),
+                    city.slug,
+                    record_at,
+                ),
+            )
+        if starts < now and rng.random() < 0.05:
+            state.update(status="cancelled", version=state["version"] + 1)
+            out.put(
+                "outbox",
+                _outbox_record(
+                    outing_id,
+                    state["version"],
+                    dict(state),
+                    "outing_cancelled",
+                    "events",
+                    domain.public_view(state),
+                    city.slug,
+                    record_at,
+                ),
+            )
+        out.put("outings", state)
+        for ticket in live[:2]:  # what the members were told: changes, promotions
+            _notification(out, ticket["member_id"], outing_id, "outing_changed", "events", record_at, rng)
+    for _ in range(max(1, outings // 20)):  # co-op childcare, all settled
+        shift_id, group_id, city = _id(rng), _id(rng), cities.CITIES[rng.choice(CITY_SLUGS)]
+        starts = now - YEAR * rng.random()
+        shift = {
+            "_id": shift_id,
+            "group_id": group_id,
+            "host_id": rng.choice(members),
+            "city": city.slug,
+            "time_zone": city.time_zone,
+            "starts_at": starts,
+            "ends_at": starts + timedelta(hours=2),
+            "places": 4,
+            "age_min": None,
+            "age_max": None,
+            "place_note": "",
+            "area": None,
+            "status": "done",
+            "created_at": starts - timedelta(days=3),
+            "version": 1,
+        }
+        out.put("coop_shifts", shift)
+        for _ in range(rng.randint(0, 3)):
+            out.put(
+                "coop_bookings",
+                {
+                    "_id": _id(rng),
+                    "shift_id": shift_id,
+                    "group_id": group_id,
+                    "member_id": rng.choice(members),
+                    "children": 1,
+                    "cost": 120,
+                    "status": "confirmed",
+                    "at": starts - timedelta(days=1),
+                },
+            )
+    out.close()
+
+
+def _notification(
+    out: _Writer, recipient: str, about: str, kind: str, source: str, at: datetime, rng: random.Random
+) -> None:
+    notification_id = _id(rng)
+    state = {
+        "_id": notification_id,
+        "version": 1,
+        "recipient_id": recipient,
+        "kind": kind,
+        "message": "The time of “Volume outing” changed.",
+        "subject": {"type": "Outing", "id": about},
+        "read": rng.random() < 0.7,
+        "created_at": at,
+    }
+    out.put("inbox", state)
+    view = {
+        **{k: v for k, v in state.items() if k not in ("_id", "version")},
+        "id": notification_id,
+        "created_at": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    out.put("inbox_outbox", _outbox_record(notification_id, 1, state, "member_notified", source, view, None, at))
+
+
+def fill_members(db: Database, members: list[str], rng: random.Random, now: datetime, filled: Filled) -> None:
+    from members import domain
+
+    out = _Writer(db, filled)
+    for member_id in members:
+        city = cities.CITIES[rng.choice(CITY_SLUGS)]
+        created = now - YEAR * rng.random()
+        email = f"{member_id}@volume.example"
+        state = domain.new_member_state(
+            {"email": email, "display_name": "Volume parent", "city": city.slug}, PASSWORD_HASH, created
+        )
+        state["_id"] = member_id
+        out.put(
+            "members_outbox",
+            _outbox_record(
+                member_id, 1, dict(state), "member_registered", "members", domain.event_view(state), city.slug, created
+            ),
+        )
+        if rng.random() < 0.6:  # set a home: a second version
+            state = domain.with_cell({**state, "home": _near(rng, city), "version": 2, "updated_at": created})
+            out.put(
+                "members_outbox",
+                _outbox_record(
+                    member_id, 2, dict(state), "member_updated", "members", domain.event_view(state), city.slug, created
+                ),
+            )
+        out.put("members", state)
+        out.put("emails", {"_id": email, "member_id": member_id, "at": created})
+        for _ in range(2):
+            session_id, at = _id(rng), now - timedelta(days=rng.uniform(0, 90))
+            out.put(
+                "sessions", {"_id": session_id, "member_id": member_id, "created_at": at, "revoked": rng.random() < 0.5}
+            )
+            for spent in range(3):  # rotated twice: two spent, one live
+                digest = f"vol{rng.getrandbits(232):058x}"
+                out.put(
+                    "refresh_tokens",
+                    {
+                        "_id": digest,
+                        "session_id": session_id,
+                        "member_id": member_id,
+                        "expires_at": at + timedelta(days=30),
+                    },
+                )
+                if spent < 2:
+                    out.put("spent_refresh_tokens", {"_id": digest, "at": at})
+            out.put(
+                "attempts",
+                {
+                    "_id": _id(rng),
+                    "kind": "login",
+                    "account": email,
+                    "client": "203.0.113.7",
+                    "at": at,
+                    "outcome": "ok",
+                },
+            )
+    out.close()
+
+
+def fill_listings(
+    db: Database, listings: int, members: list[str], rng: random.Random, now: datetime, filled: Filled
+) -> None:
+    from listings import domain
+
+    out = _Writer(db, filled)
+    for _ in range(listings):
+        city = cities.CITIES[rng.choice(CITY_SLUGS)]
+        created = now - YEAR * rng.random()
+        kind = rng.choice(contracts.LISTING_KINDS)
+        clean = {
+            "kind": kind,
+            "category": "toys",
+            "title": "Volume things",
+            "description": "Bon état.",
+            "language": city.languages[0],
+            "city": city.slug,
+            "size": None,
+            "age_min_months": None,
+            "age_max_months": None,
+            "condition": None if kind == "wanted" else "good",
+            "price": None,
+            "photos": [],
+            "pickup_address": None,
+            "pickup_location": _near(rng, city),
+            "match_radius_km": 3.0,
+        }
+        state = domain.new_listing_state(clean, rng.choice(members), created)
+        state.update(_id=_id(rng), matched=True, owner_apart=[])
+        out.put(
+            "listings_outbox",
+            _outbox_record(
+                state["_id"],
+                1,
+                dict(state),
+                "listing_posted",
+                "listings",
+                domain.public_view(state),
+                city.slug,
+                created,
+            ),
+        )
+        if state["expires_at"] < now or rng.random() < 0.5:  # done with: closed, or expired by the sweep
+            state.update(status="closed" if rng.random() < 0.5 else "expired", version=2, updated_at=created)
+            out.put(
+                "listings_outbox",
+                _outbox_record(
+                    state["_id"],
+                    2,
+                    dict(state),
+                    "listing_closed",
+                    "listings",
+                    domain.public_view(state),
+                    city.slug,
+                    created,
+                ),
+            )
+        out.put("listings", state)
+        if rng.random() < 0.3:
+            _notification(out, state["owner_id"], state["_id"], "listing_matched", "listings", created, rng)
+    out.close()
+
+
+def fill(
+    mongo_uri: str,
+    outings: int,
+    places: int = 10,
+    events_db: str | None = None,
+    members_db: str | None = None,
+    listings_db: str | None = None,
+    seed: int = 17,
+) -> Filled:
+    """Write the volume into the databases named (``None``: skip that service); returns counts.
+
+    ``outings`` outings (and as many members and listings), up to ``2 * places`` tickets each.
+    Roughly ``20 * outings`` documents for events, ``14 * outings`` for members and ``3 * outings``
+    for listings. Raises ``pymongo.errors.PyMongoError`` if the server refuses a write."""
+    started = time.monotonic()
+    rng, now, filled = random.Random(seed), datetime.now(UTC), Filled()
+    members = _member_ids(rng, max(1, outings))
+    client = MongoClient(mongo_uri, tz_aware=True)
+    try:
+        if members_db:
+            fill_members(client[members_db], members, rng, now, filled)
+        if events_db:
+            fill_events(client[events_db], outings, places, members, rng, now, filled)
+        if listings_db:
+            fill_listings(client[listings_db], outings, members, rng, now, filled)
+    finally:
+        client.close()
+    filled.seconds = time.monotonic() - started
+    return filled
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--outings", type=int, required=True, help="outings; as many members and listings")
+    parser.add_argument("--places", type=int, default=10, help="tickets per outing: up to twice this")
+    parser.add_argument("--events-db", default=os.environ.get("EVENTS_DB", "events"))
+    parser.add_argument("--members-db", default=os.environ.get("MEMBERS_DB", "members"))
+    parser.add_argument("--listings-db", default=os.environ.get("LISTINGS_DB", "listings"))
+    parser.add_argument("--seed", type=int, default=17)
+    args = parser.parse_args(argv)
+    if args.outings < 1:
+        parser.error("--outings must be at least 1")
+    filled = fill(
+        config.mongo_uri(), args.outings, args.places, args.events_db, args.members_db, args.listings_db, args.seed
+    )
+    for name, n in sorted(filled.counts.items()):
+        print(f"{n:>10,}  {name}")
+    print(f"{filled.total:>10,}  documents in {filled.seconds:.1f} s ({filled.total / filled.seconds:,.0f}/s)")
+
+
+if __name__ == "__main__":
+    main()
