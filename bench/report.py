@@ -146,9 +146,17 @@ def write(results: dict[str, Any]) -> None:
     for name in cpu["gateway"]:
         lines.append(f"| {name} | {cpu['gateway'][name]:.2f} | {cpu['direct'][name]:.2f} |")
     lines.append("")
-    (HERE / "results.md").write_text("\n".join(lines))
+    (HERE / "results.md").write_text("\n".join(lines) + _soak_sections())
     chart(lat)
     print((HERE / "results.md").read_text())
+
+
+def _soak_sections() -> str:
+    """The soak runs appended so far (bench/soak.py): kept when make bench rewrites the rest."""
+    path = HERE / "results.md"
+    text = path.read_text() if path.exists() else ""
+    at = text.find("\n## Soak")
+    return text[at:] if at >= 0 else ""
 
 
 def chart(lat: dict[str, Any]) -> None:
