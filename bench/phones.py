@@ -157,12 +157,19 @@ class Phone:
             "lon": round(self.city.lon + self.rng.gauss(0, spread), 6),
         }
 
-    async def register(self) -> None:
+    async def register(self, tries: int = 3) -> bool:
+        """Sign up (a try whose answer was lost may have signed up: then sign in); False when
+        every try failed. Each try is a sample of its own ("register")."""
         fields = {"email": self.email, "password": PASSWORD, "displayName": f"Soak {self.n}", "city": self.city.slug}
-        data = await self.call("register", REGISTER, {"input": fields}, "memberRegister")
-        if not data or not data["memberRegister"]["accessToken"]:
-            raise RuntimeError(f"phone {self.n} ({self.address}) could not register: {self.samples[-1].outcome}")
-        self.token = data["memberRegister"]["accessToken"]
+        for _ in range(tries):
+            data = await self.call("register", REGISTER, {"input": fields}, "memberRegister")
+            if data and data["memberRegister"]["accessToken"]:
+                self.token = data["memberRegister"]["accessToken"]
+                return True
+            if self.samples[-1].outcome == "user:EMAIL_TAKEN":
+                await self.sign_in()
+                return self.token is not None
+        return False
 
     async def sign_in(self) -> None:
         data = await self.call("sign-in", LOGIN, {"input": {"email": self.email, "password": PASSWORD}}, "memberLogin")

@@ -59,7 +59,9 @@ SAMPLE_EVERY = 5.0  # seconds between readings of the store's CPU during the mix
 class Side:
     """One side's measurements. ``timeline``: (seconds into the mix, store CPU seconds so far,
     calls answered so far); ``solo``: per phase ("start", "end") and operation, the store's
-    CPU ms and commands per call; ``idle``: per phase, the idle store's share of one core."""
+    CPU ms and commands per call; ``idle``: per phase, the idle store's share of one core;
+    ``registered``: phones that signed up (the others sit out); ``aborted``: why the side
+    stopped before its mix, if it did."""
 
     name: str
     filled: dict[str, Any] = field(default_factory=dict)
@@ -69,6 +71,8 @@ class Side:
     idle: dict[str, float] = field(default_factory=dict)
     store_private: bool = True
     mix_seconds: float = 0.0
+    registered: int = 0
+    aborted: str = ""
 
 
 async def idle_share(store: Store, seconds: float) -> float:
@@ -121,12 +125,22 @@ async def sample_store(store: Store, side: Side, started: float, stop: asyncio.E
 async def drive(side: Side, store: Store, gateway_url: str, args: argparse.Namespace, rng: random.Random) -> None:
     pools = Pools()
     phones = [Phone(n, gateway_url, pools, side.samples, rng) for n in range(args.phones)]
+    everyone = list(phones)
     started = time.monotonic()
     for phone in phones:
         await phone.open(started)
     try:
         side.idle["start"] = await idle_share(store, args.idle)
-        await gather_in(8, [phone.register for phone in phones])
+        # One at a time: setup, not measured, and a store slowed by volume still lets them in.
+        await gather_in(1, [phone.register for phone in phones])
+        side.registered = sum(1 for phone in phones if phone.token)
+        if side.registered < 2:
+            side.aborted = f"{side.registered} of {len(phones)} phones could sign up: " + ", ".join(
+                sorted({s.outcome for s in side.samples if s.operation == "register"})
+            )
+            print(f"soak: {side.name} side stopped: {side.aborted}", flush=True)
+            return
+        phones = [phone for phone in phones if phone.token]
         # Something to join, reserve and read before the clock starts.
         await gather_in(8, [phone.create_outing for phone in phones[:10]] + [p.create_listing for p in phones[:10]])
         await gather_in(8, [phone.nearby for phone in phones[:20]])
@@ -144,7 +158,7 @@ async def drive(side: Side, store: Store, gateway_url: str, args: argparse.Names
         side.solo["end"] = await solo(phones, store, args.solo, side.idle["start"])
         side.idle["end"] = await idle_share(store, args.idle)
     finally:
-        for phone in phones:
+        for phone in everyone:
             await phone.close()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,7 +83,7 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
     total = sum(counts.values())
     # "<tag>_events.outbox" -> "events.outbox": the database's tag is the run's, not news
     by_kind = ", ".join(
-        f"{n:,} {name.rsplit('_', 1)[-1]}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1])[:8]
+        f"{n:,} {name.split('_', 2)[-1]}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1])[:8]
     )
     lines = [
         f"{SOAK_HEADING}, {context['started']:%Y-%m-%d %H:%M} UTC"
@@ -94,6 +96,10 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
         f"Volume store: {total:,} documents written in {full.filled.get('seconds', 0):.0f} s "
         f"({by_kind}); {full.filled.get('indexed', 0):,} upcoming outings indexed for search. "
         f"Store: {'a FerretDB of its own per side' if full.store_private else 'the shared store (CPU is everyone’s)'}.",
+        f"Phones signed up: {empty.registered} of {args['phones']} (empty), {full.registered} (volume)."
+        + "".join(
+            f" **The {side.name} side stopped before its mix: {side.aborted}.**" for side in sides if side.aborted
+        ),
         "",
         "| operation | calls empty / volume | p50 empty → volume (ms) | p99 empty → volume (ms) | p99 volume ÷ empty "
         "| p99 first → last minute, volume (ms) | store CPU per call alone, empty → volume (ms) "
@@ -198,11 +204,17 @@ def chart(sides: list[Side], path: Path) -> None:
 
 
 def write(sides: list[Side], context: dict[str, Any], append: bool = True) -> None:
-    """Append the section to bench/results.md (or only .run/soak/results.md) and draw the chart."""
+    """Append the section to bench/results.md (or only .run/soak/results.md) and draw the chart;
+    every sample goes to .run/soak/raw.json, (at, operation, ms, outcome) each."""
     text = section(sides, context)
     out = ROOT / ".run" / "soak"
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.md").write_text(text)
+    raw = {
+        side.name: {**dataclasses.asdict(side), "samples": [dataclasses.astuple(x) for x in side.samples]}
+        for side in sides
+    }
+    (out / "raw.json").write_text(json.dumps(raw, default=str))
     chart(sides, (HERE if append else out) / "soak.png")
     if append:
         with open(HERE / "results.md", "a", encoding="utf-8") as handle:
