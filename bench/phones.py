@@ -5,8 +5,8 @@ alone, as they would to a real phone) and the API calls its app makes.
 The screens' queries are the checked-in ones of docs/queries (what the apps send); the
 mutations are the ones the API documents. Every call is timed from the request leaving to the
 answer read, and classified: ``ok``, ``user:<code>`` (a refusal the app shows, e.g. a
-listing already reserved: an answer, timed like any), ``error:<code>`` (a top-level GraphQL
-error such as SERVICE_UNAVAILABLE), ``http:<status>`` or ``timeout``.
+listing already reserved), ``error:<code>`` (a top-level GraphQL error such as
+SERVICE_UNAVAILABLE), ``http:<status or exception>`` or ``timeout`` (30 s).
 """
 
 from __future__ import annotations
@@ -92,10 +92,10 @@ def phone_address(n: int) -> str:
 
 
 def _classify(status: int, body: dict[str, Any] | None, field_name: str | None) -> str:
-    if status != 200 or body is None:
-        return f"http:{status}"
-    if body.get("errors"):
+    if isinstance(body, dict) and body.get("errors"):  # a 503 carries SERVICE_UNAVAILABLE here
         return "error:" + str((body["errors"][0].get("extensions") or {}).get("code", "UNKNOWN"))
+    if status != 200 or not isinstance(body, dict):
+        return f"http:{status}"
     payload = (body.get("data") or {}).get(field_name) if field_name else None
     if isinstance(payload, dict) and payload.get("userErrors"):
         return "user:" + str(payload["userErrors"][0].get("code"))
@@ -199,6 +199,10 @@ class Phone:
         if not self.pools.outings:
             return await self.create_outing()
         outing_id = self._some_outing()
+        for _ in range(5):  # one this phone is not in yet, mostly
+            if outing_id not in self.joined:
+                break
+            outing_id = self._some_outing()
         variables = {"id": outing_id, "adults": 1, "children": self.rng.randint(1, 2)}
         if await self.call("join", OUTING, variables, "outingJoin", "JoinOuting"):
             self.joined.append(outing_id)
@@ -303,7 +307,7 @@ async def run_mix(phones: list[Phone], rate: float, seconds: float, rng: random.
     async def drive(phone: Phone, seed: int) -> None:
         own = random.Random(seed)
         due = loop.time() + own.expovariate(rate / len(phones))
-        while due < end:
+        while due < end and loop.time() < end:  # a phone behind schedule stops with the rest
             await asyncio.sleep(max(0.0, due - loop.time()))  # the phone's think time
             await phone.run(own.choices(names, weights)[0])
             due += own.expovariate(rate / len(phones))

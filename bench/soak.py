@@ -59,7 +59,8 @@ SAMPLE_EVERY = 5.0  # seconds between readings of the store's CPU during the mix
 class Side:
     """One side's measurements. ``timeline``: (seconds into the mix, store CPU seconds so far,
     calls answered so far); ``solo``: per phase ("start", "end") and operation, the store's
-    CPU ms and commands per call; ``idle``: per phase, the idle store's share of one core;
+    CPU ms and commands per call; ``idle``: per phase, the idle store's share of one core
+    (``idle_commands``: the commands per second the stack's timers send it meanwhile);
     ``registered``: phones that signed up (the others sit out); ``aborted``: why the side
     stopped before its mix, if it did."""
 
@@ -69,22 +70,32 @@ class Side:
     timeline: list[tuple[float, float, int]] = field(default_factory=list)
     solo: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     idle: dict[str, float] = field(default_factory=dict)
+    idle_commands: dict[str, dict[str, float]] = field(default_factory=dict)
     store_private: bool = True
     mix_seconds: float = 0.0
     registered: int = 0
     aborted: str = ""
 
 
-async def idle_share(store: Store, seconds: float) -> float:
-    """The store's CPU over ``seconds`` with no client calling, as a share of one core."""
-    before, t0 = store.cpu_seconds(), time.monotonic()
+async def idle_share(store: Store, seconds: float) -> tuple[float, dict[str, float]]:
+    """The store over ``seconds`` with no client calling: its CPU as a share of one core, and
+    the commands per second the stack's own timers send it."""
+    before, commands, t0 = store.cpu_seconds(), store.commands(), time.monotonic()
     await asyncio.sleep(seconds)
-    return (store.cpu_seconds() - before) / (time.monotonic() - t0)
+    elapsed = time.monotonic() - t0
+    after = store.commands()
+    rates = {k: (v - commands.get(k, 0)) / elapsed for k, v in after.items() if v != commands.get(k, 0)}
+    return (store.cpu_seconds() - before) / elapsed, rates
 
 
-async def solo(phones: list[Phone], store: Store, times: int, idle: float) -> dict[str, dict[str, Any]]:
-    """Each operation ``times`` in a row, nothing else calling: per call the store's CPU (ms,
-    less what it spends idle over the same time), its commands, and the median latency."""
+async def solo(
+    phones: list[Phone], store: Store, times: int, idle: tuple[float, dict[str, float]]
+) -> dict[str, dict[str, Any]]:
+    """Each operation ``times`` in a row, nothing else calling: per call the store's CPU (ms)
+    and its commands, less what the idle store spends and is sent over the same time (``idle``
+    as idle_share answers; a negative CPU means the call cost less than the idle noise), and
+    the median latency."""
+    idle_cpu, idle_rates = idle
     found: dict[str, dict[str, Any]] = {}
     for operation in OPERATIONS:
         samples: list[Sample] = []
@@ -97,14 +108,15 @@ async def solo(phones: list[Phone], store: Store, times: int, idle: float) -> di
             finally:
                 phone.samples = kept
         elapsed = time.monotonic() - t0
-        cpu = store.cpu_seconds() - cpu0 - idle * elapsed
+        cpu = store.cpu_seconds() - cpu0 - idle_cpu * elapsed
         commands1 = store.commands()
         ran = [s for s in samples if s.operation == operation]
         n = max(1, len(ran))
+        commands = {k: (v - commands0.get(k, 0) - idle_rates.get(k, 0) * elapsed) / n for k, v in commands1.items()}
         found[operation] = {
             "calls": len(ran),
-            "cpu ms": max(0.0, cpu) * 1000 / n,
-            "commands": {k: (v - commands0.get(k, 0)) / n for k, v in commands1.items() if v != commands0.get(k, 0)},
+            "cpu ms": cpu * 1000 / n,
+            "commands": {k: v for k, v in commands.items() if v >= 0.05},
             "p50 ms": soak_report.median([s.ms for s in ran]),
             "outcomes": sorted({s.outcome for s in ran}),
         }
@@ -130,7 +142,7 @@ async def drive(side: Side, store: Store, gateway_url: str, args: argparse.Names
     for phone in phones:
         await phone.open(started)
     try:
-        side.idle["start"] = await idle_share(store, args.idle)
+        side.idle["start"], side.idle_commands["start"] = idle = await idle_share(store, args.idle)
         # One at a time: setup, not measured, and a store slowed by volume still lets them in.
         await gather_in(1, [phone.register for phone in phones])
         side.registered = sum(1 for phone in phones if phone.token)
@@ -144,7 +156,7 @@ async def drive(side: Side, store: Store, gateway_url: str, args: argparse.Names
         # Something to join, reserve and read before the clock starts.
         await gather_in(8, [phone.create_outing for phone in phones[:10]] + [p.create_listing for p in phones[:10]])
         await gather_in(8, [phone.nearby for phone in phones[:20]])
-        side.solo["start"] = await solo(phones, store, args.solo, side.idle["start"])
+        side.solo["start"] = await solo(phones, store, args.solo, idle)
         side.samples.clear()
         mix_started = time.monotonic()
         for phone in phones:
@@ -155,8 +167,8 @@ async def drive(side: Side, store: Store, gateway_url: str, args: argparse.Names
         side.mix_seconds = time.monotonic() - mix_started
         stop.set()
         await sampler
-        side.solo["end"] = await solo(phones, store, args.solo, side.idle["start"])
-        side.idle["end"] = await idle_share(store, args.idle)
+        side.solo["end"] = await solo(phones, store, args.solo, idle)
+        side.idle["end"], side.idle_commands["end"] = await idle_share(store, args.idle)
     finally:
         for phone in everyone:
             await phone.close()
