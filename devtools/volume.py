@@ -40,6 +40,9 @@ from parentnet_kit import cities, config, contracts
 BATCH = 2_000
 YEAR = timedelta(days=365)
 CITY_SLUGS = sorted(cities.CITIES)
+# Cities no test meets or searches in: tests fill these so that nothing a test looks for near
+# Paris, Saint-Denis or Annecy (members near me, nearby outings) is volume data.
+FAR_FROM_TESTS = ("montreal", "chongqing", "shenzhen", "can-tho")
 PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$dm9sdW1lLW5vdC1hLXJlYWwtaGFzaA$dm9sdW1l"  # never verifies
 
 
@@ -128,13 +131,20 @@ def _member_ids(rng: random.Random, n: int) -> list[str]:
 
 
 def fill_events(
-    db: Database, outings: int, places: int, members: list[str], rng: random.Random, now: datetime, filled: Filled
+    db: Database,
+    outings: int,
+    places: int,
+    members: list[str],
+    rng: random.Random,
+    now: datetime,
+    filled: Filled,
+    slugs: tuple[str, ...] = tuple(CITY_SLUGS),
 ) -> None:
     from events import domain  # the service's own constructors: the shapes it stores
 
     out = _Writer(db, filled)
     for _ in range(outings):
-        city = cities.CITIES[rng.choice(CITY_SLUGS)]
+        city = cities.CITIES[rng.choice(slugs)]
         created = now - YEAR * rng.random()
         starts = created + timedelta(days=rng.uniform(1, 60))
         if rng.random() < 0.2:  # a fifth still ahead
@@ -233,7 +243,7 @@ def fill_events(
         for ticket in live[:2]:  # what the members were told: changes, promotions
             _notification(out, ticket["member_id"], outing_id, "outing_changed", "events", record_at, rng)
     for _ in range(max(1, outings // 20)):  # co-op childcare, all settled
-        shift_id, group_id, city = _id(rng), _id(rng), cities.CITIES[rng.choice(CITY_SLUGS)]
+        shift_id, group_id, city = _id(rng), _id(rng), cities.CITIES[rng.choice(slugs)]
         starts = now - YEAR * rng.random()
         shift = {
             "_id": shift_id,
@@ -293,12 +303,19 @@ def _notification(
     out.put("inbox_outbox", _outbox_record(notification_id, 1, state, "member_notified", source, view, None, at))
 
 
-def fill_members(db: Database, members: list[str], rng: random.Random, now: datetime, filled: Filled) -> None:
+def fill_members(
+    db: Database,
+    members: list[str],
+    rng: random.Random,
+    now: datetime,
+    filled: Filled,
+    slugs: tuple[str, ...] = tuple(CITY_SLUGS),
+) -> None:
     from members import domain
 
     out = _Writer(db, filled)
     for member_id in members:
-        city = cities.CITIES[rng.choice(CITY_SLUGS)]
+        city = cities.CITIES[rng.choice(slugs)]
         created = now - YEAR * rng.random()
         email = f"{member_id}@volume.example"
         state = domain.new_member_state(
@@ -354,13 +371,19 @@ def fill_members(db: Database, members: list[str], rng: random.Random, now: date
 
 
 def fill_listings(
-    db: Database, listings: int, members: list[str], rng: random.Random, now: datetime, filled: Filled
+    db: Database,
+    listings: int,
+    members: list[str],
+    rng: random.Random,
+    now: datetime,
+    filled: Filled,
+    slugs: tuple[str, ...] = tuple(CITY_SLUGS),
 ) -> None:
     from listings import domain
 
     out = _Writer(db, filled)
     for _ in range(listings):
-        city = cities.CITIES[rng.choice(CITY_SLUGS)]
+        city = cities.CITIES[rng.choice(slugs)]
         created = now - YEAR * rng.random()
         kind = rng.choice(contracts.LISTING_KINDS)
         clean = {
@@ -424,23 +447,30 @@ def fill(
     members_db: str | None = None,
     listings_db: str | None = None,
     seed: int = 17,
+    in_cities: tuple[str, ...] | None = None,
 ) -> Filled:
     """Write the volume into the databases named (``None``: skip that service); returns counts.
 
     ``outings`` outings (and as many members and listings), up to ``2 * places`` tickets each.
     Roughly ``20 * outings`` documents for events, ``14 * outings`` for members and ``3 * outings``
-    for listings. Raises ``pymongo.errors.PyMongoError`` if the server refuses a write."""
+    for listings. ``in_cities``: city slugs to place it in (default all; tests pass
+    ``FAR_FROM_TESTS``). Raises ``ValueError`` for an unknown city and
+    ``pymongo.errors.PyMongoError`` if the server refuses a write."""
     started = time.monotonic()
+    slugs = tuple(in_cities or CITY_SLUGS)
+    unknown = [slug for slug in slugs if slug not in cities.CITIES]
+    if unknown:
+        raise ValueError(f"in_cities: unknown cities {unknown}")
     rng, now, filled = random.Random(seed), datetime.now(UTC), Filled()
     members = _member_ids(rng, max(1, outings))
     client = MongoClient(mongo_uri, tz_aware=True)
     try:
         if members_db:
-            fill_members(client[members_db], members, rng, now, filled)
+            fill_members(client[members_db], members, rng, now, filled, slugs)
         if events_db:
-            fill_events(client[events_db], outings, places, members, rng, now, filled)
+            fill_events(client[events_db], outings, places, members, rng, now, filled, slugs)
         if listings_db:
-            fill_listings(client[listings_db], outings, members, rng, now, filled)
+            fill_listings(client[listings_db], outings, members, rng, now, filled, slugs)
     finally:
         client.close()
     filled.seconds = time.monotonic() - started

@@ -12,17 +12,27 @@ order *are* the confirmed families; the rest are the waitlist in order. Leaving 
 ticket left, and the next ticket moves up by that alone. Whoever moved up is told once: the
 promotion is an insert of ``<outing>:<n>`` into ``promotions``, so two racing leavers cannot
 both tell the same family.
+
+Every read is by ``_id`` (docs/store.md: FerretDB serves nothing else without reading the
+whole collection). Ticket numbers are dense (``n`` is taken only once ``n - 1`` exists), so an
+outing's tickets are the point lookups ``<outing>:1``, ``<outing>:2``, ... up to the first
+missing one. A leave is recorded the same way, as ``<outing>:left:<k>`` (dense, insert-only)
+besides the ticket's ``left`` flag. Both are written once and never changed, so each process
+keeps what it read of an outing and asks only for what came after: reading an outing's
+attendance is two lookups when nothing changed, however many families came and went.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
+
+from parentnet_kit.lookups import is_ferretdb
 
 MAX_TICKET_ATTEMPTS = 200
 
@@ -51,23 +61,66 @@ class AlreadyJoined(Exception):
     pass
 
 
+def ticket_id(outing_id: str, n: int) -> str:
+    return f"{outing_id}:{n:08d}"
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What this process has read of one outing: tickets 1..len, and the first ``leaves`` leave
+    records (which tickets they name: ``left``)."""
+
+    tickets: tuple[dict[str, Any], ...] = ()
+    leaves: int = 0
+    left: frozenset[int] = frozenset()
+
+
+KNOWN_OUTINGS_MAX = 2_000
+
+
 class Attendance:
     def __init__(self, db: Database) -> None:
         self.tickets = db["tickets"]
+        self.leaves = db["attendance_leaves"]
         self.claims = db["attendance_claims"]
         self.promotions = db["promotions"]
+        self._ferretdb = is_ferretdb(db)
+        self._known: OrderedDict[str, _Known] = OrderedDict()
 
     def ensure_indexes(self) -> None:
-        self.tickets.create_index([("outing_id", ASCENDING), ("n", ASCENDING)])
-        self.claims.create_index([("member_id", ASCENDING), ("outing_id", ASCENDING)])
+        """Nothing to index: tickets, leaves, claims and promotions are read by ``_id`` only."""
+
+    def _read(self, outing_id: str) -> _Known:
+        """The outing's tickets and leaves, from what this process knew plus what came after."""
+        known = self._known.get(outing_id, _Known())
+        tickets = known.tickets + tuple(self.more_tickets(outing_id, len(known.tickets) + 1))
+        leaves = []
+        while (
+            leave := self.leaves.find_one({"_id": f"{outing_id}:left:{known.leaves + len(leaves) + 1}"})
+        ) is not None:
+            leaves.append(leave)
+        fresh = _Known(tickets, known.leaves + len(leaves), known.left | {leave["n"] for leave in leaves})
+        # Green threads share this: keep whichever read saw more.
+        current = self._known.get(outing_id, _Known())
+        if (len(fresh.tickets), fresh.leaves) >= (len(current.tickets), current.leaves):
+            self._known[outing_id] = fresh
+            self._known.move_to_end(outing_id)
+            while len(self._known) > KNOWN_OUTINGS_MAX:
+                self._known.popitem(last=False)
+        return fresh
+
+    def all_tickets(self, outing_id: str) -> list[dict[str, Any]]:
+        """Every ticket of the outing in number order, with ``left`` as it is now."""
+        known = self._read(outing_id)
+        return [t if not (t["n"] in known.left and not t["left"]) else {**t, "left": True} for t in known.tickets]
 
     def _live(self, outing_id: str) -> list[dict[str, Any]]:
-        return list(self.tickets.find({"outing_id": outing_id, "left": False}).sort("n", ASCENDING))
+        return [t for t in self.all_tickets(outing_id) if not t["left"]]
 
-    def places(self, outing_id: str, capacity: int | None) -> list[Place]:
-        """Everyone coming or waiting, in order: confirmed first, then the waitlist."""
+    @staticmethod
+    def _places_of(live: list[dict[str, Any]], capacity: int | None) -> list[Place]:
         places = []
-        for rank, ticket in enumerate(self._live(outing_id)):
+        for rank, ticket in enumerate(live):
             confirmed = capacity is None or rank < capacity
             places.append(
                 Place(
@@ -81,11 +134,15 @@ class Attendance:
             )
         return places
 
+    def places(self, outing_id: str, capacity: int | None) -> list[Place]:
+        """Everyone coming or waiting, in order: confirmed first, then the waitlist."""
+        return self._places_of(self._live(outing_id), capacity)
+
     def place_of(self, outing_id: str, member_id: str, capacity: int | None) -> Place | None:
         return next((p for p in self.places(outing_id, capacity) if p.member_id == member_id), None)
 
-    def summary(self, outing_id: str, capacity: int | None) -> dict[str, Any]:
-        places = self.places(outing_id, capacity)
+    @staticmethod
+    def summary_of(places: list[Place], capacity: int | None) -> dict[str, Any]:
         confirmed = [p for p in places if p.status == "confirmed"]
         return {
             "families": len(confirmed),
@@ -94,6 +151,9 @@ class Attendance:
             "waitlist": len(places) - len(confirmed),
             "places_left": None if capacity is None else max(0, capacity - len(confirmed)),
         }
+
+    def summary(self, outing_id: str, capacity: int | None) -> dict[str, Any]:
+        return self.summary_of(self.places(outing_id, capacity), capacity)
 
     def join(self, outing_id: str, member_id: str, adults: int, children: int, capacity: int | None) -> Place:
         claim_id = f"{outing_id}:{member_id}"
@@ -108,9 +168,10 @@ class Attendance:
             if ticket is not None and not ticket["left"]:
                 raise AlreadyJoined(claim_id) from None
             # A claim without a live ticket: a join that died half-way. Carry on with it.
-        self._take_ticket(outing_id, member_id, adults, children, capacity, claim_id, now)
-        place = self.place_of(outing_id, member_id, capacity)
-        assert place is not None
+        seen = self._take_ticket(outing_id, member_id, adults, children, capacity, claim_id, now)
+        place = next(
+            p for p in self._places_of([t for t in seen if not t["left"]], capacity) if p.member_id == member_id
+        )
         return place
 
     def _take_ticket(
@@ -122,15 +183,16 @@ class Attendance:
         capacity: int | None,
         claim_id: str,
         now: datetime,
-    ) -> None:
+    ) -> list[dict[str, Any]]:
+        """Insert the next free ticket; returns the tickets up to and including it."""
+        seen = self.all_tickets(outing_id)
         for _ in range(MAX_TICKET_ATTEMPTS):
-            top = self.tickets.find_one({"outing_id": outing_id}, {"n": 1}, sort=[("n", DESCENDING)])
-            n = (top["n"] if top else 0) + 1
+            n = len(seen) + 1
             # Whether the waitlist is where this family starts: only leaves can run at the same
             # time, and they can only move it up; then it is told it got in, which is true.
-            ahead = self.tickets.count_documents({"outing_id": outing_id, "left": False, "n": {"$lt": n}})
+            ahead = sum(1 for t in seen if not t["left"])
             ticket = {
-                "_id": f"{outing_id}:{n:08d}",
+                "_id": ticket_id(outing_id, n),
                 "outing_id": outing_id,
                 "n": n,
                 "member_id": member_id,
@@ -143,10 +205,18 @@ class Attendance:
             try:
                 self.tickets.insert_one(ticket)
             except DuplicateKeyError:
+                # A racing join took n: read it (and whatever came after) and go on from there.
+                seen += self.more_tickets(outing_id, n)
                 continue
             self.claims.update_one({"_id": claim_id}, {"$set": {"ticket_id": ticket["_id"]}})
-            return
+            return [*seen, ticket]
         raise RuntimeError(f"no ticket for {outing_id} after {MAX_TICKET_ATTEMPTS} attempts")
+
+    def more_tickets(self, outing_id: str, start: int) -> list[dict[str, Any]]:
+        found = []
+        while (ticket := self.tickets.find_one({"_id": ticket_id(outing_id, start + len(found))})) is not None:
+            found.append(ticket)
+        return found
 
     def leave(self, outing_id: str, member_id: str) -> bool:
         """Give the place (or the waitlist spot) up; False when the member was not coming."""
@@ -154,19 +224,36 @@ class Attendance:
         claim = self.claims.find_one({"_id": claim_id})
         if claim is None or not claim.get("ticket_id"):
             return False
-        self.tickets.update_one({"_id": claim["ticket_id"]}, {"$set": {"left": True, "left_at": datetime.now(UTC)}})
-        # Only the member removes their own claim; a later join starts at the back.
-        self.claims.delete_one({"_id": claim_id, "ticket_id": claim["ticket_id"]})
+        now = datetime.now(UTC)
+        self.tickets.update_one({"_id": claim["ticket_id"]}, {"$set": {"left": True, "left_at": now}})
+        self._record_leave(outing_id, int(claim["ticket_id"].rsplit(":", 1)[1]), now)
+        # Only the member removes their own claim; a later join starts at the back. MongoDB
+        # checks the ticket atomically; FerretDB re-checks no filter at write time, and a second
+        # key would make it read every claim, so there the claim read above is the check.
+        only_if = {} if self._ferretdb else {"ticket_id": claim["ticket_id"]}
+        self.claims.delete_one({"_id": claim_id, **only_if})
         return True
+
+    def _record_leave(self, outing_id: str, n: int, now: datetime) -> None:
+        """Append ``<outing>:left:<k>`` naming ticket ``n`` (the lowest free ``k``)."""
+        k = self._read(outing_id).leaves + 1
+        for _ in range(MAX_TICKET_ATTEMPTS):
+            try:
+                self.leaves.insert_one({"_id": f"{outing_id}:left:{k}", "outing_id": outing_id, "n": n, "at": now})
+                return
+            except DuplicateKeyError:
+                k += 1
+        raise RuntimeError(f"no leave record for {outing_id} after {MAX_TICKET_ATTEMPTS} attempts")
 
     def newly_promoted(self, outing_id: str, capacity: int | None) -> list[Place]:
         """Confirmed families who joined on the waitlist and were not told yet; each is returned once."""
+        live = self._live(outing_id)
+        waitlisted = {t["n"] for t in live if t.get("waitlisted")}
         promoted = []
-        for place in self.places(outing_id, capacity):
+        for place in self._places_of(live, capacity):
             if place.status != "confirmed":
                 break
-            ticket = self.tickets.find_one({"_id": f"{outing_id}:{place.ticket:08d}"}, {"waitlisted": 1})
-            if not ticket or not ticket.get("waitlisted"):
+            if place.ticket not in waitlisted:
                 continue
             try:
                 self.promotions.insert_one({"_id": f"{outing_id}:{place.ticket}", "at": datetime.now(UTC)})
@@ -180,6 +267,6 @@ class Attendance:
         return [t["member_id"] for t in self._live(outing_id)]
 
     def of_member(self, member_id: str, outing_ids: list[str]) -> dict[str, str]:
-        """For each of ``outing_ids`` the member is in: outing id → ticket id."""
-        claims = self.claims.find({"member_id": member_id, "outing_id": {"$in": list(outing_ids)}})
-        return {c["outing_id"]: c["ticket_id"] for c in claims if c.get("ticket_id")}
+        """For each of ``outing_ids`` the member is in: outing id → ticket id (a claim lookup each)."""
+        claims = (self.claims.find_one({"_id": f"{outing_id}:{member_id}"}) for outing_id in dict.fromkeys(outing_ids))
+        return {c["outing_id"]: c["ticket_id"] for c in claims if c and c.get("ticket_id")}

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from pymongo import ASCENDING, MongoClient
+from pymongo import MongoClient
+from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
 from parentnet_kit.inbox import Inbox
+from parentnet_kit.lookups import by_ids
 from parentnet_kit.nameko_rpc import once_id
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
@@ -40,6 +44,7 @@ class OutingStore:
 
     def __init__(self, store: AggregateStore, attendance: Attendance, inbox: Inbox, coop: Coop, trips: Trips) -> None:
         self.store = store
+        self.series_index: Collection = store.aggregates.database["series"]
         self.attendance = attendance
         self.inbox = inbox
         self.coop = coop
@@ -53,7 +58,7 @@ class OutingStore:
         return domain.public_view(state)
 
     def get_many(self, outing_ids: list[str]) -> list[dict[str, Any] | None]:
-        found = {doc["_id"]: doc for doc in self.store.aggregates.find({"_id": {"$in": list(outing_ids)}})}
+        found = by_ids(self.store.aggregates, outing_ids)
         return [domain.public_view(found[i]) if i in found else None for i in outing_ids]
 
     def export_page(self, after: str | None, size: int) -> list[dict[str, Any]]:
@@ -89,25 +94,39 @@ class OutingStore:
             except ConcurrencyConflict:
                 return self.get(state["_id"])
         series_id = keyed.hex if keyed else uuid.uuid4().hex
-        if keyed and self.store.aggregates.find_one({"series_id": series_id}, {"_id": 1}):
-            return self.series(series_id)[0]
         duration = clean["ends_at"] - clean["starts_at"]
         starts = domain.occurrence_starts(
             clean["starts_at"], clean["time_zone"], recurrence["frequency"], recurrence["count"]
         )
+        ids = [uuid.uuid5(keyed, str(i)).hex if keyed else uuid.uuid4().hex for i in range(len(starts))]
+        # The series document lists its occurrences, so they are read by _id (docs/store.md). A
+        # second delivery finds it (and the same ids) and finishes what the first began.
+        with contextlib.suppress(DuplicateKeyError):
+            self.series_index.insert_one({"_id": series_id, "occurrences": ids, "created_at": now})
         views = []
         for index, start in enumerate(starts):
             occurrence = {**clean, "starts_at": start, "ends_at": start + duration}
             state = domain.new_outing_state(occurrence, organizer_id, now)
-            if keyed:
-                state["_id"] = uuid.uuid5(keyed, str(index)).hex
+            state["_id"] = ids[index]
             state.update(series_id=series_id, occurrence=index + 1, recurrence=recurrence)
-            views.append(self._commit(state, "outing_published"))
+            try:
+                views.append(self._commit(state, "outing_published"))
+            except ConcurrencyConflict:
+                views.append(self.get(state["_id"]))
         return views[0]
 
+    def _occurrences(self, series_id: str) -> list[dict[str, Any]]:
+        """The series' outings in time order: by _id from its series document (older series,
+        made before there was one, by a scan)."""
+        index = self.series_index.find_one({"_id": series_id})
+        if index is None:
+            docs = list(self.store.aggregates.find({"series_id": series_id}))
+        else:
+            docs = list(by_ids(self.store.aggregates, index["occurrences"]).values())
+        return sorted(docs, key=lambda d: _aware(d["starts_at"]))
+
     def series(self, series_id: str) -> list[dict[str, Any]]:
-        docs = self.store.aggregates.find({"series_id": series_id}).sort("starts_at", ASCENDING)
-        return [domain.public_view(d) for d in docs]
+        return [domain.public_view(d) for d in self._occurrences(series_id)]
 
     def _may_change(self, state: dict[str, Any], actor_id: str, actor_is_group_admin: bool) -> bool:
         return state["organizer_id"] == actor_id or bool(state.get("group_id") and actor_is_group_admin)
@@ -137,10 +156,14 @@ class OutingStore:
 
         targets = [current]
         if scope == "series" and current.get("series_id"):
-            later = self.store.aggregates.find(
-                {"series_id": current["series_id"], "status": "published", "detached": False, "starts_at": {"$gt": now}}
-            )
-            targets += [d for d in later if d["_id"] != outing_id]
+            targets += [
+                d
+                for d in self._occurrences(current["series_id"])
+                if d["status"] == "published"
+                and not d.get("detached")
+                and _aware(d["starts_at"]) > now
+                and d["_id"] != outing_id
+            ]
         # A time change moves every occurrence by the same number of days to the same wall-clock time.
         zone = current["time_zone"]
         local_start = _aware(current["starts_at"]).astimezone(domain.ZoneInfo(zone))
@@ -196,10 +219,12 @@ class OutingStore:
             return {"outing": None, "errors": [error(("outing_id",), message, "FORBIDDEN")]}
         targets = [outing_id]
         if scope == "series" and current.get("series_id"):
-            later = self.store.aggregates.find(
-                {"series_id": current["series_id"], "status": "published", "starts_at": {"$gt": datetime.now(UTC)}}
-            )
-            targets += [d["_id"] for d in later if d["_id"] != outing_id]
+            now = datetime.now(UTC)
+            targets += [
+                d["_id"]
+                for d in self._occurrences(current["series_id"])
+                if d["status"] == "published" and _aware(d["starts_at"]) > now and d["_id"] != outing_id
+            ]
         view = None
         for target in targets:
             result = self._cancel_one(target)
@@ -336,7 +361,6 @@ class Outings(DependencyProvider):
         db: Database = self.client[config["EVENTS_DB"]]
         self.store = AggregateStore(db, "outings", self.publisher)
         self.store.ensure_indexes()
-        self.store.aggregates.create_index([("series_id", ASCENDING), ("starts_at", ASCENDING)])
         self.attendance = Attendance(db)
         self.attendance.ensure_indexes()
         self.inbox = Inbox(AggregateStore(db, "inbox", self.publisher, outbox="inbox_outbox"), SOURCE)

@@ -3,10 +3,16 @@ import eventlet
 
 eventlet.monkey_patch()
 
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository, for devtools
+
 import pytest  # noqa: E402
 from nameko.testing.services import entrypoint_hook  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
+from devtools import volume  # noqa: E402
 from events.service import EventsService  # noqa: E402
 from parentnet_kit import config, testing  # noqa: E402
 
@@ -31,5 +37,37 @@ def call(container, method, *args, **kwargs):
 def container(container_factory, service_config):
     """The events service, started, with ten workers (the tests race some of them)."""
     container = container_factory(EventsService, {**service_config, "max_workers": 10})
+    container.start()
+    return container
+
+
+# -- at volume -------------------------------------------------------------------------------
+# The concurrency tests run on a store already holding a year of other data (devtools/volume.py,
+# placed in cities no test uses): FerretDB's cost of a query follows the size of what it reads,
+# so an empty store would hide a hot path that reads everything. One fill per session.
+VOLUME_OUTINGS = 1000
+
+
+@pytest.fixture(scope="session")
+def volume_db():
+    """A events database holding the volume of VOLUME_OUTINGS outings (about 39,000 documents)."""
+    name = testing.unique_name("events_volume")
+    volume.fill(config.mongo_uri(), VOLUME_OUTINGS, events_db=name, in_cities=volume.FAR_FROM_TESTS)
+    yield name
+    MongoClient(config.mongo_uri()).drop_database(name)
+
+
+@pytest.fixture
+def service_config_at_volume(volume_db):
+    """Like ``service_config``, on the session's database at volume (tests isolate by their own ids)."""
+    vhost, amqp_uri = testing.create_vhost("events")
+    yield {"AMQP_URI": amqp_uri, "MONGO_URI": config.mongo_uri(), "EVENTS_DB": volume_db}
+    testing.delete_vhost(vhost)
+
+
+@pytest.fixture
+def container_at_volume(container_factory, service_config_at_volume):
+    """The events service with ten workers on the database at volume."""
+    container = container_factory(EventsService, {**service_config_at_volume, "max_workers": 10})
     container.start()
     return container

@@ -19,7 +19,8 @@ def create(container, organizer="organizer", **fields):
     return result["outing"]
 
 
-def test_fifty_racing_joins_for_ten_places_then_three_leave(container, service_config):
+def test_fifty_racing_joins_for_ten_places_then_three_leave(container_at_volume, service_config_at_volume):
+    container, service_config = container_at_volume, service_config_at_volume
     outing = create(container, capacity=10)
     members = [f"m{i:02d}" for i in range(50)]
     with ClusterRpcProxy(service_config) as cluster:

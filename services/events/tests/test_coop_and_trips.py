@@ -27,7 +27,10 @@ def shift_fields(day: int, hour: int, places: int = 3) -> dict:
     }
 
 
-def test_200_racing_bookings_and_cancellations_keep_the_ledger_places_and_floor(container, service_config):
+def test_200_racing_bookings_and_cancellations_keep_the_ledger_places_and_floor(
+    container_at_volume, service_config_at_volume
+):
+    container, service_config = container_at_volume, service_config_at_volume
     hosts = [f"host{i}" for i in range(5)]
     parents = [f"parent{i}" for i in range(12)]
     call(container, "coop_set_floor", GROUP, -120)  # two child-hours of debt at most
@@ -79,7 +82,7 @@ def test_200_racing_bookings_and_cancellations_keep_the_ledger_places_and_floor(
         )
         assert seats == booked_children <= shift["places"]
     # The escrow holds exactly what confirmed bookings cost.
-    held = sum(b["cost"] for b in db.coop_bookings.find({"status": "confirmed"}))
+    held = sum(b["cost"] for b in db.coop_bookings.find({"group_id": GROUP, "status": "confirmed"}))
     assert balances.get("escrow", 0) == held
 
 
@@ -163,7 +166,8 @@ def test_redelivered_offers_bookings_trips_and_swaps_happen_once(container, serv
     assert len(asked) == 1
 
 
-def test_a_swap_whose_day_changed_hands_meanwhile_moves_nothing(container, service_config):
+def test_a_swap_whose_day_changed_hands_meanwhile_moves_nothing(container_at_volume, service_config_at_volume):
+    container, service_config = container_at_volume, service_config_at_volume
     trip = call(container, "trip_create", "ana", "g-school", trip_fields("Pédibus du canal"))["trip"]
     days = [d["date"] for d in call(container, "trip_rota", trip["id"])]
     for driver, day in (("ana", days[0]), ("bao", days[1]), ("chloe", days[2])):

@@ -3,9 +3,15 @@ import eventlet
 
 eventlet.monkey_patch()
 
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository, for devtools
+
 import pytest  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
+from devtools import volume  # noqa: E402
 from parentnet_kit import config, testing  # noqa: E402
 
 
@@ -24,3 +30,27 @@ def db(service_config):
     client = MongoClient(service_config["MONGO_URI"], tz_aware=True)
     yield client[service_config["LISTINGS_DB"]]
     client.close()
+
+
+# -- at volume -------------------------------------------------------------------------------
+# The concurrency tests run on a store already holding a year of other data (devtools/volume.py,
+# placed in cities no test uses): FerretDB's cost of a query follows the size of what it reads,
+# so an empty store would hide a hot path that reads everything. One fill per session.
+VOLUME_OUTINGS = 3000
+
+
+@pytest.fixture(scope="session")
+def volume_db():
+    """A listings database holding the volume of VOLUME_OUTINGS outings (as many listings; about 15,000 documents)."""
+    name = testing.unique_name("listings_volume")
+    volume.fill(config.mongo_uri(), VOLUME_OUTINGS, listings_db=name, in_cities=volume.FAR_FROM_TESTS)
+    yield name
+    MongoClient(config.mongo_uri()).drop_database(name)
+
+
+@pytest.fixture
+def service_config_at_volume(volume_db):
+    """Like ``service_config``, on the session's database at volume (tests isolate by their own ids)."""
+    vhost, amqp_uri = testing.create_vhost("listings")
+    yield {"AMQP_URI": amqp_uri, "MONGO_URI": config.mongo_uri(), "LISTINGS_DB": volume_db}
+    testing.delete_vhost(vhost)

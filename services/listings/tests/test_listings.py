@@ -41,6 +41,13 @@ def container(container_factory, service_config):
     return container
 
 
+@pytest.fixture
+def container_at_volume(container_factory, service_config_at_volume):
+    container = container_factory(ListingsService, service_config_at_volume)
+    container.start()
+    return container
+
+
 def post(container, owner, fields, apart=()):
     result = call(container, "create_listing", fields, owner, list(apart))
     assert result["errors"] == [], result
@@ -91,7 +98,8 @@ def test_the_exact_address_goes_only_to_the_accepted_reserver(container):
     assert kinds == ["listing_reservation_accepted"]
 
 
-def test_two_members_reserving_at_the_same_moment(container, service_config):
+def test_two_members_reserving_at_the_same_moment(container_at_volume, service_config_at_volume):
+    container, service_config = container_at_volume, service_config_at_volume
     offer = post(container, "owner", listing("give", "Porte-bébé", BASTILLE, category="maternity"))
     with ClusterRpcProxy(service_config) as cluster:
         calls = [cluster.listings.reserve_listing.call_async(offer["id"], m, []) for m in ("ana", "bao")]
