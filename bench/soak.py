@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import os
 import random
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ class Side:
     idle_commands: dict[str, dict[str, float]] = field(default_factory=dict)
     store_private: bool = True
     mix_seconds: float = 0.0
+    store_binary: str = ""
     registered: int = 0
     aborted: str = ""
 
@@ -192,7 +194,7 @@ def run_side(name: str, args: argparse.Namespace, run_dir: Path) -> Side:
         private_store(run_dir / name / "store") as store,
         bench_stack(f"soak{name}", run_dir / name, {**SOAK_SETTINGS, "MONGO_URI": store.uri}) as stack,
     ):
-        side.store_private = store.private
+        side.store_private, side.store_binary = store.private, Path(store.binary).name
         if name == "volume":
             print(f"soak: filling the volume store ({args.outings:,} outings) ...", flush=True)
             filled = volume.fill(
@@ -248,6 +250,9 @@ def main() -> None:
         "args": vars(args),
         "load": (load_before, os.getloadavg()),
         "cores": os.cpu_count(),
+        "commit": subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
     }
     soak_report.write(sides, context, append=not args.no_append)
 

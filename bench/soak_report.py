@@ -97,7 +97,8 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
         f"{context['load'][1][0]:.1f} after (the machine is shared: other work ran beside it).",
         f"Volume store: {total:,} documents written in {full.filled.get('seconds', 0):.0f} s "
         f"({by_kind}); {full.filled.get('indexed', 0):,} upcoming outings indexed for search. "
-        f"Store: {'a FerretDB of its own per side' if full.store_private else 'the shared store (CPU is everyone’s)'}.",
+        f"Store: {'a FerretDB of its own per side' if full.store_private else 'the shared store (CPU is everyone’s)'}"
+        f" (`{full.store_binary}`); code at `{context.get('commit', '?')}`.",
         f"Phones signed up: {empty.registered} of {args['phones']} (empty), {full.registered} (volume)."
         + "".join(
             f" **The {side.name} side stopped before its mix: {side.aborted}.**" for side in sides if side.aborted

@@ -1,17 +1,20 @@
-"""A MongoDB-protocol store of the soak's own: the same FerretDB binary and flags as the
-shared one, on its own ports and data directory, so that its CPU (read from /proc) and its
-command counters (its debug port's Prometheus text) are the soak's alone.
+"""A MongoDB-protocol store of the soak's own: FerretDB with the shared one's flags, on its
+own ports and data directory, so that its CPU (read from /proc) and its command counters
+(its debug port's Prometheus text) are the soak's alone.
 
 The shared store serves every test run on the machine at once; a CPU figure read from it
 would be everyone's. The flags are read from the running shared process, so whatever
 configuration provisioning gives the store (handler, backend options) the soak's copy has
-too. Without a local FerretDB (a real mongod, or MONGO_URI elsewhere) the soak uses the
-shared store and says so: its CPU is then the whole process's, others' work included.
+too; the binary is provisioning's newest build in its cache (the shared server may still run
+an older one until it is restarted), and the report names it. Without a local FerretDB on
+SQLite (a real mongod, or MONGO_URI elsewhere) the soak uses the shared store and says so:
+its CPU is then the whole process's, others' work included.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import socket
@@ -36,12 +39,14 @@ _OWN = ("--listen-addr", "--debug-addr", "--state-dir", "--sqlite-url")
 @dataclass
 class Store:
     """``uri`` to give the services; ``process`` whose CPU is the store's; ``debug_url`` for
-    its counters (None when unknown); ``private`` False when it is the shared store."""
+    its counters (None when unknown); ``private`` False when it is the shared store;
+    ``binary`` the store's executable."""
 
     uri: str
     process: psutil.Process
     debug_url: str | None
     private: bool
+    binary: str
 
     def cpu_seconds(self) -> float:
         """User + system CPU seconds the store's process has used since it started."""
@@ -56,6 +61,14 @@ class Store:
         with urllib.request.urlopen(f"{self.debug_url}/debug/metrics", timeout=10) as response:
             text = response.read().decode()
         return {name: int(count) for name, count in _COUNTER.findall(text)}
+
+
+def newest_build() -> str | None:
+    """The FerretDB that provisioning built last (its cache, scripts/provision.sh): what this
+    checkout would run, even while the shared server still runs an older build."""
+    cache = Path(os.environ.get("PARENTNET_CACHE") or Path.home() / ".cache" / "parentnet") / "bin"
+    builds = [p for p in cache.glob("ferretdb-*") if p.is_file() and os.access(p, os.X_OK) and p.suffix != ".tmp"]
+    return str(max(builds, key=lambda p: p.stat().st_mtime)) if builds else None
 
 
 def _listener(port: int) -> psutil.Process | None:
@@ -84,8 +97,9 @@ def private_store(data_dir: Path) -> Iterator[Store]:
         print(
             f"soak: no local FerretDB on SQLite at port {port}; using the shared store (its CPU includes others' work)"
         )
-        yield Store(shared_uri, process, None, private=False)
+        yield Store(shared_uri, process, None, False, argv[0] if argv else "")
         return
+    binary = newest_build() or argv[0]
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     own_port, debug_port = free_port(), free_port()
@@ -97,7 +111,7 @@ def private_store(data_dir: Path) -> Iterator[Store]:
         f"--sqlite-url=file:{data_dir}/",
     ]
     log = open(data_dir.parent / f"{data_dir.name}-ferretdb.log", "wb")  # noqa: SIM115 - the child's
-    child = subprocess.Popen([argv[0], *kept, *own], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    child = subprocess.Popen([binary, *kept, *own], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while not _port_open(own_port):
