@@ -118,9 +118,8 @@ def private_store(data_dir: Path) -> Iterator[Store]:
             if child.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the soak's FerretDB did not start; see {log.name}")
             time.sleep(0.1)
-        yield Store(
-            f"mongodb://127.0.0.1:{own_port}/", psutil.Process(child.pid), f"http://127.0.0.1:{debug_port}", True
-        )
+        debug_url = f"http://127.0.0.1:{debug_port}"
+        yield Store(f"mongodb://127.0.0.1:{own_port}/", psutil.Process(child.pid), debug_url, True, binary)
     finally:
         child.terminate()
         try:
