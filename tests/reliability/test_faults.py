@@ -106,8 +106,10 @@ def organizer(http):
         "city": "paris",
     }
     # At volume a sign-up can outlast the gateway's deadline and still be stored: try again as
-    # an app would; a second answer is the token or EMAIL_TAKEN (then sign in).
-    for _ in range(3):
+    # an app would, for up to a minute; a later answer is the token or EMAIL_TAKEN (then sign in).
+    # The faults are what this suite measures; the soak (bench/soak.py) measures sign-up times.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         answer = post(http, REGISTER, {"input": fields})
         payload = (answer.get("data") or {}).get("memberRegister") or {}
         if payload.get("accessToken"):
@@ -118,7 +120,7 @@ def organizer(http):
             payload = (answer.get("data") or {}).get("memberLogin") or {}
             if payload.get("accessToken"):
                 return payload["accessToken"]
-    raise AssertionError(f"the organizer could not sign up in 3 tries: {answer}")
+    raise AssertionError(f"the organizer could not sign up within 60 s: {answer}")
 
 
 def proposal(title: str) -> dict:
