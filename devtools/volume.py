@@ -52,6 +52,7 @@ class Filled:
 
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    outbox_history: bool = True
 
     @property
     def total(self) -> int:
@@ -67,8 +68,11 @@ class _Writer:
     def __init__(self, db: Database, filled: Filled) -> None:
         self.db, self.filled = db, filled
         self.buffers: dict[str, list[dict[str, Any]]] = {}
+        self.outbox_history = filled.outbox_history
 
     def put(self, collection: str, doc: dict[str, Any]) -> None:
+        if not self.outbox_history and collection.endswith("outbox"):
+            return
         buffer = self.buffers.setdefault(collection, [])
         buffer.append(doc)
         if len(buffer) >= BATCH:
@@ -448,20 +452,23 @@ def fill(
     listings_db: str | None = None,
     seed: int = 17,
     in_cities: tuple[str, ...] | None = None,
+    outbox_history: bool = True,
 ) -> Filled:
     """Write the volume into the databases named (``None``: skip that service); returns counts.
 
     ``outings`` outings (and as many members and listings), up to ``2 * places`` tickets each.
     Roughly ``20 * outings`` documents for events, ``14 * outings`` for members and ``3 * outings``
     for listings. ``in_cities``: city slugs to place it in (default all; tests pass
-    ``FAR_FROM_TESTS``). Raises ``ValueError`` for an unknown city and
+    ``FAR_FROM_TESTS``). ``outbox_history``: also one outbox record per version ever written, as the
+    outbox was before it kept only the recent past (what the first sweeps then compact); without
+    it the outboxes are empty, as the services leave them once idle. Raises ``ValueError`` for an unknown city and
     ``pymongo.errors.PyMongoError`` if the server refuses a write."""
     started = time.monotonic()
     slugs = tuple(in_cities or CITY_SLUGS)
     unknown = [slug for slug in slugs if slug not in cities.CITIES]
     if unknown:
         raise ValueError(f"in_cities: unknown cities {unknown}")
-    rng, now, filled = random.Random(seed), datetime.now(UTC), Filled()
+    rng, now, filled = random.Random(seed), datetime.now(UTC), Filled(outbox_history=outbox_history)
     members = _member_ids(rng, max(1, outings))
     client = MongoClient(mongo_uri, tz_aware=True)
     try:
@@ -485,11 +492,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--members-db", default=os.environ.get("MEMBERS_DB", "members"))
     parser.add_argument("--listings-db", default=os.environ.get("LISTINGS_DB", "listings"))
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--no-outbox-history", action="store_true", help="leave the outboxes empty")
     args = parser.parse_args(argv)
     if args.outings < 1:
         parser.error("--outings must be at least 1")
     filled = fill(
-        config.mongo_uri(), args.outings, args.places, args.events_db, args.members_db, args.listings_db, args.seed
+        config.mongo_uri(),
+        args.outings,
+        args.places,
+        args.events_db,
+        args.members_db,
+        args.listings_db,
+        args.seed,
+        outbox_history=not args.no_outbox_history,
     )
     for name, n in sorted(filled.counts.items()):
         print(f"{n:>10,}  {name}")

@@ -15,22 +15,19 @@ accepted change is impossible once its outbox insert has succeeded.
 
 What the store must do for this stays cheap however much was ever written (docs/store.md has
 the measurements). FerretDB 1.x on SQLite filters and sorts in its own process after reading
-every document of a collection, so no hot path reads a big collection by anything but a
-point lookup, and the sweeper reads only small collections:
-
-- ``<outbox>_pending`` holds a marker per record not yet published (written *before* the
-  record, removed after its publish): the sweeper reads that, not the outbox.
-- ``<outbox>_published`` holds a marker per record published in the last ``retention``;
-  compaction (every ``COMPACT_EVERY`` from the sweeper) then deletes the record of the
-  *previous* version. So the outbox keeps the latest version of every aggregate and the
-  recent past: a writer that read version v-1 always collides on ``v`` (a record is deleted
-  only ``retention`` after its successor was published, and no writer holds a read that long).
+every document of a collection, so the outbox holds only the recent past: the sweeper deletes
+published records older than ``retention`` (FerretDB has no TTL index), and reading the whole
+outbox every sweep costs what the last ``retention`` wrote, nothing when idle. Version
+collisions still hold: a writer that read version v-1 collides with the record of v, written
+after its read, so younger than ``retention`` as long as no writer holds a read that long
+(a change reads and inserts within one request, seconds; retries read again). Conflicts roll
+forward by point lookups ``<aggregate>:<v>``, and commits write what they always wrote:
+the record, the aggregate, the published flag.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import os
 import random
@@ -39,6 +36,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import ASCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -59,11 +57,9 @@ class ConcurrencyConflict(RuntimeError):
     """Somebody else committed this version of the aggregate first; reload and retry."""
 
 
-# How long a published record outlives its successor, and how often compaction runs.
-RETENTION = timedelta(seconds=float(os.environ.get("OUTBOX_RETENTION_SECONDS", "600")))
-COMPACT_EVERY = timedelta(seconds=60)
-# A pending marker whose record never appeared: its writer died between the two inserts.
-ORPHAN_AFTER = timedelta(minutes=5)
+# How long a published record stays: longer than any writer holds a read of the aggregate.
+RETENTION = timedelta(seconds=float(os.environ.get("OUTBOX_RETENTION_SECONDS", "300")))
+COMPACT_MAX = 1_000  # records deleted per sweep, so a first sweep of an old big outbox is spread out
 
 
 class AggregateStore:
@@ -81,24 +77,15 @@ class AggregateStore:
         # into ``collection``, so two kinds of aggregate must never share an outbox.
         self.aggregates: Collection = db[collection]
         self.outbox: Collection = db[outbox]
-        self.pending_marks: Collection = db[f"{outbox}_pending"]
-        self.published_marks: Collection = db[f"{outbox}_published"]
         self.publisher = publisher
         self.retention = retention
         self._ferretdb = is_ferretdb(db)
-        self._next_compaction = 0.0
 
     def ensure_indexes(self) -> None:
-        """Nothing to index (every read is by ``_id``); adopts unpublished records written before
-        the pending markers existed, once per outbox."""
-        adopted = self.outbox.database["outbox_adopted"]
-        if adopted.find_one({"_id": self.outbox.name}) is not None:
-            return
-        for record in self.outbox.find({"published": False}, {"created_at": 1}):
-            with contextlib.suppress(DuplicateKeyError):
-                self.pending_marks.insert_one({"_id": record["_id"], "created_at": record["created_at"]})
-        with contextlib.suppress(DuplicateKeyError):
-            adopted.insert_one({"_id": self.outbox.name, "at": datetime.now(UTC)})
+        """Nothing to index on FerretDB (it would not be used; every read is by ``_id`` or of the
+        whole small outbox); MongoDB gets the sweeper's index."""
+        if not self._ferretdb:
+            self.outbox.create_index([("published", ASCENDING), ("created_at", ASCENDING)])
 
     def get(self, aggregate_id: str) -> dict[str, Any] | None:
         return self.aggregates.find_one({"_id": aggregate_id})
@@ -110,7 +97,6 @@ class AggregateStore:
         aggregate_id, version = state["_id"], state["version"]
         if event.aggregate_id != aggregate_id or event.version != version:
             raise ValueError("event and state disagree on aggregate or version")
-        now = datetime.now(UTC)
         record = {
             "_id": f"{aggregate_id}:{version}",
             "aggregate_id": aggregate_id,
@@ -118,12 +104,8 @@ class AggregateStore:
             "state": state,
             "event": event.to_dict(),
             "published": False,
-            "created_at": now,
+            "created_at": datetime.now(UTC),
         }
-        # The marker first: a crash after the record's insert must leave the sweeper a trace.
-        # A racing writer of the same version may have written it; the record decides.
-        with contextlib.suppress(DuplicateKeyError):
-            self.pending_marks.insert_one({"_id": record["_id"], "created_at": now})
         try:
             self.outbox.insert_one(record)
         except DuplicateKeyError as exc:
@@ -170,67 +152,51 @@ class AggregateStore:
         except PublishFailed as exc:
             log.warning("event %s left for the sweeper: %s", record["_id"], exc)
             return False
-        now = datetime.now(UTC)
-        self.outbox.update_one({"_id": record["_id"]}, {"$set": {"published": True, "published_at": now}})
-        with contextlib.suppress(DuplicateKeyError):
-            self.published_marks.insert_one({"_id": record["_id"], "at": now})
-        self.pending_marks.delete_one({"_id": record["_id"]})
+        self.outbox.update_one(
+            {"_id": record["_id"]},
+            {"$set": {"published": True, "published_at": datetime.now(UTC)}},
+        )
         return True
 
-    def pending(self, older_than: timedelta) -> Iterator[dict[str, Any]]:
-        """Unpublished records written at least ``older_than`` ago, oldest first.
+    def _sweep_read(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """(unpublished records oldest first, ids of published records past ``retention``)."""
+        cutoff = datetime.now(UTC) - self.retention
+        if not self._ferretdb:
+            pending = list(self.outbox.find({"published": False}).sort("created_at", ASCENDING))
+            old = [r["_id"] for r in self.outbox.find({"published": True, "created_at": {"$lt": cutoff}}, {"_id": 1})]
+            return pending, old
+        # FerretDB reads the whole outbox for any filter: read it once, it holds only the recent past.
+        pending, old = [], []
+        for record in self.outbox.find({}):
+            if not record.get("published"):
+                pending.append(record)
+            elif aware(record["created_at"]) < cutoff:
+                old.append(record["_id"])
+        pending.sort(key=lambda r: aware(r["created_at"]))
+        return pending, old
 
-        Reads only the pending markers (a small collection: what is not published yet)."""
-        now = datetime.now(UTC)
-        marks = sorted(self.pending_marks.find({}), key=lambda m: (aware(m["created_at"]), m["_id"]))
-        for mark in marks:
-            if aware(mark["created_at"]) > now - older_than:
-                break
-            record = self.outbox.find_one({"_id": mark["_id"]})
-            if record is None:
-                if aware(mark["created_at"]) <= now - ORPHAN_AFTER:
-                    self.pending_marks.delete_one({"_id": mark["_id"]})
-                continue
-            if record.get("published"):  # published, then the process died before the marker went
-                self.pending_marks.delete_one({"_id": mark["_id"]})
-                continue
-            yield record
+    def pending(self, older_than: timedelta) -> Iterator[dict[str, Any]]:
+        """Unpublished records written at least ``older_than`` ago, oldest first."""
+        cutoff = datetime.now(UTC) - older_than
+        return iter([r for r in self._sweep_read()[0] if aware(r["created_at"]) <= cutoff])
 
     def relay_pending(self, older_than: timedelta = timedelta(seconds=2), limit: int = 500) -> int:
-        """Roll forward and publish what a crash or an outage left behind; returns how many.
-        Every ``COMPACT_EVERY`` it also compacts (``compact``)."""
+        """Roll forward and publish what a crash or an outage left behind, and delete published
+        records older than ``retention``; returns how many were published."""
         published = 0
         try:
-            for record in itertools.islice(self.pending(older_than), limit):
+            pending, old = self._sweep_read()
+            cutoff = datetime.now(UTC) - older_than
+            for record in [r for r in pending if aware(r["created_at"]) <= cutoff][:limit]:
                 self._roll_forward(record["aggregate_id"])
                 if not self._publish(record):
                     break  # the broker is away; the next sweep tries again
                 published += 1
-            if time.monotonic() >= self._next_compaction:
-                self._next_compaction = time.monotonic() + COMPACT_EVERY.total_seconds()
-                self.compact()
+            for record_id in old[:COMPACT_MAX]:
+                self.outbox.delete_one({"_id": record_id})
         except PyMongoError as exc:
             log.warning("outbox sweep interrupted: %s", exc)
         return published
-
-    def compact(self, limit: int = 5_000) -> int:
-        """Delete the published records superseded more than ``retention`` ago; returns how many.
-
-        For each version v published before ``now - retention`` the record of v-1 goes (when it
-        was published: an unpublished one waits for its sweep). Reads only the recent markers."""
-        cutoff = datetime.now(UTC) - self.retention
-        deleted = 0
-        for mark in itertools.islice(self.published_marks.find({}), limit):
-            if aware(mark["at"]) > cutoff:
-                continue
-            aggregate_id, _, version = mark["_id"].rpartition(":")
-            if version.isdigit() and int(version) > 1:
-                previous = f"{aggregate_id}:{int(version) - 1}"
-                record = self.outbox.find_one({"_id": previous}, {"published": 1})
-                if record is not None and record.get("published"):
-                    deleted += self.outbox.delete_one({"_id": previous}).deleted_count
-            self.published_marks.delete_one({"_id": mark["_id"]})
-        return deleted
 
 
 def retry_on_conflict(attempts: int, change: Callable[[], Any], backoff: float = 0.0) -> Any:

@@ -57,7 +57,6 @@ def test_sweeper_rolls_forward_and_publishes_what_a_crash_left(db, amqp_uri):
     # A process that died after its outbox insert: no aggregate write, no publish.
     crashed = AggregateStore(db, "things", None)
     state, event = state_and_event(1, "pool")
-    crashed.pending_marks.insert_one({"_id": "agg1:1", "created_at": datetime.now(UTC)})
     crashed.outbox.insert_one(
         {
             "_id": "agg1:1",
@@ -104,54 +103,32 @@ def test_topology_is_idempotent(amqp_uri):
     connection.close()
 
 
-def test_the_sweeper_reads_only_what_is_unpublished(db, amqp_uri):
+def test_the_outbox_keeps_only_the_recent_past_and_versions_still_collide(db, amqp_uri):
     publisher = EventPublisher(amqp_uri)
-    store = AggregateStore(db, "things", publisher)
+    store = AggregateStore(db, "things", publisher, retention=timedelta(hours=1))
     for version in (1, 2, 3):
         store.commit(*state_and_event(version, f"v{version}"))
-    assert db.outbox_pending.count_documents({}) == 0
-    assert list(store.pending(timedelta(0))) == []
-    publisher.close()
-
-
-def test_a_marker_whose_record_never_came_is_dropped_after_a_while(db):
-    store = AggregateStore(db, "things", None)
-    old = datetime.now(UTC) - timedelta(minutes=10)
-    store.pending_marks.insert_one({"_id": "agg1:1", "created_at": old})
-    store.pending_marks.insert_one({"_id": "agg2:1", "created_at": datetime.now(UTC) - timedelta(seconds=5)})
-    assert list(store.pending(timedelta(0))) == []
-    assert [m["_id"] for m in store.pending_marks.find({})] == ["agg2:1"]  # its writer may still be at it
-
-
-def test_unpublished_records_of_an_older_outbox_are_adopted_once(db):
-    db.outbox.insert_one(
-        {"_id": "agg1:1", "aggregate_id": "agg1", "version": 1, "published": False, "created_at": datetime.now(UTC)}
-    )
-    store = AggregateStore(db, "things", None)
-    store.ensure_indexes()
-    store.ensure_indexes()
-    assert [m["_id"] for m in store.pending_marks.find({})] == ["agg1:1"]
-
-
-def test_compaction_keeps_the_latest_version_and_the_recent_past(db, amqp_uri):
-    publisher = EventPublisher(amqp_uri)
-    store = AggregateStore(db, "things", publisher, retention=timedelta(0))
-    for version in (1, 2, 3):
-        store.commit(*state_and_event(version, f"v{version}"))
-    recent = AggregateStore(db, "things", publisher, retention=timedelta(hours=1))
-    assert recent.compact() == 0
-    assert store.compact() == 2
-    assert [r["_id"] for r in db.outbox.find({})] == ["agg1:3"]
-    assert db.outbox_published.count_documents({}) == 0
-    # The next version still collides with a writer that read the latest one.
-    with pytest.raises(ConcurrencyConflict):
+    assert store.relay_pending(older_than=timedelta(0)) == 0
+    assert db.outbox.count_documents({}) == 3  # younger than the retention: kept
+    with pytest.raises(ConcurrencyConflict):  # a writer that read version 2 collides
         store.commit(*state_and_event(3, "stale"))
-    store.commit(*state_and_event(4, "v4"))
+
+    unpublished = AggregateStore(db, "things", None, retention=timedelta(0))
+    unpublished.commit(*state_and_event(4, "v4"))  # no broker: left for the sweeper
+    expired = AggregateStore(db, "things", publisher, retention=timedelta(0))
+    expired.relay_pending(older_than=timedelta(hours=1))
+    # Published and past the retention: deleted; the unpublished one waits for its publish.
+    assert [r["_id"] for r in db.outbox.find({})] == ["agg1:4"]
+    assert expired.relay_pending(older_than=timedelta(0)) == 1
+    expired.relay_pending(older_than=timedelta(0))
+    assert db.outbox.count_documents({}) == 0
     assert store.get("agg1")["title"] == "v4"
+    store.commit(*state_and_event(5, "v5"))
+    assert store.get("agg1")["version"] == 5
     publisher.close()
 
 
-def test_a_conflict_rolls_forward_what_a_crash_left_without_reading_the_outbox_by_aggregate(db):
+def test_a_conflict_rolls_forward_what_a_crash_left_by_point_lookups(db):
     store = AggregateStore(db, "things", None)
     store.commit(*state_and_event(1, "v1"))
     state, event = state_and_event(2, "v2")

@@ -24,6 +24,8 @@ attendance is two lookups when nothing changed, however many families came and w
 
 from __future__ import annotations
 
+import threading
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,6 +78,8 @@ class _Known:
 
 
 KNOWN_OUTINGS_MAX = 2_000
+# Green locks under nameko (eventlet patches threading), shared by the process's workers.
+TICKET_LOCKS = [threading.Lock() for _ in range(64)]
 
 
 class Attendance:
@@ -168,7 +172,11 @@ class Attendance:
             if ticket is not None and not ticket["left"]:
                 raise AlreadyJoined(claim_id) from None
             # A claim without a live ticket: a join that died half-way. Carry on with it.
-        seen = self._take_ticket(outing_id, member_id, adults, children, capacity, claim_id, now)
+        # One ticket-taker per outing at a time in this process: racing joins would otherwise all
+        # try the same next number, one insert winning per round (a write each, and SQLite
+        # takes one write at a time). Other processes still race, and the unique _id decides.
+        with TICKET_LOCKS[zlib.crc32(outing_id.encode()) % len(TICKET_LOCKS)]:
+            seen = self._take_ticket(outing_id, member_id, adults, children, capacity, claim_id, now)
         place = next(
             p for p in self._places_of([t for t in seen if not t["left"]], capacity) if p.member_id == member_id
         )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import uuid
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
@@ -27,12 +31,32 @@ from .attendance import AlreadyJoined, Attendance
 from .coop import Coop
 from .trips import Trips
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 SOURCE = "events"
 # Many families joining one outing at once all bump its version: retry generously, spread out.
 ATTENDANCE_ATTEMPTS, ATTENDANCE_BACKOFF = 40, 0.01
 EDIT_ATTEMPTS = 5
 PARTY_MAX = 12
 TIME_AND_PLACE = ("starts_at", "ends_at", "venue_name", "location")
+
+
+# Green locks under nameko (eventlet patches threading); shared by the process's workers.
+REFRESH_LOCKS = [threading.Lock() for _ in range(64)]
+
+
+# Occurrences of a series are separate aggregates: changed a few at a time, so a 52-week series
+# waits for the store's round trips 52 / SERIES_PARALLEL times instead of 52 (green threads).
+SERIES_PARALLEL = 8
+
+
+def _each(change: Callable[[T], R], items: list[T]) -> list[R]:
+    """``change`` applied to every item, a few at a time; results in the order of ``items``."""
+    if len(items) <= 1:
+        return [change(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(SERIES_PARALLEL, len(items))) as pool:
+        return list(pool.map(change, items))
 
 
 class NotFound(LookupError):
@@ -103,17 +127,18 @@ class OutingStore:
         # second delivery finds it (and the same ids) and finishes what the first began.
         with contextlib.suppress(DuplicateKeyError):
             self.series_index.insert_one({"_id": series_id, "occurrences": ids, "created_at": now})
-        views = []
-        for index, start in enumerate(starts):
-            occurrence = {**clean, "starts_at": start, "ends_at": start + duration}
+
+        def publish(index: int) -> dict[str, Any]:
+            occurrence = {**clean, "starts_at": starts[index], "ends_at": starts[index] + duration}
             state = domain.new_outing_state(occurrence, organizer_id, now)
             state["_id"] = ids[index]
             state.update(series_id=series_id, occurrence=index + 1, recurrence=recurrence)
             try:
-                views.append(self._commit(state, "outing_published"))
+                return self._commit(state, "outing_published")
             except ConcurrencyConflict:
-                views.append(self.get(state["_id"]))
-        return views[0]
+                return self.get(state["_id"])
+
+        return _each(publish, list(range(len(starts))))[0]
 
     def _occurrences(self, series_id: str) -> list[dict[str, Any]]:
         """The series' outings in time order: by _id from its series document (older series,
@@ -171,18 +196,19 @@ class OutingStore:
         new_local = _aware(new_start).astimezone(domain.ZoneInfo(zone))
         day_delta = (new_local.date() - local_start.date()).days
         duration = patch.get("ends_at", current["ends_at"]) - new_start
-        view = None
-        for target in targets:
+
+        def change_one(target: dict[str, Any]) -> dict[str, Any]:
             changes = dict(patch)
             if target is not current and ("starts_at" in patch or "ends_at" in patch):
                 start = domain.shift_to(
                     _aware(target["starts_at"]), zone, day_delta, new_local.time().replace(tzinfo=None)
                 )
                 changes.update(starts_at=start, ends_at=start + duration)
-            result = self._apply_change(
+            return self._apply_change(
                 target["_id"], changes, detach=scope != "series" and bool(target.get("series_id"))
             )
-            view = result if target is current else view
+
+        view = _each(change_one, targets)[0]
         if "capacity" in patch:
             for target in targets:
                 self._promote(target["_id"])
@@ -225,11 +251,7 @@ class OutingStore:
                 for d in self._occurrences(current["series_id"])
                 if d["status"] == "published" and _aware(d["starts_at"]) > now and d["_id"] != outing_id
             ]
-        view = None
-        for target in targets:
-            result = self._cancel_one(target)
-            view = result if target == outing_id else view
-        return {"outing": view, "errors": []}
+        return {"outing": _each(self._cancel_one, targets)[0], "errors": []}
 
     def _cancel_one(self, outing_id: str) -> dict[str, Any]:
         def change() -> dict[str, Any]:
@@ -309,8 +331,16 @@ class OutingStore:
             self.inbox.notify(place.member_id, key, "waitlist_promoted", message, subject, current["city"])
 
     def refresh_attendance(self, outing_id: str) -> dict[str, Any]:
-        """Publish the derived attendance as a new version, unless it already shows it."""
+        """Publish the derived attendance as a new version, unless it already shows it.
 
+        One refresh per outing at a time in this process (striped locks): fifty joins at once
+        then do not fight for the next version; each waiting one finds the attendance already
+        published by the one before (it read the tickets after theirs), at two lookups. Other
+        processes still meet as version conflicts, retried."""
+        with REFRESH_LOCKS[zlib.crc32(outing_id.encode()) % len(REFRESH_LOCKS)]:
+            return self._refresh_attendance(outing_id)
+
+    def _refresh_attendance(self, outing_id: str) -> dict[str, Any]:
         def change() -> dict[str, Any]:
             current = self.store.get(outing_id)
             assert current is not None

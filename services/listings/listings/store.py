@@ -29,6 +29,7 @@ from . import domain
 SOURCE = "listings"
 EDIT_ATTEMPTS, BACKOFF = 20, 0.01
 MATCH_SWEEP_AFTER = timedelta(seconds=5)
+ORPHAN_MARKER_AFTER = timedelta(minutes=5)
 log = logging.getLogger(__name__)
 
 Decision = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]]
@@ -42,6 +43,11 @@ class ListingStore:
         self.inbox = Inbox(AggregateStore(db, "inbox", publisher, outbox="inbox_outbox"), SOURCE)
         self.reservations = db["reservations"]
         self.recommendations = db["recommendations"]
+        # What the timers look at, kept small (docs/store.md: FerretDB reads a whole collection
+        # for any filter but {_id}): a marker per listing posted and not matched yet, and one per
+        # active listing with its expiry. The listings collection itself is never scanned by a timer.
+        self.unmatched = db["listings_unmatched"]
+        self.expiring = db["listings_expiring"]
 
     def ensure_indexes(self) -> None:
         for store in (self.listings, self.matches, self.contacts):
@@ -53,6 +59,20 @@ class ListingStore:
         coll.create_index([("owner_id", ASCENDING), ("created_at", DESCENDING)])
         coll.create_index([("matched", ASCENDING), ("created_at", ASCENDING)])
         self.contacts.aggregates.create_index([("city", ASCENDING), ("recommendations", DESCENDING)])
+        self._adopt_markers()
+
+    def _adopt_markers(self) -> None:
+        """Once per database: markers for listings written before the markers existed."""
+        adopted = self.listings.aggregates.database["listings_markers_adopted"]
+        if adopted.find_one({"_id": "v1"}) is not None:
+            return
+        for doc in self.listings.aggregates.find({"status": "active"}, {"expires_at": 1, "matched": 1}):
+            self.expiring.replace_one({"_id": doc["_id"]}, {"expires_at": doc["expires_at"]}, upsert=True)
+            if doc.get("matched") is False:
+                with contextlib.suppress(DuplicateKeyError):
+                    self.unmatched.insert_one({"_id": doc["_id"], "at": datetime.now(UTC)})
+        with contextlib.suppress(DuplicateKeyError):
+            adopted.insert_one({"_id": "v1", "at": datetime.now(UTC)})
 
     def relay_pending(self) -> int:
         stores = (self.listings, self.matches, self.contacts, self.inbox.store)
@@ -63,7 +83,12 @@ class ListingStore:
 
     def _commit_listing(self, state: dict[str, Any], type_: str) -> dict[str, Any]:
         view = domain.public_view(state)
+        active = state["status"] == "active"
+        if active:  # before: an active listing always has its marker (the sweep re-reads the listing)
+            self.expiring.replace_one({"_id": state["_id"]}, {"expires_at": state["expires_at"]}, upsert=True)
         self.listings.commit(state, self._event(type_, state, view))
+        if not active:  # after: a failed commit leaves the listing as it was, marker included
+            self.expiring.delete_one({"_id": state["_id"]})
         return view
 
     # -- posting -------------------------------------------------------------------------
@@ -82,6 +107,8 @@ class ListingStore:
             state["_id"] = listing_id
         state["matched"] = False
         state["owner_apart"] = sorted(set(apart or []))
+        with contextlib.suppress(DuplicateKeyError):
+            self.unmatched.insert_one({"_id": state["_id"], "at": now})
         try:
             self._commit_listing(state, "listing_posted")
         except ConcurrencyConflict:
@@ -89,6 +116,7 @@ class ListingStore:
             state = self.listings.get(state["_id"]) or state
             return {"listing": domain.view_for(state, owner_id), "errors": []}
         self.match(state["_id"])
+        self.unmatched.delete_one({"_id": state["_id"]})
         return {"listing": domain.view_for(state, owner_id), "errors": []}
 
     def get_many(self, listing_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
@@ -164,13 +192,19 @@ class ListingStore:
 
     def sweep_unmatched(self) -> int:
         """Match what a crash between posting and matching left behind."""
-        cutoff = datetime.now(UTC) - MATCH_SWEEP_AFTER
+        now = datetime.now(UTC)
         done = 0
-        for doc in self.listings.aggregates.find({"matched": False, "created_at": {"$lte": cutoff}}, {"_id": 1}).limit(
-            100
-        ):
-            self.match(doc["_id"])
-            done += 1
+        for marker in list(self.unmatched.find({}))[:100]:
+            at = _aware(marker["at"])
+            if at > now - MATCH_SWEEP_AFTER:
+                continue
+            listing = self.listings.get(marker["_id"])
+            if listing is None and at > now - ORPHAN_MARKER_AFTER:
+                continue  # its posting may still be on its way
+            if listing is not None and not listing.get("matched"):
+                self.match(marker["_id"])
+                done += 1
+            self.unmatched.delete_one({"_id": marker["_id"]})
         return done
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -320,9 +354,15 @@ class ListingStore:
         """Active listings past their expiry become expired (and leave search), with nobody acting."""
         now = datetime.now(UTC)
         expired = 0
-        for doc in self.listings.aggregates.find({"status": "active", "expires_at": {"$lte": now}}, {"_id": 1}).limit(
-            limit
-        ):
+        due = [m for m in self.expiring.find({}) if _aware(m["expires_at"]) <= now][:limit]
+        for doc in due:
+            current = self.listings.get(doc["_id"])
+            if current is None or current["status"] != "active":
+                self.expiring.delete_one({"_id": doc["_id"]})
+                continue
+            if _aware(current["expires_at"]) > now:  # renewed: the marker follows
+                self.expiring.replace_one({"_id": doc["_id"]}, {"expires_at": current["expires_at"]}, upsert=True)
+                continue
 
             def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
                 if current["status"] != "active" or _aware(current["expires_at"]) > datetime.now(UTC):

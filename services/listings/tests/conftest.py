@@ -36,14 +36,17 @@ def db(service_config):
 # The concurrency tests run on a store already holding a year of other data (devtools/volume.py,
 # placed in cities no test uses): FerretDB's cost of a query follows the size of what it reads,
 # so an empty store would hide a hot path that reads everything. One fill per session.
-VOLUME_OUTINGS = 3000
+VOLUME_OUTINGS = 10_000
 
 
 @pytest.fixture(scope="session")
 def volume_db():
-    """A listings database holding the volume of VOLUME_OUTINGS outings (as many listings; about 15,000 documents)."""
+    """A listings database holding VOLUME_OUTINGS listings and 3,000 inbox entries: about
+    13,000 documents."""
     name = testing.unique_name("listings_volume")
-    volume.fill(config.mongo_uri(), VOLUME_OUTINGS, listings_db=name, in_cities=volume.FAR_FROM_TESTS)
+    volume.fill(
+        config.mongo_uri(), VOLUME_OUTINGS, listings_db=name, in_cities=volume.FAR_FROM_TESTS, outbox_history=False
+    )
     yield name
     MongoClient(config.mongo_uri()).drop_database(name)
 

@@ -116,7 +116,9 @@ def test_two_members_reserving_at_the_same_moment(container_at_volume, service_c
 
 def test_expired_listings_close_without_anyone_acting(container, service_config, db):
     offer = post(container, "owner", listing("give", "Body 6 mois", BASTILLE, category="clothes", size="68"))
-    db.listings.update_one({"_id": offer["id"]}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(minutes=1)}})
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    db.listings.update_one({"_id": offer["id"]}, {"$set": {"expires_at": past}})
+    db.listings_expiring.update_one({"_id": offer["id"]}, {"$set": {"expires_at": past}})  # the sweep's schedule
     call(container, "expire")
     assert call(container, "get_listings", [offer["id"]], None)[0]["status"] == "expired"
     closed = [e for e in published(service_config["AMQP_URI"]) if e["type"] == "listing_closed"]
