@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: up down test bench provision services demo lint schema help
+.PHONY: up down test bench soak provision services demo lint schema help
 
 help:
 	@echo "make up     provision RabbitMQ, a MongoDB-protocol server and Elasticsearch, start the five processes, load demo data"
@@ -32,6 +32,11 @@ test: provision
 bench: provision
 	@.venv/bin/pip install -q -r bench/requirements.txt
 	@$(PY) -m bench.run
+
+# SOAK_ARGS="--short" for a quick try; see bench/README.md.
+soak: provision
+	@.venv/bin/pip install -q -r bench/requirements.txt
+	@$(PY) -m bench.soak $(SOAK_ARGS)
 
 lint:
 	@.venv/bin/ruff check .

@@ -151,9 +151,22 @@ def write(results: dict[str, Any]) -> None:
     begin, end = "<!-- relevance: python -m bench.relevance -->", "<!-- /relevance -->"
     if begin in previous and end in previous:
         lines += [previous[previous.index(begin) : previous.index(end) + len(end)], ""]
-    (HERE / "results.md").write_text("\n".join(lines))
+    (HERE / "results.md").write_text("\n".join(lines) + _soak_sections())
     chart(lat)
     print((HERE / "results.md").read_text())
+
+
+def _soak_sections() -> str:
+    """The soak runs appended so far (bench/soak.py): kept when make bench rewrites the rest."""
+    path = HERE / "results.md"
+    text = path.read_text() if path.exists() else ""
+    at = text.find("\n## Soak")
+    if at < 0:
+        return ""
+    soak = text[at:]
+    # The relevance section is kept on its own (above): not twice when it came after a soak.
+    relevance = soak.find("<!-- relevance: python -m bench.relevance -->")
+    return soak[:relevance] if relevance >= 0 else soak
 
 
 def chart(lat: dict[str, Any]) -> None:

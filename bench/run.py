@@ -20,16 +20,15 @@ import orjson
 import psutil
 import urllib3
 from elasticsearch import Elasticsearch
-from elasticsearch.helpers import bulk
 
 from bench import cache, ingest, load, report, rpc_hop
 from bench.amqp_client import BlockingRpc
 from bench.dataset import mixed_events, percentile, query_points
-from devtools.isolated import isolated_stack
+from bench.stack import bench_stack
+from devtools.search_fill import index_events
 from gateway.ids import from_global_id
 from parentnet_kit import config
 from search import queries
-from search.documents import write_for
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -38,29 +37,12 @@ NEARBY = """query($near: GeoPointInput!, $radiusKm: Float!, $first: Int) {
   nearbyOutings(near: $near, radiusKm: $radiusKm, first: $first) { totalCount edges { node { id } } }
 }"""
 # Production settings but for what a single load-generating address would trip over.
-BENCH_SETTINGS = {"GATEWAY_TRACE_RPC": "false"}
+BENCH_SETTINGS: dict[str, str | None] = {"GATEWAY_TRACE_RPC": "false"}
 
 
 def seed(es: Elasticsearch, prefix: str, total: int, rng: random.Random) -> dict[str, int]:
     """Straight into the indices (the indexer's own speed is measurement 4)."""
-    counts = {"outings": 0, "listings": 0}
-
-    def actions():  # noqa: ANN202
-        for event in mixed_events(total, rng):
-            write = write_for(event)
-            counts[write.spec.name] += 1
-            yield {
-                "_op_type": "index",
-                "_index": f"{prefix}{write.spec.name}",
-                "_id": write.doc_id,
-                "version": write.version,
-                "version_type": "external",
-                "_source": write.document,
-            }
-
-    bulk(es.options(request_timeout=120), actions(), chunk_size=2000)
-    es.indices.refresh(index=f"{prefix}*")
-    return counts
+    return index_events(es, prefix, mixed_events(total, rng))
 
 
 def measured_processes(stack, es: Elasticsearch) -> dict[str, psutil.Process]:  # noqa: ANN001
@@ -135,10 +117,7 @@ def main() -> None:
     rng = random.Random(2026)
     results: dict[str, object] = {}
     run_dir = ROOT / ".run" / "bench"
-    with isolated_stack("bench", run_dir, start=False) as stack:
-        stack.env.update(BENCH_SETTINGS)
-        stack.start_all()
-        stack.wait_healthy(90)
+    with bench_stack("bench", run_dir, BENCH_SETTINGS) as stack:
         es = Elasticsearch(config.elasticsearch_url(), request_timeout=60)
         prefix = stack.env["SEARCH_INDEX_PREFIX"]
 

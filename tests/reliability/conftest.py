@@ -1,9 +1,16 @@
 """The fault suite: real faults against the real servers, each checked for loss and double
 application. Every test records one row; the table is printed at the end of the run and kept
-in .run/reliability.md."""
+in .run/reliability.md.
+
+The stack runs at volume: before the first fault its databases hold months of other data
+(devtools.volume, ``RELIABILITY_VOLUME_OUTINGS`` outings, default 2,000: ~110,000 documents;
+0 for none) and its search indices other outings and listings, so what recovers after a fault
+(sweepers, redeliveries, replays) does so over a store that is not empty."""
 
 from __future__ import annotations
 
+import os
+import random
 import sys
 from pathlib import Path
 
@@ -13,14 +20,37 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from elasticsearch import Elasticsearch  # noqa: E402
+
+from bench.dataset import mixed_events  # noqa: E402
+from devtools import volume  # noqa: E402
 from devtools.isolated import isolated_stack  # noqa: E402
+from devtools.search_fill import index_events, index_filled_outings  # noqa: E402
+from parentnet_kit import config  # noqa: E402
 
 ROWS: list[dict] = []
+VOLUME: dict[str, int] = {}
+VOLUME_OUTINGS = int(os.environ.get("RELIABILITY_VOLUME_OUTINGS", "2000"))
+OTHER_DOCUMENTS = 20 * VOLUME_OUTINGS  # in the search indices, besides the filled outings ahead
+
+
+def fill(env: dict[str, str]) -> None:
+    """The stack's databases and indices filled with other data (ids never used by a fault)."""
+    filled = volume.fill(
+        config.mongo_uri(), VOLUME_OUTINGS, 10, env["EVENTS_DB"], env["MEMBERS_DB"], env["LISTINGS_DB"]
+    )
+    es = Elasticsearch(config.elasticsearch_url(), request_timeout=120)
+    prefix = env["SEARCH_INDEX_PREFIX"]
+    indexed = index_filled_outings(config.mongo_uri(), env["EVENTS_DB"], es, prefix)
+    others = index_events(es, prefix, mixed_events(OTHER_DOCUMENTS, random.Random(17), prefix="vol-"))
+    VOLUME.update(documents=filled.total, indexed=indexed + sum(others.values()))
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     with isolated_stack("faults", tmp_path_factory.mktemp("run")) as running:
+        if VOLUME_OUTINGS > 0:
+            fill(running.env)
         yield running
 
 
@@ -41,6 +71,10 @@ def record():
 
 def table() -> str:
     lines = [
+        f"At volume: {VOLUME['documents']:,} other documents in the stack's databases, "
+        f"{VOLUME['indexed']:,} in its search indices (fault 5's stack is new: empty).\n"
+        if VOLUME
+        else "On empty stores (RELIABILITY_VOLUME_OUTINGS=0).\n",
         "| fault | events sent | lost | applied twice | recovery (s) | how it was counted |",
         "|---|---:|---:|---:|---:|---|",
     ]

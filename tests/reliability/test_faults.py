@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pika
 import pytest
+from applied import between, mark, quiet
 from conftest import ROOT
 from elasticsearch import Elasticsearch
 from pymongo import MongoClient
@@ -36,6 +37,7 @@ CREATE = """mutation($input: OutingCreateInput!) {
 REGISTER = (
     """mutation($input: MemberRegisterInput!) { memberRegister(input: $input) { accessToken userErrors { code } } }"""
 )
+LOGIN = """mutation($input: MemberLoginInput!) { memberLogin(input: $input) { accessToken userErrors { code } } }"""
 STATE = Path(
     os.environ.get("PARENTNET_STATE")
     or ("/var/lib/parentnet" if os.geteuid() == 0 else Path.home() / ".local/state/parentnet")
@@ -73,6 +75,20 @@ def versions(env: dict, ids: list[str]) -> dict[str, int | None]:
     return {d["_id"]: (d["_source"]["version"] if d.get("found") else None) for d in found}
 
 
+def outings_index(env: dict) -> str:
+    return f"{env['SEARCH_INDEX_PREFIX']}outings"
+
+
+def within(predicate, timeout: float) -> bool:
+    """Like wait_for, but a timeout answers False: the row is still counted and recorded,
+    and the test fails on its counts rather than before them."""
+    try:
+        wait_for(predicate, timeout=timeout)
+    except AssertionError:
+        return False
+    return True
+
+
 def post(http, query: str, variables: dict, token: str | None = None) -> dict:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
@@ -89,7 +105,22 @@ def organizer(http):
         "displayName": "Org",
         "city": "paris",
     }
-    return post(http, REGISTER, {"input": fields})["data"]["memberRegister"]["accessToken"]
+    # At volume a sign-up can outlast the gateway's deadline and still be stored: try again as
+    # an app would, for up to a minute; a later answer is the token or EMAIL_TAKEN (then sign in).
+    # The faults are what this suite measures; the soak (bench/soak.py) measures sign-up times.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer = post(http, REGISTER, {"input": fields})
+        payload = (answer.get("data") or {}).get("memberRegister") or {}
+        if payload.get("accessToken"):
+            return payload["accessToken"]
+        if any(e.get("code") == "EMAIL_TAKEN" for e in payload.get("userErrors") or ()):
+            login = {"email": fields["email"], "password": fields["password"]}
+            answer = post(http, LOGIN, {"input": login})
+            payload = (answer.get("data") or {}).get("memberLogin") or {}
+            if payload.get("accessToken"):
+                return payload["accessToken"]
+    raise AssertionError(f"the organizer could not sign up within 60 s: {answer}")
 
 
 def proposal(title: str) -> dict:
@@ -128,6 +159,7 @@ def queue_depth(env: dict, queue: str) -> int:
 def test_search_killed_during_a_burst_of_2000_events(stack, record):
     ids = [f"f1-{i:04d}" for i in range(500)]
     events = [outing_event(i, v) for v in range(1, 5) for i in ids]
+    before = quiet(es(), outings_index(stack.env))
     publisher = EventPublisher(stack.env["AMQP_URI"])
     for n, event in enumerate(events):
         publisher.publish(event)
@@ -136,18 +168,20 @@ def test_search_killed_during_a_burst_of_2000_events(stack, record):
     publisher.close()
     stack.start("search")
     started = time.monotonic()
-    wait_for(lambda: set(versions(stack.env, ids).values()) == {4}, timeout=120, what="every outing at version 4")
+    within(lambda: set(versions(stack.env, ids).values()) == {4}, timeout=120)
     recovery = time.monotonic() - started
     final = versions(stack.env, ids)
     lost = sum(1 for v in final.values() if v is None or v < 4)
-    twice = sum(1 for v in final.values() if v is not None and v > 4)
+    writes = between(before, quiet(es(), outings_index(stack.env)))
+    twice = writes.twice(len(events))
     record(
         "1. kill -9 search during 2,000 events",
         len(events),
         lost,
         twice,
         recovery,
-        "index equals the source: 500 docs at v4",
+        f"500 docs at v4; {writes.applied:,} writes applied for {len(events):,} events, "
+        f"{writes.refused} repeats or stale refused (409)",
     )
     assert lost == twice == 0
 
@@ -190,11 +224,7 @@ def test_rabbitmq_restarted_during_1000_outing_creates(stack, http, organizer, r
     assert broker_back.is_set()
     started = time.monotonic()
     stack.wait_healthy(120)
-    wait_for(
-        lambda: None not in versions(stack.env, confirmed).values(),
-        timeout=120,
-        what="every confirmed outing searchable",
-    )
+    within(lambda: None not in versions(stack.env, confirmed).values(), timeout=120)
     recovery = time.monotonic() - started
     lost = sum(1 for v in versions(stack.env, confirmed).values() if v is None)
     db = MongoClient(config.mongo_uri())[stack.env["EVENTS_DB"]]
@@ -222,6 +252,7 @@ def test_elasticsearch_stopped_for_30_s_during_writes(stack, record):
         pytest.skip("needs the local Elasticsearch that provisioning started")
     pid = int(pid_file.read_text())
     ids = [f"f3-{i:03d}" for i in range(300)]
+    before = quiet(es(), outings_index(stack.env))
     publisher = EventPublisher(stack.env["AMQP_URI"])
     os.kill(pid, signal.SIGSTOP)
     try:
@@ -237,13 +268,20 @@ def test_elasticsearch_stopped_for_30_s_during_writes(stack, record):
         os.kill(pid, signal.SIGCONT)
     publisher.close()
     started = time.monotonic()
-    wait_for(lambda: None not in versions(stack.env, ids).values(), timeout=120, what="every event indexed")
+    within(lambda: None not in versions(stack.env, ids).values(), timeout=120)
     recovery = time.monotonic() - started
     lost = sum(1 for v in versions(stack.env, ids).values() if v is None)
+    writes = between(before, quiet(es(), outings_index(stack.env)))
+    twice = writes.twice(len(ids))
     record(
-        "3. Elasticsearch frozen 30 s during writes", len(ids), lost, 0, recovery, "all 300 indexed after it came back"
+        "3. Elasticsearch frozen 30 s during writes",
+        len(ids),
+        lost,
+        twice,
+        recovery,
+        f"{writes.applied} writes applied for {len(ids)} events, {writes.refused} repeats refused (409)",
     )
-    assert lost == 0
+    assert lost == twice == 0
 
 
 # 4 -------------------------------------------------------------------------------------------
@@ -260,18 +298,18 @@ def test_events_killed_between_its_write_and_its_publish(stack, http, organizer,
         stored = [d["_id"] for d in db.outings.find({"title": title})]
         return bool(stored) and None not in versions(stack.env, stored).values()
 
-    wait_for(searchable, timeout=60, what="the outing rolled forward and published by the sweeper")
+    lost = int(not within(searchable, timeout=60))
     recovery = time.monotonic() - started
-    twice = db.outings.count_documents({"title": title}) - 1
+    twice = max(0, db.outings.count_documents({"title": title}) - 1)
     record(
         "4. events killed after its write, before its publish",
         1,
-        0,
+        lost,
         twice,
         recovery,
-        "outbox sweeper published it; one outing",
+        "outbox sweeper published it; outings stored with its title",
     )
-    assert twice == 0
+    assert lost == twice == 0
 
 
 # 5 -------------------------------------------------------------------------------------------
@@ -280,22 +318,27 @@ def test_events_published_before_search_ever_ran(tmp_path, record):
     late = Stack(env=env, run_dir=tmp_path, gateway_port=0)
     try:
         ids = [f"f5-{i:03d}" for i in range(200)]
+        before = mark(es(), outings_index(env))  # no index yet: its first write will be 0
         publisher = EventPublisher(env["AMQP_URI"])  # declares every consumer's queue, so nothing is dropped
         for outing_id in ids:
             publisher.publish(outing_event(outing_id, 1))
         publisher.close()
         late.start("search")
         started = time.monotonic()
-        wait_for(lambda: None not in versions(env, ids).values(), timeout=90, what="the backlog indexed")
+        within(lambda: None not in versions(env, ids).values(), timeout=90)
         recovery = time.monotonic() - started
+        lost = sum(1 for v in versions(env, ids).values() if v is None)
+        writes = between(before, quiet(es(), outings_index(env)))
+        twice = writes.twice(len(ids))
         record(
             "5. events published before search ever ran",
             len(ids),
-            0,
-            0,
+            lost,
+            twice,
             recovery,
-            "search's queue existed before search did",
+            f"search's queue existed before search did; {writes.applied} writes applied for {len(ids)} events",
         )
+        assert lost == twice == 0
     finally:
         late.stop_all()
         cleanup(vhost, env)
@@ -305,6 +348,7 @@ def test_events_published_before_search_ever_ran(tmp_path, record):
 def test_a_handler_that_raises_is_dead_lettered_then_replayed(stack, record):
     restart(stack, "search", PARENTNET_FAULT_INDEXER_REJECT="f6-stuck")
     others = [f"f6-{i:02d}" for i in range(50)]
+    before = quiet(es(), outings_index(stack.env))
     publisher = EventPublisher(stack.env["AMQP_URI"])
     publisher.publish(outing_event("f6-stuck", 1))
     for outing_id in others:
@@ -323,9 +367,21 @@ def test_a_handler_that_raises_is_dead_lettered_then_replayed(stack, record):
         timeout=60,
     )
     assert run.returncode == 0, run.stderr
-    wait_for(lambda: versions(stack.env, ["f6-stuck"])["f6-stuck"] == 1, timeout=30, what="the replayed event indexed")
+    within(lambda: versions(stack.env, ["f6-stuck"])["f6-stuck"] == 1, timeout=30)
     recovery = time.monotonic() - started
-    record("6. a handler that raises", 51, 0, 0, recovery, "5 attempts, dead-lettered, replayed by the CLI")
+    ids = ["f6-stuck", *others]
+    lost = sum(1 for v in versions(stack.env, ids).values() if v is None)
+    writes = between(before, quiet(es(), outings_index(stack.env)))
+    twice = writes.twice(len(ids))
+    record(
+        "6. a handler that raises",
+        len(ids),
+        lost,
+        twice,
+        recovery,
+        f"5 attempts, dead-lettered, replayed by the CLI; {writes.applied} writes applied for {len(ids)} events",
+    )
+    assert lost == twice == 0
 
 
 # 7 -------------------------------------------------------------------------------------------
@@ -336,6 +392,7 @@ def test_a_service_that_is_down(stack, http, organizer, record):
         started = time.monotonic()
         answer = post(http, CREATE, {"input": proposal(title)}, organizer)
         answered_in = time.monotonic() - started
+        confirmed = bool(((answer.get("data") or {}).get("outingCreate") or {}).get("outing"))
         assert answer["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
         assert answered_in < 7  # the RPC deadline is 5 s
         both = post(http, '{ cities { slug } node(id: "T3V0aW5nOng") { id } }', {}, organizer)
@@ -347,10 +404,16 @@ def test_a_service_that_is_down(stack, http, organizer, record):
     later = time.monotonic() + 3
     wait_for(lambda: time.monotonic() > later, timeout=10, what="a little past the request's expiry")
     half_written = MongoClient(config.mongo_uri())[stack.env["EVENTS_DB"]].outings.count_documents({"title": title})
+    lost = int(confirmed and half_written == 0)  # confirmed to the client, then not stored
     record(
-        "7. a service down", 1, 0, half_written, answered_in, "SERVICE_UNAVAILABLE within the deadline; nothing stored"
+        "7. a service down",
+        1,
+        lost,
+        half_written,
+        answered_in,
+        "SERVICE_UNAVAILABLE within the deadline; outings stored with its title after it came back",
     )
-    assert half_written == 0
+    assert lost == half_written == 0
 
 
 # 8 -------------------------------------------------------------------------------------------
@@ -365,16 +428,16 @@ def test_consumer_killed_after_writing_before_acking(stack, record):
     before = es().get(index=index, id="f8-once")
     restart(stack, "search", PARENTNET_FAULT_INDEXER_CRASH_AFTER_WRITE=None)
     started = time.monotonic()
-    wait_for(lambda: queue_depth(stack.env, "search.indexer") == 0, timeout=30, what="the redelivered event handled")
+    within(lambda: queue_depth(stack.env, "search.indexer") == 0, timeout=30)
     recovery = time.monotonic() - started
     after = es().get(index=index, id="f8-once")
     twice = int((after["_seq_no"], after["_version"]) != (before["_seq_no"], before["_version"]))
     record(
         "8. indexer killed after its write, before its ack",
         1,
-        0,
+        int(not after["found"]),
         twice,
         recovery,
         "redelivered: a 409, the document untouched",
     )
-    assert twice == 0
+    assert twice == 0 and after["found"]

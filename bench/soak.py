@@ -1,0 +1,261 @@
+"""make soak (python -m bench.soak): the same steady mix of API calls on an empty store and on
+a store filled as a year of use leaves it, one after the other in one run; appends the
+comparison to bench/results.md and draws bench/soak.png.
+
+Each side gets a stack of its own (bench.stack) on a MongoDB-protocol store of its own
+(bench.store: the shared FerretDB's binary and flags, its own port and data), so the store's
+CPU read from /proc is that side's alone. Per side:
+
+1. the volume side is filled (devtools.volume: ``--outings`` outings with up to twice
+   ``--places`` tickets each, as many members and listings, an outbox record per version), and
+   its upcoming outings indexed into its search indices, as the indexer would have;
+2. the idle store's CPU over ``--idle`` seconds (the stack's sweepers and timers running);
+3. ``--phones`` simulated phones (bench.phones) register, each from its own 127.77.x.y
+   address: every per-address limit stays at its production value;
+4. each operation alone, ``--solo`` times in a row: the store's CPU and commands per call;
+5. the mix at ``--rate`` calls per second for ``--minutes``;
+6. 4 and 2 again: how the per-call cost and the idle cost moved over the run.
+
+Latency is the phone's: from the request leaving to the answer read. ``--short`` is a quick
+try (1 minute per side, 2,000 outings); the numbers of a short run say little.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import subprocess
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from bench import soak_report
+from bench.phones import OPERATIONS, Phone, Pools, Sample, run_mix
+from bench.stack import bench_stack
+from bench.store import Store, private_store
+from devtools import volume
+from devtools.search_fill import index_filled_outings
+from parentnet_kit import config
+
+ROOT = Path(__file__).resolve().parent.parent
+# Production values for everything the test suites relax (devtools.isolated.TEST_SETTINGS):
+# each phone has its own address, so no limit needs raising.
+SOAK_SETTINGS: dict[str, str | None] = {
+    "REGISTRATIONS_PER_CLIENT_HOUR": None,
+    "EXPIRY_SWEEP_SECONDS": None,
+    "GATEWAY_TRACE_RPC": "false",
+    "GATEWAY_RATE_POINTS_PER_MINUTE": None,
+}
+SAMPLE_EVERY = 5.0  # seconds between readings of the store's CPU during the mix
+
+
+@dataclass
+class Side:
+    """One side's measurements. ``timeline``: (seconds into the mix, store CPU seconds so far,
+    calls answered so far); ``solo``: per phase ("start", "end") and operation, the store's
+    CPU ms and commands per call; ``idle``: per phase, the idle store's share of one core
+    (``idle_commands``: the commands per second the stack's timers send it meanwhile);
+    ``registered``: phones that signed up (the others sit out); ``aborted``: why the side
+    stopped before its mix, if it did."""
+
+    name: str
+    filled: dict[str, Any] = field(default_factory=dict)
+    samples: list[Sample] = field(default_factory=list)
+    timeline: list[tuple[float, float, int]] = field(default_factory=list)
+    solo: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    idle: dict[str, float] = field(default_factory=dict)
+    idle_commands: dict[str, dict[str, float]] = field(default_factory=dict)
+    store_private: bool = True
+    mix_seconds: float = 0.0
+    store_binary: str = ""
+    registered: int = 0
+    aborted: str = ""
+
+
+async def idle_share(store: Store, seconds: float) -> tuple[float, dict[str, float]]:
+    """The store over ``seconds`` with no client calling: its CPU as a share of one core, and
+    the commands per second the stack's own timers send it."""
+    before, commands, t0 = store.cpu_seconds(), store.commands(), time.monotonic()
+    await asyncio.sleep(seconds)
+    elapsed = time.monotonic() - t0
+    after = store.commands()
+    rates = {k: (v - commands.get(k, 0)) / elapsed for k, v in after.items() if v != commands.get(k, 0)}
+    return (store.cpu_seconds() - before) / elapsed, rates
+
+
+async def solo(
+    phones: list[Phone], store: Store, times: int, idle: tuple[float, dict[str, float]]
+) -> dict[str, dict[str, Any]]:
+    """Each operation ``times`` in a row, nothing else calling: per call the store's CPU (ms)
+    and its commands, less what the idle store spends and is sent over the same time (``idle``
+    as idle_share answers; a negative CPU means the call cost less than the idle noise), and
+    the median latency."""
+    idle_cpu, idle_rates = idle
+    found: dict[str, dict[str, Any]] = {}
+    for operation in OPERATIONS:
+        samples: list[Sample] = []
+        cpu0, commands0, t0 = store.cpu_seconds(), store.commands(), time.monotonic()
+        for i in range(times):
+            phone = phones[i % len(phones)]
+            kept, phone.samples = phone.samples, samples
+            try:
+                await phone.run(operation)
+            finally:
+                phone.samples = kept
+        elapsed = time.monotonic() - t0
+        cpu = store.cpu_seconds() - cpu0 - idle_cpu * elapsed
+        commands1 = store.commands()
+        ran = [s for s in samples if s.operation == operation]
+        n = max(1, len(ran))
+        commands = {k: (v - commands0.get(k, 0) - idle_rates.get(k, 0) * elapsed) / n for k, v in commands1.items()}
+        found[operation] = {
+            "calls": len(ran),
+            "cpu ms": cpu * 1000 / n,
+            "commands": {k: v for k, v in commands.items() if v >= 0.05},
+            "p50 ms": soak_report.median([s.ms for s in ran]),
+            "outcomes": sorted({s.outcome for s in ran}),
+        }
+    return found
+
+
+async def sample_store(store: Store, side: Side, started: float, stop: asyncio.Event) -> None:
+    while True:
+        side.timeline.append((time.monotonic() - started, store.cpu_seconds(), len(side.samples)))
+        try:
+            await asyncio.wait_for(stop.wait(), SAMPLE_EVERY)
+            side.timeline.append((time.monotonic() - started, store.cpu_seconds(), len(side.samples)))
+            return
+        except TimeoutError:
+            pass
+
+
+async def drive(side: Side, store: Store, gateway_url: str, args: argparse.Namespace, rng: random.Random) -> None:
+    pools = Pools()
+    phones = [Phone(n, gateway_url, pools, side.samples, rng) for n in range(args.phones)]
+    everyone = list(phones)
+    started = time.monotonic()
+    for phone in phones:
+        await phone.open(started)
+    try:
+        side.idle["start"], side.idle_commands["start"] = idle = await idle_share(store, args.idle)
+        # One at a time: setup, not measured, and a store slowed by volume still lets them in.
+        await gather_in(1, [phone.register for phone in phones])
+        side.registered = sum(1 for phone in phones if phone.token)
+        if side.registered < 2:
+            side.aborted = f"{side.registered} of {len(phones)} phones could sign up: " + ", ".join(
+                sorted({s.outcome for s in side.samples if s.operation == "register"})
+            )
+            print(f"soak: {side.name} side stopped: {side.aborted}", flush=True)
+            return
+        phones = [phone for phone in phones if phone.token]
+        # Something to join, reserve and read before the clock starts.
+        await gather_in(8, [phone.create_outing for phone in phones[:10]] + [p.create_listing for p in phones[:10]])
+        await gather_in(8, [phone.nearby for phone in phones[:20]])
+        side.solo["start"] = await solo(phones, store, args.solo, idle)
+        side.samples.clear()
+        mix_started = time.monotonic()
+        for phone in phones:
+            phone.started = mix_started
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(sample_store(store, side, mix_started, stop))
+        await run_mix(phones, args.rate, args.minutes * 60, rng)
+        side.mix_seconds = time.monotonic() - mix_started
+        stop.set()
+        await sampler
+        side.solo["end"] = await solo(phones, store, args.solo, idle)
+        side.idle["end"], side.idle_commands["end"] = await idle_share(store, args.idle)
+    finally:
+        for phone in everyone:
+            await phone.close()
+
+
+async def gather_in(limit: int, calls: list[Callable[[], Awaitable[None]]]) -> None:
+    """Run the calls at most ``limit`` at a time."""
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[None]]) -> None:
+        async with gate:
+            await call()
+
+    await asyncio.gather(*(one(call) for call in calls))
+
+
+def run_side(name: str, args: argparse.Namespace, run_dir: Path) -> Side:
+    side = Side(name)
+    rng = random.Random(f"soak-{name}")
+    with (
+        private_store(run_dir / name / "store") as store,
+        bench_stack(f"soak{name}", run_dir / name, {**SOAK_SETTINGS, "MONGO_URI": store.uri}) as stack,
+    ):
+        side.store_private, side.store_binary = store.private, Path(store.binary).name
+        if name == "volume":
+            print(f"soak: filling the volume store ({args.outings:,} outings) ...", flush=True)
+            filled = volume.fill(
+                store.uri,
+                args.outings,
+                args.places,
+                stack.env["EVENTS_DB"],
+                stack.env["MEMBERS_DB"],
+                stack.env["LISTINGS_DB"],
+            )
+            es = Elasticsearch(config.elasticsearch_url(), request_timeout=120)
+            t0 = time.monotonic()
+            indexed = index_filled_outings(store.uri, stack.env["EVENTS_DB"], es, stack.env["SEARCH_INDEX_PREFIX"])
+            side.filled = {
+                "counts": filled.counts,
+                "seconds": filled.seconds,
+                "indexed": indexed,
+                "index seconds": time.monotonic() - t0,
+            }
+            print(
+                f"soak: {filled.total:,} documents in {filled.seconds:.0f} s; {indexed:,} outings indexed", flush=True
+            )
+        print(f"soak: {name} side, {args.minutes:g} min at {args.rate:g} calls/s from {args.phones} phones", flush=True)
+        asyncio.run(drive(side, store, stack.gateway_url, args, rng))
+    return side
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="the mix's length on each side")
+    parser.add_argument("--rate", type=float, default=6.0, help="calls per second, all phones together")
+    parser.add_argument("--phones", type=int, default=60)
+    parser.add_argument("--outings", type=int, default=100_000, help="filled outings; as many members and listings")
+    parser.add_argument("--places", type=int, default=10, help="up to twice this many tickets per filled outing")
+    parser.add_argument("--solo", type=int, default=20, help="calls per operation when measured alone")
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds the idle store is watched")
+    parser.add_argument("--short", action="store_true", help="a quick try: 1 min, 2,000 outings, 20 phones")
+    parser.add_argument("--no-append", action="store_true", help="write the report to .run/soak/ only")
+    args = parser.parse_args()
+    if args.short:
+        args.minutes, args.outings, args.phones, args.solo, args.idle = 1.0, 2_000, 20, 6, 10.0
+    for name in ("minutes", "rate", "idle"):
+        if getattr(args, name) <= 0:
+            parser.error(f"--{name} must be more than 0")
+    if args.phones < 2 or args.outings < 1 or args.solo < 1:
+        parser.error("--phones must be at least 2, --outings and --solo at least 1")
+    run_dir = ROOT / ".run" / "soak"
+    started = datetime.now(UTC)
+    load_before = os.getloadavg()
+    sides = [run_side(name, args, run_dir) for name in ("empty", "volume")]
+    context = {
+        "started": started,
+        "args": vars(args),
+        "load": (load_before, os.getloadavg()),
+        "cores": os.cpu_count(),
+        "commit": subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+    }
+    soak_report.write(sides, context, append=not args.no_append)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""The soak's report: a section appended to bench/results.md, and bench/soak.png."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.dataset import percentile
+from bench.phones import OPERATIONS, Sample
+
+if TYPE_CHECKING:
+    from bench.soak import Side
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SOAK_HEADING = "## Soak"  # bench/report.py keeps every section from this heading on
+WINDOW = 30.0  # seconds per point of the chart
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def p99(values: Sequence[float]) -> float:
+    return percentile(list(values), 99) if values else float("nan")
+
+
+def _answered(samples: list[Sample], operation: str, start: float = 0, end: float = float("inf")) -> list[float]:
+    """Latencies of every call of ``operation`` begun in [start, end): failures too, since a
+    SERVICE_UNAVAILABLE after the 5 s deadline is what the parent waited."""
+    return [s.ms for s in samples if s.operation == operation and start <= s.at < end]
+
+
+def _failures(samples: list[Sample], operation: str) -> dict[str, int]:
+    """Calls that did not do what was asked: top-level errors, transport failures, timeouts."""
+    found: dict[str, int] = {}
+    for s in samples:
+        if s.operation == operation and not s.outcome.startswith(("ok", "user:")):
+            found[s.outcome] = found.get(s.outcome, 0) + 1
+    return found
+
+
+def _cpu(value: float) -> str:
+    """CPU per call less the idle store's: below 0 it was lost in the idle noise."""
+    return "< idle" if value < 0 else _ms(value)
+
+
+def _ms(value: float) -> str:
+    return "–" if value != value else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _ratio(a: float, b: float) -> str:
+    return "–" if not b or a != a or b != b else f"{a / b:.2f}×"
+
+
+def _minute_p99(side: Side, operation: str) -> tuple[float, float]:
+    """p99 in the mix's first and last minute."""
+    return (
+        p99(_answered(side.samples, operation, 0, 60)),
+        p99(_answered(side.samples, operation, side.mix_seconds - 60, side.mix_seconds + 1)),
+    )
+
+
+def _mix_cpu_per_call(side: Side, start: float, end: float) -> float:
+    """The store's CPU ms per call answered between two moments of the mix (timeline points)."""
+    points = [p for p in side.timeline if start <= p[0] <= end]
+    if len(points) < 2 or points[-1][2] == points[0][2]:
+        return float("nan")
+    return (points[-1][1] - points[0][1]) * 1000 / (points[-1][2] - points[0][2])
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def section(sides: list[Side], context: dict[str, Any]) -> str:
+    empty, full = sides
+    args = context["args"]
+    counts = full.filled.get("counts", {})
+    total = sum(counts.values())
+    # "<tag>_events.outbox" -> "events.outbox": the database's tag is the run's, not news
+    by_kind = ", ".join(
+        f"{n:,} {name.split('_', 2)[-1]}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1])[:8]
+    )
+    lines = [
+        f"{SOAK_HEADING}, {context['started']:%Y-%m-%d %H:%M} UTC"
+        + (" (short: a try, not a measurement)" * args["short"]),
+        "",
+        f"`python -m bench.soak` with {args['minutes']:g} min of mix per side at {args['rate']:g} calls/s from "
+        f"{args['phones']} phones (each its own 127.77.x.y address, limits at production values), "
+        f"on {context['cores']} cores; load average {context['load'][0][0]:.1f} before, "
+        f"{context['load'][1][0]:.1f} after (the machine is shared: other work ran beside it).",
+        f"Volume store: {total:,} documents written in {full.filled.get('seconds', 0):.0f} s "
+        f"({by_kind}); {full.filled.get('indexed', 0):,} upcoming outings indexed for search. "
+        f"Store: {'a FerretDB of its own per side' if full.store_private else 'the shared store (CPU is everyone’s)'}"
+        f" (`{full.store_binary}`); code at `{context.get('commit', '?')}`.",
+        f"Phones signed up: {empty.registered} of {args['phones']} (empty), {full.registered} (volume)."
+        + "".join(
+            f" **The {side.name} side stopped before its mix: {side.aborted}.**" for side in sides if side.aborted
+        ),
+        "",
+        "| operation | calls empty / volume | p50 empty → volume (ms) | p99 empty → volume (ms) | p99 volume ÷ empty "
+        "| p99 first → last minute, volume (ms) | store CPU per call alone, empty → volume (ms) "
+        "| volume, start → end of run (ms) | failures (volume) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for operation in OPERATIONS:
+        e, v = _answered(empty.samples, operation), _answered(full.samples, operation)
+        first, last = _minute_p99(full, operation)
+        cpu_e = empty.solo.get("start", {}).get(operation, {}).get("cpu ms", float("nan"))
+        cpu_v0 = full.solo.get("start", {}).get(operation, {}).get("cpu ms", float("nan"))
+        cpu_v1 = full.solo.get("end", {}).get(operation, {}).get("cpu ms", float("nan"))
+        failures = _failures(full.samples, operation)
+        lines.append(
+            f"| {operation} | {len(e)} / {len(v)} | {_ms(median(e))} → {_ms(median(v))} "
+            f"| {_ms(p99(e))} → {_ms(p99(v))} "
+            f"| {_ratio(p99(v), p99(e))} | {_ms(first)} → {_ms(last)} | {_cpu(cpu_e)} → {_cpu(cpu_v0)} "
+            f"| {_cpu(cpu_v0)} → {_cpu(cpu_v1)} | {', '.join(f'{k} ×{n}' for k, n in failures.items()) or '–'} |"
+        )
+    lines += ["", "| store, per side | empty | volume |", "|---|---:|---:|"]
+    for phase in ("start", "end"):
+        lines.append(
+            f"| idle, {phase} of run (% of one core) | {_ms(100 * empty.idle.get(phase, float('nan')))} "
+            f"| {_ms(100 * full.idle.get(phase, float('nan')))} |"
+        )
+    for label, (a, b) in (("first minute", (0, 60)), ("last minute", (None, None))):
+        values = []
+        for side in sides:
+            start, end = (a, b) if a is not None else (side.mix_seconds - 60, side.mix_seconds + 1)
+            values.append(_mix_cpu_per_call(side, start, end))
+        lines.append(f"| CPU per call in the mix, {label} (ms) | {_ms(values[0])} | {_ms(values[1])} |")
+    idle_rates = [
+        ", ".join(
+            f"{k} {n:.1f}"
+            for k, n in sorted(side.idle_commands.get("start", {}).items())
+            if k not in ("ismaster", "hello")
+        )
+        or "–"
+        for side in sides
+    ]
+    lines.append(f"| commands per second the idle stack sends it | {idle_rates[0]} | {idle_rates[1]} |")
+    lines += [
+        "",
+        "Store commands per call, alone, at the start, empty → volume (FerretDB's own counters, less "
+        "what the idle stack sends meanwhile):",
+        "",
+    ]
+    for operation in OPERATIONS:
+        shown = []
+        for side in sides:
+            commands = side.solo.get("start", {}).get(operation, {}).get("commands", {})
+            text = ", ".join(f"{k} {n:.1f}" for k, n in sorted(commands.items()) if k not in ("ismaster", "hello"))
+            shown.append(text or "–")
+        lines.append(f"- {operation}: {shown[0]} → {shown[1]}")
+    join_e, join_v = p99(_answered(empty.samples, "join")), p99(_answered(full.samples, "join"))
+    first, last = _minute_p99(full, "join")
+    drift = abs(last - first) / first if first else float("nan")
+    idle_max = max(full.idle.values(), default=float("nan"))
+    lines += [
+        "",
+        "Issue 17's targets:",
+        "",
+        f"- join p99 at volume ≤ 1.5× on an empty store: {_ms(join_v)} ÷ {_ms(join_e)} ms = {_ratio(join_v, join_e)}, "
+        f"{_verdict(join_v <= 1.5 * join_e)}",
+        f"- join p99 flat (±20 %) from the first to the last minute at volume: {_ms(first)} → {_ms(last)} ms "
+        f"({100 * drift:+.0f} %), {_verdict(drift <= 0.2)}",
+        f"- the idle volume store under 5 % of a core: {100 * idle_max:.1f} %, {_verdict(idle_max < 0.05)}",
+        "",
+        "![latency over the soak](soak.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def chart(sides: list[Side], path: Path) -> None:
+    """Per operation, p50 and p99 per 30-s window over the mix, empty vs volume; and the
+    store's CPU (share of a core) over the mix."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, 4, figsize=(18, 11), sharex=True)
+    colours = {"empty": "tab:blue", "volume": "tab:red"}
+    for ax, operation in zip(axes.flat, OPERATIONS, strict=False):
+        for side in sides:
+            xs, mids, tops = [], [], []
+            t = 0.0
+            while t < side.mix_seconds:
+                values = _answered(side.samples, operation, t, t + WINDOW)
+                if values:
+                    xs.append((t + WINDOW / 2) / 60)
+                    mids.append(median(values))
+                    tops.append(p99(values))
+                t += WINDOW
+            ax.plot(xs, tops, color=colours[side.name], label=f"{side.name} p99")
+            ax.plot(xs, mids, color=colours[side.name], linestyle="--", label=f"{side.name} p50")
+        ax.set_title(operation)
+        ax.set_yscale("log")
+        ax.set_ylabel("ms")
+    ax = axes.flat[len(OPERATIONS)]
+    for side in sides:
+        points = side.timeline
+        xs = [(a[0] + b[0]) / 2 / 60 for a, b in itertools.pairwise(points)]
+        ys = [100 * (b[1] - a[1]) / max(1e-9, b[0] - a[0]) for a, b in itertools.pairwise(points)]
+        ax.plot(xs, ys, color=colours[side.name], label=side.name)
+    ax.set_title("store CPU (% of one core)")
+    axes.flat[0].legend(fontsize=8)
+    axes.flat[len(OPERATIONS)].legend(fontsize=8)
+    for ax in axes.flat[len(OPERATIONS) + 1 :]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("minutes into the mix")
+    fig.suptitle("Soak: latency per 30-s window, empty store vs a year's volume, same mix")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def write(sides: list[Side], context: dict[str, Any], append: bool = True) -> None:
+    """Append the section to bench/results.md (or only .run/soak/results.md) and draw the chart;
+    every sample goes to .run/soak/raw.json, (at, operation, ms, outcome) each."""
+    text = section(sides, context)
+    out = ROOT / ".run" / "soak"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.md").write_text(text)
+    raw = {
+        side.name: {**dataclasses.asdict(side), "samples": [dataclasses.astuple(x) for x in side.samples]}
+        for side in sides
+    }
+    (out / "raw.json").write_text(json.dumps(raw, default=str))
+    chart(sides, (HERE if append else out) / "soak.png")
+    if append:
+        with open(HERE / "results.md", "a", encoding="utf-8") as handle:
+            handle.write("\n" + text)
+    print(text)

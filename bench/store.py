@@ -1,0 +1,131 @@
+"""A MongoDB-protocol store of the soak's own: FerretDB with the shared one's flags, on its
+own ports and data directory, so that its CPU (read from /proc) and its command counters
+(its debug port's Prometheus text) are the soak's alone.
+
+The shared store serves every test run on the machine at once; a CPU figure read from it
+would be everyone's. The flags are read from the running shared process, so whatever
+configuration provisioning gives the store (handler, backend options) the soak's copy has
+too; the binary is provisioning's newest build in its cache (the shared server may still run
+an older one until it is restarted), and the report names it. Without a local FerretDB on
+SQLite (a real mongod, or MONGO_URI elsewhere) the soak uses the shared store and says so:
+its CPU is then the whole process's, others' work included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+
+from devtools.isolated import free_port
+from parentnet_kit import config
+
+_COUNTER = re.compile(r'^ferretdb_client_requests_total\{command="([^"]+)"[^}]*\} (\d+)', re.MULTILINE)
+# Flags that name where this copy listens and keeps its data; every other flag is kept.
+_OWN = ("--listen-addr", "--debug-addr", "--state-dir", "--sqlite-url")
+
+
+@dataclass
+class Store:
+    """``uri`` to give the services; ``process`` whose CPU is the store's; ``debug_url`` for
+    its counters (None when unknown); ``private`` False when it is the shared store;
+    ``binary`` the store's executable."""
+
+    uri: str
+    process: psutil.Process
+    debug_url: str | None
+    private: bool
+    binary: str
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the store's process has used since it started."""
+        times = self.process.cpu_times()
+        return times.user + times.system
+
+    def commands(self) -> dict[str, int]:
+        """Requests served so far per command name (``find``, ``insert``, ...); empty when the
+        store has no debug port."""
+        if self.debug_url is None:
+            return {}
+        with urllib.request.urlopen(f"{self.debug_url}/debug/metrics", timeout=10) as response:
+            text = response.read().decode()
+        return {name: int(count) for name, count in _COUNTER.findall(text)}
+
+
+def newest_build() -> str | None:
+    """The FerretDB that provisioning built last (its cache, scripts/provision.sh): what this
+    checkout would run, even while the shared server still runs an older build."""
+    cache = Path(os.environ.get("PARENTNET_CACHE") or Path.home() / ".cache" / "parentnet") / "bin"
+    builds = [p for p in cache.glob("ferretdb-*") if p.is_file() and os.access(p, os.X_OK) and p.suffix != ".tmp"]
+    return str(max(builds, key=lambda p: p.stat().st_mtime)) if builds else None
+
+
+def _listener(port: int) -> psutil.Process | None:
+    for connection in psutil.net_connections("tcp"):
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port and connection.pid:
+            return psutil.Process(connection.pid)
+    return None
+
+
+def _port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def private_store(data_dir: Path) -> Iterator[Store]:
+    """A new, empty FerretDB like the shared one, removed (with ``data_dir``) afterwards."""
+    shared_uri = config.mongo_uri()
+    port = urlsplit(shared_uri).port or 27017
+    shared = _listener(port)
+    argv = shared.cmdline() if shared else []
+    # Only the SQLite backend keeps all its data under a directory of our choosing.
+    if not argv or "ferretdb" not in Path(argv[0]).name or "--handler=sqlite" not in argv:
+        process = shared or psutil.Process()
+        print(
+            f"soak: no local FerretDB on SQLite at port {port}; using the shared store (its CPU includes others' work)"
+        )
+        yield Store(shared_uri, process, None, False, argv[0] if argv else "")
+        return
+    binary = newest_build() or argv[0]
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    own_port, debug_port = free_port(), free_port()
+    kept = [a for a in argv[1:] if not a.startswith(_OWN)]
+    own = [
+        f"--listen-addr=127.0.0.1:{own_port}",
+        f"--debug-addr=127.0.0.1:{debug_port}",
+        f"--state-dir={data_dir}",
+        f"--sqlite-url=file:{data_dir}/",
+    ]
+    log = open(data_dir.parent / f"{data_dir.name}-ferretdb.log", "wb")  # noqa: SIM115 - the child's
+    child = subprocess.Popen([binary, *kept, *own], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _port_open(own_port):
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the soak's FerretDB did not start; see {log.name}")
+            time.sleep(0.1)
+        debug_url = f"http://127.0.0.1:{debug_port}"
+        yield Store(f"mongodb://127.0.0.1:{own_port}/", psutil.Process(child.pid), debug_url, True, binary)
+    finally:
+        child.terminate()
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        log.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
