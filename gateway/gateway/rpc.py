@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from typing import Any
 
 import aio_pika
 import orjson
 from aio_pika.abc import AbstractIncomingMessage
-from aio_pika.exceptions import AMQPError, DeliveryError
+from aio_pika.exceptions import AMQPError, ChannelNotFoundEntity, DeliveryError
 from aiormq.exceptions import ChannelInvalidStateError
 
 log = logging.getLogger(__name__)
 RPC_EXCHANGE = "nameko-rpc"
+SERVING_CHECK_SECONDS = 1.0
 
 
 class ServiceUnavailable(RuntimeError):
@@ -56,6 +58,8 @@ class RpcClient:
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None
         self.calls = 0  # counted per process, for tests of batching
+        self._probe: aio_pika.abc.AbstractChannel | None = None
+        self._serving: dict[str, tuple[float, bool]] = {}  # service -> (checked at, has a consumer)
 
     async def connect(self) -> None:
         self._connection = await aio_pika.connect_robust(self.amqp_uri)
@@ -67,6 +71,33 @@ class RpcClient:
         queue = await channel.declare_queue(f"rpc.reply-{self.reply_key}", exclusive=True, auto_delete=True)
         await queue.bind(self._exchange, routing_key=self.reply_key)
         await queue.consume(self._on_reply, no_ack=True)
+
+    async def _has_consumer(self, service: str) -> bool:
+        """Whether an instance of ``service`` takes requests now (its nameko queue ``rpc-<service>``
+        has a consumer), asked of RabbitMQ at most once a second per service.
+
+        A request sent while no instance runs waits in the queue until its expiration and runs
+        if one comes back in time: its caller could only be told "outcome unknown" after the
+        whole deadline (30 s for a mutation). Asked first, a service that is down is refused at
+        once with nothing sent, which is the truth."""
+        now = time.monotonic()
+        checked = self._serving.get(service)
+        if checked is not None and now - checked[0] < SERVING_CHECK_SECONDS:
+            return checked[1]
+        assert self._connection is not None
+        try:
+            if self._probe is None or self._probe.is_closed:
+                # Its own channel: a passive declare of a queue that does not exist closes it.
+                self._probe = await self._connection.channel()
+            # robust=False: a robust channel answers a passive declare of a queue it declared
+            # before from its cache, with the consumer count of that first answer.
+            queue = await self._probe.declare_queue(f"rpc-{service}", passive=True, robust=False)
+            serving = bool(queue.declaration_result.consumer_count)
+        except ChannelNotFoundEntity:
+            serving = False  # no instance has ever served it: mandatory publishing says so too
+            self._probe = None
+        self._serving[service] = (now, serving)
+        return serving
 
     async def close(self) -> None:
         for future in self._pending.values():
@@ -101,6 +132,11 @@ class RpcClient:
         if self._exchange is None:
             raise ServiceUnavailable(service, "the gateway is not connected to RabbitMQ")
         deadline = timeout or self.default_timeout
+        try:
+            if not await self._has_consumer(service):
+                raise ServiceUnavailable(service, "no instance is running")
+        except (AMQPError, ConnectionError, ChannelInvalidStateError) as exc:
+            raise ServiceUnavailable(service, f"RabbitMQ: {exc}") from exc
         correlation_id = uuid.uuid4().hex
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
