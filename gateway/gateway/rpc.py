@@ -93,9 +93,9 @@ class RpcClient:
             # before from its cache, with the consumer count of that first answer.
             queue = await self._probe.declare_queue(f"rpc-{service}", passive=True, robust=False)
             serving = bool(queue.declaration_result.consumer_count)
-        except ChannelNotFoundEntity:
-            serving = False  # no instance has ever served it: mandatory publishing says so too
+        except ChannelNotFoundEntity as exc:
             self._probe = None
+            raise ServiceUnavailable(service, "no instance has ever served it") from exc
         self._serving[service] = (now, serving)
         return serving
 
