@@ -131,7 +131,9 @@ class ListingStore:
         if listing_id and (posted := self.listings.get(listing_id)) is not None:
             return {"listing": domain.view_for(posted, owner_id), "errors": []}
         clean, errors = domain.validate_listing(raw, now)
-        if not errors and clean["kind"] == "wanted" and self._wanted_since(owner_id, now - DAY) >= self.wanted_per_day:
+        wanted = not errors and clean["kind"] == "wanted"
+        recent = self._wanted_recently(owner_id, now) if wanted else []
+        if wanted and len(recent) >= self.wanted_per_day:
             message = f"You can post {self.wanted_per_day} wanted requests a day; try again tomorrow."
             errors = [FieldError(("kind",), message, "RATE_LIMITED")]
         if errors:
@@ -141,8 +143,9 @@ class ListingStore:
             state["_id"] = listing_id
         state["matched"] = False
         state["owner_apart"] = sorted(set(apart or []))
-        if state["kind"] == "wanted":
-            self._count_wanted(owner_id, now)
+        if wanted:  # the last wanted_per_day posting times are all the check needs
+            kept = [*recent, now][-self.wanted_per_day :]
+            self.wanted_posts.replace_one({"_id": owner_id}, {"at": kept}, upsert=True)
         with contextlib.suppress(DuplicateKeyError):
             self.unmatched.insert_one({"_id": state["_id"], "at": now})
         try:
@@ -155,17 +158,12 @@ class ListingStore:
         self.unmatched.delete_one({"_id": state["_id"]})
         return {"listing": domain.view_for(state, owner_id), "errors": []}
 
-    def _wanted_since(self, owner_id: str, since: datetime) -> int:
-        # One document per member holding their recent posting times, read by _id: FerretDB
-        # serves only {_id} from an index (docs/store.md), and a count over listings grew with
-        # every listing ever posted.
+    def _wanted_recently(self, owner_id: str, now: datetime) -> list[datetime]:
+        """When the member posted wanted requests in the last 24 h, oldest first. One document per
+        member, read by _id: FerretDB serves only {_id} from an index (docs/store.md), and a
+        count over listings grew with every listing ever posted."""
         doc = self.wanted_posts.find_one({"_id": owner_id}) or {}
-        return sum(1 for at in doc.get("at", []) if _aware(at) >= since)
-
-    def _count_wanted(self, owner_id: str, now: datetime) -> None:
-        doc = self.wanted_posts.find_one({"_id": owner_id}) or {}
-        recent = [at for at in doc.get("at", []) if _aware(at) >= now - DAY][-self.wanted_per_day :]
-        self.wanted_posts.replace_one({"_id": owner_id}, {"at": [*recent, now]}, upsert=True)
+        return [at for at in doc.get("at", []) if _aware(at) >= now - DAY]
 
     def get_many(self, listing_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
         found = {d["_id"]: d for d in self.listings.aggregates.find({"_id": {"$in": list(listing_ids)}})}
