@@ -264,6 +264,7 @@ class Phone:
             "title": f"Soak things {uuid.uuid4().hex[:6]}",
             "city": self.city.slug,
             "condition": "GOOD",
+            "size": "3-4 years",  # clothes need one (a 10-min run had 79 REQUIRED refusals without it)
             "pickupLocation": self._point(0.02),
         }
         data = await self.call("listing create", LISTING_CREATE, {"input": fields}, "listingCreate")
