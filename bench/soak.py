@@ -247,15 +247,16 @@ def main() -> None:
     run_dir = ROOT / ".run" / "soak"
     started = datetime.now(UTC)
     load_before = os.getloadavg()
+    # What the stacks run is the checkout as it is now; read it before a commit can move it.
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
+    commit = commit.stdout.strip()
     sides = [run_side(name, args, run_dir) for name in ("empty", "volume")]
     context = {
         "started": started,
         "args": vars(args),
         "load": (load_before, os.getloadavg()),
         "cores": os.cpu_count(),
-        "commit": subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip(),
+        "commit": commit,
     }
     soak_report.write(sides, context, append=not args.no_append)
 
