@@ -16,19 +16,27 @@ accepted change is impossible once its outbox insert has succeeded.
 What the store must do for this stays cheap however much was ever written (docs/store.md has
 the measurements). FerretDB 1.x on SQLite filters and sorts in its own process after reading
 and decoding every document of a collection (1,500 outbox records: 2.0-5.7 s; 1,500 markers of
-three fields: 0.1 s), so the sweeper never reads the outbox itself:
+three fields: 0.1 s), so the sweeper never reads the outbox itself, and what it reads every
+two seconds holds only what is in flight:
 
-- ``<outbox>_marks`` holds a small marker per record, written *before* it (a crash after the
-  record's insert leaves a trace) and stamped ``published_at`` after its publish: the sweeper
-  reads the markers, publishes what is unpublished and, ``retention`` after a publish, deletes
-  the record and its marker. Markers and outbox hold only the recent past; idle, nothing.
+- ``<outbox>_marks`` holds a small marker per record *not yet published*, written before the
+  record (a crash after the record's insert leaves a trace) and deleted after its publish. The
+  sweeper reads the markers every two seconds and publishes what they name: idle, or with every
+  publish going through, there is nothing to read.
+- ``<outbox>_done`` holds a marker per published record (written before the pending marker is
+  deleted, so a crash between leaves a record published twice, never one forgotten). Every
+  ``COMPACT_EVERY`` the sweeper deletes the records (and these markers) published more than
+  ``retention`` ago, at most ``COMPACT_MAX`` a run, so a backlog is worked off at a bounded
+  rate instead of taking the store's cores.
 - Version collisions still hold: a writer that read version v-1 collides with the record of v,
   written after its read and so within ``retention``, as long as no writer holds a read that
   long (a change reads and inserts within one request; retries read again).
 - A creation (version 1) also collides with the aggregate itself, so what is created once (by a
   request's id, a notification's key) stays once after its record is gone.
 - Conflicts roll forward by point lookups ``<aggregate>:<v>``. A commit writes the marker, the
-  record, the aggregate and the marker's stamp (the record's ``published`` flag is gone).
+  record, the aggregate, the done marker and deletes the marker.
+- Markers stamped ``published_at`` by the code before ``_done`` existed are moved there by the
+  first sweep that reads them.
 """
 
 from __future__ import annotations
@@ -65,7 +73,10 @@ class ConcurrencyConflict(RuntimeError):
 
 # How long a published record stays: longer than any writer holds a read of the aggregate.
 RETENTION = timedelta(seconds=float(os.environ.get("OUTBOX_RETENTION_SECONDS", "300")))
-COMPACT_MAX = 1_000  # records deleted per sweep
+# Published records are deleted every COMPACT_EVERY, at most COMPACT_MAX a run (a backlog
+# left by an outage or older code is worked off at ~17 records/s, not at the store's full speed).
+COMPACT_EVERY = timedelta(seconds=float(os.environ.get("OUTBOX_COMPACT_EVERY_SECONDS", "30")))
+COMPACT_MAX = 500
 # A marker whose record never came: its writer died between the two inserts.
 ORPHAN_AFTER = timedelta(minutes=5)
 
@@ -86,8 +97,10 @@ class AggregateStore:
         self.aggregates: Collection = db[collection]
         self.outbox: Collection = db[outbox]
         self.marks: Collection = db[f"{outbox}_marks"]
+        self.done: Collection = db[f"{outbox}_done"]
         self.publisher = publisher
         self.retention = retention
+        self._compacted_at = 0.0  # time.monotonic() of the last compaction run
         self._ferretdb = is_ferretdb(db)
 
     def ensure_indexes(self) -> None:
@@ -174,14 +187,26 @@ class AggregateStore:
         except PublishFailed as exc:
             log.warning("event %s left for the sweeper: %s", record["_id"], exc)
             return False
-        self.marks.update_one({"_id": record["_id"]}, {"$set": {"published_at": datetime.now(UTC)}})
+        self._published(record["_id"], datetime.now(UTC))
         return True
+
+    def _published(self, record_id: str, at: datetime) -> None:
+        """Move a record's marker from pending to done (done first: a crash between the two
+        publishes it again, which consumers absorb; the other order could lose its compaction)."""
+        with contextlib.suppress(DuplicateKeyError):
+            self.done.insert_one({"_id": record_id, "published_at": at})
+        self.marks.delete_one({"_id": record_id})
 
     def pending(self, older_than: timedelta) -> Iterator[dict[str, Any]]:
         """Unpublished records written at least ``older_than`` ago, oldest first (reads the
-        markers, then each record by ``_id``)."""
+        pending markers, then each record by ``_id``)."""
         now = datetime.now(UTC)
-        marks = [m for m in self.marks.find({}) if "published_at" not in m]
+        marks = []
+        for mark in self.marks.find({}):
+            if "published_at" in mark:  # stamped by the code before ``_done``
+                self._published(mark["_id"], aware(mark["published_at"]))
+            else:
+                marks.append(mark)
         for mark in sorted(marks, key=lambda m: (aware(m["created_at"]), m["_id"])):
             if aware(mark["created_at"]) > now - older_than:
                 break
@@ -193,8 +218,9 @@ class AggregateStore:
             yield record
 
     def relay_pending(self, older_than: timedelta = timedelta(seconds=2), limit: int = 500) -> int:
-        """Roll forward and publish what a crash or an outage left behind; delete records (and
-        markers) published more than ``retention`` ago. Returns how many were published."""
+        """Roll forward and publish what a crash or an outage left behind; every
+        ``COMPACT_EVERY``, delete records published more than ``retention`` ago. Returns how many
+        were published."""
         published = 0
         try:
             for record in itertools.islice(self.pending(older_than), limit):
@@ -202,19 +228,22 @@ class AggregateStore:
                 if not self._publish(record):
                     break  # the broker is away; the next sweep tries again
                 published += 1
-            self.compact()
+            if time.monotonic() - self._compacted_at >= COMPACT_EVERY.total_seconds():
+                self.compact()
         except PyMongoError as exc:
             log.warning("outbox sweep interrupted: %s", exc)
         return published
 
-    def compact(self) -> int:
-        """Delete the records published more than ``retention`` ago, and their markers."""
+    def compact(self, limit: int = COMPACT_MAX) -> int:
+        """Delete up to ``limit`` records published more than ``retention`` ago, with their
+        markers; returns how many."""
+        self._compacted_at = time.monotonic()
         cutoff = datetime.now(UTC) - self.retention
-        done = [m["_id"] for m in self.marks.find({}) if "published_at" in m and aware(m["published_at"]) < cutoff]
-        for record_id in done[:COMPACT_MAX]:
+        done = [m["_id"] for m in self.done.find({}) if aware(m["published_at"]) < cutoff]
+        for record_id in done[:limit]:
             self.outbox.delete_one({"_id": record_id})
-            self.marks.delete_one({"_id": record_id})
-        return min(len(done), COMPACT_MAX)
+            self.done.delete_one({"_id": record_id})
+        return min(len(done), limit)
 
 
 def retry_on_conflict(attempts: int, change: Callable[[], Any], backoff: float = 0.0) -> Any:

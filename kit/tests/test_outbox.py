@@ -39,7 +39,9 @@ def test_commit_stores_state_and_publishes_to_every_known_consumer(db, amqp_uri)
     state, event = state_and_event(1, "zoo")
     store.commit(state, event)
     assert store.get("agg1")["title"] == "zoo"
-    assert db.outbox_marks.find_one({"_id": "agg1:1"})["published_at"]
+    # Published: nothing left for the two-second sweep to read, the record waits for compaction.
+    assert db.outbox_marks.find_one({"_id": "agg1:1"}) is None
+    assert db.outbox_done.find_one({"_id": "agg1:1"})["published_at"]
     received = drain(amqp_uri, "search.indexer")
     assert [e["event_id"] for e in received] == [event.event_id]
     publisher.close()
@@ -121,7 +123,7 @@ def test_the_outbox_keeps_only_the_recent_past_and_versions_still_collide(db, am
     # Published and past the retention: deleted; the unpublished one waits for its publish.
     assert [r["_id"] for r in db.outbox.find({})] == ["agg1:4"]
     assert expired.relay_pending(older_than=timedelta(0)) == 1
-    expired.relay_pending(older_than=timedelta(0))
+    expired.compact()  # the sweep itself compacts again only after COMPACT_EVERY
     assert db.outbox.count_documents({}) == 0
     assert store.get("agg1")["title"] == "v4"
     store.commit(*state_and_event(5, "v5"))
@@ -177,3 +179,26 @@ def test_a_creation_collides_with_its_aggregate_after_the_record_is_gone(db, amq
         store.commit(*state_and_event(1, "twice"))
     assert store.get("agg1")["title"] == "once"
     publisher.close()
+
+
+def test_markers_stamped_by_older_code_move_to_done_and_are_compacted(db):
+    at = datetime.now(UTC) - timedelta(minutes=10)
+    db.outbox.insert_one({"_id": "agg1:1", "aggregate_id": "agg1", "version": 1, "created_at": at})
+    db.outbox_marks.insert_one({"_id": "agg1:1", "created_at": at, "published_at": at})
+    store = AggregateStore(db, "things", None, retention=timedelta(minutes=5))
+    assert list(store.pending(timedelta(0))) == []
+    assert db.outbox_marks.count_documents({}) == 0
+    assert store.compact() == 1
+    assert db.outbox.count_documents({}) == 0 and db.outbox_done.count_documents({}) == 0
+
+
+def test_compaction_works_off_a_backlog_at_a_bounded_rate(db):
+    at = datetime.now(UTC) - timedelta(hours=1)
+    db.outbox.insert_many([{"_id": f"agg{i}:1", "aggregate_id": f"agg{i}", "created_at": at} for i in range(30)])
+    db.outbox_done.insert_many([{"_id": f"agg{i}:1", "published_at": at} for i in range(30)])
+    store = AggregateStore(db, "things", None)
+    assert store.compact(limit=20) == 20
+    assert db.outbox.count_documents({}) == 10
+    # The sweep compacts once per COMPACT_EVERY, not on every two-second run.
+    store.relay_pending()
+    assert db.outbox.count_documents({}) == 10
