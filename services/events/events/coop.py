@@ -12,6 +12,12 @@ Correct under concurrency on FerretDB and MongoDB, by inserts with unique keys o
   one member cannot both take number n, and the loser checks the floor again on fresh data.
   Only bookings debit a member, so nobody is pushed below the floor by anyone else.
 Amounts are child-minutes (integers); the API shows them as child-hours.
+
+What the five-second settle timer reads stays small however many shifts were ever offered
+(docs/store.md): ``coop_due`` holds a marker per open shift (due at its end) and per pending
+booking (due ``PENDING_TIMEOUT`` after it started), written *before* the shift or booking and
+deleted once settled, so the timer reads only what is open and looks the rest up by ``_id``.
+A shift's seats are ``<shift>:<k>`` for k ≤ its places: a shift's bookings are read from them.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from parentnet_kit import cells
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
+from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict
 from parentnet_kit.publisher import EventPublisher
 
@@ -49,6 +56,7 @@ class Coop:
         self.seats = db["coop_seats"]
         self.ledger = db["coop_ledger"]
         self.settings = db["coop_settings"]
+        self.due = db["coop_due"]
 
     def ensure_indexes(self) -> None:
         self.shift_store.ensure_indexes()
@@ -59,6 +67,22 @@ class Coop:
         self.bookings.create_index([("status", ASCENDING), ("at", ASCENDING)])
         self.shifts.create_index([("group_id", ASCENDING), ("starts_at", ASCENDING)])
         self.shifts.create_index([("host_id", ASCENDING), ("status", ASCENDING)])
+        self._adopt_due()
+
+    def _adopt_due(self) -> None:
+        """Once per database: markers for what code from before ``coop_due`` left open or pending
+        (one read of shifts and bookings)."""
+        adopted = self.due.database["coop_due_adopted"]
+        if adopted.find_one({"_id": "v1"}) is not None:
+            return
+        for shift in self.shifts.find({"status": "open"}, {"ends_at": 1}):
+            with contextlib.suppress(DuplicateKeyError):
+                self.due.insert_one({"_id": f"shift:{shift['_id']}", "at": shift["ends_at"]})
+        for booking in self.bookings.find({"status": "pending"}, {"at": 1}):
+            with contextlib.suppress(DuplicateKeyError):
+                self.due.insert_one({"_id": f"booking:{booking['_id']}", "at": booking["at"] + PENDING_TIMEOUT})
+        with contextlib.suppress(DuplicateKeyError):
+            adopted.insert_one({"_id": "v1", "at": datetime.now(UTC)})
 
     # -- shifts --------------------------------------------------------------------------
     def offer(
@@ -121,6 +145,9 @@ class Coop:
             "version": 1,
         }
         data = {**self.view(shift), "area": area}
+        # Before the shift: a crash between leaves a marker the timer drops (no open shift).
+        with contextlib.suppress(DuplicateKeyError):
+            self.due.insert_one({"_id": f"shift:{shift['_id']}", "at": ends})
         try:
             self.shift_store.commit(shift, Event("coop_shift_offered", "events", shift["_id"], 1, city.slug, data))
         except ConcurrencyConflict:
@@ -143,8 +170,20 @@ class Coop:
                 moved += 1
         return moved
 
+    def _seats(self, shift: dict[str, Any]) -> list[dict[str, Any]]:
+        """The seats taken in ``shift`` (``<shift>:<k>``, k ≤ places), by ``_id``."""
+        return list(by_ids(self.seats, (f"{shift['_id']}:{k}" for k in range(1, shift["places"] + 1))).values())
+
+    def _free_seats(self, booking: dict[str, Any], shift: dict[str, Any] | None) -> None:
+        if shift is None:
+            self.seats.delete_many({"booking_id": booking["_id"]})  # only for a shift that vanished
+            return
+        for seat in self._seats(shift):
+            if seat["booking_id"] == booking["_id"]:
+                self.seats.delete_one({"_id": seat["_id"]})
+
     def view(self, shift: dict[str, Any]) -> dict[str, Any]:
-        taken = self.seats.count_documents({"shift_id": shift["_id"]})
+        taken = len(self._seats(shift))
         minutes = int((_aware(shift["ends_at"]) - _aware(shift["starts_at"])).total_seconds() // 60)
         return {
             "id": shift["_id"],
@@ -223,17 +262,21 @@ class Coop:
             "status": "pending",
             "at": datetime.now(UTC),
         }
+        # Before the booking: if this delivery dies half way, the timer finishes or undoes it.
+        with contextlib.suppress(DuplicateKeyError):
+            self.due.insert_one({"_id": f"booking:{booking['_id']}", "at": booking["at"] + PENDING_TIMEOUT})
         try:
             self.bookings.insert_one(booking)
         except DuplicateKeyError:  # a twin delivery got there first
             return self._outcome(self.bookings.find_one({"_id": booking["_id"]}) or booking)
         if not self._take_seats(shift, booking):
-            self._fail(booking, "full")
+            self._fail(booking, "full", shift)
         elif not self._debit(booking, shift):
-            self._fail(booking, "floor")
+            self._fail(booking, "floor", shift)
         else:
             self.bookings.update_one({"_id": booking["_id"]}, {"$set": {"status": "confirmed"}})
             booking["status"] = "confirmed"
+        self.due.delete_one({"_id": f"booking:{booking['_id']}"})
         return self._outcome(self.bookings.find_one({"_id": booking["_id"]}) or booking)
 
     def _outcome(self, booking: dict[str, Any]) -> dict[str, Any]:
@@ -292,8 +335,8 @@ class Coop:
                 continue  # another debit of this member took the number: check the floor again
         raise RuntimeError(f"no ledger number for {member} after {MAX_ATTEMPTS} attempts")
 
-    def _fail(self, booking: dict[str, Any], why: str) -> None:
-        self.seats.delete_many({"booking_id": booking["_id"]})
+    def _fail(self, booking: dict[str, Any], why: str, shift: dict[str, Any] | None) -> None:
+        self._free_seats(booking, shift)
         self.bookings.update_one({"_id": booking["_id"]}, {"$set": {"status": f"failed:{why}"}})
 
     def cancel(self, booking_id: str, member_id: str) -> dict[str, Any]:
@@ -316,7 +359,7 @@ class Coop:
                 "booking": booking_view(booking),
                 "errors": [error(("booking_id",), "Cancelled already.", "CANCELLED")],
             }
-        self.seats.delete_many({"booking_id": booking_id})
+        self._free_seats(booking, shift)
         self.bookings.update_one({"_id": booking_id}, {"$set": {"status": "cancelled"}})
         booking["status"] = "cancelled"
         return {"booking": booking_view(booking), "errors": []}
@@ -340,23 +383,45 @@ class Coop:
         return True
 
     def settle_finished(self, limit: int = 500) -> int:
-        """Pay hosts for shifts that are over; and finish or undo bookings a crash left pending."""
+        """Pay hosts for shifts that are over; and finish or undo bookings a crash left pending.
+        Reads the due markers only; returns how many bookings were paid out."""
         now = datetime.now(UTC)
         paid = 0
-        for shift in self.shifts.find({"status": "open", "ends_at": {"$lte": now}}).limit(limit):
-            for booking in self.bookings.find({"shift_id": shift["_id"], "status": "confirmed"}):
-                paid += int(self._settle(booking, to=shift["host_id"], kind="payout"))
-            self.shifts.update_one({"_id": shift["_id"]}, {"$set": {"status": "done"}})
-        for booking in self.bookings.find({"status": "pending", "at": {"$lte": now - PENDING_TIMEOUT}}).limit(limit):
-            debited = self.ledger.find_one({"booking_id": booking["_id"], "kind": "booking"})
-            if debited:
-                self.bookings.update_one({"_id": booking["_id"]}, {"$set": {"status": "confirmed"}})
-            else:
-                self._fail(booking, "interrupted")
+        due = sorted((m for m in self.due.find({}) if _aware(m["at"]) <= now), key=lambda m: _aware(m["at"]))
+        for marker in due[:limit]:
+            kind, _, key = marker["_id"].partition(":")
+            if kind == "shift":
+                paid += self._settle_shift(key)
+            elif kind == "booking":
+                self._settle_pending(key)
+            self.due.delete_one({"_id": marker["_id"]})
         return paid
 
+    def _settle_shift(self, shift_id: str) -> int:
+        shift = self.shifts.find_one({"_id": shift_id})
+        if shift is None or shift["status"] != "open":
+            return 0
+        paid = 0
+        booking_ids = {seat["booking_id"] for seat in self._seats(shift)}
+        for booking in by_ids(self.bookings, sorted(booking_ids)).values():
+            if booking["status"] == "confirmed":
+                paid += int(self._settle(booking, to=shift["host_id"], kind="payout"))
+        self.shifts.update_one({"_id": shift["_id"]}, {"$set": {"status": "done"}})
+        return paid
+
+    def _settle_pending(self, booking_id: str) -> None:
+        booking = self.bookings.find_one({"_id": booking_id})
+        if booking is None or booking["status"] != "pending":
+            return
+        debited = self.ledger.find_one({"booking_id": booking["_id"], "kind": "booking"})
+        if debited:
+            self.bookings.update_one({"_id": booking["_id"]}, {"$set": {"status": "confirmed"}})
+        else:
+            self._fail(booking, "interrupted", self.shifts.find_one({"_id": booking["shift_id"]}))
+
     def seat_count(self, shift_id: str) -> int:
-        return self.seats.count_documents({"shift_id": shift_id})
+        shift = self.shifts.find_one({"_id": shift_id})
+        return len(self._seats(shift)) if shift else 0
 
 
 def booking_view(booking: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ timer finishes an accepted swap that a crash interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +21,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict
@@ -40,6 +42,9 @@ class Trips:
         self.members = db["trip_members"]
         self.rota = db["trip_rota"]
         self.swaps = db["trip_swaps"]
+        # A marker per accepted swap until it is applied: the five-second timer reads these,
+        # never the history of swaps (docs/store.md).
+        self.swaps_due = db["trip_swaps_due"]
         self.notify = notify  # (recipient, key, kind, message, subject, city) -> bool
 
     def ensure_indexes(self) -> None:
@@ -47,6 +52,13 @@ class Trips:
         self.trips.create_index([("group_id", ASCENDING)])
         self.members.create_index([("trip_id", ASCENDING)])
         self.rota.create_index([("trip_id", ASCENDING), ("date", ASCENDING)])
+        adopted = self.swaps_due.database["trip_swaps_due_adopted"]
+        if adopted.find_one({"_id": "v1"}) is None:  # once: swaps older code left accepted
+            for swap in self.swaps.find({"status": "accepted"}, {"_id": 1}):
+                with contextlib.suppress(DuplicateKeyError):
+                    self.swaps_due.insert_one({"_id": swap["_id"], "at": datetime.now(UTC)})
+            with contextlib.suppress(DuplicateKeyError):
+                adopted.insert_one({"_id": "v1", "at": datetime.now(UTC)})
 
     def create(self, creator_id: str, group_id: str, raw: dict[str, Any], trip_id: str | None = None) -> dict[str, Any]:
         """A school run; ``trip_id`` (``once_id``): a request delivered twice returns the trip it made."""
@@ -243,12 +255,15 @@ class Trips:
             self.swaps.update_one({"_id": swap_id, "status": "proposed"}, {"$set": {"status": "stale"}})
             swap["status"] = "stale"
             return {"swap": swap_view(swap), "errors": changed}
+        with contextlib.suppress(DuplicateKeyError):  # before: a crash after it is finished by the timer
+            self.swaps_due.insert_one({"_id": swap_id, "at": datetime.now(UTC)})
         try:
             self.swaps.insert_one({"_id": f"accepted:{swap_id}", "at": datetime.now(UTC)})
         except DuplicateKeyError:
             return {"swap": swap_view(swap), "errors": [error(("swap_id",), "Accepted already.", "DONE")]}
         self.swaps.update_one({"_id": swap_id}, {"$set": {"status": "accepted"}})
         swap["status"] = "done" if self._apply(swap) else "conflict"
+        self.swaps_due.delete_one({"_id": swap_id})
         return {"swap": swap_view(swap), "errors": [] if swap["status"] == "done" else changed}
 
     def _moves(self, swap: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
@@ -297,10 +312,22 @@ class Trips:
         return True
 
     def finish_accepted(self) -> int:
+        """Apply the swaps a crash left accepted but not applied (reads the due markers only);
+        returns how many were applied."""
         done = 0
-        for swap in self.swaps.find({"status": "accepted"}):
-            self._apply(swap)
-            done += 1
+        now = datetime.now(UTC)
+        for marker in list(self.swaps_due.find({})):
+            swap = self.swaps.find_one({"_id": marker["_id"]})
+            accepted = swap is not None and (
+                swap["status"] == "accepted" or self.swaps.find_one({"_id": f"accepted:{swap['_id']}"}) is not None
+            )
+            if swap is not None and accepted and swap["status"] in ("proposed", "accepted"):
+                self.swaps.update_one({"_id": swap["_id"]}, {"$set": {"status": "accepted"}})
+                self._apply(swap)
+                done += 1
+            elif swap is not None and not accepted and now - _aware(marker["at"]) < timedelta(minutes=1):
+                continue  # its accept may still be on its way
+            self.swaps_due.delete_one({"_id": marker["_id"]})
         return done
 
 

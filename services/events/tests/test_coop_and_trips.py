@@ -186,6 +186,7 @@ def test_a_swap_whose_day_changed_hands_meanwhile_moves_nothing(container_at_vol
     # The same race after the check (here: an accepted swap a crash left, finished later).
     later = call(container, "trip_swap_propose", trip["id"], "ana", days[0], days[2])["swap"]
     db = MongoClient(config.mongo_uri())[service_config["EVENTS_DB"]]
+    db.trip_swaps_due.insert_one({"_id": later["id"], "at": datetime.now(UTC)})  # as accepting writes first
     db.trip_swaps.update_one({"_id": later["id"]}, {"$set": {"status": "accepted"}})
     db.trip_rota.update_one({"_id": f"{trip['id']}:{days[2]}"}, {"$set": {"driver_id": "dan"}})
     call(container, "settle")
@@ -204,3 +205,39 @@ def test_a_shift_is_kept_and_indexed_only_as_its_hosts_cell_or_city_in_protected
     assert stored[protected["id"]]["area"]["id"] == "city:paris"
     for shift in stored.values():
         assert str(home["lat"]) not in repr(shift) and str(home["lon"]) not in repr(shift)
+
+
+def test_the_settle_timer_pays_ended_shifts_and_finishes_what_a_crash_left_from_its_markers(
+    container_at_volume, service_config_at_volume
+):
+    """On a store holding a year of shifts and bookings, the timer reads only what is due."""
+    c, cfg = container_at_volume, service_config_at_volume
+    db = MongoClient(cfg["MONGO_URI"], tz_aware=True)[cfg["EVENTS_DB"]]
+    shift = call(c, "coop_offer", "host-due", "g-due", shift_fields(2, 9))["shift"]
+    booking = call(c, "coop_book", shift["id"], "parent-due", 2)["booking"]
+    assert db.coop_due.find_one({"_id": f"shift:{shift['id']}"}) is not None
+    assert db.coop_due.find_one({"_id": f"booking:{booking['id']}"}) is None  # confirmed: not due
+    # A second booking whose delivery died after its debit: left pending, with its marker.
+    trip = call(c, "trip_create", "ana-due", "g-due", trip_fields())["trip"]
+    past = datetime.now(UTC) - timedelta(hours=1)
+    db.coop_shifts.update_one({"_id": shift["id"]}, {"$set": {"starts_at": past - timedelta(hours=1), "ends_at": past}})
+    db.coop_due.update_one({"_id": f"shift:{shift['id']}"}, {"$set": {"at": past}})
+
+    call(c, "settle")
+    assert db.coop_shifts.find_one({"_id": shift["id"]})["status"] == "done"
+    assert call(c, "coop_balance", "g-due", "host-due")["balance"] == 120
+    assert db.coop_due.find_one({"_id": f"shift:{shift['id']}"}) is None
+
+    # A swap accepted by a delivery that died before applying it is applied by the timer.
+    for parent in ("ana-due", "bao-due"):
+        call(c, "trip_join", trip["id"], parent, ["Lina"])
+    days = [d["date"] for d in call(c, "trip_rota", trip["id"])]
+    call(c, "trip_volunteer", trip["id"], "ana-due", days[0])
+    call(c, "trip_volunteer", trip["id"], "bao-due", days[1])
+    swap = call(c, "trip_swap_propose", trip["id"], "ana-due", days[0], days[1])["swap"]
+    db.trip_swaps_due.insert_one({"_id": swap["id"], "at": past})
+    db.trip_swaps.insert_one({"_id": f"accepted:{swap['id']}", "at": past})
+    call(c, "settle")
+    rota = {d["date"]: d["driver_id"] for d in call(c, "trip_rota", trip["id"])}
+    assert (rota[days[0]], rota[days[1]]) == ("bao-due", "ana-due")
+    assert db.trip_swaps_due.count_documents({}) == 0
