@@ -17,6 +17,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from parentnet_kit import querylog
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
@@ -385,7 +386,9 @@ class OutingStore:
 class Outings(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
-        self.client = MongoClient(config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=5000)
+        self.client = MongoClient(
+            config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=5000, event_listeners=querylog.listeners()
+        )
         self.publisher = EventPublisher(config["AMQP_URI"])
         self.publisher.connect()
         db: Database = self.client[config["EVENTS_DB"]]

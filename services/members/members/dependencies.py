@@ -8,6 +8,7 @@ from eventlet import tpool
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
+from parentnet_kit import querylog
 from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.tokens import TokenSigner, load_pem
 
@@ -20,7 +21,9 @@ class Members(DependencyProvider):
         config = self.container.config
         private_pem = load_pem(config.get("AUTH_PRIVATE_KEY"), config.get("AUTH_PRIVATE_KEY_FILE"), "private key")
         signer = TokenSigner(private_pem, timedelta(seconds=int(config.get("ACCESS_TOKEN_TTL_SECONDS") or 900)))
-        self.client = MongoClient(config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=5000)
+        self.client = MongoClient(
+            config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=5000, event_listeners=querylog.listeners()
+        )
         self.publisher = EventPublisher(config["AMQP_URI"])
         self.publisher.connect()
         self.store = MemberStore(
