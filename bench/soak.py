@@ -1,6 +1,7 @@
 """make soak (python -m bench.soak): the same steady mix of API calls on an empty store and on
-a store filled as a year of use leaves it, one after the other in one run; appends the
-comparison to bench/results.md and draws bench/soak.png.
+a store filled as a year of use leaves it, both at the same time in one run (each phase starts
+on both sides together, so the machine's other load falls on both alike and the ratios compare
+like with like); appends the comparison to bench/results.md and draws bench/soak.png.
 
 Each side gets a stack of its own (bench.stack) on a MongoDB-protocol store of its own
 (bench.store: the shared FerretDB's binary and flags, its own port and data), so the store's
@@ -8,7 +9,10 @@ CPU read from /proc is that side's alone. Per side:
 
 1. the volume side is filled (devtools.volume: ``--outings`` outings with up to twice
    ``--places`` tickets each, as many members and listings, an outbox record per version), and
-   its upcoming outings indexed into its search indices, as the indexer would have;
+   its upcoming outings indexed into its search indices, as the indexer would have. A fill is
+   kept (``~/.cache/parentnet/soak-fill/``, one SQLite file per database, keyed by the fill's
+   code, its size and the day) and copied into the next run's store instead of filled again:
+   100,000 outings take ~50 minutes to write here, a copy seconds;
 2. the idle store's CPU over ``--idle`` seconds (the stack's sweepers and timers running);
 3. ``--phones`` simulated phones (bench.phones) register, each from its own 127.77.x.y
    address: every per-address limit stays at its production value;
@@ -24,8 +28,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import hashlib
+import json
 import os
 import random
+import shutil
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
@@ -39,10 +47,10 @@ from elasticsearch import Elasticsearch
 from bench import soak_report
 from bench.phones import OPERATIONS, Phone, Pools, Sample, run_mix
 from bench.stack import bench_stack
-from bench.store import Store, private_store
+from bench.store import Store, newest_build, private_store
 from devtools import volume
 from devtools.search_fill import index_filled_outings
-from parentnet_kit import config
+from parentnet_kit import config, querylog
 
 ROOT = Path(__file__).resolve().parent.parent
 # Production values for everything the test suites relax (devtools.isolated.TEST_SETTINGS):
@@ -78,6 +86,7 @@ class Side:
     store_binary: str = ""
     registered: int = 0
     aborted: str = ""
+    queries: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def idle_share(store: Store, seconds: float) -> tuple[float, dict[str, float]]:
@@ -139,7 +148,20 @@ async def sample_store(store: Store, side: Side, started: float, stop: asyncio.E
             pass
 
 
-async def drive(side: Side, store: Store, gateway_url: str, args: argparse.Namespace, rng: random.Random) -> None:
+async def in_step(together: asyncio.Barrier) -> None:
+    """Wait until the other side reaches the same phase (at once if it stopped early)."""
+    with contextlib.suppress(asyncio.BrokenBarrierError):
+        await together.wait()
+
+
+async def drive(
+    side: Side,
+    store: Store,
+    gateway_url: str,
+    args: argparse.Namespace,
+    rng: random.Random,
+    together: asyncio.Barrier,
+) -> None:
     pools = Pools()
     phones = [Phone(n, gateway_url, pools, side.samples, rng) for n in range(args.phones)]
     everyone = list(phones)
@@ -147,6 +169,7 @@ async def drive(side: Side, store: Store, gateway_url: str, args: argparse.Names
     for phone in phones:
         await phone.open(started)
     try:
+        await in_step(together)
         side.idle["start"], side.idle_commands["start"] = idle = await idle_share(store, args.idle)
         # One at a time: setup, not measured, and a store slowed by volume still lets them in.
         await gather_in(1, [phone.register for phone in phones])
@@ -156,13 +179,16 @@ async def drive(side: Side, store: Store, gateway_url: str, args: argparse.Names
                 sorted({s.outcome for s in side.samples if s.operation == "register"})
             )
             print(f"soak: {side.name} side stopped: {side.aborted}", flush=True)
+            await together.abort()
             return
         phones = [phone for phone in phones if phone.token]
         # Something to join, reserve and read before the clock starts.
         await gather_in(8, [phone.create_outing for phone in phones[:10]] + [p.create_listing for p in phones[:10]])
         await gather_in(8, [phone.nearby for phone in phones[:20]])
+        await in_step(together)
         side.solo["start"] = await solo(phones, store, args.solo, idle)
         side.samples.clear()
+        await in_step(together)
         mix_started = time.monotonic()
         for phone in phones:
             phone.started = mix_started
@@ -172,7 +198,9 @@ async def drive(side: Side, store: Store, gateway_url: str, args: argparse.Names
         side.mix_seconds = time.monotonic() - mix_started
         stop.set()
         await sampler
+        await in_step(together)
         side.solo["end"] = await solo(phones, store, args.solo, idle)
+        await in_step(together)
         side.idle["end"], side.idle_commands["end"] = await idle_share(store, args.idle)
     finally:
         for phone in everyone:
@@ -190,39 +218,87 @@ async def gather_in(limit: int, calls: list[Callable[[], Awaitable[None]]]) -> N
     await asyncio.gather(*(one(call) for call in calls))
 
 
-def run_side(name: str, args: argparse.Namespace, run_dir: Path) -> Side:
-    side = Side(name)
-    rng = random.Random(f"soak-{name}")
-    with (
-        private_store(run_dir / name / "store") as store,
-        bench_stack(f"soak{name}", run_dir / name, {**SOAK_SETTINGS, "MONGO_URI": store.uri}) as stack,
-    ):
-        side.store_private, side.store_binary = store.private, Path(store.binary).name
-        if name == "volume":
-            print(f"soak: filling the volume store ({args.outings:,} outings) ...", flush=True)
-            filled = volume.fill(
-                store.uri,
-                args.outings,
-                args.places,
-                stack.env["EVENTS_DB"],
-                stack.env["MEMBERS_DB"],
-                stack.env["LISTINGS_DB"],
+DATABASES = ("events", "members", "listings")
+
+
+def fill_key(args: argparse.Namespace) -> str:
+    """What a kept fill depends on: the fill's code and the domain code it builds with, its
+    size, the store's build and the day (the fill's dates are relative to when it ran)."""
+    digest = hashlib.sha256(f"{args.outings}:{args.places}:{newest_build()}:{datetime.now(UTC).date()}".encode())
+    sources = [ROOT / "devtools" / "volume.py", *sorted(ROOT.glob("services/*/*/domain.py"))]
+    for source in sources:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def prepared_volume(args: argparse.Namespace, run_dir: Path) -> tuple[dict[str, Path], dict[str, Any]]:
+    """The volume store's databases as SQLite files (``{events|members|listings: path}``) and
+    what the fill wrote (``counts``, ``seconds``, ``kept``): filled now, or kept from an earlier run."""
+    kept = Path(os.environ.get("PARENTNET_CACHE", Path.home() / ".cache" / "parentnet")) / "soak-fill"
+    where = kept / fill_key(args)
+    files = {name: where / f"{name}.sqlite" for name in DATABASES}
+    summary = where / "filled.json"
+    if summary.exists() and all(f.exists() for f in files.values()):
+        print(f"soak: the volume store kept in {where} (filled {json.loads(summary.read_text())['at']})", flush=True)
+        return files, {**json.loads(summary.read_text()), "kept": True}
+    print(f"soak: filling the volume store ({args.outings:,} outings) ...", flush=True)
+    with private_store(run_dir / "fill" / "store", keep=files) as store:
+        if not store.private:
+            raise SystemExit("soak: the volume side needs the local FerretDB on SQLite (a store of its own)")
+        filled = volume.fill(store.uri, args.outings, args.places, *DATABASES)
+    done = {"counts": filled.counts, "seconds": filled.seconds, "at": datetime.now(UTC).isoformat()}
+    summary.write_text(json.dumps(done))
+    for stale in kept.iterdir():  # one kept fill at a time: each is gigabytes
+        if stale != where:
+            shutil.rmtree(stale, ignore_errors=True)
+    return files, {**done, "kept": False}
+
+
+def run_sides(args: argparse.Namespace, run_dir: Path) -> list[Side]:
+    """Both sides at once, each on a stack and store of its own."""
+    seed, filled = prepared_volume(args, run_dir)
+    sides = [Side("empty"), Side("volume")]
+    with contextlib.ExitStack() as running:
+        urls, stores = [], []
+        for side in sides:
+            names = {f"{db.upper()}_DB": f"soak{side.name}_{db}" for db in DATABASES}
+            query_log = run_dir / side.name / "queries.jsonl"
+            query_log.parent.mkdir(parents=True, exist_ok=True)
+            query_log.unlink(missing_ok=True)
+            names[querylog.ENV] = str(query_log)
+            files = {names[f"{db.upper()}_DB"]: seed[db] for db in DATABASES} if side.name == "volume" else None
+            store = running.enter_context(private_store(run_dir / side.name / "store", seed=files))
+            stack = running.enter_context(
+                bench_stack(f"soak{side.name}", run_dir / side.name, {**SOAK_SETTINGS, **names, "MONGO_URI": store.uri})
             )
-            es = Elasticsearch(config.elasticsearch_url(), request_timeout=120)
-            t0 = time.monotonic()
-            indexed = index_filled_outings(store.uri, stack.env["EVENTS_DB"], es, stack.env["SEARCH_INDEX_PREFIX"])
-            side.filled = {
-                "counts": filled.counts,
-                "seconds": filled.seconds,
-                "indexed": indexed,
-                "index seconds": time.monotonic() - t0,
-            }
-            print(
-                f"soak: {filled.total:,} documents in {filled.seconds:.0f} s; {indexed:,} outings indexed", flush=True
+            side.store_private, side.store_binary = store.private, Path(store.binary).name
+            if side.name == "volume":
+                es = Elasticsearch(config.elasticsearch_url(), request_timeout=120)
+                t0 = time.monotonic()
+                indexed = index_filled_outings(store.uri, stack.env["EVENTS_DB"], es, stack.env["SEARCH_INDEX_PREFIX"])
+                side.filled = {**filled, "indexed": indexed, "index seconds": time.monotonic() - t0}
+                total = sum(filled["counts"].values())
+                print(f"soak: {total:,} documents; {indexed:,} outings indexed", flush=True)
+            urls.append(stack.gateway_url)
+            stores.append(store)
+        mix = f"{args.minutes:g} min at {args.rate:g} calls/s from {args.phones} phones"
+        print(f"soak: both sides at once, each {mix}", flush=True)
+
+        async def both() -> None:
+            together = asyncio.Barrier(len(sides))
+            await asyncio.gather(
+                *(
+                    drive(side, store, url, args, random.Random(f"soak-{side.name}"), together)
+                    for side, store, url in zip(sides, stores, urls, strict=True)
+                )
             )
-        print(f"soak: {name} side, {args.minutes:g} min at {args.rate:g} calls/s from {args.phones} phones", flush=True)
-        asyncio.run(drive(side, store, stack.gateway_url, args, rng))
-    return side
+
+        asyncio.run(both())
+    for side in sides:
+        log = run_dir / side.name / "queries.jsonl"
+        with log.open(encoding="utf-8") as lines:
+            side.queries = querylog.summarize(lines)
+    return sides
 
 
 def main() -> None:
@@ -250,7 +326,7 @@ def main() -> None:
     # What the stacks run is the checkout as it is now; read it before a commit can move it.
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
     commit = commit.stdout.strip()
-    sides = [run_side(name, args, run_dir) for name in ("empty", "volume")]
+    sides = run_sides(args, run_dir)
     context = {
         "started": started,
         "args": vars(args),

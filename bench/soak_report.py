@@ -74,6 +74,30 @@ def _mix_cpu_per_call(side: Side, start: float, end: float) -> float:
     return (points[-1][1] - points[0][1]) * 1000 / (points[-1][2] - points[0][2])
 
 
+def query_table(side: Side, top: int = 12) -> list[str]:
+    """The query shapes the services' store time went to on ``side`` over the whole run
+    (kit.querylog), most first: what to change next, and whether the store serves each from an index."""
+    rows = side.queries
+    if not rows:
+        return []
+    spent = sum(r["total ms"] for r in rows) or 1.0
+    out = [
+        f"Where the {side.name} side's store time went, the whole run (kit.querylog: each command's time as the "
+        f"service saw it, by shape; {sum(r['calls'] for r in rows):,} commands):",
+        "",
+        "| collection | command | shape | calls | p50 ms | share of store time | from an index |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
+    for r in rows[:top]:
+        found = json.dumps(r["shape"], separators=(",", ":")).replace("|", "\\|")
+        collection = r["db"].split("_", 1)[-1] + "." + r["collection"]
+        index = "yes" if r["indexed"] else "**no**"
+        share = 100 * r["total ms"] / spent
+        numbers = f"{r['calls']:,} | {r['p50 ms']:.1f} | {share:.1f} %"
+        out.append(f"| {collection} | {r['command']} | `{found}` | {numbers} | {index} |")
+    return out
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -91,12 +115,14 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
         f"{SOAK_HEADING}, {context['started']:%Y-%m-%d %H:%M} UTC"
         + (" (short: a try, not a measurement)" * args["short"]),
         "",
-        f"`python -m bench.soak` with {args['minutes']:g} min of mix per side at {args['rate']:g} calls/s from "
+        f"`python -m bench.soak` with {args['minutes']:g} min of mix on both sides at once, each at "
+        f"{args['rate']:g} calls/s from "
         f"{args['phones']} phones (each its own 127.77.x.y address, limits at production values), "
         f"on {context['cores']} cores; load average {context['load'][0][0]:.1f} before, "
         f"{context['load'][1][0]:.1f} after (the machine is shared: other work ran beside it).",
         f"Volume store: {total:,} documents written in {full.filled.get('seconds', 0):.0f} s "
-        f"({by_kind}); {full.filled.get('indexed', 0):,} upcoming outings indexed for search. "
+        + ("(kept from an earlier run's fill, copied in) " if full.filled.get("kept") else "")
+        + f"({by_kind}); {full.filled.get('indexed', 0):,} upcoming outings indexed for search. "
         f"Store: {'a FerretDB of its own per side' if full.store_private else 'the shared store (CPU is everyone’s)'}"
         f" (`{full.store_binary}`); code at `{context.get('commit', '?')}`.",
         f"Phones signed up: {empty.registered} of {args['phones']} (empty), {full.registered} (volume)."
@@ -157,6 +183,7 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
             text = ", ".join(f"{k} {n:.1f}" for k, n in sorted(commands.items()) if k not in ("ismaster", "hello"))
             shown.append(text or "–")
         lines.append(f"- {operation}: {shown[0]} → {shown[1]}")
+    lines += ["", *query_table(full)]
     join_e, join_v = p99(_answered(empty.samples, "join")), p99(_answered(full.samples, "join"))
     first, last = _minute_p99(full, "join")
     drift = abs(last - first) / first if first else float("nan")

@@ -85,8 +85,15 @@ def _port_open(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def private_store(data_dir: Path) -> Iterator[Store]:
-    """A new, empty FerretDB like the shared one, removed (with ``data_dir``) afterwards."""
+def private_store(
+    data_dir: Path, seed: dict[str, Path] | None = None, keep: dict[str, Path] | None = None
+) -> Iterator[Store]:
+    """A new FerretDB like the shared one, removed (with ``data_dir``) afterwards.
+
+    ``seed``: ``{database name: SQLite file}`` copied in before it starts (FerretDB's SQLite
+    backend keeps database ``X`` in ``X.sqlite``), so a filled store is reused instead of filled
+    again. ``keep``: ``{database name: destination}``, copied out after it stopped cleanly.
+    Both need the local FerretDB on SQLite; without it ``seed`` raises ``RuntimeError``."""
     shared_uri = config.mongo_uri()
     port = urlsplit(shared_uri).port or 27017
     shared = _listener(port)
@@ -97,11 +104,15 @@ def private_store(data_dir: Path) -> Iterator[Store]:
         print(
             f"soak: no local FerretDB on SQLite at port {port}; using the shared store (its CPU includes others' work)"
         )
+        if seed:
+            raise RuntimeError("a seeded store needs the local FerretDB on SQLite")
         yield Store(shared_uri, process, None, False, argv[0] if argv else "")
         return
     binary = newest_build() or argv[0]
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
+    for name, source in (seed or {}).items():
+        shutil.copyfile(source, data_dir / f"{name}.sqlite")
     own_port, debug_port = free_port(), free_port()
     kept = [a for a in argv[1:] if not a.startswith(_OWN)]
     own = [
@@ -128,4 +139,21 @@ def private_store(data_dir: Path) -> Iterator[Store]:
             child.kill()
             child.wait()
         log.close()
+        if child.returncode is not None and keep:
+            for name, destination in keep.items():
+                _copy_database(data_dir, name, destination)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _copy_database(data_dir: Path, name: str, destination: Path) -> None:
+    """Copy database ``name`` out of a stopped store as one self-contained SQLite file (its
+    write-ahead log checkpointed into it first, by SQLite itself)."""
+    import sqlite3
+
+    source = data_dir / f"{name}.sqlite"
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(source)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    partial = destination.with_suffix(".partial")
+    shutil.copyfile(source, partial)
+    partial.replace(destination)

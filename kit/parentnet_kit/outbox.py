@@ -101,19 +101,33 @@ class AggregateStore:
         self.publisher = publisher
         self.retention = retention
         self._compacted_at = 0.0  # time.monotonic() of the last compaction run
+        self._adopted = False  # what older code left unpublished has markers (``adopt``)
         self._ferretdb = is_ferretdb(db)
 
     def ensure_indexes(self) -> None:
-        """No index: every read is by ``_id`` or of the small markers. Once per outbox, records
-        left unpublished by code from before the markers get one (one read of the outbox)."""
+        """Nothing to create: every read is by ``_id`` or of the small markers (FerretDB would
+        never use a secondary index, and each would cost every write)."""
+
+    def adopt(self, batch: int = 200, pause: float = 0.05) -> int:
+        """Once per outbox: a marker for each record that code from before the markers left
+        unpublished. That is one read of the whole outbox (a year of history, on FerretDB a
+        decode of every record), so the sweeper runs it, not start-up, in batches of ``batch``
+        with ``pause`` seconds between them so the store keeps serving. Returns how many."""
         adopted = self.outbox.database["outbox_adopted"]
         if adopted.find_one({"_id": self.outbox.name}) is not None:
-            return
-        for record in self.outbox.find({"published": False}, {"created_at": 1}):
-            with contextlib.suppress(DuplicateKeyError):
-                self.marks.insert_one({"_id": record["_id"], "created_at": record["created_at"]})
+            return 0
+        found = 0
+        records = self.outbox.find({}, {"published": 1, "created_at": 1}).batch_size(batch)
+        for n, record in enumerate(records, 1):
+            if record.get("published") is False:
+                with contextlib.suppress(DuplicateKeyError):
+                    self.marks.insert_one({"_id": record["_id"], "created_at": record["created_at"]})
+                found += 1
+            if n % batch == 0:
+                time.sleep(pause)
         with contextlib.suppress(DuplicateKeyError):
-            adopted.insert_one({"_id": self.outbox.name, "at": datetime.now(UTC)})
+            adopted.insert_one({"_id": self.outbox.name, "at": datetime.now(UTC), "records": found})
+        return found
 
     def get(self, aggregate_id: str) -> dict[str, Any] | None:
         return self.aggregates.find_one({"_id": aggregate_id})
@@ -223,6 +237,9 @@ class AggregateStore:
         were published."""
         published = 0
         try:
+            if not self._adopted:
+                self.adopt()
+                self._adopted = True
             for record in itertools.islice(self.pending(older_than), limit):
                 self._roll_forward(record["aggregate_id"])
                 if not self._publish(record):

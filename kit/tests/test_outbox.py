@@ -163,9 +163,12 @@ def test_unpublished_records_of_an_older_outbox_are_adopted_once(db):
     db.outbox.insert_one(
         {"_id": "agg1:1", "aggregate_id": "agg1", "version": 1, "published": False, "created_at": datetime.now(UTC)}
     )
+    db.outbox.insert_one(
+        {"_id": "agg2:1", "aggregate_id": "agg2", "version": 1, "published": True, "created_at": datetime.now(UTC)}
+    )
     store = AggregateStore(db, "things", None)
-    store.ensure_indexes()
-    store.ensure_indexes()
+    assert store.adopt(batch=1, pause=0) == 1
+    assert store.adopt() == 0  # once per outbox
     assert [m["_id"] for m in store.marks.find({})] == ["agg1:1"]
 
 

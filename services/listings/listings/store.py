@@ -22,6 +22,7 @@ from parentnet_kit.envelope import Event
 from parentnet_kit.fields import FieldError
 from parentnet_kit.fields import field_error as error
 from parentnet_kit.inbox import Inbox
+from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
 
@@ -166,7 +167,7 @@ class ListingStore:
         return [at for at in doc.get("at", []) if _aware(at) >= now - DAY]
 
     def get_many(self, listing_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
-        found = {d["_id"]: d for d in self.listings.aggregates.find({"_id": {"$in": list(listing_ids)}})}
+        found = by_ids(self.listings.aggregates, listing_ids)
         return [domain.view_for(found[i], viewer_id) if i in found else None for i in listing_ids]
 
     def of_owner(self, owner_id: str, first: int, after: str | None) -> dict[str, Any]:
@@ -507,7 +508,7 @@ class ListingStore:
         return [domain.contact_view(d) for d in self.contacts.aggregates.find(query).sort("_id", ASCENDING).limit(size)]
 
     def get_contacts(self, contact_ids: list[str]) -> list[dict[str, Any] | None]:
-        found = {d["_id"]: d for d in self.contacts.aggregates.find({"_id": {"$in": list(contact_ids)}})}
+        found = by_ids(self.contacts.aggregates, contact_ids)
         return [domain.contact_view(found[i]) if i in found else None for i in contact_ids]
 
     def list_contacts(

@@ -23,6 +23,7 @@ from pymongo.errors import DuplicateKeyError
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
+from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.tokens import TokenSigner
@@ -243,7 +244,7 @@ class MemberStore:
     def get_members(self, member_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
         now = domain.now_utc()
         hidden = set(self.blocked_by(viewer_id)) if viewer_id else set()
-        found = {d["_id"]: d for d in self.members.aggregates.find({"_id": {"$in": list(member_ids)}})}
+        found = by_ids(self.members.aggregates, member_ids)
         views: list[dict[str, Any] | None] = []
         for member_id in member_ids:
             state = found.get(member_id)
@@ -539,7 +540,7 @@ class MemberStore:
         return self._membership_change(group_id, decide)
 
     def get_groups(self, group_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
-        found = {d["_id"]: d for d in self.groups.aggregates.find({"_id": {"$in": list(group_ids)}})}
+        found = by_ids(self.groups.aggregates, group_ids)
         return [self._group_for(found.get(i), viewer_id) for i in group_ids]
 
     def _group_for(self, state: dict[str, Any] | None, viewer_id: str | None) -> dict[str, Any] | None:
@@ -592,10 +593,7 @@ class MemberStore:
             member_ids = [
                 m["member_id"] for m in self.memberships.aggregates.find({"group_id": group_id, "status": status})
             ]
-            hidden |= {
-                d["_id"]
-                for d in self.members.aggregates.find({"_id": {"$in": member_ids}, "protected": True}, {"_id": 1})
-            }
+            hidden |= {i for i, d in by_ids(self.members.aggregates, member_ids).items() if d.get("protected")}
         query: dict[str, Any] = {"group_id": group_id, "status": status}
         rows = [
             m for m in self.memberships.aggregates.find(query).sort("_id", ASCENDING) if m["member_id"] not in hidden
