@@ -26,9 +26,11 @@ from parentnet_kit.nameko_rpc import once_id
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
 
-from . import domain
+from . import domain, my_outings
 from .attendance import AlreadyJoined, Attendance
+from .calendar_feeds import CalendarFeeds
 from .coop import Coop
+from .my_outings import MemberOutings
 from .trips import Trips
 
 T = TypeVar("T")
@@ -66,8 +68,19 @@ class NotFound(LookupError):
 class OutingStore:
     """Domain-level operations on outings; one per worker, sharing connections."""
 
-    def __init__(self, store: AggregateStore, attendance: Attendance, inbox: Inbox, coop: Coop, trips: Trips) -> None:
+    def __init__(
+        self,
+        store: AggregateStore,
+        attendance: Attendance,
+        inbox: Inbox,
+        coop: Coop,
+        trips: Trips,
+        mine: MemberOutings,
+        feeds: CalendarFeeds,
+    ) -> None:
         self.store = store
+        self.mine = mine
+        self.feeds = feeds
         self.series_index: Collection = store.aggregates.database["series"]
         self.attendance = attendance
         self.inbox = inbox
@@ -113,6 +126,7 @@ class OutingStore:
             state = domain.new_outing_state(clean, organizer_id, now)
             if keyed:
                 state["_id"] = keyed.hex
+            self.mine.note_proposed(organizer_id, clean.get("group_id"), [state["_id"]])
             try:
                 return self._commit(state, "outing_published")
             except ConcurrencyConflict:
@@ -127,6 +141,7 @@ class OutingStore:
         # second delivery finds it (and the same ids) and finishes what the first began.
         with contextlib.suppress(DuplicateKeyError):
             self.series_index.insert_one({"_id": series_id, "occurrences": ids, "created_at": now})
+        self.mine.note_proposed(organizer_id, clean.get("group_id"), ids)
 
         def publish(index: int) -> dict[str, Any]:
             occurrence = {**clean, "starts_at": starts[index], "ends_at": starts[index] + duration}
@@ -296,6 +311,7 @@ class OutingStore:
             errors.append(error(("children",), "This outing is for parents without children.", "NO_CHILDREN"))
         if errors:
             return {"place": None, "outing": domain.public_view(current), "errors": errors}
+        self.mine.note_joining(member_id, outing_id)
         try:
             place = self.attendance.join(outing_id, member_id, adults, children, current.get("capacity"))
         except AlreadyJoined:
@@ -368,6 +384,30 @@ class OutingStore:
         rest = [p for p in places if after is None or p.ticket > after]
         return {"places": [p.to_dict() for p in rest[:first]], "has_next_page": len(rest) > first, "total": len(places)}
 
+    def member_outings(self, member_id: str, states: list[str], first: int, after: int | None) -> dict[str, Any]:
+        """A page of the member's outings in ``states`` (my_outings.STATES), see ``MemberOutings.of_member``."""
+        now = datetime.now(UTC)
+
+        def place(view: dict[str, Any]) -> dict[str, Any] | None:
+            found = self.attendance.place_of(view["id"], member_id, view.get("capacity"))
+            return found.to_dict() if found else None
+
+        items = self.mine.of_member(member_id, states, self.get_many, place, now)
+        return my_outings.page(items, first, after)
+
+    def group_outings(
+        self,
+        group_ids: list[str],
+        period: str,
+        first: int,
+        after: int | None,
+        starts_from: datetime | None = None,
+        starts_before: datetime | None = None,
+    ) -> dict[str, Any]:
+        """A page of the groups' outings (``period`` upcoming or past), ``{items: [{outing, position}], ...}``."""
+        views = self.mine.of_groups(group_ids, period, self.get_many, datetime.now(UTC), starts_from, starts_before)
+        return my_outings.page([{"outing": v} for v in views], first, after)
+
     def places_of(self, member_id: str, outing_ids: list[str]) -> list[dict[str, Any] | None]:
         """The member's place in each outing asked about (None where not coming), in order."""
         mine = self.attendance.of_member(member_id, outing_ids)
@@ -399,10 +439,13 @@ class Outings(DependencyProvider):
         self.coop.ensure_indexes()
         self.trips = Trips(db, self.inbox.notify, self.publisher)
         self.trips.ensure_indexes()
+        self.mine = MemberOutings(db)
+        self.mine.ensure_indexes()
+        self.feeds = CalendarFeeds(db)
 
     def stop(self) -> None:
         self.publisher.close()
         self.client.close()
 
     def get_dependency(self, worker_ctx) -> OutingStore:  # noqa: ANN001
-        return OutingStore(self.store, self.attendance, self.inbox, self.coop, self.trips)
+        return OutingStore(self.store, self.attendance, self.inbox, self.coop, self.trips, self.mine, self.feeds)
