@@ -37,9 +37,10 @@ class CalendarFeeds:
         self.feeds = db["calendar_feeds"]
         self.owners = db["calendar_feed_owners"]
 
-    def rotate(self, member_id: str, group_id: str | None = None) -> str:
+    def rotate(self, member_id: str, group_id: str | None = None) -> dict[str, Any]:
         """A new token for the member's feed (of ``group_id`` when given); the previous one stops
-        working. Returns the token, shown once (only its hash is kept)."""
+        working. ``{token, replaced}``: the token is shown once (only its hash is kept);
+        ``replaced`` says whether a previous one stopped working."""
         token = secrets.token_urlsafe(TOKEN_BYTES)
         digest = _hash(token)
         now = datetime.now(UTC)
@@ -49,7 +50,7 @@ class CalendarFeeds:
         self.owners.replace_one({"_id": key}, {"_id": key, "hash": digest, "at": now}, upsert=True)
         if previous is not None and previous["hash"] != digest:
             self.feeds.delete_one({"_id": previous["hash"]})
-        return token
+        return {"token": token, "replaced": previous is not None}
 
     def revoke(self, member_id: str, group_id: str | None = None) -> bool:
         """The member's feed token stops working; False when there was none."""

@@ -109,9 +109,9 @@ class EventsService:
         )
 
     @rpc
-    def calendar_feed_rotate(self, member_id: str, group_id: str | None = None) -> str:
+    def calendar_feed_rotate(self, member_id: str, group_id: str | None = None) -> dict[str, Any]:
         """A new secret token for the member's calendar feed (of ``group_id``: the caller checked
-        membership); the previous token stops working. Only its hash is stored."""
+        membership); the previous token stops working. ``{token, replaced}``; only a hash is stored."""
         return self.outings.feeds.rotate(member_id, group_id)
 
     @rpc

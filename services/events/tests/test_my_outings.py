@@ -80,12 +80,14 @@ def test_past_is_what_they_organised_or_had_a_place_in():
 
 
 def test_feed_tokens_rotate_and_revoke(container):
-    token = call(container, "calendar_feed_rotate", "me")
+    made = call(container, "calendar_feed_rotate", "me")
+    token = made["token"]
+    assert made["replaced"] is False
     assert call(container, "calendar_feed_resolve", token) == {"member_id": "me", "group_id": None}
-    newer = call(container, "calendar_feed_rotate", "me")
+    newer = call(container, "calendar_feed_rotate", "me")["token"]
     assert call(container, "calendar_feed_resolve", token) is None
     assert call(container, "calendar_feed_resolve", newer)["member_id"] == "me"
-    group_token = call(container, "calendar_feed_rotate", "me", "g1")
+    group_token = call(container, "calendar_feed_rotate", "me", "g1")["token"]
     assert call(container, "calendar_feed_revoke", "me") is True
     assert call(container, "calendar_feed_resolve", newer) is None
     assert call(container, "calendar_feed_resolve", group_token) == {"member_id": "me", "group_id": "g1"}
