@@ -18,6 +18,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit.clock import aware as _aware
+from parentnet_kit.clock import parse_iso
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
 from parentnet_kit.inbox import Inbox
@@ -126,7 +127,7 @@ class OutingStore:
             state = domain.new_outing_state(clean, organizer_id, now)
             if keyed:
                 state["_id"] = keyed.hex
-            self.mine.note_proposed(organizer_id, clean.get("group_id"), [state["_id"]])
+            self.mine.note_proposed(organizer_id, clean.get("group_id"), {state["_id"]: state["ends_at"]})
             try:
                 return self._commit(state, "outing_published")
             except ConcurrencyConflict:
@@ -141,7 +142,8 @@ class OutingStore:
         # second delivery finds it (and the same ids) and finishes what the first began.
         with contextlib.suppress(DuplicateKeyError):
             self.series_index.insert_one({"_id": series_id, "occurrences": ids, "created_at": now})
-        self.mine.note_proposed(organizer_id, clean.get("group_id"), ids)
+        ends = {outing_id: start + duration for outing_id, start in zip(ids, starts, strict=True)}
+        self.mine.note_proposed(organizer_id, clean.get("group_id"), ends)
 
         def publish(index: int) -> dict[str, Any]:
             occurrence = {**clean, "starts_at": starts[index], "ends_at": starts[index] + duration}
@@ -230,6 +232,13 @@ class OutingStore:
         return {"outing": view, "errors": []}
 
     def _apply_change(self, outing_id: str, changes: dict[str, Any], detach: bool) -> dict[str, Any]:
+        if "ends_at" in changes:
+            # Before the commit: "my outings" never takes a moved outing as over (my_outings.py).
+            known = self.store.get(outing_id)
+            assert known is not None
+            concerned = [known["organizer_id"], *self.attendance.everyone(outing_id)]
+            self.mine.note_moved(outing_id, changes["ends_at"], [m for m in concerned if m], known.get("group_id"))
+
         def change() -> tuple[dict[str, Any], dict[str, Any]]:
             current = self.store.get(outing_id)
             assert current is not None
@@ -311,7 +320,7 @@ class OutingStore:
             errors.append(error(("children",), "This outing is for parents without children.", "NO_CHILDREN"))
         if errors:
             return {"place": None, "outing": domain.public_view(current), "errors": errors}
-        self.mine.note_joining(member_id, outing_id)
+        self.mine.note_joining(member_id, outing_id, _aware(current["ends_at"]))
         try:
             place = self.attendance.join(outing_id, member_id, adults, children, current.get("capacity"))
         except AlreadyJoined:
@@ -323,6 +332,8 @@ class OutingStore:
                 "errors": [error(("outing_id",), message, "ALREADY_JOINED")],
             }
         view = self.refresh_attendance(outing_id)
+        # A change of time committed while this member joined told the others, not them.
+        self.mine.note_joining(member_id, outing_id, parse_iso(view["ends_at"]))
         return {"place": place.to_dict(), "outing": view, "errors": []}
 
     def leave(self, outing_id: str, member_id: str) -> dict[str, Any]:

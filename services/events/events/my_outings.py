@@ -16,6 +16,13 @@ waiting, at which position, and whether the outing was cancelled or is over is r
 truth at read time — the outing by ``_id`` and its tickets — so no entry has to change on a
 leave, a promotion, a cancellation or a change of time, and a position is always the one the
 outing's own page shows.
+
+One thing an entry does record, so that an app open does not read every outing a member ever
+went to: when each outing ends (``ends``). An outing is taken as over without reading it only
+when every entry naming it says it ended before now. A change of time writes a new entry to
+everyone concerned *before* it is committed, so the true end is always one of the ends
+recorded, hence never later than the latest: if all are past, it is over. (A change that then
+fails leaves a later end than the truth, which only costs one read.)
 """
 
 from __future__ import annotations
@@ -74,13 +81,27 @@ class OutingIndex:
         """The outing ids in ``owner_id``'s index, each once, oldest entry first."""
         return list(dict.fromkeys(i for e in self.entries(owner_id) for i in e["outing_ids"]))
 
-    def add(self, owner_id: str, outing_ids: Iterable[str], **fields: Any) -> None:
-        """Append an entry naming ``outing_ids`` (nothing when all are listed already)."""
-        wanted = list(dict.fromkeys(outing_ids))
+    def latest_ends(self, owner_id: str) -> dict[str, datetime | None]:
+        """Outing id -> the latest end any entry records for it (None when one records none)."""
+        latest: dict[str, datetime | None] = {}
+        for entry in self.entries(owner_id):
+            ends = entry.get("ends") or {}
+            for outing_id in entry["outing_ids"]:
+                end = aware(ends[outing_id]) if outing_id in ends else None
+                if outing_id not in latest:
+                    latest[outing_id] = end
+                elif latest[outing_id] is not None:
+                    latest[outing_id] = None if end is None else max(end, latest[outing_id])
+        return latest
+
+    def add(self, owner_id: str, ends: dict[str, datetime], always: bool = False, **fields: Any) -> None:
+        """Append an entry naming the outings of ``ends`` (outing id -> its end) — nothing when all
+        are listed already with those ends, unless ``always``."""
+        wanted = list(ends)
         with INDEX_LOCKS[zlib.crc32(owner_id.encode()) % len(INDEX_LOCKS)]:
             entries = self.entries(owner_id)
-            listed = {i for e in entries for i in e["outing_ids"]}
-            if all(i in listed for i in wanted):
+            listed = self.latest_ends(owner_id)
+            if not always and all(i in listed and listed[i] is not None and listed[i] >= ends[i] for i in wanted):
                 return
             k = len(entries) + 1
             for _ in range(MAX_ENTRY_ATTEMPTS):
@@ -88,6 +109,7 @@ class OutingIndex:
                     "_id": entry_id(owner_id, k),
                     "owner_id": owner_id,
                     "outing_ids": wanted,
+                    "ends": ends,
                     "at": datetime.now(UTC),
                     **fields,
                 }
@@ -148,16 +170,29 @@ class MemberOutings:
     def ensure_indexes(self) -> None:
         """Nothing to index: entries are read by ``_id`` only."""
 
-    def note_proposed(self, organizer_id: str | None, group_id: str | None, outing_ids: list[str]) -> None:
-        """Before an outing (or a whole series) is committed: its organizer's and its group's entry."""
+    def note_proposed(self, organizer_id: str | None, group_id: str | None, ends: dict[str, datetime]) -> None:
+        """Before an outing (or a whole series) is committed: its organizer's and its group's entry.
+        ``ends``: each outing's id -> its end."""
         if organizer_id:
-            self.members.add(organizer_id, outing_ids, role="organizer")
+            self.members.add(organizer_id, ends, role="organizer")
         if group_id:
-            self.groups.add(group_id, outing_ids)
+            self.groups.add(group_id, ends)
 
-    def note_joining(self, member_id: str, outing_id: str) -> None:
+    def note_joining(self, member_id: str, outing_id: str, ends_at: datetime) -> None:
         """Before a member takes a ticket: their entry (once however often they join and leave)."""
-        self.members.add(member_id, [outing_id], role="attendee")
+        self.members.add(member_id, {outing_id: ends_at}, role="attendee")
+
+    def note_moved(self, outing_id: str, ends_at: datetime, member_ids: Iterable[str], group_id: str | None) -> None:
+        """Before a change of time is committed: the new end, for everyone concerned and the group."""
+        for member_id in dict.fromkeys(member_ids):
+            self.members.add(member_id, {outing_id: ends_at}, always=True, role="moved")
+        if group_id:
+            self.groups.add(group_id, {outing_id: ends_at}, always=True)
+
+    @staticmethod
+    def _maybe_on(latest: dict[str, datetime | None], now: datetime) -> list[str]:
+        """The ids whose recorded ends do not prove them over."""
+        return [i for i, end in latest.items() if end is None or end > now]
 
     def of_member(
         self,
@@ -171,11 +206,14 @@ class MemberOutings:
         soonest first, then past most recent first). ``load(ids)`` gives public views (None for
         unknown), ``place_of(view)`` the member's place dict or None."""
         wanted = set(states)
-        ids = self.members.outing_ids(member_id)
+        latest = self.members.latest_ends(member_id)
+        ids = list(latest) if PAST in wanted else self._maybe_on(latest, now)
         found = []
         for view in load(ids):
             if view is None:
                 continue  # a hint written before a creation that never happened
+            if _ended(view, now) and PAST not in wanted:
+                continue  # over: no need to read its tickets
             place = place_of(view) if view["organizer_id"] != member_id else None
             state = member_state(view, member_id, place, now)
             if state in wanted:
@@ -193,7 +231,10 @@ class MemberOutings:
     ) -> list[dict[str, Any]]:
         """The groups' outings, upcoming (not over yet; cancelled ones too, marked so) or past
         (over and not cancelled), optionally starting within ``[starts_from, starts_before)``."""
-        ids = list(dict.fromkeys(i for group_id in dict.fromkeys(group_ids) for i in self.groups.outing_ids(group_id)))
+        latest: dict[str, datetime | None] = {}
+        for group_id in dict.fromkeys(group_ids):
+            latest.update(self.groups.latest_ends(group_id))
+        ids = list(latest) if period == ENDED else self._maybe_on(latest, now)
         found = []
         for view in load(ids):
             if view is None:
