@@ -27,6 +27,7 @@ from . import calendar_ics
 from .common import require_viewer, user_errors_field
 from .context import Context
 from .members import local_id
+from .my_outings import seen_by
 from .outings import visible_outing
 from .rpc import RpcClient
 
@@ -128,7 +129,7 @@ class CalendarMutations(graphene.ObjectType):
 async def _items_of_member(ctx: Context, member_id: str) -> list[calendar_ics.FeedItem]:
     items = []
     for states in (["organizing", "going", "waitlisted"], ["past"]):
-        page = await ctx.rpc.call("events", "member_outings", member_id, states, FEED_MAX)
+        page = await ctx.rpc.call("events", "member_outings", member_id, states, FEED_MAX, None, **await seen_by(ctx))
         for item in page["items"]:
             place = item["place"]
             waiting = item["state"] == "waitlisted"
@@ -140,7 +141,7 @@ async def _items_of_member(ctx: Context, member_id: str) -> list[calendar_ics.Fe
 async def _items_of_group(ctx: Context, group_id: str) -> list[calendar_ics.FeedItem]:
     items = []
     for period in ("upcoming", "past"):
-        page = await ctx.rpc.call("events", "group_outings", [group_id], period, FEED_MAX)
+        page = await ctx.rpc.call("events", "group_outings", [group_id], period, FEED_MAX, None, **await seen_by(ctx))
         items += [calendar_ics.FeedItem(item["outing"]) for item in page["items"]]
     return items
 

@@ -70,6 +70,15 @@ def _page_edges(
     return [{**make(item), "cursor": cursor(item["position"])} for item in items]
 
 
+async def seen_by(ctx: Context) -> dict[str, Any]:
+    """What the events service needs to apply ``visible_outing``'s rule before paging (so
+    ``totalCount`` counts only what shows): who blocked the viewer, and the viewer's groups."""
+    return {
+        "hidden_organizers": sorted(await ctx.blocked_by()),
+        "viewer_groups": sorted((await ctx.viewer_context())["groups"]),
+    }
+
+
 async def _visible_edges(ctx: Context, edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
     kept = []
     for edge in edges:
@@ -93,7 +102,7 @@ async def member_outings(
     wanted = sorted({enum_value(s) for s in states}) if states else STATES_DEFAULT
     shape = {"member": root["id"], "states": wanted}
     start = cursors.decode(info, after, shape, cursors.is_count)
-    page = await ctx.rpc.call("events", "member_outings", root["id"], wanted, first, start)
+    page = await ctx.rpc.call("events", "member_outings", root["id"], wanted, first, start, **await seen_by(ctx))
     edges = _page_edges(
         info, shape, page["items"], lambda i: {"node": i["outing"], "state": i["state"], "place": i["place"]}
     )
@@ -111,7 +120,9 @@ async def _group_page(
     ctx: Context = info.context
     first = check_first(info, first)
     start = cursors.decode(info, after, shape, cursors.is_count)
-    page = await ctx.rpc.call("events", "group_outings", group_ids, enum_value(period), first, start)
+    page = await ctx.rpc.call(
+        "events", "group_outings", group_ids, enum_value(period), first, start, **await seen_by(ctx)
+    )
     edges = _page_edges(info, shape, page["items"], lambda i: {"node": i["outing"]})
     return connection(await _visible_edges(ctx, edges), page["has_next_page"], after, page["total"])
 
@@ -223,7 +234,10 @@ class MyOutingsQueries(graphene.ObjectType):
             None,
             starts.isoformat(),
             ends.isoformat(),
+            **await seen_by(ctx),
         )
+        # What is on: a cancelled outing stays in "my outings", not on the home screen.
+        mine["items"] = [i for i in mine["items"] if i["outing"]["status"] == "published"]
         in_groups = {i["outing"]["id"] for i in mine["items"]}
         found = {e["node"]["id"]: e["node"] for e in nearby["edges"]}
         found.update({i["outing"]["id"]: i["outing"] for i in mine["items"]})

@@ -213,5 +213,23 @@ def test_this_weekend_near_me_and_in_my_groups(gql, sign_up):
     assert made["elsewhere"] not in listed and made["next"] not in listed
     starts = datetime.fromisoformat(page["startsAt"])
     assert starts.weekday() == 5 and (starts.hour, starts.minute) == (0, 0)
-    assert datetime.fromisoformat(page["endsAt"]) - starts == timedelta(days=2)
+    ends = datetime.fromisoformat(page["endsAt"])
+    assert (ends.date() - starts.date()).days == 2 and (ends.hour, ends.minute) == (0, 0)
     assert starts.utcoffset() == starts.astimezone(ZoneInfo("Europe/Paris")).utcoffset()
+
+
+BLOCK = "mutation($m: ID!) { memberBlock(input: {memberId: $m}) { userErrors { code } } }"
+
+
+def test_an_organizer_who_blocked_me_leaves_my_outings_and_my_feed(gql, http, sign_up):
+    me, host = sign_up("Bloquée"), sign_up("Qui bloque")
+    made = gql(CREATE, {"input": proposal("Chez qui bloque", 48.8520, 2.3480)}, token=host["token"])["outingCreate"]
+    outing = made["outing"]["id"]
+    assert gql(JOIN, {"id": outing}, token=me["token"])["outingJoin"]["userErrors"] == []
+    feed = gql(ROTATE, token=me["token"])["calendarFeedRotate"]["url"]
+    assert [str(e["SUMMARY"]) for e in _events_of(http.get(feed).content)[1]] == ["Chez qui bloque"]
+
+    assert gql(BLOCK, {"m": me["id"]}, token=host["token"])["memberBlock"]["userErrors"] == []
+    assert gql(MINE, token=me["token"])["viewer"]["outings"] == {"totalCount": 0, "edges": []}
+    assert _events_of(http.get(feed).content)[1] == []
+    assert http.get(f"/calendar/outings/{outing}.ics").status_code == 200  # still public for everyone else

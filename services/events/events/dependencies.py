@@ -395,15 +395,23 @@ class OutingStore:
         rest = [p for p in places if after is None or p.ticket > after]
         return {"places": [p.to_dict() for p in rest[:first]], "has_next_page": len(rest) > first, "total": len(places)}
 
-    def member_outings(self, member_id: str, states: list[str], first: int, after: int | None) -> dict[str, Any]:
-        """A page of the member's outings in ``states`` (my_outings.STATES), see ``MemberOutings.of_member``."""
+    def _visible_only(self, visible: Any) -> Any:
+        """``get_many`` with the views ``visible`` refuses as None."""
+        return lambda ids: [v if v is not None and visible(v) else None for v in self.get_many(ids)]
+
+    def member_outings(
+        self, member_id: str, states: list[str], first: int, after: int | None, visible: Any = None
+    ) -> dict[str, Any]:
+        """A page of the member's outings in ``states`` (my_outings.STATES), see ``MemberOutings.of_member``;
+        ``visible``: a predicate over public views (``my_outings.may_see``)."""
         now = datetime.now(UTC)
 
         def place(view: dict[str, Any]) -> dict[str, Any] | None:
             found = self.attendance.place_of(view["id"], member_id, view.get("capacity"))
             return found.to_dict() if found else None
 
-        items = self.mine.of_member(member_id, states, self.get_many, place, now)
+        load = self._visible_only(visible) if visible else self.get_many
+        items = self.mine.of_member(member_id, states, load, place, now)
         return my_outings.page(items, first, after)
 
     def group_outings(
@@ -414,9 +422,11 @@ class OutingStore:
         after: int | None,
         starts_from: datetime | None = None,
         starts_before: datetime | None = None,
+        visible: Any = None,
     ) -> dict[str, Any]:
         """A page of the groups' outings (``period`` upcoming or past), ``{items: [{outing, position}], ...}``."""
-        views = self.mine.of_groups(group_ids, period, self.get_many, datetime.now(UTC), starts_from, starts_before)
+        load = self._visible_only(visible) if visible else self.get_many
+        views = self.mine.of_groups(group_ids, period, load, datetime.now(UTC), starts_from, starts_before)
         return my_outings.page([{"outing": v} for v in views], first, after)
 
     def places_of(self, member_id: str, outing_ids: list[str]) -> list[dict[str, Any] | None]:

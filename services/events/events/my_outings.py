@@ -149,6 +149,22 @@ def order_key(state_or_period: str, view: dict[str, Any]) -> tuple[float, str]:
     return (-at if state_or_period in (PAST, ENDED) else at, view["id"])
 
 
+def may_see(hidden_organizers: Iterable[str] | None, viewer_groups: Iterable[str] | None) -> Any:
+    """The gateway's rule for whether a viewer sees an outing, as a predicate over public views:
+    not organised by someone who blocked them; a private group's only for its members (not
+    checked when ``viewer_groups`` is None). Applied before paging, so totals count what shows."""
+    hidden = set(hidden_organizers or ())
+    groups = None if viewer_groups is None else set(viewer_groups)
+
+    def visible(view: dict[str, Any]) -> bool:
+        if view.get("organizer_id") in hidden:
+            return False
+        private = view.get("group_visibility") == "private"
+        return not (private and groups is not None and view.get("group_id") not in groups)
+
+    return visible
+
+
 def page(items: list[dict[str, Any]], first: int, after: int | None) -> dict[str, Any]:
     """``first`` items after position ``after`` (1-based positions; None: from the start)."""
     start = after or 0

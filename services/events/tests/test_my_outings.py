@@ -93,3 +93,15 @@ def test_feed_tokens_rotate_and_revoke(container):
     assert call(container, "calendar_feed_resolve", group_token) == {"member_id": "me", "group_id": "g1"}
     assert call(container, "calendar_feed_revoke", "me") is False
     assert call(container, "calendar_feed_resolve", "x" * 43) is None
+
+
+def test_what_the_viewer_may_not_see_is_left_out_before_paging(container):
+    blocked = _made(container, "blocker", title="Blocker's")
+    private = _made(container, "other", title="Private", group_id="g9", group_visibility="private")
+    for outing in (blocked, private):
+        call(container, "join_outing", outing, "me")
+    page = call(container, "member_outings", "me", None, 20, None, ["blocker"], [])
+    assert (page["total"], page["items"]) == (0, [])
+    page = call(container, "member_outings", "me", None, 20, None, [], ["g9"])
+    assert {i["outing"]["id"] for i in page["items"]} == {blocked, private} and page["total"] == 2
+    assert call(container, "group_outings", ["g9"], "upcoming", 20, None, None, None, [], [])["total"] == 0
