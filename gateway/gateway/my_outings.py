@@ -20,7 +20,7 @@ from parentnet_kit import cities
 from . import cursors
 from .common import after_argument, check_first, connection, connection_type, edge_type, first_argument, require_viewer
 from .context import Context
-from .errors import Forbidden
+from .errors import Forbidden, Unauthenticated
 from .members import enum_value
 from .outing_states import MemberOutingState
 from .outings import Outing, Place, as_outing, visible_outing
@@ -206,8 +206,9 @@ class MyOutingsQueries(graphene.ObjectType):
         viewer = require_viewer(info)
         first = check_first(info, first)
         me = await ctx.loaders.member.load(viewer)
-        city = cities.get(me["city"])
-        assert city is not None
+        city = cities.get(me["city"]) if me else None
+        if me is None or city is None:
+            raise Unauthenticated("Sign in again: your account was not found.")
         starts, ends = weekend(datetime.now(UTC), city.time_zone)
         shape = {"weekend": starts.isoformat()}
         start = cursors.decode(info, after, shape, cursors.is_count) or 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from conftest import call
+from nameko.standalone.rpc import ClusterRpcProxy
 from pymongo import MongoClient
 
 from events.my_outings import GOING, ORGANIZING, PAST, WAITLISTED, member_state
@@ -105,3 +106,11 @@ def test_what_the_viewer_may_not_see_is_left_out_before_paging(container):
     page = call(container, "member_outings", "me", None, 20, None, [], ["g9"])
     assert {i["outing"]["id"] for i in page["items"]} == {blocked, private} and page["total"] == 2
     assert call(container, "group_outings", ["g9"], "upcoming", 20, None, None, None, [], [])["total"] == 0
+
+
+def test_racing_rotations_leave_one_working_token(container, service_config):
+    with ClusterRpcProxy(service_config) as cluster:
+        pending = [cluster.events.calendar_feed_rotate.call_async("racer") for _ in range(10)]
+        tokens = [p.result()["token"] for p in pending]
+    working = [t for t in tokens if call(container, "calendar_feed_resolve", t) is not None]
+    assert len(working) == 1
