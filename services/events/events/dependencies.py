@@ -214,30 +214,44 @@ class OutingStore:
         day_delta = (new_local.date() - local_start.date()).days
         duration = patch.get("ends_at", current["ends_at"]) - new_start
 
-        def change_one(target: dict[str, Any]) -> dict[str, Any]:
+        def changes_of(target: dict[str, Any]) -> dict[str, Any]:
             changes = dict(patch)
             if target is not current and ("starts_at" in patch or "ends_at" in patch):
                 start = domain.shift_to(
                     _aware(target["starts_at"]), zone, day_delta, new_local.time().replace(tzinfo=None)
                 )
                 changes.update(starts_at=start, ends_at=start + duration)
+            return changes
+
+        def change_one(target: dict[str, Any]) -> dict[str, Any]:
             return self._apply_change(
-                target["_id"], changes, detach=scope != "series" and bool(target.get("series_id"))
+                target["_id"], changes_of(target), detach=scope != "series" and bool(target.get("series_id"))
             )
 
+        if "ends_at" in patch or ("starts_at" in patch and len(targets) > 1):
+            self._note_moved(targets, {t["_id"]: changes_of(t).get("ends_at", t["ends_at"]) for t in targets})
         view = _each(change_one, targets)[0]
         if "capacity" in patch:
             for target in targets:
                 self._promote(target["_id"])
         return {"outing": view, "errors": []}
 
+    def _note_moved(self, targets: list[dict[str, Any]], ends: dict[str, datetime]) -> None:
+        """Before a change of time is committed, the new ends for everyone concerned and the
+        group, one entry per member for the whole change (my_outings.py: a moved outing is
+        never taken as over). A 52-week series is then a few writes, not 52 per member."""
+        by_member: dict[str, dict[str, datetime]] = {}
+        by_group: dict[str, dict[str, datetime]] = {}
+        for target in targets:
+            outing_id = target["_id"]
+            for member_id in [target["organizer_id"], *self.attendance.everyone(outing_id)]:
+                if member_id:
+                    by_member.setdefault(member_id, {})[outing_id] = ends[outing_id]
+            if target.get("group_id"):
+                by_group.setdefault(target["group_id"], {})[outing_id] = ends[outing_id]
+        self.mine.note_moved(by_member, by_group)
+
     def _apply_change(self, outing_id: str, changes: dict[str, Any], detach: bool) -> dict[str, Any]:
-        if "ends_at" in changes:
-            # Before the commit: "my outings" never takes a moved outing as over (my_outings.py).
-            known = self.store.get(outing_id)
-            assert known is not None
-            concerned = [known["organizer_id"], *self.attendance.everyone(outing_id)]
-            self.mine.note_moved(outing_id, changes["ends_at"], [m for m in concerned if m], known.get("group_id"))
 
         def change() -> tuple[dict[str, Any], dict[str, Any]]:
             current = self.store.get(outing_id)

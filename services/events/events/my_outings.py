@@ -198,12 +198,13 @@ class MemberOutings:
         """Before a member takes a ticket: their entry (once however often they join and leave)."""
         self.members.add(member_id, {outing_id: ends_at}, role="attendee")
 
-    def note_moved(self, outing_id: str, ends_at: datetime, member_ids: Iterable[str], group_id: str | None) -> None:
-        """Before a change of time is committed: the new end, for everyone concerned and the group."""
-        for member_id in dict.fromkeys(member_ids):
-            self.members.add(member_id, {outing_id: ends_at}, always=True, role="moved")
-        if group_id:
-            self.groups.add(group_id, {outing_id: ends_at}, always=True)
+    def note_moved(self, members: dict[str, dict[str, datetime]], groups: dict[str, dict[str, datetime]]) -> None:
+        """Before a change of time is committed: the new ends (member or group -> outing id ->
+        end), one entry per member and per group."""
+        for member_id, ends in members.items():
+            self.members.add(member_id, ends, always=True, role="moved")
+        for group_id, ends in groups.items():
+            self.groups.add(group_id, ends, always=True)
 
     @staticmethod
     def _maybe_on(latest: dict[str, datetime | None], now: datetime) -> list[str]:

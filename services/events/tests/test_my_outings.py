@@ -114,3 +114,19 @@ def test_racing_rotations_leave_one_working_token(container, service_config):
         tokens = [p.result()["token"] for p in pending]
     working = [t for t in tokens if call(container, "calendar_feed_resolve", t) is not None]
     assert len(working) == 1
+
+
+def test_a_change_of_time_records_the_new_ends_before_it_is_committed(container, service_config):
+    first = call(container, "create_outing", {**OUTING, "recurrence": {"frequency": "weekly", "count": 3}}, "host")[
+        "outing"
+    ]
+    call(container, "join_outing", first["id"], "guest")
+    moved = {"starts_at": "2030-05-04T15:00", "ends_at": "2030-05-04T18:00"}
+    assert call(container, "update_outing", first["id"], "host", moved, "series")["errors"] == []
+    db = MongoClient(service_config["MONGO_URI"])[service_config["EVENTS_DB"]]
+    for owner, count in (("host", 3), ("guest", 1)):
+        entries = list(db.member_outings.find({"owner_id": owner}))
+        assert [e.get("role") for e in entries] == ["organizer" if owner == "host" else "attendee", "moved"]
+        assert len(entries[-1]["ends"]) == count
+        assert all(end.hour == 16 for end in entries[-1]["ends"].values())  # 18:00 in Paris, summer time
+    assert len(call(container, "member_outings", "host", ["organizing"])["items"]) == 3
