@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket
 from parentnet_kit.tokens import TokenVerifier
 
 from .auth import Authenticator, BadToken, client_address
+from .calendar import calendar_endpoints
 from .context import Context
 from .feed import EventFeed
 from .graphql_http import DocumentCache, Runner, client_error
@@ -242,6 +243,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/explorer/{asset}", explorer_asset),
             Route("/alive", alive),
             Route("/health", health),
+            *(Route(path, endpoint, methods=["GET"]) for path, endpoint in calendar_endpoints(rpc).items()),
         ],
         lifespan=lifespan,
     )

@@ -35,6 +35,7 @@ from .common import (
 )
 from .context import Context
 from .errors import Forbidden
+from .outing_states import MemberOutingState, OutingPeriod
 
 DistanceBand = enum(
     "DistanceBand",
@@ -146,6 +147,26 @@ class Member(graphene.ObjectType):
     groups = graphene.List(
         graphene.NonNull(lambda: Group), description="Yours only: groups you are in or asked to join."
     )
+    outings = graphene.Field(
+        "gateway.my_outings.MemberOutingConnection",
+        states=graphene.Argument(
+            graphene.List(graphene.NonNull(MemberOutingState)),
+            description="Only outings in these states; ORGANIZING, GOING and WAITLISTED when left out.",
+        ),
+        first=first_argument(),
+        after=after_argument(),
+        description=(
+            "Yours only (FORBIDDEN on anyone else's profile): outings you organise, have a place in or wait for "
+            "(with your waitlist position), and past ones; upcoming soonest first, then past most recent first."
+        ),
+    )
+    group_outings = graphene.Field(
+        "gateway.my_outings.GroupOutingConnection",
+        period=graphene.Argument(OutingPeriod, default_value="upcoming", description="To come, or over."),
+        first=first_argument(),
+        after=after_argument(),
+        description="Yours only (FORBIDDEN on anyone else's profile): the outings of the groups you are in.",
+    )
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
@@ -159,6 +180,20 @@ class Member(graphene.ObjectType):
         if root["id"] != ctx.viewer_id:
             return None
         return [as_group(g) for g in await ctx.rpc.call("members", "member_groups", ctx.viewer_id)]
+
+    @staticmethod
+    async def resolve_outings(root: dict[str, Any], info: graphene.ResolveInfo, **arguments: Any) -> dict[str, Any]:
+        from . import my_outings  # it imports outings.py, which imports this module
+
+        return await my_outings.member_outings(root, info, **arguments)
+
+    @staticmethod
+    async def resolve_group_outings(
+        root: dict[str, Any], info: graphene.ResolveInfo, **arguments: Any
+    ) -> dict[str, Any]:
+        from . import my_outings
+
+        return await my_outings.member_group_outings(root, info, **arguments)
 
 
 class GroupMembership(graphene.ObjectType):
@@ -228,6 +263,13 @@ class Group(graphene.ObjectType):
         after=after_argument(),
         description="Requests to join; for the group's admins only.",
     )
+    outings = graphene.Field(
+        "gateway.my_outings.GroupOutingConnection",
+        period=graphene.Argument(OutingPeriod, default_value="upcoming", description="To come, or over."),
+        first=first_argument(),
+        after=after_argument(),
+        description="The group's outings. A private group's are for its members only (FORBIDDEN otherwise).",
+    )
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
@@ -257,6 +299,12 @@ class Group(graphene.ObjectType):
         root: dict[str, Any], info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
         return await Group._page(root, info, False, first, after)
+
+    @staticmethod
+    async def resolve_outings(root: dict[str, Any], info: graphene.ResolveInfo, **arguments: Any) -> dict[str, Any]:
+        from . import my_outings  # it imports outings.py, which imports this module
+
+        return await my_outings.group_outings(root, info, **arguments)
 
     @staticmethod
     async def resolve_pending_requests(

@@ -14,12 +14,14 @@ import graphene
 from parentnet_kit import cities as city_catalogue
 
 from . import ids, scalars
+from .calendar import CalendarMutations
 from .common import NODE_LOADERS, City, Node
 from .community import CommunityMutations, CommunityQueries, CoopShift, Trip
 from .discovery import DiscoveryQueries
 from .inbox import InboxMutations, InboxQueries, Notification
 from .listings import Contact, Listing, ListingMutations, ListingQueries
 from .members import Group, Member, MemberMutations, MemberQueries
+from .my_outings import MyOutingsQueries
 from .outings import Outing, OutingMutations, OutingQueries
 from .subscriptions import Subscription
 
@@ -51,6 +53,7 @@ class Query(
     DiscoveryQueries,
     CommunityQueries,
     MemberQueries,
+    MyOutingsQueries,
     InboxQueries,
     graphene.ObjectType,
 ):
@@ -58,7 +61,13 @@ class Query(
 
 
 class Mutation(
-    OutingMutations, ListingMutations, CommunityMutations, MemberMutations, InboxMutations, graphene.ObjectType
+    OutingMutations,
+    ListingMutations,
+    CommunityMutations,
+    MemberMutations,
+    InboxMutations,
+    CalendarMutations,
+    graphene.ObjectType,
 ):
     """What can be changed. Each takes one input and answers a payload whose userErrors name the
     fields at fault; send an Idempotency-Key header to retry one safely."""

@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit import querylog
 from parentnet_kit.clock import aware as _aware
+from parentnet_kit.clock import parse_iso
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
 from parentnet_kit.inbox import Inbox
@@ -27,9 +28,11 @@ from parentnet_kit.nameko_rpc import once_id
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
 
-from . import domain
+from . import domain, my_outings
 from .attendance import AlreadyJoined, Attendance
+from .calendar_feeds import CalendarFeeds
 from .coop import Coop
+from .my_outings import MemberOutings
 from .trips import Trips
 
 T = TypeVar("T")
@@ -67,8 +70,19 @@ class NotFound(LookupError):
 class OutingStore:
     """Domain-level operations on outings; one per worker, sharing connections."""
 
-    def __init__(self, store: AggregateStore, attendance: Attendance, inbox: Inbox, coop: Coop, trips: Trips) -> None:
+    def __init__(
+        self,
+        store: AggregateStore,
+        attendance: Attendance,
+        inbox: Inbox,
+        coop: Coop,
+        trips: Trips,
+        mine: MemberOutings,
+        feeds: CalendarFeeds,
+    ) -> None:
         self.store = store
+        self.mine = mine
+        self.feeds = feeds
         self.series_index: Collection = store.aggregates.database["series"]
         self.attendance = attendance
         self.inbox = inbox
@@ -114,6 +128,7 @@ class OutingStore:
             state = domain.new_outing_state(clean, organizer_id, now)
             if keyed:
                 state["_id"] = keyed.hex
+            self.mine.note_proposed(organizer_id, clean.get("group_id"), {state["_id"]: state["ends_at"]})
             try:
                 return self._commit(state, "outing_published")
             except ConcurrencyConflict:
@@ -128,6 +143,8 @@ class OutingStore:
         # second delivery finds it (and the same ids) and finishes what the first began.
         with contextlib.suppress(DuplicateKeyError):
             self.series_index.insert_one({"_id": series_id, "occurrences": ids, "created_at": now})
+        ends = {outing_id: start + duration for outing_id, start in zip(ids, starts, strict=True)}
+        self.mine.note_proposed(organizer_id, clean.get("group_id"), ends)
 
         def publish(index: int) -> dict[str, Any]:
             occurrence = {**clean, "starts_at": starts[index], "ends_at": starts[index] + duration}
@@ -198,24 +215,45 @@ class OutingStore:
         day_delta = (new_local.date() - local_start.date()).days
         duration = patch.get("ends_at", current["ends_at"]) - new_start
 
-        def change_one(target: dict[str, Any]) -> dict[str, Any]:
+        def changes_of(target: dict[str, Any]) -> dict[str, Any]:
             changes = dict(patch)
             if target is not current and ("starts_at" in patch or "ends_at" in patch):
                 start = domain.shift_to(
                     _aware(target["starts_at"]), zone, day_delta, new_local.time().replace(tzinfo=None)
                 )
                 changes.update(starts_at=start, ends_at=start + duration)
+            return changes
+
+        def change_one(target: dict[str, Any]) -> dict[str, Any]:
             return self._apply_change(
-                target["_id"], changes, detach=scope != "series" and bool(target.get("series_id"))
+                target["_id"], changes_of(target), detach=scope != "series" and bool(target.get("series_id"))
             )
 
+        if "ends_at" in patch or ("starts_at" in patch and len(targets) > 1):
+            self._note_moved(targets, {t["_id"]: changes_of(t).get("ends_at", t["ends_at"]) for t in targets})
         view = _each(change_one, targets)[0]
         if "capacity" in patch:
             for target in targets:
                 self._promote(target["_id"])
         return {"outing": view, "errors": []}
 
+    def _note_moved(self, targets: list[dict[str, Any]], ends: dict[str, datetime]) -> None:
+        """Before a change of time is committed, the new ends for everyone concerned and the
+        group, one entry per member for the whole change (my_outings.py: a moved outing is
+        never taken as over). A 52-week series is then a few writes, not 52 per member."""
+        by_member: dict[str, dict[str, datetime]] = {}
+        by_group: dict[str, dict[str, datetime]] = {}
+        for target in targets:
+            outing_id = target["_id"]
+            for member_id in [target["organizer_id"], *self.attendance.everyone(outing_id)]:
+                if member_id:
+                    by_member.setdefault(member_id, {})[outing_id] = ends[outing_id]
+            if target.get("group_id"):
+                by_group.setdefault(target["group_id"], {})[outing_id] = ends[outing_id]
+        self.mine.note_moved(by_member, by_group)
+
     def _apply_change(self, outing_id: str, changes: dict[str, Any], detach: bool) -> dict[str, Any]:
+
         def change() -> tuple[dict[str, Any], dict[str, Any]]:
             current = self.store.get(outing_id)
             assert current is not None
@@ -297,6 +335,7 @@ class OutingStore:
             errors.append(error(("children",), "This outing is for parents without children.", "NO_CHILDREN"))
         if errors:
             return {"place": None, "outing": domain.public_view(current), "errors": errors}
+        self.mine.note_joining(member_id, outing_id, _aware(current["ends_at"]))
         try:
             place = self.attendance.join(outing_id, member_id, adults, children, current.get("capacity"))
         except AlreadyJoined:
@@ -308,6 +347,8 @@ class OutingStore:
                 "errors": [error(("outing_id",), message, "ALREADY_JOINED")],
             }
         view = self.refresh_attendance(outing_id)
+        # A change of time committed while this member joined told the others, not them.
+        self.mine.note_joining(member_id, outing_id, parse_iso(view["ends_at"]))
         return {"place": place.to_dict(), "outing": view, "errors": []}
 
     def leave(self, outing_id: str, member_id: str) -> dict[str, Any]:
@@ -369,6 +410,40 @@ class OutingStore:
         rest = [p for p in places if after is None or p.ticket > after]
         return {"places": [p.to_dict() for p in rest[:first]], "has_next_page": len(rest) > first, "total": len(places)}
 
+    def _visible_only(self, visible: Any) -> Any:
+        """``get_many`` with the views ``visible`` refuses as None."""
+        return lambda ids: [v if v is not None and visible(v) else None for v in self.get_many(ids)]
+
+    def member_outings(
+        self, member_id: str, states: list[str], first: int, after: int | None, visible: Any = None
+    ) -> dict[str, Any]:
+        """A page of the member's outings in ``states`` (my_outings.STATES), see ``MemberOutings.of_member``;
+        ``visible``: a predicate over public views (``my_outings.may_see``)."""
+        now = datetime.now(UTC)
+
+        def place(view: dict[str, Any]) -> dict[str, Any] | None:
+            found = self.attendance.place_of(view["id"], member_id, view.get("capacity"))
+            return found.to_dict() if found else None
+
+        load = self._visible_only(visible) if visible else self.get_many
+        items = self.mine.of_member(member_id, states, load, place, now)
+        return my_outings.page(items, first, after)
+
+    def group_outings(
+        self,
+        group_ids: list[str],
+        period: str,
+        first: int,
+        after: int | None,
+        starts_from: datetime | None = None,
+        starts_before: datetime | None = None,
+        visible: Any = None,
+    ) -> dict[str, Any]:
+        """A page of the groups' outings (``period`` upcoming or past), ``{items: [{outing, position}], ...}``."""
+        load = self._visible_only(visible) if visible else self.get_many
+        views = self.mine.of_groups(group_ids, period, load, datetime.now(UTC), starts_from, starts_before)
+        return my_outings.page([{"outing": v} for v in views], first, after)
+
     def places_of(self, member_id: str, outing_ids: list[str]) -> list[dict[str, Any] | None]:
         """The member's place in each outing asked about (None where not coming), in order."""
         mine = self.attendance.of_member(member_id, outing_ids)
@@ -402,10 +477,13 @@ class Outings(DependencyProvider):
         self.coop.ensure_indexes()
         self.trips = Trips(db, self.inbox.notify, self.publisher)
         self.trips.ensure_indexes()
+        self.mine = MemberOutings(db)
+        self.mine.ensure_indexes()
+        self.feeds = CalendarFeeds(db)
 
     def stop(self) -> None:
         self.publisher.close()
         self.client.close()
 
     def get_dependency(self, worker_ctx) -> OutingStore:  # noqa: ANN001
-        return OutingStore(self.store, self.attendance, self.inbox, self.coop, self.trips)
+        return OutingStore(self.store, self.attendance, self.inbox, self.coop, self.trips, self.mine, self.feeds)

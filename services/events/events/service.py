@@ -10,7 +10,7 @@ from nameko.timer import timer
 
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
-from . import domain
+from . import domain, my_outings
 from .dependencies import NotFound, Outings
 
 SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "2"))
@@ -75,6 +75,66 @@ class EventsService:
     @rpc
     def places_of(self, member_id: str, outing_ids: list[str]) -> list[dict[str, Any] | None]:
         return self.outings.places_of(member_id, outing_ids)
+
+    @rpc
+    def member_outings(
+        self,
+        member_id: str,
+        states: list[str] | None = None,
+        first: int = 20,
+        after: int | None = None,
+        hidden_organizers: list[str] | None = None,
+        viewer_groups: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The member's outings in ``states`` (organizing, going, waitlisted, past; default the
+        first three), upcoming soonest first then past most recent first:
+        ``{items: [{outing, state, place, position}], has_next_page, total}``. ``place`` is
+        ``{status, position, ...}`` (position 1-based, within its status) or None for the
+        organizer; ``after`` is an item's ``position``. Unknown states are ignored. Left out, before
+        paging: outings of ``hidden_organizers`` (who blocked the member), and private groups' ones
+        outside ``viewer_groups`` (when given)."""
+        wanted = [s for s in (states or my_outings.STATES[:3]) if s in my_outings.STATES]
+        visible = my_outings.may_see(hidden_organizers, viewer_groups)
+        return self.outings.member_outings(member_id, wanted, max(1, min(int(first), 100)), after, visible)
+
+    @rpc
+    def group_outings(
+        self,
+        group_ids: list[str],
+        period: str = "upcoming",
+        first: int = 20,
+        after: int | None = None,
+        starts_from: str | None = None,
+        starts_before: str | None = None,
+        hidden_organizers: list[str] | None = None,
+        viewer_groups: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The outings of these groups (the caller checked the viewer may see them): ``period``
+        "upcoming" (not over; cancelled ones included) soonest first, or "past" most recent
+        first; ``starts_from``/``starts_before``: ISO 8601 with offset, half-open window;
+        ``hidden_organizers``/``viewer_groups`` as for ``member_outings``.
+        ``{items: [{outing, position}], has_next_page, total}``."""
+        window = [datetime.fromisoformat(t) if t else None for t in (starts_from, starts_before)]
+        period = period if period in my_outings.PERIODS else my_outings.UPCOMING
+        visible = my_outings.may_see(hidden_organizers, viewer_groups)
+        first = max(1, min(int(first), 100))
+        return self.outings.group_outings(list(group_ids or [])[:100], period, first, after, *window, visible)
+
+    @rpc
+    def calendar_feed_rotate(self, member_id: str, group_id: str | None = None) -> dict[str, Any]:
+        """A new secret token for the member's calendar feed (of ``group_id``: the caller checked
+        membership); the previous token stops working. ``{token, replaced}``; only a hash is stored."""
+        return self.outings.feeds.rotate(member_id, group_id)
+
+    @rpc
+    def calendar_feed_revoke(self, member_id: str, group_id: str | None = None) -> bool:
+        """The feed's token stops working (False when there was none)."""
+        return self.outings.feeds.revoke(member_id, group_id)
+
+    @rpc
+    def calendar_feed_resolve(self, token: str) -> dict[str, Any] | None:
+        """``{member_id, group_id}`` for a working token, None for an unknown, rotated or revoked one."""
+        return self.outings.feeds.resolve(token)
 
     @rpc
     def series(self, series_id: str) -> list[dict[str, Any]]:
