@@ -35,6 +35,7 @@ from .common import (
 )
 from .context import Context
 from .errors import Forbidden
+from .pictures import pictures_field, pictures_resolver
 
 DistanceBand = enum(
     "DistanceBand",
@@ -146,6 +147,8 @@ class Member(graphene.ObjectType):
     groups = graphene.List(
         graphene.NonNull(lambda: Group), description="Yours only: groups you are in or asked to join."
     )
+    pictures = pictures_field("the member (a profile picture: the last one is the newest)")
+    resolve_pictures = pictures_resolver("Member")
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
@@ -213,6 +216,8 @@ class Group(graphene.ObjectType):
     city = graphene.Field(City, required=True, description="The city it belongs to.")
     languages = graphene.List(graphene.NonNull(graphene.String), required=True, description="Languages spoken there.")
     visibility = graphene.Field(GroupVisibility, required=True, description="Who sees what is in it.")
+    pictures = pictures_field("the group (for its members only when it is private)")
+    resolve_pictures = pictures_resolver("Group")
     join_policy = graphene.Field(GroupJoinPolicy, required=True, description="How members get in.")
     member_count = graphene.Int(required=True, description="Active members.")
     viewer_membership = graphene.Field(GroupMembership, description="Your membership or request; null if none.")

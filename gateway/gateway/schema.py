@@ -21,6 +21,7 @@ from .inbox import InboxMutations, InboxQueries, Notification
 from .listings import Contact, Listing, ListingMutations, ListingQueries
 from .members import Group, Member, MemberMutations, MemberQueries
 from .outings import Outing, OutingMutations, OutingQueries
+from .pictures import Picture, PictureMutations
 from .subscriptions import Subscription
 
 
@@ -58,7 +59,13 @@ class Query(
 
 
 class Mutation(
-    OutingMutations, ListingMutations, CommunityMutations, MemberMutations, InboxMutations, graphene.ObjectType
+    OutingMutations,
+    ListingMutations,
+    CommunityMutations,
+    MemberMutations,
+    InboxMutations,
+    PictureMutations,
+    graphene.ObjectType,
 ):
     """What can be changed. Each takes one input and answers a payload whose userErrors name the
     fields at fault; send an Idempotency-Key header to retry one safely."""
@@ -68,6 +75,6 @@ schema = graphene.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    types=[Outing, Listing, Contact, Member, Group, Notification, CoopShift, Trip],
+    types=[Outing, Listing, Contact, Member, Group, Notification, CoopShift, Trip, Picture],
 )
 scalars.install(schema.graphql_schema)
