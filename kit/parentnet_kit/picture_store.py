@@ -149,7 +149,11 @@ class PictureStore:
             current = self._current(subject)
             if current == written:
                 return
-            self.sets.replace_one({"_id": subject}, {"_id": subject, "pictures": current}, upsert=True)
+            try:
+                self.sets.replace_one({"_id": subject}, {"_id": subject, "pictures": current}, upsert=True)
+            except DuplicateKeyError:
+                written = None  # a racing writer created it first: write again over it
+                continue
             written = current
 
     # -- reading -----------------------------------------------------------------------------

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import struct
+import subprocess
 import uuid
 import zlib
 
 import pytest
+from conftest import ROOT
 from PIL import ExifTags, Image
 from support.graphql import post
 from test_outing_end_to_end import CREATE, proposal
@@ -202,3 +206,43 @@ def test_a_multipart_request_without_a_preflight_header_is_refused(http, organiz
     answer = http.post("/graphql", files=files, headers={"Authorization": f"Bearer {organizer['token']}"})
     assert answer.status_code == 400
     assert "Apollo-Require-Preflight" in answer.json()["errors"][0]["message"]
+
+
+APOLLO = ROOT / "clients" / "apollo"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is installed by make test's provisioning")
+def test_apollo_clients_upload_link_adds_a_picture(stack, organizer, gql, outing, tmp_path):
+    if not (APOLLO / "node_modules" / "apollo-upload-client").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=APOLLO, check=True, timeout=300)
+    photo = tmp_path / "from-home.jpg"
+    photo.write_bytes(photo_from_home(1024, 768))
+    env = {
+        **os.environ,
+        "GATEWAY_URL": stack.gateway_url,
+        "TOKEN": organizer["token"],
+        "SUBJECT_ID": outing,
+        "FILE": str(photo),
+    }
+    run = subprocess.run(["node", "upload.mjs"], cwd=APOLLO, env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    assert answer["errors"] == [] and answer["data"]["pictureAdd"]["userErrors"] == [], answer
+    picture = answer["data"]["pictureAdd"]["picture"]
+    assert (picture["width"], picture["height"]) == (768, 1024)
+    assert picture["id"] in [p["id"] for p in pictures_of(gql, outing)]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_adds_a_picture_with_form_fields(stack, organizer, outing, tmp_path):
+    photo = tmp_path / "from-home.jpg"
+    photo.write_bytes(photo_from_home(320, 240))
+    operations = json.dumps({"query": ADD, "variables": {"input": {"subjectId": outing, "file": None}}})
+    command = [
+        "curl", "-sS", f"{stack.gateway_url}/graphql",
+        "-H", f"Authorization: Bearer {organizer['token']}", "-H", "Apollo-Require-Preflight: true",
+        "-F", f"operations={operations}", "-F", 'map={"0": ["variables.input.file"]}', "-F", f"0=@{photo}",
+    ]  # fmt: skip
+    run = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    added = json.loads(run.stdout)["data"]["pictureAdd"]
+    assert added["userErrors"] == [] and added["picture"]["width"] == 240
