@@ -46,13 +46,14 @@ def test_every_variant_of_a_jpeg_loses_exif_xmp_icc_and_comments():
         assert b"PhoneMaker" not in variant.data
 
 
-def test_the_orientation_is_applied_before_it_is_dropped():
-    image = Image.new("RGB", (400, 200), (255, 255, 255))
-    image.paste((255, 0, 0), (0, 0, 20, 20))  # top left, as stored
-    [large, *_] = pictures.process(encoded(image, "JPEG", exif=exif_with_gps(orientation=6)))
+@pytest.mark.parametrize(("format", "width"), [("JPEG", 400), ("PNG", 400), ("PNG", 6000)])
+def test_the_orientation_is_applied_before_it_is_dropped(format, width):
+    image = Image.new("RGB", (width, width // 2), (255, 255, 255))
+    image.paste((255, 0, 0), (0, 0, width // 20, width // 20))  # top left, as stored
+    [large, *_] = pictures.process(encoded(image, format, exif=exif_with_gps(orientation=6)))
     upright = Image.open(io.BytesIO(large.data)).convert("RGB")
-    assert upright.size == (200, 400)
-    assert upright.getpixel((195, 5))[0] > 200 and upright.getpixel((5, 5))[1] > 200  # now top right
+    assert upright.size == (min(width // 2, 1024), min(width, 2048))
+    assert upright.getpixel((upright.width - 5, 5))[0] > 200 and upright.getpixel((5, 5))[1] > 200  # top right
 
 
 def test_a_transparent_png_becomes_a_webp_without_text_chunks_and_an_opaque_one_a_jpeg():
