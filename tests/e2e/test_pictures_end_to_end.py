@@ -16,6 +16,9 @@ import pytest
 from conftest import ROOT
 from PIL import ExifTags, Image
 from support.graphql import post
+from test_community_end_to_end import GROUP, JOIN_GROUP
+from test_listings_end_to_end import CREATE as LISTING_CREATE
+from test_listings_end_to_end import stroller
 from test_outing_end_to_end import CREATE, proposal
 
 PICTURE = "id width height variants { size url width height contentType byteSize }"
@@ -29,6 +32,14 @@ mutation Remove($input: PictureRemoveInput!) {
 }"""
 OUTING_PICTURES = f"""
 query($id: ID!) {{ node(id: $id) {{ ... on Outing {{ pictures {{ {PICTURE} }} }} }} }}"""
+SUBJECT_PICTURES = f"""
+query($id: ID!) {{
+  node(id: $id) {{
+    ... on Listing {{ pictures {{ {PICTURE} }} }}
+    ... on Group {{ pictures {{ {PICTURE} }} }}
+    ... on Member {{ pictures {{ {PICTURE} }} }}
+  }}
+}}"""
 PREFLIGHT = {"Apollo-Require-Preflight": "true"}
 HOME = ((48.0, 51.0, 29.5), (2.0, 17.0, 40.2))  # a home's position, as a phone writes it
 
@@ -246,3 +257,21 @@ def test_curl_adds_a_picture_with_form_fields(stack, organizer, outing, tmp_path
     run = subprocess.run(command, capture_output=True, text=True, timeout=60)
     added = json.loads(run.stdout)["data"]["pictureAdd"]
     assert added["userErrors"] == [] and added["picture"]["width"] == 240
+
+
+def test_listings_groups_and_members_keep_their_pictures_in_their_own_services(http, sign_up, gql):
+    owner, other = sign_up("Owner"), sign_up("Other")
+    where = {"lat": 48.8530, "lon": 2.3499}
+    listing = gql(LISTING_CREATE, {"input": stroller("GIVE", where)}, token=owner["token"])["listingCreate"]
+    group = gql(GROUP, token=owner["token"])["groupCreate"]["group"]["id"]
+    assert gql(JOIN_GROUP, {"g": group}, token=other["token"])["groupJoin"]["userErrors"] == []
+    photo = photo_from_home(300, 200)
+    for subject in (listing["listing"]["id"], group, owner["id"]):
+        mine = upload(http, owner["token"], subject, photo).json()["data"]["pictureAdd"]
+        assert mine["userErrors"] == [], subject
+        # A group's plain member, a stranger to the listing, someone else's profile: not theirs.
+        theirs = upload(http, other["token"], subject, photo).json()["data"]["pictureAdd"]
+        assert [e["code"] for e in theirs["userErrors"]] == ["NOT_YOURS"], subject
+        seen = gql(SUBJECT_PICTURES, {"id": subject}, token=other["token"])["node"]["pictures"]
+        assert [p["id"] for p in seen] == [mine["picture"]["id"]]
+        assert http.get(seen[0]["variants"][1]["url"]).headers["content-type"] == "image/jpeg"
