@@ -59,6 +59,8 @@ class JSONResponse(StarletteJSONResponse):
 # A client's key for a request it may retry (as in the IETF draft "The Idempotency-Key HTTP
 # Header Field"): a retried creation then returns what the first try made.
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+# What fetching one picture costs an address's budget (200,000 points a minute by default).
+PICTURE_COST = 20
 EXPLORER_ASSETS = {"explorer.js": "text/javascript", "explorer.css": "text/css"}
 
 
@@ -189,7 +191,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return await answer(request, payload, "POST")
 
     async def picture(request: Request) -> Response:
-        return await serve(request, rpc, authenticator, client_address(request, settings.trust_forwarded))
+        """A picture's bytes (``pictures.serve``): each fetch costs up to three calls, so it is
+        paid from the address's budget like a small query (PICTURE_COST points)."""
+        address = client_address(request, settings.trust_forwarded)
+        wait = rate_limiter.spend(f"addr:{address}", PICTURE_COST)
+        if wait is not None:
+            seconds = str(int(wait + 0.999))
+            return Response("Too many requests.\n", 429, media_type="text/plain", headers={"Retry-After": seconds})
+        return await serve(request, rpc, authenticator, address)
 
     async def graphql_get(request: Request) -> Response:
         params = request.query_params
