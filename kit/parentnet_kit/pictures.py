@@ -21,7 +21,7 @@ import struct
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 # What members may send, by Pillow's format name, and what they are served as.
 ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -127,7 +127,7 @@ def _upright_pixels(image: Image.Image) -> Image.Image:
     has_alpha = oriented.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         oriented.mode == "P" and "transparency" in oriented.info
     )
-    pixels = oriented.convert("RGBA" if has_alpha else "RGB")
+    pixels = _in_srgb(oriented, "RGBA" if has_alpha else "RGB")
     if has_alpha and pixels.getchannel("A").getextrema() == (255, 255):
         pixels = pixels.convert("RGB")
     # A fresh image of the same pixels: no info (EXIF, XMP, ICC, text chunks, comments), no
@@ -136,6 +136,25 @@ def _upright_pixels(image: Image.Image) -> Image.Image:
     clean.paste(pixels)
     clean.info = {}
     return clean
+
+
+def _in_srgb(image: Image.Image, mode: str) -> Image.Image:
+    """The pixels in ``mode``, converted from the picture's own colour profile to sRGB when it
+    has one (a phone's Display P3 photo would look dull once its profile is dropped); a profile
+    that cannot be read is ignored."""
+    icc = image.info.get("icc_profile")
+    if icc and image.mode in ("RGB", "RGBA", "CMYK"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode=mode)
+            if converted is not None:
+                return converted
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            pass
+    return image.convert(mode)
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def _encode(size: str, image: Image.Image) -> Variant:

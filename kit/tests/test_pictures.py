@@ -7,7 +7,7 @@ import io
 import threading
 
 import pytest
-from PIL import ExifTags, Image, PngImagePlugin
+from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
 from parentnet_kit import picture_store, pictures
 
@@ -54,6 +54,18 @@ def test_the_orientation_is_applied_before_it_is_dropped(format, width):
     upright = Image.open(io.BytesIO(large.data)).convert("RGB")
     assert upright.size == (min(width // 2, 1024), min(width, 2048))
     assert upright.getpixel((upright.width - 5, 5))[0] > 200 and upright.getpixel((5, 5))[1] > 200  # top right
+
+
+def test_colours_are_converted_to_srgb_before_the_profile_is_dropped():
+    lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image = Image.new("RGB", (64, 64), (200, 60, 40))
+    [kept, *_] = pictures.process(encoded(image, "PNG", icc_profile=srgb))
+    assert pictures.metadata_free(kept.data) == []
+    red, green, blue = Image.open(io.BytesIO(kept.data)).convert("RGB").getpixel((32, 32))
+    assert abs(red - 200) < 6 and abs(green - 60) < 6 and abs(blue - 40) < 6  # sRGB to sRGB: unchanged
+    # A profile that is no RGB profile is ignored, never a failure.
+    assert pictures.process(encoded(image, "PNG", icc_profile=lab))
 
 
 def test_a_transparent_png_becomes_a_webp_without_text_chunks_and_an_opaque_one_a_jpeg():
