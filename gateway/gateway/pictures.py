@@ -218,6 +218,8 @@ def pictures_resolver(type_name: str) -> Any:
 
     async def resolve(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
         ctx: Context = info.context
+        if _members_only(type_name, root) and await ctx.group_role(root["id"]) is None:
+            return []
         return [as_picture(p) for p in await ctx.loaders.pictures[kind].load(root["id"])]
 
     return staticmethod(resolve)
@@ -227,10 +229,14 @@ async def _visible_subject(ctx: Context, type_name: str, subject_id: str) -> dic
     """The subject as ``node(id:)`` shows it to the viewer, or None; a private group's
     pictures, like its outings, are for its members only."""
     subject = await NODE_LOADERS[type_name](SimpleNamespace(context=ctx), subject_id)  # type: ignore[arg-type]
-    private = subject is not None and type_name == "Group" and subject.get("visibility") == "private"
-    if private and await ctx.group_role(subject_id) is None:
+    if subject is not None and _members_only(type_name, subject) and await ctx.group_role(subject_id) is None:
         return None
     return subject
+
+
+def _members_only(type_name: str, subject: dict[str, Any]) -> bool:
+    """A private group: anyone finds it, only its members see what is in it, pictures included."""
+    return type_name == "Group" and subject.get("visibility") == "private"
 
 
 async def _owner_refusal(ctx: Context, type_name: str, subject: dict[str, Any]) -> tuple[str | None, bool]:

@@ -275,3 +275,18 @@ def test_listings_groups_and_members_keep_their_pictures_in_their_own_services(h
         seen = gql(SUBJECT_PICTURES, {"id": subject}, token=other["token"])["node"]["pictures"]
         assert [p["id"] for p in seen] == [mine["picture"]["id"]]
         assert http.get(seen[0]["variants"][1]["url"]).headers["content-type"] == "image/jpeg"
+
+
+def test_a_private_groups_pictures_are_for_its_members_only(http, sign_up, gql):
+    admin, outsider = sign_up("Admin"), sign_up("Outsider")
+    private = """mutation { groupCreate(input: {name: "Maison des mères", city: "paris", visibility: PRIVATE}) {
+      group { id } userErrors { code } } }"""
+    group = gql(private, token=admin["token"])["groupCreate"]["group"]["id"]
+    added = upload(http, admin["token"], group, photo_from_home(200, 100)).json()["data"]["pictureAdd"]
+    assert added["userErrors"] == []
+    url = added["picture"]["variants"][0]["url"]
+    assert http.get(url).status_code == 200  # the admin's own URL
+    assert gql(SUBJECT_PICTURES, {"id": group}, token=outsider["token"])["node"]["pictures"] == []
+    node = ("query($id: ID!) { node(id: $id) { id } }", {"id": added["picture"]["id"]})
+    assert gql(*node, token=outsider["token"])["node"] is None
+    assert gql(*node, token=admin["token"])["node"] == {"id": added["picture"]["id"]}
