@@ -171,8 +171,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return refuse(request, {"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
         return await answer(request, payload, "POST")
 
+    uploads_in_flight = 0
+
     async def graphql_multipart(request: Request, media: str) -> Response:
-        """A request with files (the GraphQL multipart request spec; ``uploads.py``)."""
+        """A request with files (the GraphQL multipart request spec; ``uploads.py``). At most
+        ``max_uploads_in_flight`` at once per process: each holds its file (up to 10 MB) in memory
+        and its decoding (up to ~300 MB for a 50 MP picture, two at a time) may follow."""
+        nonlocal uploads_in_flight
+        if uploads_in_flight >= settings.max_uploads_in_flight:
+            message = "Too many uploads at once on this server; try again in a second."
+            body = {"errors": [client_error(message, "SERVICE_UNAVAILABLE")]}
+            return refuse(request, body, 503, media, {"Retry-After": "1"})
+        uploads_in_flight += 1
+        try:
+            return await _multipart(request, media)
+        finally:
+            uploads_in_flight -= 1
+
+    async def _multipart(request: Request, media: str) -> Response:
         if needs_preflight(request):
             message = (
                 "A multipart request must carry an Apollo-Require-Preflight (or GraphQL-Preflight) header: "

@@ -35,6 +35,8 @@ class Settings:
     picture_url_key: bytes | None = None
     # The origin picture URLs start with (behind a proxy); None: the request's own.
     public_url: str | None = None
+    # Multipart requests (uploads) read or processed at once by one process; more get 503.
+    max_uploads_in_flight: int = 8
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -70,6 +72,7 @@ class Settings:
             ),
             picture_url_key=os.environ.get("GATEWAY_PICTURE_URL_KEY", "").encode() or None,
             public_url=os.environ.get("GATEWAY_PUBLIC_URL") or None,
+            max_uploads_in_flight=_int("GATEWAY_MAX_UPLOADS_IN_FLIGHT", 8),
         )
 
 

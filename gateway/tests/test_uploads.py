@@ -60,3 +60,11 @@ def test_the_upload_scalar_takes_only_a_mapped_file(make_client):
 
 def test_an_upload_never_shows_its_bytes():
     assert repr(Upload("a.jpg", "image/jpeg", b"secret" * 10)) == "Upload('a.jpg', 'image/jpeg', 60 bytes)"
+
+
+def test_uploads_past_the_bound_in_flight_are_told_to_come_back(make_client):
+    client, fake = make_client({}, max_uploads_in_flight=0)
+    answer = multipart(client, operations(), {"0": ["variables.input.file"]}, {"0": ("a.jpg", b"x", "image/jpeg")})
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+    assert answer.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert fake.calls == []
