@@ -146,7 +146,7 @@ class Listing(graphene.ObjectType):
     price = graphene.Field(Money, description="For SELL; null otherwise.")
     is_free = graphene.Boolean(required=True, description="True when it has no price.")
     photos = graphene.List(graphene.NonNull(graphene.String), required=True, description="https:// URLs, up to 8.")
-    pictures = pictures_field("the listing, uploaded with pictureAdd")
+    pictures = pictures_field("the listing (uploaded with pictureAdd; photos are links given by its owner)")
     resolve_pictures = pictures_resolver("Listing")
     pickup_area = graphene.Field(
         Cell, required=True, description="Where, to about 1 km: a fixed area, the same every time."

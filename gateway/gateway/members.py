@@ -147,7 +147,7 @@ class Member(graphene.ObjectType):
     groups = graphene.List(
         graphene.NonNull(lambda: Group), description="Yours only: groups you are in or asked to join."
     )
-    pictures = pictures_field("the member (a profile picture: the last one is the newest)")
+    pictures = pictures_field("the member (the last, newest, is their profile picture)")
     resolve_pictures = pictures_resolver("Member")
 
     @staticmethod
