@@ -337,7 +337,7 @@ class Runner:
         compile thread (the full query takes ~170 ms of pure Python: on the event loop, a client
         repeating it within its budget could stall everyone) and kept: the schema never changes
         in a running process."""
-        key = (query, name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS))
+        key = (query, name, orjson.dumps(variables or {}, default=_upload_as_null, option=orjson.OPT_SORT_KEYS))
         cached = self._introspections.get(key)
         if cached is not None:
             self._introspections.move_to_end(key)

@@ -68,3 +68,10 @@ def test_uploads_past_the_bound_in_flight_are_told_to_come_back(make_client):
     assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
     assert answer.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
     assert fake.calls == []
+
+
+def test_an_introspection_sent_with_a_file_still_answers(make_client):
+    client, _ = make_client({})
+    sent = {"query": '{ __type(name: "Upload") { name } }', "variables": {"f": None}}  # f: not declared
+    answer = multipart(client, sent, {"0": ["variables.f"]}, {"0": ("a.jpg", b"x", "image/jpeg")})
+    assert answer.status_code == 200 and answer.json()["data"] == {"__type": {"name": "Upload"}}
