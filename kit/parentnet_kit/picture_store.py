@@ -9,7 +9,9 @@ side (a few hundred KB), far under a document's 16 MB, so each is one document.
 - ``pictures``: ``{_id: "<picture>", subject, slot, width, height, variants, created_at}``.
 - ``picture_slots``: ``{_id: "<subject>:<k>", picture_id}``, k from 1 to ``per_subject``: a
   picture takes the lowest free slot by a unique-key insert, so racing uploads never put more
-  than ``per_subject`` pictures on one subject (no counter, no read-then-write).
+  than ``per_subject`` pictures on one subject (no counter, no read-then-write). A redelivered
+  request finds its own slot; a slot whose writer died and was never redelivered is taken back
+  after ``ABANDONED_AFTER``.
 - ``picture_sets``: ``{_id: "<subject>", pictures: [...]}``, what readers read: one lookup per
   subject. Rebuilt from the slots after each change, and again until what it wrote is what
   the slots say, so the last writer always leaves it right.
@@ -26,7 +28,7 @@ import base64
 import contextlib
 import hashlib
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import Binary
@@ -39,6 +41,8 @@ from .lookups import by_ids
 
 PER_SUBJECT = int(os.environ.get("PICTURES_PER_SUBJECT", "8"))
 REBUILD_ROUNDS = 5
+# A request lives at most the gateway's mutation deadline (30 s) and its redelivery as long.
+ABANDONED_AFTER = timedelta(minutes=5)
 
 
 class PictureStore:
@@ -128,14 +132,26 @@ class PictureStore:
 
     def _take_slot(self, subject: str, picture_id: str) -> int | None:
         for k in range(1, self.per_subject + 1):
-            try:
-                self.slots.insert_one({"_id": f"{subject}:{k}", "picture_id": picture_id})
-                return k
-            except DuplicateKeyError:
-                held = self.slots.find_one({"_id": f"{subject}:{k}"})
-                if held is not None and held["picture_id"] == picture_id:
-                    return k  # this very request took it before (a redelivery)
+            slot_id = f"{subject}:{k}"
+            for _ in range(2):
+                try:
+                    self.slots.insert_one({"_id": slot_id, "picture_id": picture_id, "at": datetime.now(UTC)})
+                    return k
+                except DuplicateKeyError:
+                    held = self.slots.find_one({"_id": slot_id})
+                    if held is not None and held["picture_id"] == picture_id:
+                        return k  # this very request took it before (a redelivery)
+                    if held is None or not self._abandoned(held):
+                        break
+                    # Its writer died before storing the picture, and no redelivery came.
+                    self.slots.delete_one({"_id": slot_id})
         return None
+
+    def _abandoned(self, slot: dict[str, Any]) -> bool:
+        """A slot whose picture never came, taken longer ago than any request lives."""
+        taken = slot.get("at")
+        old = taken is None or taken.replace(tzinfo=UTC) < datetime.now(UTC) - ABANDONED_AFTER
+        return old and self.pictures.find_one({"_id": slot["picture_id"]}, {"_id": 1}) is None
 
     def _current(self, subject: str) -> list[dict[str, Any]]:
         held = by_ids(self.slots, [f"{subject}:{k}" for k in range(1, self.per_subject + 1)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
@@ -145,3 +146,13 @@ def test_racing_uploads_never_pass_the_limit_and_removal_frees_a_place(db):
     # The same request delivered twice stores one picture.
     assert store.add("outing:o1", "p9", wire, "m1")["picture"]["id"] == "p9"
     assert len(store.of(["outing:o1"])[0]) == 2
+
+
+def test_a_slot_whose_picture_never_came_is_taken_back_after_a_while(db):
+    store = picture_store.PictureStore(db, per_subject=1)
+    wire = picture_store.to_wire(pictures.process(encoded(Image.new("RGB", (50, 40)), "PNG")))
+    # A writer died after taking the slot: a minute ago the slot still counts, an hour ago not.
+    db["picture_slots"].insert_one({"_id": "outing:o1:1", "picture_id": "dead", "at": datetime.now(UTC)})
+    assert store.add("outing:o1", "p1", wire, "m1")["errors"][0]["code"] == "TOO_MANY"
+    db["picture_slots"].update_one({"_id": "outing:o1:1"}, {"$set": {"at": datetime.now(UTC) - timedelta(hours=1)}})
+    assert store.add("outing:o1", "p1", wire, "m1")["picture"]["id"] == "p1"
