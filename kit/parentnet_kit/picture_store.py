@@ -1,9 +1,12 @@
 """Pictures of a service's own subjects (outings, listings, groups, members) in that
 service's database, read by ``_id`` only, correct on MongoDB and FerretDB alike.
 
-Not GridFS: it reads a file's chunks with ``{files_id, n}``, a filter FerretDB 1.x evaluates
-after reading the whole chunks collection (docs/store.md). A variant is at most 2048 px on a
-side (a few hundred KB), far under a document's 16 MB, so each is one document.
+Not GridFS: it works on FerretDB 1.24, but reads a file's chunks with ``{files_id, n}``, a
+filter FerretDB evaluates after reading the whole chunks collection (docs/store.md). Measured
+on the local server (2026-11-30, load ~8): reading back one 600 KB file took 0.5 s with 1 file
+stored and 31.6 s with 151 (453 chunks); one 600 KB document by ``_id`` among 151, 84 ms. A
+variant is at most 2048 px on a side (1.4 MB for pure noise), far under a document's 16 MB, so
+each is one document read by ``_id``.
 
 - ``picture_files``: ``{_id: "<picture>:<size>", data, content_type, sha256}``, the bytes.
 - ``pictures``: ``{_id: "<picture>", subject, slot, width, height, variants, created_at}``.
