@@ -156,3 +156,20 @@ def test_a_slot_whose_picture_never_came_is_taken_back_after_a_while(db):
     assert store.add("outing:o1", "p1", wire, "m1")["errors"][0]["code"] == "TOO_MANY"
     db["picture_slots"].update_one({"_id": "outing:o1:1"}, {"$set": {"at": datetime.now(UTC) - timedelta(hours=1)}})
     assert store.add("outing:o1", "p1", wire, "m1")["picture"]["id"] == "p1"
+
+
+def with_segments(jpeg: bytes, *segments: tuple[int, bytes]) -> bytes:
+    """``jpeg`` with (marker, payload) segments inserted right after its start of image."""
+    extra = b"".join(bytes([0xFF, marker]) + (len(body) + 2).to_bytes(2, "big") + body for marker, body in segments)
+    return jpeg[:2] + extra + jpeg[2:]
+
+
+def test_iptc_and_an_embedded_thumbnail_are_gone_too():
+    thumbnail = encoded(Image.new("RGB", (16, 12), (255, 0, 0)), "JPEG")
+    iptc = b"Photoshop 3.0\x008BIM\x04\x04\x00\x00\x00\x00\x00\x0c\x1c\x02\x5a\x00\x05Paris"  # city: Paris
+    jfxx = b"JFXX\x00\x10" + thumbnail  # an APP0 thumbnail extension
+    sent = with_segments(encoded(Image.new("RGB", (640, 480)), "JPEG"), (0xED, iptc), (0xE0, jfxx))
+    assert {"JPEG APP13", "JPEG APP0 (not JFIF)"} <= set(pictures.metadata_free(sent))
+    for variant in pictures.process(sent):
+        assert pictures.metadata_free(variant.data) == [] and b"Paris" not in variant.data
+        assert variant.data.count(b"\xff\xd8") == 1  # one image in the file: no thumbnail inside
