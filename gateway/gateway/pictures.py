@@ -10,7 +10,7 @@ outings; listings: listings; members: groups and members), which checks them aga
 them in its own database. A photo's GPS position never leaves this process.
 
 Picture URLs are a capability for one viewer: ``/pictures/<kind>/<subject>/<picture>/<sha256>.<ext>``
-(immutable: the path names the bytes) with ``v`` (the viewer, ``-`` for none), ``e`` (expiry)
+(immutable: the path names the bytes) with ``v`` (the viewer, sealed; ``-`` for none), ``e`` (expiry)
 and ``s`` (an HMAC of all of it under ``GATEWAY_PICTURE_URL_KEY``). Serving checks the
 signature, then asks again whether that viewer may see the subject now (blocks, private
 groups, removal) and whether the picture is still on it; any "no" is the same 404 as a URL that
@@ -33,6 +33,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import graphene
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -65,11 +67,30 @@ class UrlSigner:
     """Signs and checks picture URLs. ``key``: ``GATEWAY_PICTURE_URL_KEY`` (the same on every
     gateway of a deployment); a random one per process when unset (URLs then work only on the
     gateway that made them). ``base``: the public origin URLs start with (``GATEWAY_PUBLIC_URL``),
-    else the request's own."""
+    else the request's own.
+
+    The viewer travels sealed (AES-SIV: deterministic, so a viewer's URL stays the same and is
+    cached; authenticated): a URL passed on does not say whose it was."""
 
     def __init__(self, key: bytes | None = None, base: str | None = None) -> None:
         self.key = key or secrets.token_bytes(32)
         self.base = base.rstrip("/") if base else None
+        self._seal = AESSIV(hashlib.sha512(b"picture-url-viewer:" + self.key).digest())
+
+    def _sealed(self, viewer: str | None) -> str:
+        if viewer is None:
+            return "-"
+        return base64.urlsafe_b64encode(self._seal.encrypt(viewer.encode(), [b"viewer"])).decode().rstrip("=")
+
+    def _opened(self, sealed: str) -> str | None:
+        """The viewer in ``sealed`` ("" for a URL made for nobody); None when it was altered."""
+        if sealed == "-":
+            return ""
+        try:
+            raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+            return self._seal.decrypt(raw, [b"viewer"]).decode()
+        except (ValueError, InvalidTag, UnicodeDecodeError):
+            return None
 
     def _mac(self, path: str, viewer: str, expires: int) -> str:
         message = f"{path}|{viewer}|{expires}".encode()
@@ -78,16 +99,20 @@ class UrlSigner:
     def url(self, path: str, viewer: str | None, base: str, now: float | None = None) -> str:
         """The URL of ``path`` (``/pictures/...``) for ``viewer``, valid until the end of the next window."""
         expires = (int(now or time.time()) // URL_WINDOW + 2) * URL_WINDOW
-        who = viewer or "-"
+        who = self._sealed(viewer)
         query = urlencode({"v": who, "e": expires, "s": self._mac(path, who, expires)})
         return f"{self.base or base.rstrip('/')}{path}?{query}"
 
-    def check(self, path: str, viewer: str, expires: str, mac: str) -> int | None:
-        """Seconds the URL has left, or None when it is forged, altered or expired."""
-        if not expires.isdigit() or not hmac.compare_digest(self._mac(path, viewer, int(expires)), mac):
+    def check(self, path: str, sealed: str, expires: str, mac: str) -> tuple[int, str | None] | None:
+        """(seconds the URL has left, the viewer it was made for or None for nobody), or None
+        when it is forged, altered or expired."""
+        if not expires.isdigit() or not hmac.compare_digest(self._mac(path, sealed, int(expires)), mac):
             return None
         left = int(expires) - int(time.time())
-        return left if left > 0 else None
+        viewer = self._opened(sealed)
+        if left <= 0 or viewer is None:
+            return None
+        return left, viewer or None
 
 
 # Set by app.create_app from its Settings; these serve a schema built without an app.
@@ -428,14 +453,15 @@ async def serve(request: Request, rpc: Any, authenticator: Any, client: str) -> 
     kind, subject_id, picture_id, file = params["kind"], params["subject"], params["picture"], params["file"]
     sha256, _, extension = file.partition(".")
     path = request.url.path
-    viewer = request.query_params.get("v", "")
-    left = SIGNER.check(path, viewer, request.query_params.get("e", ""), request.query_params.get("s", ""))
-    if left is None or kind not in TYPE_OF_KIND or len(sha256) != 64:
+    query = request.query_params
+    checked = SIGNER.check(path, query.get("v", ""), query.get("e", ""), query.get("s", ""))
+    if checked is None or kind not in TYPE_OF_KIND or len(sha256) != 64:
         return _not_found()
+    left, viewer = checked
     ctx = Context(
         request=request,
         rpc=CountingRpc(rpc),
-        viewer_id=None if viewer == "-" else viewer,
+        viewer_id=viewer,
         client=client,
         authenticator=authenticator,
     )
@@ -452,7 +478,7 @@ async def serve(request: Request, rpc: Any, authenticator: Any, client: str) -> 
         return _not_found()
     headers = {
         "ETag": f'"{stored["sha256"]}"',
-        # For this viewer only (the URL names them); the bytes at this path never change.
+        # For this viewer only (the URL carries them, sealed); the bytes at this path never change.
         "Cache-Control": f"private, max-age={left}, immutable",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'",

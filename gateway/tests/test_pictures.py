@@ -18,11 +18,12 @@ def parts(url: str) -> tuple[str, dict[str, str]]:
 def test_a_url_is_checked_for_its_path_viewer_and_expiry():
     signer = UrlSigner(b"k" * 32)
     path, query = parts(signer.url(PATH, "m1", "http://gw.example/"))
-    assert path == PATH and query["v"] == "m1"
-    left = signer.check(path, query["v"], query["e"], query["s"])
-    assert left is not None and URL_WINDOW <= left <= 2 * URL_WINDOW
+    assert path == PATH and "m1" not in query["v"]  # sealed: a URL passed on does not say whose it was
+    left, viewer = signer.check(path, query["v"], query["e"], query["s"])
+    assert viewer == "m1" and URL_WINDOW <= left <= 2 * URL_WINDOW
     assert signer.check(path.replace("p1", "p2"), query["v"], query["e"], query["s"]) is None
-    assert signer.check(path, "m2", query["e"], query["s"]) is None
+    other = parts(signer.url(PATH, "m2", "http://gw.example/"))[1]["v"]
+    assert signer.check(path, other, query["e"], query["s"]) is None
     assert signer.check(path, query["v"], str(int(query["e"]) + URL_WINDOW), query["s"]) is None
     assert UrlSigner(b"x" * 32).check(path, query["v"], query["e"], query["s"]) is None
 
@@ -32,6 +33,8 @@ def test_a_url_stays_the_same_within_a_window_so_browsers_cache_it():
     start = (int(time.time()) // URL_WINDOW) * URL_WINDOW
     first = signer.url(PATH, None, "ignored", now=start + 1)
     assert first.startswith("https://api.example/pictures/") and "v=-" in first
+    assert signer.check(*parts(first)[:1], "-", *[parts(first)[1][k] for k in ("e", "s")])[1] is None
+    assert signer.url(PATH, "m1", "", now=start + 1) == signer.url(PATH, "m1", "", now=start + 2)  # deterministic
     assert signer.url(PATH, None, "ignored", now=start + URL_WINDOW - 1) == first
     assert signer.url(PATH, None, "ignored", now=start + URL_WINDOW) != first
     path, query = parts(signer.url(PATH, None, "", now=start - 3 * URL_WINDOW))
