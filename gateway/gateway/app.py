@@ -29,6 +29,7 @@ from .feed import EventFeed
 from .graphql_http import DocumentCache, Runner, client_error
 from .limits import RateLimiter
 from .persisted import PersistedQueries
+from .pictures import UrlSigner, configure, serve
 from .rpc import CountingRpc, RemoteError, RpcClient, ServiceUnavailable
 from .schema import schema
 from .settings import Settings
@@ -43,6 +44,7 @@ from .transport import (
     read_body,
     response_media_type,
 )
+from .uploads import UploadRefused, needs_preflight, read_multipart
 from .ws import Connection
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ class JSONResponse(StarletteJSONResponse):
 # A client's key for a request it may retry (as in the IETF draft "The Idempotency-Key HTTP
 # Header Field"): a retried creation then returns what the first try made.
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+# What fetching one picture costs an address's budget (200,000 points a minute by default).
+PICTURE_COST = 20
 EXPLORER_ASSETS = {"explorer.js": "text/javascript", "explorer.css": "text/css"}
 
 
@@ -73,6 +77,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if verifier is None:
         log.warning("no AUTH_PUBLIC_KEY(_FILE): bearer tokens are refused and nobody can act signed in")
     authenticator = Authenticator(verifier, rpc, settings.session_check_seconds)
+    if settings.picture_url_key is None:
+        log.warning("no GATEWAY_PICTURE_URL_KEY: picture URLs are signed with a key of this process only")
+    configure(UrlSigner(settings.picture_url_key, settings.public_url), settings.picture_limits)
 
     feed = EventFeed(settings.amqp_uri)
 
@@ -146,8 +153,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def graphql_post(request: Request) -> Response:
         media = response_media_type(request) or LEGACY
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "multipart/form-data":
+            return await graphql_multipart(request, media)
         if content_type not in ("application/json", GRAPHQL_RESPONSE):
-            message = "Send the request as JSON (Content-Type: application/json)."
+            message = "Send the request as JSON (Content-Type: application/json), or as multipart/form-data with files."
             return refuse(request, {"errors": [client_error(message, "UNSUPPORTED_MEDIA_TYPE")]}, 415, media)
         raw = await read_body(request, settings.max_body_bytes)
         if raw is None:
@@ -162,6 +171,51 @@ def create_app(settings: Settings | None = None) -> Starlette:
             message = "Send one operation as a JSON object."
             return refuse(request, {"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
         return await answer(request, payload, "POST")
+
+    uploads_in_flight = 0
+
+    async def graphql_multipart(request: Request, media: str) -> Response:
+        """A request with files (the GraphQL multipart request spec; ``uploads.py``). At most
+        ``max_uploads_in_flight`` at once per process: each holds its file (up to 10 MB) in memory
+        and its decoding (up to ~300 MB for a 50 MP picture, two at a time) may follow."""
+        nonlocal uploads_in_flight
+        if uploads_in_flight >= settings.max_uploads_in_flight:
+            message = "Too many uploads at once on this server; try again in a second."
+            body = {"errors": [client_error(message, "SERVICE_UNAVAILABLE")]}
+            return refuse(request, body, 503, media, {"Retry-After": "1"})
+        uploads_in_flight += 1
+        try:
+            return await _multipart(request, media)
+        finally:
+            uploads_in_flight -= 1
+
+    async def _multipart(request: Request, media: str) -> Response:
+        if needs_preflight(request):
+            message = (
+                "A multipart request must carry an Apollo-Require-Preflight (or GraphQL-Preflight) header: "
+                "it proves a script sent it, not a form on another site."
+            )
+            return refuse(request, {"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
+        try:
+            payload = await read_multipart(
+                request, settings.max_body_bytes, settings.picture_limits.max_bytes, drain_bytes=64 << 20
+            )
+        except UploadRefused as refused:
+            error = client_error(refused.message, refused.code)
+            if refused.field:
+                error["extensions"]["field"] = refused.field
+            return refuse(request, {"errors": [error]}, refused.status, media)
+        return await answer(request, payload, "POST")
+
+    async def picture(request: Request) -> Response:
+        """A picture's bytes (``pictures.serve``): each fetch costs up to three calls, so it is
+        paid from the address's budget like a small query (PICTURE_COST points)."""
+        address = client_address(request, settings.trust_forwarded)
+        wait = rate_limiter.spend(f"addr:{address}", PICTURE_COST)
+        if wait is not None:
+            seconds = str(int(wait + 0.999))
+            return Response("Too many requests.\n", 429, media_type="text/plain", headers={"Retry-After": seconds})
+        return await serve(request, rpc, authenticator, address)
 
     async def graphql_get(request: Request) -> Response:
         params = request.query_params
@@ -241,6 +295,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql_get, methods=["GET"]),
             WebSocketRoute("/graphql", graphql_ws),
             Route("/explorer/{asset}", explorer_asset),
+            Route("/pictures/{kind}/{subject}/{picture}/{file}", picture, methods=["GET"]),
             Route("/alive", alive),
             Route("/health", health),
             *(Route(path, endpoint, methods=["GET"]) for path, endpoint in calendar_endpoints(rpc).items()),

@@ -92,6 +92,9 @@ USER_ERROR_CODES: dict[str, str] = {
     "RATE_LIMITED": "Too many searches; the message says when to try again.",
     "HOME_LOCATION_REQUIRED": "Set your home location in your profile first.",
     "INVALID_CURSOR": "Not a cursor this list returned.",
+    "TOO_LARGE": "A file larger than allowed, in bytes or in pixels (the message says the limit).",
+    "NOT_AN_IMAGE": "Not a JPEG, PNG or WebP picture once decoded, or a damaged one.",
+    "TOO_MANY": "More than allowed (pictures of one outing, say): remove one first.",
 }
 UserErrorCode = enum(
     "UserErrorCode",

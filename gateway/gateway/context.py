@@ -14,6 +14,9 @@ from parentnet_kit.contracts import IDEMPOTENCY_HEADER
 from .loaders import DataLoader
 from .rpc import RpcClient
 
+# Each kind of subject with pictures, and the service that owns it.
+PICTURE_OWNERS = (("outing", "events"), ("listing", "listings"), ("group", "members"), ("member", "members"))
+
 
 class Loaders:
     """Per-request DataLoaders, so a page costs one RPC per kind of object, not one per row."""
@@ -25,6 +28,11 @@ class Loaders:
         self.listing = DataLoader(lambda keys: rpc.call("listings", "get_listings", keys, viewer_id=viewer_id))
         # The viewer's place in each outing on the page: one call for the page.
         self.place = DataLoader(lambda keys: rpc.call("events", "places_of", viewer_id, keys))
+        # Pictures of each kind of subject, from the service that owns it (pictures.SUBJECTS).
+        self.pictures = {
+            kind: DataLoader(lambda keys, kind=kind, service=service: rpc.call(service, "pictures_of", kind, keys))
+            for kind, service in PICTURE_OWNERS
+        }
 
 
 @dataclass

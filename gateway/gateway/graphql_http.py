@@ -43,6 +43,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from .errors import Forbidden, Unauthenticated
 from .limits import Limits, RateLimiter, request_errors, shape_errors
 from .rpc import CountingRpc, OutcomeUnknown, RemoteError, ServiceUnavailable
+from .uploads import Upload
 
 log = logging.getLogger(__name__)
 # "Did you mean ...?" hints would describe the schema to a client that may not see it.
@@ -205,10 +206,17 @@ def surrogate_free(value: Any) -> bool:
     """Whether every string in a decoded JSON value is valid Unicode (no lone surrogate, which
     Python's json accepts from ``\\ud800`` and nothing downstream can encode)."""
     try:
-        orjson.dumps(value)
+        orjson.dumps(value, default=_upload_as_null)
     except TypeError:
         return False
     return True
+
+
+def _upload_as_null(value: Any) -> None:
+    """A file of a multipart request among variables: no text to check in it."""
+    if isinstance(value, Upload):
+        return None
+    raise TypeError(type(value).__name__)
 
 
 class Runner:
@@ -329,7 +337,7 @@ class Runner:
         compile thread (the full query takes ~170 ms of pure Python: on the event loop, a client
         repeating it within its budget could stall everyone) and kept: the schema never changes
         in a running process."""
-        key = (query, name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS))
+        key = (query, name, orjson.dumps(variables or {}, default=_upload_as_null, option=orjson.OPT_SORT_KEYS))
         cached = self._introspections.get(key)
         if cached is not None:
             self._introspections.move_to_end(key)

@@ -40,6 +40,7 @@ from .common import (
 from .context import Context
 from .members import Cell, enum_value, local_id
 from .outings import CategoryCount, Money, MoneyInput, search_after, search_filter, search_page
+from .pictures import pictures_field, pictures_resolver
 
 _KIND_DOCS = {
     "give": "Given away, free.",
@@ -144,7 +145,15 @@ class Listing(graphene.ObjectType):
     condition = graphene.Field(ListingCondition, description="How worn it is; null for WANTED and services.")
     price = graphene.Field(Money, description="For SELL; null otherwise.")
     is_free = graphene.Boolean(required=True, description="True when it has no price.")
-    photos = graphene.List(graphene.NonNull(graphene.String), required=True, description="https:// URLs, up to 8.")
+    photos = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="https:// URLs, up to 8.",
+        deprecation_reason="Use pictures: files uploaded with pictureAdd, stripped of their metadata (GPS "
+        "positions included) and served in sizes; these links point anywhere, unchecked. Deprecated 2026-11-30.",
+    )
+    pictures = pictures_field("the listing (uploaded with pictureAdd; photos are links given by its owner)")
+    resolve_pictures = pictures_resolver("Listing")
     pickup_area = graphene.Field(
         Cell, required=True, description="Where, to about 1 km: a fixed area, the same every time."
     )

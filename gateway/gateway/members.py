@@ -36,6 +36,7 @@ from .common import (
 from .context import Context
 from .errors import Forbidden
 from .outing_states import MemberOutingState, OutingPeriod
+from .pictures import pictures_field, pictures_resolver
 
 DistanceBand = enum(
     "DistanceBand",
@@ -167,6 +168,8 @@ class Member(graphene.ObjectType):
         after=after_argument(),
         description="Yours only (FORBIDDEN on anyone else's profile): the outings of the groups you are in.",
     )
+    pictures = pictures_field("the member (the last, newest, is their profile picture)")
+    resolve_pictures = pictures_resolver("Member")
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
@@ -248,6 +251,8 @@ class Group(graphene.ObjectType):
     city = graphene.Field(City, required=True, description="The city it belongs to.")
     languages = graphene.List(graphene.NonNull(graphene.String), required=True, description="Languages spoken there.")
     visibility = graphene.Field(GroupVisibility, required=True, description="Who sees what is in it.")
+    pictures = pictures_field("the group (for its members only when it is private)")
+    resolve_pictures = pictures_resolver("Group")
     join_policy = graphene.Field(GroupJoinPolicy, required=True, description="How members get in.")
     member_count = graphene.Int(required=True, description="Active members.")
     viewer_membership = graphene.Field(GroupMembership, description="Your membership or request; null if none.")

@@ -38,6 +38,7 @@ from .common import (
 from .context import Context
 from .errors import Forbidden
 from .members import enum_value
+from .pictures import pictures_field, pictures_resolver
 
 _CATEGORY_DOCS = {
     "zoo": "A zoo or a city farm.",
@@ -117,6 +118,8 @@ class Outing(graphene.ObjectType):
         after=after_argument(),
         description="Who is coming and waiting, in order. For the organizer and those coming (FORBIDDEN otherwise).",
     )
+    pictures = pictures_field("the outing")
+    resolve_pictures = pictures_resolver("Outing")
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:

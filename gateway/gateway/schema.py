@@ -23,6 +23,7 @@ from .listings import Contact, Listing, ListingMutations, ListingQueries
 from .members import Group, Member, MemberMutations, MemberQueries
 from .my_outings import MyOutingsQueries
 from .outings import Outing, OutingMutations, OutingQueries
+from .pictures import Picture, PictureMutations
 from .subscriptions import Subscription
 
 
@@ -67,6 +68,7 @@ class Mutation(
     MemberMutations,
     InboxMutations,
     CalendarMutations,
+    PictureMutations,
     graphene.ObjectType,
 ):
     """What can be changed. Each takes one input and answers a payload whose userErrors name the
@@ -77,6 +79,6 @@ schema = graphene.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    types=[Outing, Listing, Contact, Member, Group, Notification, CoopShift, Trip],
+    types=[Outing, Listing, Contact, Member, Group, Notification, CoopShift, Trip, Picture],
 )
 scalars.install(schema.graphql_schema)

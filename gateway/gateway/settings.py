@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from parentnet_kit import config, tokens
+from parentnet_kit.pictures import Limits as PictureLimits
 
 from .limits import Limits
 
@@ -28,6 +29,14 @@ class Settings:
     # Open websockets per client address (a household or an office behind one NAT shares it).
     max_sockets_per_address: int = 50
     services: tuple[str, ...] = ("members", "events", "listings", "search")
+    # Uploads (multipart requests, pictures): what a file and its pixels may weigh.
+    picture_limits: PictureLimits = field(default_factory=PictureLimits)
+    # Signs picture URLs; the same on every gateway of a deployment. None: a key per process.
+    picture_url_key: bytes | None = None
+    # The origin picture URLs start with (behind a proxy); None: the request's own.
+    public_url: str | None = None
+    # Multipart requests (uploads) read or processed at once by one process; more get 503.
+    max_uploads_in_flight: int = 8
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +66,13 @@ class Settings:
             trace_rpc=config.flag("GATEWAY_TRACE_RPC", False),
             # A mutation's calls (a 52-week series is one call) get longer than a read's.
             mutation_rpc_timeout=float(os.environ.get("GATEWAY_MUTATION_RPC_TIMEOUT", "30")),
+            picture_limits=PictureLimits(
+                max_bytes=_int("GATEWAY_MAX_PICTURE_BYTES", PictureLimits.max_bytes),
+                max_pixels=_int("GATEWAY_MAX_PICTURE_PIXELS", PictureLimits.max_pixels),
+            ),
+            picture_url_key=os.environ.get("GATEWAY_PICTURE_URL_KEY", "").encode() or None,
+            public_url=os.environ.get("GATEWAY_PUBLIC_URL") or None,
+            max_uploads_in_flight=_int("GATEWAY_MAX_UPLOADS_IN_FLIGHT", 8),
         )
 
 

@@ -41,6 +41,7 @@ CORS_HEADERS = (
     "apollographql-client-name",
     "apollographql-client-version",
     "apollo-require-preflight",
+    "graphql-preflight",
     "x-apollo-operation-name",
 )
 
@@ -116,6 +117,6 @@ def cors(origins: tuple[str, ...]) -> Middleware:
         allow_origin_regex=None if origins else DEV_ORIGINS,
         allow_methods=["GET", "POST"],
         allow_headers=list(CORS_HEADERS),
-        expose_headers=["Retry-After"],
+        expose_headers=["Retry-After", "ETag"],
         max_age=600,
     )

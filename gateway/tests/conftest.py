@@ -43,6 +43,7 @@ def make_client():
             cors_origins=overrides.get("cors_origins", ()),
             limits=overrides.get("limits", Limits()),
             max_sockets_per_address=overrides.get("max_sockets_per_address", 50),
+            max_uploads_in_flight=overrides.get("max_uploads_in_flight", 8),
         )
         app = create_app(settings)
         fake = FakeRpc(answers)

@@ -206,7 +206,8 @@ def date_times() -> st.SearchStrategy[graphql.StringValueNode]:
     return text.map(lambda value: graphql.StringValueNode(value=value))
 
 
-SCALARS = {"DateTime": date_times()}
+# An Upload is a file of a multipart request; in a query or in JSON variables anything is a mistake.
+SCALARS = {"DateTime": date_times(), "Upload": st.text(max_size=20).map(lambda v: graphql.StringValueNode(value=v))}
 # Generate only (no shrinking: every fault is kept as it came), nothing saved between runs.
 FUZZ = {"deadline": None, "database": None, "phases": [Phase.generate], "suppress_health_check": list(HealthCheck)}
 

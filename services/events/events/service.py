@@ -8,6 +8,7 @@ from typing import Any
 
 from nameko.timer import timer
 
+from parentnet_kit import picture_rpc
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
 from . import domain, my_outings
@@ -17,11 +18,20 @@ SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "2"))
 EXPORT_PAGE_MAX = 1_000
 
 
-class EventsService:
+class EventsService(picture_rpc.PictureEntrypoints):
     name = "events"
 
     outings = Outings()
     request_id = RequestId()
+    pictures = picture_rpc.Pictures("EVENTS_DB")
+    picture_kinds = ("outing",)
+
+    def picture_refusal(self, kind: str, subject_id: str, actor_id: str, actor_is_admin: bool) -> str | None:
+        """An outing's pictures are its organizer's, or an admin's of its group (the gateway says so)."""
+        outing = self.outings.store.get(subject_id)
+        if outing is None:
+            return "NOT_FOUND"
+        return None if actor_id == outing.get("organizer_id") or actor_is_admin else "NOT_YOURS"
 
     @rpc
     def ping(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from nameko.timer import timer
 
+from parentnet_kit import picture_rpc
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
 from .dependencies import Listings
@@ -26,11 +27,20 @@ def _first(first: Any) -> int:
     return max(1, min(int(first or 20), PAGE_MAX))
 
 
-class ListingsService:
+class ListingsService(picture_rpc.PictureEntrypoints):
     name = "listings"
 
     store: ListingStore = Listings()
     request_id = RequestId()
+    pictures = picture_rpc.Pictures("LISTINGS_DB")
+    picture_kinds = ("listing",)
+
+    def picture_refusal(self, kind: str, subject_id: str, actor_id: str, actor_is_admin: bool) -> str | None:
+        """A listing's pictures are its owner's."""
+        listing = self.store.listings.get(subject_id)
+        if listing is None:
+            return "NOT_FOUND"
+        return None if actor_id == listing.get("owner_id") else "NOT_YOURS"
 
     @rpc
     def ping(self) -> str:

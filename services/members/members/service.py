@@ -12,6 +12,7 @@ from typing import Any
 
 from nameko.timer import timer
 
+from parentnet_kit import picture_rpc
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
 from .dependencies import Members
@@ -25,11 +26,25 @@ def _first(first: Any) -> int:
     return max(1, min(int(first or 20), PAGE_MAX))
 
 
-class MembersService:
+class MembersService(picture_rpc.PictureEntrypoints):
     name = "members"
 
     store: MemberStore = Members()
     request_id = RequestId()
+    pictures = picture_rpc.Pictures("MEMBERS_DB")
+    picture_kinds = ("member", "group")
+
+    def picture_refusal(self, kind: str, subject_id: str, actor_id: str, actor_is_admin: bool) -> str | None:
+        """A member's picture is their own; a group's are its admins'."""
+        if kind == "member":
+            if self.store.members.get(subject_id) is None:
+                return "NOT_FOUND"
+            return None if subject_id == actor_id else "NOT_YOURS"
+        if self.store.groups.get(subject_id) is None:
+            return "NOT_FOUND"
+        membership = self.store.membership(subject_id, actor_id)
+        admin = membership is not None and membership["status"] == "active" and membership["role"] == "admin"
+        return None if admin else "NOT_YOURS"
 
     @rpc
     def ping(self) -> str:
