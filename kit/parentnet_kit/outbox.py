@@ -50,6 +50,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from .clock import aware
 from .envelope import Event
 from .lookups import is_ferretdb
+from .metrics import OUTBOX_LAG, OUTBOX_UNPUBLISHED
 from .publisher import EventPublisher, PublishFailed
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,9 @@ class AggregateStore:
         markers, then each record by ``_id``)."""
         now = datetime.now(UTC)
         marks = [m for m in self.marks.find({}) if "published_at" not in m]
+        oldest = min((aware(m["created_at"]) for m in marks), default=now)
+        OUTBOX_LAG.labels(self.outbox.name).set(max(0.0, (now - oldest).total_seconds()))
+        OUTBOX_UNPUBLISHED.labels(self.outbox.name).set(len(marks))
         for mark in sorted(marks, key=lambda m: (aware(m["created_at"]), m["_id"])):
             if aware(mark["created_at"]) > now - older_than:
                 break
