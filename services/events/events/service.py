@@ -8,6 +8,7 @@ from typing import Any
 
 from nameko.timer import timer
 
+from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
 from . import domain
@@ -19,6 +20,8 @@ EXPORT_PAGE_MAX = 1_000
 
 class EventsService:
     name = "events"
+    # Request ids, a log line and metrics per RPC, /metrics /alive /ready (METRICS_PORT).
+    observed = Observed()
 
     outings = Outings()
     request_id = RequestId()
