@@ -28,6 +28,9 @@ class Settings:
     # Open websockets per client address (a household or an office behind one NAT shares it).
     max_sockets_per_address: int = 50
     services: tuple[str, ...] = ("members", "events", "listings", "search")
+    # Prometheus' /metrics on a port of its own (0: off), not the API's.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +60,8 @@ class Settings:
             trace_rpc=config.flag("GATEWAY_TRACE_RPC", False),
             # A mutation's calls (a 52-week series is one call) get longer than a read's.
             mutation_rpc_timeout=float(os.environ.get("GATEWAY_MUTATION_RPC_TIMEOUT", "30")),
+            metrics_port=_int("METRICS_PORT", 0),
+            metrics_host=os.environ.get("METRICS_HOST") or "127.0.0.1",
         )
 
 
