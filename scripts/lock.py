@@ -35,8 +35,10 @@ OURS = ("parentnet-",)
 # The venv's own packaging tools are not what the images build with (pip's isolated builds
 # fetched their own): these are locked at their newest allowed version instead.
 TOOLS = ("pip==", "setuptools==", "wheel==", "pip-tools==")
-# Builds our own packages (their build-system) without fetching anything at build time.
-BUILD = ("setuptools>=68",)
+# Builds our own packages (their build-system) without fetching anything at build time; and
+# nameko 2.14's CLI imports pkg_resources, which newer setuptools no longer has (checked: with
+# 84.2 `import nameko.cli.main` fails), so it stays below 80.
+BUILD = ("setuptools>=68,<80",)
 
 
 def dependencies(project: Path) -> list[str]:
