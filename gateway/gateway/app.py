@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from parentnet_kit import request_ids
 from parentnet_kit.tokens import TokenVerifier
 
 from .auth import Authenticator, BadToken, client_address
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         spender = f"addr:{client_address(request, settings.trust_forwarded)}"
         extensions = body.setdefault("extensions", {})
         extensions["cost"] = runner.budget(spender, 0)
-        extensions["requestId"] = request.scope.get("state", {}).get("request_id")
+        extensions["requestId"] = request_ids.current()
         return json_answer(body, status, media, headers)
 
     async def answer(request: Request, payload: dict[str, Any], method: str) -> Response:
@@ -148,7 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.trace_rpc:
             extensions["rpcCalls"] = counting.calls
         # The id to quote when reporting a problem: every log line of this request carries it.
-        extensions["requestId"] = request.scope.get("state", {}).get("request_id")
+        extensions["requestId"] = request_ids.current()
         if result.status is not None:
             status = result.status
         elif result.request_error:

@@ -94,7 +94,7 @@ def route_of(path: str) -> str:
 
 class RequestIds:
     """ASGI middleware: the request id, its response header, the access log line and the HTTP
-    metrics (see the module's docstring). ``scope["state"]["request_id"]`` holds the id."""
+    metrics (see the module's docstring). The app reads the id with ``request_ids.current()``."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
         self.app = app
@@ -105,7 +105,6 @@ class RequestIds:
             return
         sent = next((v for k, v in scope.get("headers", ()) if k == request_ids.HEADER.encode()), None)
         request_id = request_ids.accept(sent.decode("latin-1") if sent is not None else None)
-        scope.setdefault("state", {})["request_id"] = request_id
         echo = (request_ids.HEADER.encode(), request_id.encode())
         with request_ids.bound(request_id):
             if scope["type"] == "websocket":
