@@ -20,7 +20,7 @@ up: provision
 	@echo
 	@echo "GraphQL API:      http://127.0.0.1:$${GATEWAY_PORT:-8000}/graphql  (POST)"
 	@echo "GraphQL explorer: http://127.0.0.1:$${GATEWAY_PORT:-8000}/graphql  (open in a browser)"
-	@echo "Health:           http://127.0.0.1:$${GATEWAY_PORT:-8000}/health"
+	@echo "Health:           http://127.0.0.1:$${GATEWAY_PORT:-8000}/health  (readiness: /ready)"
 
 down:
 	@$(PY) -m devtools.stack down || true

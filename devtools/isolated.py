@@ -13,7 +13,7 @@ from pymongo import MongoClient
 
 from parentnet_kit import config, testing
 
-from .stack import Stack
+from .stack import SERVICES, Stack
 
 # What the test suites need from the processes; each line says why.
 TEST_SETTINGS = {
@@ -74,6 +74,7 @@ def isolated_stack(
 ) -> Iterator[Stack]:
     vhost, env = isolated_env(label, settings)
     running = Stack(env=env, run_dir=run_dir, gateway_port=free_port())
+    running.metrics_ports = {name: free_port() for name in ("gateway", *SERVICES)}
     try:
         if start:
             running.start_all()

@@ -38,6 +38,12 @@ class Stack:
     run_dir: Path
     gateway_port: int = 8000
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # Each process's /metrics port (METRICS_PORT), by name; a process not named serves none.
+    metrics_ports: dict[str, int] = field(default_factory=dict)
+
+    def metrics_url(self, name: str) -> str:
+        """Where process ``name`` serves /metrics (services: /alive and /ready too)."""
+        return f"http://127.0.0.1:{self.metrics_ports[name]}"
 
     @property
     def gateway_url(self) -> str:
@@ -47,7 +53,9 @@ class Stack:
         if name == "gateway":
             return [_bin("python"), "-m", "gateway"], ROOT / "gateway"
         service_dir = ROOT / "services" / name
-        return [_bin("nameko"), "run", "--config", "config.yml", f"{name}.service"], service_dir
+        # ``nameko run`` that logs JSON from its first line (eventlet's notice included).
+        argv = [_bin("python"), "-m", "parentnet_kit.nameko_run", "--config", "config.yml", f"{name}.service"]
+        return argv, service_dir
 
     def auth_keys(self, env: dict[str, str]) -> dict[str, str]:
         """Token keys for members (private) and the gateway (public); a dev pair unless ops give one."""
@@ -60,6 +68,8 @@ class Stack:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         argv, cwd = self.command(name)
         env = {**os.environ, **self.env, "GATEWAY_PORT": str(self.gateway_port), "PYTHONUNBUFFERED": "1"}
+        if name in self.metrics_ports:
+            env["METRICS_PORT"] = str(self.metrics_ports[name])
         env.update(self.auth_keys(env))
         log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -127,6 +137,9 @@ def main() -> None:
     parser.add_argument("action", choices=("up", "down", "status"))
     args = parser.parse_args()
     stack = Stack(env={}, run_dir=RUN_DIR, gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")))
+    if os.environ.get("METRICS_BASE_PORT"):  # e.g. 9100: gateway 9100, members 9101, ... search 9104
+        base = int(os.environ["METRICS_BASE_PORT"])
+        stack.metrics_ports = {name: base + i for i, name in enumerate(("gateway", *SERVICES))}
     if args.action == "down":
         for name in ("gateway", *SERVICES):
             stack.stop(name)

@@ -102,6 +102,21 @@ rabbitmq() {
   wait_for 60 "RabbitMQ management" port_open 15672 || fail "RabbitMQ management plugin" "rabbitmq-plugins enable rabbitmq_management"
 }
 
+prometheus_for_tests() {
+  # Tests start their own Prometheus (scraping the five processes' /metrics); no server runs here.
+  step "Prometheus (for the metrics test)"
+  if [ -x /usr/bin/prometheus ] || type -P prometheus >/dev/null; then echo "    installed"; return; fi
+  echo "    installing Debian's prometheus"
+  apt_install --no-install-recommends prometheus \
+    || fail "apt-get install prometheus" "run 'apt-get update' and retry; Debian's package index must be reachable"
+  # The package starts a server of its own on :9090 scraping this host; the tests want none of it.
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/prometheus ]; then
+    as_root /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+  fi
+}
+
 ferretdb_binary() {
   # "-idindex": built with the one-line fix below; a binary built without it is not reused.
   local bin="$CACHE/bin/ferretdb-$FERRETDB_VERSION-idindex"
@@ -283,6 +298,7 @@ case "${1:-up}" in
     rabbitmq
     mongo
     elasticsearch
+    prometheus_for_tests
     step "All servers are up" ;;
   down) export PATH=$PATH:/usr/sbin; down ;;
   *) echo "usage: $0 [up|down]" >&2; exit 2 ;;

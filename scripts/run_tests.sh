@@ -26,6 +26,8 @@ run_suite() { # run_suite NAME DIR ARGS...
 
 printf '\033[1m==> lint (ruff)\033[0m\n'
 if ! .venv/bin/ruff check . ; then failed+=("ruff"); fi
+# Every image's lock covers what its pyproject files ask for (scripts/lock.py rewrites them).
+if ! .venv/bin/python scripts/lock.py --check ; then failed+=("locks"); fi
 
 run_suite "kit" kit tests
 run_suite "members" services/members tests

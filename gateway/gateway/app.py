@@ -1,4 +1,4 @@
-"""The gateway's ASGI app: /graphql, /alive, /health, and the explorer."""
+"""The gateway's ASGI app: /graphql, /alive, /ready, /health, and the explorer."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -14,12 +15,14 @@ from urllib.parse import unquote_to_bytes
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from parentnet_kit import request_ids
 from parentnet_kit.tokens import TokenVerifier
 
 from .auth import Authenticator, BadToken, client_address
@@ -28,6 +31,7 @@ from .context import Context
 from .feed import EventFeed
 from .graphql_http import DocumentCache, Runner, client_error
 from .limits import RateLimiter
+from .observe import WEBSOCKETS, RequestIds, log_operation, serve_metrics
 from .persisted import PersistedQueries
 from .pictures import UrlSigner, configure, serve
 from .rpc import CountingRpc, RemoteError, RpcClient, ServiceUnavailable
@@ -82,17 +86,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
     configure(UrlSigner(settings.picture_url_key, settings.public_url), settings.picture_limits)
 
     feed = EventFeed(settings.amqp_uri)
+    started = asyncio.Event()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop_metrics = serve_metrics(settings.metrics_port, settings.metrics_host)
         try:
             await rpc.connect()
             await feed.connect()
         except Exception as exc:  # noqa: BLE001 - /health reports it; calls fail fast
             log.error("gateway could not reach RabbitMQ at start: %s", exc)
+        started.set()
         yield
+        started.clear()  # shutting down: not ready any more
         await feed.close()
         await rpc.close()
+        if stop_metrics is not None:
+            stop_metrics()
 
     def refuse(
         request: Request, body: dict[str, Any], status: int, media: str, headers: dict[str, str] | None = None
@@ -100,7 +110,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         """An answer before the request reached the runner, with extensions.cost like every
         other (nothing spent; the budget of the client's address)."""
         spender = f"addr:{client_address(request, settings.trust_forwarded)}"
-        body.setdefault("extensions", {})["cost"] = runner.budget(spender, 0)
+        extensions = body.setdefault("extensions", {})
+        extensions["cost"] = runner.budget(spender, 0)
+        extensions["requestId"] = request_ids.current()
         return json_answer(body, status, media, headers)
 
     async def answer(request: Request, payload: dict[str, Any], method: str) -> Response:
@@ -139,15 +151,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
             idempotency_key=key,
         )
         allowed = QUERIES_ONLY if method == "GET" else QUERIES_AND_MUTATIONS
+        began = time.perf_counter()
         result = await runner.run(query, payload.get("variables"), payload.get("operationName"), context, allowed)
+        extensions = result.body.setdefault("extensions", {})
         if settings.trace_rpc:
-            result.body.setdefault("extensions", {})["rpcCalls"] = counting.calls
+            extensions["rpcCalls"] = counting.calls
+        # The id to quote when reporting a problem: every log line of this request carries it.
+        extensions["requestId"] = request_ids.current()
         if result.status is not None:
             status = result.status
         elif result.request_error:
             status = 400 if media == GRAPHQL_RESPONSE else 200
         else:
             status = 200
+        took = time.perf_counter() - began
+        log_operation(result.operation, payload.get("operationName"), result.body, status, took, counting.calls)
         return json_answer(result.body, status, media, result.headers)
 
     async def graphql_post(request: Request) -> Response:
@@ -261,11 +279,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await socket.close(4429, "Too many open connections from this address")
             return
         sockets[address] += 1
+        WEBSOCKETS.inc()
         try:
             await Connection(
                 socket, runner, rpc, authenticator, feed, settings.max_body_bytes, settings.trust_forwarded
             ).serve()
         finally:
+            WEBSOCKETS.dec()
             sockets[address] -= 1
             if not sockets[address]:
                 del sockets[address]
@@ -273,7 +293,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def alive(request: Request) -> Response:
         return JSONResponse({"status": "alive"})
 
+    async def ready(request: Request) -> Response:
+        """Whether a load balancer should send this gateway requests: it has started and is
+        connected to RabbitMQ. Services are not asked: one that is down fails its own fields
+        (SERVICE_UNAVAILABLE) on every gateway alike, and draining them all would fail the rest too."""
+        parts = {
+            "started": "up" if started.is_set() else "down: starting or stopping",
+            "rabbitmq": "up" if rpc.connected else "down: not connected",
+        }
+        ok = all(state == "up" for state in parts.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", "parts": parts}, 200 if ok else 503)
+
     async def health(request: Request) -> Response:
+        """Every part's state, for humans and dashboards: 503 when any service is down. Not a
+        readiness signal (``/ready`` is)."""
+
         async def ping(service: str) -> str:
             try:
                 answer = await rpc.call(service, "ping", timeout=settings.health_timeout)
@@ -287,7 +321,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         healthy = all(state == "up" for state in parts.values())
         return JSONResponse({"status": "ok" if healthy else "degraded", "parts": parts}, 200 if healthy else 503)
 
-    middleware = [cors(settings.cors_origins)] if settings.cors_origins != ("none",) else []
+    # Outermost: the request id and the access log cover every answer, CORS refusals too.
+    middleware = [Middleware(RequestIds)]
+    if settings.cors_origins != ("none",):
+        middleware.append(cors(settings.cors_origins))
     app = Starlette(
         middleware=middleware,
         routes=[
@@ -297,6 +334,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/explorer/{asset}", explorer_asset),
             Route("/pictures/{kind}/{subject}/{picture}/{file}", picture, methods=["GET"]),
             Route("/alive", alive),
+            Route("/ready", ready),
             Route("/health", health),
             *(Route(path, endpoint, methods=["GET"]) for path, endpoint in calendar_endpoints(rpc).items()),
         ],

@@ -192,6 +192,8 @@ class Answer:
     request_error: bool = False
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # The operation executed (None when refused before it was known): for the access log.
+    operation: OperationDefinitionNode | None = None
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -330,7 +332,7 @@ class Runner:
             )
             if not isinstance(result, ExecutionResult):
                 result = await result
-        return Answer(shape_result(result, mutation, self.budget(client, cost)))
+        return Answer(shape_result(result, mutation, self.budget(client, cost)), operation=operation)
 
     async def introspect(self, query: str, document: DocumentNode, variables: Any, name: Any) -> ExecutionResult:
         """An introspection-only operation's result, computed once per text and variables on the

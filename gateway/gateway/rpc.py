@@ -5,6 +5,8 @@ A call is a message to the ``nameko-rpc`` topic exchange with routing key
 ``{"args": [...], "kwargs": {...}}``. The service publishes ``{"result", "error"}`` back to
 the same exchange with our ``reply_to`` as routing key, so our reply queue is bound there.
 Bodies are JSON, written and read with orjson (a page of search results is ~15 KB).
+Every call carries the request id bound for the client's request (``x-request-id`` header,
+which the service's worker binds in turn) and is counted and timed (``observe.observe_rpc``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ import orjson
 from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import AMQPError, ChannelNotFoundEntity, DeliveryError
 from aiormq.exceptions import ChannelInvalidStateError
+
+from parentnet_kit import request_ids
+
+from .observe import observe_rpc
 
 log = logging.getLogger(__name__)
 RPC_EXCHANGE = "nameko-rpc"
@@ -128,7 +134,36 @@ class RpcClient:
         **kwargs: Any,
     ) -> Any:
         """Call ``service.method(*args, **kwargs)``; ``headers`` go with the request (e.g. the
-        client's idempotency key for one operation)."""
+        client's idempotency key for one operation), and the bound request id as ``x-request-id``.
+
+        Raises ``ServiceUnavailable`` (``OutcomeUnknown`` after the deadline) or ``RemoteError``."""
+        request_id = request_ids.current()
+        if request_id is not None:
+            headers = {**(headers or {}), request_ids.HEADER: request_id}
+        started = time.perf_counter()
+        outcome = "error"  # the service raised, or its answer was not JSON
+        try:
+            result = await self._call(service, method, args, kwargs, timeout, headers)
+            outcome = "ok"
+            return result
+        except OutcomeUnknown:
+            outcome = "timeout"
+            raise
+        except ServiceUnavailable:
+            outcome = "unavailable"
+            raise
+        finally:
+            observe_rpc(service, method, outcome, time.perf_counter() - started)
+
+    async def _call(
+        self,
+        service: str,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None,
+        headers: dict[str, str] | None,
+    ) -> Any:
         if self._exchange is None:
             raise ServiceUnavailable(service, "the gateway is not connected to RabbitMQ")
         deadline = timeout or self.default_timeout

@@ -37,6 +37,9 @@ class Settings:
     public_url: str | None = None
     # Multipart requests (uploads) read or processed at once by one process; more get 503.
     max_uploads_in_flight: int = 8
+    # Prometheus' /metrics on a port of its own (0: off), not the API's.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,6 +76,8 @@ class Settings:
             picture_url_key=os.environ.get("GATEWAY_PICTURE_URL_KEY", "").encode() or None,
             public_url=os.environ.get("GATEWAY_PUBLIC_URL") or None,
             max_uploads_in_flight=_int("GATEWAY_MAX_UPLOADS_IN_FLIGHT", 8),
+            metrics_port=_int("METRICS_PORT", 0),
+            metrics_host=os.environ.get("METRICS_HOST") or "127.0.0.1",
         )
 
 

@@ -43,6 +43,7 @@ CORS_HEADERS = (
     "apollo-require-preflight",
     "graphql-preflight",
     "x-apollo-operation-name",
+    "x-request-id",
 )
 
 
@@ -109,7 +110,8 @@ async def read_body(request: Request, max_bytes: int) -> bytes | None:
 def cors(origins: tuple[str, ...]) -> Middleware:
     """CORS for ``origins`` (``GATEWAY_CORS_ORIGINS``): a list, ``*`` for any, or () for this
     machine's origins (DEV_ORIGINS). Bearer tokens, not cookies: no credentials mode needed.
-    ``Retry-After`` is exposed so apps can wait as a 429 asks."""
+    ``Retry-After`` is exposed so apps can wait as a 429 asks, ``X-Request-ID`` so they can
+    quote it in a bug report."""
     allow_all = "*" in origins
     return Middleware(
         CORSMiddleware,
@@ -117,6 +119,6 @@ def cors(origins: tuple[str, ...]) -> Middleware:
         allow_origin_regex=None if origins else DEV_ORIGINS,
         allow_methods=["GET", "POST"],
         allow_headers=list(CORS_HEADERS),
-        expose_headers=["Retry-After", "ETag"],
+        expose_headers=["Retry-After", "ETag", "X-Request-ID"],
         max_age=600,
     )

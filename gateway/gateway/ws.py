@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .auth import Authenticator, BadToken, client_address
 from .context import Context
 from .graphql_http import Runner, budget_key, client_error, format_execution_error, shape_result
+from .observe import log_operation
 from .rpc import CountingRpc, RpcClient, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -229,12 +231,17 @@ class Connection:
                 mutation = operation.operation == OperationType.MUTATION
                 if mutation and self.runner.mutation_timeout and isinstance(context.rpc, CountingRpc):
                     context.rpc.timeout = self.runner.mutation_timeout
+                began = time.perf_counter()
                 result = execute(
                     self.schema, document, context_value=context, variable_values=variables, operation_name=name
                 )
                 if not isinstance(result, ExecutionResult):
                     result = await result
-                await self.send({"type": "next", "id": op_id, "payload": shape_result(result, mutation, budget)})
+                payload = shape_result(result, mutation, budget)
+                calls = context.rpc.calls if isinstance(context.rpc, CountingRpc) else 0
+                # Queries and mutations only: a subscription's time is how long the client stays.
+                log_operation(operation, name, payload, 200, time.perf_counter() - began, calls, "websocket")
+                await self.send({"type": "next", "id": op_id, "payload": payload})
             await self.send({"type": "complete", "id": op_id})
         except asyncio.CancelledError:
             raise

@@ -8,9 +8,10 @@ import threading
 
 import pika
 import pytest
+from prometheus_client import REGISTRY
 
 from gateway.rpc import RemoteError, RpcClient, ServiceUnavailable
-from parentnet_kit import testing
+from parentnet_kit import request_ids, testing
 
 
 @pytest.fixture
@@ -36,6 +37,8 @@ def serve(uri: str, ready: threading.Event, stop: threading.Event) -> None:
         request = json.loads(body)
         if method.routing_key == "adder.add":
             reply = {"result": sum(request["args"]), "error": None}
+        elif method.routing_key == "adder.request_id":  # the request id the call carried
+            reply = {"result": (properties.headers or {}).get("x-request-id"), "error": None}
         else:
             reply = {"result": None, "error": {"exc_type": "ValueError", "value": "no"}}
         out = pika.BasicProperties(correlation_id=properties.correlation_id, content_type="application/json")
@@ -63,6 +66,35 @@ def test_calls_replies_errors_and_a_service_nobody_serves(broker):
             # not after its 30 s deadline.
             with pytest.raises(ServiceUnavailable, match="no instance has ever served it"):
                 await client.call("nobody", "ping")
+        finally:
+            await client.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        stop.set()
+        server.join()
+
+
+def test_a_call_carries_the_bound_request_id_and_is_counted(broker):
+    ready, stop = threading.Event(), threading.Event()
+    server = threading.Thread(target=serve, args=(broker, ready, stop))
+    server.start()
+    assert ready.wait(30)
+
+    def count(outcome: str) -> float:
+        labels = {"service": "adder", "method": "request_id", "outcome": outcome}
+        return REGISTRY.get_sample_value("parentnet_gateway_rpc_calls_total", labels) or 0.0
+
+    async def scenario() -> None:
+        client = RpcClient(broker, default_timeout=30)
+        await client.connect()
+        try:
+            before = count("ok")
+            with request_ids.bound("req-from-client"):
+                assert await client.call("adder", "request_id") == "req-from-client"
+            assert await client.call("adder", "request_id") is None
+            assert count("ok") == before + 2
         finally:
             await client.close()
 

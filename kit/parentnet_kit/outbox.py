@@ -58,6 +58,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from .clock import aware
 from .envelope import Event
 from .lookups import is_ferretdb
+from .metrics import OUTBOX_LAG, OUTBOX_UNPUBLISHED
 from .publisher import EventPublisher, PublishFailed
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,9 @@ class AggregateStore:
                 self._published(mark["_id"], aware(mark["published_at"]))
             else:
                 marks.append(mark)
+        oldest = min((aware(m["created_at"]) for m in marks), default=now)
+        OUTBOX_LAG.labels(self.outbox.name).set(max(0.0, (now - oldest).total_seconds()))
+        OUTBOX_UNPUBLISHED.labels(self.outbox.name).set(len(marks))
         for mark in sorted(marks, key=lambda m: (aware(m["created_at"]), m["_id"])):
             if aware(mark["created_at"]) > now - older_than:
                 break

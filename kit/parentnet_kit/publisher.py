@@ -16,7 +16,7 @@ import threading
 import pika
 from pika.exceptions import AMQPError
 
-from . import topology
+from . import metrics, topology
 from .envelope import Event
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class EventPublisher:
                         properties,
                         mandatory=True,
                     )
-                    return
+                    break
                 except pika.exceptions.UnroutableError as exc:
                     raise PublishFailed(f"no queue takes {event.routing_key}") from exc
                 except pika.exceptions.NackError as exc:
@@ -84,6 +84,14 @@ class EventPublisher:
                     if attempt == 2:
                         raise PublishFailed(f"broker unreachable: {exc!r}") from exc
                     log.warning("reconnecting to publish %s", event.type)
+        metrics.EVENTS_PUBLISHED.labels(event.type).inc()
+        log.info(
+            "event published",
+            extra={
+                "request_id": event.request_id,
+                "fields": {"event_type": event.type, "event_id": event.event_id, "version": event.version},
+            },
+        )
 
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from parentnet_kit import request_ids
 from parentnet_kit.envelope import Event, MalformedEvent
 
 
@@ -35,3 +36,22 @@ def test_unknown_fields_are_ignored():
 def test_malformed_events_are_refused(raw, message):
     with pytest.raises(MalformedEvent, match=message):
         Event.from_dict(raw)
+
+
+def test_an_event_built_during_a_request_carries_its_id():
+    with request_ids.bound("req-42"):
+        built = event()
+    assert built.request_id == "req-42"
+    assert built.to_dict()["request_id"] == "req-42"
+    assert Event.from_dict(built.to_dict()) == built
+
+
+def test_an_event_without_a_request_has_no_request_id_on_the_wire():
+    raw = event().to_dict()
+    assert "request_id" not in raw
+    assert Event.from_dict(raw).request_id is None
+
+
+def test_an_envelope_from_an_older_producer_or_with_a_bad_request_id_is_read():
+    raw = {**event().to_dict(), "request_id": {"not": "a string"}}
+    assert Event.from_dict(raw).request_id is None

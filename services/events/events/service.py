@@ -9,6 +9,7 @@ from typing import Any
 from nameko.timer import timer
 
 from parentnet_kit import picture_rpc
+from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
 from . import domain, my_outings
@@ -20,6 +21,8 @@ EXPORT_PAGE_MAX = 1_000
 
 class EventsService(picture_rpc.PictureEntrypoints):
     name = "events"
+    # Request ids, a log line and metrics per RPC, /metrics /alive /ready (METRICS_PORT).
+    observed = Observed()
 
     outings = Outings()
     request_id = RequestId()

@@ -13,6 +13,7 @@ from typing import Any
 from nameko.timer import timer
 
 from parentnet_kit import picture_rpc
+from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
 from .dependencies import Members
@@ -28,6 +29,8 @@ def _first(first: Any) -> int:
 
 class MembersService(picture_rpc.PictureEntrypoints):
     name = "members"
+    # Request ids, a log line and metrics per RPC, /metrics /alive /ready (METRICS_PORT).
+    observed = Observed()
 
     store: MemberStore = Members()
     request_id = RequestId()

@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -24,7 +25,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch import exceptions as es_errors
 from pika.exceptions import AMQPError
 
-from parentnet_kit import topology
+from parentnet_kit import metrics, topology
 from parentnet_kit.envelope import Event, MalformedEvent
 
 from .documents import IndexWrite, write_for
@@ -39,6 +40,8 @@ FAULT_REJECT_ENV = "PARENTNET_FAULT_INDEXER_REJECT"
 FAULT_CRASH_ENV = "PARENTNET_FAULT_INDEXER_CRASH_AFTER_WRITE"
 # Of the bulk answer, only each item's outcome: the rest would be read for nothing.
 BULK_ANSWER = "items.*.status,items.*.error"
+# How often the indexer asks the broker how many messages wait in its queues (for /metrics).
+DEPTH_EVERY = 5.0
 
 
 @dataclass
@@ -118,7 +121,11 @@ class Indexer:
             channel.confirm_delivery()
             pending: list[Delivery] = []
             started = 0.0
+            depth_at = 0.0
             for method, properties, body in channel.consume(QUEUE, inactivity_timeout=self.batch_wait):
+                if time.monotonic() - depth_at >= DEPTH_EVERY:
+                    depth_at = time.monotonic()
+                    _measure_depth(channel)
                 if method is not None:
                     if not pending:
                         started = time.monotonic()
@@ -152,13 +159,15 @@ class Indexer:
                 delivery.event = Event.from_dict(orjson.loads(delivery.body))
             except (ValueError, MalformedEvent) as exc:
                 log.error("dead-lettering a malformed message: %s", exc)
+                metrics.EVENTS_CONSUMED.labels(QUEUE, "unknown", "malformed").inc()
                 channel.basic_nack(delivery.tag, requeue=False)
                 bulk.settled.add(delivery.tag)
                 continue
             delivery.write = write_for(delivery.event)
             if delivery.write is not None:
                 bulk.writable.append(delivery)
-            # else: an event this index does not keep; acked with the batch
+            else:  # an event this index does not keep; acked with the batch
+                metrics.EVENTS_CONSUMED.labels(QUEUE, delivery.event.type, "ignored").inc()
         refused = os.environ.get(FAULT_REJECT_ENV)
         if refused:
             # Fault injection for the tests: a handler that keeps failing for one aggregate.
@@ -186,9 +195,15 @@ class Indexer:
         for delivery, (status, error) in zip(bulk.writable, bulk.results, strict=True):
             if 200 <= status < 300:
                 self.indexed += 1
-            elif status != 409:  # 409: a newer version is there already; done
+                _applied(delivery, "applied")
+            elif status == 409:  # a newer version is there already; done
+                _applied(delivery, "stale")
+            else:
                 self._retry_or_dead_letter(channel, delivery, f"{status}: {error}")
                 bulk.settled.add(delivery.tag)
+        if bulk.writable:
+            newest = max(_occurred(d) for d in bulk.writable)
+            metrics.INDEXER_LAG.set(max(0.0, (datetime.now(UTC) - newest).total_seconds()))
         # Tags grow with each delivery and earlier batches are all settled, so acking up to
         # the last unsettled one acks exactly the rest (acking a settled tag would be an error).
         rest = [d.tag for d in bulk.batch if d.tag not in bulk.settled]
@@ -228,9 +243,18 @@ class Indexer:
 
     def _retry_or_dead_letter(self, channel: Any, delivery: Delivery, reason: str) -> None:
         attempts = delivery.attempts + 1
+        event_type = delivery.event.type if delivery.event is not None else "unknown"
+        request_id = delivery.event.request_id if delivery.event is not None else None
         if attempts >= topology.MAX_ATTEMPTS:
-            log.error("dead-lettering %s after %d attempts: %s", delivery.properties.message_id, attempts, reason)
+            log.error(
+                "dead-lettering %s after %d attempts: %s",
+                delivery.properties.message_id,
+                attempts,
+                reason,
+                extra={"request_id": request_id},
+            )
             channel.basic_nack(delivery.tag, requeue=False)
+            metrics.EVENTS_CONSUMED.labels(QUEUE, event_type, "dead_lettered").inc()
             return
         headers = dict(delivery.properties.headers or {})
         headers[ATTEMPTS_HEADER] = attempts
@@ -245,4 +269,42 @@ class Indexer:
         retry_queue = topology.consumer(QUEUE).retry_queue
         channel.basic_publish("", retry_queue, delivery.body, properties, mandatory=True)
         channel.basic_ack(delivery.tag)
-        log.warning("retrying %s later (attempt %d): %s", delivery.properties.message_id, attempts, reason)
+        metrics.EVENTS_CONSUMED.labels(QUEUE, event_type, "retried").inc()
+        log.warning(
+            "retrying %s later (attempt %d): %s",
+            delivery.properties.message_id,
+            attempts,
+            reason,
+            extra={"request_id": request_id},
+        )
+
+
+def _applied(delivery: Delivery, outcome: str) -> None:
+    """Count and log one event Elasticsearch has (``applied``) or had newer (``stale``)."""
+    event = delivery.event
+    assert event is not None
+    metrics.EVENTS_CONSUMED.labels(QUEUE, event.type, outcome).inc()
+    log.info(
+        "event indexed" if outcome == "applied" else "event stale, a newer version is indexed",
+        extra={
+            "request_id": event.request_id,
+            "fields": {"event_type": event.type, "event_id": event.event_id, "version": event.version},
+        },
+    )
+
+
+def _occurred(delivery: Delivery) -> datetime:
+    assert delivery.event is not None
+    try:
+        return datetime.fromisoformat(delivery.event.occurred_at.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return datetime.now(UTC)  # a bad timestamp says nothing about lag
+
+
+def _measure_depth(channel: Any) -> None:
+    """Messages waiting in the indexer's queue, retry queue and dead-letter queue (passive
+    declares: three round trips to the broker every DEPTH_EVERY seconds)."""
+    queue = topology.consumer(QUEUE)
+    for name in (queue.name, queue.retry_queue, queue.dead_queue):
+        declared = channel.queue_declare(name, passive=True)
+        metrics.QUEUE_MESSAGES.labels(name).set(declared.method.message_count)

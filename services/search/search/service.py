@@ -6,6 +6,7 @@ import unicodedata
 from typing import Any
 
 from parentnet_kit import cities
+from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import rpc
 
 from . import queries
@@ -15,6 +16,8 @@ from .indices import ACTIVITIES, BLOCKS, CONTACTS, GROUPS, LISTINGS, OUTINGS
 
 class SearchService:
     name = "search"
+    # Request ids, a log line and metrics per RPC, /metrics /alive /ready (METRICS_PORT).
+    observed = Observed()
 
     indices = SearchIndices()
     indexer = IndexerRunner()
