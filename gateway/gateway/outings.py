@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -205,13 +206,16 @@ class Outing(graphene.ObjectType):
         if page is None:
             raise Forbidden("Only the organizer and the families coming see who comes.")
         cursor = cursors.encoder(info, shape)
+        # One batch for the page (awaiting each load in turn sent one get_members per attendee:
+        # 50 calls of ~340 ms at volume, found by following a request id through the logs).
+        members = await asyncio.gather(*(ctx.loaders.member.load(p["member_id"]) for p in page["places"]))
         edges = [
             {
                 "cursor": cursor(p["ticket"]),
-                "node": members_schema.as_member(await ctx.loaders.member.load(p["member_id"])),
+                "node": members_schema.as_member(member),
                 **{k: p[k] for k in ("status", "position", "adults", "children")},
             }
-            for p in page["places"]
+            for p, member in zip(page["places"], members, strict=True)
         ]
         edges = [e for e in edges if e["node"] is not None]
         return connection(edges, page["has_next_page"], after, page["total"])
