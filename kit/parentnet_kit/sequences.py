@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from .lookups import by_ids, is_ferretdb
 
@@ -86,6 +86,22 @@ class Sequences:
                 n = max(n + 1, self._hint(key) + 1)
         self._advance_hint(key, n)
         return n
+
+    def extend(self, key: str, many: list[dict[str, Any]]) -> None:
+        """Append each of ``many`` to ``key`` in order, in one bulk insert when nobody races
+        (adopting existing data at start-up); racing appenders are still never lost."""
+        if not many:
+            return
+        start = self.head(key) + 1
+        docs = [{**fields, "_id": self.entry_id(key, n), "n": n} for n, fields in enumerate(many, start=start)]
+        try:
+            self.collection.insert_many(docs, ordered=True)
+        except BulkWriteError as exc:
+            # Ordered: everything before the first duplicate went in; append the rest one by one.
+            for fields in many[exc.details.get("nInserted", 0) :]:
+                self.append(key, fields)
+            return
+        self._advance_hint(key, start + len(many) - 1)
 
     def _advance_hint(self, key: str, n: int) -> None:
         hint_id = f"{key}:head"

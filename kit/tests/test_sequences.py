@@ -49,3 +49,11 @@ def test_fifty_concurrent_appends_to_one_key_are_all_kept_densely(db):
     assert [e["n"] for e in entries] == list(range(50, 0, -1))
     assert sorted(e["v"] for e in entries) == list(range(50))
     assert seq.head("hot") == 50
+
+
+def test_extend_appends_in_bulk_after_what_is_there(db):
+    seq = Sequences(db["seq"])
+    seq.append("k", {"v": "first"})
+    seq.extend("k", [{"v": i} for i in range(3)])
+    assert [e["v"] for e in seq.all("k")] == ["first", 0, 1, 2]
+    assert seq.append("k", {"v": "last"}) == 5

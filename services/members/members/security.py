@@ -16,21 +16,22 @@ Every limit is a sliding window, so no one is ever locked out for good.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from pymongo import ASCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit.clock import aware
+from parentnet_kit.lookups import by_ids
 from parentnet_kit.sequences import Sequences
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -258,13 +259,30 @@ class Sessions:
         self.sessions: Collection = db["sessions"]
         self.tokens: Collection = db["refresh_tokens"]
         self.spent: Collection = db["spent_refresh_tokens"]
+        # member -> {session_id}, appended before the session: "sign out everywhere" reads it by
+        # _id instead of scanning every session ever started (a dangling entry is skipped).
+        self.sessions_of = Sequences(db["member_session_ids"])
         self.refresh_ttl = refresh_ttl
 
     def ensure_indexes(self) -> None:
-        self.sessions.create_index([("member_id", ASCENDING)])
+        """Nothing to index: every read is by ``_id``."""
+
+    def adopt(self) -> None:
+        """Once per database: index the sessions started before ``sessions_of`` (one read)."""
+        adopted = self.sessions.database["sequences_adopted"]
+        if adopted.find_one({"_id": "sessions"}) is not None:
+            return
+        by_member: dict[str, list[dict[str, Any]]] = {}
+        for doc in self.sessions.find({"revoked": False}, {"member_id": 1}):
+            by_member.setdefault(doc["member_id"], []).append({"session_id": doc["_id"]})
+        for member_id, entries in by_member.items():
+            self.sessions_of.extend(member_id, entries)
+        with contextlib.suppress(DuplicateKeyError):
+            adopted.insert_one({"_id": "sessions", "at": datetime.now(UTC)})
 
     def start(self, member_id: str, now: datetime) -> tuple[str, str]:
         session_id = secrets.token_hex(16)
+        self.sessions_of.append(member_id, {"session_id": session_id})
         self.sessions.insert_one({"_id": session_id, "member_id": member_id, "created_at": now, "revoked": False})
         return session_id, self._new_refresh(session_id, member_id, now)
 
@@ -314,6 +332,9 @@ class Sessions:
         self.sessions.update_one({"_id": session_id}, {"$set": {"revoked": True, "revoked_at": now}})
 
     def revoke_all(self, member_id: str, now: datetime) -> int:
-        return self.sessions.update_many(
-            {"member_id": member_id, "revoked": False}, {"$set": {"revoked": True, "revoked_at": now}}
-        ).modified_count
+        """Revoke every live session of the member; returns how many were live."""
+        ids = [e["session_id"] for e in self.sessions_of.all(member_id)]
+        live = [s for s in by_ids(self.sessions, ids).values() if not s["revoked"] and s["member_id"] == member_id]
+        for session in live:
+            self.revoke(session["_id"], now)
+        return len(live)
