@@ -14,6 +14,8 @@ have one — so every read path finds what it would find after a year:
   members in a few groups) and blocks (a few per tenth of the members), with the per-member
   sequences that index them (``parentnet_kit.sequences``); one outbox record per version.
 - listings: listings (most closed or expired, all matched) with outbox records; inbox.
+- inboxes (events and listings): notifications with their per-recipient index, in the shape
+  ``kit.inbox`` gives notifications from before its sequences.
 
 Every id starts with ``vol`` so nothing here collides with what a test creates, and nothing is
 due: no unpublished outbox record, no open shift that ended, no unmatched listing. The scale is
@@ -71,6 +73,7 @@ class _Writer:
         self.db, self.filled = db, filled
         self.buffers: dict[str, list[dict[str, Any]]] = {}
         self.outbox_history = filled.outbox_history
+        self.inbox: dict[str, list[tuple[datetime, str]]] = {}  # recipient -> (created_at, notification id)
 
     def put(self, collection: str, doc: dict[str, Any]) -> None:
         if not self.outbox_history and collection.endswith("outbox"):
@@ -87,6 +90,13 @@ class _Writer:
             self.filled.add(f"{self.db.name}.{collection}", len(docs))
 
     def close(self) -> None:
+        if self.inbox:
+            # Indexed as kit.inbox indexes notifications from before its sequences (start-up).
+            for recipient, told in self.inbox.items():
+                entries = [{"notification_id": i, "at": at} for at, i in sorted(told)]
+                _sequence(self, "inbox_by_recipient", f"old:{recipient}", entries)
+            self.put("sequences_adopted", {"_id": "inbox", "at": datetime.now(UTC)})
+            self.inbox = {}
         for collection in list(self.buffers):
             self._flush(collection)
 
@@ -301,6 +311,7 @@ def _notification(
         "created_at": at,
     }
     out.put("inbox", state)
+    out.inbox.setdefault(recipient, []).append((at, notification_id))
     view = {
         **{k: v for k, v in state.items() if k not in ("_id", "version")},
         "id": notification_id,
