@@ -499,6 +499,7 @@ def fill_listings(
     from listings import domain
 
     out = _Writer(db, filled)
+    owned: dict[str, list[dict[str, Any]]] = {}
     for _ in range(listings):
         city = cities.CITIES[rng.choice(slugs)]
         created = now - YEAR * rng.random()
@@ -551,8 +552,12 @@ def fill_listings(
                 ),
             )
         out.put("listings", state)
+        owned.setdefault(state["owner_id"], []).append({"listing_id": state["_id"]})
         if rng.random() < 0.3:
             _notification(out, state["owner_id"], state["_id"], "listing_matched", "listings", created, rng)
+    for owner_id, entries in owned.items():  # "my listings", as ListingStore indexes them
+        _sequence(out, "listings_by_owner", owner_id, entries)
+    out.put("sequences_adopted", {"_id": "listings_by_owner", "at": now})
     out.close()
 
 
