@@ -190,14 +190,18 @@ class ListingStore:
         return [domain.view_for(found[i], viewer_id) if i in found else None for i in listing_ids]
 
     def of_owner(self, owner_id: str, first: int, after: str | None) -> dict[str, Any]:
-        """The owner's listings by id descending, after the id ``after``:
+        """The owner's listings, newest first (in the order posted), after the listing ``after``:
         ``{listings: [view], has_next_page, total}``. Reads the owner's sequence and each listing
         by ``_id``, so it costs what the owner ever posted, not what everybody did."""
-        ids = [e["listing_id"] for e in self.by_owner.all(owner_id)]
-        mine = [d for d in by_ids(self.listings.aggregates, ids).values() if d["owner_id"] == owner_id]
-        mine.sort(key=lambda d: d["_id"], reverse=True)
+        ids = list(dict.fromkeys(e["listing_id"] for e in self.by_owner.all(owner_id)))
+        found = by_ids(self.listings.aggregates, ids)
+        mine = [found[i] for i in reversed(ids) if i in found and found[i]["owner_id"] == owner_id]
         total = len(mine)
-        docs = [d for d in mine if d["_id"] < after] if after else mine
+        if after:
+            position = next((k for k, d in enumerate(mine) if d["_id"] == after), None)
+            docs = mine[position + 1 :] if position is not None else []
+        else:
+            docs = mine
         return {
             "listings": [domain.view_for(d, owner_id) for d in docs[:first]],
             "has_next_page": len(docs) > first,
