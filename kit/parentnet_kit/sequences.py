@@ -23,6 +23,8 @@ Keys may contain ``:``; ``head`` is never a number, so a hint never collides wit
 
 from __future__ import annotations
 
+import itertools
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,8 +39,13 @@ BATCH = 16  # entries asked for at once going down (one ``$in`` on MongoDB)
 class Sequences:
     """Per-key sequences stored in one collection (entries and their head hints)."""
 
-    def __init__(self, collection: Collection) -> None:
+    def __init__(self, collection: Collection, cache_keys: int = 0) -> None:
+        """``cache_keys``: keep what ``all`` read of that many keys (least recently used out),
+        and read only what came after: for sequences whose entries are never changed or
+        deleted (a cached prefix of a dense insert-only sequence stays true for ever)."""
         self.collection = collection
+        self._cache: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._cache_keys = cache_keys
         # FerretDB answers ``$in`` by reading the whole collection: ask one ``_id`` at a time
         # there (lazily, so a reader that stops early reads little); MongoDB takes batches.
         self._batch = 1 if is_ferretdb(collection.database) else BATCH
@@ -135,7 +142,23 @@ class Sequences:
         return [found[i] for i in ids if i in found]
 
     def all(self, key: str) -> list[dict[str, Any]]:
-        """Every entry of ``key``, oldest first (a short per-owner list)."""
-        entries = list(self.newest_first(key))
-        entries.reverse()
-        return entries
+        """Every entry of ``key``, oldest first (a short per-owner list). With a cache, the
+        entries read before and then forward from the next one until a miss."""
+        if not self._cache_keys:
+            entries = list(self.newest_first(key))
+            entries.reverse()
+            return entries
+        entries = list(self._cache.get(key, []))
+        n = len(entries)
+        while True:
+            ids = [self.entry_id(key, m) for m in range(n + 1, n + 1 + self._batch)]
+            found = self._lookup(ids)
+            entries += [found[i] for i in itertools.takewhile(found.__contains__, ids)]
+            if len(entries) < n + len(ids):
+                break
+            n = len(entries)
+        self._cache[key] = entries
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_keys:
+            self._cache.popitem(last=False)
+        return list(entries)

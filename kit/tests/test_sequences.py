@@ -57,3 +57,16 @@ def test_extend_appends_in_bulk_after_what_is_there(db):
     seq.extend("k", [{"v": i} for i in range(3)])
     assert [e["v"] for e in seq.all("k")] == ["first", 0, 1, 2]
     assert seq.append("k", {"v": "last"}) == 5
+
+
+def test_a_cache_reads_only_what_came_after(db):
+    seq = Sequences(db["seq"], cache_keys=2)
+    other = Sequences(db["seq"])  # another process
+    for i in range(3):
+        other.append("k", {"v": i})
+    assert [e["v"] for e in seq.all("k")] == [0, 1, 2]
+    db["seq"].update_one({"_id": "k:1"}, {"$set": {"v": "changed under the cache"}})
+    other.append("k", {"v": 3})
+    assert [e["v"] for e in seq.all("k")] == [0, 1, 2, 3]  # 1..3 from the cache, 4 read
+    seq.all("a"), seq.all("b")  # "k" is the least recently used of three: out
+    assert seq.all("k")[0]["v"] == "changed under the cache"

@@ -73,7 +73,7 @@ class ListingStore:
         self.expiring = db["listings_expiring"]
         # owner -> {listing_id} ever posted, appended before the commit (a crash or a repeated
         # delivery leaves an entry counted once or not at all): "my listings" reads it by _id.
-        self.by_owner = Sequences(db["listings_by_owner"])
+        self.by_owner = Sequences(db["listings_by_owner"], cache_keys=10_000)
 
     def ensure_indexes(self) -> None:
         for store in (self.listings, self.matches, self.contacts):

@@ -261,7 +261,7 @@ class Sessions:
         self.spent: Collection = db["spent_refresh_tokens"]
         # member -> {session_id}, appended before the session: "sign out everywhere" reads it by
         # _id instead of scanning every session ever started (a dangling entry is skipped).
-        self.sessions_of = Sequences(db["member_session_ids"])
+        self.sessions_of = Sequences(db["member_session_ids"], cache_keys=10_000)
         self.refresh_ttl = refresh_ttl
 
     def ensure_indexes(self) -> None:

@@ -36,6 +36,8 @@ SOURCE = "members"
 ORPHAN_EMAIL_AFTER = timedelta(minutes=2)
 SIMILAR_AGE_MONTHS = 12
 CONFLICT_ATTEMPTS = 5
+# Owners whose sequences (insert-only) a process keeps in memory, reading only what came after.
+CACHED_KEYS = 10_000
 
 
 def encode_cursor(value: Any) -> str:
@@ -70,10 +72,10 @@ class MemberStore:
         # Per-owner lists read by _id (FerretDB scans a collection for any other filter;
         # docs/store.md). Each is appended *before* the commit it indexes: a crash in between
         # leaves an entry that points at nothing, skipped on read; duplicates are skipped too.
-        self.groups_of = Sequences(db["member_group_ids"])  # member -> {group_id} ever joined
-        self.admins_of = Sequences(db["group_admin_ids"])  # group -> {member_id} ever made admin
-        self.members_of = Sequences(db["group_member_ids"])  # group -> {member_id} ever joined
-        self.blocks_of = Sequences(db["member_block_ids"])  # member -> {block_id}, both directions
+        self.groups_of = Sequences(db["member_group_ids"], CACHED_KEYS)  # member -> {group_id} ever joined
+        self.admins_of = Sequences(db["group_admin_ids"], CACHED_KEYS)  # group -> {member_id} ever made admin
+        self.members_of = Sequences(db["group_member_ids"], CACHED_KEYS)  # group -> {member_id} ever joined
+        self.blocks_of = Sequences(db["member_block_ids"], CACHED_KEYS)  # member -> {block_id}, both directions
         self.attempts = Attempts(db, limits)
         self.sessions = Sessions(db, refresh_ttl)
         self.signer = signer
