@@ -9,9 +9,13 @@ have one — so every read path finds what it would find after a year:
 - events: outings (80 % over, some cancelled) with ``places`` tickets and attendance claims
   each, one outbox record per version (every join bumped the version), the attendance
   already derived; inbox notifications with their outbox records; co-op shifts and bookings.
-- members: accounts with their email keys, sessions, refresh tokens (live and spent), login
-  attempts; one outbox record per version.
+- members: accounts with their email keys, sessions, refresh tokens (live and spent), two
+  days of login attempts (per-key sequences in day collections); groups, memberships (most
+  members in a few groups) and blocks (a few per tenth of the members), with the per-member
+  sequences that index them (``parentnet_kit.sequences``); one outbox record per version.
 - listings: listings (most closed or expired, all matched) with outbox records; inbox.
+- inboxes (events and listings): notifications with their per-recipient index, in the shape
+  ``kit.inbox`` gives notifications from before its sequences.
 
 Every id starts with ``vol`` so nothing here collides with what a test creates, and nothing is
 due: no unpublished outbox record, no open shift that ended, no unmatched listing. The scale is
@@ -72,6 +76,7 @@ class _Writer:
         self.buffers: dict[str, list[dict[str, Any]]] = {}
         self.outbox_history = filled.outbox_history
         self.outboxes: set[str] = set()
+        self.inbox: dict[str, list[tuple[datetime, str]]] = {}  # recipient -> (created_at, notification id)
 
     def put(self, collection: str, doc: dict[str, Any]) -> None:
         if not self.outbox_history and collection.endswith("outbox"):
@@ -90,6 +95,13 @@ class _Writer:
             self.filled.add(f"{self.db.name}.{collection}", len(docs))
 
     def close(self) -> None:
+        if self.inbox:
+            # Indexed as kit.inbox indexes notifications from before its sequences (start-up).
+            for recipient, told in self.inbox.items():
+                entries = [{"notification_id": i, "at": at} for at, i in sorted(told)]
+                _sequence(self, "inbox_by_recipient", f"old:{recipient}", entries)
+            self.put("sequences_adopted", {"_id": "inbox", "at": datetime.now(UTC)})
+            self.inbox = {}
         for collection in list(self.buffers):
             self._flush(collection)
         # The history is as older code left it, after the one-time adoption of what it left
@@ -309,6 +321,7 @@ def _notification(
         "created_at": at,
     }
     out.put("inbox", state)
+    out.inbox.setdefault(recipient, []).append((at, notification_id))
     view = {
         **{k: v for k, v in state.items() if k not in ("_id", "version")},
         "id": notification_id,
@@ -328,6 +341,7 @@ def fill_members(
     from members import domain
 
     out = _Writer(db, filled)
+    attempts: list[tuple[datetime, str]] = []
     for member_id in members:
         city = cities.CITIES[rng.choice(slugs)]
         created = now - YEAR * rng.random()
@@ -352,8 +366,10 @@ def fill_members(
             )
         out.put("members", state)
         out.put("emails", {"_id": email, "member_id": member_id, "at": created})
+        sessions = []
         for _ in range(2):
             session_id, at = _id(rng), now - timedelta(days=rng.uniform(0, 90))
+            sessions.append({"session_id": session_id})
             out.put(
                 "sessions", {"_id": session_id, "member_id": member_id, "created_at": at, "revoked": rng.random() < 0.5}
             )
@@ -370,18 +386,115 @@ def fill_members(
                 )
                 if spent < 2:
                     out.put("spent_refresh_tokens", {"_id": digest, "at": at})
-            out.put(
-                "attempts",
-                {
-                    "_id": _id(rng),
-                    "kind": "login",
-                    "account": email,
-                    "client": "203.0.113.7",
-                    "at": at,
-                    "outcome": "ok",
-                },
-            )
+            attempts.append((now - timedelta(days=rng.uniform(0, 2)), email))
+        _sequence(out, "member_session_ids", member_id, sessions)
+    _fill_attempts(out, attempts, rng)
+    _fill_community(out, members, rng, now, slugs)
+    # What the members service would otherwise index once at start-up is indexed already.
+    for name in ("memberships", "blocks", "sessions"):
+        out.put("sequences_adopted", {"_id": name, "at": now})
     out.close()
+
+
+def _sequence(out: _Writer, collection: str, key: str, entries: list[dict[str, Any]]) -> None:
+    """``entries`` as ``kit.sequences`` stores them under ``key``: ``<key>:<n>`` and a head hint."""
+    for n, fields in enumerate(entries, start=1):
+        out.put(collection, {**fields, "_id": f"{key}:{n}", "n": n})
+    if entries:
+        out.put(collection, {"_id": f"{key}:head", "n": len(entries)})
+
+
+def _fill_attempts(out: _Writer, attempts: list[tuple[datetime, str]], rng: random.Random) -> None:
+    """Successful logins over the last two days, as ``members.security.Attempts`` keeps them:
+    per UTC day, one entry under each of three keys, numbered in time order."""
+    from members.security import digest
+
+    keyed: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for at, email in sorted(attempts):
+        account, client = digest(email), f"203.0.113.{rng.randrange(256)}"
+        day = at.strftime("%Y%m%d")
+        for key in (f"login|ac|{account}|{client}", f"login|c|{client}", f"login|a|{account}"):
+            keyed.setdefault((day, key), []).append({"at": at, "outcome": "ok"})
+    for (day, key), entries in keyed.items():
+        _sequence(out, f"attempts_{day}", key, entries)
+
+
+def _fill_community(
+    out: _Writer, members: list[str], rng: random.Random, now: datetime, slugs: tuple[str, ...]
+) -> None:
+    """A group per 25 members; most members in one to four of them (the founder as admin, some
+    left or pending); a tenth of the members block one to three others."""
+    from members import domain
+
+    groups = []
+    for _ in range(max(1, len(members) // 25)):
+        clean, _ = domain.validate_group({"name": f"Volume group {rng.randrange(10**6)}", "city": rng.choice(slugs)})
+        creator, created = rng.choice(members), now - YEAR * rng.random()
+        group = {**domain.new_group_state(clean, creator, created), "_id": _id(rng)}
+        out.put("groups", group)
+        out.put(
+            "groups_outbox",
+            _outbox_record(
+                group["_id"], 1, dict(group), "group_created", "members", domain.group_view(group), None, created
+            ),
+        )
+        groups.append((group, {creator: "admin"}))
+    for member_id in members:
+        for _group, joined in rng.sample(groups, min(len(groups), rng.choice((0, 1, 1, 2, 3, 4)))):
+            joined.setdefault(member_id, "member")
+    groups_of: dict[str, list[dict[str, Any]]] = {}
+    for group, joined in groups:
+        for member_id, role in joined.items():
+            status = "active" if role == "admin" else rng.choices(("active", "left", "pending"), (85, 10, 5))[0]
+            state = {
+                "_id": f"gm:{group['_id']}:{member_id}",
+                "version": 1,
+                "group_id": group["_id"],
+                "member_id": member_id,
+                "role": role,
+                "status": status,
+                "updated_at": group["created_at"],
+            }
+            out.put("memberships", state)
+            out.put(
+                "memberships_outbox",
+                _outbox_record(
+                    state["_id"],
+                    1,
+                    dict(state),
+                    "group_membership_changed",
+                    "members",
+                    domain.membership_view(state),
+                    None,
+                    group["created_at"],
+                ),
+            )
+            groups_of.setdefault(member_id, []).append({"group_id": group["_id"]})
+        admins = [{"member_id": m} for m, role in joined.items() if role == "admin"]
+        _sequence(out, "group_admin_ids", group["_id"], admins)
+        _sequence(out, "group_member_ids", group["_id"], [{"member_id": m} for m in joined])
+    for member_id, entries in groups_of.items():
+        _sequence(out, "member_group_ids", member_id, entries)
+    blocks_of: dict[str, list[dict[str, Any]]] = {}
+    for blocker in rng.sample(members, len(members) // 10):
+        for blocked in rng.sample(members, min(len(members), rng.randint(1, 3))):
+            block_id = f"block:{blocker}:{blocked}"
+            if blocked == blocker or any(e["block_id"] == block_id for e in blocks_of.get(blocker, [])):
+                continue
+            at = now - YEAR * rng.random()
+            state = {
+                "_id": block_id,
+                "version": 1,
+                "blocker_id": blocker,
+                "blocked_id": blocked,
+                "active": rng.random() < 0.8,
+                "updated_at": at,
+            }
+            out.put("blocks", state)
+            for member_id in (blocker, blocked):
+                blocks_of.setdefault(member_id, []).append({"block_id": block_id})
+    for member_id, entries in blocks_of.items():
+        _sequence(out, "member_block_ids", member_id, entries)
 
 
 def fill_listings(
@@ -396,6 +509,7 @@ def fill_listings(
     from listings import domain
 
     out = _Writer(db, filled)
+    owned: dict[str, list[dict[str, Any]]] = {}
     for _ in range(listings):
         city = cities.CITIES[rng.choice(slugs)]
         created = now - YEAR * rng.random()
@@ -448,8 +562,12 @@ def fill_listings(
                 ),
             )
         out.put("listings", state)
+        owned.setdefault(state["owner_id"], []).append({"listing_id": state["_id"]})
         if rng.random() < 0.3:
             _notification(out, state["owner_id"], state["_id"], "listing_matched", "listings", created, rng)
+    for owner_id, entries in owned.items():  # "my listings", as ListingStore indexes them
+        _sequence(out, "listings_by_owner", owner_id, entries)
+    out.put("sequences_adopted", {"_id": "listings_by_owner", "at": now})
     out.close()
 
 

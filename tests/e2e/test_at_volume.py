@@ -20,6 +20,8 @@ import httpx
 import pytest
 from pymongo import MongoClient
 from test_attendance_end_to_end import ATTENDEES, INBOX, JOIN, LEAVE
+from test_listings_end_to_end import CREATE as LISTING_CREATE
+from test_listings_end_to_end import stroller
 from test_outing_end_to_end import proposal
 
 from gateway.ids import from_global_id
@@ -81,7 +83,7 @@ def register(api, name: str) -> dict:
     assert "errors" not in body, body
     result = body["data"]["memberRegister"]
     assert result["userErrors"] == [], result
-    return {"token": result["accessToken"], "id": result["member"]["id"]}
+    return {"token": result["accessToken"], "id": result["member"]["id"], "email": email}
 
 
 def ok(body: dict, field: str) -> dict:
@@ -142,3 +144,48 @@ def test_a_weekly_series_of_52_is_created_updated_and_cancelled_at_volume(api, s
     assert len(outings) == 52
     assert {o["venue_name"] for o in outings} == {"Salle des fêtes"}
     assert {o["status"] for o in outings} == {"cancelled"}
+
+
+def test_a_parents_groups_blocks_sign_ins_and_listings_at_volume(api):
+    """What every signed-in request reads (viewer context: groups, blocks), sign-in throttling
+    and "my listings" go by _id: right answers, within the deadline, among other members' data."""
+    me, admin, blocker = (register(api, n) for n in ("Volume me", "Volume admin", "Volume blocker"))
+    create = """mutation($name: String!) { groupCreate(input: {name: $name, city: "paris"}) {
+      group { id } userErrors { field code } } }"""
+    join = "mutation($g: ID!) { groupJoin(input: {groupId: $g}) { membership { status } userErrors { code } } }"
+    groups = [ok(api(create, {"name": f"Square {i}"}, admin["token"]), "groupCreate")["group"]["id"] for i in range(3)]
+    for group_id in groups:
+        assert ok(api(join, {"g": group_id}, me["token"]), "groupJoin")["membership"] == {"status": "ACTIVE"}
+    block = "mutation($id: ID!) { memberBlock(input: {memberId: $id}) { userErrors { code } } }"
+    ok(api(block, {"id": me["id"]}, blocker["token"]), "memberBlock")
+
+    mine = api("{ viewer { groups { id memberCount } } }", token=me["token"])
+    assert "errors" not in mine, mine
+    assert sorted((g["id"], g["memberCount"]) for g in mine["data"]["viewer"]["groups"]) == sorted(
+        (g, 2) for g in groups
+    )
+    seen = api("query($id: ID!) { node(id: $id) { id } }", {"id": blocker["id"]}, me["token"])
+    assert "errors" not in seen and seen["data"]["node"] is None  # blocked: invisible both ways
+
+    for i in range(3):
+        ok(
+            api(
+                LISTING_CREATE,
+                {"input": {**stroller("GIVE", {"lat": 48.853, "lon": 2.369}), "title": f"Lit {i}"}},
+                me["token"],
+            ),
+            "listingCreate",
+        )
+    listed = api("{ myListings(first: 2) { totalCount nodes { title } pageInfo { hasNextPage } } }", token=me["token"])
+    assert "errors" not in listed, listed
+    assert listed["data"]["myListings"]["totalCount"] == 3
+    assert listed["data"]["myListings"]["pageInfo"]["hasNextPage"] is True
+
+    aliases = " ".join(
+        f'g{i}: memberLogin(input: {{email: "{me["email"]}", password: "guess {i}"}}) {{ userErrors {{ code }} }}'
+        for i in range(12)
+    )
+    body = api(f"mutation {{ {aliases} }}")
+    assert "errors" not in body, body
+    codes = [body["data"][f"g{i}"]["userErrors"][0]["code"] for i in range(12)]
+    assert codes.count("INVALID_CREDENTIALS") == 5 and codes.count("THROTTLED") == 7

@@ -25,6 +25,7 @@ from parentnet_kit.inbox import Inbox
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
+from parentnet_kit.sequences import Sequences
 
 from . import domain
 
@@ -70,6 +71,9 @@ class ListingStore:
         self.unmatched = db["listings_unmatched"]
         self.wanted_posts = db["wanted_posts"]
         self.expiring = db["listings_expiring"]
+        # owner -> {listing_id} ever posted, appended before the commit (a crash or a repeated
+        # delivery leaves an entry counted once or not at all): "my listings" reads it by _id.
+        self.by_owner = Sequences(db["listings_by_owner"], cache_keys=10_000)
 
     def ensure_indexes(self) -> None:
         for store in (self.listings, self.matches, self.contacts):
@@ -78,10 +82,24 @@ class ListingStore:
         coll = self.listings.aggregates
         coll.create_index([("status", ASCENDING), ("category", ASCENDING), ("pickup_area.lat", ASCENDING)])
         coll.create_index([("status", ASCENDING), ("expires_at", ASCENDING)])
-        coll.create_index([("owner_id", ASCENDING), ("created_at", DESCENDING)])
         coll.create_index([("matched", ASCENDING), ("created_at", ASCENDING)])
         self.contacts.aggregates.create_index([("city", ASCENDING), ("recommendations", DESCENDING)])
         self._adopt_markers()
+        self._adopt_owner_index()
+
+    def _adopt_owner_index(self) -> None:
+        """Once per database: index the listings posted before ``by_owner`` (one read). Running
+        twice or concurrently only adds duplicate entries, which readers skip."""
+        adopted = self.listings.aggregates.database["sequences_adopted"]
+        if adopted.find_one({"_id": "listings_by_owner"}) is not None:
+            return
+        owned: dict[str, list[dict[str, Any]]] = {}
+        for doc in self.listings.aggregates.find({}, {"owner_id": 1}):
+            owned.setdefault(doc["owner_id"], []).append({"listing_id": doc["_id"]})
+        for owner_id, entries in owned.items():
+            self.by_owner.extend(owner_id, entries)
+        with contextlib.suppress(DuplicateKeyError):
+            adopted.insert_one({"_id": "listings_by_owner", "at": datetime.now(UTC)})
 
     def _adopt_markers(self) -> None:
         """Once per database: markers for listings written before the markers existed."""
@@ -149,6 +167,7 @@ class ListingStore:
             self.wanted_posts.replace_one({"_id": owner_id}, {"at": kept}, upsert=True)
         with contextlib.suppress(DuplicateKeyError):
             self.unmatched.insert_one({"_id": state["_id"], "at": now})
+        self.by_owner.append(owner_id, {"listing_id": state["_id"]})
         try:
             self._commit_listing(state, "listing_posted")
         except ConcurrencyConflict:
@@ -171,11 +190,18 @@ class ListingStore:
         return [domain.view_for(found[i], viewer_id) if i in found else None for i in listing_ids]
 
     def of_owner(self, owner_id: str, first: int, after: str | None) -> dict[str, Any]:
-        query: dict[str, Any] = {"owner_id": owner_id}
-        total = self.listings.aggregates.count_documents(query)
+        """The owner's listings, newest first (in the order posted), after the listing ``after``:
+        ``{listings: [view], has_next_page, total}``. Reads the owner's sequence and each listing
+        by ``_id``, so it costs what the owner ever posted, not what everybody did."""
+        ids = list(dict.fromkeys(e["listing_id"] for e in self.by_owner.all(owner_id)))
+        found = by_ids(self.listings.aggregates, ids)
+        mine = [found[i] for i in reversed(ids) if i in found and found[i]["owner_id"] == owner_id]
+        total = len(mine)
         if after:
-            query["_id"] = {"$lt": after}
-        docs = list(self.listings.aggregates.find(query).sort("_id", DESCENDING).limit(first + 1))
+            position = next((k for k, d in enumerate(mine) if d["_id"] == after), None)
+            docs = mine[position + 1 :] if position is not None else []
+        else:
+            docs = mine
         return {
             "listings": [domain.view_for(d, owner_id) for d in docs[:first]],
             "has_next_page": len(docs) > first,

@@ -182,3 +182,24 @@ def test_a_redelivered_posting_or_contact_is_stored_once(container, service_conf
     assert first["errors"] == [] and again["errors"] == []
     assert again["contact"]["id"] == first["contact"]["id"] and again["contact"]["recommendations"] == 1
     assert db.contacts.count_documents({}) == 1
+
+
+def test_my_listings_page_by_id_at_volume(container_at_volume, service_config_at_volume):
+    container = container_at_volume
+    owner = f"owner-{datetime.now(UTC).timestamp()}"
+    posted = [post(container, owner, listing("give", f"Poussette {i}", BASTILLE))["id"] for i in range(5)]
+    post(container, f"other-{owner}", listing("give", "Pas à moi", BASTILLE))
+    first = call(container, "listings_of", owner, 3)
+    assert first["total"] == 5 and first["has_next_page"]
+    rest = call(container, "listings_of", owner, 3, first["listings"][-1]["id"])
+    assert rest["total"] == 5 and not rest["has_next_page"]
+    ids = [li["id"] for li in first["listings"] + rest["listings"]]
+    assert ids == posted[::-1]  # newest first
+    # A volume owner's listings are there too, indexed as the service indexes them.
+    from pymongo import MongoClient
+
+    db = MongoClient(service_config_at_volume["MONGO_URI"])[service_config_at_volume["LISTINGS_DB"]]
+    someone = db.listings.find_one({"owner_id": {"$regex": "^vol"}})["owner_id"]
+    expected = {d["_id"] for d in db.listings.find({"owner_id": someone})}
+    theirs = call(container, "listings_of", someone, 100)
+    assert {li["id"] for li in theirs["listings"]} == expected and theirs["total"] == len(expected)

@@ -16,21 +16,23 @@ Every limit is a sliding window, so no one is ever locked out for good.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit.clock import aware
+from parentnet_kit.lookups import by_ids
+from parentnet_kit.sequences import Sequences
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # A hash of a random password, made once: what an unknown email is checked against.
@@ -94,66 +96,128 @@ class Refusal:
     retry_after_seconds: int
 
 
-COUNTED = ["pending", "failed"]
+COUNTED = ("pending", "failed")
+DAYS_KEPT = 2  # attempt collections older than this are dropped by the hourly purge
+
+
+def _read_max(limit: int) -> int:
+    """How many attempts of a key one check reads at most, whatever their outcome."""
+    return 3 * limit + 20
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One recorded attempt: the day collection it is in and its entries' ``_id``s there."""
+
+    day: str
+    entries: tuple[str, ...]
 
 
 class Attempts:
-    """Every login, registration and location query, counted over sliding windows."""
+    """Every login, registration and location query, counted over sliding windows.
+
+    Stored as per-key sequences (``parentnet_kit.sequences``) in one collection per UTC day,
+    ``attempts_<YYYYMMDD>``, so that a check reads by ``_id`` only, newest first, and stops at
+    the window's start, whatever the volume (FerretDB scans a collection for any other filter;
+    docs/store.md). A login appends one entry to each of three keys (account+client, client,
+    account), entries ``{at, outcome}``; its outcome is then written to the three by ``_id``.
+    The purge drops whole day collections: it never reads an attempt.
+
+    A check reads newest first until it has found ``limit + 1`` counted attempts (refused), the
+    window's start (allowed) or ``3 * limit + 20`` attempts of any outcome (refused too: that
+    many attempts inside one window is hammering, whatever their outcome), so it is bounded.
+    """
 
     def __init__(self, db: Database, limits: Limits) -> None:
-        self.attempts: Collection = db["attempts"]
+        self.db = db
         self.known: Collection = db["known_clients"]
         self.limits = limits
 
     def ensure_indexes(self) -> None:
-        self.attempts.create_index([("kind", ASCENDING), ("account", ASCENDING), ("at", ASCENDING)])
-        self.attempts.create_index([("kind", ASCENDING), ("client", ASCENDING), ("at", ASCENDING)])
-        self.attempts.create_index([("at", ASCENDING)])
+        """Nothing to index: every read is by ``_id``."""
 
-    def record(self, kind: str, account: str, client: str, now: datetime) -> str:
-        attempt_id = secrets.token_hex(12)
-        self.attempts.insert_one(
-            {"_id": attempt_id, "kind": kind, "account": account, "client": client, "at": now, "outcome": "pending"}
-        )
-        return attempt_id
+    @staticmethod
+    def _day(at: datetime) -> str:
+        return at.strftime("%Y%m%d")
 
-    def settle(self, attempt_id: str, outcome: str) -> None:
-        self.attempts.update_one({"_id": attempt_id}, {"$set": {"outcome": outcome}})
+    def _sequences(self, day: str) -> Sequences:
+        return Sequences(self.db[f"attempts_{day}"])
 
-    def _refusal(self, query: dict[str, Any], limit: int, window: timedelta, now: datetime) -> Refusal | None:
-        since = now - window
-        query = {**query, "at": {"$gte": since}}
-        if self.attempts.count_documents(query) <= limit:
-            return None
-        # Allowed again once the oldest of the last ``limit`` attempts leaves the window.
-        recent = list(self.attempts.find(query, {"at": 1}).sort("at", DESCENDING).skip(limit - 1).limit(1))
-        at = aware(recent[0]["at"]) if recent else now
-        return Refusal(max(1, int((at + window - now).total_seconds()) + 1))
+    @staticmethod
+    def _keys(kind: str, account: str, client: str) -> list[str]:
+        if kind == "login":
+            return [f"login|ac|{account}|{client}", f"login|c|{client}", f"login|a|{account}"]
+        return [f"{kind}|a|{account}" if account else f"{kind}|c|{client}"]
+
+    def record(self, kind: str, account: str, client: str, now: datetime) -> Attempt:
+        """Record one attempt, pending, under each key it counts for (before it is checked, so
+        racing attempts see each other)."""
+        day = self._day(now)
+        sequences = self._sequences(day)
+        entries = []
+        for key in self._keys(kind, account, client):
+            n = sequences.append(key, {"at": now, "outcome": "pending"})
+            entries.append(sequences.entry_id(key, n))
+        if len(entries) > 1:
+            # The first key's entry names its siblings, so a success can clear all three.
+            sequences.collection.update_one({"_id": entries[0]}, {"$set": {"also": entries[1:]}})
+        return Attempt(day, tuple(entries))
+
+    def settle(self, attempt: Attempt, outcome: str) -> None:
+        """Write the outcome (ok, failed, refused) into the attempt's entries, by ``_id``."""
+        collection = self._sequences(attempt.day).collection
+        for entry_id in attempt.entries:
+            collection.update_one({"_id": entry_id}, {"$set": {"outcome": outcome}})
+
+    def _newest_first(self, key: str, since: datetime, now: datetime) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The entries of ``key`` at or after ``since``, newest first, with their day."""
+        day = now.date()
+        while day >= since.date():
+            name = day.strftime("%Y%m%d")
+            for entry in self._sequences(name).newest_first(key):
+                if aware(entry["at"]) < since:
+                    return
+                yield name, entry
+            day -= timedelta(days=1)
+
+    def _refusal(self, key: str, limit: int, window: timedelta, now: datetime, counted: bool) -> Refusal | None:
+        """Refuse when more than ``limit`` attempts of ``key`` (of a counted outcome when
+        ``counted``) are in the window ending ``now``; retry once the ``limit``-th newest leaves."""
+        hits: list[datetime] = []
+        for read, (_, entry) in enumerate(self._newest_first(key, now - window, now), start=1):
+            if not counted or entry.get("outcome", "pending") in COUNTED:
+                hits.append(aware(entry["at"]))
+                if len(hits) > limit:
+                    return Refusal(max(1, int((hits[limit - 1] + window - now).total_seconds()) + 1))
+            if read >= _read_max(limit):
+                return Refusal(max(1, int((aware(entry["at"]) + window - now).total_seconds()) + 1))
+        return None
 
     def login_refusal(self, account: str, client: str, now: datetime) -> Refusal | None:
-        counted = {"kind": "login", "outcome": {"$in": COUNTED}}
         window = self.limits.window
-        refusal = self._refusal(
-            {**counted, "account": account, "client": client}, self.limits.per_account_client, window, now
-        )
+        by_account_client, by_client, by_account = self._keys("login", account, client)
+        refusal = self._refusal(by_account_client, self.limits.per_account_client, window, now, counted=True)
         if refusal is None:
-            refusal = self._refusal({**counted, "client": client}, self.limits.per_client, window, now)
+            refusal = self._refusal(by_client, self.limits.per_client, window, now, counted=True)
         if refusal is None and not self.is_known(account, client, now):
-            refusal = self._refusal(
-                {**counted, "account": account}, self.limits.per_account_unknown_clients, window, now
-            )
+            refusal = self._refusal(by_account, self.limits.per_account_unknown_clients, window, now, counted=True)
         return refusal
 
     def succeeded(self, account: str, client: str, now: datetime) -> None:
-        self.attempts.update_many(
-            {"kind": "login", "account": account, "client": client, "outcome": "failed"},
-            {"$set": {"outcome": "cleared"}},
-        )
-        key = f"{account}:{client}"
+        """Clear the failures of this account+client inside the window (under all three keys),
+        and remember the client as known."""
+        key = self._keys("login", account, client)[0]
+        for day, entry in self._newest_first(key, now - self.limits.window, now):
+            if entry.get("outcome") != "failed":
+                continue
+            collection = self._sequences(day).collection
+            for entry_id in (entry["_id"], *entry.get("also", [])):
+                collection.update_one({"_id": entry_id}, {"$set": {"outcome": "cleared"}})
+        known = f"{account}:{client}"
         try:
-            self.known.insert_one({"_id": key, "at": now})
+            self.known.insert_one({"_id": known, "at": now})
         except DuplicateKeyError:
-            self.known.update_one({"_id": key}, {"$set": {"at": now}})
+            self.known.update_one({"_id": known}, {"$set": {"at": now}})
 
     def is_known(self, account: str, client: str, now: datetime) -> bool:
         doc = self.known.find_one({"_id": f"{account}:{client}"})
@@ -165,13 +229,22 @@ class Attempts:
     def rate_refusal(
         self, kind: str, account: str, client: str, limit: int, window: timedelta, now: datetime
     ) -> Refusal | None:
-        """Record one use of ``kind`` by ``account`` and refuse it beyond ``limit`` per window."""
+        """Record one use of ``kind`` by ``account`` (or, without one, by ``client``) and refuse
+        it beyond ``limit`` per ``window``; every use counts, refused ones too."""
         self.record(kind, account, client, now)
-        key = {"kind": kind, "account": account} if account else {"kind": kind, "client": client}
-        return self._refusal(key, limit, window, now)
+        return self._refusal(self._keys(kind, account, client)[0], limit, window, now, counted=False)
 
     def purge(self, older_than: timedelta, now: datetime) -> int:
-        return self.attempts.delete_many({"at": {"$lt": now - older_than}}).deleted_count
+        """Drop the day collections entirely older than ``older_than`` (and the one collection
+        of attempts from before the day collections); returns how many were dropped."""
+        oldest_kept = self._day(now - older_than)
+        dropped = 0
+        for name in self.db.list_collection_names():
+            day = name.removeprefix("attempts_")
+            if name == "attempts" or (day != name and day.isdigit() and day < oldest_kept):
+                self.db.drop_collection(name)
+                dropped += 1
+        return dropped
 
 
 class Sessions:
@@ -186,13 +259,30 @@ class Sessions:
         self.sessions: Collection = db["sessions"]
         self.tokens: Collection = db["refresh_tokens"]
         self.spent: Collection = db["spent_refresh_tokens"]
+        # member -> {session_id}, appended before the session: "sign out everywhere" reads it by
+        # _id instead of scanning every session ever started (a dangling entry is skipped).
+        self.sessions_of = Sequences(db["member_session_ids"], cache_keys=10_000)
         self.refresh_ttl = refresh_ttl
 
     def ensure_indexes(self) -> None:
-        self.sessions.create_index([("member_id", ASCENDING)])
+        """Nothing to index: every read is by ``_id``."""
+
+    def adopt(self) -> None:
+        """Once per database: index the sessions started before ``sessions_of`` (one read)."""
+        adopted = self.sessions.database["sequences_adopted"]
+        if adopted.find_one({"_id": "sessions"}) is not None:
+            return
+        by_member: dict[str, list[dict[str, Any]]] = {}
+        for doc in self.sessions.find({"revoked": False}, {"member_id": 1}):
+            by_member.setdefault(doc["member_id"], []).append({"session_id": doc["_id"]})
+        for member_id, entries in by_member.items():
+            self.sessions_of.extend(member_id, entries)
+        with contextlib.suppress(DuplicateKeyError):
+            adopted.insert_one({"_id": "sessions", "at": datetime.now(UTC)})
 
     def start(self, member_id: str, now: datetime) -> tuple[str, str]:
         session_id = secrets.token_hex(16)
+        self.sessions_of.append(member_id, {"session_id": session_id})
         self.sessions.insert_one({"_id": session_id, "member_id": member_id, "created_at": now, "revoked": False})
         return session_id, self._new_refresh(session_id, member_id, now)
 
@@ -242,6 +332,9 @@ class Sessions:
         self.sessions.update_one({"_id": session_id}, {"$set": {"revoked": True, "revoked_at": now}})
 
     def revoke_all(self, member_id: str, now: datetime) -> int:
-        return self.sessions.update_many(
-            {"member_id": member_id, "revoked": False}, {"$set": {"revoked": True, "revoked_at": now}}
-        ).modified_count
+        """Revoke every live session of the member; returns how many were live."""
+        ids = [e["session_id"] for e in self.sessions_of.all(member_id)]
+        live = [s for s in by_ids(self.sessions, ids).values() if not s["revoked"] and s["member_id"] == member_id]
+        for session in live:
+            self.revoke(session["_id"], now)
+        return len(live)

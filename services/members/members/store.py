@@ -26,6 +26,7 @@ from parentnet_kit.fields import field_error as error
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
+from parentnet_kit.sequences import Sequences
 from parentnet_kit.tokens import TokenSigner
 
 from . import cells, domain
@@ -35,6 +36,8 @@ SOURCE = "members"
 ORPHAN_EMAIL_AFTER = timedelta(minutes=2)
 SIMILAR_AGE_MONTHS = 12
 CONFLICT_ATTEMPTS = 5
+# Owners whose sequences (insert-only) a process keeps in memory, reading only what came after.
+CACHED_KEYS = 10_000
 
 
 def encode_cursor(value: Any) -> str:
@@ -66,6 +69,13 @@ class MemberStore:
         self.memberships = AggregateStore(db, "memberships", publisher, outbox="memberships_outbox")
         self.blocks = AggregateStore(db, "blocks", publisher, outbox="blocks_outbox")
         self.emails = db["emails"]
+        # Per-owner lists read by _id (FerretDB scans a collection for any other filter;
+        # docs/store.md). Each is appended *before* the commit it indexes: a crash in between
+        # leaves an entry that points at nothing, skipped on read; duplicates are skipped too.
+        self.groups_of = Sequences(db["member_group_ids"], CACHED_KEYS)  # member -> {group_id} ever joined
+        self.admins_of = Sequences(db["group_admin_ids"], CACHED_KEYS)  # group -> {member_id} ever made admin
+        self.members_of = Sequences(db["group_member_ids"], CACHED_KEYS)  # group -> {member_id} ever joined
+        self.blocks_of = Sequences(db["member_block_ids"], CACHED_KEYS)  # member -> {block_id}, both directions
         self.attempts = Attempts(db, limits)
         self.sessions = Sessions(db, refresh_ttl)
         self.signer = signer
@@ -77,13 +87,43 @@ class MemberStore:
         for store in (self.members, self.groups, self.memberships, self.blocks):
             store.ensure_indexes()
         self.members.aggregates.create_index([("discoverable", ASCENDING), ("cell.lat", ASCENDING)])
-        self.memberships.aggregates.create_index([("group_id", ASCENDING), ("status", ASCENDING)])
-        self.memberships.aggregates.create_index([("member_id", ASCENDING)])
-        self.blocks.aggregates.create_index([("blocked_id", ASCENDING), ("active", ASCENDING)])
-        self.blocks.aggregates.create_index([("blocker_id", ASCENDING), ("active", ASCENDING)])
         self.groups.aggregates.create_index([("city", ASCENDING)])
         self.attempts.ensure_indexes()
         self.sessions.ensure_indexes()
+        self.adopt_sequences()
+
+    def adopt_sequences(self) -> None:
+        """Once per database: index the memberships and blocks written before the per-member
+        sequences (one read of each collection). Safe to run twice or concurrently: readers
+        skip duplicate entries."""
+        adopted = self.db["sequences_adopted"]
+        if adopted.find_one({"_id": "memberships"}) is None:
+            groups: dict[str, list[dict[str, Any]]] = {}
+            members: dict[str, list[dict[str, Any]]] = {}
+            admins: dict[str, list[dict[str, Any]]] = {}
+            for m in self.memberships.aggregates.find({}, {"group_id": 1, "member_id": 1, "role": 1}):
+                groups.setdefault(m["member_id"], []).append({"group_id": m["group_id"]})
+                members.setdefault(m["group_id"], []).append({"member_id": m["member_id"]})
+                if m["role"] == "admin":
+                    admins.setdefault(m["group_id"], []).append({"member_id": m["member_id"]})
+            for member_id, entries in groups.items():
+                self.groups_of.extend(member_id, entries)
+            for group_id, entries in members.items():
+                self.members_of.extend(group_id, entries)
+            for group_id, entries in admins.items():
+                self.admins_of.extend(group_id, entries)
+            with contextlib.suppress(DuplicateKeyError):
+                adopted.insert_one({"_id": "memberships", "at": domain.now_utc()})
+        if adopted.find_one({"_id": "blocks"}) is None:
+            pairs: dict[str, list[dict[str, Any]]] = {}
+            for b in self.blocks.aggregates.find({}, {"blocker_id": 1, "blocked_id": 1}):
+                for member_id in (b["blocker_id"], b["blocked_id"]):
+                    pairs.setdefault(member_id, []).append({"block_id": b["_id"]})
+            for member_id, entries in pairs.items():
+                self.blocks_of.extend(member_id, entries)
+            with contextlib.suppress(DuplicateKeyError):
+                adopted.insert_one({"_id": "blocks", "at": domain.now_utc()})
+        self.sessions.adopt()
 
     def relay_pending(self) -> int:
         return sum(s.relay_pending() for s in (self.members, self.groups, self.memberships, self.blocks))
@@ -331,17 +371,21 @@ class MemberStore:
 
     # -- blocks --------------------------------------------------------------------------
     def blocked_by(self, member_id: str | None) -> list[str]:
+        """Who blocked ``member_id`` (active blocks); [] without a member."""
         if not member_id:
             return []
-        return [d["blocker_id"] for d in self.blocks.aggregates.find({"blocked_id": member_id, "active": True})]
+        return self.block_relations(member_id)["blocked_by"]
 
     def blocked(self, member_id: str) -> list[str]:
-        return [d["blocked_id"] for d in self.blocks.aggregates.find({"blocker_id": member_id, "active": True})]
+        """Whom ``member_id`` blocked (active blocks)."""
+        return self.block_relations(member_id)["blocked"]
 
     def block_relations(self, member_id: str) -> dict[str, list[str]]:
-        """``{blocked: [whom the member blocked], blocked_by: [who blocked them]}``, in one read."""
-        either = {"$or": [{"blocked_id": member_id}, {"blocker_id": member_id}], "active": True}
-        blocks = list(self.blocks.aggregates.find(either, {"blocker_id": 1, "blocked_id": 1}))
+        """``{blocked: [whom the member blocked], blocked_by: [who blocked them]}``: the member's
+        sequence of blocks ever made either way, then those blocks by ``_id``."""
+        block_ids = [e["block_id"] for e in self.blocks_of.all(member_id)]
+        found = by_ids(self.blocks.aggregates, block_ids)
+        blocks = [b for b in found.values() if b["active"]]
         return {
             "blocked": [b["blocked_id"] for b in blocks if b["blocker_id"] == member_id],
             "blocked_by": [b["blocker_id"] for b in blocks if b["blocked_id"] == member_id],
@@ -358,6 +402,10 @@ class MemberStore:
             current = self.blocks.get(block_id)
             if (current is None and not active) or (current is not None and current["active"] == active):
                 return {"errors": []}
+            if current is None:
+                # Indexed for both members before it exists (a crash leaves a harmless entry).
+                for member_id in (blocker_id, blocked_id):
+                    self.blocks_of.append(member_id, {"block_id": block_id})
             now = domain.now_utc()
             state = {
                 "_id": block_id,
@@ -420,6 +468,11 @@ class MemberStore:
     def _commit_membership(
         self, group_id: str, member_id: str, current: dict[str, Any] | None, role: str, status: str, city: str | None
     ) -> dict[str, Any]:
+        if current is None:
+            self.groups_of.append(member_id, {"group_id": group_id})
+            self.members_of.append(group_id, {"member_id": member_id})
+        if role == "admin" and (current is None or current["role"] != "admin"):
+            self.admins_of.append(group_id, {"member_id": member_id})
         state = {
             "_id": f"gm:{group_id}:{member_id}",
             "version": 1 if current is None else current["version"] + 1,
@@ -487,7 +540,23 @@ class MemberStore:
         return self._membership_change(group_id, decide)
 
     def _admin_count(self, group_id: str) -> int:
-        return self.memberships.aggregates.count_documents({"group_id": group_id, "status": "active", "role": "admin"})
+        """Active admins of the group: those ever made admin, their memberships by ``_id``."""
+        ids = [f"gm:{group_id}:{e['member_id']}" for e in self.admins_of.all(group_id)]
+        found = by_ids(self.memberships.aggregates, ids).values()
+        return sum(1 for m in found if m["status"] == "active" and m["role"] == "admin")
+
+    def group_memberships(self, group_id: str, status: str) -> list[dict[str, Any]]:
+        """The group's memberships with ``status``: its sequence of members ever joined, then
+        ``gm:<group>:<member>`` by ``_id`` (grows with the group, not with every group)."""
+        ids = [f"gm:{group_id}:{e['member_id']}" for e in self.members_of.all(group_id)]
+        return [m for m in by_ids(self.memberships.aggregates, ids).values() if m["status"] == status]
+
+    def memberships_of(self, member_id: str, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The member's memberships with one of ``statuses``, in the order first joined: the
+        member's sequence of groups ever joined, then ``gm:<group>:<member>`` by ``_id``."""
+        ids = [f"gm:{e['group_id']}:{member_id}" for e in self.groups_of.all(member_id)]
+        found = by_ids(self.memberships.aggregates, ids)
+        return [found[i] for i in dict.fromkeys(ids) if i in found and found[i]["status"] in statuses]
 
     def decide_request(self, admin_id: str, group_id: Any, member_id: Any, approve: bool) -> dict[str, Any]:
         def decide(group: dict[str, Any]) -> dict[str, Any]:
@@ -547,9 +616,7 @@ class MemberStore:
         if state is None:
             return None
         view = domain.group_view(state)
-        view["member_count"] = self.memberships.aggregates.count_documents(
-            {"group_id": state["_id"], "status": "active"}
-        )
+        view["member_count"] = len(self.group_memberships(state["_id"], "active"))
         mine = self.membership(state["_id"], viewer_id)
         view["viewer_membership"] = domain.membership_view(mine) if mine else None
         view["members_visible"] = state["visibility"] == "public" or bool(mine and mine["status"] == "active")
@@ -588,16 +655,12 @@ class MemberStore:
         except ValueError:
             start = None
         hidden = set(self.blocked_by(viewer_id))
+        listed = self.group_memberships(group_id, status)
         if role is None:
             # Outsiders browsing a public group's list: members in protected mode stay out of it.
-            member_ids = [
-                m["member_id"] for m in self.memberships.aggregates.find({"group_id": group_id, "status": status})
-            ]
-            hidden |= {i for i, d in by_ids(self.members.aggregates, member_ids).items() if d.get("protected")}
-        query: dict[str, Any] = {"group_id": group_id, "status": status}
-        rows = [
-            m for m in self.memberships.aggregates.find(query).sort("_id", ASCENDING) if m["member_id"] not in hidden
-        ]
+            states = by_ids(self.members.aggregates, [m["member_id"] for m in listed])
+            hidden |= {i for i, d in states.items() if d.get("protected")}
+        rows = sorted((m for m in listed if m["member_id"] not in hidden), key=lambda m: m["_id"])
         total = len(rows)
         if start is not None:
             rows = [m for m in rows if m["_id"] > start]
@@ -614,11 +677,9 @@ class MemberStore:
         """What other services' answers depend on: who blocked the viewer, their groups' roles, and
         whether they are in protected mode (what they post is then placed at city level):
         ``{blocked, blocked_by, groups: {group_id: role}, protected}``."""
-        rows = self.memberships.aggregates.find(
-            {"member_id": member_id, "status": "active"}, {"group_id": 1, "role": 1}
-        )
+        # This runs on every signed-in request: every read below is by _id.
+        rows = self.memberships_of(member_id, ("active",))
         member = self.members.aggregates.find_one({"_id": member_id}, {"protected": 1}) or {}
-        # This runs on every signed-in request: both directions of blocking are one read.
         return {
             **self.block_relations(member_id),
             "groups": {m["group_id"]: m["role"] for m in rows},
@@ -626,8 +687,6 @@ class MemberStore:
         }
 
     def member_groups(self, member_id: str) -> list[dict[str, Any]]:
-        rows = list(
-            self.memberships.aggregates.find({"member_id": member_id, "status": {"$in": ["active", "pending"]}})
-        )
+        rows = self.memberships_of(member_id, ("active", "pending"))
         groups = self.get_groups([m["group_id"] for m in rows], member_id)
         return [g for g in groups if g is not None]

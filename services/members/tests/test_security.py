@@ -1,0 +1,89 @@
+"""Throttling's per-key sequences on the real store: windows, racing attempts, clearing, purge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import eventlet
+
+from members.security import Attempts, Limits
+
+NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def _attempts(db, **limits):
+    return Attempts(db, Limits(**limits))
+
+
+def _fail(attempts, account, client, at):
+    attempt = attempts.record("login", account, client, at)
+    refusal = attempts.login_refusal(account, client, at)
+    attempts.settle(attempt, "refused" if refusal else "failed")
+    return refusal
+
+
+def test_racing_attempts_see_each_other(db):
+    attempts = _attempts(db, per_account_client=5)
+
+    def one(_):
+        attempt = attempts.record("login", "acct", "phone", NOON)
+        refusal = attempts.login_refusal("acct", "phone", NOON)
+        attempts.settle(attempt, "refused" if refusal else "failed")
+        return refusal
+
+    refusals = list(eventlet.GreenPool(50).imap(one, range(50)))
+    assert sum(r is None for r in refusals) <= 5
+    assert sum(r is not None for r in refusals) >= 45
+
+
+def test_the_window_slides_and_retry_after_is_from_the_oldest_counted_attempt(db):
+    attempts = _attempts(db, per_account_client=3)
+    for minute in range(3):
+        assert _fail(attempts, "acct", "phone", NOON + timedelta(minutes=minute)) is None
+    refusal = _fail(attempts, "acct", "phone", NOON + timedelta(minutes=5))
+    # Counted, newest first: this try (12:05, pending while checked), 12:02, 12:01, 12:00. The
+    # oldest of the last three (12:01) leaves the 15-minute window at 12:16.
+    assert refusal is not None and refusal.retry_after_seconds == 11 * 60 + 1
+    # Refused attempts do not count: once the first failure is out of the window, one more try.
+    assert _fail(attempts, "acct", "phone", NOON + timedelta(minutes=15, seconds=1)) is None
+    # Another client of the same account is not concerned by the account+client limit.
+    assert _fail(attempts, "acct", "laptop", NOON + timedelta(minutes=6)) is None
+
+
+def test_a_success_clears_that_clients_failures_under_every_key(db):
+    attempts = _attempts(db, per_account_client=3, per_client=3)
+    for minute in range(3):
+        _fail(attempts, "acct", "phone", NOON + timedelta(minutes=minute))
+    ok = attempts.record("login", "acct", "phone", NOON + timedelta(minutes=3))
+    attempts.settle(ok, "ok")
+    attempts.succeeded("acct", "phone", NOON + timedelta(minutes=3))
+    # Cleared for the per-client count too: three more failures fit before a refusal.
+    for minute in range(4, 7):
+        assert _fail(attempts, "other", "phone", NOON + timedelta(minutes=minute)) is None
+    assert _fail(attempts, "other", "phone", NOON + timedelta(minutes=7)) is not None
+
+
+def test_windows_cross_midnight_and_the_purge_drops_whole_days(db):
+    attempts = _attempts(db)
+    midnight = datetime(2026, 12, 1, tzinfo=UTC)
+    for second in (-30, -20, -10):
+        attempts.rate_refusal("nearby", "acct", "", 3, timedelta(hours=1), midnight + timedelta(seconds=second))
+    assert attempts.rate_refusal("nearby", "acct", "", 3, timedelta(hours=1), midnight) is not None
+    assert {"attempts_20261130", "attempts_20261201"} <= set(db.list_collection_names())
+    db["attempts"].insert_one({"_id": "from the code before", "at": midnight})
+
+    assert attempts.purge(timedelta(days=2), midnight + timedelta(days=2, hours=1)) == 2
+    assert set(db.list_collection_names()) & {"attempts", "attempts_20261130"} == set()
+    assert "attempts_20261201" in db.list_collection_names()
+
+
+def test_a_flood_of_refused_attempts_stays_refused(db):
+    # Two failures, then 40 refused tries: a check reads at most 3 * 2 + 20 entries, so the two
+    # failures behind the flood are out of its reach; the flood itself is what refuses.
+    attempts = _attempts(db, per_account_client=2)
+    at = NOON
+    for _ in range(42):
+        at += timedelta(seconds=1)
+        _fail(attempts, "acct", "bot", at)
+    refusal = _fail(attempts, "acct", "bot", at + timedelta(seconds=1))
+    assert refusal is not None and 0 < refusal.retry_after_seconds <= 15 * 60 + 1
