@@ -8,6 +8,8 @@ from typing import Any
 
 from nameko.timer import timer
 
+from parentnet_kit.city_copy import CityCopy
+from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
 from . import domain
@@ -21,6 +23,8 @@ class EventsService:
     name = "events"
 
     outings = Outings()
+    # This service's copy of the open cities (``parentnet_kit.cities`` reads it), fed by members.
+    cities: CityCopy = CityFeed("EVENTS_DB", "events.cities")
     request_id = RequestId()
 
     @rpc

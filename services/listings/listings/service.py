@@ -12,6 +12,8 @@ from typing import Any
 
 from nameko.timer import timer
 
+from parentnet_kit.city_copy import CityCopy
+from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
 from .dependencies import Listings
@@ -30,6 +32,8 @@ class ListingsService:
     name = "listings"
 
     store: ListingStore = Listings()
+    # This service's copy of the open cities (``parentnet_kit.cities`` reads it), fed by members.
+    cities: CityCopy = CityFeed("LISTINGS_DB", "listings.cities")
     request_id = RequestId()
 
     @rpc

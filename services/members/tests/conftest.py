@@ -6,7 +6,10 @@ eventlet.monkey_patch()
 import pytest  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
-from parentnet_kit import config, testing, tokens  # noqa: E402
+from parentnet_kit import cities, config, testing, tokens  # noqa: E402
+
+# Pure domain tests read the process's view of the open cities; a started service loads its own copy.
+cities.remember(cities.founding())
 
 
 @pytest.fixture(scope="session")
