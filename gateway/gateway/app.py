@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 
 from parentnet_kit.tokens import TokenVerifier
 
+from . import open_cities
 from .auth import Authenticator, BadToken, client_address
 from .context import Context
 from .feed import EventFeed
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     authenticator = Authenticator(verifier, rpc, settings.session_check_seconds)
 
     feed = EventFeed(settings.amqp_uri)
+    open_cities.DIRECTORY.bind(rpc)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

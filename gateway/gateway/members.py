@@ -7,9 +7,7 @@ from typing import Any
 
 import graphene
 
-from parentnet_kit import cities as city_catalogue
-
-from . import cursors, ids
+from . import cursors, ids, open_cities
 from .common import (
     NODE_LOADERS,
     NODE_TYPES,
@@ -384,7 +382,7 @@ class MemberQueries(graphene.ObjectType):
         root: None, info: graphene.ResolveInfo, city: str | None = None, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
         ctx: Context = info.context
-        if city is not None and city not in city_catalogue.CITIES:
+        if city is not None and await open_cities.DIRECTORY.get(city) is None:
             raise bad_input(info, "city", f"city must be a city slug, as in cities; {city!r} is not one.")
         first = check_first(info, first)
         shape = {"city": city}

@@ -140,13 +140,13 @@ class CityDirectory:
             return city
 
         if clean.get("slug") and self._slug_taken_by_other(clean["slug"], place.geonames_id):
-            return {"city": None, "errors": [error(("slug",), "slug is another city's already", "SLUG_TAKEN")]}
+            return {"city": None, "errors": [error(("slug",), "slug is another city's already", "TAKEN")]}
         try:
             city = retry_on_conflict(5, attempt)
         except ConcurrencyConflict:
             return {
                 "city": None,
-                "errors": [error((), "The city is being changed by someone else; try again.", "CONFLICT")],
+                "errors": [error((), "The city is being changed by someone else; try again.", "STALE")],
             }
         return {"city": city.to_dict(), "errors": []}
 
@@ -160,7 +160,7 @@ class CityDirectory:
             place = gazetteer.get(int(raw_id))
             if place is None:
                 errors.append(
-                    error(("geonames_id",), f"{raw_id} is no city of 15,000 or more in the gazetteer", "UNKNOWN_PLACE")
+                    error(("geonames_id",), f"{raw_id} is no city of 15,000 or more in the gazetteer", "NOT_FOUND")
                 )
         languages = fields.get("languages")
         clean_languages: list[str] = []
