@@ -1,8 +1,9 @@
 """Which city a point belongs to: the one rule every service applies. No I/O here.
 
 A city's area is a disc around its centre (the gazetteer's point) of ``radius_km``, set when
-the city is opened: by default from its population (``area_radius_km``: 10 km for a town,
-about 22 km for Paris' 2.1 million, at most 50 km), or as the network admin gives it.
+the city is opened: by default from its population (``area_radius_km``: 15 km for a town,
+29 km for Paris' 2.1 million, at most 60 km, the bound homes and pickup points had when
+cities were a constant), or as the network admin gives it.
 
 - **Inside one area**: the point belongs to that city.
 - **Inside several** (Paris, Saint-Denis and Issy-les-Moulineaux overlap): the city the client
@@ -24,14 +25,14 @@ from collections.abc import Iterable
 from .cities import City
 from .geo import haversine_km
 
-RADIUS_MIN_KM = 10.0
-RADIUS_MAX_KM = 50.0
+RADIUS_MIN_KM = 15.0
+RADIUS_MAX_KM = 60.0
 
 
 def area_radius_km(population: int | None) -> float:
-    """The default area of a city of ``population``: 15 km per square root of a million
-    inhabitants, between 10 and 50 km, rounded to 0.5 km."""
-    scaled = 15.0 * math.sqrt(max(population or 0, 0) / 1_000_000)
+    """The default area of a city of ``population``: 20 km per square root of a million
+    inhabitants, between 15 and 60 km, rounded to 0.5 km."""
+    scaled = 20.0 * math.sqrt(max(population or 0, 0) / 1_000_000)
     return round(min(RADIUS_MAX_KM, max(RADIUS_MIN_KM, scaled)) * 2) / 2
 
 

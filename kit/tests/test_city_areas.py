@@ -10,10 +10,10 @@ PARIS, SAINT_DENIS, ISSY = FOUNDING["paris"], FOUNDING["saint-denis"], FOUNDING[
 
 
 def test_the_default_area_grows_with_the_population_between_bounds():
-    assert city_areas.area_radius_km(15_000) == 10.0
-    assert city_areas.area_radius_km(2_138_551) == 22.0
-    assert city_areas.area_radius_km(17_000_000) == 50.0
-    assert city_areas.area_radius_km(None) == 10.0
+    assert city_areas.area_radius_km(15_000) == 15.0
+    assert city_areas.area_radius_km(2_138_551) == 29.0
+    assert city_areas.area_radius_km(17_000_000) == 60.0
+    assert city_areas.area_radius_km(None) == 15.0
 
 
 def test_a_point_inside_one_area_belongs_to_that_city():
