@@ -126,7 +126,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devtools.stack")
     parser.add_argument("action", choices=("up", "down", "status"))
     args = parser.parse_args()
-    stack = Stack(env={}, run_dir=RUN_DIR, gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")))
+    # The demo's network admin opens the demo's cities (devtools.demo_data); local stacks only.
+    admins = {"NETWORK_ADMIN_EMAILS": os.environ.get("NETWORK_ADMIN_EMAILS", "demo-admin@parentnet.example")}
+    stack = Stack(env=admins, run_dir=RUN_DIR, gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")))
     if args.action == "down":
         for name in ("gateway", *SERVICES):
             stack.stop(name)

@@ -8,6 +8,8 @@ from elasticsearch import Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 from nameko.extensions import DependencyProvider
 
+from parentnet_kit import cities
+
 from .indexer import Indexer
 from .indices import Indices
 
@@ -36,6 +38,7 @@ class SearchIndices(DependencyProvider):
     """Hands workers the ``Indices`` (client + names); creates missing indices at start."""
 
     def setup(self) -> None:
+        cities.remember(cities.founding())  # the founding cities; the indexer adds those opened since
         self.indices = make_indices(self.container.config)
         self.indices.ensure()
 
