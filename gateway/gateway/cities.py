@@ -9,6 +9,7 @@ import graphene
 
 from . import open_cities
 from .common import City, GeoPoint, bad_input, require_viewer, user_errors, user_errors_field
+from .members import local_id, not_found
 
 
 class GazetteerPlace(graphene.ObjectType):
@@ -138,5 +139,38 @@ class CityOpen(graphene.Mutation):
         return {"city": result["city"], "user_errors": []}
 
 
+class NetworkAdminGrantInput(graphene.InputObjectType):
+    """Who becomes a network admin."""
+
+    member_id = graphene.ID(required=True, description="The member's ID.")
+
+
+class NetworkAdminGrantPayload(graphene.ObjectType):
+    """Whether the role was granted."""
+
+    granted = graphene.Boolean(required=True, description="True when the member is a network admin now.")
+    user_errors = user_errors_field()
+
+
+class NetworkAdminGrant(graphene.Mutation):
+    """Make another member a network admin (network admins only; ops name the first ones in
+    NETWORK_ADMIN_EMAILS). Granting it twice is harmless."""
+
+    class Arguments:
+        input = NetworkAdminGrantInput(required=True, description="The member.")
+
+    Output = NetworkAdminGrantPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        member_id = local_id(input["member_id"], "Member")
+        if member_id is None:
+            return {"granted": False, "user_errors": not_found("memberId", "member")}
+        result = await info.context.rpc.call("members", "grant_network_admin", viewer, member_id)
+        return {"granted": not result["errors"], "user_errors": user_errors(result["errors"], ("input",))}
+
+
 class CityMutations(graphene.ObjectType):
     city_open = CityOpen.Field()
+    network_admin_grant = NetworkAdminGrant.Field()

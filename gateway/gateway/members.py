@@ -144,10 +144,20 @@ class Member(graphene.ObjectType):
     groups = graphene.List(
         graphene.NonNull(lambda: Group), description="Yours only: groups you are in or asked to join."
     )
+    is_network_admin = graphene.Boolean(
+        description="Yours only: you may open cities (cityOpen) and name other network admins (networkAdminGrant)."
+    )
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("Member", root["id"])
+
+    @staticmethod
+    async def resolve_is_network_admin(root: dict[str, Any], info: graphene.ResolveInfo) -> bool | None:
+        ctx: Context = info.context
+        if root["id"] != ctx.viewer_id:
+            return None
+        return bool(await ctx.rpc.call("members", "is_network_admin", ctx.viewer_id))
 
     resolve_city = staticmethod(resolve_city)
 

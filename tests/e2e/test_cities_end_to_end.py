@@ -132,3 +132,22 @@ def test_a_point_far_from_every_open_city_is_refused_naming_its_field(gql):
     answer = gql(CREATE, {"input": fields})["outingCreate"]
     assert answer["outing"] is None
     assert [(e["field"], e["code"]) for e in answer["userErrors"]] == [(["input", "location"], "FAR_FROM_CITY")]
+
+
+GRANT = """mutation($input: NetworkAdminGrantInput!) {
+  networkAdminGrant(input: $input) { granted userErrors { field code } }
+}"""
+IS_ADMIN = "{ viewer { isNetworkAdmin } }"
+
+
+def test_the_role_is_granted_by_a_network_admin_never_by_oneself(http, gql, sign_up):
+    candidate = sign_up("Future admin")
+    refused = gql(GRANT, {"input": {"memberId": candidate["id"]}}, token=candidate["token"])["networkAdminGrant"]
+    assert refused == {"granted": False, "userErrors": [{"field": ["input"], "code": "FORBIDDEN"}]}
+    assert gql(IS_ADMIN, token=candidate["token"])["viewer"]["isNetworkAdmin"] is False
+
+    admin = _admin_token(http)
+    assert gql(IS_ADMIN, token=admin)["viewer"]["isNetworkAdmin"] is True
+    granted = gql(GRANT, {"input": {"memberId": candidate["id"]}}, token=admin)["networkAdminGrant"]
+    assert granted == {"granted": True, "userErrors": []}
+    assert gql(IS_ADMIN, token=candidate["token"])["viewer"]["isNetworkAdmin"] is True

@@ -8,8 +8,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 from nameko.extensions import DependencyProvider
 
-from parentnet_kit import cities
-
+from . import city_view
 from .indexer import Indexer
 from .indices import Indices
 
@@ -38,9 +37,9 @@ class SearchIndices(DependencyProvider):
     """Hands workers the ``Indices`` (client + names); creates missing indices at start."""
 
     def setup(self) -> None:
-        cities.remember(cities.founding())  # the founding cities; the indexer adds those opened since
         self.indices = make_indices(self.container.config)
         self.indices.ensure()
+        city_view.load(self.indices)
 
     def stop(self) -> None:
         self.indices.es.close()

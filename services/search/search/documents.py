@@ -6,7 +6,6 @@ events: personal data cannot leak into the index by a producer's mistake.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,11 +81,15 @@ class IndexWrite:
 def write_for(event: Event) -> IndexWrite | None:
     """The write an event causes, or None for events this index does not keep."""
     if event.type == "city_opened":
-        # Not indexed: the process's view of the open cities (groups' centres, suggest's places).
-        # Known gap: kept in memory only; after a restart, founding cities until the next event.
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            cities.remember([cities.City.from_dict(event.data)])
-        return None
+        # The search service's copy of the open cities (read back by search.city_view); this
+        # process knows the city at once.
+        try:
+            city = cities.City.from_dict(event.data)
+        except (KeyError, TypeError, ValueError):
+            return None  # not a city this code can read: nothing to keep
+        cities.remember([city])
+        doc = {"id": event.aggregate_id, "version": event.version, "slug": city.slug, "city": city.to_dict()}
+        return IndexWrite(indices.CITIES, event.aggregate_id, event.version, doc)
     if event.type in OUTING_STATE_EVENTS:
         doc = {name: event.data[name] for name in OUTING_FIELDS if name in event.data}
         doc["id"] = event.aggregate_id
