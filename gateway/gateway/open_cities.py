@@ -56,7 +56,13 @@ class OpenCities:
         return self._cities
 
     async def get(self, slug: str | None) -> City | None:
-        return (await self.all()).get(slug or "")
+        """The open city with this slug; a slug this process does not know makes it ask again
+        (at most once a second), in case the city was opened and the feed has not said so yet."""
+        found = (await self.all()).get(slug or "")
+        if found is None and slug and self._loaded_at is not None and time.monotonic() - self._loaded_at > 1.0:
+            self.changed()
+            found = (await self.all()).get(slug)
+        return found
 
     async def _load(self) -> None:
         started, generation = time.monotonic(), self._generation
