@@ -98,7 +98,10 @@ class CityOpenInput(graphene.InputObjectType):
         description="The city's display name per language; a language without one shows the gazetteer's name.",
     )
     slug = graphene.String(
-        description="Its key (lower-case letters and digits joined by hyphens); by default made from its name."
+        description=(
+            "Its key (lower-case letters and digits joined by hyphens); by default made from its name. "
+            "Taken only when the city is first opened: an open city keeps its slug."
+        )
     )
     radius_km = graphene.Float(
         description="Its area in km around its centre, 2 to 100; by default from its population."

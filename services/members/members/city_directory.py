@@ -126,8 +126,7 @@ class CityDirectory:
             return {"city": None, "errors": errors}
 
         def attempt() -> City:
-            existing = next((c for c in cities.open_cities() if c.geonames_id == place.geonames_id), None)
-            current = self.store.get(existing.slug) if existing else None
+            current = self._opened(place)
             if current is not None:
                 before = City.from_dict(current["city"])
                 city = self._city(place, before.slug, clean, version=before.version + 1)
@@ -197,6 +196,22 @@ class CityDirectory:
             errors.append(error(("radius_km",), f"radiusKm must be between {low:g} and {high:g}", "OUT_OF_RANGE"))
         clean = {"languages": clean_languages, "names": clean_names, "slug": slug, "radius_km": radius}
         return place, clean, errors
+
+    def _opened(self, place: gazetteer.Place) -> dict[str, Any] | None:
+        """The open city made from this place, if any: by this process's view, then by the slugs
+        it would have been given (another members process may have opened it a moment ago)."""
+        known = next((c for c in cities.open_cities() if c.geonames_id == place.geonames_id), None)
+        base = slug_for(place.name)
+        candidates = ([known.slug] if known else []) + [
+            base,
+            f"{base}-{place.country.lower()}",
+            f"{base}-{place.geonames_id}",
+        ]
+        for slug in candidates:
+            doc = self.store.get(slug)
+            if doc is not None and doc["city"].get("geonames_id") == place.geonames_id:
+                return doc
+        return None
 
     def _slug_taken_by_other(self, slug: str, geonames_id: int) -> bool:
         taken = self.store.get(slug)
