@@ -11,6 +11,7 @@ from pymongo import MongoClient
 from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.tokens import TokenSigner, load_pem
 
+from . import gazetteer
 from .city_directory import CityDirectory
 from .security import Limits
 from .store import MemberStore
@@ -55,6 +56,7 @@ class OpenCities(DependencyProvider):
         emails = str(config.get("NETWORK_ADMIN_EMAILS") or "").split(",")
         self.directory = CityDirectory(self.client[config["MEMBERS_DB"]], self.publisher, emails)
         self.directory.migrate()
+        gazetteer.load()  # seconds of CPU: before the first request, never inside one
 
     def stop(self) -> None:
         self.publisher.close()
