@@ -1,4 +1,8 @@
-"""The bench's data: real cities weighted by population, outing and listing events, query points."""
+"""The bench's data: real cities weighted by population, outing and listing events, query points.
+
+``cities.csv``: 72 real cities on every continent but Antarctica (slug, GeoNames id, centre,
+population, IANA time zone, languages, area), as ``devtools.world_cities`` opens them.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,13 @@ CATEGORIES = ["zoo", "park", "museum", "playgroup", "cafe", "swimming_pool", "wo
 def cities() -> tuple[dict, ...]:
     with open(HERE / "cities.csv", encoding="utf-8") as handle:
         return tuple(
-            {**row, "lat": float(row["lat"]), "lon": float(row["lon"]), "population": int(row["population"])}
+            {
+                **row,
+                "lat": float(row["lat"]),
+                "lon": float(row["lon"]),
+                "population": int(row["population"]),
+                "languages": row["languages"].split(),
+            }
             for row in csv.DictReader(handle)
         )
 
@@ -48,35 +58,35 @@ def outing_event(key: str, rng: random.Random) -> Event:
         "status": "published",
         "title": f"Sortie {key}",
         "description": "",
-        "language": "fr",
+        "language": city["languages"][0],
         "category": rng.choice(CATEGORIES),
         "starts_at": "2031-01-01T09:00:00Z",
         "ends_at": "2031-01-01T11:00:00Z",
-        "time_zone": "UTC",
+        "time_zone": city["time_zone"],
         "venue_name": city["name"],
         "location": {"lat": lat, "lon": lon},
-        "city": "paris",
+        "city": city["slug"],
         "organizer_id": _member(key),
     }
-    return Event("outing_published", "events", key, 1, "paris", data)
+    return Event("outing_published", "events", key, 1, city["slug"], data)
 
 
 def listing_event(key: str, rng: random.Random) -> Event:
-    _city, lat, lon = _place(rng)
+    city, lat, lon = _place(rng)
     data = {
         "id": key,
         "kind": "give",
         "category": "toys",
         "title": f"Jouet {key}",
         "description": "",
-        "language": "fr",
-        "city": "paris",
+        "language": city["languages"][0],
+        "city": city["slug"],
         "status": "active",
         "pickup_area": {"id": "x", "lat": lat, "lon": lon},
         "owner_id": _member(key),
         "expires_at": "2031-01-01T00:00:00Z",
     }
-    return Event("listing_posted", "listings", key, 1, "paris", data)
+    return Event("listing_posted", "listings", key, 1, city["slug"], data)
 
 
 def mixed_events(total: int, rng: random.Random, prefix: str = "") -> Iterator[Event]:

@@ -1,7 +1,11 @@
-"""Load demo outings for the network's first cities through the GraphQL API.
+"""Load demo cities and outings through the GraphQL API.
 
-``python -m devtools.demo_data`` (``make up`` runs it). Idempotent: a city that already
-shows demo outings around its centre is left alone.
+``python -m devtools.demo_data`` (``make up`` runs it). The demo's network admin
+(``demo-admin@parentnet.example``, named by ``NETWORK_ADMIN_EMAILS`` in ``devtools.stack``) opens
+the 72 cities of ``bench/cities.csv`` (every continent but Antarctica) with ``cityOpen``; the
+founding eight get hand-written outings, every other city one morning in a park near its
+centre at 10:00 local time. Idempotent: an open city is not opened again, and an outing whose
+title already shows near its place is left alone.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import time
 from datetime import date, timedelta
 
 import httpx
+
+from devtools.world_cities import world
 
 GATEWAY = os.environ.get("GATEWAY_URL") or f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}"
 
@@ -225,6 +231,34 @@ DEMO = [
     ),
 ]
 
+
+def _world_outings() -> list[tuple]:
+    """One outing for each city of the world list that has none above, near its centre."""
+    written = {entry[0] for entry in DEMO}
+    return [
+        (
+            city.slug,
+            "en",  # the title below is English
+            "PARK",
+            f"Family morning in {city.name}",
+            "Bring a snack to share; children of every age welcome.",
+            f"Park near the centre of {city.name}",
+            round(city.lat + 0.004, 4),
+            round(city.lon + 0.004, 4),
+            10,
+            2,
+        )
+        for city in world().values()
+        if city.slug not in written
+    ]
+
+
+OPEN = """mutation($input: CityOpenInput!) {
+  cityOpen(input: $input) { city { slug } userErrors { field message code } }
+}"""
+OPEN_CITIES = "{ cities { slug } }"
+ADMIN_EMAIL = "demo-admin@parentnet.example"
+
 CREATE = """mutation($input: OutingCreateInput!) {
   outingCreate(input: $input) { outing { id } userErrors { field message code } }
 }"""
@@ -269,44 +303,76 @@ def organizer_token(client: httpx.Client, city: str, tokens: dict[str, str]) -> 
     return tokens[city]
 
 
+def sign_in(client: httpx.Client, email: str, name: str) -> str:
+    fields = {"email": email, "password": DEMO_PASSWORD, "displayName": name, "city": "paris"}
+    result = post(client, REGISTER, {"input": fields})["memberRegister"]
+    if result["userErrors"]:
+        result = post(client, LOGIN, {"input": {"email": email, "password": DEMO_PASSWORD}})["memberLogin"]
+    if result["userErrors"]:
+        print(f"{email} cannot sign in: {result['userErrors']}", file=sys.stderr)
+        sys.exit(1)
+    return result["accessToken"]
+
+
+def open_world(client: httpx.Client) -> int:
+    """Open every city of the world list that is not open yet; returns how many were opened."""
+    already = {c["slug"] for c in post(client, OPEN_CITIES, {})["cities"]}
+    missing = [city for city in world().values() if city.slug not in already]
+    if not missing:
+        return 0
+    admin = sign_in(client, ADMIN_EMAIL, "Demo network admin")
+    for city in missing:
+        names = [{"language": tag, "name": name} for tag, name in city.names.items()]
+        fields = {"geonamesId": city.geonames_id, "languages": list(city.languages), "names": names, "slug": city.slug}
+        result = post(client, OPEN, {"input": fields}, admin)["cityOpen"]
+        if result["userErrors"]:
+            print(f"demo city {city.slug} refused: {result['userErrors']}", file=sys.stderr)
+            sys.exit(1)
+    return len(missing)
+
+
 def main() -> None:
     client = httpx.Client(base_url=GATEWAY, timeout=10)
+    opened = open_world(client)
+    outings = DEMO + _world_outings()
     created = 0
     tokens: dict[str, str] = {}
-    for index, (city, language, category, title, description, venue, lat, lon, hour, hours) in enumerate(DEMO):
+    for index, (city, language, category, title, description, venue, lat, lon, hour, hours) in enumerate(outings):
         if title in titles_near(client, lat, lon):
             continue
         day = date.today() + timedelta(days=2 + index % 12)
-        result = post(
-            client,
-            CREATE,
-            {
-                "input": {
-                    "title": title,
-                    "description": description,
-                    "language": language,
-                    "category": category,
-                    "startsAt": f"{day.isoformat()}T{hour:02d}:00",
-                    "endsAt": f"{day.isoformat()}T{hour + hours:02d}:00",
-                    "venueName": venue,
-                    "location": {"lat": lat, "lon": lon},
-                    "city": city,
-                }
-            },
-            organizer_token(client, city, tokens),
-        )["outingCreate"]
+        fields = {
+            "title": title,
+            "description": description,
+            "language": language,
+            "category": category,
+            "startsAt": f"{day.isoformat()}T{hour:02d}:00",
+            "endsAt": f"{day.isoformat()}T{hour + hours:02d}:00",
+            "venueName": venue,
+            "location": {"lat": lat, "lon": lon},
+            "city": city,
+        }
+        token = organizer_token(client, city, tokens)
+        # A city just opened reaches the events service from its queue within about a second.
+        deadline = time.monotonic() + 15
+        while True:
+            result = post(client, CREATE, {"input": fields}, token)["outingCreate"]
+            unknown = [e for e in result["userErrors"] if e["code"] == "UNKNOWN_CITY"]
+            if not unknown or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
         if result["userErrors"]:
             print(f"demo outing {title!r} refused: {result['userErrors']}", file=sys.stderr)
             sys.exit(1)
         created += 1
     # Return once everything is searchable, so the README's example query shows it at once.
     deadline = time.monotonic() + 30
-    while not all(entry[3] in titles_near(client, entry[6], entry[7]) for entry in DEMO):
+    while not all(entry[3] in titles_near(client, entry[6], entry[7]) for entry in outings):
         if time.monotonic() > deadline:
             print("demo data: not all outings became searchable within 30 s", file=sys.stderr)
             sys.exit(1)
         time.sleep(0.3)
-    print(f"demo data: {created} outings created, {len(DEMO)} searchable")
+    print(f"demo data: {opened} cities opened, {created} outings created, {len(outings)} searchable")
 
 
 if __name__ == "__main__":

@@ -42,10 +42,15 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit import cities, config, contracts
+from parentnet_kit.city_copy import CityCopy
+
+from .world_cities import world
 
 BATCH = 2_000
 YEAR = timedelta(days=365)
-CITY_SLUGS = sorted(cities.CITIES)
+# The 72 cities of bench/cities.csv, on every continent but Antarctica; written into each
+# service's copy of the open cities (and members' open cities) before anything placed in them.
+CITY_SLUGS = sorted(world())
 # Cities no test meets or searches in: tests fill these so that nothing a test looks for near
 # Paris, Saint-Denis or Annecy (members near me, nearby outings) is volume data.
 FAR_FROM_TESTS = ("montreal", "chongqing", "shenzhen", "can-tho")
@@ -170,7 +175,7 @@ def fill_events(
 
     out = _Writer(db, filled)
     for _ in range(outings):
-        city = cities.CITIES[rng.choice(slugs)]
+        city = world()[rng.choice(slugs)]
         created = now - YEAR * rng.random()
         starts = created + timedelta(days=rng.uniform(1, 60))
         if rng.random() < 0.2:  # a fifth still ahead
@@ -269,7 +274,7 @@ def fill_events(
         for ticket in live[:2]:  # what the members were told: changes, promotions
             _notification(out, ticket["member_id"], outing_id, "outing_changed", "events", record_at, rng)
     for _ in range(max(1, outings // 20)):  # co-op childcare, all settled
-        shift_id, group_id, city = _id(rng), _id(rng), cities.CITIES[rng.choice(slugs)]
+        shift_id, group_id, city = _id(rng), _id(rng), world()[rng.choice(slugs)]
         starts = now - YEAR * rng.random()
         shift = {
             "_id": shift_id,
@@ -343,7 +348,7 @@ def fill_members(
     out = _Writer(db, filled)
     attempts: list[tuple[datetime, str]] = []
     for member_id in members:
-        city = cities.CITIES[rng.choice(slugs)]
+        city = world()[rng.choice(slugs)]
         created = now - YEAR * rng.random()
         email = f"{member_id}@volume.example"
         state = domain.new_member_state(
@@ -511,7 +516,7 @@ def fill_listings(
     out = _Writer(db, filled)
     owned: dict[str, list[dict[str, Any]]] = {}
     for _ in range(listings):
-        city = cities.CITIES[rng.choice(slugs)]
+        city = world()[rng.choice(slugs)]
         created = now - YEAR * rng.random()
         kind = rng.choice(contracts.LISTING_KINDS)
         clean = {
@@ -571,6 +576,17 @@ def fill_listings(
     out.close()
 
 
+def _open_cities(db: Database, placed: list[cities.City], owner: bool, filled: Filled) -> None:
+    """The cities the volume is placed in, open in this service's copy (and, for members, the
+    owner's ``open_cities``, as ``CityDirectory`` stores them), as if ``city_opened`` had come."""
+    filled.add(f"{db.name}.cities", CityCopy(db).apply_all(placed))
+    if owner:
+        for city in placed:
+            if db["open_cities"].find_one({"_id": city.slug}, {"_id": 1}) is None:
+                db["open_cities"].insert_one({"_id": city.slug, "version": city.version, "city": city.to_dict()})
+                filled.add(f"{db.name}.open_cities", 1)
+
+
 def fill(
     mongo_uri: str,
     outings: int,
@@ -593,13 +609,16 @@ def fill(
     ``pymongo.errors.PyMongoError`` if the server refuses a write."""
     started = time.monotonic()
     slugs = tuple(in_cities or CITY_SLUGS)
-    unknown = [slug for slug in slugs if slug not in cities.CITIES]
+    unknown = [slug for slug in slugs if slug not in world()]
     if unknown:
         raise ValueError(f"in_cities: unknown cities {unknown}")
     rng, now, filled = random.Random(seed), datetime.now(UTC), Filled(outbox_history=outbox_history)
     members = _member_ids(rng, max(1, outings))
     client = MongoClient(mongo_uri, tz_aware=True)
     try:
+        for name in (members_db, events_db, listings_db):
+            if name:
+                _open_cities(client[name], [world()[slug] for slug in slugs], name == members_db, filled)
         if members_db:
             fill_members(client[members_db], members, rng, now, filled, slugs)
         if events_db:

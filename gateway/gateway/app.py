@@ -25,6 +25,7 @@ from starlette.websockets import WebSocket
 from parentnet_kit import request_ids
 from parentnet_kit.tokens import TokenVerifier
 
+from . import open_cities
 from .auth import Authenticator, BadToken, client_address
 from .calendar import calendar_endpoints
 from .context import Context
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     feed = EventFeed(settings.amqp_uri)
     started = asyncio.Event()
+    open_cities.DIRECTORY.bind(rpc)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

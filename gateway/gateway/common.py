@@ -12,8 +12,9 @@ from typing import Any
 import graphene
 from graphql import GraphQLError
 
-from parentnet_kit import cities as city_catalogue
+from parentnet_kit.cities import City as CityData
 
+from . import ids, open_cities
 from .errors import Unauthenticated
 from .ids import from_global_id
 from .limits import PAGE_DEFAULT, PAGE_MAX, PAGE_MIN
@@ -166,11 +167,48 @@ class GeoPointInput(graphene.InputObjectType):
     lon = graphene.Float(required=True, description="Longitude, -180 to 180.")
 
 
+class CityName(graphene.ObjectType):
+    """A city's display name in one language."""
+
+    language = graphene.String(required=True, description="Language tag, e.g. es.")
+    name = graphene.String(required=True, description="The name shown to people reading that language.")
+
+
+def accepted_languages(info: graphene.ResolveInfo) -> list[str]:
+    """The request's Accept-Language tags, most preferred first (none over a websocket)."""
+    request = getattr(info.context, "request", None)
+    header = request.headers.get("accept-language", "") if request is not None else ""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        if tag and tag != "*" and weight > 0:
+            ranked.append((-weight, index, tag.strip()))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
 class City(graphene.ObjectType):
-    """A city of the network, with the time zone its outings are given in."""
+    """An open city of the network, with the time zone its local times are given in."""
+
+    class Meta:
+        interfaces = (Node,)
 
     slug = graphene.String(required=True, description="Stable key, e.g. paris: what `city` arguments take.")
-    name = graphene.String(required=True, description="The city's name, in its own language.")
+    name = graphene.String(
+        required=True,
+        language=graphene.String(
+            description="A language tag; when absent, the request's Accept-Language, then the city's own language."
+        ),
+        description="The city's name in the viewer's language when the city has one, else in its own language.",
+    )
+    names = graphene.List(
+        graphene.NonNull(CityName), required=True, description="The city's display name in each of its languages."
+    )
     country = graphene.String(required=True, description="ISO 3166-1 alpha-2 code.")
     time_zone = graphene.String(required=True, description="IANA time zone, e.g. Europe/Paris.")
     languages = graphene.List(
@@ -179,6 +217,26 @@ class City(graphene.ObjectType):
         description="Language tags spoken there, most common first; the first is the default for new text.",
     )
     center = graphene.Field(GeoPoint, required=True, description="Where to centre a map of the city.")
+    radius_km = graphene.Float(
+        required=True,
+        description="The city's area: what lies within this many km of its centre belongs to it (km).",
+    )
+    currency = graphene.String(description="ISO 4217 code of prices given there without one, e.g. CLP.")
+    geonames_id = graphene.Int(description="The GeoNames id of the place it was opened from.")
+
+    @staticmethod
+    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return ids.to_global_id("City", root["slug"])
+
+    @staticmethod
+    def resolve_name(root: dict[str, Any], info: graphene.ResolveInfo, language: str | None = None) -> str:
+        wanted = [language] if language else accepted_languages(info)
+        return CityData.from_dict(root).name_in(wanted)
+
+    @staticmethod
+    def resolve_names(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, str]]:
+        names = root.get("names") or {}
+        return [{"language": tag, "name": name} for tag, name in names.items()]
 
     @staticmethod
     def resolve_center(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, float]:
@@ -339,10 +397,19 @@ def check_radius(info: graphene.ResolveInfo, radius_km: float, name: str = "radi
     return radius_km
 
 
-def resolve_city(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-    """The ``city`` field of anything that carries a city slug."""
-    city = city_catalogue.get(root["city"])
+async def resolve_city(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+    """The ``city`` field of anything that carries a city slug (from the gateway's cached copy)."""
+    city = await open_cities.DIRECTORY.get(root["city"])
     return city.to_dict() if city else None
+
+
+async def load_city(info: graphene.ResolveInfo, slug: str) -> dict[str, Any] | None:
+    city = await open_cities.DIRECTORY.get(slug)
+    return {**city.to_dict(), "__typename": "City"} if city else None
+
+
+NODE_TYPES["City"] = City
+NODE_LOADERS["City"] = load_city
 
 
 def viewer_id(info: graphene.ResolveInfo) -> str | None:

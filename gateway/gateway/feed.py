@@ -21,6 +21,8 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from parentnet_kit.topology import EVENTS_EXCHANGE
 
+from . import open_cities
+
 log = logging.getLogger(__name__)
 
 ROUTING_KEYS = (
@@ -28,6 +30,7 @@ ROUTING_KEYS = (
     "events.attendance_changed",
     "events.member_notified",
     "listings.member_notified",
+    "members.city_opened",  # not for subscribers: tells this process's open_cities to ask again
 )
 SUBSCRIBER_BUFFER = 100
 
@@ -58,6 +61,8 @@ class EventFeed:
         except (ValueError, KeyError, TypeError):
             log.warning("feed: skipped a message that is not an event")
             return
+        if event_type == "city_opened":
+            open_cities.DIRECTORY.changed()
         for queue in self._subscribers.get(event_type, ()):
             if queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):

@@ -7,10 +7,9 @@ from typing import Any
 
 import graphene
 
-from parentnet_kit import cities as city_catalogue
 from parentnet_kit import contracts
 
-from . import cursors, ids
+from . import cursors, ids, open_cities
 from . import members as members_schema
 from .common import (
     NODE_LOADERS,
@@ -383,7 +382,7 @@ class ListingQueries(graphene.ObjectType):
             viewer_id=ctx.viewer_id,
             kinds=kind_values,
             category=enum_value(category),
-            filters=search_filter(filter),
+            filters=await search_filter(filter),
         )
         argument_errors(info, page["errors"])
         return search_page(info, shape, page, after, as_listing)
@@ -413,7 +412,7 @@ class ListingQueries(graphene.ObjectType):
         before: str | None = None,
     ) -> dict[str, Any]:
         ctx: Context = info.context
-        if city not in city_catalogue.CITIES:
+        if await open_cities.DIRECTORY.get(city) is None:
             raise bad_input(info, "city", f"city must be a city slug, as in cities; {city!r} is not one.")
         shape = {"city": city, "kind": enum_value(kind), "language": language}
         groups = list((await ctx.viewer_context())["groups"])

@@ -7,9 +7,7 @@ from typing import Any
 
 import graphene
 
-from parentnet_kit import cities as city_catalogue
-
-from . import cursors, ids
+from . import cursors, ids, open_cities
 from .common import (
     NODE_LOADERS,
     NODE_TYPES,
@@ -170,10 +168,20 @@ class Member(graphene.ObjectType):
     )
     pictures = pictures_field("the member (the last, newest, is their profile picture)")
     resolve_pictures = pictures_resolver("Member")
+    is_network_admin = graphene.Boolean(
+        description="Yours only: you may open cities (cityOpen) and name other network admins (networkAdminGrant)."
+    )
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id("Member", root["id"])
+
+    @staticmethod
+    async def resolve_is_network_admin(root: dict[str, Any], info: graphene.ResolveInfo) -> bool | None:
+        ctx: Context = info.context
+        if root["id"] != ctx.viewer_id:
+            return None
+        return bool(await ctx.rpc.call("members", "is_network_admin", ctx.viewer_id))
 
     resolve_city = staticmethod(resolve_city)
 
@@ -437,7 +445,7 @@ class MemberQueries(graphene.ObjectType):
         root: None, info: graphene.ResolveInfo, city: str | None = None, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
         ctx: Context = info.context
-        if city is not None and city not in city_catalogue.CITIES:
+        if city is not None and await open_cities.DIRECTORY.get(city) is None:
             raise bad_input(info, "city", f"city must be a city slug, as in cities; {city!r} is not one.")
         first = check_first(info, first)
         shape = {"city": city}

@@ -385,7 +385,7 @@ class OutingFilter(graphene.InputObjectType):
     min_places_left = graphene.Int(description="Outings with at least this many places left (or no limit).")
 
 
-def search_filter(raw: dict[str, Any] | None, near: Any = None) -> dict[str, Any]:
+async def search_filter(raw: dict[str, Any] | None, near: Any = None) -> dict[str, Any]:
     """A GraphQL filter input as the search service's filters; times without an offset are read
     in the time zone of the network's city nearest ``near`` (scalars.local_to_utc)."""
     filters: dict[str, Any] = {}
@@ -395,7 +395,7 @@ def search_filter(raw: dict[str, Any] | None, near: Any = None) -> dict[str, Any
         if name in ("categories", "kinds"):
             filters[name] = [enum_value(v) for v in value]
         elif name in ("starts_after", "starts_before"):
-            zone = scalars.time_zone_near(near.lat, near.lon) if near is not None else "UTC"
+            zone = await scalars.time_zone_near(near.lat, near.lon) if near is not None else "UTC"
             filters[name] = scalars.local_to_utc(value, zone).isoformat()
         else:
             filters[name] = value
@@ -467,7 +467,7 @@ class OutingQueries(graphene.ObjectType):
             after=search_after(info, after, shape),
             viewer_id=ctx.viewer_id,
             viewer_groups=list((await ctx.viewer_context())["groups"]),
-            filters=search_filter(filter, near),
+            filters=await search_filter(filter, near),
             sort=enum_value(sort),
         )
         argument_errors(info, page["errors"])
@@ -507,8 +507,15 @@ class OutingCreateInput(graphene.InputObjectType):
     )
     ends_at = graphene.String(required=True, description="As startsAt; after it.")
     venue_name = graphene.String(required=True, description="The public place where families meet.")
-    location = graphene.Field(GeoPointInput, required=True, description="The public place, near the city.")
-    city = graphene.String(required=True, description="A city slug, as in `cities`.")
+    location = graphene.Field(
+        GeoPointInput, required=True, description="The public place, in the city's area (City.radiusKm)."
+    )
+    city = graphene.String(
+        description=(
+            "A city slug, as in `cities`; its area must hold `location`. When absent, the outing belongs to "
+            "the open city whose area holds `location` (the nearest centre when several do)."
+        )
+    )
     capacity = graphene.Int(description="Places in families, 1 to 500; no limit when absent.")
     age_range = graphene.Field(AgeRangeInput, description="Children's ages it suits.")
     with_children = graphene.Boolean(description="False for parents only. Default true.")

@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 
 from graphql import GraphQLError, GraphQLSchema, StringValueNode, ValueNode
 
-from parentnet_kit.cities import CITIES
 from parentnet_kit.geo import haversine_km
+
+from . import open_cities
 
 DATETIME_HINT = "an ISO 8601 date and time, e.g. 2030-06-01T16:00 (in the city's time zone) or 2030-06-01T16:00+02:00"
 
@@ -63,11 +64,13 @@ def local_to_utc(value: datetime, time_zone: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def time_zone_near(lat: float, lon: float) -> str:
-    """The IANA time zone of the network's city nearest a point (how a search's times without
-    an offset are read: the city the searcher is in)."""
-    nearest = min(CITIES.values(), key=lambda city: haversine_km(lat, lon, city.lat, city.lon))
-    return nearest.time_zone
+async def time_zone_near(lat: float, lon: float) -> str:
+    """The IANA time zone of the open city nearest a point (how a search's times without an
+    offset are read: the city the searcher is in); UTC while no city is known."""
+    known = (await open_cities.DIRECTORY.all()).values()
+    if not known:
+        return "UTC"
+    return min(known, key=lambda city: haversine_km(lat, lon, city.lat, city.lon)).time_zone
 
 
 DESCRIPTION = (

@@ -11,10 +11,9 @@ from typing import Any
 
 import graphene
 
-from parentnet_kit import cities as city_catalogue
-
 from . import ids, scalars
 from .calendar import CalendarMutations
+from .cities import CityMutations, CityQueries
 from .common import NODE_LOADERS, City, Node
 from .community import CommunityMutations, CommunityQueries, CoopShift, Trip
 from .discovery import DiscoveryQueries
@@ -33,7 +32,6 @@ class RootQueries(graphene.ObjectType):
         id=graphene.ID(required=True, description="A global ID, as any object's id field gives it."),
         description="Any object by its global ID; null when it does not exist or you may not see it.",
     )
-    cities = graphene.List(graphene.NonNull(City), required=True, description="The network's cities.")
 
     @staticmethod
     async def resolve_node(root: None, info: graphene.ResolveInfo, id: str) -> dict[str, Any] | None:
@@ -42,13 +40,10 @@ class RootQueries(graphene.ObjectType):
             return None
         return await NODE_LOADERS[decoded[0]](info, decoded[1])
 
-    @staticmethod
-    def resolve_cities(root: None, info: graphene.ResolveInfo) -> list[dict[str, Any]]:
-        return [city.to_dict() for city in city_catalogue.CITIES.values()]
-
 
 class Query(
     RootQueries,
+    CityQueries,
     OutingQueries,
     ListingQueries,
     DiscoveryQueries,
@@ -69,6 +64,7 @@ class Mutation(
     InboxMutations,
     CalendarMutations,
     PictureMutations,
+    CityMutations,
     graphene.ObjectType,
 ):
     """What can be changed. Each takes one input and answers a payload whose userErrors name the
@@ -79,6 +75,6 @@ schema = graphene.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    types=[Outing, Listing, Contact, Member, Group, Notification, CoopShift, Trip, Picture],
+    types=[Outing, Listing, Contact, Member, Group, Notification, CoopShift, Trip, Picture, City],
 )
 scalars.install(schema.graphql_schema)

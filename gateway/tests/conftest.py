@@ -10,11 +10,15 @@ from starlette.testclient import TestClient
 from gateway.app import create_app
 from gateway.limits import Limits
 from gateway.settings import Settings
+from parentnet_kit import cities
+
+# The gateway's copy of the open cities comes from members (gateway/open_cities.py).
+FOUNDING = [city.to_dict() for city in cities.founding()]
 
 
 class FakeRpc:
     def __init__(self, answers: dict[str, Any]) -> None:
-        self.answers = answers
+        self.answers = {"members.open_cities": FOUNDING, **answers}
         self.calls: list[tuple[str, str]] = []
         self.connected = True
 

@@ -34,7 +34,12 @@ class ConsumerQueue:
 
 
 # The contract of who listens to what. Adding a consumer means adding it here.
-CONSUMERS: tuple[ConsumerQueue, ...] = (ConsumerQueue("search.indexer", ("events.#", "listings.#", "members.#")),)
+# Each service that keeps a copy of the open cities has a queue of its own for the owner's events.
+CONSUMERS: tuple[ConsumerQueue, ...] = (
+    ConsumerQueue("search.indexer", ("events.#", "listings.#", "members.#")),
+    ConsumerQueue("events.cities", ("members.city_opened",)),
+    ConsumerQueue("listings.cities", ("members.city_opened",)),
+)
 
 
 def consumer(name: str) -> ConsumerQueue:

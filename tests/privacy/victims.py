@@ -18,7 +18,7 @@ from geometry import Point, metres, moved, offset_of
 
 from parentnet_kit import cells, cities
 
-CITY = cities.CITIES["paris"]
+CITY = next(c for c in cities.founding() if c.slug == "paris")  # open from the first migration
 CITY_CENTRE: Point = {"lat": CITY.lat, "lon": CITY.lon}
 # Where the ordinary twins live: a cell of the 11th arrondissement.
 ORDINARY_CELL = cells.cell_for(48.8655, 2.3790)

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from parentnet_kit import cities
+from parentnet_kit import cities, city_areas
 from parentnet_kit.clock import parse_iso
 from parentnet_kit.contracts import OUTING_CATEGORIES
 from parentnet_kit.fields import LANGUAGE_TAG, FieldError, text
@@ -46,6 +46,25 @@ def _coordinate(raw: Any, errors: list[FieldError]) -> dict[str, float] | None:
     return point if len(point) == 2 else None
 
 
+def _city_of(slug: Any, location: dict[str, float] | None, errors: list[FieldError]) -> cities.City | None:
+    """The open city an outing belongs to (``city_areas``' rules): the named one when its area
+    holds the meeting point; with no city named, the one whose area holds it."""
+    named = None
+    if slug:
+        named = cities.get(slug) if isinstance(slug, str) else None
+        if named is None:
+            errors.append(FieldError(("city",), "city is not one of the network's open cities", "UNKNOWN_CITY"))
+            return None
+    if location is None:
+        if named is None:
+            errors.append(FieldError(("city",), "give a city or a location", "REQUIRED"))
+        return named
+    city, refusal = city_areas.belongs(named, location["lat"], location["lon"], cities.open_cities())
+    if refusal:
+        errors.append(FieldError(("location",), refusal, "FAR_FROM_CITY"))
+    return city
+
+
 def parse_local_time(value: Any, zone: ZoneInfo) -> datetime | None:
     """An ISO 8601 date-time in UTC; without an offset it is read in the city's time zone."""
     parsed = parse_iso(value, zone)
@@ -63,15 +82,12 @@ def validate_new_outing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, A
     if category not in CATEGORIES:
         errors.append(FieldError(("category",), "category is not one of the known categories", "INVALID"))
 
-    city = cities.get(raw.get("city") or "")
-    if city is None:
-        errors.append(FieldError(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
+    location = _coordinate(raw.get("location"), errors)
+    city = _city_of(raw.get("city"), location, errors)
 
     language = raw.get("language") or (city.languages[0] if city else None)
     if language is not None and (not isinstance(language, str) or not LANGUAGE_TAG.match(language)):
         errors.append(FieldError(("language",), "language must be a language tag such as fr or zh-Hans", "INVALID"))
-
-    location = _coordinate(raw.get("location"), errors)
 
     zone = ZoneInfo(city.time_zone) if city else UTC
     starts_at = parse_local_time(raw.get("starts_at"), zone)
@@ -175,7 +191,6 @@ def public_view(state: dict[str, Any]) -> dict[str, Any]:
 CAPACITY_MAX = 500
 AGE_MAX_YEARS = 18
 PARTY_MAX = 12
-CURRENCIES = {"FR": "EUR", "CA": "CAD", "CN": "CNY", "VN": "VND"}
 FREQUENCIES = {"weekly", "fortnightly", "monthly"}
 OCCURRENCES_MAX = 52
 
@@ -229,7 +244,7 @@ def _cost(raw: Any, errors: list[FieldError], city: Any) -> dict[str, str] | Non
             FieldError(("cost", "amount"), "amount must be 0 or more, with at most 2 decimals", "OUT_OF_RANGE")
         )
         return None
-    currency = raw.get("currency") or (CURRENCIES.get(city.country) if city else None)
+    currency = raw.get("currency") or (city.currency if city else None)
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
         errors.append(FieldError(("cost", "currency"), "currency must be an ISO 4217 code such as EUR", "INVALID"))
         return None

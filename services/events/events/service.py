@@ -9,6 +9,8 @@ from typing import Any
 from nameko.timer import timer
 
 from parentnet_kit import picture_rpc
+from parentnet_kit.city_copy import CityCopy
+from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
@@ -25,6 +27,8 @@ class EventsService(picture_rpc.PictureEntrypoints):
     observed = Observed()
 
     outings = Outings()
+    # This service's copy of the open cities (``parentnet_kit.cities`` reads it), fed by members.
+    cities: CityCopy = CityFeed("EVENTS_DB", "events.cities")
     request_id = RequestId()
     pictures = picture_rpc.Pictures("EVENTS_DB")
     picture_kinds = ("outing",)

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
 
-from parentnet_kit import cells, cities, contracts
+from parentnet_kit import cells, cities, city_areas, contracts
 from parentnet_kit.fields import LANGUAGE_TAG, FieldError, text
 from parentnet_kit.geo import haversine_km
 
@@ -26,7 +26,6 @@ PHOTOS_MAX = 8
 DEFAULT_LIFETIME = timedelta(days=30)
 RADIUS_DEFAULT_KM, RADIUS_MAX_KM = 5.0, 50.0
 AGE_MAX_MONTHS = 18 * 12
-CURRENCIES = {"FR": "EUR", "CA": "CAD", "CN": "CNY", "VN": "VND"}
 
 CONTACT_KINDS = contracts.CONTACT_KINDS
 NAME_MAX, PHONE_MAX, URL_MAX = 120, 40, 300
@@ -102,9 +101,7 @@ def _price(raw: Any, kind: str | None, city: Any, errors: list[FieldError]) -> d
             FieldError(("price", "amount"), "price must be more than 0, with at most 2 decimals", "OUT_OF_RANGE")
         )
         return None
-    currency = (raw.get("currency") if isinstance(raw, dict) else None) or (
-        CURRENCIES.get(city.country) if city else None
-    )
+    currency = (raw.get("currency") if isinstance(raw, dict) else None) or (city.currency if city else None)
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
         errors.append(FieldError(("price", "currency"), "currency must be an ISO 4217 code such as EUR", "INVALID"))
         return None
@@ -135,10 +132,13 @@ def validate_listing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any]
     photos = _photos(raw.get("photos"), errors)
     address = text(raw, "pickup_address", ADDRESS_MAX, errors, required=False)
     location = _point(raw.get("pickup_location"), "pickup_location", errors)
-    if location and city and haversine_km(location["lat"], location["lon"], city.lat, city.lon) > 60:
-        errors.append(
-            FieldError(("pickup_location",), f"pickup_location must be within 60 km of {city.name}", "FAR_FROM_CITY")
-        )
+    if location and city:
+        # city_areas' rules: the pickup point must lie in the named city's area.
+        _, refusal = city_areas.belongs(city, location["lat"], location["lon"], cities.open_cities())
+        if refusal:
+            errors.append(
+                FieldError(("pickup_location",), refusal.replace("location", "pickup_location", 1), "FAR_FROM_CITY")
+            )
     radius = raw.get("match_radius_km")
     if radius is None:
         radius = RADIUS_DEFAULT_KM

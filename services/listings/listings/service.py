@@ -13,6 +13,8 @@ from typing import Any
 from nameko.timer import timer
 
 from parentnet_kit import picture_rpc
+from parentnet_kit.city_copy import CityCopy
+from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
@@ -34,6 +36,8 @@ class ListingsService(picture_rpc.PictureEntrypoints):
     observed = Observed()
 
     store: ListingStore = Listings()
+    # This service's copy of the open cities (``parentnet_kit.cities`` reads it), fed by members.
+    cities: CityCopy = CityFeed("LISTINGS_DB", "listings.cities")
     request_id = RequestId()
     pictures = picture_rpc.Pictures("LISTINGS_DB")
     picture_kinds = ("listing",)

@@ -12,7 +12,10 @@ import pytest  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
 from devtools import volume  # noqa: E402
-from parentnet_kit import config, testing  # noqa: E402
+from parentnet_kit import cities, config, testing  # noqa: E402
+
+# Pure domain tests read the process's view of the open cities; a started service loads its own copy.
+cities.remember(cities.founding())
 
 
 @pytest.fixture

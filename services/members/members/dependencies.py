@@ -12,6 +12,8 @@ from parentnet_kit import querylog
 from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.tokens import TokenSigner, load_pem
 
+from . import gazetteer
+from .city_directory import CityDirectory
 from .security import Limits
 from .store import MemberStore
 
@@ -43,3 +45,25 @@ class Members(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> MemberStore:  # noqa: ANN001
         return self.store
+
+
+class OpenCities(DependencyProvider):
+    """The open cities (owned here) and the network-admin role; migrated before the first request.
+    ``NETWORK_ADMIN_EMAILS``: comma-separated emails whose accounts are network admins."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.client = MongoClient(config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=5000)
+        self.publisher = EventPublisher(config["AMQP_URI"])
+        self.publisher.connect()
+        emails = str(config.get("NETWORK_ADMIN_EMAILS") or "").split(",")
+        self.directory = CityDirectory(self.client[config["MEMBERS_DB"]], self.publisher, emails)
+        self.directory.migrate()
+        gazetteer.load()  # seconds of CPU: before the first request, never inside one
+
+    def stop(self) -> None:
+        self.publisher.close()
+        self.client.close()
+
+    def get_dependency(self, worker_ctx) -> CityDirectory:  # noqa: ANN001
+        return self.directory

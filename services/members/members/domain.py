@@ -10,9 +10,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from parentnet_kit import cities
+from parentnet_kit import cities, city_areas
 from parentnet_kit.fields import LANGUAGE_TAG, FieldError
-from parentnet_kit.geo import haversine_km
 
 from . import cells
 
@@ -24,7 +23,6 @@ LANGUAGES_MAX = 10
 CHILDREN_MAX = 12
 CHILD_MAX_AGE_YEARS = 18
 INTERESTS_MAX, INTEREST_LEN = 20, 40
-HOME_MAX_KM_FROM_CITY = 60.0
 GROUP_NAME_MAX, GROUP_DESCRIPTION_MAX = 80, 2_000
 VISIBILITIES = ("public", "private")
 JOIN_POLICIES = ("open", "approval")
@@ -117,16 +115,16 @@ def _home(raw: Any, city: str | None, errors: list[FieldError]) -> dict[str, flo
             )
         else:
             point[name] = float(value)
-    if len(point) == 2 and city in cities.CITIES:
-        centre = cities.CITIES[city]
-        if haversine_km(point["lat"], point["lon"], centre.lat, centre.lon) > HOME_MAX_KM_FROM_CITY:
-            errors.append(
-                FieldError(
-                    ("home_location",),
-                    f"home_location must be within {HOME_MAX_KM_FROM_CITY:.0f} km of {centre.name}",
-                    "FAR_FROM_CITY",
-                )
+    centre = cities.get(city) if city else None
+    if len(point) == 2 and centre is not None and not city_areas.contains(centre, point["lat"], point["lon"]):
+        # city_areas' rules: a home belongs to the city whose area holds it (never said back exactly).
+        errors.append(
+            FieldError(
+                ("home_location",),
+                f"home_location must be in {centre.name}'s area ({centre.radius_km:g} km around its centre)",
+                "FAR_FROM_CITY",
             )
+        )
     return point if len(point) == 2 else None
 
 
@@ -204,7 +202,7 @@ def validate_profile_patch(
     elif "city" in patch and current.get("home"):
         # A move to another city must come with a home there (or clear it).
         centre = cities.CITIES[city]
-        if haversine_km(current["home"]["lat"], current["home"]["lon"], centre.lat, centre.lon) > HOME_MAX_KM_FROM_CITY:
+        if not city_areas.contains(centre, current["home"]["lat"], current["home"]["lon"]):
             errors.append(
                 FieldError(("home_location",), f"give a home location near {centre.name} with the new city", "REQUIRED")
             )

@@ -16,7 +16,8 @@ from parentnet_kit import picture_rpc
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
-from .dependencies import Members
+from .city_directory import CityDirectory
+from .dependencies import Members, OpenCities
 from .store import MemberStore
 
 SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "2"))
@@ -33,6 +34,7 @@ class MembersService(picture_rpc.PictureEntrypoints):
     observed = Observed()
 
     store: MemberStore = Members()
+    directory: CityDirectory = OpenCities()
     request_id = RequestId()
     pictures = picture_rpc.Pictures("MEMBERS_DB")
     picture_kinds = ("member", "group")
@@ -181,6 +183,38 @@ class MembersService(picture_rpc.PictureEntrypoints):
     @timer(interval=SWEEP_SECONDS)
     def sweep_outbox(self) -> None:
         self.store.relay_pending()
+        self.directory.relay_pending()
+
+    # cities and the network-admin role
+    @rpc
+    def open_cities(self) -> list[dict[str, Any]]:
+        """Every open city: ``[{slug, name, names, country, time_zone, languages, lat, lon,
+        radius_km, currency, geonames_id, version}]`` by slug."""
+        return self.directory.open_cities()
+
+    @rpc
+    def search_gazetteer(self, text: str, country: str | None = None, first: int = 10) -> dict[str, Any]:
+        """Gazetteer places named ``text...``: ``{places, errors}`` (see ``CityDirectory``)."""
+        return self.directory.search_gazetteer(text, country, max(1, min(int(first or 10), 50)))
+
+    @rpc
+    def open_city(self, admin_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Open (or change) a city as a network admin: ``{city, errors}``; ``FORBIDDEN`` otherwise."""
+        return self.directory.open_city(admin_id, fields or {})
+
+    @rpc
+    def is_network_admin(self, member_id: str) -> bool:
+        return self.directory.is_network_admin(member_id)
+
+    @rpc
+    def grant_network_admin(self, granter_id: str, member_id: str) -> dict[str, Any]:
+        """``{errors}``; only a network admin may grant the role."""
+        return self.directory.grant_network_admin(granter_id, member_id)
+
+    @timer(interval=1)
+    def refresh_cities(self) -> None:
+        """Another members process opened a city: read the copy again (one lookup by _id)."""
+        self.directory.refresh()
 
     @timer(interval=3600)
     def purge_attempts(self) -> None:

@@ -11,7 +11,10 @@ from pymongo import MongoClient  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository, for devtools
 
-from parentnet_kit import config, testing, tokens  # noqa: E402
+from parentnet_kit import cities, config, testing, tokens  # noqa: E402
+
+# Pure domain tests read the process's view of the open cities; a started service loads its own copy.
+cities.remember(cities.founding())
 
 
 @pytest.fixture(scope="session")

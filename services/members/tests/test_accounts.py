@@ -45,7 +45,8 @@ def test_register_signs_in_with_a_token_that_says_nothing_personal(container, se
     stored = db.members.find_one({"_id": result["member"]["id"]})
     assert stored["password_hash"].startswith("$argon2id$")
 
-    events = published(service_config["AMQP_URI"])
+    # The founding cities' city_opened (the first migration, at start) are not this test's.
+    events = [e for e in published(service_config["AMQP_URI"]) if e["type"] != "city_opened"]
     assert [e["type"] for e in events] == ["member_registered"]
     assert "awa@example.org" not in json.dumps(events)
 

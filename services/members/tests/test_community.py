@@ -65,7 +65,8 @@ def test_profile_update_keeps_the_home_inside_the_service(container, service_con
     # Other services are told, through the gateway, to place what this member posts at city level.
     assert call(container, "viewer_context", me)["protected"] is True
 
-    events = published(service_config["AMQP_URI"])
+    # The founding cities' city_opened (the first migration, at start) are not this test's.
+    events = [e for e in published(service_config["AMQP_URI"]) if e["type"] != "city_opened"]
     assert [e["type"] for e in events] == ["member_registered", "member_updated", "member_updated"]
     assert [e["version"] for e in events] == [1, 2, 3]
     assert "48.851" not in json.dumps(events) and "2.347" not in json.dumps(events)

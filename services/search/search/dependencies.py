@@ -8,6 +8,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 from nameko.extensions import DependencyProvider
 
+from . import city_view
 from .indexer import Indexer
 from .indices import Indices
 
@@ -38,6 +39,7 @@ class SearchIndices(DependencyProvider):
     def setup(self) -> None:
         self.indices = make_indices(self.container.config)
         self.indices.ensure()
+        city_view.load(self.indices)
 
     def stop(self) -> None:
         self.indices.es.close()

@@ -80,6 +80,16 @@ class IndexWrite:
 
 def write_for(event: Event) -> IndexWrite | None:
     """The write an event causes, or None for events this index does not keep."""
+    if event.type == "city_opened":
+        # The search service's copy of the open cities (read back by search.city_view); this
+        # process knows the city at once.
+        try:
+            city = cities.City.from_dict(event.data)
+        except (KeyError, TypeError, ValueError):
+            return None  # not a city this code can read: nothing to keep
+        cities.remember([city])
+        doc = {"id": event.aggregate_id, "version": event.version, "slug": city.slug, "city": city.to_dict()}
+        return IndexWrite(indices.CITIES, event.aggregate_id, event.version, doc)
     if event.type in OUTING_STATE_EVENTS:
         doc = {name: event.data[name] for name in OUTING_FIELDS if name in event.data}
         doc["id"] = event.aggregate_id

@@ -233,6 +233,12 @@ ACTIVITIES_MAPPING: dict[str, Any] = strict_mapping(
     }
 )
 
+# The open cities, learnt from members' city_opened: the search service's own copy (groups'
+# centres, suggest's places), read back at start-up. The city is kept, not indexed.
+CITIES_MAPPING: dict[str, Any] = strict_mapping(
+    {"slug": {"type": "keyword"}, "city": {"type": "object", "enabled": False}}, tombstones=False
+)
+
 # Revisions 3 (2 for activities): ICU folding and per-language copies (issue 22).
 OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 3)
 ACTIVITIES = IndexSpec("activities", ACTIVITIES_MAPPING, 2)
@@ -240,7 +246,8 @@ CONTACTS = IndexSpec("contacts", CONTACTS_MAPPING, 3)
 GROUPS = IndexSpec("groups", GROUPS_MAPPING, 3)
 LISTINGS = IndexSpec("listings", LISTINGS_MAPPING, 3)
 BLOCKS = IndexSpec("blocks", BLOCKS_MAPPING, 1)
-ALL = (OUTINGS, LISTINGS, CONTACTS, GROUPS, ACTIVITIES, BLOCKS)
+CITIES = IndexSpec("cities", CITIES_MAPPING, 1)
+ALL = (OUTINGS, LISTINGS, CONTACTS, GROUPS, ACTIVITIES, BLOCKS, CITIES)
 
 
 class Indices:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from nameko.timer import timer
+
 from parentnet_kit import cities
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import rpc
 
-from . import queries
+from . import city_view, queries
 from .dependencies import IndexerRunner, SearchIndices
 from .indices import ACTIVITIES, BLOCKS, CONTACTS, GROUPS, LISTINGS, OUTINGS
 
@@ -25,6 +27,11 @@ class SearchService:
     @rpc
     def ping(self) -> str:
         return "pong"
+
+    @timer(interval=2)
+    def refresh_cities(self) -> None:
+        """Cities another search process indexed (about a hundred documents, one request)."""
+        city_view.load(self.indices)
 
     @rpc
     def nearby_outings(

@@ -5,7 +5,10 @@ eventlet.monkey_patch()
 
 import pytest  # noqa: E402
 
-from parentnet_kit import config, testing  # noqa: E402
+from parentnet_kit import cities, config, testing  # noqa: E402
+
+# Pure domain tests read the process's view of the open cities; a started service loads its own copy.
+cities.remember(cities.founding())
 from search.dependencies import make_client  # noqa: E402
 from search.indices import Indices  # noqa: E402
 

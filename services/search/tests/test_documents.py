@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from parentnet_kit import cities
 from parentnet_kit.envelope import Event
 from search.documents import write_for
 
@@ -34,3 +35,11 @@ def test_blocks_are_kept_per_pair_without_anything_else():
     assert write.document == {"id": "block:a:b", "version": 3, "blocker_id": "a", "blocked_id": "b", "active": True}
     unblock = write_for(Event("member_unblocked", "members", "block:a:b", 4, None, {**data, "active": False}))
     assert unblock.document["active"] is False and unblock.version == 4
+
+
+def test_an_opened_city_is_kept_in_the_cities_index_and_known_at_once():
+    city = cities.City("valparaiso", "Valparaíso", "CL", "America/Santiago", ("es",), -33.04, -71.63, version=2)
+    write = write_for(Event("city_opened", "members", "valparaiso", 2, "valparaiso", city.to_dict()))
+    assert (write.doc_id, write.version, write.document["city"]["time_zone"]) == ("valparaiso", 2, "America/Santiago")
+    assert cities.get("valparaiso") == city
+    assert write_for(Event("city_opened", "members", "x", 1, None, {"slug": "x"})) is None  # unreadable: skipped
