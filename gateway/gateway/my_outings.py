@@ -17,7 +17,7 @@ import graphene
 
 from parentnet_kit import cities
 
-from . import cursors
+from . import cursors, open_cities
 from .common import after_argument, check_first, connection, connection_type, edge_type, first_argument, require_viewer
 from .context import Context
 from .errors import Forbidden, Unauthenticated
@@ -175,13 +175,12 @@ def _instant(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
-def near_point(me: dict[str, Any]) -> tuple[dict[str, float], float]:
-    """Where "near you" is centred, and how far it reaches: the home cell's centre, or the city's."""
+def near_point(me: dict[str, Any], city: cities.City) -> tuple[dict[str, float], float]:
+    """Where "near you" is centred, and how far it reaches: the home cell's centre, or the centre
+    of ``city`` (the member's) in protected mode or without a home."""
     cell = me.get("home_cell")
     if cell and not me.get("protected_mode"):
         return {"lat": cell["lat"], "lon": cell["lon"]}, NEAR_CELL_KM
-    city = cities.get(me["city"])
-    assert city is not None
     return {"lat": city.lat, "lon": city.lon}, NEAR_CITY_KM
 
 
@@ -206,13 +205,14 @@ class MyOutingsQueries(graphene.ObjectType):
         viewer = require_viewer(info)
         first = check_first(info, first)
         me = await ctx.loaders.member.load(viewer)
-        city = cities.get(me["city"]) if me else None
+        # The gateway's copy of the open cities (members owns them; kit.cities is a service's own).
+        city = await open_cities.DIRECTORY.get(me["city"]) if me else None
         if me is None or city is None:
             raise Unauthenticated("Sign in again: your account was not found.")
         starts, ends = weekend(datetime.now(UTC), city.time_zone)
         shape = {"weekend": starts.isoformat()}
         start = cursors.decode(info, after, shape, cursors.is_count) or 0
-        near, radius = near_point(me)
+        near, radius = near_point(me, city)
         group_ids = sorted((await ctx.viewer_context())["groups"])
         nearby = await ctx.rpc.call(
             "search",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from gateway.my_outings import NEAR_CELL_KM, NEAR_CITY_KM, near_point, weekend
+from parentnet_kit import cities
 
 
 def test_the_weekend_is_the_coming_one_on_a_weekday_and_the_current_one_on_saturday_and_sunday():
@@ -26,7 +27,8 @@ def test_the_weekend_follows_the_citys_zone_across_a_change_of_offset():
 
 def test_near_you_is_the_home_cell_or_the_city_never_anything_finer():
     cell = {"id": "c", "lat": 48.881, "lon": 2.355}
-    assert near_point({"city": "paris", "home_cell": cell}) == ({"lat": 48.881, "lon": 2.355}, NEAR_CELL_KM)
-    city = ({"lat": 48.8566, "lon": 2.3522}, NEAR_CITY_KM)
-    assert near_point({"city": "paris", "home_cell": cell, "protected_mode": True}) == city
-    assert near_point({"city": "paris", "home_cell": None}) == city
+    paris = next(c for c in cities.founding() if c.slug == "paris")
+    assert near_point({"city": "paris", "home_cell": cell}, paris) == ({"lat": 48.881, "lon": 2.355}, NEAR_CELL_KM)
+    city = ({"lat": paris.lat, "lon": paris.lon}, NEAR_CITY_KM)
+    assert near_point({"city": "paris", "home_cell": cell, "protected_mode": True}, paris) == city
+    assert near_point({"city": "paris", "home_cell": None}, paris) == city
