@@ -155,7 +155,8 @@ class Member(graphene.ObjectType):
         first=first_argument(),
         after=after_argument(),
         description=(
-            "Yours only (FORBIDDEN on anyone else's profile): outings you organise, have a place in or wait for "
+            "Yours only (FORBIDDEN on anyone else's profile, null signed out): outings you organise, have a place in "
+            "or wait for "
             "(with your waitlist position), and past ones; upcoming soonest first, then past most recent first."
         ),
     )
@@ -164,7 +165,9 @@ class Member(graphene.ObjectType):
         period=graphene.Argument(OutingPeriod, default_value="upcoming", description="To come, or over."),
         first=first_argument(),
         after=after_argument(),
-        description="Yours only (FORBIDDEN on anyone else's profile): the outings of the groups you are in.",
+        description=(
+            "Yours only (FORBIDDEN on anyone else's profile, null signed out): the outings of the groups you are in."
+        ),
     )
     pictures = pictures_field("the member (the last, newest, is their profile picture)")
     resolve_pictures = pictures_resolver("Member")
@@ -193,7 +196,9 @@ class Member(graphene.ObjectType):
         return [as_group(g) for g in await ctx.rpc.call("members", "member_groups", ctx.viewer_id)]
 
     @staticmethod
-    async def resolve_outings(root: dict[str, Any], info: graphene.ResolveInfo, **arguments: Any) -> dict[str, Any]:
+    async def resolve_outings(
+        root: dict[str, Any], info: graphene.ResolveInfo, **arguments: Any
+    ) -> dict[str, Any] | None:
         from . import my_outings  # it imports outings.py, which imports this module
 
         return await my_outings.member_outings(root, info, **arguments)
@@ -201,7 +206,7 @@ class Member(graphene.ObjectType):
     @staticmethod
     async def resolve_group_outings(
         root: dict[str, Any], info: graphene.ResolveInfo, **arguments: Any
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
         from . import my_outings
 
         return await my_outings.member_group_outings(root, info, **arguments)

@@ -93,10 +93,13 @@ async def member_outings(
     states: list[Any] | None = None,
     first: int = 20,
     after: str | None = None,
-) -> dict[str, Any]:
-    """``Member.outings``: the viewer's own, FORBIDDEN on anyone else's profile."""
+) -> dict[str, Any] | None:
+    """``Member.outings``: the viewer's own, FORBIDDEN on anyone else's profile; null when nobody
+    is signed in (a sign-up or sign-in payload's member, read before its token is used)."""
     ctx: Context = info.context
-    if root["id"] != require_viewer(info):
+    if ctx.viewer_id is None:
+        return None
+    if root["id"] != ctx.viewer_id:
         raise Forbidden("Only you see the outings you organise and join.")
     first = check_first(info, first)
     wanted = sorted({enum_value(s) for s in states}) if states else STATES_DEFAULT
@@ -133,10 +136,13 @@ async def member_group_outings(
     period: Any = "upcoming",
     first: int = 20,
     after: str | None = None,
-) -> dict[str, Any]:
-    """``Member.groupOutings``: the outings of the groups the viewer is an active member of."""
+) -> dict[str, Any] | None:
+    """``Member.groupOutings``: the outings of the groups the viewer is an active member of; null
+    when nobody is signed in, FORBIDDEN on anyone else's profile."""
     ctx: Context = info.context
-    if root["id"] != require_viewer(info):
+    if ctx.viewer_id is None:
+        return None
+    if root["id"] != ctx.viewer_id:
         raise Forbidden("Only you see your groups' outings here.")
     group_ids = sorted((await ctx.viewer_context())["groups"])
     shape = {"member": root["id"], "period": enum_value(period)}
