@@ -1,7 +1,7 @@
 """Load demo cities and outings through the GraphQL API.
 
 ``python -m devtools.demo_data`` (``make up`` runs it). The demo's network admin
-(``demo-admin@parentnet.example``, named by ``NETWORK_ADMIN_EMAILS`` in ``devtools.stack``) opens
+(``demo-admin@parentnet.example``, made one as ops do, ``members.admins.grant``) opens
 the 72 cities of ``bench/cities.csv`` (every continent but Antarctica) with ``cityOpen``; the
 founding eight get hand-written outings, every other city one morning in a park near its
 centre at 10:00 local time. Idempotent: an open city is not opened again, and an outing whose
@@ -16,8 +16,10 @@ import time
 from datetime import date, timedelta
 
 import httpx
+from pymongo import MongoClient
 
 from devtools.world_cities import world
+from parentnet_kit import config
 
 GATEWAY = os.environ.get("GATEWAY_URL") or f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '8000')}"
 
@@ -314,6 +316,20 @@ def sign_in(client: httpx.Client, email: str, name: str) -> str:
     return result["accessToken"]
 
 
+def make_network_admin(email: str) -> None:
+    """As ops name the first network admin (``python -m members.admins grant``), in the local
+    stack's members database."""
+    from members import admins
+
+    client = MongoClient(config.mongo_uri(), tz_aware=True)
+    try:
+        if admins.grant(client[os.environ.get("MEMBERS_DB", "parentnet_members")], email, "demo") is None:
+            print(f"{email} has no account to make a network admin", file=sys.stderr)
+            sys.exit(1)
+    finally:
+        client.close()
+
+
 def open_world(client: httpx.Client) -> int:
     """Open every city of the world list that is not open yet; returns how many were opened."""
     already = {c["slug"] for c in post(client, OPEN_CITIES, {})["cities"]}
@@ -321,6 +337,7 @@ def open_world(client: httpx.Client) -> int:
     if not missing:
         return 0
     admin = sign_in(client, ADMIN_EMAIL, "Demo network admin")
+    make_network_admin(ADMIN_EMAIL)
     for city in missing:
         names = [{"language": tag, "name": name} for tag, name in city.names.items()]
         fields = {"geonamesId": city.geonames_id, "languages": list(city.languages), "names": names, "slug": city.slug}

@@ -25,8 +25,6 @@ TEST_SETTINGS = {
     "GATEWAY_TRACE_RPC": "true",
     # Every test calls from 127.0.0.1; the per-client budget is tested on its own (gateway tests).
     "GATEWAY_RATE_POINTS_PER_MINUTE": "1000000000",
-    # The account that signs up with this email is a network admin (opens cities).
-    "NETWORK_ADMIN_EMAILS": "network-admin@parentnet.test",
 }
 
 # The privacy suite attacks the limits as deployed: only what is not a limit is kept.

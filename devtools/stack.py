@@ -136,9 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m devtools.stack")
     parser.add_argument("action", choices=("up", "down", "status"))
     args = parser.parse_args()
-    # The demo's network admin opens the demo's cities (devtools.demo_data); local stacks only.
-    admins = {"NETWORK_ADMIN_EMAILS": os.environ.get("NETWORK_ADMIN_EMAILS", "demo-admin@parentnet.example")}
-    stack = Stack(env=admins, run_dir=RUN_DIR, gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")))
+    stack = Stack(env={}, run_dir=RUN_DIR, gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")))
     if os.environ.get("METRICS_BASE_PORT"):  # e.g. 9100: gateway 9100, members 9101, ... search 9104
         base = int(os.environ["METRICS_BASE_PORT"])
         stack.metrics_ports = {name: base + i for i, name in enumerate(("gateway", *SERVICES))}

@@ -156,8 +156,8 @@ class NetworkAdminGrantPayload(graphene.ObjectType):
 
 
 class NetworkAdminGrant(graphene.Mutation):
-    """Make another member a network admin (network admins only; ops name the first ones in
-    NETWORK_ADMIN_EMAILS). Granting it twice is harmless."""
+    """Make another member a network admin (network admins only; ops name the first one with
+    `python -m members.admins grant EMAIL`). Granting it twice is harmless."""
 
     class Arguments:
         input = NetworkAdminGrantInput(required=True, description="The member.")

@@ -4,6 +4,9 @@ there keeps 10:00 local across Chile's April and September changes; a non-admin 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 from support.graphql import PASSWORD, REGISTER, post
@@ -11,7 +14,7 @@ from test_outing_end_to_end import CREATE, proposal
 
 from parentnet_kit.testing import wait_for
 
-ADMIN_EMAIL = "network-admin@parentnet.test"  # NETWORK_ADMIN_EMAILS in devtools/isolated.py
+ADMIN_EMAIL = "network-admin@parentnet.test"  # made a network admin as ops do (members.admins)
 VALPARAISO_ID = 3868626
 PLAZA_SOTOMAYOR = {"lat": -33.0389, "lon": -71.6289}
 OPEN = """mutation($input: CityOpenInput!) {
@@ -36,9 +39,18 @@ VALPARAISO = {
 }
 
 
-def _admin_token(http) -> str:
+def _admin_token(http, stack) -> str:
     fields = {"email": ADMIN_EMAIL, "password": PASSWORD, "displayName": "Network admin", "city": "paris"}
     registered = post(http, REGISTER, {"input": fields}).json()["data"]["memberRegister"]
+    # Ops name the first network admin with `python -m members.admins grant EMAIL`: the command itself.
+    granted = subprocess.run(
+        [sys.executable, "-m", "members.admins", "grant", ADMIN_EMAIL],
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert granted.returncode == 0, granted.stderr
     if registered["accessToken"]:
         return registered["accessToken"]
     login = """mutation($input: MemberLoginInput!) { memberLogin(input: $input) { accessToken } }"""
@@ -54,8 +66,8 @@ def test_a_member_who_is_no_network_admin_cannot_open_a_city(gql):
     assert "santiago" not in {c["slug"] for c in gql(CITIES)["cities"]}
 
 
-def test_valparaiso_opened_by_a_network_admin_is_usable_within_seconds(http, gql):
-    admin = _admin_token(http)
+def test_valparaiso_opened_by_a_network_admin_is_usable_within_seconds(http, gql, stack):
+    admin = _admin_token(http, stack)
     places = gql(GAZETTEER, {"text": "valparaiso", "country": "CL"}, token=admin)["gazetteerPlaces"]
     assert places[0]["geonamesId"] == VALPARAISO_ID
     assert places[0]["timeZone"] == "America/Santiago" and places[0]["city"] is None
@@ -101,8 +113,8 @@ def test_valparaiso_opened_by_a_network_admin_is_usable_within_seconds(http, gql
     assert again[0]["city"] == {"slug": "valparaiso"}
 
 
-def test_a_weekly_series_in_valparaiso_keeps_ten_oclock_across_chiles_changes(http, gql):
-    admin = _admin_token(http)
+def test_a_weekly_series_in_valparaiso_keeps_ten_oclock_across_chiles_changes(http, gql, stack):
+    admin = _admin_token(http, stack)
     assert gql(OPEN, {"input": VALPARAISO}, token=admin)["cityOpen"]["userErrors"] == []
     near = {"lat": -33.0458, "lon": -71.6197}  # Cerro Concepción
     title = f"Taller de los miércoles {time.time_ns()}"
@@ -143,13 +155,13 @@ GRANT = """mutation($input: NetworkAdminGrantInput!) {
 IS_ADMIN = "{ viewer { isNetworkAdmin } }"
 
 
-def test_the_role_is_granted_by_a_network_admin_never_by_oneself(http, gql, sign_up):
+def test_the_role_is_granted_by_a_network_admin_never_by_oneself(http, gql, sign_up, stack):
     candidate = sign_up("Future admin")
     refused = gql(GRANT, {"input": {"memberId": candidate["id"]}}, token=candidate["token"])["networkAdminGrant"]
     assert refused == {"granted": False, "userErrors": [{"field": ["input"], "code": "FORBIDDEN"}]}
     assert gql(IS_ADMIN, token=candidate["token"])["viewer"]["isNetworkAdmin"] is False
 
-    admin = _admin_token(http)
+    admin = _admin_token(http, stack)
     assert gql(IS_ADMIN, token=admin)["viewer"]["isNetworkAdmin"] is True
     granted = gql(GRANT, {"input": {"memberId": candidate["id"]}}, token=admin)["networkAdminGrant"]
     assert granted == {"granted": True, "userErrors": []}

@@ -4,9 +4,10 @@
 - ``open_cities`` (+ ``open_cities_outbox``): one aggregate per city, ``_id`` = its slug, so two
   admins racing to open two places under one slug cannot both win (the loser's retry takes the
   next free slug).
-- ``network_admins``: one document per member granted the role by another network admin.
-  Members whose email is in ``NETWORK_ADMIN_EMAILS`` are network admins by configuration (how
-  ops name the first one); nobody grants the role to themselves.
+- ``network_admins``: one document per member holding the role: granted by another network
+  admin, or by ops with ``python -m members.admins grant EMAIL`` (how the first one is named:
+  an email in the configuration would name whoever registered that unverified address first).
+  Nobody grants the role to themselves.
 - ``cities`` / ``cities_changed``: this service's own copy (``parentnet_kit.city_copy``), which
   every members process reads its view from, like every other service.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,12 +48,11 @@ def slug_for(name: str) -> str:
 
 
 class CityDirectory:
-    def __init__(self, db: Database, publisher: EventPublisher | None, admin_emails: Iterable[str]) -> None:
+    def __init__(self, db: Database, publisher: EventPublisher | None) -> None:
         self.store = AggregateStore(db, "open_cities", publisher, outbox="open_cities_outbox")
         self.copy = CityCopy(db)
         self.admins = db["network_admins"]
         self.members = db["members"]
-        self.admin_emails = frozenset(e.strip().lower() for e in admin_emails if e.strip())
 
     # -- start-up ------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -76,10 +75,7 @@ class CityDirectory:
     def is_network_admin(self, member_id: str | None) -> bool:
         if not member_id:
             return False
-        if self.admins.find_one({"_id": member_id}, {"_id": 1}) is not None:
-            return True
-        member = self.members.find_one({"_id": member_id}, {"email": 1})
-        return bool(member and str(member.get("email", "")).lower() in self.admin_emails)
+        return self.admins.find_one({"_id": member_id}, {"_id": 1}) is not None
 
     def grant_network_admin(self, granter_id: str, member_id: str) -> dict[str, Any]:
         """``{errors}``: ``FORBIDDEN`` unless the granter is a network admin (so nobody grants

@@ -49,15 +49,16 @@ class Members(DependencyProvider):
 
 class OpenCities(DependencyProvider):
     """The open cities (owned here) and the network-admin role; migrated before the first request.
-    ``NETWORK_ADMIN_EMAILS``: comma-separated emails whose accounts are network admins."""
+    Ops name the first network admin with ``python -m members.admins grant EMAIL``."""
 
     def setup(self) -> None:
         config = self.container.config
-        self.client = MongoClient(config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=5000)
+        self.client = MongoClient(
+            config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=5000, event_listeners=querylog.listeners()
+        )
         self.publisher = EventPublisher(config["AMQP_URI"])
         self.publisher.connect()
-        emails = str(config.get("NETWORK_ADMIN_EMAILS") or "").split(",")
-        self.directory = CityDirectory(self.client[config["MEMBERS_DB"]], self.publisher, emails)
+        self.directory = CityDirectory(self.client[config["MEMBERS_DB"]], self.publisher)
         self.directory.migrate()
         gazetteer.load()  # seconds of CPU: before the first request, never inside one
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from members import gazetteer
+from members import admins, gazetteer
 from members.city_directory import CityDirectory, slug_for
 from parentnet_kit import cities
 
@@ -11,9 +11,13 @@ VALPARAISO_BR = 3445575  # Valparaíso, São Paulo state: another place of the s
 
 
 def directory(db) -> CityDirectory:
-    found = CityDirectory(db, None, ["ops@example.org"])
+    found = CityDirectory(db, None)
     found.migrate()
     db["members"].insert_many([{"_id": "ops", "email": "ops@example.org"}, {"_id": "parent", "email": "p@x.org"}])
+    db["emails"].insert_many(
+        [{"_id": "ops@example.org", "member_id": "ops"}, {"_id": "p@x.org", "member_id": "parent"}]
+    )
+    assert admins.grant(db, "Ops@Example.org") == "ops"  # as ops name the first one
     return found
 
 
@@ -42,6 +46,7 @@ def test_the_founding_cities_are_open_after_the_first_migration(db):
 
 def test_only_a_network_admin_opens_a_city_and_nobody_names_themselves(db):
     found = directory(db)
+    assert admins.grant(db, "nobody@x.org") is None  # no account: nothing granted
     assert found.is_network_admin("ops") and not found.is_network_admin("parent")
     refused = found.open_city("parent", {"geonames_id": VALPARAISO, "languages": ["es"]})
     assert codes(refused) == [((), "FORBIDDEN")]
