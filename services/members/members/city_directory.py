@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,11 @@ from . import gazetteer
 
 SOURCE = "members"
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# What no place name holds and every client would have to defend against: control characters
+# (NUL, newlines), bidirectional embeddings, overrides and isolates (they reorder the text around
+# the name: U+202A-U+202E, U+2066-U+2069), invisible spaces (U+200B, U+2060, U+FEFF) and markup.
+# Zero-width joiners and non-joiners (U+200C, U+200D) stay: Bengali and Persian names need them.
+_UNFIT = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff<>]")
 SLUG_MAX = 60
 NAME_MAX = 100
 LANGUAGES_MAX = 10
@@ -45,6 +51,15 @@ def slug_for(name: str) -> str:
     """``Valparaíso`` -> ``valparaiso``, ``Cần Thơ`` -> ``can-tho`` (ASCII letters and digits)."""
     folded = gazetteer.folded(name).replace("đ", "d").replace("ø", "o").replace("ł", "l")
     return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:SLUG_MAX].strip("-") or "city"
+
+
+def unfit_name(name: str) -> str | None:
+    """Why a display name cannot be shown as it is (None when it can)."""
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        return "a name may not hold control characters such as a newline"
+    if _UNFIT.search(name):
+        return "a name may not hold direction overrides, invisible spaces, < or >"
+    return None
 
 
 class CityDirectory:
@@ -177,8 +192,13 @@ class CityDirectory:
                     errors.append(error(("names", str(tag)), f"{tag!r} is not a language tag", "INVALID"))
                 elif not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX:
                     errors.append(error(("names", tag), f"a name must be 1 to {NAME_MAX} characters", "INVALID"))
+                elif (why := unfit_name(name)) is not None:
+                    errors.append(error(("names", tag), why, "INVALID"))
+                elif clean_languages and tag not in clean_languages:
+                    message = f"a name in {tag}, which is not one of the city's languages"
+                    errors.append(error(("names", tag), message, "INVALID"))
                 else:
-                    clean_names[tag] = name.strip()
+                    clean_names[tag] = unicodedata.normalize("NFC", name.strip())
         slug = fields.get("slug")
         if slug is not None and (not isinstance(slug, str) or len(slug) > SLUG_MAX or not SLUG.match(slug)):
             errors.append(error(("slug",), "slug must be lower-case letters and digits joined by hyphens", "INVALID"))

@@ -94,3 +94,25 @@ def test_opening_twice_changes_nothing_and_a_change_is_a_new_version(db):
     assert brazil["slug"] == "valparaiso-br" and brazil["time_zone"] == "America/Sao_Paulo"
     taken = found.open_city("ops", {"geonames_id": 3871336, "languages": ["es"], "slug": "valparaiso"})
     assert codes(taken) == [(("slug",), "TAKEN")]
+
+
+def test_display_names_that_would_disguise_or_break_text_are_refused_by_field(db):
+    found = directory(db)
+    hostile = {
+        "es": "<img src=x onerror=alert(1)>",
+        "en": "Valpara\u202eosi",
+        "fr": "Val\u200bparaíso",
+        "de": "Valpa\x00raíso\n",
+    }
+    result = found.open_city(
+        "ops", {"geonames_id": VALPARAISO, "languages": ["es", "en", "fr", "de"], "names": hostile}
+    )
+    assert sorted(codes(result)) == sorted((("names", tag), "INVALID") for tag in hostile)
+    assert db["open_cities"].find_one({"_id": "valparaiso"}) is None
+    # A name for a language the city does not list is refused; joiners that scripts need are kept.
+    result = found.open_city("ops", {"geonames_id": VALPARAISO, "languages": ["es"], "names": {"fr": "Valparaíso"}})
+    assert codes(result) == [(("names", "fr"), "INVALID")]
+    kept = found.open_city(
+        "ops", {"geonames_id": VALPARAISO, "languages": ["es", "bn"], "names": {"bn": "ভ্যালপারাইসো\u200c"}}
+    )
+    assert kept["errors"] == []
