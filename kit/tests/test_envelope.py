@@ -55,3 +55,12 @@ def test_an_event_without_a_request_has_no_request_id_on_the_wire():
 def test_an_envelope_from_an_older_producer_or_with_a_bad_request_id_is_read():
     raw = {**event().to_dict(), "request_id": {"not": "a string"}}
     assert Event.from_dict(raw).request_id is None
+
+
+def test_zones_come_from_the_pinned_tzdata_package_not_the_hosts_files():
+    import zoneinfo
+
+    import parentnet_kit  # noqa: F401 - importing the kit sets the search path
+
+    assert zoneinfo.TZPATH == ()
+    assert zoneinfo.ZoneInfo("America/Santiago").key == "America/Santiago"
