@@ -18,16 +18,23 @@ What the five-second settle timer reads stays small however many shifts were eve
 booking (due ``PENDING_TIMEOUT`` after it started), written *before* the shift or booking and
 deleted once settled, so the timer reads only what is open and looks the rest up by ``_id``.
 A shift's seats are ``<shift>:<k>`` for k ≤ its places: a shift's bookings are read from them.
+
+A member's balance, read on every booking, never reads the whole ledger (which only grows): their
+debits are the dense ``<group>:<member>:1..n`` (by ``_id`` until a miss, kept per process: the
+ledger is insert-only), and the entries crediting them are listed in ``coop_credit_ids``, a
+per-(group, member) sequence appended *before* each credit is written; an entry listed but never
+written (a crash, or a refund that lost to a payout) credits nobody and is skipped on read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -38,6 +45,7 @@ from parentnet_kit.fields import field_error as error
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict
 from parentnet_kit.publisher import EventPublisher
+from parentnet_kit.sequences import Sequences
 
 from . import domain
 
@@ -57,6 +65,8 @@ class Coop:
         self.ledger = db["coop_ledger"]
         self.settings = db["coop_settings"]
         self.due = db["coop_due"]
+        self.credits = Sequences(db["coop_credit_ids"], cache_keys=10_000)
+        self._debits_seen: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 
     def ensure_indexes(self) -> None:
         self.shift_store.ensure_indexes()
@@ -81,6 +91,8 @@ class Coop:
         for booking in self.bookings.find({"status": "pending"}, {"at": 1}):
             with contextlib.suppress(DuplicateKeyError):
                 self.due.insert_one({"_id": f"booking:{booking['_id']}", "at": booking["at"] + PENDING_TIMEOUT})
+        for entry in self.ledger.find({"debtor": ESCROW}, {"group_id": 1, "creditor": 1}):  # credits so far
+            self.credits.append(f"{entry['group_id']}:{entry['creditor']}", {"entry": entry["_id"]})
         with contextlib.suppress(DuplicateKeyError):
             adopted.insert_one({"_id": "v1", "at": datetime.now(UTC)})
 
@@ -219,11 +231,24 @@ class Coop:
             self.settings.update_one({"_id": group_id}, {"$set": {"floor_minutes": floor_minutes}})
 
     def balance(self, group_id: str, member_id: str) -> int:
-        credit = sum(
-            e["amount"] for e in self.ledger.find({"group_id": group_id, "creditor": member_id}, {"amount": 1})
-        )
-        debit = sum(e["amount"] for e in self.ledger.find({"group_id": group_id, "debtor": member_id}, {"amount": 1}))
-        return credit - debit
+        """Child-minutes credited to the member in the group less those debited (by ``_id`` only)."""
+        key = f"{group_id}:{member_id}"
+        listed = sorted({e["entry"] for e in self.credits.all(key)})
+        credit = sum(e["amount"] for e in by_ids(self.ledger, listed).values() if e["creditor"] == member_id)
+        return credit - sum(e["amount"] for e in self._debits(group_id, member_id))
+
+    def _debits(self, group_id: str, member_id: str) -> list[dict[str, Any]]:
+        """The member's debits in the group, ``<group>:<member>:1..n``: what this process read
+        before, then forward by ``_id`` until a miss (debits are never changed or deleted)."""
+        key = f"{group_id}:{member_id}"
+        seen = list(self._debits_seen.get(key, []))
+        while (entry := self.ledger.find_one({"_id": f"{key}:{len(seen) + 1}"})) is not None:
+            seen.append(entry)
+        self._debits_seen[key] = seen
+        self._debits_seen.move_to_end(key)
+        if len(self._debits_seen) > 10_000:
+            self._debits_seen.popitem(last=False)
+        return seen
 
     def balances(self, group_id: str) -> dict[str, int]:
         totals: dict[str, int] = {}
@@ -311,10 +336,7 @@ class Coop:
         group, member = booking["group_id"], booking["member_id"]
         floor = self.floor(group)
         for _ in range(MAX_ATTEMPTS):
-            last = self.ledger.find_one(
-                {"group_id": group, "debtor": member, "seq": {"$exists": True}}, sort=[("seq", DESCENDING)]
-            )
-            seq = (last["seq"] if last else 0) + 1
+            seq = len(self._debits(group, member)) + 1  # dense: the next number after the last taken
             if self.balance(group, member) - booking["cost"] < floor:
                 return False
             entry = {
@@ -366,8 +388,10 @@ class Coop:
 
     def _settle(self, booking: dict[str, Any], to: str, kind: str) -> bool:
         """The escrow pays ``to`` for a booking, once (a refund and a payout exclude each other)."""
+        entry_id = f"{booking['group_id']}:{ESCROW}:{booking['_id']}"
+        self.credits.append(f"{booking['group_id']}:{to}", {"entry": entry_id})  # listed before it is written
         entry = {
-            "_id": f"{booking['group_id']}:{ESCROW}:{booking['_id']}",
+            "_id": entry_id,
             "group_id": booking["group_id"],
             "debtor": ESCROW,
             "creditor": to,

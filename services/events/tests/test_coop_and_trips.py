@@ -241,3 +241,25 @@ def test_the_settle_timer_pays_ended_shifts_and_finishes_what_a_crash_left_from_
     rota = {d["date"]: d["driver_id"] for d in call(c, "trip_rota", trip["id"])}
     assert (rota[days[0]], rota[days[1]]) == ("bao-due", "ana-due")
     assert db.trip_swaps_due.count_documents({}) == 0
+
+
+def test_a_booking_reads_the_ledger_by_id_only(container_factory, service_config_at_volume, tmp_path, monkeypatch):
+    """The ledger only grows (two entries a booking): every read of it on a booking is a point lookup."""
+    from events.service import EventsService
+    from parentnet_kit import querylog
+
+    log = tmp_path / "queries.jsonl"
+    monkeypatch.setenv(querylog.ENV, str(log))
+    c = container_factory(EventsService, {**service_config_at_volume, "max_workers": 4})
+    c.start()
+    shift = call(c, "coop_offer", "host-ledger", "g-ledger", shift_fields(3, 9, places=4))["shift"]
+    for parent in ("p1-ledger", "p2-ledger"):
+        assert call(c, "coop_book", shift["id"], parent, 1)["errors"] == []
+    booking = call(c, "coop_book", shift["id"], "p3-ledger", 1)["booking"]
+    assert call(c, "coop_cancel", booking["id"], "p3-ledger")["errors"] == []
+    assert call(c, "coop_balance", "g-ledger", "p3-ledger")["balance"] == 0
+    assert call(c, "coop_balance", "g-ledger", "p1-ledger")["balance"] == -60
+    rows = querylog.summarize(log.read_text().splitlines())
+    reading = ("find", "aggregate", "count", "update", "delete")
+    ledger_reads = [r for r in rows if r["collection"] == "coop_ledger" and r["command"] in reading]
+    assert ledger_reads and all(r["indexed"] for r in ledger_reads), ledger_reads
