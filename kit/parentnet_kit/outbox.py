@@ -109,26 +109,46 @@ class AggregateStore:
         """Nothing to create: every read is by ``_id`` or of the small markers (FerretDB would
         never use a secondary index, and each would cost every write)."""
 
-    def adopt(self, batch: int = 200, pause: float = 0.05) -> int:
-        """Once per outbox: a marker for each record that code from before the markers left
-        unpublished. That is one read of the whole outbox (a year of history, on FerretDB a
-        decode of every record), so the sweeper runs it, not start-up, in batches of ``batch``
-        with ``pause`` seconds between them so the store keeps serving. Returns how many."""
+    def adopt(self, batch: int = 200, duty: float = 0.5) -> int:
+        """Once per outbox, what code from before the markers left in it: a marker for each
+        record it left unpublished, and the published records older than the retention deleted
+        (the history it kept of every version ever written). That is one read of the whole
+        outbox (on FerretDB, a decode of every record), so the sweeper runs it, not start-up, in
+        batches of ``batch``, resting after each as long as the batch took divided by ``duty``
+        less the batch (``duty`` 0.5: it works half the time), so the store keeps serving while a
+        year of history goes. Returns how many records were adopted (given markers)."""
         adopted = self.outbox.database["outbox_adopted"]
         if adopted.find_one({"_id": self.outbox.name}) is not None:
             return 0
-        found = 0
+        found, removed = 0, 0
+        cutoff = datetime.now(UTC) - self.retention
         records = self.outbox.find({}, {"published": 1, "created_at": 1}).batch_size(batch)
+        started, expired = time.monotonic(), []
         for n, record in enumerate(records, 1):
             if record.get("published") is False:
                 with contextlib.suppress(DuplicateKeyError):
                     self.marks.insert_one({"_id": record["_id"], "created_at": record["created_at"]})
                 found += 1
+            elif record.get("published") is True and aware(record["created_at"]) < cutoff:
+                expired.append(record["_id"])
+            elif record.get("published") is True:  # recent: compacted with the others after the retention
+                with contextlib.suppress(DuplicateKeyError):
+                    self.done.insert_one({"_id": record["_id"], "published_at": aware(record["created_at"])})
             if n % batch == 0:
-                time.sleep(pause)
+                removed += self._delete_records(expired)
+                expired = []
+                worked = time.monotonic() - started
+                time.sleep(worked * (1 - duty) / duty)
+                started = time.monotonic()
+        removed += self._delete_records(expired)
         with contextlib.suppress(DuplicateKeyError):
-            adopted.insert_one({"_id": self.outbox.name, "at": datetime.now(UTC), "records": found})
+            adopted.insert_one({"_id": self.outbox.name, "at": datetime.now(UTC), "records": found, "removed": removed})
         return found
+
+    def _delete_records(self, record_ids: list[str]) -> int:
+        for record_id in record_ids:
+            self.outbox.delete_one({"_id": record_id})
+        return len(record_ids)
 
     def get(self, aggregate_id: str) -> dict[str, Any] | None:
         return self.aggregates.find_one({"_id": aggregate_id})

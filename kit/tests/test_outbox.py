@@ -166,10 +166,15 @@ def test_unpublished_records_of_an_older_outbox_are_adopted_once(db):
     db.outbox.insert_one(
         {"_id": "agg2:1", "aggregate_id": "agg2", "version": 1, "published": True, "created_at": datetime.now(UTC)}
     )
+    old = datetime.now(UTC) - timedelta(days=200)  # the history older code kept of every version
+    db.outbox.insert_one({"_id": "agg3:1", "aggregate_id": "agg3", "version": 1, "published": True, "created_at": old})
     store = AggregateStore(db, "things", None)
-    assert store.adopt(batch=1, pause=0) == 1
+    assert store.adopt(batch=1, duty=1.0) == 1
     assert store.adopt() == 0  # once per outbox
     assert [m["_id"] for m in store.marks.find({})] == ["agg1:1"]
+    # Published within the retention: kept (a writer may still collide with it); older: gone.
+    assert sorted(r["_id"] for r in db.outbox.find({})) == ["agg1:1", "agg2:1"]
+    assert [d["_id"] for d in db.outbox_done.find({})] == ["agg2:1"]  # compacted after the retention
 
 
 def test_a_creation_collides_with_its_aggregate_after_the_record_is_gone(db, amqp_uri):
