@@ -193,21 +193,44 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return await answer(request, payload, "POST")
 
     uploads_in_flight = 0
+    uploads_by_address: dict[str, int] = {}
+    upload_limiter = RateLimiter(settings.limits.rate_points_per_minute)
 
     async def graphql_multipart(request: Request, media: str) -> Response:
         """A request with files (the GraphQL multipart request spec; ``uploads.py``). At most
         ``max_uploads_in_flight`` at once per process: each holds its file (up to 10 MB) in memory
-        and its decoding (up to ~300 MB for a 50 MP picture, two at a time) may follow."""
+        and its decoding (up to ~300 MB for a 50 MP picture, two at a time) may follow. Of those,
+        at most ``max_uploads_per_address`` from one address (429 beyond), and each body must be
+        in within ``upload_body_seconds`` (408 then): stalled bodies from one address cannot
+        hold every slot."""
         nonlocal uploads_in_flight
+        address = client_address(request, settings.trust_forwarded)
+        if uploads_by_address.get(address, 0) >= settings.max_uploads_per_address:
+            message = f"At most {settings.max_uploads_per_address} uploads at once from one address; try again soon."
+            body = {"errors": [client_error(message, "RATE_LIMITED")]}
+            return refuse(request, body, 429, media, {"Retry-After": "1"})
         if uploads_in_flight >= settings.max_uploads_in_flight:
             message = "Too many uploads at once on this server; try again in a second."
             body = {"errors": [client_error(message, "SERVICE_UNAVAILABLE")]}
             return refuse(request, body, 503, media, {"Retry-After": "1"})
+        # pictureAdd's upload_cost is spent from the client's budget (a member's when signed in);
+        # the same from the address's upload budget too, so many accounts at one address do not
+        # decode more than one would.
+        wait = upload_limiter.spend(address, settings.limits.upload_cost)
+        if wait is not None:
+            seconds = int(wait + 0.999)
+            error = client_error(f"Too many requests; try again in {seconds} s.", "RATE_LIMITED")
+            error["extensions"]["retryAfterSeconds"] = seconds
+            return refuse(request, {"errors": [error]}, 429, media, {"Retry-After": str(seconds)})
         uploads_in_flight += 1
+        uploads_by_address[address] = uploads_by_address.get(address, 0) + 1
         try:
             return await _multipart(request, media)
         finally:
             uploads_in_flight -= 1
+            uploads_by_address[address] -= 1
+            if not uploads_by_address[address]:
+                del uploads_by_address[address]
 
     async def _multipart(request: Request, media: str) -> Response:
         if needs_preflight(request):
@@ -218,7 +241,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return refuse(request, {"errors": [client_error(message, "BAD_REQUEST")]}, 400, media)
         try:
             payload = await read_multipart(
-                request, settings.max_body_bytes, settings.picture_limits.max_bytes, drain_bytes=64 << 20
+                request,
+                settings.max_body_bytes,
+                settings.picture_limits.max_bytes,
+                drain_bytes=64 << 20,
+                body_seconds=settings.upload_body_seconds,
             )
         except UploadRefused as refused:
             error = client_error(refused.message, refused.code)

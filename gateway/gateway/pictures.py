@@ -9,12 +9,14 @@ serving), and only the clean variants go to the service that owns the subject (e
 outings; listings: listings; members: groups and members), which checks them again and stores
 them in its own database. A photo's GPS position never leaves this process.
 
-Picture URLs are a capability for one viewer: ``/pictures/<kind>/<subject>/<picture>/<sha256>.<ext>``
-(immutable: the path names the bytes) with ``v`` (the viewer, sealed; ``-`` for none), ``e`` (expiry)
-and ``s`` (an HMAC of all of it under ``GATEWAY_PICTURE_URL_KEY``). Serving checks the
-signature, then asks again whether that viewer may see the subject now (blocks, private
-groups, removal) and whether the picture is still on it; any "no" is the same 404 as a URL that
-never existed, so a URL is no oracle. A URL copied elsewhere works for that viewer's rights
+Picture URLs are a capability for one viewer: ``/pictures/<kind>/<subject>/<picture>/<size>-<name>.<ext>``
+(immutable: ``name`` is ``UrlSigner.content_name``, an HMAC of the bytes' digest keyed per
+picture, never the plain digest, which would let anyone holding a photo recognise it) with
+``v`` (the viewer, sealed; ``-`` for none), ``e`` (expiry) and ``s`` (an HMAC of all of it
+under ``GATEWAY_PICTURE_URL_KEY``). Serving checks the signature, then asks again whether that
+viewer may see the subject now (blocks, private groups, a member's pictures for signed-in
+viewers only, removal) and whether the picture is still on it; any "no" is the same 404 as a
+URL that never existed, so a URL is no oracle. A URL copied elsewhere works for that viewer's rights
 until it expires (12 to 24 h; stable for 12 h, so browsers cache it).
 """
 
@@ -91,6 +93,14 @@ class UrlSigner:
             return self._seal.decrypt(raw, [b"viewer"]).decode()
         except (ValueError, InvalidTag, UnicodeDecodeError):
             return None
+
+    def content_name(self, picture_id: str, sha256: str) -> str:
+        """The name of a variant's bytes in its URL and ETag: an HMAC of their digest under a key
+        of this picture's own (from ``key`` and ``picture_id``). Fixed for the stored bytes (URLs
+        stay immutable), yet the same photo added twice gets unrelated names: nobody holding a
+        photo can compute its name, or recognise it among someone's pictures."""
+        picture_key = hmac.digest(self.key, b"picture-content:" + picture_id.encode(), hashlib.sha256)
+        return hmac.new(picture_key, sha256.encode(), hashlib.sha256).hexdigest()
 
     def _mac(self, path: str, viewer: str, expires: int) -> str:
         message = f"{path}|{viewer}|{expires}".encode()
@@ -219,7 +229,8 @@ class Picture(graphene.ObjectType):
 def _variant(picture: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
     kind, subject_id = picture["subject"].split(":", 1)
     extension = processing.EXTENSIONS[variant["content_type"]]
-    path = f"/pictures/{kind}/{subject_id}/{picture['id']}/{variant['sha256']}.{extension}"
+    name = SIGNER.content_name(picture["id"], variant["sha256"])
+    path = f"/pictures/{kind}/{subject_id}/{picture['id']}/{variant['size']}-{name}.{extension}"
     return {**variant, "path": path}
 
 
@@ -245,6 +256,8 @@ def pictures_resolver(type_name: str) -> Any:
         ctx: Context = info.context
         if _members_only(type_name, root) and await ctx.group_role(root["id"]) is None:
             return []
+        if type_name == "Member" and not await _may_see_member(ctx, root["id"]):
+            return []
         return [as_picture(p) for p in await ctx.loaders.pictures[kind].load(root["id"])]
 
     return staticmethod(resolve)
@@ -256,7 +269,17 @@ async def _visible_subject(ctx: Context, type_name: str, subject_id: str) -> dic
     subject = await NODE_LOADERS[type_name](SimpleNamespace(context=ctx), subject_id)  # type: ignore[arg-type]
     if subject is not None and _members_only(type_name, subject) and await ctx.group_role(subject_id) is None:
         return None
+    if subject is not None and type_name == "Member" and not await _may_see_member(ctx, subject_id):
+        return None
     return subject
+
+
+async def _may_see_member(ctx: Context, member_id: str) -> bool:
+    """A member's pictures are for signed-in viewers only, and never across a block either way:
+    a member's face is not for whoever holds a link or scrapes signed out (protected mode)."""
+    if ctx.viewer_id is None:
+        return False
+    return ctx.viewer_id == member_id or member_id not in await ctx.apart()
 
 
 def _members_only(type_name: str, subject: dict[str, Any]) -> bool:
@@ -446,16 +469,17 @@ def _not_found() -> Response:
 
 
 async def serve(request: Request, rpc: Any, authenticator: Any, client: str) -> Response:
-    """``GET /pictures/<kind>/<subject>/<picture>/<sha256>.<ext>?v&e&s``: the variant's bytes
+    """``GET /pictures/<kind>/<subject>/<picture>/<size>-<name>.<ext>?v&e&s``: the variant's bytes
     for the viewer the URL was made for, if they may still see it; 404 otherwise, whatever the
     reason. 304 for a matching If-None-Match."""
     params = request.path_params
     kind, subject_id, picture_id, file = params["kind"], params["subject"], params["picture"], params["file"]
-    sha256, _, extension = file.partition(".")
+    stem, _, extension = file.partition(".")
+    size, _, name = stem.partition("-")
     path = request.url.path
     query = request.query_params
     checked = SIGNER.check(path, query.get("v", ""), query.get("e", ""), query.get("s", ""))
-    if checked is None or kind not in TYPE_OF_KIND or len(sha256) != 64:
+    if checked is None or kind not in TYPE_OF_KIND or size not in dict(processing.SIZES) or len(name) != 64:
         return _not_found()
     left, viewer = checked
     ctx = Context(
@@ -471,13 +495,15 @@ async def serve(request: Request, rpc: Any, authenticator: Any, client: str) -> 
     # trip instead of three; nothing is sent before every answer is in.
     visible, stored, _ = await asyncio.gather(
         _visible_subject(ctx, type_name, subject_id),
-        ctx.rpc.call(service, "picture_file", kind, subject_id, picture_id, sha256),
+        ctx.rpc.call(service, "picture_file", kind, subject_id, picture_id, size),
         ctx.viewer_context(),
     )
     if visible is None or stored is None or processing.EXTENSIONS.get(stored["content_type"]) != extension:
         return _not_found()
+    if not hmac.compare_digest(SIGNER.content_name(picture_id, stored["sha256"]), name):
+        return _not_found()
     headers = {
-        "ETag": f'"{stored["sha256"]}"',
+        "ETag": f'"{name}"',
         # For this viewer only (the URL carries them, sealed); the bytes at this path never change.
         "Cache-Control": f"private, max-age={left}, immutable",
         "X-Content-Type-Options": "nosniff",

@@ -37,6 +37,10 @@ class Settings:
     public_url: str | None = None
     # Multipart requests (uploads) read or processed at once by one process; more get 503.
     max_uploads_in_flight: int = 8
+    # Of those, at most this many from one address: one address cannot take every slot.
+    max_uploads_per_address: int = 2
+    # Seconds a multipart body has to arrive whole; a slower one is answered 408 and its slot freed.
+    upload_body_seconds: float = 60.0
     # Prometheus' /metrics on a port of its own (0: off), not the API's.
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
@@ -76,6 +80,8 @@ class Settings:
             picture_url_key=os.environ.get("GATEWAY_PICTURE_URL_KEY", "").encode() or None,
             public_url=os.environ.get("GATEWAY_PUBLIC_URL") or None,
             max_uploads_in_flight=_int("GATEWAY_MAX_UPLOADS_IN_FLIGHT", 8),
+            max_uploads_per_address=_int("GATEWAY_MAX_UPLOADS_PER_ADDRESS", 2),
+            upload_body_seconds=float(os.environ.get("GATEWAY_UPLOAD_BODY_SECONDS") or 60),
             metrics_port=_int("METRICS_PORT", 0),
             metrics_host=os.environ.get("METRICS_HOST") or "127.0.0.1",
         )

@@ -11,7 +11,9 @@ Bounds, checked while the body streams in, before anything executes:
   refused with 413 naming the variable the file was for (``operations`` and ``map`` come first,
   so it is known) — the rest of the body is read and dropped up to ``drain_bytes`` so that
   clients that write their whole body before reading (curl, httpx, browsers) get the answer;
-  a body declaring more than that is refused at once, unread.
+  a body declaring more than that is refused at once, unread;
+- the whole body within ``body_seconds`` (``GATEWAY_UPLOAD_BODY_SECONDS``): a body still
+  incomplete then is answered 408, so a client that stalls holds its upload slot no longer.
 - CSRF: a multipart POST is a "simple" request a page on any site may send without a CORS
   preflight, so one must carry a header only scripts can set after a preflight
   (``PREFLIGHT_HEADERS``), as Apollo Server asks too. (JSON bodies need no such header: their
@@ -20,6 +22,7 @@ Bounds, checked while the body streams in, before anything executes:
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -156,10 +159,28 @@ def _mapping(raw: bytes, max_files: int) -> dict[str, list[str]]:
 
 
 async def read_multipart(
-    request: Request, max_json_bytes: int, max_file_bytes: int, max_files: int = 4, drain_bytes: int = 64 << 20
+    request: Request,
+    max_json_bytes: int,
+    max_file_bytes: int,
+    max_files: int = 4,
+    drain_bytes: int = 64 << 20,
+    body_seconds: float | None = None,
 ) -> dict[str, Any]:
     """The request's GraphQL payload (``query``, ``variables``, ... with ``Upload``s where the
-    map puts them). Raises ``UploadRefused``."""
+    map puts them). Raises ``UploadRefused``: 408 when the body (drained rest included) is not
+    all in within ``body_seconds``."""
+    try:
+        async with asyncio.timeout(body_seconds):
+            parts = await _read_parts(request, max_json_bytes, max_file_bytes, max_files, drain_bytes)
+    except TimeoutError:
+        message = f"The request body did not arrive within {body_seconds:g} seconds."
+        raise UploadRefused(408, "REQUEST_TIMEOUT", message) from None
+    return _payload(parts)
+
+
+async def _read_parts(
+    request: Request, max_json_bytes: int, max_file_bytes: int, max_files: int, drain_bytes: int
+) -> _Parts:
     _, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if not boundary:
@@ -186,6 +207,10 @@ async def read_multipart(
         raise
     except ValueError as exc:  # python-multipart's parse errors
         raise UploadRefused(400, "BAD_REQUEST", f"The multipart body is malformed: {exc}") from None
+    return parts
+
+
+def _payload(parts: _Parts) -> dict[str, Any]:
     if "operations" not in parts.fields or parts.mapping is None:
         raise UploadRefused(400, "BAD_REQUEST", "A multipart request needs the operations and map parts.")
     try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from gateway.pictures import URL_WINDOW, UrlSigner
+from gateway import pictures
+from gateway.pictures import URL_WINDOW, UrlSigner, _variant
 
 PATH = "/pictures/outing/o1/p1/" + "a" * 64 + ".jpg"
 
@@ -46,3 +48,54 @@ def test_a_forged_url_is_a_plain_404_without_any_call(make_client):
     answer = client.get(PATH + "?v=-&e=9999999999&s=forged")
     assert answer.status_code == 404 and answer.headers["cache-control"] == "no-store"
     assert fake.calls == []
+
+
+SHA = "b" * 64  # what the service stores: the plain digest of the bytes
+
+
+def member_answers(blocked_by: tuple[str, ...] = ()) -> dict:
+    return {
+        "members.get_members": lambda keys, viewer_id=None: [{"id": k, "name": "A"} for k in keys],
+        "members.viewer_context": lambda viewer: {
+            "blocked_by": list(blocked_by),
+            "blocked": [],
+            "groups": {},
+            "protected": False,
+        },
+        "members.picture_file": lambda kind, subject, picture, variant: (
+            {"content_type": "image/jpeg", "sha256": SHA, "data": base64.b64encode(b"\xff\xd8jpeg").decode()}
+            if (kind, subject, picture, variant) == ("member", "a1", "p1", "thumbnail")
+            else None
+        ),
+    }
+
+
+def member_picture_url(viewer: str | None) -> str:
+    picture = {"id": "p1", "subject": "member:a1"}
+    path = _variant(picture, {"size": "thumbnail", "content_type": "image/jpeg", "sha256": SHA})["path"]
+    return pictures.SIGNER.url(path, viewer, "http://testserver/")
+
+
+def test_a_members_picture_is_served_to_signed_in_viewers_only_and_never_across_a_block(make_client):
+    client, _ = make_client(member_answers())
+    seen = client.get(member_picture_url("b1"))
+    assert seen.status_code == 200 and seen.content == b"\xff\xd8jpeg"
+    signed_out = client.get(member_picture_url(None))
+    assert signed_out.status_code == 404 and signed_out.text == "Not found.\n"
+    blocked, _ = make_client(member_answers(blocked_by=("a1",)))
+    assert blocked.get(member_picture_url("b1")).status_code == 404
+
+
+def test_urls_and_etags_name_the_bytes_with_a_key_of_each_picture_never_their_digest(make_client):
+    client, _ = make_client(member_answers())
+    url = member_picture_url("b1")
+    name = urlsplit(url).path.rsplit("/", 1)[1].removeprefix("thumbnail-").removesuffix(".jpg")
+    assert len(name) == 64 and name != SHA
+    assert client.get(url).headers["etag"] == f'"{name}"'
+    # The same bytes on another picture, or under another server key: unrelated names.
+    assert pictures.SIGNER.content_name("p2", SHA) != name
+    assert UrlSigner(b"k" * 32).content_name("p1", SHA) != name
+    assert pictures.SIGNER.content_name("p1", SHA) == name  # fixed for the stored bytes: URLs stay immutable
+    # The plain digest in the path is no longer a name: the same 404 as a forged URL.
+    plain = pictures.SIGNER.url(f"/pictures/member/a1/p1/thumbnail-{SHA}.jpg", "b1", "http://testserver/")
+    assert client.get(plain).status_code == 404

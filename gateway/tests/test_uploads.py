@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
+import threading
+import time
+from types import SimpleNamespace
 
+import httpx
+import uvicorn
+from conftest import FakeRpc
+
+from gateway import limits
+from gateway.app import create_app
+from gateway.limits import Limits
+from gateway.settings import Settings
 from gateway.uploads import Upload
 
 ECHO = "mutation($input: PictureAddInput!) { pictureAdd(input: $input) { userErrors { field code } } }"
@@ -75,3 +88,100 @@ def test_an_introspection_sent_with_a_file_still_answers(make_client):
     sent = {"query": '{ __type(name: "Upload") { name } }', "variables": {"f": None}}  # f: not declared
     answer = multipart(client, sent, {"0": ["variables.f"]}, {"0": ("a.jpg", b"x", "image/jpeg")})
     assert answer.status_code == 200 and answer.json()["data"] == {"__type": {"name": "Upload"}}
+
+
+def test_the_21st_upload_in_a_minute_from_one_address_is_refused(make_client, monkeypatch):
+    # Time stands still: nothing refills between the uploads, however slow this machine is.
+    monkeypatch.setattr(limits, "time", SimpleNamespace(monotonic=lambda: 1_000.0))
+    client, _ = make_client({})
+    file = {"0": ("a.jpg", b"x", "image/jpeg")}
+    for n in range(20):
+        answer = multipart(client, operations(), {"0": ["variables.input.file"]}, file)
+        assert answer.status_code == 200, n  # signed out: UNAUTHENTICATED, but paid for all the same
+    refused = multipart(client, operations(), {"0": ["variables.input.file"]}, file)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    [error] = refused.json()["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    # A query still fits in what is left: the upload's price is for decoding, not for reading.
+    assert client.post("/graphql", json={"query": "{ __typename }"}).status_code == 200
+
+
+def serve_in_thread(**overrides):
+    """The app on a real socket (uvicorn in a thread): stalled bodies need real connections."""
+    settings = Settings(
+        amqp_uri="amqp://unused",
+        rpc_timeout=1,
+        health_timeout=1,
+        max_body_bytes=64 * 1024,
+        introspection=True,
+        explorer=False,
+        cors_origins=(),
+        limits=Limits(),
+        max_sockets_per_address=50,
+        **overrides,
+    )
+    app = create_app(settings)
+    fake = FakeRpc({})
+    app.state.rpc.call, app.state.rpc.connect = fake.call, fake.connect
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, port
+
+
+def stall(port: int, source: str) -> socket.socket:
+    """A chunked multipart POST from ``source`` that sends operations and map, then nothing."""
+    boundary = "stall"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{json.dumps(operations())}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n'
+        '{"0": ["variables.input.file"]}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="a.jpg"\r\n\r\n'
+    ).encode()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+    sock.sendall(
+        b"POST /graphql HTTP/1.1\r\nHost: t\r\nApollo-Require-Preflight: true\r\nTransfer-Encoding: chunked\r\n"
+        + f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n".encode()
+        + f"{len(head):x}\r\n".encode()
+        + head
+        + b"\r\n"
+    )
+    return sock
+
+
+def status_of(sock: socket.socket) -> int:
+    return int(sock.recv(65536).split(b" ", 2)[1])
+
+
+def test_stalled_uploads_from_one_address_leave_the_others_slots_and_are_cut_at_the_deadline():
+    server, thread, port = serve_in_thread(max_uploads_in_flight=8, max_uploads_per_address=2, upload_body_seconds=2)
+    try:
+        stalled = [stall(port, "127.0.0.2") for _ in range(8)]
+        time.sleep(0.3)
+        refused = [s for s in stalled if select.select([s], [], [], 0.2)[0]]
+        assert len(refused) == 6 and {status_of(s) for s in refused} == {429}  # two per address at most
+        held = [s for s in stalled if s not in refused]
+        started = time.monotonic()
+        transport = httpx.HTTPTransport(local_address="127.0.0.3")
+        with httpx.Client(transport=transport, base_url=f"http://127.0.0.1:{port}", timeout=10) as other:
+            answer = multipart(
+                other, operations(), {"0": ["variables.input.file"]}, {"0": ("a.jpg", b"x", "image/jpeg")}
+            )
+        assert answer.status_code == 200  # signed out, so UNAUTHENTICATED: but it ran, not 503 or 429
+        assert time.monotonic() - started < 1.5  # it did not wait for the stalled ones
+        for sock in held:
+            sock.settimeout(5)
+            assert status_of(sock) == 408  # cut at the deadline
+        assert 1.0 <= time.monotonic() - started < 4.5
+        # Their slots are free again: the same address may upload.
+        again = stall(port, "127.0.0.2")
+        again.sendall(b"1\r\n-\r\n")
+        assert not select.select([again], [], [], 0.3)[0]  # held, not refused
+        for sock in [*stalled, again]:
+            sock.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)

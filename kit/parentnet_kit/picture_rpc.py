@@ -101,7 +101,7 @@ class PictureEntrypoints:
         return self.pictures.of([f"{kind}:{s}" for s in subject_ids])
 
     @rpc
-    def picture_file(self, kind: str, subject_id: str, picture_id: str, sha256: str) -> dict[str, Any] | None:
-        """One variant's bytes, ``{"content_type", "sha256", "data": base64}``, while the picture
-        is on the subject; None otherwise."""
-        return self.pictures.file(f"{kind}:{subject_id}", picture_id, sha256)
+    def picture_file(self, kind: str, subject_id: str, picture_id: str, variant: str) -> dict[str, Any] | None:
+        """One variant's bytes, ``{"content_type", "sha256", "data": base64}``, by its size
+        (``large``, ...) or digest, while the picture is on the subject; None otherwise."""
+        return self.pictures.file(f"{kind}:{subject_id}", picture_id, variant)

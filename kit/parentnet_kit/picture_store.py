@@ -181,13 +181,14 @@ class PictureStore:
         found = by_ids(self.sets, subjects)
         return [found[s]["pictures"] if s in found else [] for s in subjects]
 
-    def file(self, subject: str, picture_id: str, sha256: str) -> dict[str, Any] | None:
-        """``{"content_type", "sha256", "data": base64}`` of the variant of ``picture_id`` whose
-        digest is ``sha256``, while the picture is on ``subject``; None otherwise."""
+    def file(self, subject: str, picture_id: str, variant_name: str) -> dict[str, Any] | None:
+        """``{"content_type", "sha256", "data": base64}`` of the variant of ``picture_id`` named by
+        ``variant_name``, its size (``large``, ...) or its digest, while the picture is on
+        ``subject``; None otherwise."""
         listed = next((p for p in self.of([subject])[0] if p["id"] == picture_id), None)
         if listed is None:
             return None
-        variant = next((v for v in listed["variants"] if v["sha256"] == sha256), None)
+        variant = next((v for v in listed["variants"] if variant_name in (v["size"], v["sha256"])), None)
         if variant is None:
             return None
         stored = self.files.find_one({"_id": f"{picture_id}:{variant['size']}"})

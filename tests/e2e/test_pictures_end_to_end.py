@@ -3,6 +3,7 @@ multipart request spec) and as a browser fetches them (the variant URLs), on the
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -18,7 +19,7 @@ from PIL import ExifTags, Image
 from support.graphql import post
 from test_community_end_to_end import GROUP, JOIN_GROUP
 from test_listings_end_to_end import CREATE as LISTING_CREATE
-from test_listings_end_to_end import stroller
+from test_listings_end_to_end import PROTECT, stroller
 from test_outing_end_to_end import CREATE, proposal
 
 PICTURE = "id width height variants { size url width height contentType byteSize }"
@@ -290,3 +291,45 @@ def test_a_private_groups_pictures_are_for_its_members_only(http, sign_up, gql):
     node = ("query($id: ID!) { node(id: $id) { id } }", {"id": added["picture"]["id"]})
     assert gql(*node, token=outsider["token"])["node"] is None
     assert gql(*node, token=admin["token"])["node"] == {"id": added["picture"]["id"]}
+
+
+def test_a_members_pictures_are_for_signed_in_viewers_on_no_side_of_a_block(http, sign_up, gql):
+    member, viewer = sign_up("Member"), sign_up("Viewer")
+    added = upload(http, member["token"], member["id"], photo_from_home(300, 200)).json()["data"]["pictureAdd"]
+    assert added["userErrors"] == []
+    seen = gql(SUBJECT_PICTURES, {"id": member["id"]}, token=viewer["token"])["node"]["pictures"]
+    assert [p["id"] for p in seen] == [added["picture"]["id"]]
+    url = seen[0]["variants"][2]["url"]
+    assert http.get(url).status_code == 200
+    # Signed out: a member's face is for nobody, whoever holds a link.
+    signed_out = post(http, SUBJECT_PICTURES, {"id": member["id"]}).json()
+    assert "errors" not in signed_out and signed_out["data"]["node"]["pictures"] == []
+
+    block = "mutation($input: MemberBlockInput!) { memberBlock(input: $input) { userErrors { code } } }"
+    assert gql(block, {"input": {"memberId": viewer["id"]}}, token=member["token"])["memberBlock"]["userErrors"] == []
+    assert gql(PROTECT, {"on": True}, token=member["token"])["memberUpdateProfile"]["userErrors"] == []
+    node = gql(SUBJECT_PICTURES, {"id": member["id"]}, token=viewer["token"])["node"]
+    assert node is None or node["pictures"] == []
+    assert http.get(url).status_code == 404  # the same 404 as a forged URL
+    assert post(http, SUBJECT_PICTURES, {"id": member["id"]}).json()["data"]["node"]["pictures"] == []
+    mine = gql(SUBJECT_PICTURES, {"id": member["id"]}, token=member["token"])["node"]["pictures"]
+    assert [p["id"] for p in mine] == [added["picture"]["id"]]
+
+
+def test_the_same_image_added_twice_gets_unrelated_url_names_and_etags(http, sign_up, gql):
+    owner = sign_up("Owner")
+    group = gql(GROUP, token=owner["token"])["groupCreate"]["group"]["id"]
+    photo = photo_from_home(320, 240)
+    names, etags = [], []
+    for subject in (owner["id"], group):
+        added = upload(http, owner["token"], subject, photo).json()["data"]["pictureAdd"]
+        assert added["userErrors"] == []
+        url = added["picture"]["variants"][0]["url"]
+        names.append(url.split("?")[0].rsplit("/", 1)[1])
+        fetched = http.get(url)
+        assert fetched.status_code == 200
+        etags.append(fetched.headers["etag"])
+        digest = hashlib.sha256(fetched.content).hexdigest()
+        assert digest not in url and digest not in fetched.headers["etag"]  # no plain digest to match a photo by
+        assert http.get(url, headers={"If-None-Match": fetched.headers["etag"]}).status_code == 304
+    assert names[0] != names[1] and etags[0] != etags[1]
