@@ -169,7 +169,7 @@ class Member(graphene.ObjectType):
             "Yours only (FORBIDDEN on anyone else's profile, null signed out): the outings of the groups you are in."
         ),
     )
-    pictures = pictures_field("the member (the last, newest, is their profile picture)")
+    pictures = pictures_field("the member (the last, newest, is their profile picture; signed-in members only)")
     resolve_pictures = pictures_resolver("Member")
     is_network_admin = graphene.Boolean(
         description="Yours only: you may open cities (cityOpen) and name other network admins (networkAdminGrant)."
