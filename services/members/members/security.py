@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -247,15 +248,26 @@ class Attempts:
         return dropped
 
 
+_TOKEN_DAY = re.compile(r"^pnr_(\d{8})_[A-Za-z0-9_-]{20,}$")
+
+
 class Sessions:
     """A login starts a session; its refresh tokens rotate, and logout revokes the session.
 
-    A refresh token is spent by inserting its digest into ``spent_refresh_tokens``: of two
-    racing uses only one insert succeeds. A second use of a spent token means it was
-    stolen (or replayed), so the whole session is revoked.
+    A refresh token is spent by inserting its digest into the spent tokens: of two racing uses
+    only one insert succeeds. A second use of a spent token means it was stolen (or replayed),
+    so the whole session is revoked.
+
+    Every rotation writes a token and spends one, so both are kept by the day the token expires
+    (``pnr_<YYYYMMDD>_<random>``: ``refresh_tokens_<day>``, ``spent_refresh_tokens_<day>``) and the
+    hourly purge drops the days that are over without reading them. Tokens from before the days
+    (``pnr_<random>``) stay in ``refresh_tokens`` / ``spent_refresh_tokens``, dropped whole once
+    the last of them has expired (``legacy_refresh_until``, one refresh lifetime after the first
+    start of this code).
     """
 
     def __init__(self, db: Database, refresh_ttl: timedelta) -> None:
+        self.db = db
         self.sessions: Collection = db["sessions"]
         self.tokens: Collection = db["refresh_tokens"]
         self.spent: Collection = db["spent_refresh_tokens"]
@@ -265,7 +277,35 @@ class Sessions:
         self.refresh_ttl = refresh_ttl
 
     def ensure_indexes(self) -> None:
-        """Nothing to index: every read is by ``_id``."""
+        """Nothing to index: every read is by ``_id``. Records when the legacy token collections
+        may go (once)."""
+        with contextlib.suppress(DuplicateKeyError):
+            self.db["legacy_refresh_until"].insert_one({"_id": "until", "at": datetime.now(UTC) + self.refresh_ttl})
+
+    def _collections(self, token: str) -> tuple[Collection, Collection]:
+        """(tokens, spent) where ``token`` is kept: its expiry day's, or the legacy ones."""
+        day = _TOKEN_DAY.match(token)
+        if day is None:
+            return self.tokens, self.spent
+        return self.db[f"refresh_tokens_{day.group(1)}"], self.db[f"spent_refresh_tokens_{day.group(1)}"]
+
+    def purge(self, now: datetime) -> int:
+        """Drop the token days that are over (and the legacy collections once their last token
+        expired); returns how many collections went. Reads no token."""
+        today = f"{now:%Y%m%d}"
+        dropped = 0
+        for name in self.db.list_collection_names():
+            day = re.fullmatch(r"(?:spent_)?refresh_tokens_(\d{8})", name)
+            if day and day.group(1) < today:
+                self.db.drop_collection(name)
+                dropped += 1
+        until = self.db["legacy_refresh_until"].find_one({"_id": "until"})
+        if until is not None and aware(until["at"]) <= now:
+            for name in ("refresh_tokens", "spent_refresh_tokens"):
+                if name in self.db.list_collection_names():
+                    self.db.drop_collection(name)
+                    dropped += 1
+        return dropped
 
     def adopt(self) -> None:
         """Once per database: index the sessions started before ``sessions_of`` (one read)."""
@@ -287,14 +327,11 @@ class Sessions:
         return session_id, self._new_refresh(session_id, member_id, now)
 
     def _new_refresh(self, session_id: str, member_id: str, now: datetime) -> str:
-        token = "pnr_" + secrets.token_urlsafe(32)
-        self.tokens.insert_one(
-            {
-                "_id": digest(token),
-                "session_id": session_id,
-                "member_id": member_id,
-                "expires_at": now + self.refresh_ttl,
-            }
+        expires = now + self.refresh_ttl
+        token = f"pnr_{expires.astimezone(UTC):%Y%m%d}_{secrets.token_urlsafe(32)}"
+        tokens, _ = self._collections(token)
+        tokens.insert_one(
+            {"_id": digest(token), "session_id": session_id, "member_id": member_id, "expires_at": expires}
         )
         return token
 
@@ -303,11 +340,12 @@ class Sessions:
         if not isinstance(token, str) or not token.startswith("pnr_"):
             return None
         key = digest(token)
-        record = self.tokens.find_one({"_id": key})
+        tokens, spent = self._collections(token)
+        record = tokens.find_one({"_id": key})
         if record is None:
             return None
         try:
-            self.spent.insert_one({"_id": key, "at": now})
+            spent.insert_one({"_id": key, "at": now})
         except DuplicateKeyError:
             self.revoke(record["session_id"], now)
             return None

@@ -129,7 +129,10 @@ class MemberStore:
         return sum(s.relay_pending() for s in (self.members, self.groups, self.memberships, self.blocks))
 
     def purge_attempts(self) -> int:
-        return self.attempts.purge(timedelta(days=2), domain.now_utc())
+        """Hourly: attempts older than two days and refresh-token days that are over (drops
+        whole collections; reads nothing). Returns how many collections went."""
+        now = domain.now_utc()
+        return self.attempts.purge(timedelta(days=2), now) + self.sessions.purge(now)
 
     def _event(self, type_: str, state: dict[str, Any], city: str | None, data: dict[str, Any]) -> Event:
         return Event(

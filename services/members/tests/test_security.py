@@ -87,3 +87,32 @@ def test_a_flood_of_refused_attempts_stays_refused(db):
         _fail(attempts, "acct", "bot", at)
     refusal = _fail(attempts, "acct", "bot", at + timedelta(seconds=1))
     assert refusal is not None and 0 < refusal.retry_after_seconds <= 15 * 60 + 1
+
+
+def test_refresh_tokens_are_kept_by_their_expiry_day_and_the_days_that_are_over_are_dropped(db):
+    from members.security import Sessions, digest
+
+    sessions = Sessions(db, timedelta(days=30))
+    sessions.ensure_indexes()
+    session_id, first = sessions.start("m1", NOON)
+    assert first.startswith("pnr_20261230_")
+    member, same_session, second = sessions.rotate(first, NOON + timedelta(hours=1))
+    assert (member, same_session) == ("m1", session_id)
+    assert db["refresh_tokens_20261230"].count_documents({}) == 2
+    assert db["spent_refresh_tokens_20261230"].find_one({"_id": digest(first)}) is not None
+    # A replay of the spent token is theft: the session ends, and its newer token with it.
+    assert sessions.rotate(first, NOON + timedelta(hours=2)) is None
+    assert sessions.rotate(second, NOON + timedelta(hours=2)) is None
+    # A token from before the days still rotates, from the legacy collections.
+    legacy = "pnr_" + "x" * 43
+    _, _live = sessions.start("m2", NOON)
+    db["refresh_tokens"].insert_one(
+        {"_id": digest(legacy), "session_id": _, "member_id": "m2", "expires_at": NOON + timedelta(days=1)}
+    )
+    assert sessions.rotate(legacy, NOON)[0] == "m2"
+    # The purge drops days that are over and, once a refresh lifetime has passed since this code
+    # first ran, the legacy collections: here both.
+    assert sessions.purge(NOON + timedelta(days=1)) == 0  # nothing is over yet
+    assert sessions.purge(datetime.now(UTC) + timedelta(days=31)) == 4
+    names = db.list_collection_names()
+    assert not {"refresh_tokens_20261230", "spent_refresh_tokens_20261230", "refresh_tokens"} & set(names)
