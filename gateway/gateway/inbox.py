@@ -90,7 +90,13 @@ NotificationConnection = connection_type(
     NotificationEdge,
     Notification,
     "notifications",
-    unread_count=graphene.Int(required=True, description="Notifications not marked read, all pages together."),
+    unread_count=graphene.Int(
+        required=True,
+        description=(
+            "Notifications not marked read, all pages together; each service counts at most its newest 100 "
+            "unread (show 99+ beyond)."
+        ),
+    ),
 )
 
 

@@ -99,3 +99,15 @@ def test_notifications_from_before_are_indexed_once_at_start_up(db):
     assert [i["message"] for i in _all_pages(box, "ann", 2)] == ["news new", "old 2", "old 1", "old 0"]
     page = box.page("ann", 2)
     assert (page["total"], page["unread"]) == (4, 3)
+
+
+def test_a_page_looks_again_at_the_newest_unread_only_however_many_are_left_unread(inbox, monkeypatch):
+    monkeypatch.setattr(inbox_module, "UNREAD_TRACKED", 5)
+    monkeypatch.setattr(inbox_module, "GRACE", timedelta(0))  # checkpoint at once
+    for i in range(12):
+        _tell(inbox, "cy", f"u{i}")
+    page = inbox.page("cy", 3)
+    assert (page["total"], page["unread"]) == (12, 5)  # a badge: "5+" here, "99+" at the real cap
+    newest = page["items"][0]["id"]
+    assert inbox.mark_read("cy", [newest]) == 1
+    assert inbox.page("cy", 3)["unread"] == 4  # the newest tracked are looked at again, no more
