@@ -132,8 +132,10 @@ def test_an_expired_listing_leaves_search_with_nobody_acting(stack, gql, sign_up
     client = MongoClient(config.mongo_uri(), tz_aware=True)
     local = client[stack.env["LISTINGS_DB"]]["listings"].find_one({"title": "Puzzle"}, {"_id": 1})["_id"]
     past = datetime.now(UTC) - timedelta(seconds=1)
-    for collection in ("listings", "listings_expiring"):  # the listing and the expiry sweep's schedule
+    for collection in ("listings", "listings_expiring"):  # the listing and its matching marker
         client[stack.env["LISTINGS_DB"]][collection].update_one({"_id": local}, {"$set": {"expires_at": past}})
+    # The expiry sweep's schedule: the hour it falls due.
+    client[stack.env["LISTINGS_DB"]][f"listings_due_{past:%Y%m%d%H}"].insert_one({"_id": local, "expires_at": past})
     client.close()
     wait_for(lambda: not in_search(), timeout=10, what="the expired listing out of search")
     assert gql(LISTING, {"id": listing_id}, token=owner["token"])["node"]["status"] == "EXPIRED"

@@ -71,6 +71,11 @@ class ListingStore:
         self.unmatched = db["listings_unmatched"]
         self.wanted_posts = db["wanted_posts"]
         self.expiring = db["listings_expiring"]
+        # The expiry sweep reads only what falls due: a marker per active listing in the
+        # collection of the hour it expires (``listings_due_<YYYYMMDDHH>``), never the markers of
+        # every active listing (docs/store.md; a fresh review found that read the largest part
+        # of the idle store's time at 12,000 listings).
+        self.db = db
         # owner -> {listing_id} ever posted, appended before the commit (a crash or a repeated
         # delivery leaves an entry counted once or not at all): "my listings" reads it by _id.
         self.by_owner = Sequences(db["listings_by_owner"], cache_keys=10_000)
@@ -86,6 +91,25 @@ class ListingStore:
         self.contacts.aggregates.create_index([("city", ASCENDING), ("recommendations", DESCENDING)])
         self._adopt_markers()
         self._adopt_owner_index()
+        self._adopt_due()
+
+    def _due(self, expires_at: datetime) -> Any:
+        return self.db[f"listings_due_{_aware(expires_at):%Y%m%d%H}"]
+
+    def _mark_due(self, listing_id: str, expires_at: datetime) -> None:
+        with contextlib.suppress(DuplicateKeyError):  # marked already
+            self._due(expires_at).insert_one({"_id": listing_id, "expires_at": expires_at})
+
+    def _adopt_due(self) -> None:
+        """Once per database: an hour marker for every active listing's expiry (one read of the
+        active listings' markers)."""
+        adopted = self.db["listings_markers_adopted"]
+        if adopted.find_one({"_id": "due-hours"}) is not None:
+            return
+        for marker in self.expiring.find({}, {"expires_at": 1}):
+            self._mark_due(marker["_id"], marker["expires_at"])
+        with contextlib.suppress(DuplicateKeyError):
+            adopted.insert_one({"_id": "due-hours", "at": datetime.now(UTC)})
 
     def _adopt_owner_index(self) -> None:
         """Once per database: index the listings posted before ``by_owner`` (one read). Running
@@ -124,8 +148,9 @@ class ListingStore:
     def _commit_listing(self, state: dict[str, Any], type_: str) -> dict[str, Any]:
         view = domain.public_view(state)
         active = state["status"] == "active"
-        if active:  # before: an active listing always has its marker (the sweep re-reads the listing)
+        if active:  # before: an active listing always has its markers (the sweep re-reads the listing)
             self.expiring.replace_one({"_id": state["_id"]}, _open_marker(state), upsert=True)
+            self._mark_due(state["_id"], state["expires_at"])
         self.listings.commit(state, self._event(type_, state, view))
         if not active:  # after: a failed commit leaves the listing as it was, marker included
             self.expiring.delete_one({"_id": state["_id"]})
@@ -455,27 +480,42 @@ class ListingStore:
         return self._change(listing_id, owner_id, decide)
 
     def expire_due(self, limit: int = 200) -> int:
-        """Active listings past their expiry become expired (and leave search), with nobody acting."""
+        """Active listings past their expiry become expired (and leave search), with nobody
+        acting. Reads the hour collections of due markers up to this hour's, and drops the past
+        hours once empty. Returns how many expired."""
         now = datetime.now(UTC)
-        expired = 0
-        due = [m for m in self.expiring.find({}) if _aware(m["expires_at"]) <= now][:limit]
-        for doc in due:
-            current = self.listings.get(doc["_id"])
-            if current is None or current["status"] != "active":
-                self.expiring.delete_one({"_id": doc["_id"]})
-                continue
-            if _aware(current["expires_at"]) > now:  # renewed: the marker follows
-                self.expiring.replace_one({"_id": doc["_id"]}, _open_marker(current), upsert=True)
-                continue
-
-            def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
-                if current["status"] != "active" or _aware(current["expires_at"]) > datetime.now(UTC):
-                    return None, None, [error((), "renewed meanwhile", "SKIPPED")]
-                return {**current, "status": "expired"}, "listing_closed", []
-
-            if not self._change(doc["_id"], "", decide)["errors"]:
-                expired += 1
+        expired, looked = 0, 0
+        this_hour = f"listings_due_{now:%Y%m%d%H}"
+        hours = sorted(n for n in self.db.list_collection_names() if n.startswith("listings_due_") and n <= this_hour)
+        for hour in hours:
+            left = 0
+            for marker in self.db[hour].find({}):
+                if _aware(marker["expires_at"]) > now or looked >= limit:
+                    left += 1  # later this hour, or the next sweep's
+                    continue
+                looked += 1
+                expired += self._expire_one(marker["_id"], now)
+                self.db[hour].delete_one({"_id": marker["_id"]})
+            if hour < this_hour and left == 0:
+                self.db.drop_collection(hour)
         return expired
+
+    def _expire_one(self, listing_id: str, now: datetime) -> int:
+        """1 if the listing expired now; 0 if it was gone, closed or renewed (then marked again)."""
+        current = self.listings.get(listing_id)
+        if current is None or current["status"] != "active":
+            self.expiring.delete_one({"_id": listing_id})
+            return 0
+        if _aware(current["expires_at"]) > now:  # renewed (or not due yet this hour): marked again
+            self._mark_due(listing_id, current["expires_at"])
+            return 0
+
+        def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
+            if current["status"] != "active" or _aware(current["expires_at"]) > datetime.now(UTC):
+                return None, None, [error((), "renewed meanwhile", "SKIPPED")]
+            return {**current, "status": "expired"}, "listing_closed", []
+
+        return 0 if self._change(listing_id, "", decide)["errors"] else 1
 
     # -- trusted contacts ----------------------------------------------------------------
     def add_contact(self, raw: dict[str, Any], member_id: str, contact_id: str | None = None) -> dict[str, Any]:

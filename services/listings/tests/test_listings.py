@@ -118,7 +118,8 @@ def test_expired_listings_close_without_anyone_acting(container, service_config,
     offer = post(container, "owner", listing("give", "Body 6 mois", BASTILLE, category="clothes", size="68"))
     past = datetime.now(UTC) - timedelta(minutes=1)
     db.listings.update_one({"_id": offer["id"]}, {"$set": {"expires_at": past}})
-    db.listings_expiring.update_one({"_id": offer["id"]}, {"$set": {"expires_at": past}})  # the sweep's schedule
+    db.listings_expiring.update_one({"_id": offer["id"]}, {"$set": {"expires_at": past}})
+    db[f"listings_due_{past:%Y%m%d%H}"].insert_one({"_id": offer["id"], "expires_at": past})  # the sweep's schedule
     call(container, "expire")
     assert call(container, "get_listings", [offer["id"]], None)[0]["status"] == "expired"
     closed = [e for e in published(service_config["AMQP_URI"]) if e["type"] == "listing_closed"]
