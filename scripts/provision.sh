@@ -75,6 +75,7 @@ node_env() {
     || fail "installing Node" "apt-get install nodejs npm (Node 18+)"
   npm_install "$ROOT/clients/apollo" && echo "    clients/apollo installed"
   npm_install "$ROOT/clients/codegen" && echo "    clients/codegen installed"
+  npm_install "$ROOT/clients/calendar" && echo "    clients/calendar installed (ical.js, a calendar app's parser)"
   npm_install "$ROOT/clients/http-audit" && echo "    clients/http-audit installed (graphql-http's server audit)"
   if npm_install "$ROOT/clients/explorer" || [ ! -f "$ROOT/gateway/gateway/static/explorer/explorer.js" ]; then
     (cd "$ROOT/clients/explorer" && node build.mjs >/dev/null) || fail "bundling the explorer" "cd clients/explorer && node build.mjs"

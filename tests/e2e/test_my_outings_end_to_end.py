@@ -3,7 +3,10 @@ the gateway's /calendar endpoints on the five real processes."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -16,6 +19,7 @@ from test_outing_end_to_end import CREATE, proposal
 from gateway import ids
 from parentnet_kit.testing import wait_for
 
+CALENDAR_APP = Path(__file__).resolve().parents[2] / "clients" / "calendar"
 MINE = """query($states: [MemberOutingState!]) { viewer { outings(states: $states, first: 50) {
   totalCount edges { state place { status position } node { id title } } } } }"""
 THEIRS = "query($id: ID!) { node(id: $id) { ... on Member { outings { totalCount } } } }"
@@ -124,6 +128,20 @@ def test_my_calendar_feed_has_a_series_with_its_rule_and_a_cancelled_date_then_t
     assert [(e["DTSTART"].dt.date().isoformat(), e["DTSTART"].dt.hour) for e in expanded] == [
         ("2031-03-23", 10),
         ("2031-04-06", 10),
+    ]
+    # A calendar app's own parser (Mozilla's ical.js, Thunderbird's), written by other people than
+    # icalendar's: the same two mornings at 10:00 in Paris, across the change to summer time.
+    read = subprocess.run(
+        ["node", str(CALENDAR_APP / "expand.mjs"), "2031-03-01", "2031-05-01"],
+        input=answer.content,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    occurrences = [(o["start"], o["zone"], o["utc"]) for o in json.loads(read.stdout)]
+    assert occurrences == [
+        ("2031-03-23T10:00", "Europe/Paris", "2031-03-23T09:00:00.000Z"),
+        ("2031-04-06T10:00", "Europe/Paris", "2031-04-06T08:00:00.000Z"),
     ]
     # Unchanged, the feed answers 304 to its ETag.
     assert http.get(made["url"], headers={"if-none-match": answer.headers["etag"]}).status_code == 304
