@@ -42,11 +42,19 @@ def _instant(iso: str, zone: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
 
 
+def _written(at: datetime) -> datetime:
+    """``at`` as DTSTART/DTEND hold it: local time with its zone, or UTC when that local time
+    happens twice (the hour a zone turns its clocks back): a local time with a TZID cannot say
+    which of the two it is, and readers take the first (RFC 5545, 3.3.5)."""
+    other = at.replace(fold=1 - at.fold)
+    return at.astimezone(UTC) if other.utcoffset() != at.utcoffset() else at
+
+
 def _describe(event: Event, view: dict[str, Any], note: str | None) -> None:
     zone = view["time_zone"]
     event.add("summary", view["title"])
-    event.add("dtstart", _instant(view["starts_at"], zone))
-    event.add("dtend", _instant(view["ends_at"], zone))
+    event.add("dtstart", _written(_instant(view["starts_at"], zone)))
+    event.add("dtend", _written(_instant(view["ends_at"], zone)))
     event.add("location", view["venue_name"])
     event.add("geo", (view["location"]["lat"], view["location"]["lon"]))
     text = "\n\n".join(part for part in (note, view.get("description")) if part)
@@ -117,6 +125,8 @@ def _series(items: list[FeedItem], occurrences: list[dict[str, Any]], stamp: dat
     expected = rule_starts(first)
     excluded, overrides = [], []
     duration = _instant(first["ends_at"], "UTC") - _instant(first["starts_at"], "UTC")
+    # Durations compared in UTC: two times of one zone subtract as wall clocks in Python, so a
+    # night that turns the clocks back made a 45-minute outing look like -15 minutes.
     for occurrence, at in zip(ordered, expected, strict=False):
         if occurrence["id"] not in included or occurrence["status"] == "cancelled":
             excluded.append(at)
@@ -124,7 +134,7 @@ def _series(items: list[FeedItem], occurrences: list[dict[str, Any]], stamp: dat
         start = _instant(occurrence["starts_at"], occurrence["time_zone"])
         end = _instant(occurrence["ends_at"], occurrence["time_zone"])
         same = all(occurrence[k] == first[k] for k in ("title", "venue_name", "location", "description"))
-        if start == at and end - start == duration and same:
+        if start == at and end.astimezone(UTC) - start.astimezone(UTC) == duration and same:
             continue
         override = Event()
         override.add("uid", f"series-{first['series_id']}@{UID_DOMAIN}")

@@ -69,3 +69,24 @@ def test_a_single_outing_cancelled_stays_with_its_status():
     event = icalendar.Calendar.from_ical(feed("Mine", [FeedItem(one, note="Waitlist: 3rd")], {})).walk("VEVENT")[0]
     assert (str(event["STATUS"]), str(event["UID"])) == ("CANCELLED", "o1@parentnet")
     assert str(event["DESCRIPTION"]) == "Waitlist: 3rd"
+
+
+def test_a_night_that_turns_the_clocks_back_keeps_the_series_whole_and_every_end_after_its_start():
+    # Santiago, Saturdays 23:30-00:15; on 5 April 2031 midnight (-03) becomes 23:00 (-04), so
+    # 23:30 happens twice. The outing starts at the first and lasts 45 minutes, as every week.
+    times = [
+        ("2031-03-23T02:30:00Z", "2031-03-23T03:15:00Z"),
+        ("2031-03-30T02:30:00Z", "2031-03-30T03:15:00Z"),
+        ("2031-04-06T02:30:00Z", "2031-04-06T03:15:00Z"),
+        ("2031-04-13T03:30:00Z", "2031-04-13T04:15:00Z"),
+    ]
+    series = [
+        outing(n, start, ends_at=end, time_zone="America/Santiago", recurrence={"frequency": "weekly", "count": 4})
+        for n, (start, end) in enumerate(times, 1)
+    ]
+    calendar = icalendar.Calendar.from_ical(feed("Mine", [FeedItem(o) for o in series], {"s1": series}))
+    assert len(list(calendar.walk("VEVENT"))) == 1, "no override for a week that only looks odd in local time"
+    expanded = recurring_ical_events.of(calendar).between(date(2031, 3, 1), date(2031, 5, 1))
+    assert len(expanded) == 4
+    for event in expanded:
+        assert event["DTEND"].dt > event["DTSTART"].dt
