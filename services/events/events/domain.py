@@ -71,6 +71,17 @@ def parse_local_time(value: Any, zone: ZoneInfo) -> datetime | None:
     return None if parsed is None else parsed.astimezone(UTC)
 
 
+def skipped_local_time(value: Any, zone: ZoneInfo) -> datetime | None:
+    """The wall-clock time ``value`` names in ``zone`` when that time does not exist there (the
+    hour a zone moves its clocks forward: 00:30 on the night Santiago goes from -04 to -03); None
+    otherwise, and for a time given with its offset (that names an instant, which always exists)."""
+    parsed = parse_iso(value, zone)
+    if parsed is None or parsed.tzinfo is not zone:
+        return None
+    again = parsed.astimezone(UTC).astimezone(zone)
+    return parsed if again.replace(tzinfo=None) != parsed.replace(tzinfo=None) else None
+
+
 def validate_new_outing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any], list[FieldError]]:
     """Check an outing proposal; returns the clean fields, or the errors naming each field."""
     errors: list[FieldError] = []
@@ -92,13 +103,26 @@ def validate_new_outing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, A
     zone = ZoneInfo(city.time_zone) if city else UTC
     starts_at = parse_local_time(raw.get("starts_at"), zone)
     ends_at = parse_local_time(raw.get("ends_at"), zone)
-    if starts_at is None:
+    skipped = set()
+    for name, label in (("starts_at", "startsAt"), ("ends_at", "endsAt")):
+        if city is not None and (gap := skipped_local_time(raw.get(name), zone)) is not None:
+            message = (
+                f"{label} {gap:%H:%M} does not exist on {gap:%Y-%m-%d} in {city.time_zone}: the clocks go forward "
+                "then; choose a time after the change"
+            )
+            errors.append(FieldError((name,), message, "INVALID"))
+            skipped.add(name)
+    if "starts_at" in skipped:
+        starts_at = None
+    elif starts_at is None:
         errors.append(
             FieldError(("starts_at",), "startsAt must be a date and time such as 2026-12-05T10:00", "INVALID")
         )
     elif starts_at < now - PAST_TOLERANCE:
         errors.append(FieldError(("starts_at",), "startsAt must not be in the past", "IN_THE_PAST"))
-    if ends_at is None:
+    if "ends_at" in skipped:
+        ends_at = None
+    elif ends_at is None:
         errors.append(FieldError(("ends_at",), "endsAt must be a date and time such as 2026-12-05T12:00", "INVALID"))
     if starts_at is not None and ends_at is not None:
         if ends_at <= starts_at:

@@ -78,3 +78,17 @@ def test_public_view_has_no_private_fields_and_iso_times():
     view = domain.public_view(domain.new_outing_state(clean, "member-1", NOW))
     assert view["starts_at"] == "2026-10-10T08:00:00Z"
     assert view["version"] == 1 and view["status"] == "published"
+
+
+def test_a_local_time_the_clocks_skip_is_refused_by_its_field_not_moved():
+    # Paris moves its clocks from 02:00 to 03:00 on 28 March 2027: 02:30 never happens there.
+    _, errors = domain.validate_new_outing(proposal(starts_at="2027-03-28T02:30", ends_at="2027-03-28T04:00"), NOW)
+    assert fields_of(errors) == {(("starts_at",), "INVALID")}
+    assert "02:30 does not exist on 2027-03-28 in Europe/Paris" in errors[0].message
+    _, errors = domain.validate_new_outing(proposal(starts_at="2027-03-28T01:00", ends_at="2027-03-28T02:15"), NOW)
+    assert fields_of(errors) == {(("ends_at",), "INVALID")}
+    # The same instant given with its offset exists: nothing to refuse.
+    clean, errors = domain.validate_new_outing(
+        proposal(starts_at="2027-03-28T01:30+01:00", ends_at="2027-03-28T03:30+02:00"), NOW
+    )
+    assert errors == [] and clean["starts_at"] == datetime(2027, 3, 28, 0, 30, tzinfo=UTC)
