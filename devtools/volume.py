@@ -39,7 +39,7 @@ from typing import Any
 
 from pymongo import MongoClient
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from parentnet_kit import cities, config, contracts
 from parentnet_kit.city_copy import CityCopy
@@ -95,9 +95,17 @@ class _Writer:
 
     def _flush(self, collection: str) -> None:
         docs = self.buffers.pop(collection, [])
-        if docs:
-            self.db[collection].insert_many(docs, ordered=False)
-            self.filled.add(f"{self.db.name}.{collection}", len(docs))
+        if not docs:
+            return
+        try:
+            inserted = len(self.db[collection].insert_many(docs, ordered=False).inserted_ids)
+        except BulkWriteError as exc:
+            # Into a running stack, the services may have written a marker first (their adoption
+            # of an empty store: ``sequences_adopted``, ``outbox_adopted``): that one is kept.
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
+            inserted = exc.details.get("nInserted", 0)
+        self.filled.add(f"{self.db.name}.{collection}", inserted)
 
     def close(self) -> None:
         if self.inbox:
@@ -615,6 +623,9 @@ def fill(
     unknown = [slug for slug in slugs if slug not in world()]
     if unknown:
         raise ValueError(f"in_cities: unknown cities {unknown}")
+    # The services' domain constructors read this process's view of the open cities, which a
+    # test or bench process has not loaded from any copy: it learns the ones filled here.
+    cities.remember([world()[slug] for slug in slugs])
     rng, now, filled = random.Random(seed), datetime.now(UTC), Filled(outbox_history=outbox_history)
     members = _member_ids(rng, max(1, outings))
     client = MongoClient(mongo_uri, tz_aware=True)
