@@ -94,7 +94,7 @@ class ListingStore:
         self._adopt_due()
 
     def _due(self, expires_at: datetime) -> Any:
-        return self.db[f"listings_due_{_aware(expires_at):%Y%m%d%H}"]
+        return self.db[f"listings_due_{_aware(expires_at).astimezone(UTC):%Y%m%d%H}"]
 
     def _mark_due(self, listing_id: str, expires_at: datetime) -> None:
         with contextlib.suppress(DuplicateKeyError):  # marked already
