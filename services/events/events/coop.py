@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -66,7 +65,8 @@ class Coop:
         self.settings = db["coop_settings"]
         self.due = db["coop_due"]
         self.credits = Sequences(db["coop_credit_ids"], cache_keys=10_000)
-        self._debits_seen: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        # A member's debits are numbered <group>:<member>:<n> in the ledger: read as a sequence.
+        self.debits = Sequences(self.ledger, cache_keys=10_000)
 
     def ensure_indexes(self) -> None:
         self.shift_store.ensure_indexes()
@@ -238,17 +238,9 @@ class Coop:
         return credit - sum(e["amount"] for e in self._debits(group_id, member_id))
 
     def _debits(self, group_id: str, member_id: str) -> list[dict[str, Any]]:
-        """The member's debits in the group, ``<group>:<member>:1..n``: what this process read
-        before, then forward by ``_id`` until a miss (debits are never changed or deleted)."""
-        key = f"{group_id}:{member_id}"
-        seen = list(self._debits_seen.get(key, []))
-        while (entry := self.ledger.find_one({"_id": f"{key}:{len(seen) + 1}"})) is not None:
-            seen.append(entry)
-        self._debits_seen[key] = seen
-        self._debits_seen.move_to_end(key)
-        if len(self._debits_seen) > 10_000:
-            self._debits_seen.popitem(last=False)
-        return seen
+        """The member's debits in the group, ``<group>:<member>:1..n``: a dense, insert-only
+        sequence in the ledger itself, read as one (what this process read before, then forward)."""
+        return self.debits.all(f"{group_id}:{member_id}")
 
     def balances(self, group_id: str) -> dict[str, int]:
         totals: dict[str, int] = {}
