@@ -105,7 +105,9 @@ async def member_outings(
     wanted = sorted({enum_value(s) for s in states}) if states else STATES_DEFAULT
     shape = {"member": root["id"], "states": wanted}
     start = cursors.decode(info, after, shape, cursors.is_count)
-    page = await ctx.rpc.call("events", "member_outings", root["id"], wanted, first, start, **await seen_by(ctx))
+    page = await ctx.events.member_outings(
+        member_id=root["id"], states=wanted, first=first, after=start, **await seen_by(ctx)
+    )
     edges = _page_edges(
         info, shape, page["items"], lambda i: {"node": i["outing"], "state": i["state"], "place": i["place"]}
     )
@@ -123,8 +125,8 @@ async def _group_page(
     ctx: Context = info.context
     first = check_first(info, first)
     start = cursors.decode(info, after, shape, cursors.is_count)
-    page = await ctx.rpc.call(
-        "events", "group_outings", group_ids, enum_value(period), first, start, **await seen_by(ctx)
+    page = await ctx.events.group_outings(
+        group_ids=group_ids, period=enum_value(period), first=first, after=start, **await seen_by(ctx)
     )
     edges = _page_edges(info, shape, page["items"], lambda i: {"node": i["outing"]})
     return connection(await _visible_edges(ctx, edges), page["has_next_page"], after, page["total"])
@@ -220,27 +222,22 @@ class MyOutingsQueries(graphene.ObjectType):
         start = cursors.decode(info, after, shape, cursors.is_count) or 0
         near, radius = near_point(me, city)
         group_ids = sorted((await ctx.viewer_context())["groups"])
-        nearby = await ctx.rpc.call(
-            "search",
-            "nearby_outings",
+        nearby = await ctx.search.nearby_outings(
             near=near,
             radius_km=radius,
             first=WEEKEND_MAX,
             viewer_id=viewer,
             viewer_groups=group_ids,
-            # The search service's window includes its end: stop a second before Monday.
             filters={"starts_after": starts.isoformat(), "starts_before": (ends - timedelta(seconds=1)).isoformat()},
             sort="start",
         )
-        mine = await ctx.rpc.call(
-            "events",
-            "group_outings",
-            group_ids,
-            "upcoming",
-            WEEKEND_MAX,
-            None,
-            starts.isoformat(),
-            ends.isoformat(),
+        mine = await ctx.events.group_outings(
+            group_ids=group_ids,
+            period="upcoming",
+            first=WEEKEND_MAX,
+            after=None,
+            starts_from=starts.isoformat(),
+            starts_before=ends.isoformat(),
             **await seen_by(ctx),
         )
         # What is on: a cancelled outing stays in "my outings", not on the home screen.
