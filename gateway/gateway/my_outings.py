@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import graphene
 
 from parentnet_kit import cities
+from parentnet_kit.contract.rpc import SeenBy
 
 from . import cursors, open_cities
 from .common import after_argument, check_first, connection, connection_type, edge_type, first_argument, require_viewer
@@ -70,7 +71,7 @@ def _page_edges(
     return [{**make(item), "cursor": cursor(item["position"])} for item in items]
 
 
-async def seen_by(ctx: Context) -> dict[str, Any]:
+async def seen_by(ctx: Context) -> SeenBy:
     """What the events service needs to apply ``visible_outing``'s rule before paging (so
     ``totalCount`` counts only what shows): who blocked the viewer, and the viewer's groups."""
     return {

@@ -16,7 +16,7 @@ Raises what the transport raises (the gateway's ``ServiceUnavailable``, ``Outcom
 from __future__ import annotations
 
 import inspect
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self, TypedDict
 
 
 class RpcTransport(Protocol):
@@ -32,6 +32,28 @@ class RpcTransport(Protocol):
         headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> Any: ...
+
+
+class SeenBy(TypedDict):
+    """Who is looking, for a service that pages outings as ``visible_outing`` would show them:
+    pass as ``**seen`` to ``member_outings`` and ``group_outings``."""
+
+    hidden_organizers: list[str]  # members who blocked the viewer
+    viewer_groups: list[str]  # the viewer's groups (ids)
+
+
+class FeedToken(TypedDict):
+    """A calendar feed's new secret token; ``replaced``: an earlier token stopped working."""
+
+    token: str
+    replaced: bool
+
+
+class FeedOwner(TypedDict):
+    """Whose feed a token opens: a member's, or with ``group_id`` one of their groups'."""
+
+    member_id: str
+    group_id: str | None
 
 
 # Names a client keeps for its call options: no ``@rpc`` method may take a parameter so named.
@@ -257,7 +279,7 @@ class EventsClient(PicturesApi, InboxApi):
             viewer_groups=viewer_groups,
         )
 
-    async def calendar_feed_rotate(self, *, member_id: str, group_id: str | None = None) -> dict[str, Any]:
+    async def calendar_feed_rotate(self, *, member_id: str, group_id: str | None = None) -> FeedToken:
         """A new secret token for the member's calendar feed (of ``group_id``: the caller checked membership); the
         previous token stops working. ``{token, replaced}``; only a hash is stored."""
         return await self._call("calendar_feed_rotate", member_id=member_id, group_id=group_id)
@@ -266,7 +288,7 @@ class EventsClient(PicturesApi, InboxApi):
         """The feed's token stops working (False when there was none)."""
         return await self._call("calendar_feed_revoke", member_id=member_id, group_id=group_id)
 
-    async def calendar_feed_resolve(self, *, token: str) -> dict[str, Any] | None:
+    async def calendar_feed_resolve(self, *, token: str) -> FeedOwner | None:
         """``{member_id, group_id}`` for a working token, None for an unknown, rotated or revoked one."""
         return await self._call("calendar_feed_resolve", token=token)
 
