@@ -293,3 +293,15 @@ def test_additions_pass_and_removals_renames_and_new_requirements_fail():
         "rpc events.join_outing: new parameter 'outing' is required (a new one must be optional)",
         "event events.outing_published was removed from the catalogue (or renamed)",
     ]
+
+
+def test_an_event_off_the_catalogue_leaves_the_line_the_end_to_end_suite_looks_for(caplog):
+    from parentnet_kit.envelope import Event
+    from parentnet_kit.logging_setup import JsonFormatter
+
+    with caplog.at_level("ERROR", logger=catalogue.log.name):
+        catalogue.check(Event("outing_deleted", "events", "o1", 2, "paris", {}), "published")
+    (record,) = caplog.records
+    line = JsonFormatter().format(record)
+    assert catalogue.OFF_CONTRACT in line  # tests/e2e/conftest.py fails the run on such a line
+    assert '"event_type":"events.outing_deleted"' in line and '"role":"published"' in line
