@@ -229,6 +229,7 @@ class MyOutingsQueries(graphene.ObjectType):
             first=WEEKEND_MAX,
             viewer_id=viewer,
             viewer_groups=group_ids,
+            # The search service's window includes its end: stop a second before Monday.
             filters={"starts_after": starts.isoformat(), "starts_before": (ends - timedelta(seconds=1)).isoformat()},
             sort="start",
         )
