@@ -305,3 +305,15 @@ def test_an_event_off_the_catalogue_leaves_the_line_the_end_to_end_suite_looks_f
     line = JsonFormatter().format(record)
     assert catalogue.OFF_CONTRACT in line  # tests/e2e/conftest.py fails the run on such a line
     assert '"event_type":"events.outing_deleted"' in line and '"role":"published"' in line
+
+
+def test_the_gateway_calls_services_only_through_their_clients():
+    """No ``rpc.call("<service>", "<method>", ...)`` by string outside the transport itself."""
+    by_string = []
+    for path in sorted((ROOT / "gateway/gateway").glob("*.py")):
+        if path.name == "rpc.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "call" and len(node.args) >= 2:
+                by_string.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:80]}")
+    assert by_string == []
