@@ -10,7 +10,8 @@ required). ``snapshot.json`` beside this module holds the contract as released. 
 - breaking: a method, parameter, event type or field removed (a rename is a removal), a
   parameter or field made required, a new required parameter or field.
 
-``--check`` (the default) exits 1 and lists what breaks, or says what is new and unsnapshotted.
+``--check`` (the default) exits 1 and lists what breaks, or says what is new and unsnapshotted;
+``--write --allow-breaking`` records a deliberate break (say why in the commit).
 ``compare_rpc`` checks a service's ``@rpc`` methods against its client (``tests/contract``
 finds them through nameko's entrypoints).
 """
@@ -163,13 +164,20 @@ def main(argv: list[str] | None = None) -> int:
     """``--check`` (default): 1 when the contract broke the snapshot; ``--write``: regenerate it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="write the current contract as the snapshot")
+    parser.add_argument(
+        "--allow-breaking",
+        action="store_true",
+        help="with --write: write it even though it breaks the snapshot (a deliberate, reviewed break, "
+        "when every caller and consumer of what goes has been changed first)",
+    )
     args = parser.parse_args(argv)
     old: Contract = load() if SNAPSHOT.exists() else {"rpc": {}, "events": {}}
     new = current()
     broken = breaking_changes(old, new)
     if broken:
         print("The contract changed in a way that is not additive:\n  " + "\n  ".join(broken), file=sys.stderr)
-        return 1
+        if not (args.write and args.allow_breaking):
+            return 1
     if args.write:
         write()
         print(f"wrote {SNAPSHOT}")
