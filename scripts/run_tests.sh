@@ -26,10 +26,13 @@ run_suite() { # run_suite NAME DIR ARGS...
 
 printf '\033[1m==> lint (ruff)\033[0m\n'
 if ! .venv/bin/ruff check . ; then failed+=("ruff"); fi
+# The gateway's calls against the typed service clients (parentnet_kit.contract; [tool.mypy]).
+if ! .venv/bin/mypy gateway/gateway kit/parentnet_kit/contract ; then failed+=("mypy (contract)"); fi
 # Every image's lock covers what its pyproject files ask for (scripts/lock.py rewrites them).
 if ! .venv/bin/python scripts/lock.py --check ; then failed+=("locks"); fi
 
 run_suite "kit" kit tests
+run_suite "contract (RPC clients and event catalogue against the services and the snapshot)" tests contract
 run_suite "members" services/members tests
 run_suite "events" services/events tests
 run_suite "listings" services/listings tests

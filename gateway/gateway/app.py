@@ -23,6 +23,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from parentnet_kit import request_ids
+from parentnet_kit.contract.rpc import CLIENTS
 from parentnet_kit.tokens import TokenVerifier
 
 from . import open_cities
@@ -339,7 +340,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
         async def ping(service: str) -> str:
             try:
-                answer = await rpc.call(service, "ping", timeout=settings.health_timeout)
+                answer = await CLIENTS[service](rpc, timeout=settings.health_timeout).ping()
             except (ServiceUnavailable, RemoteError) as exc:
                 return f"down: {exc}"
             return "up" if answer == "pong" else f"down: answered {answer!r}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import jwt
 from starlette.requests import HTTPConnection, Request
 
+from parentnet_kit.contract.rpc import MembersClient
 from parentnet_kit.tokens import InvalidToken, TokenVerifier
 
 from .rpc import RpcClient
@@ -72,7 +73,7 @@ class Authenticator:
         cached = self._active.get(session_id)
         if cached and cached[0] > now:
             return cached[1]
-        active = bool(await self.rpc.call("members", "session_active", session_id))
+        active = bool(await MembersClient(self.rpc).session_active(session_id=session_id))
         if len(self._active) >= self.cache_size:
             self._active = {k: v for k, v in self._active.items() if v[0] > now}
             if len(self._active) >= self.cache_size:

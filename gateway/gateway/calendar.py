@@ -23,6 +23,8 @@ import graphene
 from starlette.requests import Request
 from starlette.responses import Response
 
+from parentnet_kit.contract.rpc import EventsClient
+
 from . import calendar_ics
 from .common import require_viewer, user_errors_field
 from .context import Context
@@ -95,7 +97,7 @@ class CalendarFeedRotate(graphene.Mutation):
         group_id, errors = await _group_of(info, input)
         if errors:
             return {"url": None, "revoked": False, "user_errors": errors}
-        made = await ctx.rpc.call("events", "calendar_feed_rotate", member, group_id)
+        made = await ctx.events.calendar_feed_rotate(member_id=member, group_id=group_id)
         return {"url": _feed_url(ctx.request, made["token"]), "revoked": made["replaced"], "user_errors": []}
 
 
@@ -114,7 +116,7 @@ class CalendarFeedRevoke(graphene.Mutation):
         group_id, errors = await _group_of(info, input)
         if errors:
             return {"url": None, "revoked": False, "user_errors": errors}
-        had = await ctx.rpc.call("events", "calendar_feed_revoke", member, group_id)
+        had = await ctx.events.calendar_feed_revoke(member_id=member, group_id=group_id)
         return {"url": None, "revoked": bool(had), "user_errors": []}
 
 
@@ -129,7 +131,9 @@ class CalendarMutations(graphene.ObjectType):
 async def _items_of_member(ctx: Context, member_id: str) -> list[calendar_ics.FeedItem]:
     items = []
     for states in (["organizing", "going", "waitlisted"], ["past"]):
-        page = await ctx.rpc.call("events", "member_outings", member_id, states, FEED_MAX, None, **await seen_by(ctx))
+        page = await ctx.events.member_outings(
+            member_id=member_id, states=states, first=FEED_MAX, after=None, **await seen_by(ctx)
+        )
         for item in page["items"]:
             place = item["place"]
             waiting = item["state"] == "waitlisted"
@@ -141,7 +145,9 @@ async def _items_of_member(ctx: Context, member_id: str) -> list[calendar_ics.Fe
 async def _items_of_group(ctx: Context, group_id: str) -> list[calendar_ics.FeedItem]:
     items = []
     for period in ("upcoming", "past"):
-        page = await ctx.rpc.call("events", "group_outings", [group_id], period, FEED_MAX, None, **await seen_by(ctx))
+        page = await ctx.events.group_outings(
+            group_ids=[group_id], period=period, first=FEED_MAX, after=None, **await seen_by(ctx)
+        )
         items += [calendar_ics.FeedItem(item["outing"]) for item in page["items"]]
     return items
 
@@ -150,7 +156,7 @@ async def _answer(request: Request, ctx: Context, name: str, items: list[calenda
     visible = [item for item in items if await visible_outing(ctx, item.outing) is not None]
     series: dict[str, list[dict[str, Any]]] = {}
     for series_id in dict.fromkeys(i.outing["series_id"] for i in visible if i.outing.get("series_id")):
-        series[series_id] = await ctx.rpc.call("events", "series", series_id)
+        series[series_id] = await ctx.events.series(series_id=series_id)
     body = calendar_ics.feed(name, visible, series)
     # DTSTAMP changes on every build: the tag is of what the feed says, without it.
     content = b"\n".join(line for line in body.splitlines() if not line.startswith(b"DTSTAMP"))
@@ -166,7 +172,7 @@ def calendar_endpoints(rpc: RpcClient) -> dict[str, Any]:
 
     async def by_token(request: Request) -> Response:
         token = request.path_params["token"]
-        owner = await rpc.call("events", "calendar_feed_resolve", token)
+        owner = await EventsClient(rpc).calendar_feed_resolve(token=token)
         if owner is None:
             return _not_found()
         ctx = Context(request=None, rpc=rpc, viewer_id=owner["member_id"])
@@ -182,7 +188,7 @@ def calendar_endpoints(rpc: RpcClient) -> dict[str, Any]:
         group_id = local_id(request.path_params["group_id"], "Group")
         ctx = Context(request=None, rpc=rpc)
         group = await ctx.loaders.group.load(group_id) if group_id else None
-        if group is None or group.get("visibility") != "public":
+        if group_id is None or group is None or group.get("visibility") != "public":
             return _not_found()
         return await _answer(request, ctx, f"Parentnet: {group['name']}", await _items_of_group(ctx, group_id))
 
@@ -193,7 +199,7 @@ def calendar_endpoints(rpc: RpcClient) -> dict[str, Any]:
         if view is None or await visible_outing(ctx, view) is None:
             return _not_found()
         # An occurrence's feed is its whole series (one VEVENT with its RRULE), as calendar apps expect.
-        views = await ctx.rpc.call("events", "series", view["series_id"]) if view.get("series_id") else [view]
+        views = await ctx.events.series(series_id=view["series_id"]) if view.get("series_id") else [view]
         return await _answer(request, ctx, f"Parentnet: {view['title']}", [calendar_ics.FeedItem(v) for v in views])
 
     return {

@@ -9,6 +9,7 @@ import graphene
 
 from . import open_cities
 from .common import City, GeoPoint, bad_input, require_viewer, user_errors, user_errors_field
+from .context import context_of
 from .members import local_id, not_found
 
 
@@ -70,7 +71,7 @@ class CityQueries(graphene.ObjectType):
             raise bad_input(info, "first", "first must be between 1 and 50.")
         if not text.strip() or len(text) > 100:
             raise bad_input(info, "text", "text must be 1 to 100 characters.")
-        found = await info.context.rpc.call("members", "search_gazetteer", text, country, first)
+        found = await context_of(info).members.search_gazetteer(text=text, country=country, first=first)
         if found["errors"]:
             error = found["errors"][0]
             raise bad_input(info, error["field"][0] if error["field"] else "text", error["message"])
@@ -135,7 +136,11 @@ class CityOpen(graphene.Mutation):
             "slug": input.get("slug"),
             "radius_km": input.get("radius_km"),
         }
-        result = await info.context.rpc.call("members", "open_city", viewer, fields, headers=info.context.once(info))
+        result = (
+            await context_of(info)
+            .members.using(headers=info.context.once(info))
+            .open_city(admin_id=viewer, fields=fields)
+        )
         if result["errors"]:
             return {"city": None, "user_errors": user_errors(result["errors"], ("input",))}
         open_cities.DIRECTORY.changed()  # this gateway reads it back at once, before its feed hears it
@@ -170,7 +175,7 @@ class NetworkAdminGrant(graphene.Mutation):
         member_id = local_id(input["member_id"], "Member")
         if member_id is None:
             return {"granted": False, "user_errors": not_found("memberId", "member")}
-        result = await info.context.rpc.call("members", "grant_network_admin", viewer, member_id)
+        result = await context_of(info).members.grant_network_admin(granter_id=viewer, member_id=member_id)
         return {"granted": not result["errors"], "user_errors": user_errors(result["errors"], ("input",))}
 
 

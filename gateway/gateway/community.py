@@ -26,7 +26,7 @@ from .common import (
     user_errors,
     user_errors_field,
 )
-from .context import Context
+from .context import Context, context_of
 from .errors import Forbidden
 from .members import Group, enum_value, local_id
 from .outings import AgeRange, AgeRangeInput, _local
@@ -234,11 +234,11 @@ class Trip(graphene.ObjectType):
 
     @staticmethod
     async def resolve_riders(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
-        return await info.context.rpc.call("events", "trip_riders", root["id"])
+        return await context_of(info).events.trip_riders(trip_id=root["id"])
 
     @staticmethod
     async def resolve_rota(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
-        return await info.context.rpc.call("events", "trip_rota", root["id"]) or []
+        return await context_of(info).events.trip_rota(trip_id=root["id"]) or []
 
 
 class TripSwap(graphene.ObjectType):
@@ -269,12 +269,12 @@ async def _in_group(info: graphene.ResolveInfo, group_id: str | None) -> bool:
 
 
 async def load_shift(info: graphene.ResolveInfo, shift_id: str) -> dict[str, Any] | None:
-    shift = await info.context.rpc.call("events", "coop_shift", shift_id)
+    shift = await context_of(info).events.coop_shift(shift_id=shift_id)
     return {**shift, "__typename": "CoopShift"} if shift and await _in_group(info, shift["group_id"]) else None
 
 
 async def load_trip(info: graphene.ResolveInfo, trip_id: str) -> dict[str, Any] | None:
-    trip = await info.context.rpc.call("events", "trip_get", trip_id)
+    trip = await context_of(info).events.trip_get(trip_id=trip_id)
     return {**trip, "__typename": "Trip"} if trip and await _in_group(info, trip["group_id"]) else None
 
 
@@ -289,24 +289,24 @@ async def _group_only(info: graphene.ResolveInfo, group: dict[str, Any]) -> None
 
 async def resolve_coop_shifts(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
     await _group_only(info, root)
-    return [{**s, "__typename": "CoopShift"} for s in await info.context.rpc.call("events", "coop_shifts", root["id"])]
+    return [{**s, "__typename": "CoopShift"} for s in await context_of(info).events.coop_shifts(group_id=root["id"])]
 
 
 async def resolve_trips(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
     await _group_only(info, root)
-    return [{**t, "__typename": "Trip"} for t in await info.context.rpc.call("events", "group_trips", root["id"])]
+    return [{**t, "__typename": "Trip"} for t in await context_of(info).events.group_trips(group_id=root["id"])]
 
 
 async def resolve_viewer_coop_balance(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any]:
     await _group_only(info, root)
-    answer = await info.context.rpc.call("events", "coop_balance", root["id"], info.context.viewer_id)
+    answer = await context_of(info).events.coop_balance(group_id=root["id"], member_id=info.context.viewer_id)
     return {"child_hours": _hours(answer["balance"]), "floor_child_hours": _hours(answer["floor"])}
 
 
 async def resolve_coop_balances(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
     if await info.context.group_role(root["id"]) != "admin":
         raise Forbidden("Only the group's admins see everyone's balance.")
-    balances = await info.context.rpc.call("events", "coop_balances", root["id"])
+    balances = await context_of(info).events.coop_balances(group_id=root["id"])
     return [{"member_id": m, "is_escrow": m == "escrow", "child_hours": _hours(v)} for m, v in sorted(balances.items())]
 
 
@@ -388,7 +388,7 @@ class CommunityQueries(graphene.ObjectType):
         groups = list((await ctx.viewer_context())["groups"])
         if not groups:
             return []
-        page = await ctx.rpc.call("search", "nearby_activities", point, radius, viewer_groups=groups, first=first)
+        page = await ctx.search.nearby_activities(near=point, radius_km=radius, viewer_groups=groups, first=first)
         argument_errors(info, page["errors"])
         return [
             {"id": e["node"]["id"], "kind": e["node"]["kind"], "distance_km": round(e["distance_km"], 1)}
@@ -441,14 +441,10 @@ class CoopShiftOffer(graphene.Mutation):
                 input["age_range"].get("min_years"),
                 input["age_range"].get("max_years"),
             )
-        result = await info.context.rpc.call(
-            "events",
-            "coop_offer",
-            viewer,
-            group_id,
-            fields,
-            await info.context.protected(),
-            headers=info.context.once(info),
+        result = (
+            await context_of(info)
+            .events.using(headers=info.context.once(info))
+            .coop_offer(host_id=viewer, group_id=group_id, fields=fields, protected=await info.context.protected())
         )
         shift = {**result["shift"], "__typename": "CoopShift"} if result["shift"] else None
         return {"shift": shift, "user_errors": user_errors(result["errors"], ("input",))}
@@ -475,8 +471,10 @@ class CoopShiftBook(graphene.Mutation):
         shift_id = local_id(input["shift_id"], "CoopShift")
         if shift_id is None or await load_shift(info, shift_id) is None:
             return _not_found("shiftId", "shift")
-        result = await info.context.rpc.call(
-            "events", "coop_book", shift_id, viewer, input["children"], headers=info.context.once(info)
+        result = (
+            await context_of(info)
+            .events.using(headers=info.context.once(info))
+            .coop_book(shift_id=shift_id, member_id=viewer, children=input["children"])
         )
         return {
             "booking": result["booking"],
@@ -505,7 +503,7 @@ class CoopBookingCancel(graphene.Mutation):
         booking_id = local_id(input["booking_id"], "CoopBooking")
         if booking_id is None:
             return _not_found("bookingId", "booking")
-        result = await info.context.rpc.call("events", "coop_cancel", booking_id, viewer)
+        result = await context_of(info).events.coop_cancel(booking_id=booking_id, member_id=viewer)
         return {"booking": result["booking"], "user_errors": user_errors(result["errors"], ("input",))}
 
 
@@ -541,7 +539,7 @@ class CoopFloorSet(graphene.Mutation):
                     {"field": ["input", "floorChildHours"], "message": "from -100 to 0", "code": "OUT_OF_RANGE"}
                 ]
             }
-        await info.context.rpc.call("events", "coop_set_floor", group_id, round(floor * 60))
+        await context_of(info).events.coop_set_floor(group_id=group_id, floor_minutes=round(floor * 60))
         return {"group": members_schema.as_group(await info.context.loaders.group.load(group_id)), "user_errors": []}
 
 
@@ -592,8 +590,10 @@ class TripCreate(graphene.Mutation):
             return _not_found("groupId", "group of yours")
         fields = {k: enum_value(v) for k, v in input.items() if k != "group_id"}
         fields["meeting_location"] = {"lat": input["meeting_location"].lat, "lon": input["meeting_location"].lon}
-        result = await info.context.rpc.call(
-            "events", "trip_create", viewer, group_id, fields, headers=info.context.once(info)
+        result = (
+            await context_of(info)
+            .events.using(headers=info.context.once(info))
+            .trip_create(creator_id=viewer, group_id=group_id, fields=fields)
         )
         trip = {**result["trip"], "__typename": "Trip"} if result["trip"] else None
         return {"trip": trip, "user_errors": user_errors(result["errors"], ("input",))}
@@ -649,7 +649,9 @@ class TripJoin(graphene.Mutation):
         trip_id = await _trip_id(info, input["trip_id"])
         if trip_id is None:
             return _not_found("tripId", "trip")
-        result = await info.context.rpc.call("events", "trip_join", trip_id, viewer, list(input["children"]))
+        result = await context_of(info).events.trip_join(
+            trip_id=trip_id, member_id=viewer, children=list(input["children"])
+        )
         return await _trip_result(info, trip_id, result)
 
 
@@ -667,7 +669,7 @@ class TripVolunteer(graphene.Mutation):
         trip_id = await _trip_id(info, input["trip_id"])
         if trip_id is None:
             return _not_found("tripId", "trip")
-        result = await info.context.rpc.call("events", "trip_volunteer", trip_id, viewer, input["date"])
+        result = await context_of(info).events.trip_volunteer(trip_id=trip_id, member_id=viewer, date=input["date"])
         return await _trip_result(info, trip_id, result)
 
 
@@ -685,14 +687,12 @@ class TripSwapPropose(graphene.Mutation):
         trip_id = await _trip_id(info, input["trip_id"])
         if trip_id is None:
             return _not_found("tripId", "trip")
-        result = await info.context.rpc.call(
-            "events",
-            "trip_swap_propose",
-            trip_id,
-            viewer,
-            input["my_date"],
-            input["their_date"],
-            headers=info.context.once(info),
+        result = (
+            await context_of(info)
+            .events.using(headers=info.context.once(info))
+            .trip_swap_propose(
+                trip_id=trip_id, member_id=viewer, my_date=input["my_date"], their_date=input["their_date"]
+            )
         )
         return await _trip_result(info, trip_id, result)
 
@@ -712,7 +712,7 @@ class TripSwapAccept(graphene.Mutation):
         swap_id = local_id(input["swap_id"], "TripSwap")
         if trip_id is None or swap_id is None:
             return _not_found("swapId", "swap")
-        result = await info.context.rpc.call("events", "trip_swap_accept", swap_id, viewer)
+        result = await context_of(info).events.trip_swap_accept(swap_id=swap_id, member_id=viewer)
         return await _trip_result(info, trip_id, result)
 
 

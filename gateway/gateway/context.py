@@ -9,10 +9,17 @@ from typing import Any
 
 from starlette.requests import Request
 
+from parentnet_kit.contract.rpc import (
+    EventsClient,
+    ListingsClient,
+    MembersClient,
+    PicturesApi,
+    RpcTransport,
+    SearchClient,
+)
 from parentnet_kit.contracts import IDEMPOTENCY_HEADER
 
 from .loaders import DataLoader
-from .rpc import RpcClient
 
 # Each kind of subject with pictures, and the service that owns it.
 PICTURE_OWNERS = (("outing", "events"), ("listing", "listings"), ("group", "members"), ("member", "members"))
@@ -21,29 +28,46 @@ PICTURE_OWNERS = (("outing", "events"), ("listing", "listings"), ("group", "memb
 class Loaders:
     """Per-request DataLoaders, so a page costs one RPC per kind of object, not one per row."""
 
-    def __init__(self, rpc: RpcClient, viewer_id: str | None) -> None:
-        self.outing = DataLoader(lambda keys: rpc.call("events", "get_outings", keys))
-        self.member = DataLoader(lambda keys: rpc.call("members", "get_members", keys, viewer_id=viewer_id))
-        self.group = DataLoader(lambda keys: rpc.call("members", "get_groups", keys, viewer_id=viewer_id))
-        self.listing = DataLoader(lambda keys: rpc.call("listings", "get_listings", keys, viewer_id=viewer_id))
-        # The viewer's place in each outing on the page: one call for the page.
-        self.place = DataLoader(lambda keys: rpc.call("events", "places_of", viewer_id, keys))
+    def __init__(self, rpc: RpcTransport, viewer_id: str | None) -> None:
+        events, members, listings = EventsClient(rpc), MembersClient(rpc), ListingsClient(rpc)
+        self.outing = DataLoader(lambda keys: events.get_outings(outing_ids=keys))
+        self.member = DataLoader(lambda keys: members.get_members(member_ids=keys, viewer_id=viewer_id))
+        self.group = DataLoader(lambda keys: members.get_groups(group_ids=keys, viewer_id=viewer_id))
+        self.listing = DataLoader(lambda keys: listings.get_listings(listing_ids=keys, viewer_id=viewer_id))
+        # The viewer's place in each outing on the page: one call for the page (for a viewer only).
+        self.place = DataLoader(lambda keys: events.places_of(member_id=viewer_id or "", outing_ids=keys))
         # Pictures of each kind of subject, from the service that owns it (pictures.SUBJECTS).
-        self.pictures = {
-            kind: DataLoader(lambda keys, kind=kind, service=service: rpc.call(service, "pictures_of", kind, keys))
-            for kind, service in PICTURE_OWNERS
-        }
+        self.pictures = {kind: self._pictures_of(picture_owner(rpc, service), kind) for kind, service in PICTURE_OWNERS}
+
+    @staticmethod
+    def _pictures_of(owner: PicturesApi, kind: str) -> DataLoader:
+        return DataLoader(lambda keys: owner.pictures_of(kind=kind, subject_ids=keys))
+
+
+def picture_owner(rpc: RpcTransport, service: str) -> PicturesApi:
+    """The client of ``service`` (one of ``PICTURE_OWNERS``' services) for its picture methods."""
+    owners: dict[str, type[PicturesApi]] = {
+        "events": EventsClient,
+        "listings": ListingsClient,
+        "members": MembersClient,
+    }
+    return owners[service](rpc)
 
 
 @dataclass
 class Context:
     request: Request | None
-    rpc: RpcClient
+    rpc: RpcTransport
     viewer_id: str | None = None
     session_id: str | None = None
     client: str = "unknown"
     authenticator: Any = None
     loaders: Loaders = field(init=False)
+    # Each service's typed client (parentnet_kit.contract.rpc) over ``rpc``.
+    events: EventsClient = field(init=False)
+    members: MembersClient = field(init=False)
+    listings: ListingsClient = field(init=False)
+    search: SearchClient = field(init=False)
     feed: Any = None
     # For a long-lived context (a subscription): how often to re-read blocks and groups.
     refresh_viewer_after: float | None = None
@@ -54,6 +78,10 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.rpc, self.viewer_id)
+        self.events = EventsClient(self.rpc)
+        self.members = MembersClient(self.rpc)
+        self.listings = ListingsClient(self.rpc)
+        self.search = SearchClient(self.rpc)
 
     def once(self, info: Any) -> dict[str, str] | None:
         """The RPC headers that make a retried creation find what the first try made: the
@@ -71,7 +99,7 @@ class Context:
         stale = self.refresh_viewer_after is not None and time.monotonic() - self._viewer_at > self.refresh_viewer_after
         if self._viewer is None or (stale and self._viewer.done()):
             self._viewer_at = time.monotonic()
-            self._viewer = asyncio.ensure_future(self.rpc.call("members", "viewer_context", self.viewer_id))
+            self._viewer = asyncio.ensure_future(self.members.viewer_context(member_id=self.viewer_id))
         return await self._viewer
 
     async def blocked_by(self) -> frozenset[str]:
@@ -91,3 +119,9 @@ class Context:
         if not group_id:
             return None
         return (await self.viewer_context())["groups"].get(group_id)
+
+
+def context_of(info: Any) -> Context:
+    """The request's ``Context`` from a resolver's ``info`` (graphene types its ``context`` as
+    ``Any``): calls made through it are checked against the service clients' signatures."""
+    return info.context

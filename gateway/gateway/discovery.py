@@ -104,9 +104,7 @@ class DiscoveryQueries(NodeQueries, graphene.ObjectType):
         root: None, info: graphene.ResolveInfo, bounds: dict[str, float], zoom: int, kinds: list[Any] | None = None
     ) -> dict[str, Any]:
         ctx: Context = info.context
-        answer = await ctx.rpc.call(
-            "search",
-            "map_clusters",
+        answer = await ctx.search.map_clusters(
             bounds=dict(bounds),
             zoom=zoom,
             kinds=[enum_value(k) for k in kinds or []] or None,
@@ -122,10 +120,8 @@ class DiscoveryQueries(NodeQueries, graphene.ObjectType):
     ) -> dict[str, Any]:
         ctx: Context = info.context
         first = check_first(info, first, SUGGEST_MAX)
-        answer = await ctx.rpc.call(
-            "search",
-            "suggest",
-            text,
+        answer = await ctx.search.suggest(
+            text=text,
             near=check_point(info, near) if near is not None else None,
             limit=first,
             viewer_id=ctx.viewer_id,

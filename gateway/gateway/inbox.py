@@ -13,6 +13,8 @@ from typing import Any
 
 import graphene
 
+from parentnet_kit.contract.rpc import InboxApi
+
 from . import cursors, ids
 from .common import (
     NODE_LOADERS,
@@ -28,9 +30,15 @@ from .common import (
     require_viewer,
     user_errors_field,
 )
-from .context import Context
+from .context import Context, context_of
 
 SOURCES = ("events", "listings")
+
+
+def _client(ctx: Context, source: str) -> InboxApi:
+    """The client of the service ``source`` (one of ``SOURCES``) for its inbox methods."""
+    return ctx.events if source == "events" else ctx.listings
+
 
 _TYPES = [
     ("OUTING_CHANGED", "outing_changed", "The time or place of an outing you are coming to changed."),
@@ -119,7 +127,12 @@ class InboxQueries(graphene.ObjectType):
         # "strictly before it", and the pages are merged newest first.
         before_at, before_key = cursors.decode(info, after, {}, cursors.is_key_pair) or ("", "")
         pages = await asyncio.gather(
-            *(ctx.rpc.call(source, "inbox", viewer, first, before_at or None, before_key) for source in SOURCES)
+            *(
+                _client(ctx, source).inbox(
+                    member_id=viewer, first=first, before_at=before_at or None, before_id=before_key
+                )
+                for source in SOURCES
+            )
         )
         items = [
             {**item, "source": source, "__typename": "Notification"}
@@ -172,7 +185,7 @@ class NotificationsMarkRead(graphene.Mutation):
                     by_source.setdefault(source, []).append(local)
         marked = 0
         for source, local_ids in by_source.items():
-            marked += await info.context.rpc.call(source, "mark_read", viewer, local_ids)
+            marked += await _client(context_of(info), source).mark_read(member_id=viewer, notification_ids=local_ids)
         return {"marked": marked, "user_errors": []}
 
 

@@ -36,7 +36,7 @@ from .common import (
     user_errors,
     user_errors_field,
 )
-from .context import Context
+from .context import Context, context_of
 from .members import Cell, enum_value, local_id
 from .outings import CategoryCount, Money, MoneyInput, search_after, search_filter, search_page
 from .pictures import pictures_field, pictures_resolver
@@ -259,7 +259,7 @@ def as_contact(view: dict[str, Any] | None) -> dict[str, Any] | None:
 
 async def load_contact(info: graphene.ResolveInfo, contact_id: str) -> dict[str, Any] | None:
     ctx: Context = info.context
-    view = (await ctx.rpc.call("listings", "get_contacts", [contact_id]))[0]
+    view = (await ctx.listings.get_contacts(contact_ids=[contact_id]))[0]
     if view is None or (view.get("group_id") and await ctx.group_role(view["group_id"]) is None):
         return None
     return as_contact(view)
@@ -372,9 +372,7 @@ class ListingQueries(graphene.ObjectType):
             "category": enum_value(category),
             "filter": filter,
         }
-        page = await ctx.rpc.call(
-            "search",
-            "nearby_listings",
+        page = await ctx.search.nearby_listings(
             near=point,
             radius_km=radius,
             first=first,
@@ -394,7 +392,7 @@ class ListingQueries(graphene.ObjectType):
         viewer = require_viewer(info)
         first = check_first(info, first)
         start = cursors.decode(info, after, {}, cursors.is_key)
-        page = await info.context.rpc.call("listings", "listings_of", viewer, first, start)
+        page = await context_of(info).listings.listings_of(owner_id=viewer, first=first, after=start)
         cursor = cursors.encoder(info, {})
         edges = [{"cursor": cursor(v["id"]), "node": as_listing(v)} for v in page["listings"]]
         return _connection(edges, page["has_next_page"], after, page["total"])
@@ -418,8 +416,8 @@ class ListingQueries(graphene.ObjectType):
         groups = list((await ctx.viewer_context())["groups"])
 
         async def contacts_page(size: int, offset: int) -> dict[str, Any]:
-            return await ctx.rpc.call(
-                "listings", "list_contacts", city, enum_value(kind), language, groups, size, offset
+            return await ctx.listings.list_contacts(
+                city=city, kind=enum_value(kind), language=language, viewer_groups=groups, first=size, offset=offset
             )
 
         # A cursor holds the item's 1-based rank in the list: paging back is an offset too.
@@ -496,14 +494,8 @@ class ListingCreate(graphene.Mutation):
         if "age_range" in fields:
             age = fields.pop("age_range")
             fields["age_min_months"], fields["age_max_months"] = age.get("min_months"), age.get("max_months")
-        result = await ctx.rpc.call(
-            "listings",
-            "create_listing",
-            fields,
-            owner,
-            await ctx.apart(),
-            await ctx.protected(),
-            headers=ctx.once(info),
+        result = await ctx.listings.using(headers=ctx.once(info)).create_listing(
+            fields=fields, owner_id=owner, apart=await ctx.apart(), protected=await ctx.protected()
         )
         return {"listing": as_listing(result["listing"]), "user_errors": user_errors(result["errors"], ("input",))}
 
@@ -514,7 +506,7 @@ class ListingRefInput(graphene.InputObjectType):
     listing_id = graphene.ID(required=True, description="The listing's ID.")
 
 
-def _listing_mutation(method: str, doc: str, *extra: Any) -> type:
+def _listing_mutation(method: str, doc: str, *extra: Any) -> type[graphene.Mutation]:
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
         viewer = require_viewer(info)
@@ -524,10 +516,19 @@ def _listing_mutation(method: str, doc: str, *extra: Any) -> type:
                 "listing": None,
                 "user_errors": [{"field": ["input", "listingId"], "message": "No such listing.", "code": "NOT_FOUND"}],
             }
-        args: list[Any] = [listing_id, viewer, *extra]
         if method == "reserve_listing":
-            args.append(await ctx.apart())
-        result = await ctx.rpc.call("listings", method, *args)
+            result = await ctx.listings.reserve_listing(
+                listing_id=listing_id, member_id=viewer, apart=await ctx.apart()
+            )
+        elif method == "decide_reservation":
+            result = await ctx.listings.decide_reservation(listing_id=listing_id, owner_id=viewer, accept=extra[0])
+        else:
+            owners_call = {
+                "renew_listing": ctx.listings.renew_listing,
+                "complete_listing": ctx.listings.complete_listing,
+                "withdraw_listing": ctx.listings.withdraw_listing,
+            }[method]
+            result = await owners_call(listing_id=listing_id, owner_id=viewer)
         return {"listing": as_listing(result["listing"]), "user_errors": user_errors(result["errors"], ("input",))}
 
     arguments = type("Arguments", (), {"input": ListingRefInput(required=True, description="Which listing.")})
@@ -600,7 +601,7 @@ class ContactCreate(graphene.Mutation):
                     "user_errors": [{"field": ["input", "groupId"], "message": message, "code": "NOT_MEMBER"}],
                 }
             fields["group_id"] = group_id
-        result = await ctx.rpc.call("listings", "add_contact", fields, viewer, headers=ctx.once(info))
+        result = await ctx.listings.using(headers=ctx.once(info)).add_contact(fields=fields, member_id=viewer)
         return {"contact": as_contact(result["contact"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 
@@ -627,7 +628,7 @@ class ContactRecommend(graphene.Mutation):
                 "contact": None,
                 "user_errors": [{"field": ["input", "contactId"], "message": "No such contact.", "code": "NOT_FOUND"}],
             }
-        result = await info.context.rpc.call("listings", "recommend_contact", contact_id, viewer)
+        result = await context_of(info).listings.recommend_contact(contact_id=contact_id, member_id=viewer)
         return {"contact": as_contact(result["contact"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 

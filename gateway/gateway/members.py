@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 import graphene
@@ -31,7 +32,7 @@ from .common import (
     user_errors,
     user_errors_field,
 )
-from .context import Context
+from .context import Context, context_of
 from .errors import Forbidden
 from .outing_states import MemberOutingState, OutingPeriod
 from .pictures import pictures_field, pictures_resolver
@@ -184,7 +185,7 @@ class Member(graphene.ObjectType):
         ctx: Context = info.context
         if root["id"] != ctx.viewer_id:
             return None
-        return bool(await ctx.rpc.call("members", "is_network_admin", ctx.viewer_id))
+        return bool(await ctx.members.is_network_admin(member_id=root["id"]))
 
     resolve_city = staticmethod(resolve_city)
 
@@ -193,7 +194,7 @@ class Member(graphene.ObjectType):
         ctx: Context = info.context
         if root["id"] != ctx.viewer_id:
             return None
-        return [as_group(g) for g in await ctx.rpc.call("members", "member_groups", ctx.viewer_id)]
+        return [as_group(g) for g in await ctx.members.member_groups(member_id=root["id"])]  # type: ignore[misc]
 
     @staticmethod
     async def resolve_outings(
@@ -303,8 +304,8 @@ class Group(graphene.ObjectType):
         first = check_first(info, first)
         shape = {"group": root["id"]}
         start = service_after(info, after, shape, cursors.is_key)
-        page = await ctx.rpc.call(
-            "members", "group_members", root["id"], viewer_id=ctx.viewer_id, pending=pending, first=first, after=start
+        page = await ctx.members.group_members(
+            group_id=root["id"], viewer_id=ctx.viewer_id, pending=pending, first=first, after=start
         )
         if page is None:
             raise Forbidden(
@@ -439,7 +440,9 @@ class MemberQueries(graphene.ObjectType):
         first = check_first(info, first)
         shape = {"filter": filter}
         start = service_after(info, after, shape, cursors.is_ranked_key)
-        page = await info.context.rpc.call("members", "parents_nearby", viewer, _filters(filter), first, start)
+        page = await context_of(info).members.parents_nearby(
+            viewer_id=viewer, filters=_filters(filter), first=first, after=start
+        )
         # What the viewer's state explains stays on the page; anything else is the arguments' fault.
         state = [e for e in page["errors"] if e["code"] in ("HOME_LOCATION_REQUIRED", "RATE_LIMITED", "NOT_FOUND")]
         argument_errors(info, [e for e in page["errors"] if e not in state])
@@ -455,7 +458,7 @@ class MemberQueries(graphene.ObjectType):
         first = check_first(info, first)
         shape = {"city": city}
         start = service_after(info, after, shape, cursors.is_key)
-        page = await ctx.rpc.call("members", "list_groups", city, viewer_id=ctx.viewer_id, first=first, after=start)
+        page = await ctx.members.list_groups(city=city, viewer_id=ctx.viewer_id, first=first, after=start)
         argument_errors(info, page["errors"])
         return service_page(info, shape, page, after, as_group)
 
@@ -509,7 +512,7 @@ class MemberRegister(graphene.Mutation):
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
-        return auth_payload(await ctx.rpc.call("members", "register", dict(input), client=ctx.client))
+        return auth_payload(await ctx.members.register(fields=dict(input), client=ctx.client))
 
 
 class MemberLoginInput(graphene.InputObjectType):
@@ -530,7 +533,7 @@ class MemberLogin(graphene.Mutation):
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
-        result = await ctx.rpc.call("members", "login", input["email"], input["password"], client=ctx.client)
+        result = await ctx.members.login(email=input["email"], password=input["password"], client=ctx.client)
         return auth_payload(result)
 
 
@@ -550,7 +553,7 @@ class MemberTokenRefresh(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        return auth_payload(await info.context.rpc.call("members", "refresh", input["refresh_token"]))
+        return auth_payload(await context_of(info).members.refresh(refresh_token=input["refresh_token"]))
 
 
 class MemberLogoutInput(graphene.InputObjectType):
@@ -579,7 +582,7 @@ class MemberLogout(graphene.Mutation):
         ctx: Context = info.context
         viewer = require_viewer(info)
         everywhere = bool((input or {}).get("everywhere"))
-        ended = await ctx.rpc.call("members", "logout", viewer, ctx.session_id, everywhere=everywhere)
+        ended = await ctx.members.logout(member_id=viewer, session_id=ctx.session_id or "", everywhere=everywhere)
         if ctx.authenticator is not None and ctx.session_id:
             ctx.authenticator.forget(ctx.session_id)
         return {"sessions_ended": ended, "user_errors": []}
@@ -630,7 +633,7 @@ class MemberUpdateProfile(graphene.Mutation):
             fields["home_location"] = {"lat": fields["home_location"].lat, "lon": fields["home_location"].lon}
         if "children" in fields:
             fields["children"] = [dict(c) for c in fields["children"]]
-        result = await info.context.rpc.call("members", "update_profile", viewer, fields)
+        result = await context_of(info).members.update_profile(member_id=viewer, fields=fields)
         if "protected_mode" in fields and not result["errors"]:
             await _place_what_they_posted(info, viewer, bool(fields["protected_mode"]))
         return {"member": as_member(result["member"]), "user_errors": user_errors(result["errors"], ("input",))}
@@ -640,10 +643,10 @@ async def _place_what_they_posted(info: graphene.ResolveInfo, member_id: str, pr
     """Protected mode changed: what the member posted moves to city level (or back to its cells).
 
     Both calls are idempotent, so a client retrying the mutation after a failure completes them."""
-    rpc = info.context.rpc
-    calls = [rpc.call("listings", "place_owner", member_id, protected)]
+    ctx = context_of(info)
+    calls: list[Awaitable[int]] = [ctx.listings.place_owner(owner_id=member_id, protected=protected)]
     if protected:
-        calls.append(rpc.call("events", "coop_place_host", member_id))
+        calls.append(ctx.events.coop_place_host(host_id=member_id))
     await asyncio.gather(*calls)
 
 
@@ -665,7 +668,9 @@ async def _block(info: graphene.ResolveInfo, input: dict[str, Any], method: str)
     target = local_id(input["member_id"], "Member")
     if target is None:
         return {"member": None, "user_errors": not_found("memberId", "member")}
-    result = await info.context.rpc.call("members", method, viewer, target)
+    members = context_of(info).members
+    change = members.block if method == "block" else members.unblock
+    result = await change(blocker_id=viewer, member_id=target)
     if result["errors"]:
         return {"member": None, "user_errors": user_errors(result["errors"], ("input",))}
     return {"member": as_member(await info.context.loaders.member.load(target)), "user_errors": []}
@@ -728,10 +733,15 @@ class GroupCreate(graphene.Mutation):
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         viewer = require_viewer(info)
         fields = {k: enum_value(v) for k, v in input.items()}
-        result = await info.context.rpc.call("members", "create_group", viewer, fields, headers=info.context.once(info))
+        result = (
+            await context_of(info)
+            .members.using(headers=info.context.once(info))
+            .create_group(creator_id=viewer, fields=fields)
+        )
         if result["errors"]:
             return {"group": None, "user_errors": user_errors(result["errors"], ("input",))}
-        group = (await info.context.rpc.call("members", "get_groups", [result["group"]["id"]], viewer_id=viewer))[0]
+        group = (await context_of(info).members.get_groups(group_ids=[result["group"]["id"]], viewer_id=viewer))[0]
+        assert group is not None, "members lost the group it just created"
         return {"group": as_group(group), "membership": group["viewer_membership"], "user_errors": []}
 
 
@@ -742,14 +752,23 @@ async def _membership_mutation(
     group_id = local_id(input["group_id"], "Group")
     if group_id is None:
         return {"user_errors": not_found("groupId", "group")}
-    args: list[Any] = [viewer, group_id]
+    member_id = None
     if "member_id" in input:
         member_id = local_id(input["member_id"], "Member")
         if member_id is None:
             return {"user_errors": not_found("memberId", "member")}
-        args.append(member_id)
-    result = await info.context.rpc.call("members", method, *args, *extra)
-    group = (await info.context.rpc.call("members", "get_groups", [group_id], viewer_id=viewer))[0]
+    members = context_of(info).members
+    if method == "join_group":
+        result = await members.join_group(member_id=viewer, group_id=group_id)
+    elif method == "leave_group":
+        result = await members.leave_group(member_id=viewer, group_id=group_id)
+    elif method == "decide_request" and member_id is not None:
+        result = await members.decide_request(admin_id=viewer, group_id=group_id, member_id=member_id, approve=extra[0])
+    elif method == "set_role" and member_id is not None:
+        result = await members.set_role(admin_id=viewer, group_id=group_id, member_id=member_id, role=extra[0])
+    else:
+        raise ValueError(f"no membership change {method!r} for {sorted(input)}")
+    group = (await context_of(info).members.get_groups(group_ids=[group_id], viewer_id=viewer))[0]
     return {
         "group": as_group(group),
         "membership": result["membership"],

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import graphene
 
 from parentnet_kit import cities
+from parentnet_kit.contract.rpc import SeenBy
 
 from . import cursors, open_cities
 from .common import after_argument, check_first, connection, connection_type, edge_type, first_argument, require_viewer
@@ -70,7 +71,7 @@ def _page_edges(
     return [{**make(item), "cursor": cursor(item["position"])} for item in items]
 
 
-async def seen_by(ctx: Context) -> dict[str, Any]:
+async def seen_by(ctx: Context) -> SeenBy:
     """What the events service needs to apply ``visible_outing``'s rule before paging (so
     ``totalCount`` counts only what shows): who blocked the viewer, and the viewer's groups."""
     return {
@@ -105,7 +106,9 @@ async def member_outings(
     wanted = sorted({enum_value(s) for s in states}) if states else STATES_DEFAULT
     shape = {"member": root["id"], "states": wanted}
     start = cursors.decode(info, after, shape, cursors.is_count)
-    page = await ctx.rpc.call("events", "member_outings", root["id"], wanted, first, start, **await seen_by(ctx))
+    page = await ctx.events.member_outings(
+        member_id=root["id"], states=wanted, first=first, after=start, **await seen_by(ctx)
+    )
     edges = _page_edges(
         info, shape, page["items"], lambda i: {"node": i["outing"], "state": i["state"], "place": i["place"]}
     )
@@ -123,8 +126,8 @@ async def _group_page(
     ctx: Context = info.context
     first = check_first(info, first)
     start = cursors.decode(info, after, shape, cursors.is_count)
-    page = await ctx.rpc.call(
-        "events", "group_outings", group_ids, enum_value(period), first, start, **await seen_by(ctx)
+    page = await ctx.events.group_outings(
+        group_ids=group_ids, period=enum_value(period), first=first, after=start, **await seen_by(ctx)
     )
     edges = _page_edges(info, shape, page["items"], lambda i: {"node": i["outing"]})
     return connection(await _visible_edges(ctx, edges), page["has_next_page"], after, page["total"])
@@ -220,9 +223,7 @@ class MyOutingsQueries(graphene.ObjectType):
         start = cursors.decode(info, after, shape, cursors.is_count) or 0
         near, radius = near_point(me, city)
         group_ids = sorted((await ctx.viewer_context())["groups"])
-        nearby = await ctx.rpc.call(
-            "search",
-            "nearby_outings",
+        nearby = await ctx.search.nearby_outings(
             near=near,
             radius_km=radius,
             first=WEEKEND_MAX,
@@ -232,15 +233,13 @@ class MyOutingsQueries(graphene.ObjectType):
             filters={"starts_after": starts.isoformat(), "starts_before": (ends - timedelta(seconds=1)).isoformat()},
             sort="start",
         )
-        mine = await ctx.rpc.call(
-            "events",
-            "group_outings",
-            group_ids,
-            "upcoming",
-            WEEKEND_MAX,
-            None,
-            starts.isoformat(),
-            ends.isoformat(),
+        mine = await ctx.events.group_outings(
+            group_ids=group_ids,
+            period="upcoming",
+            first=WEEKEND_MAX,
+            after=None,
+            starts_from=starts.isoformat(),
+            starts_before=ends.isoformat(),
             **await seen_by(ctx),
         )
         # What is on: a cancelled outing stays in "my outings", not on the home screen.

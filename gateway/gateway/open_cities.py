@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from parentnet_kit.cities import City
+from parentnet_kit.contract.rpc import MembersClient
 
 log = logging.getLogger(__name__)
 MAX_AGE_SECONDS = 60.0
@@ -66,7 +67,7 @@ class OpenCities:
 
     async def _load(self) -> None:
         started, generation = time.monotonic(), self._generation
-        answer = await self._rpc.call("members", "open_cities")
+        answer = await MembersClient(self._rpc).open_cities()
         self._cities = {raw["slug"]: City.from_dict(raw) for raw in answer}
         if generation == self._generation:
             self._loaded_at = started

@@ -202,7 +202,7 @@ class Outing(graphene.ObjectType):
         first = check_first(info, first)
         shape = {"outing": root["id"]}
         start = cursors.decode(info, after, shape, cursors.is_count)
-        page = await ctx.rpc.call("events", "attendees", root["id"], ctx.viewer_id, first, start)
+        page = await ctx.events.attendees(outing_id=root["id"], viewer_id=ctx.viewer_id, first=first, after=start)
         if page is None:
             raise Forbidden("Only the organizer and the families coming see who comes.")
         cursor = cursors.encoder(info, shape)
@@ -458,9 +458,7 @@ class OutingQueries(graphene.ObjectType):
         first = check_first(info, first)
         point, radius = check_point(info, near), check_radius(info, radius_km)
         shape = {"near": point, "radius_km": radius, "filter": filter, "sort": enum_value(sort)}
-        page = await ctx.rpc.call(
-            "search",
-            "nearby_outings",
+        page = await ctx.search.nearby_outings(
             near=point,
             radius_km=radius,
             first=first,
@@ -585,7 +583,7 @@ class OutingCreate(graphene.Mutation):
                     "user_errors": [{"field": ["input", "groupId"], "message": message, "code": "NOT_MEMBER"}],
                 }
             fields.update(group_id=group_id, group_visibility=group["visibility"])
-        result = await ctx.rpc.call("events", "create_outing", fields, organizer_id=organizer, headers=ctx.once(info))
+        result = await ctx.events.using(headers=ctx.once(info)).create_outing(fields=fields, organizer_id=organizer)
         return outing_payload(result)
 
 
@@ -655,7 +653,9 @@ class OutingUpdate(graphene.Mutation):
         fields = outing_fields(input)
         fields.pop("city", None)
         scope = enum_value(input.get("scope")) or "occurrence"
-        result = await ctx.rpc.call("events", "update_outing", outing_id, actor, fields, scope, is_admin)
+        result = await ctx.events.update_outing(
+            outing_id=outing_id, actor_id=actor, fields=fields, scope=scope, actor_is_group_admin=is_admin
+        )
         return outing_payload(result)
 
 
@@ -682,7 +682,9 @@ class OutingCancel(graphene.Mutation):
         if outing_id is None:
             return {"user_errors": not_found("outingId")}
         scope = enum_value(input.get("scope")) or "occurrence"
-        result = await ctx.rpc.call("events", "cancel_outing", outing_id, actor, scope, is_admin)
+        result = await ctx.events.cancel_outing(
+            outing_id=outing_id, actor_id=actor, scope=scope, actor_is_group_admin=is_admin
+        )
         return outing_payload(result)
 
 
@@ -707,10 +709,10 @@ class OutingJoin(graphene.Mutation):
         ctx: Context = info.context
         member = require_viewer(info)
         outing_id, view = await _target(info, input["outing_id"])
-        if view is None:
+        if outing_id is None or view is None:
             return {"user_errors": not_found("outingId")}
-        result = await ctx.rpc.call(
-            "events", "join_outing", outing_id, member, input.get("adults"), input.get("children")
+        result = await ctx.events.join_outing(
+            outing_id=outing_id, member_id=member, adults=input.get("adults", 1), children=input.get("children", 0)
         )
         return {**outing_payload(result), "place": result["place"]}
 
@@ -728,9 +730,9 @@ class OutingLeave(graphene.Mutation):
         ctx: Context = info.context
         member = require_viewer(info)
         outing_id, view = await _target(info, input["outing_id"])
-        if view is None:
+        if outing_id is None or view is None:
             return {"user_errors": not_found("outingId")}
-        result = await ctx.rpc.call("events", "leave_outing", outing_id, member)
+        result = await ctx.events.leave_outing(outing_id=outing_id, member_id=member)
         return outing_payload(result)
 
 

@@ -46,7 +46,7 @@ from parentnet_kit import pictures as processing
 
 from . import ids
 from .common import NODE_LOADERS, NODE_TYPES, Node, enum, parse_time, require_viewer, user_errors, user_errors_field
-from .context import Context
+from .context import Context, picture_owner
 from .rpc import CountingRpc
 from .uploads import Upload as UploadedFile
 
@@ -357,7 +357,7 @@ class PictureAdd(graphene.Mutation):
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
-        require_viewer(info)
+        viewer = require_viewer(info)
         type_name, subject_id, subject, errors = await _subject(info, input["subject_id"], "subjectId")
         if subject is None:
             return {"picture": None, "user_errors": errors}
@@ -374,8 +374,9 @@ class PictureAdd(graphene.Mutation):
             return {"picture": None, "user_errors": _error("file", refused.message, refused.code)}
         kind, service = SUBJECTS[type_name]
         wire = picture_store.to_wire(variants)
-        result = await ctx.rpc.call(
-            service, "picture_add", kind, subject_id, ctx.viewer_id, wire, admin, headers=ctx.once(info)
+        owner = picture_owner(ctx.rpc, service).using(headers=ctx.once(info))
+        result = await owner.picture_add(
+            kind=kind, subject_id=subject_id, actor_id=viewer, variants=wire, actor_is_admin=admin
         )
         if result["errors"]:
             return {"picture": None, "user_errors": user_errors(result["errors"], ("input",))}
@@ -419,7 +420,7 @@ class PictureRemove(graphene.Mutation):
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
-        require_viewer(info)
+        viewer = require_viewer(info)
         named = _picture_id(input["picture_id"])
         not_found = _error("pictureId", "No such picture.", "NOT_FOUND")
         if named is None:
@@ -433,7 +434,9 @@ class PictureRemove(graphene.Mutation):
             message = f"Only the {type_name.lower()}'s owner can remove its pictures."
             return {"user_errors": _error("pictureId", message, refusal)}
         kind, service = SUBJECTS[type_name]
-        result = await ctx.rpc.call(service, "picture_remove", kind, subject_id, picture_id, ctx.viewer_id, admin)
+        result = await picture_owner(ctx.rpc, service).picture_remove(
+            kind=kind, subject_id=subject_id, picture_id=picture_id, actor_id=viewer, actor_is_admin=admin
+        )
         if result["errors"]:
             return {"user_errors": [{**e, "field": ["input", "pictureId"]} for e in user_errors(result["errors"])]}
         return {"removed_picture_id": input["picture_id"], "user_errors": []}
@@ -453,7 +456,7 @@ async def load_picture(info: graphene.ResolveInfo, local_id: str) -> dict[str, A
     if await _visible_subject(ctx, type_name, subject_id) is None:
         return None
     kind, service = SUBJECTS[type_name]
-    listed = (await ctx.rpc.call(service, "pictures_of", kind, [subject_id]))[0]
+    listed = (await picture_owner(ctx.rpc, service).pictures_of(kind=kind, subject_ids=[subject_id]))[0]
     return next((as_picture(p) for p in listed if p["id"] == picture_id), None)
 
 
@@ -495,7 +498,9 @@ async def serve(request: Request, rpc: Any, authenticator: Any, client: str) -> 
     # trip instead of three; nothing is sent before every answer is in.
     visible, stored, _ = await asyncio.gather(
         _visible_subject(ctx, type_name, subject_id),
-        ctx.rpc.call(service, "picture_file", kind, subject_id, picture_id, size),
+        picture_owner(ctx.rpc, service).picture_file(
+            kind=kind, subject_id=subject_id, picture_id=picture_id, variant=size
+        ),
         ctx.viewer_context(),
     )
     if visible is None or stored is None or processing.EXTENSIONS.get(stored["content_type"]) != extension:

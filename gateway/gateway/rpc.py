@@ -97,7 +97,7 @@ class RpcClient:
                 self._probe = await self._connection.channel()
             # robust=False: a robust channel answers a passive declare of a queue it declared
             # before from its cache, with the consumer count of that first answer.
-            queue = await self._probe.declare_queue(f"rpc-{service}", passive=True, robust=False)
+            queue = await self._probe.declare_queue(f"rpc-{service}", passive=True, robust=False)  # type: ignore[call-arg]
             serving = bool(queue.declaration_result.consumer_count)
         except ChannelNotFoundEntity as exc:
             self._probe = None
@@ -181,7 +181,7 @@ class RpcClient:
             correlation_id=correlation_id,
             message_id=correlation_id,
             reply_to=self.reply_key,
-            headers=headers,
+            headers={**headers} if headers is not None else None,
             # A request nobody took within its deadline must not run later, after the
             # caller was told the service is unavailable.
             expiration=deadline,

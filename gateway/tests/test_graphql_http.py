@@ -34,7 +34,7 @@ def post(client: TestClient, query: str, variables: dict | None = None, accept: 
 
 
 def test_node_ids_resolve_through_one_batched_call(make_client):
-    client, fake = make_client({"events.get_outings": lambda ids: [{**OUTING, "id": i} for i in ids]})
+    client, fake = make_client({"events.get_outings": lambda outing_ids: [{**OUTING, "id": i} for i in outing_ids]})
     ids = [to_global_id("Outing", f"o{i}") for i in range(5)]
     query = (
         "{ "
@@ -78,7 +78,7 @@ def test_introspection_can_be_switched_off(make_client):
 
 
 def test_outing_times_are_shown_in_the_city_time_zone(make_client):
-    client, _ = make_client({"events.get_outings": lambda ids: [OUTING]})
+    client, _ = make_client({"events.get_outings": lambda outing_ids: [OUTING]})
     body = post(
         client,
         '{{ node(id: "{}") {{ ... on Outing {{ startsAt city {{ timeZone }} }} }} }}'.format(

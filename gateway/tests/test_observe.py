@@ -18,7 +18,7 @@ NODE = "query Outing($id: ID!) { node(id: $id) { ... on Outing { title } } }"
 def test_a_clients_request_id_is_echoed_and_reaches_every_rpc(make_client):
     seen = []
 
-    def get_outings(ids):
+    def get_outings(outing_ids):
         seen.append(request_ids.current())
         return [OUTING]
 
@@ -51,7 +51,7 @@ def test_a_request_refused_before_execution_has_its_id_too(make_client):
 
 
 def test_one_access_line_per_request_and_per_operation_without_variables(make_client, caplog):
-    client, _ = make_client({"events.get_outings": lambda ids: [OUTING]})
+    client, _ = make_client({"events.get_outings": lambda outing_ids: [OUTING]})
     secret = to_global_id("Outing", "o1")
     with caplog.at_level(logging.INFO, logger="gateway.access"):
         client.post(

@@ -55,16 +55,16 @@ SHA = "b" * 64  # what the service stores: the plain digest of the bytes
 
 def member_answers(blocked_by: tuple[str, ...] = ()) -> dict:
     return {
-        "members.get_members": lambda keys, viewer_id=None: [{"id": k, "name": "A"} for k in keys],
-        "members.viewer_context": lambda viewer: {
+        "members.get_members": lambda member_ids, viewer_id=None: [{"id": k, "name": "A"} for k in member_ids],
+        "members.viewer_context": lambda member_id: {
             "blocked_by": list(blocked_by),
             "blocked": [],
             "groups": {},
             "protected": False,
         },
-        "members.picture_file": lambda kind, subject, picture, variant: (
+        "members.picture_file": lambda kind, subject_id, picture_id, variant: (
             {"content_type": "image/jpeg", "sha256": SHA, "data": base64.b64encode(b"\xff\xd8jpeg").decode()}
-            if (kind, subject, picture, variant) == ("member", "a1", "p1", "thumbnail")
+            if (kind, subject_id, picture_id, variant) == ("member", "a1", "p1", "thumbnail")
             else None
         ),
     }

@@ -98,8 +98,14 @@ def city_from_event(data: dict[str, Any]) -> City:
     return City.from_dict(data)
 
 
+# What a copy consumes (its queue binds only these; contract.events has their schema). Nothing
+# ever published ``city_updated``, which this handled too: a city's change is a ``city_opened``
+# with a higher version.
+CONSUMED = ("members.city_opened",)
+
+
 def apply_event(copy: CityCopy, event_type: str, data: dict[str, Any]) -> bool:
     """Apply one members event to the copy; False for an event about something else or a repeat."""
-    if event_type not in ("city_opened", "city_updated"):
+    if f"members.{event_type}" not in CONSUMED:
         return False
     return copy.apply(city_from_event(data))

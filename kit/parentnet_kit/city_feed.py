@@ -23,6 +23,7 @@ from pymongo.errors import PyMongoError
 
 from . import topology
 from .city_copy import CityCopy, apply_event
+from .contract import events as contract_events
 from .envelope import Event, MalformedEvent
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class CityConsumer:
             log.error("city feed: dead-lettering a malformed message: %s", exc)
             channel.basic_nack(method.delivery_tag, requeue=False)
             return
+        contract_events.check(event, "consumed")
         try:
             apply_event(self.copy, event.type, event.data)
         except PyMongoError:

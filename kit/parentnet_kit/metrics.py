@@ -37,6 +37,12 @@ EVENTS_CONSUMED = Counter(
     "(applied, stale, ignored, retried, dead_lettered, malformed).",
     ("consumer", "type", "outcome"),
 )
+EVENTS_OFF_CONTRACT = Counter(
+    "parentnet_events_off_contract",
+    "Domain events off the event catalogue (parentnet_kit.contract.events: an unknown type, or data "
+    "that does not fit its schema), by routing key and role (published, consumed).",
+    ("type", "role"),
+)
 OUTBOX_LAG = Gauge(
     "parentnet_outbox_lag_seconds",
     "Age of the oldest event written but not yet published, in seconds (0 when none), "

@@ -17,6 +17,7 @@ import pika
 from pika.exceptions import AMQPError
 
 from . import metrics, topology
+from .contract import events as contract_events
 from .envelope import Event
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class EventPublisher:
             self._ensure_channel()
 
     def publish(self, event: Event) -> None:
+        """Publish ``event`` (confirmed, mandatory), checked against the event catalogue first
+        (an event off it is logged and counted, and still published). Raises ``PublishFailed``."""
+        contract_events.check(event, "published")
         body = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
         properties = pika.BasicProperties(
             content_type="application/json",

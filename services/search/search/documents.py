@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parentnet_kit import cities
+from parentnet_kit.contract import events as contract_events
 from parentnet_kit.envelope import Event
 
 from . import indices, languages
@@ -42,7 +43,7 @@ OUTING_FIELDS = (
     "attendance",
 )
 OUTING_STATE_EVENTS = {"outing_published", "outing_updated", "attendance_changed"}
-OUTING_REMOVAL_EVENTS = {"outing_cancelled", "outing_deleted"}
+OUTING_REMOVAL_EVENTS = {"outing_cancelled"}
 BLOCK_EVENTS = {"member_blocked", "member_unblocked"}
 LISTING_FIELDS = (
     "id",
@@ -70,6 +71,17 @@ LISTING_FIELDS = (
 LISTING_STATE_EVENTS = {"listing_posted", "listing_updated", "listing_reserved"}
 
 
+ACTIVITY_EVENTS = {"coop_shift_offered", "coop_shift_moved", "trip_created"}
+# Every event this index keeps, ``<source>.<type>`` (each in the event catalogue, contract.events;
+# tests/contract checks it): the rest are ignored.
+CONSUMED = frozenset(
+    {"members.city_opened", "listings.contact_recommended", "members.group_created"}
+    | {f"events.{t}" for t in OUTING_STATE_EVENTS | OUTING_REMOVAL_EVENTS | ACTIVITY_EVENTS}
+    | {f"listings.{t}" for t in LISTING_STATE_EVENTS | {"listing_closed"}}
+    | {f"members.{t}" for t in BLOCK_EVENTS}
+)
+
+
 @dataclass(frozen=True)
 class IndexWrite:
     spec: indices.IndexSpec
@@ -79,7 +91,11 @@ class IndexWrite:
 
 
 def write_for(event: Event) -> IndexWrite | None:
-    """The write an event causes, or None for events this index does not keep."""
+    """The write an event causes, or None for events this index does not keep. An event it keeps
+    is checked against the event catalogue first (logged and counted when off it, still written)."""
+    if event.routing_key not in CONSUMED:
+        return None
+    contract_events.check(event, "consumed")
     if event.type == "city_opened":
         # The search service's copy of the open cities (read back by search.city_view); this
         # process knows the city at once.

@@ -1,0 +1,291 @@
+"""Every domain event type, ``<source service>.<event type>``, with the schema of its ``data``.
+
+Producers build an ``envelope.Event`` as before; ``EventPublisher.publish`` checks every event
+against this catalogue (``check``) before it goes out, and consumers read through it
+(``parse``). The rule of ``envelope`` holds here too: consumers ignore fields they don't know
+and producers only add fields, so every payload allows extra fields, and a field may be added
+to a schema but never removed, renamed or made required (``tests/contract`` compares the
+catalogue with ``snapshot.json``).
+
+An event off the catalogue (an unknown type, or data that does not fit its schema) is still
+published: its aggregate is committed and consumers are tolerant. It is logged at ERROR as
+``event off contract`` and counted (``parentnet_events_off_contract_total``); the end-to-end
+suite fails when any process logged one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .. import metrics
+from ..envelope import Event
+
+log = logging.getLogger(__name__)
+
+OFF_CONTRACT = "event off contract"
+
+
+class Payload(BaseModel):
+    """An event's ``data``: the fields every consumer may rely on; more may come."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class GeoPoint(BaseModel):
+    """A WGS 84 point, degrees."""
+
+    model_config = ConfigDict(extra="allow")
+    lat: float
+    lon: float
+
+
+class Area(GeoPoint):
+    """A fixed map cell standing in for a private point (``parentnet_kit.cells``)."""
+
+    id: str
+
+
+# -- events ----------------------------------------------------------------------------------
+
+
+class Outing(Payload):
+    """The public state of an outing (``events.domain.public_view``); times are ISO 8601 with
+    their offset, ``time_zone`` an IANA name, ``attendance`` its counts."""
+
+    id: str
+    version: int
+    status: str
+    title: str
+    description: str
+    language: str | None
+    category: str
+    starts_at: str
+    ends_at: str
+    time_zone: str
+    venue_name: str
+    location: GeoPoint
+    city: str
+    organizer_id: str | None
+    capacity: int | None
+    group_id: str | None
+    group_visibility: str | None
+    series_id: str | None
+    occurrence: int | None
+    attendance: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class CoopShift(Payload):
+    """A babysitting-coop shift offered in a group (``events.coop``); ``area`` is where it is on
+    the map (None: not on the map)."""
+
+    id: str
+    group_id: str
+    host_id: str
+    city: str
+    time_zone: str
+    starts_at: str
+    ends_at: str
+    places: int
+    status: str
+    area: Area | None
+
+
+class Trip(Payload):
+    """A school-run trip of a group (``events.trips``)."""
+
+    id: str
+    group_id: str
+    title: str
+    city: str
+    time_zone: str
+    meeting_location: GeoPoint | None
+    created_by: str
+
+
+class Notification(Payload):
+    """One notification for one member (``parentnet_kit.inbox.view``)."""
+
+    id: str
+    recipient_id: str
+    kind: str
+    message: str
+    subject: dict[str, Any]
+    read: bool
+    created_at: str
+
+
+# -- listings --------------------------------------------------------------------------------
+
+
+class Listing(Payload):
+    """The public state of a listing (``listings.domain.public_view``): its pickup *area*, never
+    the address or the point."""
+
+    id: str
+    version: int
+    kind: str
+    category: str
+    title: str
+    description: str
+    language: str | None
+    city: str
+    pickup_area: Area
+    owner_id: str
+    status: str
+    reservation_status: str | None
+    created_at: str
+    updated_at: str
+    expires_at: str
+
+
+class ListingMatch(Payload):
+    """A wanted listing matched an offer (the match's id is the aggregate id)."""
+
+    wanted_id: str
+    offer_id: str
+    wanted_owner_id: str
+    offer_owner_id: str
+    category: str
+
+
+class Contact(Payload):
+    """A recommended contact (``listings.domain.contact_view``)."""
+
+    id: str
+    version: int
+    kind: str
+    name: str
+    city: str
+    group_id: str | None
+    location: GeoPoint | None
+    languages: list[str]
+    recommendations: int
+    added_by: str
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+class Member(Payload):
+    """The public fields of a member other services may keep (``members.domain.event_view``)."""
+
+    id: str
+    display_name: str
+    city: str
+    languages: list[str]
+    discoverable: bool
+
+
+class Block(Payload):
+    """``blocker_id`` blocked (``active``) or stopped blocking ``blocked_id``."""
+
+    blocker_id: str
+    blocked_id: str
+    active: bool
+
+
+class Group(Payload):
+    """A group (``members.domain.group_view``)."""
+
+    id: str
+    name: str
+    city: str
+    languages: list[str]
+    visibility: str
+    join_policy: str
+    created_at: str
+
+
+class Membership(Payload):
+    """A member's place in a group (``members.domain.membership_view``)."""
+
+    group_id: str
+    member_id: str
+    role: str
+    status: str
+
+
+class City(Payload):
+    """An open city (``parentnet_kit.cities.City.to_dict``); ``radius_km`` in km."""
+
+    slug: str
+    name: str
+    country: str
+    time_zone: str
+    languages: list[str]
+    lat: float
+    lon: float
+    radius_km: float
+    version: int
+
+
+CATALOGUE: dict[str, type[Payload]] = {
+    "events.outing_published": Outing,
+    "events.outing_updated": Outing,
+    "events.outing_cancelled": Outing,
+    "events.attendance_changed": Outing,
+    "events.coop_shift_offered": CoopShift,
+    "events.coop_shift_moved": CoopShift,
+    "events.trip_created": Trip,
+    "events.member_notified": Notification,
+    "listings.listing_posted": Listing,
+    "listings.listing_updated": Listing,
+    "listings.listing_reserved": Listing,
+    "listings.listing_closed": Listing,
+    "listings.listing_matched": ListingMatch,
+    "listings.contact_recommended": Contact,
+    "listings.member_notified": Notification,
+    "members.member_registered": Member,
+    "members.member_updated": Member,
+    "members.member_blocked": Block,
+    "members.member_unblocked": Block,
+    "members.group_created": Group,
+    "members.group_membership_changed": Membership,
+    "members.city_opened": City,
+}
+
+
+class OffContract(ValueError):
+    """An event whose type the catalogue lacks, or whose data does not fit its schema."""
+
+
+def key_of(event: Event) -> str:
+    """The catalogue key of an event: its routing key, ``<source>.<type>``."""
+    return event.routing_key
+
+
+def parse(event: Event) -> Payload:
+    """The event's data read through its schema. Raises ``OffContract``."""
+    schema = CATALOGUE.get(key_of(event))
+    if schema is None:
+        raise OffContract(f"{key_of(event)} is not in the event catalogue (parentnet_kit.contract.events)")
+    try:
+        return schema.model_validate(event.data)
+    except ValidationError as exc:
+        raise OffContract(f"{key_of(event)}'s data does not fit {schema.__name__}: {exc}") from exc
+
+
+def check(event: Event, role: str) -> bool:
+    """Whether the event is on the catalogue; when not, log ``OFF_CONTRACT`` at ERROR and count it
+    (``role``: ``"published"`` or ``"consumed"``). Never raises: the event still flows."""
+    try:
+        parse(event)
+    except OffContract as exc:
+        metrics.EVENTS_OFF_CONTRACT.labels(key_of(event), role).inc()
+        log.error(
+            "%s (%s): %s",
+            OFF_CONTRACT,
+            role,
+            str(exc).replace("\n", " "),
+            extra={
+                "request_id": event.request_id,
+                "fields": {"event_type": key_of(event), "role": role, "event_id": event.event_id, "why": str(exc)},
+            },
+        )
+        return False
+    return True
