@@ -1,0 +1,25 @@
+"""``napper.nap(seconds, token)``: writes ``start <token> <pid>`` and ``end <token> <pid>`` lines
+to ``$NAP_LOG`` around a sleep of ``seconds``, and answers its process id."""
+
+from __future__ import annotations
+
+import os
+
+import eventlet
+from nameko.rpc import rpc
+
+
+def _note(what: str, token: str) -> None:
+    with open(os.environ["NAP_LOG"], "a") as log:
+        log.write(f"{what} {token} {os.getpid()}\n")
+
+
+class Napper:
+    name = "napper"
+
+    @rpc
+    def nap(self, seconds: float, token: str) -> int:
+        _note("start", token)
+        eventlet.sleep(seconds)
+        _note("end", token)
+        return os.getpid()
