@@ -203,8 +203,16 @@ class AggregateStore:
         # FerretDB reads, compares in Go and writes back without re-checking (its #3040), and a
         # second key in the filter makes it read the whole collection: compare here, write by _id.
         current = self.aggregates.find_one({"_id": state["_id"]}, {"version": 1})
-        if current is not None and current["version"] < version:
-            self.aggregates.replace_one({"_id": state["_id"]}, state)
+        if current is None or current["version"] >= version:
+            return
+        self.aggregates.replace_one({"_id": state["_id"]}, state)
+        # A writer of a newer version may have replaced the document between the read and the
+        # write above, and this late write then put an older version back. Every version's
+        # record is in the outbox before its state is applied, so whoever writes last looks for
+        # the next record after writing, and rolls forward to the newest if there is one: the
+        # last write is then always the newest state (a reader may see the older one meanwhile).
+        if self.outbox.find_one({"_id": f"{state['_id']}:{version + 1}"}, {"_id": 1}) is not None:
+            self._roll_forward(state["_id"])
 
     def _roll_forward(self, aggregate_id: str) -> None:
         """Apply every record after the aggregate's version, by point lookups ``<id>:<v>``."""

@@ -14,6 +14,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from support.graphql import post, register  # noqa: E402 - e2e tests import post from here
+from support.phones import PhoneTransport, next_address  # noqa: E402
 
 from devtools.isolated import isolated_stack  # noqa: E402
 
@@ -25,12 +26,29 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def http(stack):
+def phones():
+    """The session client's transport: each test talks from a loopback address of its own, and
+    each member signs up from another (the stack keeps the per-address limits as deployed)."""
+    transport = PhoneTransport()
+    yield transport
+    transport.close()
+
+
+@pytest.fixture(autouse=True)
+def _a_phone_per_test(phones):
+    phones.address = next_address()
+
+
+@pytest.fixture(scope="session")
+def http(stack, phones):
     # As a client of the GraphQL-over-HTTP spec: a request refused before execution is HTTP 400
     # (with legacy application/json it would be 200, as the spec says for that type). It waits
     # longer than the gateway's deadline for a mutation's calls (GATEWAY_MUTATION_RPC_TIMEOUT, 30 s).
     client = httpx.Client(
-        base_url=stack.gateway_url, timeout=45, headers={"accept": "application/graphql-response+json"}
+        base_url=stack.gateway_url,
+        timeout=45,
+        headers={"accept": "application/graphql-response+json"},
+        transport=phones,
     )
     yield client
     client.close()
@@ -38,10 +56,11 @@ def http(stack):
 
 @pytest.fixture(scope="session")
 def sign_up(http):
-    """Register a new member; returns {"token", "refresh", "id"} (id is the global ID)."""
+    """Register a new member, from a phone of its own; returns {"token", "refresh", "id"} (id is
+    the global ID)."""
 
     def sign(name: str = "Parent", city: str = "paris") -> dict:
-        result = register(http, name, city)
+        result = register(http, name, city, local_address=next_address())
         assert result["userErrors"] == [], result
         return {
             "token": result["accessToken"],

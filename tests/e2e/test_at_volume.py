@@ -3,7 +3,7 @@
 A stack of its own (the session's stack keeps an empty store for the tests that count what
 they find, e.g. the search backfill), whose databases are filled with devtools.volume before
 its processes start: VOLUME_OUTINGS outings with their tickets, claims and outbox records,
-as many members (sessions, tokens, attempts) and listings, about 39,000 documents, in cities
+as many members (sessions, tokens, attempts) and listings, about 117,000 documents, in cities
 no test uses. FerretDB's cost of a query follows the size of what it reads, so these tests
 fail if a hot path reads a whole collection again (answers past the gateway's deadline come
 back as SERVICE_UNAVAILABLE).
@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pymongo import MongoClient
+from support.phones import PhoneTransport, next_address
 from test_attendance_end_to_end import ATTENDEES, INBOX, JOIN, LEAVE
 from test_listings_end_to_end import CREATE as LISTING_CREATE
 from test_listings_end_to_end import stroller
@@ -34,7 +35,7 @@ from devtools import volume  # noqa: E402
 from devtools.isolated import isolated_stack  # noqa: E402
 
 # PARENTNET_E2E_VOLUME=1 runs the same tests on a (nearly) empty store, for comparison.
-VOLUME_OUTINGS = int(os.environ.get("PARENTNET_E2E_VOLUME", "1000"))
+VOLUME_OUTINGS = int(os.environ.get("PARENTNET_E2E_VOLUME", "3000"))
 REGISTER = """mutation($input: MemberRegisterInput!) {
   memberRegister(input: $input) { accessToken member { id } userErrors { code } } }"""
 CREATE = """mutation($input: OutingCreateInput!) { outingCreate(input: $input) {
@@ -66,24 +67,31 @@ def stack_at_volume(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def api(stack_at_volume):
-    client = httpx.Client(base_url=stack_at_volume.gateway_url, timeout=30)
+    """Run a document; ``phone``: the loopback address to send it from (each member signs up
+    and acts from a phone of their own, the limits per address as deployed), else the test's."""
+    transport = PhoneTransport()
+    client = httpx.Client(base_url=stack_at_volume.gateway_url, timeout=30, transport=transport)
 
-    def run(query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    def run(query: str, variables: dict | None = None, token: str | None = None, phone: str | None = None) -> dict:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers).json()
+        extensions = {"local_address": phone} if phone else None
+        body = {"query": query, "variables": variables or {}}
+        return client.post("/graphql", json=body, headers=headers, extensions=extensions).json()
 
     yield run
     client.close()
 
 
 def register(api, name: str) -> dict:
+    """A new member on a phone of their own: ``{token, id, email, phone}``."""
     email = f"{testing.unique_name('-'.join(name.lower().split()))}@example.org"
     fields = {"email": email, "password": "a long test password", "displayName": name, "city": "paris"}
-    body = api(REGISTER, {"input": fields})
+    phone = next_address()
+    body = api(REGISTER, {"input": fields}, phone=phone)
     assert "errors" not in body, body
     result = body["data"]["memberRegister"]
     assert result["userErrors"] == [], result
-    return {"token": result["accessToken"], "id": result["member"]["id"], "email": email}
+    return {"token": result["accessToken"], "id": result["member"]["id"], "email": email, "phone": phone}
 
 
 def ok(body: dict, field: str) -> dict:
@@ -106,7 +114,9 @@ def test_fifty_parents_race_for_ten_places_at_volume(api):
         parents = list(pool.map(lambda i: register(api, f"Parent{i}"), range(50)))
     with ThreadPoolExecutor(50) as pool:
         answers = list(
-            pool.map(lambda p: api(JOIN, {"id": outing_id, "adults": 1, "children": 1}, p["token"]), parents)
+            pool.map(
+                lambda p: api(JOIN, {"id": outing_id, "adults": 1, "children": 1}, p["token"], p["phone"]), parents
+            )
         )
     # 50 answers, every one within the gateway's deadline (no SERVICE_UNAVAILABLE), none refused.
     statuses = [ok(a, "outingJoin")["place"]["status"] for a in answers]
@@ -118,7 +128,7 @@ def test_fifty_parents_race_for_ten_places_at_volume(api):
     by_id = {p["id"]: p for p in parents}
     leavers, next_three = order[:3], order[10:13]
     for member_id in leavers:
-        ok(api(LEAVE, {"id": outing_id}, by_id[member_id]["token"]), "outingLeave")
+        ok(api(LEAVE, {"id": outing_id}, by_id[member_id]["token"], by_id[member_id]["phone"]), "outingLeave")
     after = api(ATTENDEES, {"id": outing_id}, organizer["token"])["data"]["node"]["attendees"]["edges"]
     assert [e["node"]["id"] for e in after if e["status"] == "CONFIRMED"] == order[3:10] + next_three
     for member_id in next_three:  # each told once

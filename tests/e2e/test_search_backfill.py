@@ -3,6 +3,7 @@ services into a new revision, the alias swapped, and searches answering all alon
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 from conftest import post
+from support.phones import PhoneTransport, next_address
 from test_outing_end_to_end import CREATE, NEARBY, proposal
 
 from gateway.ids import from_global_id
@@ -44,9 +46,13 @@ def test_backfill_rebuilds_and_swaps_with_no_downtime(stack, gql):
     stop = threading.Event()
 
     def keep_searching() -> None:
-        client = httpx.Client(base_url=stack.gateway_url, timeout=10)
+        # A crowd searching, not one phone searching hundreds of times a second (that one the
+        # gateway's per-address budget refuses, as deployed): 64 phones taking turns.
+        client = httpx.Client(base_url=stack.gateway_url, timeout=10, transport=PhoneTransport())
+        crowd = itertools.cycle([next_address() for _ in range(64)])
         while not stop.is_set():
-            body = post(client, NEARBY, {"near": spot, "radiusKm": 1, "first": 50}).json()
+            variables = {"near": spot, "radiusKm": 1, "first": 50}
+            body = post(client, NEARBY, variables, local_address=next(crowd)).json()
             seen = {e["node"]["id"] for e in (body.get("data") or {}).get("nearbyOutings", {}).get("edges", [])}
             if "errors" in body or seen != set(made[1:]):
                 failures.append(str(body)[:300])

@@ -18,14 +18,21 @@ def post(
     variables: dict | None = None,
     token: str | None = None,
     headers: dict[str, str] | None = None,
+    local_address: str | None = None,
 ) -> httpx.Response:
+    """POST a GraphQL request; ``local_address``: the phone address to send it from, for a
+    client whose transport is a ``support.phones.PhoneTransport`` (ignored by others)."""
     sent = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
-    return http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=sent)
+    extensions = {"local_address": local_address} if local_address else None
+    return http.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=sent, extensions=extensions
+    )
 
 
-def register(http: httpx.Client, name: str = "Parent", city: str = "paris") -> dict:
-    """The ``memberRegister`` payload for a new member with a unique email (``email`` added)."""
+def register(http: httpx.Client, name: str = "Parent", city: str = "paris", local_address: str | None = None) -> dict:
+    """The ``memberRegister`` payload for a new member with a unique email (``email`` added),
+    signed up from ``local_address`` when the client routes by address (a new phone each)."""
     email = f"{testing.unique_name('-'.join(name.lower().split()))}@example.org"
     fields = {"email": email, "password": PASSWORD, "displayName": name, "city": city}
-    result = post(http, REGISTER, {"input": fields}).json()["data"]["memberRegister"]
+    result = post(http, REGISTER, {"input": fields}, local_address=local_address).json()["data"]["memberRegister"]
     return {**result, "email": email}
