@@ -1,5 +1,6 @@
 """Simulated phones: each signs up and then sends a steady mix of GraphQL queries and
-mutations from its own loopback address (127.0.1.N), counting every request that fails."""
+mutations from its own loopback address (``support.phones.next_address``), counting every
+request that fails."""
 
 from __future__ import annotations
 

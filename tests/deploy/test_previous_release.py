@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import subprocess
 
-import httpx
 import pytest
 from journey import Journey
+from support.phones import phone_client
 
 from devtools.isolated import mixed_stack
 from devtools.stack import VENV_BIN
@@ -49,9 +49,9 @@ def test_a_parents_journey_works_across_versions(old, release_runs_here, tmp_pat
     with mixed_stack(f"n1{old}", tmp_path / "run", trees={old: tree}) as stack:
         runs_from(stack, old, tree)
         label = f"{old} from {tag}, the rest from this checkout"
-        with httpx.Client(
-            base_url=stack.gateway_url, timeout=45, headers={"accept": "application/graphql-response+json"}
-        ) as http:
+        # A phone of its own (limits as deployed: per address).
+        accept = {"accept": "application/graphql-response+json"}
+        with phone_client(stack.gateway_url, timeout=45, headers=accept) as http:
             try:
                 Journey(http, label).walk()
             except AssertionError as failure:

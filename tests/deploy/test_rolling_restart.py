@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 from load import Phone, Tally
+from support.phones import next_address
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -130,6 +131,7 @@ class SocketWatcher(threading.Thread):
 
 def test_each_process_restarted_one_at_a_time_under_load_fails_no_request(tmp_path):
     run_dir = tmp_path / "run"
+    # Limits as deployed; the gateways trust HAProxy's X-Forwarded-For, as behind a real one.
     settings = {**LIMITS_AS_DEPLOYED, "GATEWAY_TRUST_FORWARDED": "true", "GATEWAY_DRAIN_SECONDS": "2"}
     with mixed_stack("rolling", run_dir, settings=settings, start=False) as stack:
         port_b, lb_port, stats = free_port(), free_port(), free_port()
@@ -145,9 +147,7 @@ def test_each_process_restarted_one_at_a_time_under_load_fails_no_request(tmp_pa
         with haproxy(run_dir, lb_port, stack.gateway_port, port_b, stats):
             wait_for(lambda: backend_states(stats) == {"a": "UP", "b": "UP"}, 20, what="both gateways up in HAProxy")
             tally, outings, stop = Tally(), [], threading.Event()
-            phones = [
-                Phone(f"http://127.0.0.1:{lb_port}", f"127.0.1.{n}", tally, outings, stop) for n in range(1, PHONES + 1)
-            ]
+            phones = [Phone(f"http://127.0.0.1:{lb_port}", next_address(), tally, outings, stop) for _ in range(PHONES)]
             for phone in phones:
                 phone.start()
             for phone in phones:
