@@ -1,8 +1,10 @@
-"""A service stopped with SIGTERM finishes what it is running and runs nothing twice.
+"""A service stopped with SIGTERM finishes what it is running and runs nothing twice: RPCs and
+event handlers.
 
 Two instances of a small service (``napper``, run by ``parentnet_kit.nameko_run`` as every
 service is) share its RPC queue; calls that take 3 s are in hand on the first when it gets
-SIGTERM. Each call must be answered, and each must have run exactly once: a request whose
+SIGTERM, and so are event handlers that take 3 s. Each call must be answered, each event
+handled, and each must have run exactly once: a message whose
 acknowledgement is lost at shutdown is redelivered by RabbitMQ to the other instance and runs
 again (what nameko 2.14 did before ``nameko_run.drain_first``).
 """
@@ -13,6 +15,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -28,6 +31,20 @@ def start(config: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
     argv = [str(VENV_BIN / "python"), "-m", "parentnet_kit.nameko_run", "--config", str(config), "napper.service"]
     with open(log, "ab") as out:
         return subprocess.Popen(argv, cwd=HERE, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+PUBLISH = """
+import sys
+from nameko.standalone.events import event_dispatcher
+dispatch = event_dispatcher({"AMQP_URI": sys.argv[1]})
+for token in sys.argv[2:]:
+    dispatch("napper_source", "nap_requested", {"seconds": 3, "token": token})
+"""
+
+
+def publish(amqp_uri: str, tokens: list[str]) -> None:
+    """Publish one ``nap_requested`` event per token, as nameko's own dispatcher does."""
+    subprocess.run([str(VENV_BIN / "python"), "-c", PUBLISH, amqp_uri, *tokens], check=True, timeout=60)
 
 
 def lines(path: Path) -> list[list[str]]:
@@ -58,9 +75,12 @@ def test_sigterm_drains_running_rpcs_and_none_runs_twice(tmp_path):
             await wait_answer(lambda: answered(second.pid), "the second instance answering")
             tokens = [f"slow-{n}" for n in range(8)]
             calls = [asyncio.ensure_future(rpc.call("napper", "nap", 3, token, timeout=30)) for token in tokens]
-            # SIGTERM once the first instance has some of them in hand.
+            await asyncio.to_thread(publish, amqp_uri, EVENTS)
+            # SIGTERM once the first instance has some of each in hand.
             await wait_answer(
-                lambda: started_on(first.pid, naps) >= 2, "the first instance running slow calls", is_async=False
+                lambda: started_on(first.pid, naps, "slow-") >= 2 and started_on(first.pid, naps, "event-") >= 2,
+                "the first instance running slow calls and handlers",
+                is_async=False,
             )
             os.kill(first.pid, signal.SIGTERM)
             return await asyncio.gather(*calls)
@@ -70,13 +90,14 @@ def test_sigterm_drains_running_rpcs_and_none_runs_twice(tmp_path):
     try:
         pids = asyncio.run(scenario())
         assert first.wait(30) == 0, "the first instance did not exit cleanly after SIGTERM"
-        slow = [entry for entry in lines(naps) if entry[1].startswith("slow-")]
+        wait_answer_sync(lambda: set(EVENTS) <= ended_now(naps), "every event handled")
+        slow = [entry for entry in lines(naps) if entry[1].startswith(("slow-", "event-"))]
         runs = Counter(token for what, token, _pid in slow if what == "start")
-        assert set(runs) == {f"slow-{n}" for n in range(8)}
+        assert set(runs) == {f"slow-{n}" for n in range(8)} | set(EVENTS)
         twice = {token: n for token, n in runs.items() if n > 1}
         assert not twice, f"run more than once (redelivered after SIGTERM): {twice}\n{slow}"
-        finished_by_first = [t for what, t, pid in slow if what == "end" and int(pid) == first.pid]
-        assert finished_by_first, "the first instance finished none of the calls it had in hand"
+        finished_by_first = {t.split("-")[0] for what, t, pid in slow if what == "end" and int(pid) == first.pid}
+        assert finished_by_first == {"slow", "event"}, f"the first instance finished only {finished_by_first}"
         assert first.pid in pids, "no caller got its answer from the stopping instance"
     finally:
         for process in (first, second):
@@ -85,8 +106,23 @@ def test_sigterm_drains_running_rpcs_and_none_runs_twice(tmp_path):
         testing.delete_vhost(vhost)
 
 
-def started_on(pid: int, naps: Path) -> int:
-    return sum(1 for what, token, p in lines(naps) if what == "start" and token.startswith("slow-") and int(p) == pid)
+EVENTS = [f"event-{n}" for n in range(8)]
+
+
+def started_on(pid: int, naps: Path, prefix: str) -> int:
+    return sum(1 for what, token, p in lines(naps) if what == "start" and token.startswith(prefix) and int(p) == pid)
+
+
+def ended_now(naps: Path) -> set[str]:
+    return {token for what, token, _pid in lines(naps) if what == "end"}
+
+
+def wait_answer_sync(probe, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout:g} s")
+        time.sleep(0.05)
 
 
 async def wait_answer(probe, what: str, timeout: float = 30, is_async: bool = True) -> None:
