@@ -26,6 +26,9 @@ TEST_SETTINGS = {
     "EXPIRY_SWEEP_SECONDS": "1",
     # Responses say how many RPC calls they cost (extensions.rpcCalls): what the tests count.
     "GATEWAY_TRACE_RPC": "true",
+    # A stopping gateway skips its readiness drain (no load balancer here to notice it); the
+    # rolling-restart test (tests/deploy) sets its own.
+    "GATEWAY_DRAIN_SECONDS": "0",
 }
 
 # The privacy suite's settings: the same (it once had to drop the raised limits from these).
