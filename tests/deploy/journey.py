@@ -1,5 +1,6 @@
-"""One parent's journey through the GraphQL API, broad enough to cross every RPC and event
-between the gateway and the four services: the check that two versions still talk.
+"""One parent's journey through the GraphQL API, broad enough to cross the main RPCs and events
+between the gateway and the four services (members, groups and their admins, outings, places,
+search, listings and matching, the inbox): the check that two versions still talk.
 
 Each step says which hop it crosses, so a failure names the incompatible call or event
 instead of a bare ``KeyError``: ``JourneyFailed: step 'join the outing' (gateway -> events
@@ -56,6 +57,20 @@ NEARBY_LISTINGS = """query($near: GeoPointInput!) {
   nearbyListings(near: $near, radiusKm: 5, first: 50) { nodes { id title } userErrors { code } }
 }"""
 INBOX = "{ inbox(first: 10) { unreadCount nodes { kind subject { id } } } }"
+GROUP_CREATE = """mutation($input: GroupCreateInput!) {
+  groupCreate(input: $input) {
+    group { id name memberCount viewerMembership { role status } }
+    userErrors { field message code }
+  }
+}"""
+GROUP_JOIN = """mutation($id: ID!) {
+  groupJoin(input: {groupId: $id}) {
+    membership { role status }
+    userErrors { field message code }
+  }
+}"""
+GROUP = """query($id: ID!) { node(id: $id) { id ... on Group {
+  memberCount viewerMembership { role status } outings(first: 10) { nodes { id title } } } } }"""
 
 
 class JourneyFailed(AssertionError):
@@ -175,6 +190,49 @@ class Journey:
         step = "search sees the new title"
         hop = "events outing_updated -> search indexer; gateway -> search RPC"
         self.eventually(step, hop, lambda: [n for n in found("Guignol") if n["title"] == renamed])
+        self.passed(step)
+
+        # A group (members owns groups and roles), an outing in it by a member, edited by the
+        # group's admin, refused to a stranger: the checks issue 21 moves into the services.
+        step, hop = "create a group", "gateway -> members RPC create_group"
+        group_input = {"name": f"Parents du 6e {tag}", "city": "paris", "description": "Sorties au jardin"}
+        made_group = self.call(step, hop, GROUP_CREATE, {"input": group_input}, organizer["token"])["groupCreate"]
+        self.check(made_group["userErrors"] == [], step, hop, made_group)
+        self.check(made_group["group"]["viewerMembership"]["role"] == "ADMIN", step, hop, made_group)
+        group_id = made_group["group"]["id"]
+        self.passed(step)
+
+        step, hop = "join the group", "gateway -> members RPC join_group"
+        joined_group = self.call(step, hop, GROUP_JOIN, {"id": group_id}, parent["token"])["groupJoin"]
+        self.check(joined_group["userErrors"] == [], step, hop, joined_group)
+        self.check(joined_group["membership"]["status"] == "ACTIVE", step, hop, joined_group)
+        self.passed(step)
+
+        step, hop = "a group member posts a group outing", "gateway -> members (role), events RPC create_outing"
+        group_outing = {**proposal, "title": f"Goûter du groupe {tag}", "groupId": group_id}
+        made = self.call(step, hop, OUTING_CREATE, {"input": group_outing}, parent["token"])["outingCreate"]
+        self.check(made["userErrors"] == [], step, hop, made)
+        group_outing_id = made["outing"]["id"]
+        self.passed(step)
+
+        step, hop = "the group's admin edits it", "gateway -> events RPC update_outing (as the group's admin)"
+        retitled = f"Goûter au jardin {tag}"
+        edited = self.call(step, hop, OUTING_UPDATE, {"id": group_outing_id, "title": retitled}, organizer["token"])
+        self.check(edited["outingUpdate"]["userErrors"] == [], step, hop, edited)
+        self.check(edited["outingUpdate"]["outing"]["title"] == retitled, step, hop, edited)
+        self.passed(step)
+
+        step, hop = "someone outside the group may not post in it", "gateway -> members (role) -> NOT_MEMBER"
+        stranger = self.sign_up("Stranger", "sign up someone outside the group")
+        refused = self.call(step, hop, OUTING_CREATE, {"input": group_outing}, stranger["token"])["outingCreate"]
+        codes = [e["code"] for e in refused["userErrors"]]
+        self.check(refused["outing"] is None and codes == ["NOT_MEMBER"], step, hop, refused)
+        self.passed(step)
+
+        step, hop = "the group lists its outing", "gateway -> members and events RPC (group, its outings)"
+        seen = self.call(step, hop, GROUP, {"id": group_id}, parent["token"])["node"]
+        self.check(seen and seen["memberCount"] == 2, step, hop, seen)
+        self.check(group_outing_id in {n["id"] for n in seen["outings"]["nodes"]}, step, hop, seen)
         self.passed(step)
 
         # Listings: an offer and a wanted post 2 km apart match (listings' matching over
