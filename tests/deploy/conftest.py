@@ -50,7 +50,10 @@ def previous_release() -> str:
     def known() -> list[str]:
         return [t for t in str(git("tag", "--list", "v*", "--sort=-v:refname")).splitlines() if t]
 
-    tags = known()
+    try:
+        tags = known()
+    except RuntimeError as exc:
+        pytest.fail(f"the N-1 test reads the previous release from git, and git cannot: {exc}", pytrace=False)
     if (wanted and wanted not in tags) or not tags:
         try:
             git("fetch", "--quiet", "origin", "--tags")
@@ -98,7 +101,10 @@ def release(tmp_path_factory) -> tuple[str, Path]:
     """(tag, root of its extracted source): the previous release, as ``git archive`` gives it."""
     tag = previous_release()
     tree = tmp_path_factory.mktemp(f"release-{tag}")
-    archive = git("archive", "--format=tar", tag, binary=True)
+    try:
+        archive = git("archive", "--format=tar", tag, binary=True)
+    except RuntimeError as exc:
+        pytest.fail(f"extracting {tag} failed: {exc}", pytrace=False)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(tree, filter="data")
     return tag, tree
