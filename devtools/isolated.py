@@ -4,8 +4,11 @@ its own RabbitMQ virtual host, database names, index prefix and gateway port; re
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -13,7 +16,7 @@ from pymongo import MongoClient
 
 from parentnet_kit import config, testing
 
-from .stack import SERVICES, Stack
+from .stack import ROOT, SERVICES, Stack
 
 # What the test suites need from the processes; each line says why. No limit is raised: every
 # suite's simulated phones talk from loopback addresses of their own (tests/support/phones.py),
@@ -23,6 +26,9 @@ TEST_SETTINGS = {
     "EXPIRY_SWEEP_SECONDS": "1",
     # Responses say how many RPC calls they cost (extensions.rpcCalls): what the tests count.
     "GATEWAY_TRACE_RPC": "true",
+    # A stopping gateway skips its readiness drain (no load balancer here to notice it); the
+    # rolling-restart test (tests/deploy) sets its own.
+    "GATEWAY_DRAIN_SECONDS": "0",
 }
 
 # The privacy suite's settings: the same (it once had to drop the raised limits from these).
@@ -76,4 +82,75 @@ def isolated_stack(
         yield running
     finally:
         running.stop_all()
+        cleanup(vhost, env)
+
+
+@dataclass
+class MixedStack(Stack):
+    """A stack whose processes may run from other source trees, and may run twice.
+
+    A process is named ``<kind>`` or ``<kind>@<instance>`` (``events@2``, ``gateway@b``): the
+    kind says what runs, the whole name its log, pid file and metrics port. ``trees`` maps a kind
+    to the root of a checkout (an extracted release): that kind then runs the tree's code with
+    the tree's ``kit`` first on its import path (``PYTHONPATH``), on this checkout's .venv.
+    ``gateway_ports`` gives a gateway instance its own port (the first one uses ``gateway_port``).
+    """
+
+    trees: dict[str, Path] = field(default_factory=dict)
+    gateway_ports: dict[str, int] = field(default_factory=dict)
+
+    @staticmethod
+    def kind(name: str) -> str:
+        """``events@2`` -> ``events``."""
+        return name.split("@", 1)[0]
+
+    def command(self, name: str) -> tuple[list[str], Path]:
+        kind = self.kind(name)
+        argv, cwd = super().command(kind)
+        tree = self.trees.get(kind)
+        return argv, (tree / cwd.relative_to(ROOT) if tree else cwd)
+
+    def port_of(self, name: str) -> int:
+        """The API port of gateway instance ``name``."""
+        return self.gateway_ports.get(name, self.gateway_port)
+
+    def start(self, name: str) -> subprocess.Popen:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        argv, cwd = self.command(name)
+        env = {**os.environ, **self.env, "GATEWAY_PORT": str(self.port_of(name)), "PYTHONUNBUFFERED": "1"}
+        tree = self.trees.get(self.kind(name))
+        if tree is not None:
+            # The tree's kit (and, for the gateway, its package) before this checkout's
+            # editable installs, which .venv finds only after PYTHONPATH.
+            env["PYTHONPATH"] = os.pathsep.join(str(tree / part) for part in ("kit", "gateway"))
+        if name in self.metrics_ports:
+            env["METRICS_PORT"] = str(self.metrics_ports[name])
+        env.update(self.auth_keys(env))
+        log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        (self.run_dir / f"{name}.pid").write_text(str(process.pid))
+        self.processes[name] = process
+        return process
+
+
+@contextlib.contextmanager
+def mixed_stack(
+    label: str,
+    run_dir: Path,
+    trees: dict[str, Path] | None = None,
+    settings: dict[str, str] | None = None,
+    start: bool = True,
+) -> Iterator[MixedStack]:
+    """``isolated_stack`` with processes from other source trees (``MixedStack``); removed after."""
+    vhost, env = isolated_env(label, settings)
+    running = MixedStack(env=env, run_dir=run_dir, gateway_port=free_port(), trees=dict(trees or {}))
+    running.metrics_ports = {name: free_port() for name in ("gateway", *SERVICES)}
+    try:
+        if start:
+            running.start_all()
+            running.wait_healthy(90)
+        yield running
+    finally:
+        for name in list(running.processes):
+            running.stop(name)
         cleanup(vhost, env)

@@ -118,6 +118,22 @@ prometheus_for_tests() {
   fi
 }
 
+haproxy_for_tests() {
+  # The rolling-restart test (tests/deploy) starts its own HAProxy in front of two gateways,
+  # as a load balancer would be in production; no server runs here.
+  step "HAProxy (for the rolling-restart test)"
+  if [ -x /usr/sbin/haproxy ] || type -P haproxy >/dev/null; then echo "    installed"; return; fi
+  echo "    installing Debian's haproxy"
+  apt_install --no-install-recommends haproxy \
+    || fail "apt-get install haproxy" "run 'apt-get update' and retry; Debian's package index must be reachable"
+  # The package starts a server of its own; the tests want none of it.
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now haproxy >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/haproxy ]; then
+    as_root /etc/init.d/haproxy stop >/dev/null 2>&1 || true
+  fi
+}
+
 ferretdb_binary() {
   # "-idindex": built with the one-line fix below; a binary built without it is not reused.
   local bin="$CACHE/bin/ferretdb-$FERRETDB_VERSION-idindex"
@@ -300,6 +316,7 @@ case "${1:-up}" in
     mongo
     elasticsearch
     prometheus_for_tests
+    haproxy_for_tests
     step "All servers are up" ;;
   down) export PATH=$PATH:/usr/sbin; down ;;
   *) echo "usage: $0 [up|down]" >&2; exit 2 ;;

@@ -71,6 +71,21 @@ PICTURE_COST = 20
 EXPLORER_ASSETS = {"explorer.js": "text/javascript", "explorer.css": "text/css"}
 
 
+class Drain:
+    """Whether this process is draining before it stops (``python -m gateway`` begins it on
+    SIGTERM): ``/ready`` then answers 503 so load balancers send new requests elsewhere, while
+    every request that still arrives is served as usual."""
+
+    def __init__(self) -> None:
+        self.draining = False
+
+    def begin(self) -> None:
+        self.draining = True
+
+
+DRAIN = Drain()
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     rpc = RpcClient(settings.amqp_uri, default_timeout=settings.rpc_timeout)
@@ -324,13 +339,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "alive"})
 
     async def ready(request: Request) -> Response:
-        """Whether a load balancer should send this gateway requests: it has started and is
-        connected to RabbitMQ. Services are not asked: one that is down fails its own fields
-        (SERVICE_UNAVAILABLE) on every gateway alike, and draining them all would fail the rest too."""
+        """Whether a load balancer should send this gateway requests: it has started, is
+        connected to RabbitMQ and is not draining before a stop. Services are not asked: one that
+        is down fails its own fields (SERVICE_UNAVAILABLE) on every gateway alike, and draining
+        them all would fail the rest too."""
         parts = {
             "started": "up" if started.is_set() else "down: starting or stopping",
             "rabbitmq": "up" if rpc.connected else "down: not connected",
         }
+        if DRAIN.draining:
+            parts["draining"] = "down: stopping, finishing the requests in flight"
         ok = all(state == "up" for state in parts.values())
         return JSONResponse({"status": "ready" if ok else "not ready", "parts": parts}, 200 if ok else 503)
 

@@ -5,13 +5,60 @@
 deprecation notice as plain text at import: the first lines of every service's log were not
 JSON, and a log shipper parsing JSON choked on them. Here logging is set up first and
 warnings go through it, so that notice is one JSON line (logger ``py.warnings``) like the rest.
+
+Graceful shutdown (SIGTERM, as ``docker stop`` and compose send): nameko stops every entrypoint
+(its consumers are cancelled, so the broker delivers nothing new to this process and sends the
+rest of the queue to the other instances), waits for its running workers, then stops. But in
+nameko 2.14 the shared queue consumer closes its AMQP connection as soon as its last consumer is
+cancelled, *before* those workers finish: their acknowledgements are then dropped ("the message
+will already have been reclaimed by the broker") and the broker redelivers every request and
+event they were handling to another instance, which runs it a second time (harmless, since
+Parentnet's handlers are idempotent, but twice the work and twice the reply). ``drain_first``
+keeps the connection until the workers and the threads starting them are done, so each
+acknowledgement goes out on the channel its message came on. A worker that is still running
+when the orchestrator's grace period ends (compose ``stop_grace_period``) dies with the process
+and its message is redelivered, as after a crash.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+from typing import Any
 
 from .logging_setup import configure
+
+log = logging.getLogger("parentnet_kit.nameko_run")
+
+
+def busy(container: Any) -> int:
+    """How many workers of ``container`` run, plus the threads about to start one (a delivered
+    message's ``handle_message``)."""
+    starting = sum(1 for ident in container._managed_threads.values() if ident and ".handle_message[" in ident)
+    return container._worker_pool.running() + starting
+
+
+def drain_first() -> None:
+    """Make nameko's queue consumer keep its connection until its container's workers are done
+    (see the module's docstring). Idempotent."""
+    from nameko.messaging import QueueConsumer
+
+    if getattr(QueueConsumer, "_parentnet_drains", False):
+        return
+
+    def on_iteration(self: QueueConsumer) -> None:
+        self._cancel_consumers_if_requested()
+        if len(self._consumers) == 0:
+            running = busy(self.container)
+            if running:
+                if not getattr(self, "_parentnet_draining", False):
+                    self._parentnet_draining = True
+                    log.info("draining: consumers cancelled, waiting for %d running workers", running)
+                return
+            self.should_stop = True
+
+    QueueConsumer.on_iteration = on_iteration
+    QueueConsumer._parentnet_drains = True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     configure(modules[0].split(".")[0] if modules else "nameko")
 
     from nameko.cli.main import main as nameko_main  # imports eventlet: after logging is set
+
+    drain_first()
 
     sys.argv = ["nameko", "run", *args]
     return nameko_main() or 0
