@@ -87,9 +87,12 @@ class Authenticator:
 
 
 def client_address(request: HTTPConnection, trust_forwarded: bool) -> str:
-    """The caller's address; behind a trusted proxy, the first X-Forwarded-For entry."""
+    """The caller's address. Behind a trusted proxy (``GATEWAY_TRUST_FORWARDED``, one proxy in
+    front of the gateway), the *last* X-Forwarded-For entry: the one that proxy appended. The
+    entries before it are whatever the client sent, so taking the first would let any client
+    choose its address and walk around every per-address limit."""
     if trust_forwarded:
-        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
+        entries = [e.strip() for h in request.headers.getlist("x-forwarded-for") for e in h.split(",")]
+        if entries and entries[-1]:
+            return entries[-1]
     return request.client.host if request.client else "unknown"
