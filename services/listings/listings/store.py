@@ -28,6 +28,7 @@ from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.sequences import Sequences
 
 from . import domain
+from .buckets import MatchIndex
 
 SOURCE = "listings"
 EDIT_ATTEMPTS, BACKOFF = 20, 0.01
@@ -56,6 +57,18 @@ def _open_marker(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _same_marker(stored: dict[str, Any] | None, marker: dict[str, Any]) -> bool:
+    """A stored marker says what ``marker`` says (times compared to the millisecond the store keeps)."""
+    if stored is None:
+        return False
+
+    def plain(doc: dict[str, Any]) -> dict[str, Any]:
+        at = _aware(doc["expires_at"]).astimezone(UTC)
+        return {**doc, "expires_at": at.replace(microsecond=at.microsecond // 1000 * 1000)}
+
+    return plain({k: v for k, v in stored.items() if k != "_id"}) == plain(marker)
+
+
 class ListingStore:
     def __init__(self, db: Database, publisher: EventPublisher | None, wanted_per_day: int = WANTED_PER_DAY) -> None:
         self.wanted_per_day = wanted_per_day
@@ -79,6 +92,9 @@ class ListingStore:
         # owner -> {listing_id} ever posted, appended before the commit (a crash or a repeated
         # delivery leaves an entry counted once or not at all): "my listings" reads it by _id.
         self.by_owner = Sequences(db["listings_by_owner"], cache_keys=10_000)
+        # Matching's candidates: active listings in buckets by category, side and tile, per
+        # period of expiry (buckets.py), read by _id, never the markers of every active listing.
+        self.matching = MatchIndex(db)
 
     def ensure_indexes(self) -> None:
         for store in (self.listings, self.matches, self.contacts):
@@ -92,6 +108,19 @@ class ListingStore:
         self._adopt_markers()
         self._adopt_owner_index()
         self._adopt_due()
+        self._adopt_buckets()
+
+    def _adopt_buckets(self) -> None:
+        """Once per database: enter every active listing's marker in matching's buckets (one
+        read of the markers). Running twice or concurrently only enters a listing twice, which
+        matching reads twice and matches once."""
+        adopted = self.db["listings_markers_adopted"]
+        if adopted.find_one({"_id": "match-buckets"}) is not None:
+            return
+        entered = self.matching.enter_many(self.expiring.find({}))
+        log.info("entered %d bucket entries for the active listings", entered)
+        with contextlib.suppress(DuplicateKeyError):
+            adopted.insert_one({"_id": "match-buckets", "at": datetime.now(UTC)})
 
     def _due(self, expires_at: datetime) -> Any:
         return self.db[f"listings_due_{_aware(expires_at).astimezone(UTC):%Y%m%d%H}"]
@@ -149,7 +178,12 @@ class ListingStore:
         view = domain.public_view(state)
         active = state["status"] == "active"
         if active:  # before: an active listing always has its markers (the sweep re-reads the listing)
-            self.expiring.replace_one({"_id": state["_id"]}, _open_marker(state), upsert=True)
+            marker = _open_marker(state)
+            # Entered in matching's buckets before its marker is written: a crash between the two
+            # leaves the old marker, so a retry enters it again (an entry too many is harmless).
+            if not _same_marker(self.expiring.find_one({"_id": state["_id"]}), marker):
+                self.matching.enter(state["_id"], marker)
+            self.expiring.replace_one({"_id": state["_id"]}, marker, upsert=True)
             self._mark_due(state["_id"], state["expires_at"])
         self.listings.commit(state, self._event(type_, state, view))
         if not active:  # after: a failed commit leaves the listing as it was, marker included
@@ -244,36 +278,35 @@ class ListingStore:
         if state is None or state["status"] != "active":
             return 0
         now = datetime.now(UTC)
-        radius = state["match_radius_km"] if state["kind"] == "wanted" else domain.RADIUS_MAX_KM
-        box = cells.search_box(state["pickup_area"], radius)
         wanted_side = state["kind"] == "wanted"
-        query = {
-            "status": "active",
-            "category": state["category"],
-            "kind": {"$in": list(domain.OFFER_KINDS)} if wanted_side else "wanted",
-            "expires_at": {"$gt": now},
-            "pickup_area.lat": {"$gte": box["lat"][0], "$lte": box["lat"][1]},
-            "pickup_area.lon": {"$gte": box["lon"][0], "$lte": box["lon"][1]},
-        }
         apart = set(state.get("owner_apart", []))
         told = 0
-        # Candidates from the active listings' markers (what matching needs, no text, no point),
-        # not from every listing ever posted; the listing itself is read only for a match.
-        del query["status"]
-        for marker in self.expiring.find(query):
-            if marker["owner_id"] in apart or state["owner_id"] in marker.get("owner_apart", []):
+        # Candidates from the buckets of the tiles around the listing's area (buckets.py), each
+        # with the marker it was entered with (no text, no point); a listing is read only when
+        # that marker matches, and matched only if it still does, active and unexpired.
+        looked: set[str] = {listing_id}
+        for other_id, marker in self.matching.candidates(state, now):
+            if other_id in looked or _aware(marker["expires_at"]) <= now or not self._fits(state, marker, apart):
+                continue  # a stale entry of a listing entered again is judged by its fresher one
+            looked.add(other_id)
+            other = self.listings.get(other_id)
+            if other is None or other["status"] != "active" or _aware(other["expires_at"]) <= now:
                 continue
-            wanted, offer = (state, marker) if wanted_side else (marker, state)
-            if not domain.matches(wanted, offer):
-                continue
-            other = self.listings.get(marker["_id"])
-            if other is None or other["status"] != "active":
+            if not self._fits(state, other, apart):
                 continue
             wanted, offer = (state, other) if wanted_side else (other, state)
             if self._record_match(wanted, offer):
                 told += 1
         self.listings.aggregates.update_one({"_id": listing_id}, {"$set": {"matched": True}})
         return told
+
+    @staticmethod
+    def _fits(state: dict[str, Any], other: dict[str, Any], apart: set[str]) -> bool:
+        """``other`` (a listing or its marker) matches ``state``, and neither owner is apart from the other."""
+        if other["owner_id"] in apart or state["owner_id"] in other.get("owner_apart", []):
+            return False
+        wanted, offer = (state, other) if state["kind"] == "wanted" else (other, state)
+        return domain.matches(wanted, offer)
 
     def _record_match(self, wanted: dict[str, Any], offer: dict[str, Any]) -> bool:
         match_id = f"match:{wanted['_id']}:{offer['_id']}"
@@ -484,6 +517,7 @@ class ListingStore:
         acting. Reads the hour collections of due markers up to this hour's, and drops the past
         hours once empty. Returns how many expired."""
         now = datetime.now(UTC)
+        self.matching.drop_ended(now)
         expired, looked = 0, 0
         this_hour = f"listings_due_{now:%Y%m%d%H}"
         hours = sorted(n for n in self.db.list_collection_names() if n.startswith("listings_due_") and n <= this_hour)
