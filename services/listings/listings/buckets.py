@@ -10,13 +10,14 @@ changes, in *buckets* keyed by what a posting on the other side looks up:
   longitude counted from 0°).
 - ``<category>:wanted:<level>:<row>:<column>``: a wanted request, at every tile of one level
   that its search box (``cells.search_box`` of its area and radius) touches, the level being the
-  smallest whose tile is at least the box's half height, so a box touches at most 3 rows.
+  smallest whose tile is at least the box's height, so a box touches at most 2 rows (3 for
+  the largest radii).
 
-So a wanted request reads the offer buckets of the tiles its own box touches (at most about a
-dozen), and an offer reads the wanted buckets of its own tile at each level (three): an offer
-inside a request's box is in a tile that box touches, at the request's level, whichever side
-posts last. Tiles are computed from the published area (a cell, or a city's centre in
-protected mode), never from a point.
+So a wanted request reads the offer buckets of the tiles its own box touches (4 to 6 for the
+usual radii, about a dozen for the largest), and an offer reads the wanted buckets of its own
+tile at each level (three): an offer inside a request's box is in a tile that box touches, at
+the request's level, whichever side posts last. Tiles are computed from the published area (a
+cell, or a city's centre in protected mode), never from a point.
 
 Each bucket is a dense insert-only sequence (``parentnet_kit.sequences``), so concurrent
 postings into one bucket are never lost, and its entries are never changed: a process keeps
@@ -44,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 from parentnet_kit import cells
 from parentnet_kit.clock import aware
@@ -58,6 +60,7 @@ EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 PREFIX = "listings_match_"
 CACHE_BUCKETS = 4096  # buckets a process keeps what it read of (least recently used out)
 NAMES_FRESH_SECONDS = 60.0
+ADOPT_BATCH = 5_000
 
 # An entry as kept in memory: (listing_id, marker). The marker is what matching compares.
 Candidate = tuple[str, dict[str, Any]]
@@ -85,10 +88,11 @@ def _key(category: str, side: str, level: int, row: int, column: int) -> str:
 
 def level_for(area: dict[str, Any], radius_km: float) -> int:
     """The level a wanted request of this area and radius is entered at: the finest whose tile
-    is at least its search box's half height (the coarsest for the largest radii)."""
+    is at least its search box's height, so the box touches at most 2 rows (the coarsest for
+    the largest radii: 3 rows)."""
     box = cells.search_box(area, radius_km)
-    half = (box["lat"][1] - box["lat"][0]) / 2
-    return next((k for k, size in enumerate(LEVELS) if size >= half), len(LEVELS) - 1)
+    height = box["lat"][1] - box["lat"][0]
+    return next((k for k, size in enumerate(LEVELS) if size >= height), len(LEVELS) - 1)
 
 
 def _box_keys(category: str, side: str, area: dict[str, Any], radius_km: float) -> list[str]:
@@ -144,17 +148,42 @@ class MatchIndex:
             sequences.append(key, {"listing_id": listing_id, "marker": marker})
 
     def enter_many(self, markers: Iterable[dict[str, Any]]) -> int:
-        """Enter many listings' markers (each with its ``_id``), one bulk insert per bucket when
-        nobody races (adopting existing data). Returns how many entries were written."""
-        grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        """Enter many listings' markers (each with its ``_id``): adopting existing data at
+        start-up, when the buckets are normally empty. Each period's entries, numbered from 1
+        per bucket, and their head hints go in unordered bulk inserts of ``ADOPT_BATCH``; an
+        entry whose number a racing posting took is appended after (kept dense, as
+        ``Sequences.append`` does), a hint that exists is moved forward. Returns how many
+        entries were written."""
+        periods: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for doc in markers:
             marker = {k: v for k, v in doc.items() if k != "_id"}
+            buckets = periods.setdefault(period_of(marker["expires_at"]), {})
             for key in entered_at(marker):
-                entry = {"listing_id": doc["_id"], "marker": marker}
-                grouped.setdefault((period_of(marker["expires_at"]), key), []).append(entry)
-        for (name, key), entries in grouped.items():
-            self._sequences(name).extend(key, entries)
-        return sum(len(entries) for entries in grouped.values())
+                buckets.setdefault(key, []).append({"listing_id": doc["_id"], "marker": marker})
+        written = 0
+        for name, buckets in periods.items():
+            docs: list[dict[str, Any]] = []
+            for key, entries in buckets.items():
+                docs += [{**e, "_id": Sequences.entry_id(key, n), "n": n} for n, e in enumerate(entries, start=1)]
+                docs.append({"_id": f"{key}:head", "n": len(entries)})
+            taken: list[dict[str, Any]] = []
+            for start in range(0, len(docs), ADOPT_BATCH):
+                batch = docs[start : start + ADOPT_BATCH]
+                try:
+                    self.db[name].insert_many(batch, ordered=False)
+                except BulkWriteError as exc:
+                    taken += [batch[e["index"]] for e in exc.details["writeErrors"] if e.get("code") == 11000]
+                    if any(e.get("code") != 11000 for e in exc.details["writeErrors"]):
+                        raise
+            sequences = self._sequences(name)
+            for doc in (d for d in taken if "listing_id" not in d):  # hints first: appends start past them
+                self.db[name].update_one({"_id": doc["_id"]}, {"$max": {"n": doc["n"]}})
+            for doc in (d for d in taken if "listing_id" in d):
+                sequences.append(
+                    doc["_id"].rsplit(":", 1)[0], {"listing_id": doc["listing_id"], "marker": doc["marker"]}
+                )
+            written += sum(len(entries) for entries in buckets.values())
+        return written
 
     # -- reading -------------------------------------------------------------------------
     def _periods(self, now: datetime) -> list[str]:
