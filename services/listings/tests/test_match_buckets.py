@@ -146,3 +146,16 @@ def test_a_posting_reads_a_handful_of_buckets():
     assert all(read(radius) <= 6 for radius in (0.5, 1.0, 3.0, 5.0, 10.0, 20.0))
     assert read(domain.RADIUS_MAX_KM) <= 12
     assert len(buckets.looked_up({"kind": "give", "category": "toys", "pickup_area": area})) == len(buckets.LEVELS)
+
+
+def test_adoption_racing_a_posting_into_one_bucket_keeps_both_and_the_bucket_dense(store):
+    """A posting entered while the start-up adopts: the adoption's entry numbered 1 finds it
+    taken and goes after it."""
+    first = post(store, "a", fields("give", EAST))
+    marker = _open_marker(store.listings.get(first))
+    written = store.matching.enter_many([{"_id": "adopted", **marker}])
+    assert written == len(buckets.LEVELS)
+    period = buckets.period_of(marker["expires_at"])
+    for key in buckets.entered_at(marker):
+        entries = store.db[period].find({"_id": {"$regex": f"^{key}:[0-9]+$"}})
+        assert sorted((e["n"], e["listing_id"]) for e in entries) == [(1, first), (2, "adopted")]
