@@ -69,6 +69,18 @@ def _same_marker(stored: dict[str, Any] | None, marker: dict[str, Any]) -> bool:
     return plain({k: v for k, v in stored.items() if k != "_id"}) == plain(marker)
 
 
+def _directory_entry(contact: dict[str, Any]) -> dict[str, Any]:
+    """What the directory's page sorts and filters a contact by, as of this version."""
+    return {
+        "contact_id": contact["_id"],
+        "version": contact["version"],
+        "kind": contact["kind"],
+        "group_id": contact.get("group_id"),
+        "languages": list(contact.get("languages", [])),
+        "recommendations": contact.get("recommendations", 0),
+    }
+
+
 class ListingStore:
     def __init__(self, db: Database, publisher: EventPublisher | None, wanted_per_day: int = WANTED_PER_DAY) -> None:
         self.wanted_per_day = wanted_per_day
@@ -95,6 +107,13 @@ class ListingStore:
         # Matching's candidates: active listings in buckets by category, side and tile, per
         # period of expiry (buckets.py), read by _id, never the markers of every active listing.
         self.matching = MatchIndex(db)
+        # city -> the contacts' versions as committed ({contact_id, version, kind, group_id,
+        # languages, recommendations}), appended after each commit: the directory's page folds
+        # them (the newest version of each) instead of filtering every contact ever added.
+        self.contacts_by_city = Sequences(db["contacts_by_city"], cache_keys=1_000)
+        # contact -> who recommended it ({member_id}), appended before the unique insert: the
+        # count is how many members it holds, not a count over every recommendation.
+        self.recommenders = Sequences(db["contact_recommenders"], cache_keys=10_000)
 
     def ensure_indexes(self) -> None:
         for store in (self.listings, self.matches, self.contacts):
@@ -109,6 +128,30 @@ class ListingStore:
         self._adopt_owner_index()
         self._adopt_due()
         self._adopt_buckets()
+        self._adopt_contacts()
+
+    def _adopt_contacts(self) -> None:
+        """Once per database: index the contacts and recommendations stored before
+        ``contacts_by_city`` and ``contact_recommenders`` (one read of each). Running twice or
+        concurrently only adds entries that readers fold away."""
+        adopted = self.db["sequences_adopted"]
+        if adopted.find_one({"_id": "contacts_by_city"}) is None:
+            by_city: dict[str, list[dict[str, Any]]] = {}
+            for doc in self.contacts.aggregates.find({}):
+                by_city.setdefault(doc["city"], []).append(_directory_entry(doc))
+            for city, entries in by_city.items():
+                self.contacts_by_city.extend(city, entries)
+            with contextlib.suppress(DuplicateKeyError):
+                adopted.insert_one({"_id": "contacts_by_city", "at": datetime.now(UTC)})
+        if adopted.find_one({"_id": "contact_recommenders"}) is None:
+            by_contact: dict[str, list[dict[str, Any]]] = {}
+            for doc in self.recommendations.find({}):
+                member_id = doc["_id"][len(doc["contact_id"]) + 1 :]
+                by_contact.setdefault(doc["contact_id"], []).append({"member_id": member_id})
+            for contact_id, entries in by_contact.items():
+                self.recommenders.extend(contact_id, entries)
+            with contextlib.suppress(DuplicateKeyError):
+                adopted.insert_one({"_id": "contact_recommenders", "at": datetime.now(UTC)})
 
     def _adopt_buckets(self) -> None:
         """Once per database: enter every active listing's marker in matching's buckets (one
@@ -568,11 +611,13 @@ class ListingStore:
             "created_at": now,
         }
         try:
-            self.contacts.commit(state, self._event("contact_recommended", state, domain.contact_view(state)))
+            self._commit_contact(state)
         except ConcurrencyConflict:
             # Added by this request's first delivery: finish its recommendation if it did not.
             if self.recommendations.find_one({"_id": f"{state['_id']}:{member_id}"}, {"_id": 1}):
                 current = self.contacts.get(state["_id"]) or state
+                # Listed again in case the first delivery stopped between commit and listing.
+                self.contacts_by_city.append(current["city"], _directory_entry(current))
                 return {"contact": domain.contact_view(current), "errors": []}
         return self.recommend(state["_id"], member_id)
 
@@ -580,6 +625,9 @@ class ListingStore:
         current = self.contacts.get(contact_id) if isinstance(contact_id, str) else None
         if current is None:
             return {"contact": None, "errors": [error(("contact_id",), "No such contact.", "NOT_FOUND")]}
+        # Before the unique insert: a repeated or crashed recommendation leaves the member listed
+        # twice or listed alone, counted once either way.
+        self.recommenders.append(contact_id, {"member_id": member_id})
         try:
             self.recommendations.insert_one(
                 {"_id": f"{contact_id}:{member_id}", "contact_id": contact_id, "at": datetime.now(UTC)}
@@ -593,15 +641,22 @@ class ListingStore:
         def attempt() -> dict[str, Any]:
             latest = self.contacts.get(contact_id)
             assert latest is not None
-            count = self.recommendations.count_documents({"contact_id": contact_id})
+            count = len({e["member_id"] for e in self.recommenders.all(contact_id)})
             if count == latest.get("recommendations"):
                 return domain.contact_view(latest)
             state = {**latest, "recommendations": count, "version": latest["version"] + 1}
-            view = domain.contact_view(state)
-            self.contacts.commit(state, self._event("contact_recommended", state, view))
-            return view
+            return self._commit_contact(state)
 
         return {"contact": retry_on_conflict(EDIT_ATTEMPTS, attempt, backoff=BACKOFF), "errors": []}
+
+    def _commit_contact(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Commit a contact's version, then list it in its city's directory; returns its view.
+        A crash between the two leaves the directory's order one recommendation behind until
+        the next one (the page shows each contact as read by ``_id``)."""
+        view = domain.contact_view(state)
+        self.contacts.commit(state, self._event("contact_recommended", state, view))
+        self.contacts_by_city.append(state["city"], _directory_entry(state))
+        return view
 
     def export_contacts(self, after: str | None, size: int) -> list[dict[str, Any]]:
         query = {"_id": {"$gt": after}} if after else {}
@@ -614,20 +669,30 @@ class ListingStore:
     def list_contacts(
         self, city: Any, kind: Any, language: Any, viewer_groups: list[str], first: int, offset: int
     ) -> dict[str, Any]:
-        query: dict[str, Any] = {"city": city, "group_id": {"$in": [None, *viewer_groups]}}
-        if kind:
-            query["kind"] = kind
-        if language:
-            query["languages"] = language
-        total = self.contacts.aggregates.count_documents(query)
-        docs = list(
-            self.contacts.aggregates.find(query)
-            .sort([("recommendations", DESCENDING), ("_id", ASCENDING)])
-            .skip(offset)
-            .limit(first + 1)
-        )
+        """A city's contacts (and those of ``viewer_groups``), most recommended first, then by
+        id: ``{contacts: [view], has_next_page, total}``. Reads the city's directory sequence
+        (one lookup when nothing changed since this process last read it), then the page's
+        contacts by ``_id``."""
+        if not isinstance(city, str):
+            return {"contacts": [], "has_next_page": False, "total": 0}
+        newest: dict[str, dict[str, Any]] = {}
+        for entry in self.contacts_by_city.all(city):
+            known = newest.get(entry["contact_id"])
+            if known is None or entry["version"] >= known["version"]:
+                newest[entry["contact_id"]] = entry
+        groups = {None, *viewer_groups}
+        rows = [
+            e
+            for e in newest.values()
+            if e["group_id"] in groups
+            and (not kind or e["kind"] == kind)
+            and (not language or language in e["languages"])
+        ]
+        rows.sort(key=lambda e: (-e["recommendations"], e["contact_id"]))
+        page = rows[offset : offset + first]
+        found = by_ids(self.contacts.aggregates, [e["contact_id"] for e in page])
         return {
-            "contacts": [domain.contact_view(d) for d in docs[:first]],
-            "has_next_page": len(docs) > first,
-            "total": total,
+            "contacts": [domain.contact_view(found[e["contact_id"]]) for e in page if e["contact_id"] in found],
+            "has_next_page": len(rows) > offset + first,
+            "total": len(rows),
         }
