@@ -24,8 +24,10 @@ from pymongo.errors import DuplicateKeyError
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
+from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict
 from parentnet_kit.publisher import EventPublisher
+from parentnet_kit.sequences import Sequences
 
 from . import domain
 
@@ -46,6 +48,11 @@ class Trips:
         # never the history of swaps (docs/store.md).
         self.swaps_due = db["trip_swaps_due"]
         self.notify = notify  # (recipient, key, kind, message, subject, city) -> bool
+        # Per-key lists read by _id (docs/store.md), appended before what they list is written:
+        # group -> {trip_id}, trip -> {member_id} (a rider's document is ``<trip>:<member>``).
+        # A rota entry is ``<trip>:<date>``: the rota reads its coming dates by _id.
+        self.group_trips = Sequences(db["group_trip_ids"], cache_keys=10_000)
+        self.trip_riders = Sequences(db["trip_member_ids"], cache_keys=10_000)
 
     def ensure_indexes(self) -> None:
         self.trip_store.ensure_indexes()
@@ -59,6 +66,36 @@ class Trips:
                     self.swaps_due.insert_one({"_id": swap["_id"], "at": datetime.now(UTC)})
             with contextlib.suppress(DuplicateKeyError):
                 adopted.insert_one({"_id": "v1", "at": datetime.now(UTC)})
+        self._adopt_sequences()
+
+    def _adopt_sequences(self) -> None:
+        """Once per database: list the trips and riders stored before ``group_trip_ids`` and
+        ``trip_member_ids`` (one read of each). Twice or concurrently only lists an id twice,
+        which readers read once."""
+        adopted = self.trips.database["sequences_adopted"]
+        for name, source, key, field, sequences in (
+            ("group_trip_ids", self.trips, "group_id", "trip_id", self.group_trips),
+            ("trip_member_ids", self.members, "trip_id", "member_id", self.trip_riders),
+        ):
+            if adopted.find_one({"_id": name}) is not None:
+                continue
+            listed: dict[str, list[dict[str, Any]]] = {}
+            rows = source.find({}, {key: 1, "member_id": 1, "created_at": 1})
+            if source is self.trips:
+                rows = sorted(rows, key=lambda t: (_aware(t["created_at"]), t["_id"]))
+            for row in rows:
+                listed.setdefault(row[key], []).append({field: row["_id"] if source is self.trips else row[field]})
+            for owner, entries in listed.items():
+                sequences.extend(owner, entries)
+            with contextlib.suppress(DuplicateKeyError):
+                adopted.insert_one({"_id": name, "at": datetime.now(UTC)})
+
+    def _riders(self, trip_id: str) -> list[dict[str, Any]]:
+        """The trip's riders' documents, in the order they first joined."""
+        member_ids = list(dict.fromkeys(e["member_id"] for e in self.trip_riders.all(trip_id)))
+        ids = [f"{trip_id}:{m}" for m in member_ids]
+        found = by_ids(self.members, ids)
+        return [found[i] for i in ids if i in found]
 
     def create(self, creator_id: str, group_id: str, raw: dict[str, Any], trip_id: str | None = None) -> dict[str, Any]:
         """A school run; ``trip_id`` (``once_id``): a request delivered twice returns the trip it made."""
@@ -108,6 +145,7 @@ class Trips:
             "created_at": datetime.now(UTC),
             "version": 1,
         }
+        self.group_trips.append(group_id, {"trip_id": trip["_id"]})  # before: a crash lists a trip that is not
         try:
             self.trip_store.commit(trip, Event("trip_created", "events", trip["_id"], 1, city.slug, self.view(trip)))
         except ConcurrencyConflict:
@@ -138,7 +176,11 @@ class Trips:
         return None if trip is None else self.view(trip)
 
     def of_group(self, group_id: str) -> list[dict[str, Any]]:
-        return [self.view(t) for t in self.trips.find({"group_id": group_id}).sort("created_at", ASCENDING)]
+        """The group's trips, oldest first: its sequence of trip ids, then each trip by ``_id``."""
+        ids = list(dict.fromkeys(e["trip_id"] for e in self.group_trips.all(group_id)))
+        found = by_ids(self.trips, ids)
+        trips = [found[i] for i in ids if i in found and found[i]["group_id"] == group_id]
+        return [self.view(t) for t in sorted(trips, key=lambda t: (_aware(t["created_at"]), t["_id"]))]
 
     def join(self, trip_id: str, member_id: str, children: Any) -> dict[str, Any]:
         trip = self.trips.find_one({"_id": trip_id})
@@ -150,10 +192,7 @@ class Trips:
             or not all(isinstance(c, str) and NAME_RE.match(c.strip()) for c in children)
         ):
             return {"errors": [error(("children",), "give 1 to 6 first names", "INVALID")]}
-        riders = sum(
-            len(m["children"])
-            for m in self.members.find({"trip_id": trip_id, "_id": {"$ne": f"{trip_id}:{member_id}"}})
-        )
+        riders = sum(len(m["children"]) for m in self._riders(trip_id) if m["member_id"] != member_id)
         if riders + len(children) > trip["seats"]:
             return {"errors": [error(("children",), f"only {trip['seats'] - riders} places left", "FULL")]}
         doc = {
@@ -162,6 +201,8 @@ class Trips:
             "member_id": member_id,
             "children": [c.strip() for c in children],
         }
+        if not any(e["member_id"] == member_id for e in self.trip_riders.all(trip_id)):
+            self.trip_riders.append(trip_id, {"member_id": member_id})  # before the rider's document
         try:
             self.members.insert_one(doc)
         except DuplicateKeyError:
@@ -169,9 +210,7 @@ class Trips:
         return {"errors": []}
 
     def riders(self, trip_id: str) -> list[dict[str, Any]]:
-        return [
-            {"member_id": m["member_id"], "children": m["children"]} for m in self.members.find({"trip_id": trip_id})
-        ]
+        return [{"member_id": m["member_id"], "children": m["children"]} for m in self._riders(trip_id)]
 
     def _dates(self, trip: dict[str, Any], weeks: int = ROTA_WEEKS) -> list[date]:
         today = datetime.now(UTC).date()
@@ -185,7 +224,9 @@ class Trips:
         trip = self.trips.find_one({"_id": trip_id})
         if trip is None:
             return None
-        taken = {e["date"]: e["driver_id"] for e in self.rota.find({"trip_id": trip_id})}
+        dates = [d.isoformat() for d in self._dates(trip)]
+        found = by_ids(self.rota, [f"{trip_id}:{d}" for d in dates])
+        taken = {e["date"]: e["driver_id"] for e in found.values()}
         return [{"date": d.isoformat(), "driver_id": taken.get(d.isoformat())} for d in self._dates(trip)]
 
     def volunteer(self, trip_id: str, member_id: str, day: Any) -> dict[str, Any]:
@@ -295,7 +336,7 @@ class Trips:
             self.swaps.update_one({"_id": swap["_id"]}, {"$set": {"status": "conflict"}})
             return False
         self.swaps.update_one({"_id": swap["_id"]}, {"$set": {"status": "done"}})
-        everyone = {m["member_id"] for m in self.members.find({"trip_id": swap["trip_id"]})} | {
+        everyone = {m["member_id"] for m in self._riders(swap["trip_id"])} | {
             swap["from_member"],
             swap["to_member"],
         }

@@ -38,6 +38,7 @@ SIMILAR_AGE_MONTHS = 12
 CONFLICT_ATTEMPTS = 5
 # Owners whose sequences (insert-only) a process keeps in memory, reading only what came after.
 CACHED_KEYS = 10_000
+ALL_GROUPS = "*"  # the groups_in key listing every group, whatever its city
 
 
 def encode_cursor(value: Any) -> str:
@@ -76,6 +77,9 @@ class MemberStore:
         self.admins_of = Sequences(db["group_admin_ids"], CACHED_KEYS)  # group -> {member_id} ever made admin
         self.members_of = Sequences(db["group_member_ids"], CACHED_KEYS)  # group -> {member_id} ever joined
         self.blocks_of = Sequences(db["member_block_ids"], CACHED_KEYS)  # member -> {block_id}, both directions
+        # city (and ALL_GROUPS) -> {group_id} created there, appended once the group is
+        # committed (and again by a redelivered creation): the group list reads it, then groups by _id.
+        self.groups_in = Sequences(db["city_group_ids"], CACHED_KEYS)
         self.attempts = Attempts(db, limits)
         self.sessions = Sessions(db, refresh_ttl)
         self.signer = signer
@@ -123,6 +127,16 @@ class MemberStore:
                 self.blocks_of.extend(member_id, entries)
             with contextlib.suppress(DuplicateKeyError):
                 adopted.insert_one({"_id": "blocks", "at": domain.now_utc()})
+        if adopted.find_one({"_id": "city_group_ids"}) is None:
+            cities_groups: dict[str, list[dict[str, Any]]] = {}
+            for g in self.groups.aggregates.find({}, {"city": 1}):
+                for key in (g.get("city"), ALL_GROUPS):
+                    if key:
+                        cities_groups.setdefault(key, []).append({"group_id": g["_id"]})
+            for key, entries in cities_groups.items():
+                self.groups_in.extend(key, entries)
+            with contextlib.suppress(DuplicateKeyError):
+                adopted.insert_one({"_id": "city_group_ids", "at": domain.now_utc()})
         self.sessions.adopt()
 
     def relay_pending(self) -> int:
@@ -466,6 +480,10 @@ class MemberStore:
             self._commit_membership(group["_id"], creator_id, None, "admin", "active", group["city"])
         with contextlib.suppress(ConcurrencyConflict):
             self.groups.commit(group, self._event("group_created", group, group["city"], domain.group_view(group)))
+        # Listed after the commit (a redelivery lists it again: the list reads each id once).
+        for key in (group.get("city"), ALL_GROUPS):
+            if key:
+                self.groups_in.append(key, {"group_id": group["_id"]})
         return {"group": domain.group_view(self.groups.get(group["_id"]) or group), "errors": []}
 
     def _commit_membership(
@@ -633,11 +651,13 @@ class MemberStore:
             start = decode_cursor(after)
         except ValueError as exc:
             return {**empty, "errors": [error(("after",), str(exc), "INVALID")]}
-        query: dict[str, Any] = {"city": city} if city else {}
-        total = self.groups.aggregates.count_documents(query)
+        # The city's (or every) group id from its sequence, then the page's groups by _id.
+        ids = sorted({e["group_id"] for e in self.groups_in.all(city or ALL_GROUPS)})
+        total = len(ids)
         if start is not None:
-            query["_id"] = {"$gt": start}
-        docs = list(self.groups.aggregates.find(query).sort("_id", ASCENDING).limit(first + 1))
+            ids = [i for i in ids if i > start]
+        found = by_ids(self.groups.aggregates, ids[: first + 1])
+        docs = [found[i] for i in ids[: first + 1] if i in found]
         edges = [{"cursor": encode_cursor(d["_id"]), "node": self._group_for(d, viewer_id)} for d in docs[:first]]
         return {"edges": edges, "has_next_page": len(docs) > first, "total": total, "errors": []}
 
