@@ -72,7 +72,7 @@ def main() -> None:
         # A websocket message may be as large as an HTTP body (the app checks it too); uvicorn's
         # default of 16 MB let a 10 MB document through to be parsed.
         ws_max_size=int(os.environ.get("GATEWAY_MAX_BODY_BYTES") or 64 * 1024) + 1024,
-        timeout_graceful_shutdown=float(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT") or 30),
+        timeout_graceful_shutdown=int(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT") or 30),  # whole seconds (uvicorn)
     )
     DrainingServer(config, float(os.environ.get("GATEWAY_DRAIN_SECONDS") or 5)).run()
 
