@@ -218,6 +218,8 @@ async def load_listing(info: graphene.ResolveInfo, listing_id: str) -> dict[str,
     view = await ctx.loaders.listing.load(listing_id)
     if view is None or view["owner_id"] in await ctx.blocked_by():
         return None
+    if view.get("hidden") and view["owner_id"] != ctx.viewer_id:  # hidden by a moderator
+        return None
     return as_listing(view)
 
 

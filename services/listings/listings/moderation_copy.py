@@ -1,0 +1,16 @@
+"""The listings service's copy of moderation's decisions (``parentnet_kit.moderation_copy``):
+hidden or removed listings (a new version saying ``hidden``, published as ``listing_updated``)
+and suspended members (who cannot post a listing). Fed by queue ``listings.moderation``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parentnet_kit.moderation_copy import ModerationCopy
+
+from . import domain
+
+
+def copy(config: dict[str, Any]) -> ModerationCopy:
+    subjects = {"listing": ("listings", "listings_outbox", "listing_updated", domain.public_view)}
+    return ModerationCopy(config, "LISTINGS_DB", "listings", subjects)
