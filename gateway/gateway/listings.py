@@ -264,6 +264,8 @@ async def load_contact(info: graphene.ResolveInfo, contact_id: str) -> dict[str,
     view = (await ctx.rpc.call("listings", "get_contacts", [contact_id]))[0]
     if view is None or (view.get("group_id") and await ctx.group_role(view["group_id"]) is None):
         return None
+    if view.get("hidden") and view.get("added_by") != ctx.viewer_id:  # hidden by a moderator
+        return None
     return as_contact(view)
 
 

@@ -585,6 +585,7 @@ class ListingStore:
             query["kind"] = kind
         if language:
             query["languages"] = language
+        query["moderation.state"] = {"$nin": ["hidden", "removed"]}  # hidden by a moderator
         total = self.contacts.aggregates.count_documents(query)
         docs = list(
             self.contacts.aggregates.find(query)

@@ -150,7 +150,7 @@ def write_for(event: Event) -> IndexWrite | None:
     if event.type == "contact_recommended":
         fields = ("kind", "name", "description", "phone", "email", "website", "address", "location", "city")
         doc = {name: event.data.get(name) for name in (*fields, "group_id", "languages", "recommendations")}
-        doc.update(id=event.aggregate_id, version=event.version, hidden=False)
+        doc.update(id=event.aggregate_id, version=event.version, hidden=event.data.get("hidden") is True)
         _add_language_copies(doc, ("name", "description"), event.data.get("languages"))
         return IndexWrite(indices.CONTACTS, event.aggregate_id, event.version, _without_nulls(doc))
     if event.type == "group_created":
