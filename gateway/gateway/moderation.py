@@ -414,13 +414,13 @@ class ModerationQueries(graphene.ObjectType):
         ctx: Context = info.context
         first = check_first(info, first)
         arguments = {"group_id": group_id}
-        position = cursors.decode(info, after, arguments, cursors.is_key)
+        position = cursors.decode(info, after, arguments, cursors.is_count)
         admin = await network_admin(ctx, viewer)
         page = await ctx.rpc.call("moderation", method, viewer, _group_id(group_id), first, position, admin)
         cursor = cursors.encoder(info, arguments)
         typename = "Report" if items == "reports" else None
         edges = [
-            {"cursor": cursor(item["id"]), "node": {**item, "__typename": typename} if typename else item}
+            {"cursor": cursor(item["position"]), "node": {**item, "__typename": typename} if typename else item}
             for item in page[items]
         ]
         return connection(edges, page["has_next_page"], after, page["total"])

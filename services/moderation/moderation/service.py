@@ -29,6 +29,11 @@ def _first(first: Any) -> int:
     return max(1, min(int(first or 20), PAGE_MAX))
 
 
+def _after(after: Any) -> int | None:
+    """A page's cursor: the ``position`` of the last item of the previous page."""
+    return int(after) if isinstance(after, int) and not isinstance(after, bool) and after > 0 else None
+
+
 def _forbidden(field: str = "group_id") -> dict[str, Any]:
     return field_error((field,), "Only this queue's moderators can do this.", "FORBIDDEN")
 
@@ -71,15 +76,16 @@ class ModerationService:
         member_id: str,
         group_id: str | None = None,
         first: int = 20,
-        after: str | None = None,
+        after: int | None = None,
         network_admin: bool = False,
     ) -> dict[str, Any]:
-        """Open reports, newest first: a group's (its admins and moderators, network moderators)
-        or, without ``group_id``, the network's (network moderators). ``{reports, has_next_page,
-        allowed}``: nothing at all for anyone else."""
+        """Open reports, newest first, after the one whose ``position`` is ``after``: a group's (its
+        admins and moderators, network moderators) or, without ``group_id``, the network's
+        (network moderators). ``{reports, has_next_page, total, allowed}``: nothing at all (total
+        0) for anyone else."""
         if not self._may_read(member_id, group_id, network_admin, domain.GROUP_QUEUE_ROLES):
             return {"reports": [], "has_next_page": False, "total": 0, "allowed": False}
-        page = self.store.queue(domain.queue_key(group_id), _first(first), after)
+        page = self.store.queue(domain.queue_key(group_id), _first(first), _after(after))
         return {**page, "allowed": True}
 
     @rpc
@@ -88,7 +94,7 @@ class ModerationService:
         member_id: str,
         group_id: str | None = None,
         first: int = 20,
-        after: str | None = None,
+        after: int | None = None,
         network_admin: bool = False,
     ) -> dict[str, Any]:
         """Actions newest first: every action (network moderators), or a group's (also its admins).
@@ -96,7 +102,7 @@ class ModerationService:
         if not self._may_read(member_id, group_id, network_admin, ("admin",)):
             return {"actions": [], "has_next_page": False, "total": 0, "allowed": False}
         key = f"group:{group_id}" if group_id else domain.NETWORK
-        return {**self.store.audit_log(key, _first(first), after), "allowed": True}
+        return {**self.store.audit_log(key, _first(first), _after(after)), "allowed": True}
 
     @rpc
     def act(self, actor_id: str, fields: dict[str, Any], network_admin: bool = False) -> dict[str, Any]:

@@ -171,30 +171,28 @@ class ModerationStore:
         retry_on_conflict(ATTEMPTS, hold)
 
     # -- queues and the audit log --------------------------------------------------------
-    def _page(self, key: str, id_field: str, collection: Any, keep: Any, first: int, after: str | None) -> tuple:
-        """Items named by sequence ``key`` newest first, those ``keep`` accepts, after ``after``."""
-        picked: list[dict[str, Any]] = []
-        passed = after is None
+    def _page(self, key: str, id_field: str, collection: Any, keep: Any, first: int, after: int | None) -> tuple:
+        """Items named by sequence ``key`` from entry ``after - 1`` (None: the newest) down, those
+        ``keep`` accepts: ``([(n, doc)], has_next_page)``. A cursor is an entry's n, so a page
+        reads from where the last one stopped, by ``_id`` only."""
+        picked: list[tuple[int, dict[str, Any]]] = []
+        top = None if after is None else after - 1
+        if top is not None and top < 1:
+            return [], False
         batch: list[dict[str, Any]] = []
 
         def flush() -> bool:
-            nonlocal passed
             found = by_ids(collection, [e[id_field] for e in batch])
             for entry in batch:
                 doc = found.get(entry[id_field])
-                if doc is None:
-                    continue
-                if not passed:
-                    passed = doc["_id"] == after
-                    continue
-                if keep(doc):
-                    picked.append(doc)
+                if doc is not None and keep(doc):
+                    picked.append((entry["n"], doc))
                     if len(picked) > first:
                         return True
             batch.clear()
             return False
 
-        for entry in self.sequences.newest_first(key):
+        for entry in self.sequences.newest_first(key, top):
             batch.append(entry)
             if len(batch) >= 16 and flush():
                 break
@@ -202,19 +200,21 @@ class ModerationStore:
             flush()
         return picked[:first], len(picked) > first
 
-    def queue(self, queue: str, first: int, after: str | None = None) -> dict[str, Any]:
+    def queue(self, queue: str, first: int, after: int | None = None) -> dict[str, Any]:
         """Open reports of ``queue`` (``network`` or ``group:<id>``), newest first."""
         docs, more = self._page(
             f"queue:{queue}", "report_id", self.reports.aggregates, lambda d: d["status"] == "open", first, after
         )
         total = max(0, self.sequences.head(f"queue:{queue}") - self.sequences.head(f"resolved:{queue}"))
-        return {"reports": [domain.report_view(d) for d in docs], "has_next_page": more, "total": total}
+        reports = [{**domain.report_view(d), "position": n} for n, d in docs]
+        return {"reports": reports, "has_next_page": more, "total": total}
 
-    def audit_log(self, key: str, first: int, after: str | None = None) -> dict[str, Any]:
+    def audit_log(self, key: str, first: int, after: int | None = None) -> dict[str, Any]:
         """Actions recorded under ``audit:<key>`` (``network`` or ``group:<id>``), newest first."""
         docs, more = self._page(f"audit:{key}", "action_id", self.actions, lambda d: True, first, after)
         total = self.sequences.head(f"audit:{key}")
-        return {"actions": [domain.action_view(d) for d in docs], "has_next_page": more, "total": total}
+        actions = [{**domain.action_view(d), "position": n} for n, d in docs]
+        return {"actions": actions, "has_next_page": more, "total": total}
 
     def report_of(self, report_id: str) -> dict[str, Any] | None:
         return self.reports.get(report_id)

@@ -118,3 +118,18 @@ def test_group_roles_follow_members_events_by_version(db):
     assert store.roles.role("g1", "m1") == "admin"
     assert store.roles.apply(membership(3, "admin", "left"))
     assert store.roles.role("g1", "m1") is None
+
+
+def test_a_queue_pages_from_where_the_last_page_stopped_newest_first(db):
+    store = ModerationStore(db, None)
+    for i in range(5):
+        _report(store, f"r{i}", f"l{i}")
+    seen, after = [], None
+    while True:
+        page = store.queue(domain.NETWORK, 2, after)
+        seen += [r["subject_id"] for r in page["reports"]]
+        if not page["has_next_page"]:
+            break
+        after = page["reports"][-1]["position"]
+    assert seen == ["l4", "l3", "l2", "l1", "l0"]
+    assert page["total"] == 5
