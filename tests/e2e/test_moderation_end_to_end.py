@@ -260,3 +260,26 @@ def test_a_group_admin_sees_only_their_group_queue(http, stack, gql, sign_up):
     suspend = {"reportId": item["id"], "action": "SUSPEND", "reason": "No", "until": until}
     refused = gql(ACT, {"input": suspend}, token=admin["token"])["moderationAct"]["userErrors"]
     assert [e["code"] for e in refused] == ["FORBIDDEN"]
+
+
+def test_a_removed_trusted_contact_leaves_the_directory(http, stack, gql, sign_up):
+    adder, reporter, parent = sign_up("Adder"), sign_up("Reporter"), sign_up("Parent")
+    moderator = _moderator(http, stack, gql, sign_up)
+    name = f"Dr Faux {uuid.uuid4().hex[:6]}"
+    create = """mutation($name: String!) { contactCreate(input: {kind: MIDWIFE, name: $name, city: "saint-denis",
+      phone: "+33 4 00 00 00 00", languages: ["fr"]}) { contact { id } userErrors { code } } }"""
+    made = gql(create, {"name": name}, token=adder["token"])["contactCreate"]
+    assert made["userErrors"] == [], made
+    contact_id = made["contact"]["id"]
+    directory = '{ contacts(city: "saint-denis", kind: MIDWIFE, first: 100) { totalCount nodes { id } } }'
+
+    def listed() -> bool:
+        return contact_id in {n["id"] for n in gql(directory, token=parent["token"])["contacts"]["nodes"]}
+
+    assert listed()
+    filed = gql(REPORT, {"input": {"subjectId": contact_id, "reason": "SCAM"}}, token=reporter["token"])
+    report_id = filed["contentReport"]["report"]["id"]
+    remove = {"reportId": report_id, "action": "REMOVE", "reason": "Not a doctor"}
+    assert gql(ACT, {"input": remove}, token=moderator["token"])["moderationAct"]["userErrors"] == []
+    wait_for(lambda: not listed(), timeout=3, what="the removed contact gone from the directory")
+    assert gql(NODE, {"id": contact_id}, token=parent["token"])["node"] is None
