@@ -166,7 +166,17 @@ def test_a_hidden_outing_leaves_search_and_the_live_feed_and_a_suspended_member_
     http, stack, gql, sign_up
 ):
     organizer, reporter, parent = sign_up("Organizer"), sign_up("Reporter"), sign_up("Parent")
-    moderator = _moderator(http, stack, gql, sign_up)
+    # Ops name this network moderator with the command itself.
+    moderator = sign_up("Moderator")
+    assert gql(QUEUE, {}, token=moderator["token"])["moderationQueue"]["totalCount"] == 0
+    granted = subprocess.run(
+        [sys.executable, "-m", "moderation.roles", "grant", moderator["email"]],
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert granted.returncode == 0, granted.stderr
     where = {"lat": 48.8890, "lon": 2.3940}
     hidden = gql(OUTING, {"input": outing_input("Goûter douteux", where)}, token=organizer["token"])["outingCreate"]
     control = gql(OUTING, {"input": outing_input("Goûter témoin", where)}, token=moderator["token"])["outingCreate"]
