@@ -65,6 +65,7 @@ ReportReason = enum(
         ("SCAM", "scam", "Fraud: a fake listing, a request for money."),
         ("MISLEADING", "misleading", "False or misleading information."),
         ("OTHER", "other", "Something else: say what in the note."),
+        ("HELD_FOR_REVIEW", "held_for_review", "Filed by the network itself: several members reported this member."),
     ],
 )
 ReportSubjectType = enum(

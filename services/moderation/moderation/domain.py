@@ -28,6 +28,9 @@ REASONS = (
     "misleading",
     "other",
 )
+# Filed by the network itself when a member is held (``SYSTEM``): nobody picks it.
+HELD = "held_for_review"
+SYSTEM = "system"
 CONTENT_ACTIONS = ("hide", "remove", "restore", "dismiss")
 MEMBER_ACTIONS = ("warn", "suspend", "unsuspend", "release")
 ACTIONS = CONTENT_ACTIONS + MEMBER_ACTIONS
@@ -57,6 +60,7 @@ OUTCOMES = {
     "warn": "Thank you for your report: a moderator warned the member.",
     "suspend": "Thank you for your report: a moderator suspended the member.",
     "dismiss": "Thank you for your report: a moderator looked at it and left it as it is.",
+    "release": "A moderator reviewed the member and released them.",
 }
 
 

@@ -21,6 +21,7 @@ audit log, roles, and the reporters' inbox. Every hot read is by ``_id`` (docs/s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -160,15 +161,45 @@ class ModerationStore:
         if count < self.hold_after:
             return
 
-        def hold() -> None:
+        def hold() -> dict[str, Any] | None:
             current = self.members.get(author_id)
             if current is not None and current.get("held"):
-                return
+                return None
             state = self._member_state(author_id, current)
             state["held"] = True
             self.members.commit(state, self._member_event("member_held", state, city, {"member_id": author_id}))
+            return state
 
-        retry_on_conflict(ATTEMPTS, hold)
+        held = retry_on_conflict(ATTEMPTS, hold)
+        if held is not None:
+            self._file_hold(author_id, count, held["version"], city)
+
+    def _file_hold(self, member_id: str, reporters: int, version: int, city: str | None) -> None:
+        """Put the held member in the network's queue, as a report filed by the network itself:
+        a network moderator releases them (``release``) or acts on their account."""
+        report_id = f"hold:{member_id}:{version}"
+        now = domain.now_utc()
+        text = f"Reported by {reporters} different members: held for review."
+        snapshot = {"title": "", "text": text, "author_id": member_id, "group_id": None, "city": city}
+        state = {
+            "_id": report_id,
+            "version": 1,
+            "reporter_id": domain.SYSTEM,
+            "subject_type": "member",
+            "subject_id": member_id,
+            "reason": domain.HELD,
+            "note": "",
+            "snapshot": snapshot,
+            "queue": domain.NETWORK,
+            "status": "open",
+            "outcome": None,
+            "created_at": now,
+        }
+        self.sequences.append(f"queue:{domain.NETWORK}", {"report_id": report_id})
+        self.sequences.append(f"subject:{member_id}", {"report_id": report_id})
+        data = {"report_id": report_id, "subject_type": "member", "subject_id": member_id}
+        with contextlib.suppress(ConcurrencyConflict):
+            self.reports.commit(state, Event("report_filed", SOURCE, report_id, 1, city, data))
 
     # -- queues and the audit log --------------------------------------------------------
     def _page(self, key: str, id_field: str, collection: Any, keep: Any, first: int, after: int | None) -> tuple:
@@ -326,6 +357,8 @@ class ModerationStore:
         report_ids = [target["report_id"]] if target.get("report_id") else []
         if target.get("subject_id") and action in ("hide", "remove", "dismiss"):
             report_ids += [e["report_id"] for e in self.sequences.all(f"subject:{target['subject_id']}")]
+        if target.get("member_id") and action == "release":  # the hold's own report, among others
+            report_ids += [e["report_id"] for e in self.sequences.all(f"subject:{target['member_id']}")]
         outcome = domain.OUTCOMES.get(action)
         if outcome is None:
             return
@@ -342,9 +375,11 @@ class ModerationStore:
                 return state
 
             state = retry_on_conflict(ATTEMPTS, resolve)
-            if state is not None:
-                # Once per report (only the commit that closed it gets here): open = filed - resolved.
-                self.sequences.append(f"resolved:{state['queue']}", {"report_id": report_id})
+            if state is None:
+                continue
+            # Once per report (only the commit that closed it gets here): open = filed - resolved.
+            self.sequences.append(f"resolved:{state['queue']}", {"report_id": report_id})
+            if state["reporter_id"] != domain.SYSTEM:
                 subject = {"type": state["subject_type"].capitalize(), "id": state["subject_id"]}
                 self.inbox.notify(
                     state["reporter_id"], f"report:{report_id}:outcome", "report_resolved", outcome, subject, None

@@ -55,6 +55,13 @@ def test_a_member_reported_by_three_distinct_others_is_held_once(db):
     _report(store, "r4")
     state = store.member_state("author")
     assert state["held"] is True and state["version"] == 1
+    # The network's queue has the hold, filed by the network itself; releasing closes it.
+    [hold] = [r for r in store.queue(domain.NETWORK, 50)["reports"] if r["reason"] == domain.HELD]
+    assert hold["subject_type"] == "member" and hold["subject_id"] == "author"
+    target = {"queue": domain.NETWORK, "member_id": "author"}
+    store.act("mod", target, {"action": "release", "reason": "Reports unfounded", "until": None}, "rel1")
+    assert store.member_state("author")["held"] is False
+    assert domain.HELD not in {r["reason"] for r in store.queue(domain.NETWORK, 50)["reports"]}
 
 
 def test_a_group_report_goes_to_its_group_queue_only(db):
@@ -123,7 +130,7 @@ def test_group_roles_follow_members_events_by_version(db):
 def test_a_queue_pages_from_where_the_last_page_stopped_newest_first(db):
     store = ModerationStore(db, None)
     for i in range(5):
-        _report(store, f"r{i}", f"l{i}")
+        _report(store, f"r{i}", f"l{i}", author=f"a{i}")
     seen, after = [], None
     while True:
         page = store.queue(domain.NETWORK, 2, after)
