@@ -5,6 +5,7 @@ group's queue; a non-moderator sees nothing."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from conftest import post
+from pymongo import MongoClient
 from support.subscriptions import Subscriber, ws_url
 
 from parentnet_kit.testing import wait_for
@@ -189,6 +191,13 @@ def test_a_hidden_outing_leaves_search_and_the_live_feed_and_a_suspended_member_
     wait_for(lambda: {hidden_id, control_id} <= found(), timeout=10, what="both outings in search")
     report = gql(REPORT, {"input": {"subjectId": hidden_id, "reason": "SPAM"}}, token=reporter["token"])
     report_id = report["contentReport"]["report"]["id"]
+    # What the report keeps of the outing: its words and who, never where (nor in its events).
+    client = MongoClient(stack.env["MONGO_URI"])
+    local_id = base64.urlsafe_b64decode(hidden_id + "=" * (-len(hidden_id) % 4)).decode().partition(":")[2]
+    [kept] = client[stack.env["MODERATION_DB"]]["reports"].find({"subject_id": local_id})
+    client.close()
+    assert kept["snapshot"]["title"] == "Goûter douteux"
+    assert str(where["lat"])[:6] not in repr(kept) and "location" not in repr(kept)
     attendance = "subscription($id: ID!) { outingAttendanceChanged(outingId: $id) { id } }"
     with (
         Subscriber(ws_url(stack), attendance, {"id": hidden_id}, token=parent["token"]) as hidden_feed,
