@@ -384,6 +384,13 @@ def _group_argument() -> graphene.Argument:
 
 
 class ModerationQueries(graphene.ObjectType):
+    network_moderator = graphene.Boolean(
+        required=True,
+        description=(
+            "True when you work the network's moderation queue (a network moderator or admin); false when "
+            "signed out. A group's admins and moderators work that group's queue (moderationQueue(groupId))."
+        ),
+    )
     moderation_queue = graphene.Field(
         ReportConnection,
         required=True,
@@ -425,6 +432,14 @@ class ModerationQueries(graphene.ObjectType):
             for item in page[items]
         ]
         return connection(edges, page["has_next_page"], after, page["total"])
+
+    @staticmethod
+    async def resolve_network_moderator(root: None, info: graphene.ResolveInfo) -> bool:
+        ctx: Context = info.context
+        if ctx.viewer_id is None:
+            return False
+        admin = await network_admin(ctx, ctx.viewer_id)
+        return bool(await ctx.rpc.call("moderation", "is_network_moderator", ctx.viewer_id, admin))
 
     @staticmethod
     async def resolve_moderation_queue(

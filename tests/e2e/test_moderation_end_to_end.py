@@ -124,6 +124,8 @@ def test_a_reported_listing_hidden_by_a_network_moderator_is_gone_and_the_report
     assert [e["code"] for e in refused["userErrors"]] == ["FORBIDDEN"]
 
     # The network moderator finds it in the network's queue, with what was reported.
+    assert gql("{ networkModerator }", token=moderator["token"]) == {"networkModerator": True}
+    assert gql("{ networkModerator }", token=bystander["token"]) == {"networkModerator": False}
     queue = gql(QUEUE, {}, token=moderator["token"])["moderationQueue"]
     [item] = [n for n in queue["nodes"] if n["subjectId"] == listing_id]
     assert item["reason"] == "SCAM" and item["note"] == "Asks for money first"
