@@ -131,10 +131,14 @@ def test_a_reported_listing_hidden_by_a_network_moderator_is_gone_and_the_report
     assert item["reason"] == "SCAM" and item["note"] == "Asks for money first"
     assert item["snapshot"]["title"] == listing_input["title"]
 
-    acted = gql(
-        ACT, {"input": {"reportId": item["id"], "action": "HIDE", "reason": "A scam"}}, token=moderator["token"]
-    )["moderationAct"]
-    assert acted["userErrors"] == [] and acted["moderationAction"]["action"] == "HIDE"
+    heard = "subscription { notificationReceived { type message } }"
+    with Subscriber(ws_url(stack), heard, token=reporter["token"]) as reporter_hears:
+        acted = gql(
+            ACT, {"input": {"reportId": item["id"], "action": "HIDE", "reason": "A scam"}}, token=moderator["token"]
+        )["moderationAct"]
+        assert acted["userErrors"] == [] and acted["moderationAction"]["action"] == "HIDE"
+        (live,) = reporter_hears.wait(1)  # the reporter is told live, too
+    assert live["payload"]["data"]["notificationReceived"]["type"] == "REPORT_RESOLVED"
 
     # Gone from search and from node() for everyone but its owner, within 3 s.
     wait_for(lambda: not listed(), timeout=3, what="the hidden listing gone from nearbyListings")
