@@ -52,6 +52,7 @@ def isolated_env(label: str, settings: dict[str, str] | None = None) -> tuple[st
         "MEMBERS_DB": f"{tag}_members",
         "EVENTS_DB": f"{tag}_events",
         "LISTINGS_DB": f"{tag}_listings",
+        "MODERATION_DB": f"{tag}_moderation",
         "SEARCH_INDEX_PREFIX": f"{tag}-",
         **(TEST_SETTINGS if settings is None else settings),
     }
@@ -61,6 +62,7 @@ def cleanup(vhost: str, env: dict[str, str]) -> None:
     client = MongoClient(config.mongo_uri())
     for name in ("MEMBERS_DB", "EVENTS_DB", "LISTINGS_DB"):
         client.drop_database(env[name])
+    client.drop_database(env["MODERATION_DB"])
     client.close()
     with contextlib.suppress(httpx.HTTPError):
         httpx.delete(f"{config.elasticsearch_url()}/{env['SEARCH_INDEX_PREFIX']}*", timeout=30)

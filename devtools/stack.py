@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 RUN_DIR = ROOT / ".run"
 SERVICES = ("members", "events", "listings", "search")
+SERVICES += ("moderation",)  # reports, queues, actions (issue 19)
 
 
 def _bin(name: str) -> str:

@@ -30,6 +30,7 @@ ROUTING_KEYS = (
     "events.attendance_changed",
     "events.member_notified",
     "listings.member_notified",
+    "moderation.member_notified",
     "members.city_opened",  # not for subscribers: tells this process's open_cities to ask again
 )
 SUBSCRIBER_BUFFER = 100

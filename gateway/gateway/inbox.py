@@ -33,6 +33,7 @@ from .common import (
 from .context import Context, context_of
 
 SOURCES = ("events", "listings")
+SOURCES += ("moderation",)  # reporters told the outcome; members warned or suspended
 
 
 def _client(ctx: Context, source: str) -> InboxApi:
@@ -50,6 +51,10 @@ _TYPES = [
     ("LISTING_RESERVATION_DECLINED", "listing_reservation_declined", "The owner declined your reservation."),
     ("TRIP_SWAP_PROPOSED", "trip_swap_proposed", "A parent offers to swap rota days with you."),
     ("TRIP_ROTA_CHANGED", "trip_rota_changed", "Who drives or walks on a day of your trip changed."),
+    ("REPORT_RESOLVED", "report_resolved", "A moderator decided on something you reported."),
+    ("MODERATION_WARN", "moderation_warn", "A moderator warned you (the message says why)."),
+    ("MODERATION_SUSPEND", "moderation_suspend", "A moderator suspended your account until a time."),
+    ("MODERATION_UNSUSPEND", "moderation_unsuspend", "A moderator lifted your suspension."),
     ("OTHER", "other", "A kind this version of the API does not name yet: show the message."),
 ]
 NotificationType = enum("NotificationType", "What a notification is about.", _TYPES)

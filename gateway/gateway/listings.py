@@ -218,6 +218,8 @@ async def load_listing(info: graphene.ResolveInfo, listing_id: str) -> dict[str,
     view = await ctx.loaders.listing.load(listing_id)
     if view is None or view["owner_id"] in await ctx.blocked_by():
         return None
+    if view.get("hidden") and view["owner_id"] != ctx.viewer_id:  # hidden by a moderator
+        return None
     return as_listing(view)
 
 
@@ -261,6 +263,8 @@ async def load_contact(info: graphene.ResolveInfo, contact_id: str) -> dict[str,
     ctx: Context = info.context
     view = (await ctx.listings.get_contacts(contact_ids=[contact_id]))[0]
     if view is None or (view.get("group_id") and await ctx.group_role(view["group_id"]) is None):
+        return None
+    if view.get("hidden") and view.get("added_by") != ctx.viewer_id:  # hidden by a moderator
         return None
     return as_contact(view)
 

@@ -306,6 +306,8 @@ async def visible_outing(ctx: Context, view: dict[str, Any] | None) -> dict[str,
     """The outing if the viewer may see it: not blocked by its organizer; a private group's only for members."""
     if view is None or view.get("organizer_id") in await ctx.blocked_by():
         return None
+    if view.get("hidden") and view.get("organizer_id") != ctx.viewer_id:  # hidden by a moderator
+        return None
     if view.get("group_visibility") == "private" and await ctx.group_role(view.get("group_id")) is None:
         return None
     return view

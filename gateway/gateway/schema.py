@@ -20,6 +20,7 @@ from .discovery import DiscoveryQueries
 from .inbox import InboxMutations, InboxQueries, Notification
 from .listings import Contact, Listing, ListingMutations, ListingQueries
 from .members import Group, Member, MemberMutations, MemberQueries
+from .moderation import ModerationMutations, ModerationQueries, Report
 from .my_outings import MyOutingsQueries
 from .outings import Outing, OutingMutations, OutingQueries
 from .pictures import Picture, PictureMutations
@@ -51,6 +52,7 @@ class Query(
     MemberQueries,
     MyOutingsQueries,
     InboxQueries,
+    ModerationQueries,
     graphene.ObjectType,
 ):
     """What can be read: outings, listings and people near a point, groups, your inbox, any object by id."""
@@ -65,6 +67,7 @@ class Mutation(
     CalendarMutations,
     PictureMutations,
     CityMutations,
+    ModerationMutations,
     graphene.ObjectType,
 ):
     """What can be changed. Each takes one input and answers a payload whose userErrors name the
@@ -75,6 +78,6 @@ schema = graphene.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    types=[Outing, Listing, Contact, Member, Group, Notification, CoopShift, Trip, Picture, City],
+    types=[Outing, Listing, Contact, Member, Group, Notification, CoopShift, Trip, Picture, City, Report],
 )
 scalars.install(schema.graphql_schema)

@@ -39,6 +39,11 @@ CONSUMERS: tuple[ConsumerQueue, ...] = (
     ConsumerQueue("search.indexer", ("events.#", "listings.#", "members.#")),
     ConsumerQueue("events.cities", ("members.city_opened",)),
     ConsumerQueue("listings.cities", ("members.city_opened",)),
+    # Moderation keeps a copy of group roles; events and listings apply its decisions (hidden
+    # content, suspensions) and between them take every moderation event, so each is routable.
+    ConsumerQueue("moderation.members", ("members.group_created", "members.group_membership_changed")),
+    ConsumerQueue("events.moderation", ("moderation.#",)),
+    ConsumerQueue("listings.moderation", ("moderation.#",)),
 )
 
 

@@ -124,7 +124,14 @@ def test_health_reports_every_part_up(stack):
     body = httpx.get(f"{stack.gateway_url}/health", timeout=10).json()
     assert body == {
         "status": "ok",
-        "parts": {"rabbitmq": "up", "members": "up", "events": "up", "listings": "up", "search": "up"},
+        "parts": {
+            "rabbitmq": "up",
+            "members": "up",
+            "events": "up",
+            "listings": "up",
+            "search": "up",
+            "moderation": "up",
+        },
     }
 
 

@@ -209,6 +209,8 @@ def public_view(state: dict[str, Any]) -> dict[str, Any]:
         "attendance": dict(state.get("attendance") or empty_attendance(state.get("capacity"))),
         "created_at": _iso(state["created_at"]),
         "updated_at": _iso(state["updated_at"]),
+        # Hidden or removed by a moderator (``parentnet_kit.moderation_copy``): shown to nobody.
+        "hidden": (state.get("moderation") or {}).get("state") in ("hidden", "removed"),
     }
 
 

@@ -11,10 +11,12 @@ from nameko.timer import timer
 from parentnet_kit import picture_rpc
 from parentnet_kit.city_copy import CityCopy
 from parentnet_kit.city_feed import CityFeed
+from parentnet_kit.event_feed import EventFeed
+from parentnet_kit.fields import field_error
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
-from . import domain, my_outings
+from . import domain, moderation_copy, my_outings
 from .dependencies import NotFound, Outings
 
 SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "2"))
@@ -30,6 +32,8 @@ class EventsService(picture_rpc.PictureEntrypoints):
     # This service's copy of the open cities (``parentnet_kit.cities`` reads it), fed by members.
     cities: CityCopy = CityFeed("EVENTS_DB", "events.cities")
     request_id = RequestId()
+    # Moderation's decisions: hidden outings, suspended members (queue events.moderation).
+    moderation = EventFeed("events.moderation", moderation_copy.copy)
     pictures = picture_rpc.Pictures("EVENTS_DB")
     picture_kinds = ("outing",)
 
@@ -51,6 +55,9 @@ class EventsService(picture_rpc.PictureEntrypoints):
         """Propose an outing. Returns ``{"outing": ..., "errors": []}``; nothing is stored on errors.
         ``idempotency_key`` defaults to the request's id, as for every other creation."""
         clean, errors = domain.validate_new_outing(fields or {}, datetime.now(UTC))
+        if (until := self.moderation.suspended_until(organizer_id)) is not None:
+            message = f"Your account is suspended until {until.isoformat(timespec='minutes')}."
+            return {"outing": None, "errors": [field_error((), message, "SUSPENDED")]}
         if errors:
             return {"outing": None, "errors": [e.to_dict() for e in errors]}
         return {"outing": self.outings.create(clean, organizer_id, idempotency_key or self.request_id), "errors": []}

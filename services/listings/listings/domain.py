@@ -227,6 +227,8 @@ def public_view(state: dict[str, Any]) -> dict[str, Any]:
         "created_at": _iso(state["created_at"]),
         "updated_at": _iso(state["updated_at"]),
         "expires_at": _iso(state["expires_at"]),
+        # Hidden or removed by a moderator (``parentnet_kit.moderation_copy``): shown to nobody.
+        "hidden": (state.get("moderation") or {}).get("state") in ("hidden", "removed"),
     }
 
 
@@ -334,4 +336,6 @@ def contact_view(state: dict[str, Any]) -> dict[str, Any]:
         "recommendations": state.get("recommendations", 0),
         "added_by": state["added_by"],
         "created_at": _iso(state["created_at"]),
+        # Hidden or removed by a moderator (``parentnet_kit.moderation_copy``): shown to nobody.
+        "hidden": (state.get("moderation") or {}).get("state") in ("hidden", "removed"),
     }

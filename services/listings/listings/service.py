@@ -15,9 +15,12 @@ from nameko.timer import timer
 from parentnet_kit import picture_rpc
 from parentnet_kit.city_copy import CityCopy
 from parentnet_kit.city_feed import CityFeed
+from parentnet_kit.event_feed import EventFeed
+from parentnet_kit.fields import field_error
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
+from . import moderation_copy
 from .dependencies import Listings
 from .store import ListingStore
 
@@ -39,6 +42,8 @@ class ListingsService(picture_rpc.PictureEntrypoints):
     # This service's copy of the open cities (``parentnet_kit.cities`` reads it), fed by members.
     cities: CityCopy = CityFeed("LISTINGS_DB", "listings.cities")
     request_id = RequestId()
+    # Moderation's decisions: hidden listings, suspended members (queue listings.moderation).
+    moderation = EventFeed("listings.moderation", moderation_copy.copy)
     pictures = picture_rpc.Pictures("LISTINGS_DB")
     picture_kinds = ("listing",)
 
@@ -59,6 +64,9 @@ class ListingsService(picture_rpc.PictureEntrypoints):
     ) -> dict[str, Any]:
         """Post an offer or a wanted request and match it: ``{listing, errors}``. ``protected``:
         the owner is in protected mode (placed and matched at city level)."""
+        if (until := self.moderation.suspended_until(owner_id)) is not None:
+            message = f"Your account is suspended until {until.isoformat(timespec='minutes')}."
+            return {"listing": None, "errors": [field_error((), message, "SUSPENDED")]}
         listing_id = once_id(self.request_id, "listing", owner_id)
         return self.store.create(fields or {}, owner_id, apart or [], listing_id, bool(protected))
 

@@ -23,6 +23,7 @@ from parentnet_kit.fields import FieldError
 from parentnet_kit.fields import field_error as error
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.lookups import by_ids
+from parentnet_kit.moderation_copy import is_hidden
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.sequences import Sequences
@@ -69,7 +70,7 @@ def _same_marker(stored: dict[str, Any] | None, marker: dict[str, Any]) -> bool:
     return plain({k: v for k, v in stored.items() if k != "_id"}) == plain(marker)
 
 
-def _directory_entry(contact: dict[str, Any]) -> dict[str, Any]:
+def directory_entry(contact: dict[str, Any]) -> dict[str, Any]:
     """What the directory's page sorts and filters a contact by, as of this version."""
     return {
         "contact_id": contact["_id"],
@@ -78,6 +79,7 @@ def _directory_entry(contact: dict[str, Any]) -> dict[str, Any]:
         "group_id": contact.get("group_id"),
         "languages": list(contact.get("languages", [])),
         "recommendations": contact.get("recommendations", 0),
+        "hidden": is_hidden(contact),
     }
 
 
@@ -138,7 +140,7 @@ class ListingStore:
         if adopted.find_one({"_id": "contacts_by_city"}) is None:
             by_city: dict[str, list[dict[str, Any]]] = {}
             for doc in self.contacts.aggregates.find({}):
-                by_city.setdefault(doc["city"], []).append(_directory_entry(doc))
+                by_city.setdefault(doc["city"], []).append(directory_entry(doc))
             for city, entries in by_city.items():
                 self.contacts_by_city.extend(city, entries)
             with contextlib.suppress(DuplicateKeyError):
@@ -617,7 +619,7 @@ class ListingStore:
             if self.recommendations.find_one({"_id": f"{state['_id']}:{member_id}"}, {"_id": 1}):
                 current = self.contacts.get(state["_id"]) or state
                 # Listed again in case the first delivery stopped between commit and listing.
-                self.contacts_by_city.append(current["city"], _directory_entry(current))
+                self.contacts_by_city.append(current["city"], directory_entry(current))
                 return {"contact": domain.contact_view(current), "errors": []}
         return self.recommend(state["_id"], member_id)
 
@@ -655,7 +657,7 @@ class ListingStore:
         the next one (the page shows each contact as read by ``_id``)."""
         view = domain.contact_view(state)
         self.contacts.commit(state, self._event("contact_recommended", state, view))
-        self.contacts_by_city.append(state["city"], _directory_entry(state))
+        self.contacts_by_city.append(state["city"], directory_entry(state))
         return view
 
     def export_contacts(self, after: str | None, size: int) -> list[dict[str, Any]]:
@@ -685,6 +687,7 @@ class ListingStore:
             e
             for e in newest.values()
             if e["group_id"] in groups
+            and not e.get("hidden")  # hidden or removed by a moderator
             and (not kind or e["kind"] == kind)
             and (not language or language in e["languages"])
         ]

@@ -79,6 +79,15 @@ class MembersService(picture_rpc.PictureEntrypoints):
     def session_active(self, session_id: str) -> bool:
         return self.store.session_active(session_id)
 
+    @rpc
+    def member_id_by_email(self, email: str) -> str | None:
+        """For ops' commands (``moderation.roles``): the member id registered with ``email``, or
+        None. Never exposed through the gateway."""
+        from .domain import normalise_email
+
+        holder = self.store.emails.find_one({"_id": normalise_email(email)}, {"member_id": 1})
+        return holder["member_id"] if holder else None
+
     # profiles
     @rpc
     def viewer(self, member_id: str) -> dict[str, Any] | None:

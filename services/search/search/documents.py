@@ -111,6 +111,7 @@ def write_for(event: Event) -> IndexWrite | None:
         doc["id"] = event.aggregate_id
         doc["version"] = event.version
         doc["hidden"] = doc.get("status", "published") != "published"
+        doc["hidden"] = doc["hidden"] or event.data.get("hidden") is True  # hidden by a moderator
         _add_language_copies(doc, ("title", "description", "venue_name"), doc.get("language"))
         return IndexWrite(indices.OUTINGS, event.aggregate_id, event.version, doc)
     if event.type in OUTING_REMOVAL_EVENTS:
@@ -127,6 +128,7 @@ def write_for(event: Event) -> IndexWrite | None:
             doc["area_point"] = {"lat": area["lat"], "lon": area["lon"]}
         # Only available listings are found; a closed one stays as a hidden tombstone.
         doc["hidden"] = event.type == "listing_closed" or doc.get("status") != "active"
+        doc["hidden"] = doc["hidden"] or event.data.get("hidden") is True  # hidden by a moderator
         _add_language_copies(doc, ("title", "description"), doc.get("language"))
         return IndexWrite(indices.LISTINGS, event.aggregate_id, event.version, doc)
     if event.type in ("coop_shift_offered", "coop_shift_moved"):
@@ -164,7 +166,7 @@ def write_for(event: Event) -> IndexWrite | None:
     if event.type == "contact_recommended":
         fields = ("kind", "name", "description", "phone", "email", "website", "address", "location", "city")
         doc = {name: event.data.get(name) for name in (*fields, "group_id", "languages", "recommendations")}
-        doc.update(id=event.aggregate_id, version=event.version, hidden=False)
+        doc.update(id=event.aggregate_id, version=event.version, hidden=event.data.get("hidden") is True)
         _add_language_copies(doc, ("name", "description"), event.data.get("languages"))
         return IndexWrite(indices.CONTACTS, event.aggregate_id, event.version, _without_nulls(doc))
     if event.type == "group_created":

@@ -1,0 +1,463 @@
+"""Moderation in the schema: reporting, the moderators' queues, their actions and the audit log.
+
+The moderation service keeps reports, decisions and roles. This module reads what was reported
+*as the reporter sees it* (so nobody reports what they cannot see, and a report keeps the text,
+author, group and city, never a location), and tells the service whether the caller is a
+network admin (members knows). Group roles are the moderation service's own copy of members'
+events, never the caller's word.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import graphene
+
+from . import cursors, ids
+from . import members as members_schema
+from .common import (
+    NODE_LOADERS,
+    NODE_TYPES,
+    Node,
+    after_argument,
+    check_first,
+    connection,
+    connection_type,
+    edge_type,
+    enum,
+    first_argument,
+    parse_time,
+    require_viewer,
+    user_errors,
+    user_errors_field,
+)
+from .context import Context
+
+log = logging.getLogger(__name__)
+
+# GraphQL type of a global id -> the moderation service's subject type.
+SUBJECT_TYPES = {
+    "Outing": "outing",
+    "Listing": "listing",
+    "Contact": "contact",
+    "Member": "member",
+    "Thread": "thread",
+    "Reply": "reply",
+    "Question": "question",
+    "Answer": "answer",
+    "Message": "message",
+}
+CONVERSATION_TYPES = ("thread", "reply", "question", "answer", "message")
+
+ReportReason = enum(
+    "ReportReason",
+    "Why something is reported.",
+    [
+        ("SPAM", "spam", "Advertising, repeated or unrelated posts."),
+        ("HARASSMENT", "harassment", "Bullying, threats or unwanted contact."),
+        ("HATE", "hate", "Hatred against people for who they are."),
+        ("VIOLENCE", "violence", "Violence, or calls to it."),
+        ("SEXUAL", "sexual", "Sexual content."),
+        ("CHILD_SAFETY", "child_safety", "Anything that puts a child at risk."),
+        ("PRIVACY", "privacy", "Someone's address, whereabouts or other private details shared."),
+        ("SCAM", "scam", "Fraud: a fake listing, a request for money."),
+        ("MISLEADING", "misleading", "False or misleading information."),
+        ("OTHER", "other", "Something else: say what in the note."),
+        ("HELD_FOR_REVIEW", "held_for_review", "Filed by the network itself: several members reported this member."),
+    ],
+)
+ReportSubjectType = enum(
+    "ReportSubjectType",
+    "What kind of thing a report is about.",
+    [(name.upper(), value, f"A {name.lower()}.") for name, value in SUBJECT_TYPES.items()],
+)
+ReportStatus = enum(
+    "ReportStatus",
+    "Where a report is.",
+    [("OPEN", "open", "Waiting for a moderator."), ("RESOLVED", "resolved", "A moderator decided.")],
+)
+ModerationActionType = enum(
+    "ModerationActionType",
+    "What a moderator does.",
+    [
+        ("HIDE", "hide", "Hide the content from everyone but its author (it can be restored)."),
+        ("REMOVE", "remove", "Remove the content for good from every list, search result and feed."),
+        ("RESTORE", "restore", "Show hidden or removed content again."),
+        ("DISMISS", "dismiss", "Close the report and leave the content as it is."),
+        ("WARN", "warn", "Warn the author (they are told why)."),
+        ("SUSPEND", "suspend", "Suspend the author until a time: they cannot post or propose. Network moderators."),
+        ("UNSUSPEND", "unsuspend", "Lift a suspension. Network moderators."),
+        ("RELEASE", "release", "Release a member held for review after several reports. Network moderators."),
+    ],
+)
+
+
+class ReportSnapshot(graphene.ObjectType):
+    """What was reported, as the reporter saw it when they reported it (kept even if it changes)."""
+
+    title = graphene.String(required=True, description="Its title or name; may be empty.")
+    text = graphene.String(required=True, description="Its text, as written; may be empty.")
+    author = graphene.Field(
+        lambda: members_schema.Member, description="Who wrote or posted it; null if gone or hidden from you."
+    )
+    group = graphene.Field(lambda: members_schema.Group, description="The group it was posted in, if any.")
+
+    @staticmethod
+    async def resolve_author(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        if not root.get("author_id"):
+            return None
+        return members_schema.as_member(await info.context.loaders.member.load(root["author_id"]))
+
+    @staticmethod
+    async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        if not root.get("group_id"):
+            return None
+        return members_schema.as_group(await info.context.loaders.group.load(root["group_id"]))
+
+
+class Report(graphene.ObjectType):
+    """A report of something to the moderators, with a snapshot of it. Reporters are never shown."""
+
+    class Meta:
+        interfaces = (Node,)
+
+    subject_type = graphene.Field(ReportSubjectType, required=True, description="What kind of thing it is about.")
+    subject_id = graphene.ID(required=True, description="The global ID of what was reported.")
+    reason = graphene.Field(ReportReason, required=True, description="Why it was reported.")
+    note = graphene.String(required=True, description="The reporter's note; may be empty.")
+    snapshot = graphene.Field(ReportSnapshot, required=True, description="What was reported, as it was.")
+    status = graphene.Field(ReportStatus, required=True, description="Open, or resolved by a moderator.")
+    outcome = graphene.Field(ModerationActionType, description="What the moderator did; null while open.")
+    created_at = graphene.DateTime(required=True, description="When it was reported.")
+
+    @staticmethod
+    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return ids.to_global_id("Report", root["id"])
+
+    @staticmethod
+    def resolve_subject_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return ids.to_global_id(root["subject_type"].capitalize(), root["subject_id"])
+
+    @staticmethod
+    def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
+        return parse_time(root.get("created_at"))
+
+
+class ModerationAction(graphene.ObjectType):
+    """One entry of the audit log: who did what to what, when and why."""
+
+    id = graphene.ID(required=True, description="Opaque ID of the action.")
+    action = graphene.Field(ModerationActionType, required=True, description="What was done.")
+    actor = graphene.Field(lambda: members_schema.Member, description="The moderator who did it.")
+    subject_type = graphene.Field(ReportSubjectType, description="What kind of thing it was done to, if content.")
+    subject_id = graphene.ID(description="The global ID of the content acted on, if any.")
+    member = graphene.Field(lambda: members_schema.Member, description="The member acted on (warn, suspend...).")
+    report_id = graphene.ID(description="The report it answered, if any.")
+    reason = graphene.String(required=True, description="Why, as the moderator wrote it.")
+    until = graphene.DateTime(description="The end of a suspension (UTC).")
+    at = graphene.DateTime(required=True, description="When it was done.")
+
+    @staticmethod
+    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return ids.to_global_id("ModerationAction", root["id"])
+
+    @staticmethod
+    async def resolve_actor(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return members_schema.as_member(await info.context.loaders.member.load(root["actor_id"]))
+
+    @staticmethod
+    async def resolve_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        if not root.get("member_id"):
+            return None
+        return members_schema.as_member(await info.context.loaders.member.load(root["member_id"]))
+
+    @staticmethod
+    def resolve_subject_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
+        if not root.get("subject_id") or not root.get("subject_type"):
+            return None
+        return ids.to_global_id(root["subject_type"].capitalize(), root["subject_id"])
+
+    @staticmethod
+    def resolve_report_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
+        return ids.to_global_id("Report", root["report_id"]) if root.get("report_id") else None
+
+    @staticmethod
+    def resolve_until(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
+        return parse_time(root.get("until"))
+
+    @staticmethod
+    def resolve_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
+        return parse_time(root.get("at"))
+
+
+ReportEdge = edge_type("ReportEdge", Report, "reports")
+ReportConnection = connection_type("ReportConnection", ReportEdge, Report, "reports")
+ModerationActionEdge = edge_type("ModerationActionEdge", ModerationAction, "moderation actions")
+ModerationActionConnection = connection_type(
+    "ModerationActionConnection", ModerationActionEdge, ModerationAction, "moderation actions"
+)
+
+
+async def network_admin(ctx: Context, member_id: str) -> bool:
+    return bool(await ctx.rpc.call("members", "is_network_admin", member_id))
+
+
+def _group_id(group_id: str | None) -> str | None:
+    if group_id is None:
+        return None
+    return members_schema.local_id(group_id, "Group") or "-"
+
+
+async def snapshot_of(info: graphene.ResolveInfo, subject_type: str, subject_id: str) -> dict[str, Any] | None:
+    """What the viewer sees of the subject, as a report keeps it (None: not there, or not theirs to
+    see). Never a location: only text, title, author, group and city."""
+    ctx: Context = info.context
+    if subject_type in CONVERSATION_TYPES:
+        # The conversations service decides what the reporter may see (a message: one of its two).
+        return await ctx.rpc.call("conversations", "snapshot", subject_type, subject_id, ctx.viewer_id)
+    type_name = next(name for name, value in SUBJECT_TYPES.items() if value == subject_type)
+    view = await NODE_LOADERS[type_name](info, subject_id)
+    if view is None:
+        return None
+    if subject_type == "outing":
+        return {
+            "title": view["title"],
+            "text": view.get("description") or "",
+            "author_id": view.get("organizer_id"),
+            "group_id": view.get("group_id"),
+            "city": view.get("city"),
+        }
+    if subject_type == "listing":
+        return {
+            "title": view["title"],
+            "text": view.get("description") or "",
+            "author_id": view.get("owner_id"),
+            "city": view.get("city"),
+        }
+    if subject_type == "contact":
+        return {
+            "title": view["name"],
+            "text": view.get("description") or "",
+            "author_id": view.get("added_by"),
+            "group_id": view.get("group_id"),
+            "city": view.get("city"),
+        }
+    return {"title": view.get("display_name") or "", "text": "", "author_id": view["id"], "city": view.get("city")}
+
+
+class ContentReportInput(graphene.InputObjectType):
+    """What you report, and why."""
+
+    subject_id = graphene.ID(
+        required=True,
+        description="The global ID of an outing, listing, contact, member, thread, reply, question, answer or message.",
+    )
+    reason = graphene.Field(ReportReason, required=True, description="Why.")
+    note = graphene.String(description="What the moderators should know; at most 1,000 characters.")
+
+
+class ContentReportPayload(graphene.ObjectType):
+    """The report filed."""
+
+    report = graphene.Field(Report, description="Your report; null when refused.")
+    user_errors = user_errors_field()
+
+
+class ContentReport(graphene.Mutation):
+    """Report something to the moderators (its group's, or the network's). You are told the outcome in
+    your inbox. A few reports an hour at most."""
+
+    class Arguments:
+        input = ContentReportInput(required=True, description="What and why.")
+
+    Output = ContentReportPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        ctx: Context = info.context
+        decoded = ids.from_global_id(input["subject_id"])
+        subject_type = SUBJECT_TYPES.get(decoded[0]) if decoded else None
+        if decoded is None or subject_type is None:
+            errors = [{"field": ["subject_id"], "message": "This cannot be reported.", "code": "INVALID"}]
+            return {"report": None, "user_errors": user_errors(errors, ("input",))}
+        snapshot = await snapshot_of(info, subject_type, decoded[1])
+        fields = {
+            "subject_type": subject_type,
+            "subject_id": decoded[1],
+            "reason": input["reason"],
+            "note": input.get("note") or "",
+        }
+        result = await ctx.rpc.call("moderation", "report", viewer, fields, snapshot, headers=ctx.once(info))
+        return {"report": result["report"], "user_errors": user_errors(result["errors"], ("input",))}
+
+
+class ModerationActInput(graphene.InputObjectType):
+    """What to act on (a report; or, to restore or unsuspend, the content or the member), what to do, why."""
+
+    report_id = graphene.ID(description="The report acted on (hide, remove, dismiss, warn, suspend).")
+    subject_id = graphene.ID(description="Content acted on before, without a report (restore).")
+    member_id = graphene.ID(description="A member, without a report (warn, suspend, unsuspend, release).")
+    action = graphene.Field(ModerationActionType, required=True, description="What to do.")
+    reason = graphene.String(required=True, description="Why: kept in the audit log; at most 500 characters.")
+    until = graphene.DateTime(description="SUSPEND only: until when, with its offset; at most a year away.")
+
+
+class ModerationActPayload(graphene.ObjectType):
+    """The action done."""
+
+    moderation_action = graphene.Field(ModerationAction, description="The action; null when refused.")
+    user_errors = user_errors_field()
+
+
+class ModerationAct(graphene.Mutation):
+    """Act as a moderator: a network moderator on anything, a group's admins and moderators on their
+    group's queue (not on members' accounts). Every action goes into the audit log and the reporters
+    are told the outcome."""
+
+    class Arguments:
+        input = ModerationActInput(required=True, description="What, how and why.")
+
+    Output = ModerationActPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        ctx: Context = info.context
+        fields: dict[str, Any] = {"action": input["action"], "reason": input["reason"]}
+        for name, type_names in (
+            ("report_id", ("Report",)),
+            ("subject_id", tuple(SUBJECT_TYPES)),
+            ("member_id", ("Member",)),
+        ):
+            if input.get(name):
+                decoded = ids.from_global_id(input[name])
+                if decoded is None or decoded[0] not in type_names:
+                    errors = [{"field": [name], "message": "Not an ID of the right kind.", "code": "INVALID"}]
+                    return {"moderation_action": None, "user_errors": user_errors(errors, ("input",))}
+                fields[name] = decoded[1]
+        if input.get("until") is not None:
+            fields["until"] = input["until"].isoformat()
+        admin = await network_admin(ctx, viewer)
+        result = await ctx.rpc.call("moderation", "act", viewer, fields, admin, headers=ctx.once(info))
+        return {"moderation_action": result["action"], "user_errors": user_errors(result["errors"], ("input",))}
+
+
+class NetworkModeratorGrantInput(graphene.InputObjectType):
+    """Who becomes a network moderator."""
+
+    member_id = graphene.ID(required=True, description="The member's global ID.")
+
+
+class NetworkModeratorGrantPayload(graphene.ObjectType):
+    """Whether the role was granted."""
+
+    granted = graphene.Boolean(required=True, description="True when the member was not one before.")
+    user_errors = user_errors_field()
+
+
+class NetworkModeratorGrant(graphene.Mutation):
+    """Make a member a network moderator (they work the network's queue). Network admins only."""
+
+    class Arguments:
+        input = NetworkModeratorGrantInput(required=True, description="Who.")
+
+    Output = NetworkModeratorGrantPayload
+
+    @staticmethod
+    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        ctx: Context = info.context
+        member_id = members_schema.local_id(input["member_id"], "Member")
+        if member_id is None:
+            errors = [{"field": ["member_id"], "message": "Not a member's ID.", "code": "INVALID"}]
+            return {"granted": False, "user_errors": user_errors(errors, ("input",))}
+        admin = await network_admin(ctx, viewer)
+        result = await ctx.rpc.call("moderation", "grant_moderator", viewer, member_id, admin)
+        return {"granted": result["granted"], "user_errors": user_errors(result["errors"], ("input",))}
+
+
+def _group_argument() -> graphene.Argument:
+    return graphene.Argument(graphene.ID, description="A group's global ID: its queue; without it, the network's.")
+
+
+class ModerationQueries(graphene.ObjectType):
+    network_moderator = graphene.Boolean(
+        required=True,
+        description=(
+            "True when you work the network's moderation queue (a network moderator or admin); false when "
+            "signed out. A group's admins and moderators work that group's queue (moderationQueue(groupId))."
+        ),
+    )
+    moderation_queue = graphene.Field(
+        ReportConnection,
+        required=True,
+        group_id=_group_argument(),
+        first=first_argument(),
+        after=after_argument(),
+        description=(
+            "Open reports, newest first: a group's (its admins and moderators) or the network's (network "
+            "moderators). Empty, with a count of 0, for anyone else. Signed in only."
+        ),
+    )
+    moderation_audit_log = graphene.Field(
+        ModerationActionConnection,
+        required=True,
+        group_id=_group_argument(),
+        first=first_argument(),
+        after=after_argument(),
+        description=(
+            "Moderation actions, newest first: every one (network moderators) or a group's (also its admins). "
+            "Empty, with a count of 0, for anyone else. Signed in only."
+        ),
+    )
+
+    @staticmethod
+    async def _page(
+        info: graphene.ResolveInfo, method: str, items: str, group_id: str | None, first: int, after: str | None
+    ) -> dict[str, Any]:
+        viewer = require_viewer(info)
+        ctx: Context = info.context
+        first = check_first(info, first)
+        arguments = {"group_id": group_id}
+        position = cursors.decode(info, after, arguments, cursors.is_count)
+        admin = await network_admin(ctx, viewer)
+        page = await ctx.rpc.call("moderation", method, viewer, _group_id(group_id), first, position, admin)
+        cursor = cursors.encoder(info, arguments)
+        typename = "Report" if items == "reports" else None
+        edges = [
+            {"cursor": cursor(item["position"]), "node": {**item, "__typename": typename} if typename else item}
+            for item in page[items]
+        ]
+        return connection(edges, page["has_next_page"], after, page["total"])
+
+    @staticmethod
+    async def resolve_network_moderator(root: None, info: graphene.ResolveInfo) -> bool:
+        ctx: Context = info.context
+        if ctx.viewer_id is None:
+            return False
+        admin = await network_admin(ctx, ctx.viewer_id)
+        return bool(await ctx.rpc.call("moderation", "is_network_moderator", ctx.viewer_id, admin))
+
+    @staticmethod
+    async def resolve_moderation_queue(
+        root: None, info: graphene.ResolveInfo, group_id: str | None = None, first: int = 20, after: str | None = None
+    ) -> dict[str, Any]:
+        return await ModerationQueries._page(info, "queue", "reports", group_id, first, after)
+
+    @staticmethod
+    async def resolve_moderation_audit_log(
+        root: None, info: graphene.ResolveInfo, group_id: str | None = None, first: int = 20, after: str | None = None
+    ) -> dict[str, Any]:
+        return await ModerationQueries._page(info, "audit_log", "actions", group_id, first, after)
+
+
+class ModerationMutations(graphene.ObjectType):
+    content_report = ContentReport.Field()
+    moderation_act = ModerationAct.Field()
+    network_moderator_grant = NetworkModeratorGrant.Field()
+
+
+NODE_TYPES["Report"] = Report
