@@ -52,6 +52,7 @@ def isolated_env(label: str, settings: dict[str, str] | None = None) -> tuple[st
         "MEMBERS_DB": f"{tag}_members",
         "EVENTS_DB": f"{tag}_events",
         "LISTINGS_DB": f"{tag}_listings",
+        "CONVERSATIONS_DB": f"{tag}_conversations",
         "SEARCH_INDEX_PREFIX": f"{tag}-",
         **(TEST_SETTINGS if settings is None else settings),
     }
@@ -59,7 +60,7 @@ def isolated_env(label: str, settings: dict[str, str] | None = None) -> tuple[st
 
 def cleanup(vhost: str, env: dict[str, str]) -> None:
     client = MongoClient(config.mongo_uri())
-    for name in ("MEMBERS_DB", "EVENTS_DB", "LISTINGS_DB"):
+    for name in ("MEMBERS_DB", "EVENTS_DB", "LISTINGS_DB", "CONVERSATIONS_DB"):
         client.drop_database(env[name])
     client.close()
     with contextlib.suppress(httpx.HTTPError):

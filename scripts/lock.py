@@ -30,6 +30,7 @@ IMAGES = {
     "events": ROOT / "services" / "events",
     "listings": ROOT / "services" / "listings",
     "search": ROOT / "services" / "search",
+    "conversations": ROOT / "services" / "conversations",
 }
 OURS = ("parentnet-",)
 # The venv's own packaging tools are not what the images build with (pip's isolated builds

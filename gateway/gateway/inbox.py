@@ -30,7 +30,7 @@ from .common import (
 )
 from .context import Context
 
-SOURCES = ("events", "listings")
+SOURCES = ("events", "listings", "conversations")
 
 _TYPES = [
     ("OUTING_CHANGED", "outing_changed", "The time or place of an outing you are coming to changed."),
@@ -42,6 +42,12 @@ _TYPES = [
     ("LISTING_RESERVATION_DECLINED", "listing_reservation_declined", "The owner declined your reservation."),
     ("TRIP_SWAP_PROPOSED", "trip_swap_proposed", "A parent offers to swap rota days with you."),
     ("TRIP_ROTA_CHANGED", "trip_rota_changed", "Who drives or walks on a day of your trip changed."),
+    ("GROUP_ANNOUNCEMENT", "group_announcement", "An admin of your group posted an announcement."),
+    ("DISCUSSION_REPLY", "discussion_reply", "Someone replied to your thread."),
+    ("SUGGESTION_ANSWERED", "suggestion_answered", "The admins answered your suggestion."),
+    ("QUESTION_ANSWERED", "question_answered", "Someone answered your question."),
+    ("MESSAGE_RECEIVED", "message_received", "A new message in one of your conversations."),
+    ("MESSAGE_REQUEST", "message_request", "A message from a member you do not know yet."),
     ("OTHER", "other", "A kind this version of the API does not name yet: show the message."),
 ]
 NotificationType = enum("NotificationType", "What a notification is about.", _TYPES)

@@ -39,6 +39,22 @@ CONSUMERS: tuple[ConsumerQueue, ...] = (
     ConsumerQueue("search.indexer", ("events.#", "listings.#", "members.#")),
     ConsumerQueue("events.cities", ("members.city_opened",)),
     ConsumerQueue("listings.cities", ("members.city_opened",)),
+    # Conversations keeps copies of groups, memberships and blocks, and applies moderation's decisions.
+    ConsumerQueue(
+        "conversations.copies",
+        (
+            "members.group_created",
+            "members.group_membership_changed",
+            "members.member_blocked",
+            "members.member_unblocked",
+            "moderation.content_hidden",
+            "moderation.content_removed",
+            "moderation.content_restored",
+            "moderation.member_suspended",
+            "moderation.member_held",
+            "moderation.member_released",
+        ),
+    ),
 )
 
 
