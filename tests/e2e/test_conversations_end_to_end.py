@@ -160,3 +160,217 @@ def test_admins_pin_lock_and_announce_and_answer_suggestions(gql, sign_up):
         lambda: any(n["type"] == "SUGGESTION_ANSWERED" for n in gql(INBOX, token=member["token"])["inbox"]["nodes"]),
         "the suggestion's author is told",
     )
+
+
+SEND = """mutation($input: MessageSendInput!) { messageSend(input: $input) {
+  message { id text fromViewer readByOther } conversation { id status requestedByViewer unreadCount }
+  userErrors { field message code } } }"""
+CONVERSATIONS = """{ conversations(first: 20) { totalCount unreadCount nodes { id status unreadCount
+  otherMember { id } messages(first: 20) { nodes { text fromViewer } } } } }"""
+REQUESTS = (
+    """{ messageRequests(first: 20) { totalCount nodes { id status messages(first: 20) { nodes { text } } } } }"""
+)
+PROFILE = """mutation($input: MemberUpdateProfileInput!) { memberUpdateProfile(input: $input) {
+  userErrors { field code } } }"""
+
+
+def send(gql, token: str, **fields) -> dict:
+    return gql(SEND, {"input": fields}, token=token)["messageSend"]
+
+
+def test_a_strangers_message_is_a_request_the_recipient_accepts(gql, sign_up):
+    stranger, parent = sign_up("Stranger"), sign_up("Parent")
+    sent = send(gql, stranger["token"], recipientId=parent["id"], text="Bonjour, la poussette est-elle libre ?")
+    assert sent["userErrors"] == []
+    assert sent["conversation"]["status"] == "REQUEST" and sent["conversation"]["requestedByViewer"] is True
+    assert gql(CONVERSATIONS, token=parent["token"])["conversations"]["totalCount"] == 0
+    requests = gql(REQUESTS, token=parent["token"])["messageRequests"]
+    assert requests["totalCount"] == 1
+    assert requests["nodes"][0]["messages"]["nodes"] == [{"text": "Bonjour, la poussette est-elle libre ?"}]
+    wait_for(
+        lambda: any(n["type"] == "MESSAGE_REQUEST" for n in gql(INBOX, token=parent["token"])["inbox"]["nodes"]),
+        "the request in the recipient's inbox (never its text)",
+    )
+
+    accept = """mutation($c: ID!) { messageRequestAccept(input: {conversationId: $c}) {
+      conversation { status unreadCount } userErrors { code } } }"""
+    accepted = gql(accept, {"c": requests["nodes"][0]["id"]}, token=parent["token"])["messageRequestAccept"]
+    assert accepted == {"conversation": {"status": "OPEN", "unreadCount": 1}, "userErrors": []}
+    mine = gql(CONVERSATIONS, token=parent["token"])["conversations"]
+    assert mine["totalCount"] == 1 and mine["unreadCount"] == 1
+    reply = send(gql, parent["token"], conversationId=mine["nodes"][0]["id"], text="Oui, passez ce soir.")
+    assert reply["userErrors"] == [] and reply["message"]["readByOther"] is False
+    mark = """mutation($c: ID!) { conversationUpdate(input: {conversationId: $c, markRead: true, muted: true}) {
+      conversation { unreadCount muted } userErrors { code } } }"""
+    assert gql(mark, {"c": mine["nodes"][0]["id"]}, token=parent["token"])["conversationUpdate"] == {
+        "conversation": {"unreadCount": 0, "muted": True},
+        "userErrors": [],
+    }
+    theirs = gql(CONVERSATIONS, token=stranger["token"])["conversations"]
+    assert theirs["unreadCount"] == 1
+    assert [m["text"] for m in theirs["nodes"][0]["messages"]["nodes"]] == [
+        "Oui, passez ce soir.",
+        "Bonjour, la poussette est-elle libre ?",
+    ]
+
+
+def test_protected_members_hear_only_from_people_they_know(gql, sign_up):
+    protected, stranger, neighbour = sign_up("Protected"), sign_up("Stranger"), sign_up("Neighbour")
+    assert (
+        gql(PROFILE, {"input": {"protectedMode": True}}, token=protected["token"])["memberUpdateProfile"]["userErrors"]
+        == []
+    )
+    refused = send(gql, stranger["token"], recipientId=protected["id"], text="Salut")
+    assert refused["message"] is None
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(["input", "recipientId"], "FORBIDDEN")]
+
+    group = gql(PUBLIC_GROUP, token=protected["token"])["groupCreate"]["group"]["id"]
+    assert gql(JOIN, {"g": group}, token=neighbour["token"])["groupJoin"]["userErrors"] == []
+
+    def delivered():
+        result = send(gql, neighbour["token"], recipientId=protected["id"], text="On se voit au parc ?")
+        return result if result["userErrors"] == [] else None
+
+    result = wait_for(delivered, "the shared group's copy reached conversations")
+    assert result["conversation"]["status"] == "OPEN"
+    assert [
+        m["text"]
+        for c in gql(CONVERSATIONS, token=protected["token"])["conversations"]["nodes"]
+        for m in c["messages"]["nodes"]
+    ] == ["On se voit au parc ?"]
+    # Having written first, the protected member can be answered by the stranger too.
+    assert send(gql, protected["token"], recipientId=stranger["id"], text="Bonjour")["userErrors"] == []
+    assert send(gql, stranger["token"], recipientId=protected["id"], text="Merci !")["userErrors"] == []
+
+
+def test_a_block_stops_messages_both_ways_and_the_blocked_side_cannot_tell(gql, sign_up):
+    blocker, blocked = sign_up("Blocker"), sign_up("Blocked")
+    first = send(gql, blocked["token"], recipientId=blocker["id"], text="Coucou")
+    conversation = first["conversation"]["id"]
+    accept = "mutation($c: ID!) { messageRequestAccept(input: {conversationId: $c}) { userErrors { code } } }"
+    assert gql(accept, {"c": conversation}, token=blocker["token"])["messageRequestAccept"]["userErrors"] == []
+    before = send(gql, blocked["token"], conversationId=conversation, text="Tu es là ?")
+
+    block = "mutation($id: ID!) { memberBlock(input: {memberId: $id}) { userErrors { code } } }"
+    assert gql(block, {"id": blocked["id"]}, token=blocker["token"])["memberBlock"]["userErrors"] == []
+
+    def blocker_refused():
+        result = send(gql, blocker["token"], conversationId=conversation, text="(never sent)")
+        return [e["code"] for e in result["userErrors"]] == ["FORBIDDEN"]
+
+    wait_for(blocker_refused, "the block's copy reached conversations")
+    inbox_before = gql(INBOX, token=blocker["token"])["inbox"]["nodes"]
+    after = send(gql, blocked["token"], conversationId=conversation, text="Réponds-moi")
+    # The blocked side's answer has the very same shape as before the block.
+    assert after["userErrors"] == [] and after["message"]["text"] == "Réponds-moi"
+    assert {k: v for k, v in after["conversation"].items() if k != "unreadCount"} == {
+        k: v for k, v in before["conversation"].items() if k != "unreadCount"
+    }
+    theirs = gql(CONVERSATIONS, token=blocked["token"])["conversations"]["nodes"][0]["messages"]["nodes"]
+    assert [m["text"] for m in theirs] == ["Réponds-moi", "Tu es là ?", "Coucou"]
+    # The blocker never receives it: not in the conversation, not counted, not in the inbox.
+    mine = gql(CONVERSATIONS, token=blocker["token"])["conversations"]["nodes"][0]
+    assert [m["text"] for m in mine["messages"]["nodes"]] == ["Tu es là ?", "Coucou"]
+    assert mine["unreadCount"] == 2
+    assert gql(INBOX, token=blocker["token"])["inbox"]["nodes"] == inbox_before
+
+
+ASK = """mutation($input: QuestionAskInput!) { questionAsk(input: $input) {
+  question { id text scope radiusKm } userErrors { field message code } } }"""
+NEARBY = "{ questionsNearby(first: 20) { totalCount nodes { id text } } }"
+ASKED_NEARBY = "subscription { questionAskedNearby { id text asker { id } } }"
+ANSWER = """mutation($input: QuestionAnswerInput!) { questionAnswer(input: $input) {
+  answer { id text card { __typename ... on Contact { name } } recommendedContact { name } }
+  userErrors { field message code } } }"""
+
+
+def test_a_question_reaches_parents_nearby_and_not_another_city(gql, stack, sign_up):
+    asker = sign_up("Asker", city="saint-denis")
+    near = sign_up("Near", city="saint-denis")
+    far = sign_up("Far", city="annecy")
+    for who, home in ((asker, (48.9362, 2.3574)), (near, (48.9182, 2.3574)), (far, (45.8992, 6.1294))):
+        result = gql(PROFILE, {"input": {"homeLocation": {"lat": home[0], "lon": home[1]}}}, token=who["token"])
+        assert result["memberUpdateProfile"]["userErrors"] == []
+
+    with (
+        Subscriber(ws_url(stack), ASKED_NEARBY, token=near["token"], local_address="127.0.0.2") as near_feed,
+        Subscriber(ws_url(stack), ASKED_NEARBY, token=far["token"], local_address="127.0.0.3") as far_feed,
+    ):
+        asked = gql(
+            ASK,
+            {"input": {"text": "paediatrician near the canal?", "scope": "NEARBY", "radiusKm": 3}},
+            token=asker["token"],
+        )["questionAsk"]
+        assert asked["userErrors"] == []
+        # The parent 2 km away hears of it live, within 3 s.
+        end = time.monotonic() + 3.0
+        while not near_feed.messages and time.monotonic() < end:
+            time.sleep(0.02)
+        assert near_feed.messages, "the question did not reach the parent 2 km away within 3 s"
+    live = near_feed.messages[0]["payload"]["data"]["questionAskedNearby"]
+    assert live == {
+        "id": asked["question"]["id"],
+        "text": "paediatrician near the canal?",
+        "asker": {"id": asker["id"]},
+    }
+    assert far_feed.messages == []
+    assert [q["text"] for q in gql(NEARBY, token=near["token"])["questionsNearby"]["nodes"]] == [
+        "paediatrician near the canal?"
+    ]
+    assert gql(NEARBY, token=far["token"])["questionsNearby"] == {"totalCount": 0, "nodes": []}
+    node = "query($id: ID!) { node(id: $id) { ... on Question { text } } }"
+    assert gql(node, {"id": asked["question"]["id"]}, token=far["token"])["node"] is None
+
+    # An answer pointing to a trusted contact shows the contact's card.
+    contact = gql(
+        """mutation { contactCreate(input: {kind: PAEDIATRICIAN, name: "Dr Amrani", city: "saint-denis",
+      phone: "+33 1 48 00 00 01"}) { contact { id } userErrors { code } } }""",
+        token=near["token"],
+    )
+    contact_id = contact["contactCreate"]["contact"]["id"]
+    answered = gql(
+        ANSWER,
+        {"input": {"questionId": asked["question"]["id"], "text": "Dr Amrani, quai du canal", "pointsTo": contact_id}},
+        token=near["token"],
+    )["questionAnswer"]
+    assert answered["userErrors"] == []
+    assert answered["answer"]["card"] == {"__typename": "Contact", "name": "Dr Amrani"}
+    refused = gql(ANSWER, {"input": {"questionId": asked["question"]["id"], "text": "?"}}, token=far["token"])
+    assert [e["code"] for e in refused["questionAnswer"]["userErrors"]] == ["NOT_FOUND"]
+
+    helpful = (
+        """mutation($a: ID!) { answerMarkHelpful(input: {answerId: $a}) { answer { helpful } userErrors { code } } }"""
+    )
+    assert gql(helpful, {"a": answered["answer"]["id"]}, token=asker["token"])["answerMarkHelpful"] == {
+        "answer": {"helpful": True},
+        "userErrors": [],
+    }
+    not_asker = gql(helpful, {"a": answered["answer"]["id"]}, token=near["token"])["answerMarkHelpful"]
+    assert [e["code"] for e in not_asker["userErrors"]] == ["NOT_YOURS"]
+
+    # A contact recommended in an answer goes into the directory in one step.
+    recommended = gql(
+        ANSWER,
+        {
+            "input": {
+                "questionId": asked["question"]["id"],
+                "text": "Essayez le Dr Benali",
+                "contact": {
+                    "kind": "paediatrician",
+                    "name": "Dr Benali",
+                    "city": "saint-denis",
+                    "phone": "+33 1 48 00 00 02",
+                },
+            }
+        },
+        token=near["token"],
+    )["questionAnswer"]
+    assert recommended["answer"]["recommendedContact"] == {"name": "Dr Benali"}
+    save = """mutation($a: ID!) { answerContactSave(input: {answerId: $a}) { contact { name recommendations }
+      answer { card { ... on Contact { name } } recommendedContact { name } } userErrors { field code } } }"""
+    saved = gql(save, {"a": recommended["answer"]["id"]}, token=asker["token"])["answerContactSave"]
+    assert saved == {
+        "contact": {"name": "Dr Benali", "recommendations": 1},
+        "answer": {"card": {"name": "Dr Benali"}, "recommendedContact": None},
+        "userErrors": [],
+    }
