@@ -3,12 +3,18 @@ ask nearby, live by subscription (issue 19)."""
 
 from __future__ import annotations
 
+import base64
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from support.graphql import post
 from support.subscriptions import Subscriber, ws_url
+
+from parentnet_kit.envelope import Event
+from parentnet_kit.publisher import EventPublisher
 
 DEADLINE = 10.0
 
@@ -374,3 +380,104 @@ def test_a_question_reaches_parents_nearby_and_not_another_city(gql, stack, sign
         "answer": {"card": {"name": "Dr Benali"}, "recommendedContact": None},
         "userErrors": [],
     }
+
+
+def local(global_id: str) -> str:
+    """The local id inside a global ID (a test's knowledge: clients treat them as opaque)."""
+    return base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode().partition(":")[2]
+
+
+def test_fifty_concurrent_replies_to_one_thread_are_all_kept_once_in_order(gql, stack, sign_up):
+    admin = sign_up("Admin")
+    group = gql(PUBLIC_GROUP, token=admin["token"])["groupCreate"]["group"]["id"]
+    thread = start_thread(gql, admin["token"], group, title="Le marché de Noël, vous y allez ?")
+    roll_call = start_thread(gql, admin["token"], group, title="Qui est là ?", kind="SUGGESTION")
+    parents = [sign_up(f"Parent {i}") for i in range(50)]
+    support = "mutation($t: ID!) { discussionSuggestionSupport(input: {threadId: $t}) { userErrors { code } } }"
+    for parent in parents:
+        assert gql(JOIN, {"g": group}, token=parent["token"])["groupJoin"]["userErrors"] == []
+    for parent in parents:  # each membership's copy has reached conversations
+        wait_for(
+            lambda p=parent: (
+                gql(support, {"t": roll_call["id"]}, token=p["token"])["discussionSuggestionSupport"]["userErrors"]
+                == []
+            ),
+            "a membership's copy",
+        )
+
+    start = threading.Barrier(50)
+
+    def phone(i: int) -> dict:
+        # Each simulated phone talks from its own loopback address: the per-address limits stay on.
+        transport = httpx.HTTPTransport(local_address=f"127.0.{1 + i // 200}.{10 + i % 200}")
+        with httpx.Client(base_url=stack.gateway_url, transport=transport, timeout=45) as client:
+            start.wait()
+            body = post(client, REPLY, {"t": thread["id"], "text": f"reply {i}"}, parents[i]["token"]).json()
+        return body["data"]["discussionReplyCreate"]
+
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(phone, range(50)))
+    assert [a["userErrors"] for a in answers] == [[]] * 50
+    listed = gql(DISCUSSIONS, {"g": group}, token=admin["token"])["groupDiscussions"]["nodes"]
+    replies = next(t for t in listed if t["id"] == thread["id"])["replies"]
+    assert replies["totalCount"] == 50
+    assert [r["position"] for r in replies["nodes"]] == list(range(1, 51))
+    assert sorted(r["text"] for r in replies["nodes"]) == sorted(f"reply {i}" for i in range(50))
+    by_text = {r["text"]: r["position"] for r in replies["nodes"]}
+    assert all(by_text[a["reply"]["text"]] == a["reply"]["position"] for a in answers)
+
+
+def test_message_requests_are_limited_per_hour(gql, sign_up):
+    sender = sign_up("Sender")
+    recipients = [sign_up(f"Recipient {i}") for i in range(11)]
+    codes = [
+        [e["code"] for e in send(gql, sender["token"], recipientId=r["id"], text="Bonjour")["userErrors"]]
+        for r in recipients
+    ]
+    assert codes == [[]] * 10 + [["RATE_LIMITED"]]
+
+
+def test_moderation_hides_content_and_suspends_members(gql, stack, sign_up):
+    admin, member = sign_up("Admin"), sign_up("Member")
+    group = private_group(gql, admin, member)
+    thread = start_thread(gql, admin["token"], group, title="Sortie piscine")
+
+    def member_replies():
+        result = gql(REPLY, {"t": thread["id"], "text": "hors sujet"}, token=member["token"])["discussionReplyCreate"]
+        return None if result["userErrors"] else result["reply"]
+
+    reply = wait_for(member_replies, "the membership's copy")
+    publisher = EventPublisher(stack.env["AMQP_URI"])
+    publisher.connect()
+    try:
+
+        def decide(type_: str, version: int, data: dict, aggregate: str) -> None:
+            publisher.publish(Event(type_, "moderation", aggregate, version, "paris", data))
+
+        subject = {"subject_type": "reply", "subject_id": local(reply["id"])}
+        decide("content_hidden", 1, subject, subject["subject_id"])
+
+        def replies_shown() -> int:
+            node = gql(THREAD_NODE, {"id": thread["id"]}, token=admin["token"])["node"]
+            return node["replyCount"]
+
+        wait_for(lambda: replies_shown() == 0, "the hidden reply leaves the thread")
+        assert gql(DISCUSSIONS, {"g": group}, token=admin["token"])["groupDiscussions"]["nodes"][0]["replies"] == {
+            "totalCount": 0,
+            "nodes": [],
+        }
+        decide("content_restored", 2, subject, subject["subject_id"])
+        wait_for(lambda: replies_shown() == 1, "the restored reply comes back")
+
+        until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        decide("member_suspended", 1, {"member_id": local(member["id"]), "until": until}, local(member["id"]))
+
+        def suspended():
+            result = gql(REPLY, {"t": thread["id"], "text": "encore"}, token=member["token"])["discussionReplyCreate"]
+            return [(e["field"], e["code"]) for e in result["userErrors"]] == [(["input", "text"], "SUSPENDED")]
+
+        wait_for(suspended, "the suspension reaches conversations")
+        refused = send(gql, member["token"], recipientId=admin["id"], text="bonjour")
+        assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(["input", "text"], "SUSPENDED")]
+    finally:
+        publisher.close()
