@@ -36,7 +36,26 @@ class ConsumerQueue:
 # The contract of who listens to what. Adding a consumer means adding it here.
 # Each service that keeps a copy of the open cities has a queue of its own for the owner's events.
 CONSUMERS: tuple[ConsumerQueue, ...] = (
-    ConsumerQueue("search.indexer", ("events.#", "listings.#", "members.#")),
+    ConsumerQueue(
+        "search.indexer",
+        (
+            "events.#",
+            "listings.#",
+            "members.#",
+            # Parents' talk: threads, replies and questions only (search/talk.py), never messages.
+            *(
+                f"conversations.{t}"
+                for t in (
+                    "question_asked",
+                    "question_updated",
+                    "reply_posted",
+                    "reply_updated",
+                    "thread_posted",
+                    "thread_updated",
+                )
+            ),
+        ),
+    ),
     ConsumerQueue("events.cities", ("members.city_opened",)),
     ConsumerQueue("listings.cities", ("members.city_opened",)),
     # Conversations keeps copies of groups, memberships and blocks, and applies moderation's decisions.

@@ -481,3 +481,42 @@ def test_moderation_hides_content_and_suspends_members(gql, stack, sign_up):
         assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(["input", "text"], "SUSPENDED")]
     finally:
         publisher.close()
+
+
+def test_search_keeps_public_threads_and_replies_never_private_ones_or_messages(gql, stack, sign_up):
+    admin, member = sign_up("Admin"), sign_up("Member")
+    public = gql(PUBLIC_GROUP, token=admin["token"])["groupCreate"]["group"]["id"]
+    shown = start_thread(gql, admin["token"], public, title="Troc de jouets dimanche")
+    hidden_group = private_group(gql, admin, member)
+    private = start_thread(gql, admin["token"], hidden_group, title="Entre nous seulement")
+    reply = gql(REPLY, {"t": shown["id"], "text": "Je viens avec des puzzles"}, token=admin["token"])
+    reply_id = local(reply["discussionReplyCreate"]["reply"]["id"])
+    message = send(gql, member["token"], recipientId=admin["id"], text="un secret")["message"]
+    index = f"{stack.env['ELASTICSEARCH_URL']}/{stack.env['SEARCH_INDEX_PREFIX']}discussions"
+
+    def document(doc_id: str) -> dict | None:
+        answer = httpx.get(f"{index}/_doc/{doc_id}", timeout=10)
+        return answer.json().get("_source") if answer.status_code == 200 else None
+
+    wait_for(lambda: document(reply_id), "the reply indexed")
+    assert document(reply_id)["text"] == "Je viens avec des puzzles"
+    assert document(local(shown["id"]))["title"] == "Troc de jouets dimanche"
+    assert document(local(private["id"])) == {
+        "id": local(private["id"]),
+        "version": 1,
+        "kind": "thread",
+        "hidden": True,
+    }
+    assert document(local(message["id"])) is None
+    found = httpx.post(f"{index}/_search", json={"query": {"match": {"all_text": "secret"}}}, timeout=10).json()
+    assert found["hits"]["total"]["value"] == 0
+
+    publisher = EventPublisher(stack.env["AMQP_URI"])
+    publisher.connect()
+    try:
+        subject = {"subject_type": "reply", "subject_id": reply_id}
+        publisher.publish(Event("content_removed", "moderation", reply_id, 1, "paris", subject))
+    finally:
+        publisher.close()
+    wait_for(lambda: (document(reply_id) or {}).get("hidden") is True, "the removed reply leaves search")
+    assert "text" not in document(reply_id)

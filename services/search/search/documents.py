@@ -12,7 +12,7 @@ from typing import Any
 from parentnet_kit import cities
 from parentnet_kit.envelope import Event
 
-from . import indices, languages
+from . import indices, languages, talk
 
 OUTING_FIELDS = (
     "id",
@@ -170,7 +170,8 @@ def write_for(event: Event) -> IndexWrite | None:
             "active": event.type == "member_blocked",
         }
         return IndexWrite(indices.BLOCKS, event.aggregate_id, event.version, doc)
-    return None
+    talk_doc = talk.document_for(event)
+    return None if talk_doc is None else IndexWrite(talk.DISCUSSIONS, event.aggregate_id, event.version, talk_doc)
 
 
 def _add_language_copies(doc: dict[str, Any], fields: tuple[str, ...], declared: Any) -> None:
