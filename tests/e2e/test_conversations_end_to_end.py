@@ -520,3 +520,38 @@ def test_search_keeps_public_threads_and_replies_never_private_ones_or_messages(
         publisher.close()
     wait_for(lambda: (document(reply_id) or {}).get("hidden") is True, "the removed reply leaves search")
     assert "text" not in document(reply_id)
+
+
+def test_replies_and_messages_arrive_live(gql, stack, sign_up):
+    admin, member, stranger = sign_up("Admin"), sign_up("Member"), sign_up("Stranger")
+    group = private_group(gql, admin, member)
+    thread = start_thread(gql, admin["token"], group, title="Covoiturage piscine")
+    wait_for(
+        lambda: gql(REPLY, {"t": thread["id"], "text": "ok"}, token=member["token"])["discussionReplyCreate"]["reply"],
+        "the membership's copy",
+    )
+    replies = "subscription($t: ID!) { discussionReplyAdded(threadId: $t) { text author { id } } }"
+    messages = "subscription { messageReceived { text fromViewer sender { id } } }"
+    with (
+        Subscriber(
+            ws_url(stack), replies, {"t": thread["id"]}, token=admin["token"], local_address="127.0.0.4"
+        ) as live,
+        Subscriber(ws_url(stack), messages, token=admin["token"], local_address="127.0.0.5") as inbox,
+    ):
+        gql(REPLY, {"t": thread["id"], "text": "Je conduis jeudi"}, token=member["token"])
+        (reply,) = live.wait(1)
+        send(gql, stranger["token"], recipientId=admin["id"], text="Bonjour !")
+        (message,) = inbox.wait(1)
+    assert reply["payload"]["data"]["discussionReplyAdded"] == {
+        "text": "Je conduis jeudi",
+        "author": {"id": member["id"]},
+    }
+    assert message["payload"]["data"]["messageReceived"] == {
+        "text": "Bonjour !",
+        "fromViewer": False,
+        "sender": {"id": stranger["id"]},
+    }
+    # An outsider cannot listen to a private group's thread.
+    with Subscriber(ws_url(stack), replies, {"t": thread["id"]}, token=stranger["token"]) as outsider:
+        error = outsider.wait(1)[0]
+    assert error["type"] == "error"
