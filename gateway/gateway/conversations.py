@@ -76,6 +76,16 @@ async def _member(info: graphene.ResolveInfo, member_id: str | None) -> dict[str
     return as_member(await info.context.loaders.member.load(member_id))
 
 
+async def _counterpart(info: graphene.ResolveInfo, member_id: str) -> dict[str, Any] | None:
+    """The other member of a conversation as the viewer saw them before any block: members hides
+    a blocker's profile from the member they blocked, which here would tell the blocked side."""
+    ctx: Context = info.context
+    view = await ctx.loaders.member.load(member_id)
+    if view is None and member_id in await ctx.blocked_by():
+        view = (await ctx.rpc.call("members", "get_members", [member_id], viewer_id=None))[0]
+    return as_member(view)
+
+
 async def viewer_place(ctx: Context) -> tuple[str | None, dict[str, float] | None]:
     """The viewer's city and coarse cell centre (the city's centre without a home or in
     protected mode), from the members service; once per request."""
@@ -377,7 +387,7 @@ class Message(graphene.ObjectType):
 
     @staticmethod
     async def resolve_sender(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await _member(info, root["sender_id"])
+        return await _counterpart(info, root["sender_id"])
 
     @staticmethod
     async def resolve_conversation(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -402,7 +412,7 @@ class Conversation(graphene.ObjectType):
     class Meta:
         interfaces = (Node,)
 
-    other_member = graphene.Field(Member, description="Who you talk with; null if you may not see their profile.")
+    other_member = graphene.Field(Member, description="Who you talk with.")
     about = graphene.Field(Node, description="The Listing or Outing it is about; null when on its own, gone or hidden.")
     status = graphene.Field(ConversationStatus, required=True, description="Open, or a message request.")
     requested_by_viewer = graphene.Boolean(required=True, description="You started it as a message request.")
@@ -424,7 +434,7 @@ class Conversation(graphene.ObjectType):
 
     @staticmethod
     async def resolve_other_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await _member(info, root["other_member_id"])
+        return await _counterpart(info, root["other_member_id"])
 
     @staticmethod
     async def resolve_about(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:

@@ -272,8 +272,9 @@ def test_a_block_stops_messages_both_ways_and_the_blocked_side_cannot_tell(gql, 
     assert {k: v for k, v in after["conversation"].items() if k != "unreadCount"} == {
         k: v for k, v in before["conversation"].items() if k != "unreadCount"
     }
-    theirs = gql(CONVERSATIONS, token=blocked["token"])["conversations"]["nodes"][0]["messages"]["nodes"]
-    assert [m["text"] for m in theirs] == ["Réponds-moi", "Tu es là ?", "Coucou"]
+    theirs = gql(CONVERSATIONS, token=blocked["token"])["conversations"]["nodes"][0]
+    assert [m["text"] for m in theirs["messages"]["nodes"]] == ["Réponds-moi", "Tu es là ?", "Coucou"]
+    assert theirs["otherMember"] == {"id": blocker["id"]}
     # The blocker never receives it: not in the conversation, not counted, not in the inbox.
     mine = gql(CONVERSATIONS, token=blocker["token"])["conversations"]["nodes"][0]
     assert [m["text"] for m in mine["messages"]["nodes"]] == ["Tu es là ?", "Coucou"]

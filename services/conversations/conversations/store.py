@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
@@ -41,6 +41,8 @@ SOURCE = "conversations"
 ATTEMPTS, BACKOFF = 30, 0.01
 ADMIN_ROLES = ("admin", "moderator")
 HIDDEN = ("hidden", "removed")
+# Questions are for the moment: older ones are no longer shown nor read (the lists stay bounded).
+QUESTION_DAYS = 30
 
 Result = dict[str, Any]
 
@@ -474,9 +476,12 @@ class ConversationStore:
         keys = [f"city:{city}"] + (domain.tiles_around(cell["lat"], cell["lon"]) if cell else [])
         position = (datetime.fromisoformat(after[0].replace("Z", "+00:00")), after[1]) if after else None
         candidates: dict[str, datetime] = {}
+        oldest = domain.now_utc() - timedelta(days=QUESTION_DAYS)
         for key in keys:
             for entry in self.area_questions.newest_first(key):
                 at = aware(entry["at"])
+                if at < oldest:
+                    break
                 candidates.setdefault(entry["question_id"], at)
         ordered = sorted(candidates.items(), key=lambda item: (item[1], item[0]), reverse=True)
         found = by_ids(self.questions.aggregates, [i for i, _ in ordered])
