@@ -335,13 +335,28 @@ def test_a_question_reaches_parents_nearby_and_not_another_city(gql, stack, sign
         token=near["token"],
     )
     contact_id = contact["contactCreate"]["contact"]["id"]
-    answered = gql(
-        ANSWER,
-        {"input": {"questionId": asked["question"]["id"], "text": "Dr Amrani, quai du canal", "pointsTo": contact_id}},
-        token=near["token"],
-    )["questionAnswer"]
-    assert answered["userErrors"] == []
-    assert answered["answer"]["card"] == {"__typename": "Contact", "name": "Dr Amrani"}
+    added = "subscription($q: ID!) { answerAdded(questionId: $q) { text card { ... on Contact { name } } } }"
+    with Subscriber(
+        ws_url(stack), added, {"q": asked["question"]["id"]}, token=asker["token"], local_address="127.0.0.6"
+    ) as asker_feed:
+        answered = gql(
+            ANSWER,
+            {
+                "input": {
+                    "questionId": asked["question"]["id"],
+                    "text": "Dr Amrani, quai du canal",
+                    "pointsTo": contact_id,
+                }
+            },
+            token=near["token"],
+        )["questionAnswer"]
+        assert answered["userErrors"] == []
+        assert answered["answer"]["card"] == {"__typename": "Contact", "name": "Dr Amrani"}
+        (live_answer,) = asker_feed.wait(1)
+    assert live_answer["payload"]["data"]["answerAdded"] == {
+        "text": "Dr Amrani, quai du canal",
+        "card": {"name": "Dr Amrani"},
+    }
     refused = gql(ANSWER, {"input": {"questionId": asked["question"]["id"], "text": "?"}}, token=far["token"])
     assert [e["code"] for e in refused["questionAnswer"]["userErrors"]] == ["NOT_FOUND"]
 
