@@ -16,6 +16,7 @@ Messages are never published with their text (the bus feeds search), never logge
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +44,7 @@ ADMIN_ROLES = ("admin", "moderator")
 HIDDEN = ("hidden", "removed")
 # Questions are for the moment: older ones are no longer shown nor read (the lists stay bounded).
 QUESTION_DAYS = 30
+OWNED_REMEMBERED = 200_000
 
 Result = dict[str, Any]
 
@@ -67,13 +69,20 @@ class ConversationStore:
         self.inbox = Inbox(AggregateStore(db, "inbox", publisher, outbox="inbox_outbox"), SOURCE)
         self.copies = Copies(db)
         self.limiter = RateLimiter(db, limits or Limits())
-        self.group_threads = Sequences(db["group_threads"])
+        # Entries are insert-only: a process keeps what it read of the busiest keys (kit.sequences).
+        self.group_threads = Sequences(db["group_threads"], cache_keys=2_000)
         self.group_pins = Sequences(db["group_pins"])
-        self.thread_replies = Sequences(db["thread_replies"])
-        self.thread_supports = Sequences(db["thread_supports"])
+        self.thread_replies = Sequences(db["thread_replies"], cache_keys=10_000)
+        self.thread_supports = Sequences(db["thread_supports"], cache_keys=10_000)
+        # What moderation ever hid under a parent (a thread's replies, a group's threads, a
+        # question's answers): counts subtract what of it is hidden now, a read per decision.
+        self.moderated = Sequences(db["moderated"], cache_keys=10_000)
+        # Entry id -> whether its item exists with that slot. Once true, true for ever (items are
+        # never deleted and their slot never changes); an entry whose item is missing is asked again.
+        self._owned_entries: OrderedDict[str, bool] = OrderedDict()
         self.supports = db["supports"]
         self.area_questions = Sequences(db["area_questions"])
-        self.question_answers = Sequences(db["question_answers"])
+        self.question_answers = Sequences(db["question_answers"], cache_keys=10_000)
         self.member_conversations = Sequences(db["member_conversations"])
         self.conversation_messages = Sequences(db["conversation_messages"])
         self.held_messages = Sequences(db["held_messages"])
@@ -143,7 +152,22 @@ class ConversationStore:
         return picked[:first], len(picked) > first
 
     def _count(self, seq: Sequences, key: str, store: AggregateStore, id_field: str) -> int:
-        return len(self._owned(store, seq.all(key), id_field))
+        """Items shown under ``key``: entries whose item exists with their slot (remembered per
+        process once seen), less those moderation hides now. Reads only what is new since the
+        last count, and the items moderation ever touched under ``key``."""
+        entries = seq.all(key)
+        unknown = [e for e in entries if e["_id"] not in self._owned_entries]
+        found = by_ids(store.aggregates, [e[id_field] for e in unknown])
+        for entry in unknown:
+            doc = found.get(entry[id_field])
+            if doc is not None:
+                self._owned_entries[entry["_id"]] = doc.get("slot") == entry["n"]
+                while len(self._owned_entries) > OWNED_REMEMBERED:
+                    self._owned_entries.popitem(last=False)
+        ids = {e[id_field] for e in entries if self._owned_entries.get(e["_id"])}
+        touched = {m["item_id"] for m in self.moderated.all(key)} & ids
+        hidden = sum(1 for d in by_ids(store.aggregates, touched).values() if not _visible(d))
+        return len(ids) - hidden
 
     # == group discussions ==================================================================
     def _group_for(self, group_id: str, viewer_id: str | None) -> dict[str, Any] | None:
@@ -253,12 +277,11 @@ class ConversationStore:
             items += [t for t in self._owned(self.threads, for_entries, "thread_id") if t["_id"] not in pinned_set]
         if len(items) > first:
             more, items = True, items[:first]
-        all_threads = self._owned(self.threads, self.group_threads.all(group_id), "thread_id")
         return {
             "items": [self._thread_view(t, viewer_id) for t in items],
             "positions": [t["slot"] if t["_id"] not in pinned_set else head + 1 for t in items],
             "has_next_page": more,
-            "total": len(all_threads),
+            "total": self._count(self.group_threads, group_id, self.threads, "thread_id"),
         }
 
     def _change_thread(self, thread_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Any:
@@ -1023,6 +1046,9 @@ class ConversationStore:
             seen = (current.get("moderation") or {}).get("version", 0)
             if event.version <= seen:
                 return  # applied already, or an older decision
+            parent = current.get("thread_id") or current.get("question_id") or current.get("group_id")
+            if parent and data["subject_type"] != "message":
+                self.moderated.append(parent, {"item_id": current["_id"]})
             state = {
                 **current,
                 "moderation": {"status": status, "version": event.version},
