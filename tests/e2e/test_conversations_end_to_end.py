@@ -184,7 +184,7 @@ def send(gql, token: str, **fields) -> dict:
     return gql(SEND, {"input": fields}, token=token)["messageSend"]
 
 
-def test_a_strangers_message_is_a_request_the_recipient_accepts(gql, sign_up):
+def test_a_strangers_message_is_a_request_the_recipient_accepts(gql, stack, sign_up):
     stranger, parent = sign_up("Stranger"), sign_up("Parent")
     sent = send(gql, stranger["token"], recipientId=parent["id"], text="Bonjour, la poussette est-elle libre ?")
     assert sent["userErrors"] == []
@@ -214,6 +214,10 @@ def test_a_strangers_message_is_a_request_the_recipient_accepts(gql, sign_up):
     }
     theirs = gql(CONVERSATIONS, token=stranger["token"])["conversations"]
     assert theirs["unreadCount"] == 1
+    # Never in any process's log.
+    for log in stack.run_dir.glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert "la poussette est-elle libre" not in text and "passez ce soir" not in text, log.name
     assert [m["text"] for m in theirs["nodes"][0]["messages"]["nodes"]] == [
         "Oui, passez ce soir.",
         "Bonjour, la poussette est-elle libre ?",
