@@ -1013,6 +1013,10 @@ class MessageSend(graphene.Mutation):
             recipient = local_id(input.get("recipient_id"), "Member")
             if recipient is None:
                 return {**empty, "user_errors": _refused("recipientId", "Name a member to write to.", "REQUIRED")}
+            # Whether the member exists, asked without the viewer: a blocker's profile is hidden
+            # from the member they blocked, and that must not show here.
+            if (await ctx.rpc.call("members", "get_members", [recipient], viewer_id=None))[0] is None:
+                return {**empty, "user_errors": _refused("recipientId", "No such member.")}
             fields["recipient_id"] = recipient
             if input.get("about_id"):
                 decoded = ids.from_global_id(input["about_id"])

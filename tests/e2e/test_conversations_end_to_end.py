@@ -186,6 +186,9 @@ def send(gql, token: str, **fields) -> dict:
 
 def test_a_strangers_message_is_a_request_the_recipient_accepts(gql, stack, sign_up):
     stranger, parent = sign_up("Stranger"), sign_up("Parent")
+    nobody = base64.urlsafe_b64encode(b"Member:nobody").decode().rstrip("=")
+    unknown = send(gql, stranger["token"], recipientId=nobody, text="Hello?")
+    assert [(e["field"], e["code"]) for e in unknown["userErrors"]] == [(["input", "recipientId"], "NOT_FOUND")]
     sent = send(gql, stranger["token"], recipientId=parent["id"], text="Bonjour, la poussette est-elle libre ?")
     assert sent["userErrors"] == []
     assert sent["conversation"]["status"] == "REQUEST" and sent["conversation"]["requestedByViewer"] is True
