@@ -578,3 +578,33 @@ def test_replies_and_messages_arrive_live(gql, stack, sign_up):
     with Subscriber(ws_url(stack), replies, {"t": thread["id"]}, token=stranger["token"]) as outsider:
         error = outsider.wait(1)[0]
     assert error["type"] == "error"
+
+
+def test_a_conversation_about_an_outing_shows_it_and_can_be_left(gql, sign_up):
+    organizer, parent = sign_up("Organizer"), sign_up("Parent")
+    create = """mutation { outingCreate(input: {title: "Goûter au Champ-de-Mars", category: PARK, city: "paris",
+      startsAt: "2030-06-01T16:00", endsAt: "2030-06-01T18:00", venueName: "Champ-de-Mars",
+      location: {lat: 48.8556, lon: 2.2986}, capacity: 10}) { outing { id } userErrors { code } } }"""
+    outing = gql(create, token=organizer["token"])["outingCreate"]["outing"]["id"]
+    sent = send(gql, parent["token"], recipientId=organizer["id"], aboutId=outing, text="On peut venir à 3 ?")
+    assert sent["userErrors"] == []
+    about = """{ messageRequests(first: 5) { nodes { id about { __typename ... on Outing { title } } } } }"""
+    (request,) = gql(about, token=organizer["token"])["messageRequests"]["nodes"]
+    assert request["about"] == {"__typename": "Outing", "title": "Goûter au Champ-de-Mars"}
+    # On its own, the same two members have another conversation.
+    alone = send(gql, parent["token"], recipientId=organizer["id"], text="Autre chose")
+    assert alone["conversation"]["id"] != sent["conversation"]["id"]
+
+    leave = (
+        """mutation($c: ID!) { conversationUpdate(input: {conversationId: $c, left: true}) { userErrors { code } } }"""
+    )
+    assert (
+        gql(leave, {"c": sent["conversation"]["id"]}, token=parent["token"])["conversationUpdate"]["userErrors"] == []
+    )
+    listed = [c["id"] for c in gql(CONVERSATIONS, token=parent["token"])["conversations"]["nodes"]]
+    assert sent["conversation"]["id"] not in listed and alone["conversation"]["id"] in listed
+    accept = "mutation($c: ID!) { messageRequestAccept(input: {conversationId: $c}) { userErrors { code } } }"
+    assert gql(accept, {"c": request["id"]}, token=organizer["token"])["messageRequestAccept"]["userErrors"] == []
+    send(gql, organizer["token"], conversationId=request["id"], text="Oui, bien sûr")
+    listed = [c["id"] for c in gql(CONVERSATIONS, token=parent["token"])["conversations"]["nodes"]]
+    assert sent["conversation"]["id"] in listed  # a new message brings it back
