@@ -53,6 +53,7 @@ def isolated_env(label: str, settings: dict[str, str] | None = None) -> tuple[st
         "EVENTS_DB": f"{tag}_events",
         "LISTINGS_DB": f"{tag}_listings",
         "MODERATION_DB": f"{tag}_moderation",
+        "CONVERSATIONS_DB": f"{tag}_conversations",
         "SEARCH_INDEX_PREFIX": f"{tag}-",
         **(TEST_SETTINGS if settings is None else settings),
     }
@@ -60,7 +61,7 @@ def isolated_env(label: str, settings: dict[str, str] | None = None) -> tuple[st
 
 def cleanup(vhost: str, env: dict[str, str]) -> None:
     client = MongoClient(config.mongo_uri())
-    for name in ("MEMBERS_DB", "EVENTS_DB", "LISTINGS_DB"):
+    for name in ("MEMBERS_DB", "EVENTS_DB", "LISTINGS_DB", "CONVERSATIONS_DB"):
         client.drop_database(env[name])
     client.drop_database(env["MODERATION_DB"])
     client.close()

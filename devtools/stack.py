@@ -24,7 +24,7 @@ from parentnet_kit import tokens
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 RUN_DIR = ROOT / ".run"
-SERVICES = ("members", "events", "listings", "search")
+SERVICES = ("members", "events", "listings", "search", "conversations")
 SERVICES += ("moderation",)  # reports, queues, actions (issue 19)
 
 
@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("action", choices=("up", "down", "status"))
     args = parser.parse_args()
     stack = Stack(env={}, run_dir=RUN_DIR, gateway_port=int(os.environ.get("GATEWAY_PORT", "8000")))
-    if os.environ.get("METRICS_BASE_PORT"):  # e.g. 9100: gateway 9100, members 9101, ... search 9104
+    if os.environ.get("METRICS_BASE_PORT"):  # 9100: gateway 9100, members 9101, ... conversations 9105
         base = int(os.environ["METRICS_BASE_PORT"])
         stack.metrics_ports = {name: base + i for i, name in enumerate(("gateway", *SERVICES))}
     if args.action == "down":

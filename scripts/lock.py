@@ -31,6 +31,7 @@ IMAGES = {
     "listings": ROOT / "services" / "listings",
     "search": ROOT / "services" / "search",
     "moderation": ROOT / "services" / "moderation",
+    "conversations": ROOT / "services" / "conversations",
 }
 OURS = ("parentnet-",)
 # The venv's own packaging tools are not what the images build with (pip's isolated builds

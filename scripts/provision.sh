@@ -52,7 +52,7 @@ python_env() {
   "$ROOT/.venv/bin/pip" install -q --upgrade pip >/dev/null
   "$ROOT/.venv/bin/pip" install -q -r "$ROOT/requirements-dev.txt" \
     -e "$ROOT/kit" -e "$ROOT/services/members" -e "$ROOT/services/events" \
-    -e "$ROOT/services/listings" -e "$ROOT/services/search" -e "$ROOT/gateway" \
+    -e "$ROOT/services/listings" -e "$ROOT/services/search" -e "$ROOT/services/conversations" -e "$ROOT/gateway" \
     -e "$ROOT/services/moderation" \
     || fail "pip install" "check that PyPI is reachable (pip index versions nameko)"
   echo "$want" > "$stamp"

@@ -38,6 +38,7 @@ run_suite "events" services/events tests
 run_suite "listings" services/listings tests
 run_suite "search" services/search tests
 run_suite "moderation" services/moderation tests
+run_suite "conversations" services/conversations tests
 run_suite "gateway" gateway tests
 run_suite "end to end (all five processes, HTTP)" tests e2e
 run_suite "privacy (attackers against every location oracle, limits as deployed)" tests privacy

@@ -96,7 +96,7 @@ USER_ERROR_CODES: dict[str, str] = {
     "TOO_LARGE": "A file larger than allowed, in bytes or in pixels (the message says the limit).",
     "NOT_AN_IMAGE": "Not a JPEG, PNG or WebP picture once decoded, or a damaged one.",
     "TOO_MANY": "More than allowed (pictures of one outing, say): remove one first.",
-    "SUSPENDED": "A moderator suspended your account until a time: you cannot post or propose until then.",
+    "SUSPENDED": "A moderator suspended your account until a time (the message says when): no posting till then.",
 }
 UserErrorCode = enum(
     "UserErrorCode",

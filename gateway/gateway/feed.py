@@ -31,6 +31,11 @@ ROUTING_KEYS = (
     "events.member_notified",
     "listings.member_notified",
     "moderation.member_notified",
+    "conversations.member_notified",
+    "conversations.reply_posted",
+    "conversations.question_asked",
+    "conversations.answer_posted",
+    "conversations.message_sent",
     "members.city_opened",  # not for subscribers: tells this process's open_cities to ask again
 )
 SUBSCRIBER_BUFFER = 100

@@ -32,7 +32,7 @@ from .common import (
 )
 from .context import Context, context_of
 
-SOURCES = ("events", "listings")
+SOURCES = ("events", "listings", "conversations")
 SOURCES += ("moderation",)  # reporters told the outcome; members warned or suspended
 
 
@@ -55,6 +55,12 @@ _TYPES = [
     ("MODERATION_WARN", "moderation_warn", "A moderator warned you (the message says why)."),
     ("MODERATION_SUSPEND", "moderation_suspend", "A moderator suspended your account until a time."),
     ("MODERATION_UNSUSPEND", "moderation_unsuspend", "A moderator lifted your suspension."),
+    ("GROUP_ANNOUNCEMENT", "group_announcement", "An admin of your group posted an announcement."),
+    ("DISCUSSION_REPLY", "discussion_reply", "Someone replied to your thread."),
+    ("SUGGESTION_ANSWERED", "suggestion_answered", "The admins answered your suggestion."),
+    ("QUESTION_ANSWERED", "question_answered", "Someone answered your question."),
+    ("MESSAGE_RECEIVED", "message_received", "A new message in one of your conversations."),
+    ("MESSAGE_REQUEST", "message_request", "A message from a member you do not know yet."),
     ("OTHER", "other", "A kind this version of the API does not name yet: show the message."),
 ]
 NotificationType = enum("NotificationType", "What a notification is about.", _TYPES)

@@ -16,6 +16,16 @@ from .calendar import CalendarMutations
 from .cities import CityMutations, CityQueries
 from .common import NODE_LOADERS, City, Node
 from .community import CommunityMutations, CommunityQueries, CoopShift, Trip
+from .conversations import (
+    Answer,
+    Conversation,
+    ConversationMutations,
+    ConversationQueries,
+    DiscussionReply,
+    DiscussionThread,
+    Message,
+    Question,
+)
 from .discovery import DiscoveryQueries
 from .inbox import InboxMutations, InboxQueries, Notification
 from .listings import Contact, Listing, ListingMutations, ListingQueries
@@ -53,6 +63,7 @@ class Query(
     MyOutingsQueries,
     InboxQueries,
     ModerationQueries,
+    ConversationQueries,
     graphene.ObjectType,
 ):
     """What can be read: outings, listings and people near a point, groups, your inbox, any object by id."""
@@ -68,6 +79,7 @@ class Mutation(
     PictureMutations,
     CityMutations,
     ModerationMutations,
+    ConversationMutations,
     graphene.ObjectType,
 ):
     """What can be changed. Each takes one input and answers a payload whose userErrors name the
@@ -78,6 +90,24 @@ schema = graphene.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    types=[Outing, Listing, Contact, Member, Group, Notification, CoopShift, Trip, Picture, City, Report],
+    types=[
+        Outing,
+        Listing,
+        Contact,
+        Member,
+        Group,
+        Notification,
+        CoopShift,
+        Trip,
+        Picture,
+        City,
+        DiscussionThread,
+        DiscussionReply,
+        Question,
+        Answer,
+        Conversation,
+        Message,
+        Report,
+    ],
 )
 scalars.install(schema.graphql_schema)

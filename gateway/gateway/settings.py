@@ -28,7 +28,7 @@ class Settings:
     mutation_rpc_timeout: float = 30.0
     # Open websockets per client address (a household or an office behind one NAT shares it).
     max_sockets_per_address: int = 50
-    services: tuple[str, ...] = ("members", "events", "listings", "search", "moderation")
+    services: tuple[str, ...] = ("members", "events", "listings", "search", "moderation", "conversations")
     # Uploads (multipart requests, pictures): what a file and its pixels may weigh.
     picture_limits: PictureLimits = field(default_factory=PictureLimits)
     # Signs picture URLs; the same on every gateway of a deployment. None: a key per process.

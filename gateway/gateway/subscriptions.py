@@ -13,13 +13,14 @@ from parentnet_kit.geo import haversine_km
 from . import ids
 from .common import GeoPointInput, require_viewer
 from .context import Context
+from .conversations import ConversationSubscriptions
 from .inbox import Notification
 from .outings import Outing, as_outing, visible_outing
 
 RADIUS_MAX_KM = 100.0
 
 
-class Subscription(graphene.ObjectType):
+class Subscription(ConversationSubscriptions, graphene.ObjectType):
     """What is pushed as it happens, over the websocket (graphql-transport-ws) on /graphql."""
 
     notification_received = graphene.Field(

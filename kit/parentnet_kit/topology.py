@@ -36,7 +36,26 @@ class ConsumerQueue:
 # The contract of who listens to what. Adding a consumer means adding it here.
 # Each service that keeps a copy of the open cities has a queue of its own for the owner's events.
 CONSUMERS: tuple[ConsumerQueue, ...] = (
-    ConsumerQueue("search.indexer", ("events.#", "listings.#", "members.#")),
+    ConsumerQueue(
+        "search.indexer",
+        (
+            "events.#",
+            "listings.#",
+            "members.#",
+            # Parents' talk: threads, replies and questions only (search/talk.py), never messages.
+            *(
+                f"conversations.{t}"
+                for t in (
+                    "question_asked",
+                    "question_updated",
+                    "reply_posted",
+                    "reply_updated",
+                    "thread_posted",
+                    "thread_updated",
+                )
+            ),
+        ),
+    ),
     ConsumerQueue("events.cities", ("members.city_opened",)),
     ConsumerQueue("listings.cities", ("members.city_opened",)),
     # Moderation keeps a copy of group roles; events and listings apply its decisions (hidden
@@ -44,6 +63,22 @@ CONSUMERS: tuple[ConsumerQueue, ...] = (
     ConsumerQueue("moderation.members", ("members.group_created", "members.group_membership_changed")),
     ConsumerQueue("events.moderation", ("moderation.#",)),
     ConsumerQueue("listings.moderation", ("moderation.#",)),
+    # Conversations keeps copies of groups, memberships and blocks, and applies moderation's decisions.
+    ConsumerQueue(
+        "conversations.copies",
+        (
+            "members.group_created",
+            "members.group_membership_changed",
+            "members.member_blocked",
+            "members.member_unblocked",
+            "moderation.content_hidden",
+            "moderation.content_removed",
+            "moderation.content_restored",
+            "moderation.member_suspended",
+            "moderation.member_held",
+            "moderation.member_released",
+        ),
+    ),
 )
 
 

@@ -13,7 +13,7 @@ from parentnet_kit import cities
 from parentnet_kit.contract import events as contract_events
 from parentnet_kit.envelope import Event
 
-from . import indices, languages
+from . import indices, languages, talk
 
 OUTING_FIELDS = (
     "id",
@@ -188,7 +188,8 @@ def write_for(event: Event) -> IndexWrite | None:
             "active": event.type == "member_blocked",
         }
         return IndexWrite(indices.BLOCKS, event.aggregate_id, event.version, doc)
-    return None
+    talk_doc = talk.document_for(event)
+    return None if talk_doc is None else IndexWrite(talk.DISCUSSIONS, event.aggregate_id, event.version, talk_doc)
 
 
 def _add_language_copies(doc: dict[str, Any], fields: tuple[str, ...], declared: Any) -> None:

@@ -333,3 +333,9 @@ class Indices:
 
     def delete_all(self) -> None:
         self.es.indices.delete(index=f"{self.prefix}*", ignore_unavailable=True, allow_no_indices=True)
+
+
+# Parents' talk (issue 19) lives in its own module, built on the helpers above; imported last.
+from .talk import DISCUSSIONS  # noqa: E402
+
+ALL = (*ALL, DISCUSSIONS)

@@ -1,0 +1,1 @@
+"""Parentnet conversations: group discussions, ask nearby, messages."""

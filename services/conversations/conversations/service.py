@@ -1,0 +1,211 @@
+"""The conversations service's entrypoints: group discussions, ask nearby, messages.
+
+The gateway authenticates callers and passes the member ids, and for ask nearby the caller's
+city and coarse cell as the members service lets them out; who belongs to which group, who is
+an admin and who blocked whom come from this service's own copies of members' events.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from nameko.timer import timer
+
+from parentnet_kit.nameko_observe import Observed
+from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
+
+from .dependencies import Conversations
+from .feed import Copies
+from .store import ConversationStore
+
+SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "2"))
+PAGE_MAX = 100
+
+
+def _first(first: Any) -> int:
+    return max(1, min(int(first or 20), PAGE_MAX))
+
+
+def _position(after: Any) -> int | None:
+    return int(after) if isinstance(after, int) and not isinstance(after, bool) and after >= 0 else None
+
+
+class ConversationsService:
+    name = "conversations"
+    observed = Observed()
+
+    store: ConversationStore = Conversations()
+    copies = Copies()
+    request_id = RequestId()
+
+    @rpc
+    def ping(self) -> str:
+        return "pong"
+
+    # -- group discussions -------------------------------------------------------------------
+    @rpc
+    def create_thread(self, group_id: str, author_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """``fields``: ``{title, body, kind: discussion|announcement|suggestion}``; ``{thread, errors}``."""
+        return self.store.create_thread(
+            group_id, author_id, fields or {}, once_id(self.request_id, "thread", author_id)
+        )
+
+    @rpc
+    def get_threads(self, thread_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
+        return self.store.get_threads(list(thread_ids or []), viewer_id)
+
+    @rpc
+    def group_threads(
+        self, group_id: str, viewer_id: str | None, first: int = 20, after: int | None = None
+    ) -> dict[str, Any] | None:
+        return self.store.group_threads_page(group_id, viewer_id, _first(first), _position(after))
+
+    @rpc
+    def moderate_thread(
+        self, thread_id: str, actor_id: str, pinned: bool | None = None, locked: bool | None = None
+    ) -> dict[str, Any]:
+        return self.store.moderate_thread(thread_id, actor_id, pinned, locked)
+
+    @rpc
+    def support_thread(self, thread_id: str, member_id: str) -> dict[str, Any]:
+        return self.store.support(thread_id, member_id)
+
+    @rpc
+    def answer_suggestion(self, thread_id: str, admin_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return self.store.answer_suggestion(thread_id, admin_id, fields or {})
+
+    @rpc
+    def reply(self, thread_id: str, author_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """``fields``: ``{text}``; ``{reply, errors}``."""
+        return self.store.reply(thread_id, author_id, fields or {}, once_id(self.request_id, "reply", author_id))
+
+    @rpc
+    def replies(
+        self, thread_id: str, viewer_id: str | None, first: int = 20, after: int | None = None
+    ) -> dict[str, Any] | None:
+        return self.store.replies_page(thread_id, viewer_id, _first(first), _position(after))
+
+    @rpc
+    def get_replies(self, reply_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
+        return self.store.get_replies(list(reply_ids or []), viewer_id)
+
+    # -- ask nearby --------------------------------------------------------------------------
+    @rpc
+    def ask(self, asker_id: str, fields: dict[str, Any], city: str, cell: dict[str, Any]) -> dict[str, Any]:
+        """``fields``: ``{text, scope: city|nearby, radius_km}``; ``{question, errors}``."""
+        return self.store.ask(asker_id, fields or {}, city, cell, once_id(self.request_id, "question", asker_id))
+
+    @rpc
+    def get_questions(
+        self, question_ids: list[str], viewer_id: str | None, city: str | None = None, cell: dict | None = None
+    ) -> list[dict[str, Any] | None]:
+        return self.store.get_questions(list(question_ids or []), viewer_id, city, cell)
+
+    @rpc
+    def questions_nearby(
+        self, viewer_id: str, city: str, cell: dict | None, first: int = 20, after: list[str] | None = None
+    ) -> dict[str, Any]:
+        return self.store.questions_nearby(viewer_id, city, cell, _first(first), after)
+
+    @rpc
+    def answer(
+        self, question_id: str, author_id: str, fields: dict[str, Any], city: str | None, cell: dict | None
+    ) -> dict[str, Any]:
+        """``fields``: ``{text, points_to: {type, id}, contact: {...}}``; ``{answer, errors}``."""
+        answer_id = once_id(self.request_id, "answer", author_id)
+        return self.store.answer(question_id, author_id, fields or {}, answer_id, city, cell)
+
+    @rpc
+    def answers(
+        self,
+        question_id: str,
+        viewer_id: str | None,
+        city: str | None,
+        cell: dict | None,
+        first: int = 20,
+        after: int | None = None,
+    ) -> dict[str, Any] | None:
+        return self.store.answers_page(question_id, viewer_id, city, cell, _first(first), _position(after))
+
+    @rpc
+    def get_answers(
+        self, answer_ids: list[str], viewer_id: str | None, city: str | None = None, cell: dict | None = None
+    ) -> list[dict[str, Any] | None]:
+        return self.store.get_answers(list(answer_ids or []), viewer_id, city, cell)
+
+    @rpc
+    def mark_helpful(self, answer_id: str, asker_id: str, helpful: bool = True) -> dict[str, Any]:
+        return self.store.mark_helpful(answer_id, asker_id, helpful)
+
+    @rpc
+    def contact_card(self, answer_id: str, member_id: str) -> dict[str, Any]:
+        return self.store.contact_card(answer_id, member_id)
+
+    @rpc
+    def link_contact(self, answer_id: str, member_id: str, contact_id: str) -> dict[str, Any]:
+        return self.store.link_contact(answer_id, member_id, contact_id)
+
+    # -- messages ----------------------------------------------------------------------------
+    @rpc
+    def send_message(self, sender_id: str, fields: dict[str, Any], recipient_protected: bool = False) -> dict[str, Any]:
+        """``fields``: ``{text, recipient_id, about: {type, id}}`` or ``{text, conversation_id}``;
+        ``{message, conversation, errors}``."""
+        message_id = once_id(self.request_id, "message", sender_id)
+        return self.store.send_message(sender_id, fields or {}, message_id, bool(recipient_protected))
+
+    @rpc
+    def get_conversations(self, conversation_ids: list[str], viewer_id: str) -> list[dict[str, Any] | None]:
+        return self.store.get_conversations(list(conversation_ids or []), viewer_id)
+
+    @rpc
+    def conversations_of(
+        self, viewer_id: str, requests: bool = False, first: int = 20, after: int | None = None
+    ) -> dict[str, Any]:
+        return self.store.conversations_of(viewer_id, bool(requests), _first(first), _position(after))
+
+    @rpc
+    def messages(
+        self, conversation_id: str, viewer_id: str, first: int = 20, before: int | None = None
+    ) -> dict[str, Any] | None:
+        return self.store.messages_page(conversation_id, viewer_id, _first(first), _position(before))
+
+    @rpc
+    def get_messages(self, message_ids: list[str], viewer_id: str) -> list[dict[str, Any] | None]:
+        return self.store.get_messages(list(message_ids or []), viewer_id)
+
+    @rpc
+    def decide_request(self, conversation_id: str, member_id: str, accept: bool) -> dict[str, Any]:
+        return self.store.decide_request(conversation_id, member_id, bool(accept))
+
+    @rpc
+    def set_participant(self, conversation_id: str, member_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """``changes``: any of ``{muted, left, receipts, read}`` (booleans)."""
+        return self.store.set_participant(conversation_id, member_id, changes or {})
+
+    # -- moderation --------------------------------------------------------------------------
+    @rpc
+    def snapshot(self, subject_type: str, subject_id: str, reporter_id: str) -> dict[str, Any] | None:
+        """Reported content for a moderator: ``{subject_type, subject_id, text, author_id,
+        group_id, city, created_at}``, or None (unknown; a message its reporter is not in)."""
+        return self.store.snapshot(subject_type, subject_id, reporter_id)
+
+    # -- inbox -------------------------------------------------------------------------------
+    @rpc
+    def inbox(
+        self, member_id: str, first: int = 20, before_at: str | None = None, before_id: str = ""
+    ) -> dict[str, Any]:
+        return self.store.inbox.page(member_id, _first(first), before_at, before_id)
+
+    @rpc
+    def mark_read(self, member_id: str, notification_ids: list[str]) -> int:
+        return self.store.inbox.mark_read(member_id, notification_ids)
+
+    @timer(interval=SWEEP_SECONDS)
+    def sweep(self) -> None:
+        self.store.relay_pending()
+
+    @timer(interval=3600)
+    def purge_limits(self) -> None:
+        self.store.limiter.purge(datetime.now(UTC))

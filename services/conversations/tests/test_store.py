@@ -1,0 +1,122 @@
+"""The store against the real MongoDB-protocol server (no broker: events stay in the outbox)."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from conversations.limits import Limits
+from conversations.store import ConversationStore
+
+from parentnet_kit.envelope import Event
+
+
+def members_event(type_: str, aggregate: str, version: int, **data) -> Event:
+    return Event(type_, "members", aggregate, version, "paris", data)
+
+
+def group_with(store: ConversationStore, group: str, visibility: str, **roles: str) -> None:
+    store.copies.apply_members(
+        members_event("group_created", group, 1, id=group, city="paris", visibility=visibility, name="Parents")
+    )
+    for member, role in roles.items():
+        store.copies.apply_members(
+            members_event(
+                "group_membership_changed",
+                f"gm:{group}:{member}",
+                1,
+                group_id=group,
+                member_id=member,
+                role=role,
+                status="active",
+            )
+        )
+
+
+def test_copies_apply_each_version_at_most_once_and_never_go_back(db):
+    store = ConversationStore(db, None)
+    group_with(store, "g", "private", ann="admin")
+    left = members_event(
+        "group_membership_changed", "gm:g:ann", 2, group_id="g", member_id="ann", role="admin", status="left"
+    )
+    store.copies.apply_members(left)
+    store.copies.apply_members(left)
+    store.copies.apply_members(
+        members_event(
+            "group_membership_changed", "gm:g:ann", 1, group_id="g", member_id="ann", role="admin", status="active"
+        )
+    )
+    assert store.copies.role("g", "ann") is None
+    assert [e["member_id"] for e in store.copies.group_members.all("g")] == ["ann"]
+
+
+def test_fifty_racing_replies_are_all_kept_once_in_order(db):
+    store = ConversationStore(db, None, Limits(posts_per_hour=1_000))
+    group_with(store, "g", "public", ann="admin", **{f"m{i}": "member" for i in range(50)})
+    thread = store.create_thread("g", "ann", {"title": "Sortie au zoo"}, "t1")["thread"]
+
+    def reply(i: int) -> dict:
+        return store.reply(thread["id"], f"m{i}", {"text": f"reply {i}"}, f"r{i}")
+
+    with ThreadPoolExecutor(25) as pool:
+        results = list(pool.map(reply, range(50)))
+    assert all(r["errors"] == [] for r in results)
+    # The same request delivered again makes nothing twice.
+    assert store.reply(thread["id"], "m0", {"text": "reply 0"}, "r0")["reply"]["id"] == "r0"
+    page = store.replies_page("t1", "ann", 100, None)
+    assert page["total"] == 50 and [r["n"] for r in page["items"]] == list(range(1, 51))
+    assert sorted(r["text"] for r in page["items"]) == sorted(f"reply {i}" for i in range(50))
+
+
+def test_a_private_groups_threads_are_nothing_to_outsiders(db):
+    store = ConversationStore(db, None)
+    group_with(store, "g", "private", ann="admin", bob="member")
+    store.create_thread("g", "ann", {"title": "Entre nous"}, "t1")
+    assert store.group_threads_page("g", "bob", 10, None)["total"] == 1
+    assert store.group_threads_page("g", "eve", 10, None) is None
+    assert store.get_threads(["t1"], "eve") == [None]
+    assert store.replies_page("t1", "eve", 10, None) is None
+    assert store.reply("t1", "eve", {"text": "hi"}, "r1")["errors"][0]["code"] == "NOT_FOUND"
+
+
+def test_suspended_members_cannot_post_until_the_time_given(db):
+    store = ConversationStore(db, None)
+    group_with(store, "g", "public", ann="admin", bob="member")
+    store.create_thread("g", "ann", {"title": "Pique-nique"}, "t1")
+    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    store.apply_moderation(
+        Event("member_suspended", "moderation", "bob", 1, None, {"member_id": "bob", "until": until})
+    )
+    refused = store.reply("t1", "bob", {"text": "hello"}, "r1")
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [(["text"], "SUSPENDED")]
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    store.apply_moderation(Event("member_suspended", "moderation", "bob", 2, None, {"member_id": "bob", "until": past}))
+    assert store.reply("t1", "bob", {"text": "hello"}, "r1")["errors"] == []
+
+
+def test_a_held_members_requests_wait_until_released(db):
+    store = ConversationStore(db, None)
+    store.apply_moderation(Event("member_held", "moderation", "eve", 1, None, {"member_id": "eve"}))
+    sent = store.send_message("eve", {"recipient_id": "bob", "text": "hello"}, "msg1", False)
+    assert sent["errors"] == [] and sent["conversation"]["status"] == "request"
+    assert store.conversations_of("bob", True, 10, None)["total"] == 0
+    store.apply_moderation(Event("member_released", "moderation", "eve", 2, None, {"member_id": "eve"}))
+    requests = store.conversations_of("bob", True, 10, None)
+    assert requests["total"] == 1 and requests["items"][0]["unread_count"] == 1
+
+
+def test_a_snapshot_of_a_message_is_for_its_two_members_only(db):
+    store = ConversationStore(db, None)
+    store.send_message("ann", {"recipient_id": "bob", "text": "le rendez-vous"}, "msg1", False)
+    assert store.snapshot("message", "msg1", "bob")["text"] == "le rendez-vous"
+    assert store.snapshot("message", "msg1", "moderator") is None
+
+
+def test_message_requests_are_counted_per_hour(db):
+    store = ConversationStore(db, None, Limits(requests_per_hour=2))
+    codes = [
+        [
+            e["code"]
+            for e in store.send_message("eve", {"recipient_id": f"m{i}", "text": "hi"}, f"x{i}", False)["errors"]
+        ]
+        for i in range(3)
+    ]
+    assert codes == [[], [], ["RATE_LIMITED"]]
