@@ -10,12 +10,23 @@ whatever else the shared server serves meanwhile: compare rows of one run.
     python -m bench.store_queries --outings 10000 [--reuse] [--repeat 5]
 
 Prints a Markdown table (the one in docs/store.md).
+
+``--matching N`` measures listing matching instead (issue 17): it fills a listings database
+with N active listings spread like the volume fill's (toys, ±0.08° around each city's centre,
+all kinds), enters them in matching's buckets as a service's start-up does (timed), then for
+``--repeat`` postings at random places reads the candidates both ways, side by side: as before
+(the markers filtered by category, kind, expiry and a lat/lon box) and now (the buckets, by a
+fresh process and by one that read them before), with the store commands each sent, the wall
+time and the store's CPU, and checks that both find the same matches.
+
+    python -m bench.store_queries --matching 20000 [--reuse] [--repeat 40]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -24,11 +35,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo import ASCENDING, DESCENDING, MongoClient, monitoring
 from pymongo.database import Database
 
 from devtools import volume
-from parentnet_kit import config
+from parentnet_kit import cells, cities, config, contracts
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -328,6 +339,136 @@ def measure(rows: list[Shape], repeat: int, pid: int | None) -> list[tuple[Shape
     return results
 
 
+class CommandCount(monitoring.CommandListener):
+    """How many commands a client sent (every find, getMore, insert... counts one)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.sent += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def _volume_listing(rng: random.Random, now: datetime, kind: str | None = None) -> dict[str, Any]:
+    """An active listing as the volume fill places them (toys, 3 km, near a city's centre)."""
+    from listings import domain
+
+    city = volume.world()[rng.choice(volume.CITY_SLUGS)]
+    kind = kind or rng.choice(contracts.LISTING_KINDS)
+    clean = {
+        "kind": kind,
+        "category": "toys",
+        "title": "Volume things",
+        "description": "Bon état.",
+        "language": city.languages[0],
+        "city": city.slug,
+        "size": None,
+        "age_min_months": None,
+        "age_max_months": None,
+        "condition": None if kind == "wanted" else "good",
+        "price": None,
+        "photos": [],
+        "pickup_address": None,
+        "pickup_location": volume._near(rng, city),
+        "match_radius_km": 3.0,
+    }
+    state = domain.new_listing_state(clean, f"m{rng.getrandbits(48):012x}", now - timedelta(days=29) * rng.random())
+    state.update(matched=True, owner_apart=[])
+    return state
+
+
+def fill_matching(db: Database, active: int, rng: random.Random) -> float:
+    """``active`` active listings and their markers, then the start-up's adoption into the
+    buckets; returns the adoption's seconds."""
+    from listings.store import ListingStore, _open_marker
+
+    now = datetime.now(UTC)
+    batch: list[dict[str, Any]] = []
+    for k in range(active):
+        batch.append(_volume_listing(rng, now))
+        if len(batch) == 1_000 or k == active - 1:
+            db.listings.insert_many(batch)
+            db.listings_expiring.insert_many([{"_id": s["_id"], **_open_marker(s)} for s in batch])
+            batch = []
+    # The other adoptions have nothing to do here (markers written above, no owner index asked).
+    for done in ("v2", "due-hours"):
+        db.listings_markers_adopted.insert_one({"_id": done, "at": now})
+    db.sequences_adopted.insert_one({"_id": "listings_by_owner", "at": now})
+    started = time.perf_counter()
+    ListingStore(db, None).ensure_indexes()
+    return time.perf_counter() - started
+
+
+def _markers_matching(db: Database, store: Any, state: dict[str, Any], now: datetime) -> set[str]:
+    """Matching's candidates as before issue 17's buckets: the active listings' markers filtered."""
+    from listings import domain
+
+    radius = state["match_radius_km"] if state["kind"] == "wanted" else domain.RADIUS_MAX_KM
+    box = cells.search_box(state["pickup_area"], radius)
+    query = {
+        "category": state["category"],
+        "kind": {"$in": list(domain.OFFER_KINDS)} if state["kind"] == "wanted" else "wanted",
+        "expires_at": {"$gt": now},
+        "pickup_area.lat": {"$gte": box["lat"][0], "$lte": box["lat"][1]},
+        "pickup_area.lon": {"$gte": box["lon"][0], "$lte": box["lon"][1]},
+    }
+    return {m["_id"] for m in db.listings_expiring.find(query) if store._fits(state, m, set())}
+
+
+def _fits(state: dict[str, Any], marker: dict[str, Any]) -> bool:
+    from listings.store import ListingStore
+
+    return ListingStore._fits(state, marker, set())
+
+
+def _bucket_matching(index: Any, state: dict[str, Any], now: datetime) -> set[str]:
+    """Matching's candidates now: the buckets' entries whose marker fits."""
+    return {i for i, m in index.candidates(state, now) if m["expires_at"] > now and _fits(state, m)}
+
+
+def measure_matching(db: Database, counter: CommandCount, repeat: int, pid: int | None) -> None:
+    """Print the per-posting cost of finding the candidates, before and now (see the module)."""
+    from listings.buckets import MatchIndex
+    from listings.store import ListingStore
+
+    rng = random.Random(1717)
+    store = ListingStore(db, None)
+    warm = MatchIndex(db)
+    ways = ("before: markers filtered", "now: buckets, a new process", "now: buckets, read before")
+    costs: dict[str, list[tuple[float, int, float]]] = {way: [] for way in ways}
+    found: dict[str, int] = dict.fromkeys(ways, 0)
+    for k in range(repeat + 1):
+        now = datetime.now(UTC)
+        state = _volume_listing(rng, now, "wanted" if k % 2 else "give")
+        answers = {}
+        for way, index in zip(ways, (None, MatchIndex(db), warm), strict=True):
+            sent, cpu, started = counter.sent, store_cpu_seconds(pid), time.perf_counter()
+            answers[way] = (
+                _markers_matching(db, store, state, now) if index is None else _bucket_matching(index, state, now)
+            )
+            wall = time.perf_counter() - started
+            if k:  # the first posting warms the "read before" process
+                costs[way].append((wall * 1000, counter.sent - sent, (store_cpu_seconds(pid) - cpu) * 1000))
+                found[way] += len(answers[way])
+        assert len({frozenset(a) for a in answers.values()}) == 1, "the ways found different matches"
+    markers = db.listings_expiring.estimated_document_count()
+    print(f"{markers:,} active listings' markers; {repeat} postings (half wanted, 3 km; half offers)")
+    print("| candidates of a posting | store commands (mean) | wall ms (median) | store CPU ms (mean) | matches |")
+    print("|---|---:|---:|---:|---:|")
+    for way in ways:
+        walls, sent, cpus = zip(*costs[way], strict=True)
+        print(
+            f"| {way} | {statistics.mean(sent):.1f} | {statistics.median(walls):.1f} "
+            f"| {statistics.mean(cpus):.1f} | {found[way] / repeat:.1f} |"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--outings", type=int, default=10_000)
@@ -337,7 +478,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store-pid", type=int, default=_default_pid())
     parser.add_argument("--mongo-uri", default=config.mongo_uri())
     parser.add_argument("--only", choices=("before", "now"), help="only the shapes as they were, or as they are")
+    parser.add_argument("--matching", type=int, metavar="ACTIVE", help="measure matching at this many active listings")
     args = parser.parse_args(argv)
+    if args.matching:
+        counter = CommandCount()
+        db = MongoClient(args.mongo_uri, tz_aware=True, event_listeners=[counter])[f"{args.prefix}_matching"]
+        cities.remember(list(volume.world().values()))
+        if not args.reuse:
+            db.client.drop_database(db.name)
+            seconds = fill_matching(db, args.matching, random.Random(17))
+            print(f"entered {args.matching:,} active listings in the buckets at start-up in {seconds:.1f} s")
+        measure_matching(db, counter, args.repeat, args.store_pid)
+        return
     names = {k: f"{args.prefix}_{k}" for k in ("events", "members", "listings")}
     client = MongoClient(args.mongo_uri, tz_aware=True)
     if not args.reuse:

@@ -28,6 +28,7 @@ from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.sequences import Sequences
 
 from . import domain
+from .buckets import MatchIndex
 
 SOURCE = "listings"
 EDIT_ATTEMPTS, BACKOFF = 20, 0.01
@@ -56,6 +57,30 @@ def _open_marker(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _same_marker(stored: dict[str, Any] | None, marker: dict[str, Any]) -> bool:
+    """A stored marker says what ``marker`` says (times compared to the millisecond the store keeps)."""
+    if stored is None:
+        return False
+
+    def plain(doc: dict[str, Any]) -> dict[str, Any]:
+        at = _aware(doc["expires_at"]).astimezone(UTC)
+        return {**doc, "expires_at": at.replace(microsecond=at.microsecond // 1000 * 1000)}
+
+    return plain({k: v for k, v in stored.items() if k != "_id"}) == plain(marker)
+
+
+def _directory_entry(contact: dict[str, Any]) -> dict[str, Any]:
+    """What the directory's page sorts and filters a contact by, as of this version."""
+    return {
+        "contact_id": contact["_id"],
+        "version": contact["version"],
+        "kind": contact["kind"],
+        "group_id": contact.get("group_id"),
+        "languages": list(contact.get("languages", [])),
+        "recommendations": contact.get("recommendations", 0),
+    }
+
+
 class ListingStore:
     def __init__(self, db: Database, publisher: EventPublisher | None, wanted_per_day: int = WANTED_PER_DAY) -> None:
         self.wanted_per_day = wanted_per_day
@@ -79,6 +104,16 @@ class ListingStore:
         # owner -> {listing_id} ever posted, appended before the commit (a crash or a repeated
         # delivery leaves an entry counted once or not at all): "my listings" reads it by _id.
         self.by_owner = Sequences(db["listings_by_owner"], cache_keys=10_000)
+        # Matching's candidates: active listings in buckets by category, side and tile, per
+        # period of expiry (buckets.py), read by _id, never the markers of every active listing.
+        self.matching = MatchIndex(db)
+        # city -> the contacts' versions as committed ({contact_id, version, kind, group_id,
+        # languages, recommendations}), appended after each commit: the directory's page folds
+        # them (the newest version of each) instead of filtering every contact ever added.
+        self.contacts_by_city = Sequences(db["contacts_by_city"], cache_keys=1_000)
+        # contact -> who recommended it ({member_id}), appended before the unique insert: the
+        # count is how many members it holds, not a count over every recommendation.
+        self.recommenders = Sequences(db["contact_recommenders"], cache_keys=10_000)
 
     def ensure_indexes(self) -> None:
         for store in (self.listings, self.matches, self.contacts):
@@ -92,6 +127,43 @@ class ListingStore:
         self._adopt_markers()
         self._adopt_owner_index()
         self._adopt_due()
+        self._adopt_buckets()
+        self._adopt_contacts()
+
+    def _adopt_contacts(self) -> None:
+        """Once per database: index the contacts and recommendations stored before
+        ``contacts_by_city`` and ``contact_recommenders`` (one read of each). Running twice or
+        concurrently only adds entries that readers fold away."""
+        adopted = self.db["sequences_adopted"]
+        if adopted.find_one({"_id": "contacts_by_city"}) is None:
+            by_city: dict[str, list[dict[str, Any]]] = {}
+            for doc in self.contacts.aggregates.find({}):
+                by_city.setdefault(doc["city"], []).append(_directory_entry(doc))
+            for city, entries in by_city.items():
+                self.contacts_by_city.extend(city, entries)
+            with contextlib.suppress(DuplicateKeyError):
+                adopted.insert_one({"_id": "contacts_by_city", "at": datetime.now(UTC)})
+        if adopted.find_one({"_id": "contact_recommenders"}) is None:
+            by_contact: dict[str, list[dict[str, Any]]] = {}
+            for doc in self.recommendations.find({}):
+                member_id = doc["_id"][len(doc["contact_id"]) + 1 :]
+                by_contact.setdefault(doc["contact_id"], []).append({"member_id": member_id})
+            for contact_id, entries in by_contact.items():
+                self.recommenders.extend(contact_id, entries)
+            with contextlib.suppress(DuplicateKeyError):
+                adopted.insert_one({"_id": "contact_recommenders", "at": datetime.now(UTC)})
+
+    def _adopt_buckets(self) -> None:
+        """Once per database: enter every active listing's marker in matching's buckets (one
+        read of the markers). Running twice or concurrently only enters a listing twice, which
+        matching reads twice and matches once."""
+        adopted = self.db["listings_markers_adopted"]
+        if adopted.find_one({"_id": "match-buckets"}) is not None:
+            return
+        entered = self.matching.enter_many(self.expiring.find({}))
+        log.info("entered %d bucket entries for the active listings", entered)
+        with contextlib.suppress(DuplicateKeyError):
+            adopted.insert_one({"_id": "match-buckets", "at": datetime.now(UTC)})
 
     def _due(self, expires_at: datetime) -> Any:
         return self.db[f"listings_due_{_aware(expires_at).astimezone(UTC):%Y%m%d%H}"]
@@ -149,7 +221,12 @@ class ListingStore:
         view = domain.public_view(state)
         active = state["status"] == "active"
         if active:  # before: an active listing always has its markers (the sweep re-reads the listing)
-            self.expiring.replace_one({"_id": state["_id"]}, _open_marker(state), upsert=True)
+            marker = _open_marker(state)
+            # Entered in matching's buckets before its marker is written: a crash between the two
+            # leaves the old marker, so a retry enters it again (an entry too many is harmless).
+            if not _same_marker(self.expiring.find_one({"_id": state["_id"]}), marker):
+                self.matching.enter(state["_id"], marker)
+            self.expiring.replace_one({"_id": state["_id"]}, marker, upsert=True)
             self._mark_due(state["_id"], state["expires_at"])
         self.listings.commit(state, self._event(type_, state, view))
         if not active:  # after: a failed commit leaves the listing as it was, marker included
@@ -244,36 +321,35 @@ class ListingStore:
         if state is None or state["status"] != "active":
             return 0
         now = datetime.now(UTC)
-        radius = state["match_radius_km"] if state["kind"] == "wanted" else domain.RADIUS_MAX_KM
-        box = cells.search_box(state["pickup_area"], radius)
         wanted_side = state["kind"] == "wanted"
-        query = {
-            "status": "active",
-            "category": state["category"],
-            "kind": {"$in": list(domain.OFFER_KINDS)} if wanted_side else "wanted",
-            "expires_at": {"$gt": now},
-            "pickup_area.lat": {"$gte": box["lat"][0], "$lte": box["lat"][1]},
-            "pickup_area.lon": {"$gte": box["lon"][0], "$lte": box["lon"][1]},
-        }
         apart = set(state.get("owner_apart", []))
         told = 0
-        # Candidates from the active listings' markers (what matching needs, no text, no point),
-        # not from every listing ever posted; the listing itself is read only for a match.
-        del query["status"]
-        for marker in self.expiring.find(query):
-            if marker["owner_id"] in apart or state["owner_id"] in marker.get("owner_apart", []):
+        # Candidates from the buckets of the tiles around the listing's area (buckets.py), each
+        # with the marker it was entered with (no text, no point); a listing is read only when
+        # that marker matches, and matched only if it still does, active and unexpired.
+        looked: set[str] = {listing_id}
+        for other_id, marker in self.matching.candidates(state, now):
+            if other_id in looked or _aware(marker["expires_at"]) <= now or not self._fits(state, marker, apart):
+                continue  # a stale entry of a listing entered again is judged by its fresher one
+            looked.add(other_id)
+            other = self.listings.get(other_id)
+            if other is None or other["status"] != "active" or _aware(other["expires_at"]) <= now:
                 continue
-            wanted, offer = (state, marker) if wanted_side else (marker, state)
-            if not domain.matches(wanted, offer):
-                continue
-            other = self.listings.get(marker["_id"])
-            if other is None or other["status"] != "active":
+            if not self._fits(state, other, apart):
                 continue
             wanted, offer = (state, other) if wanted_side else (other, state)
             if self._record_match(wanted, offer):
                 told += 1
         self.listings.aggregates.update_one({"_id": listing_id}, {"$set": {"matched": True}})
         return told
+
+    @staticmethod
+    def _fits(state: dict[str, Any], other: dict[str, Any], apart: set[str]) -> bool:
+        """``other`` (a listing or its marker) matches ``state``, and neither owner is apart from the other."""
+        if other["owner_id"] in apart or state["owner_id"] in other.get("owner_apart", []):
+            return False
+        wanted, offer = (state, other) if state["kind"] == "wanted" else (other, state)
+        return domain.matches(wanted, offer)
 
     def _record_match(self, wanted: dict[str, Any], offer: dict[str, Any]) -> bool:
         match_id = f"match:{wanted['_id']}:{offer['_id']}"
@@ -484,6 +560,7 @@ class ListingStore:
         acting. Reads the hour collections of due markers up to this hour's, and drops the past
         hours once empty. Returns how many expired."""
         now = datetime.now(UTC)
+        self.matching.drop_ended(now)
         expired, looked = 0, 0
         this_hour = f"listings_due_{now:%Y%m%d%H}"
         hours = sorted(n for n in self.db.list_collection_names() if n.startswith("listings_due_") and n <= this_hour)
@@ -534,11 +611,13 @@ class ListingStore:
             "created_at": now,
         }
         try:
-            self.contacts.commit(state, self._event("contact_recommended", state, domain.contact_view(state)))
+            self._commit_contact(state)
         except ConcurrencyConflict:
             # Added by this request's first delivery: finish its recommendation if it did not.
             if self.recommendations.find_one({"_id": f"{state['_id']}:{member_id}"}, {"_id": 1}):
                 current = self.contacts.get(state["_id"]) or state
+                # Listed again in case the first delivery stopped between commit and listing.
+                self.contacts_by_city.append(current["city"], _directory_entry(current))
                 return {"contact": domain.contact_view(current), "errors": []}
         return self.recommend(state["_id"], member_id)
 
@@ -546,6 +625,9 @@ class ListingStore:
         current = self.contacts.get(contact_id) if isinstance(contact_id, str) else None
         if current is None:
             return {"contact": None, "errors": [error(("contact_id",), "No such contact.", "NOT_FOUND")]}
+        # Before the unique insert: a repeated or crashed recommendation leaves the member listed
+        # twice or listed alone, counted once either way.
+        self.recommenders.append(contact_id, {"member_id": member_id})
         try:
             self.recommendations.insert_one(
                 {"_id": f"{contact_id}:{member_id}", "contact_id": contact_id, "at": datetime.now(UTC)}
@@ -559,15 +641,22 @@ class ListingStore:
         def attempt() -> dict[str, Any]:
             latest = self.contacts.get(contact_id)
             assert latest is not None
-            count = self.recommendations.count_documents({"contact_id": contact_id})
+            count = len({e["member_id"] for e in self.recommenders.all(contact_id)})
             if count == latest.get("recommendations"):
                 return domain.contact_view(latest)
             state = {**latest, "recommendations": count, "version": latest["version"] + 1}
-            view = domain.contact_view(state)
-            self.contacts.commit(state, self._event("contact_recommended", state, view))
-            return view
+            return self._commit_contact(state)
 
         return {"contact": retry_on_conflict(EDIT_ATTEMPTS, attempt, backoff=BACKOFF), "errors": []}
+
+    def _commit_contact(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Commit a contact's version, then list it in its city's directory; returns its view.
+        A crash between the two leaves the directory's order one recommendation behind until
+        the next one (the page shows each contact as read by ``_id``)."""
+        view = domain.contact_view(state)
+        self.contacts.commit(state, self._event("contact_recommended", state, view))
+        self.contacts_by_city.append(state["city"], _directory_entry(state))
+        return view
 
     def export_contacts(self, after: str | None, size: int) -> list[dict[str, Any]]:
         query = {"_id": {"$gt": after}} if after else {}
@@ -580,20 +669,30 @@ class ListingStore:
     def list_contacts(
         self, city: Any, kind: Any, language: Any, viewer_groups: list[str], first: int, offset: int
     ) -> dict[str, Any]:
-        query: dict[str, Any] = {"city": city, "group_id": {"$in": [None, *viewer_groups]}}
-        if kind:
-            query["kind"] = kind
-        if language:
-            query["languages"] = language
-        total = self.contacts.aggregates.count_documents(query)
-        docs = list(
-            self.contacts.aggregates.find(query)
-            .sort([("recommendations", DESCENDING), ("_id", ASCENDING)])
-            .skip(offset)
-            .limit(first + 1)
-        )
+        """A city's contacts (and those of ``viewer_groups``), most recommended first, then by
+        id: ``{contacts: [view], has_next_page, total}``. Reads the city's directory sequence
+        (one lookup when nothing changed since this process last read it), then the page's
+        contacts by ``_id``."""
+        if not isinstance(city, str):
+            return {"contacts": [], "has_next_page": False, "total": 0}
+        newest: dict[str, dict[str, Any]] = {}
+        for entry in self.contacts_by_city.all(city):
+            known = newest.get(entry["contact_id"])
+            if known is None or entry["version"] >= known["version"]:
+                newest[entry["contact_id"]] = entry
+        groups = {None, *viewer_groups}
+        rows = [
+            e
+            for e in newest.values()
+            if e["group_id"] in groups
+            and (not kind or e["kind"] == kind)
+            and (not language or language in e["languages"])
+        ]
+        rows.sort(key=lambda e: (-e["recommendations"], e["contact_id"]))
+        page = rows[offset : offset + first]
+        found = by_ids(self.contacts.aggregates, [e["contact_id"] for e in page])
         return {
-            "contacts": [domain.contact_view(d) for d in docs[:first]],
-            "has_next_page": len(docs) > first,
-            "total": total,
+            "contacts": [domain.contact_view(found[e["contact_id"]]) for e in page if e["contact_id"] in found],
+            "has_next_page": len(rows) > offset + first,
+            "total": len(rows),
         }
