@@ -12,9 +12,12 @@ from devtools.stack import Stack
 
 
 @contextlib.contextmanager
-def bench_stack(label: str, run_dir: Path, settings: dict[str, str | None]) -> Iterator[Stack]:
-    """Started and healthy; removed afterwards. ``settings`` are environment variables set
-    over the test suites' (a value) or dropped back to the processes' defaults (None)."""
+def bench_stack(
+    label: str, run_dir: Path, settings: dict[str, str | None], healthy_within: float = 90
+) -> Iterator[Stack]:
+    """Started and healthy within ``healthy_within`` seconds; removed afterwards. ``settings``
+    are environment variables set over the test suites' (a value) or dropped back to the
+    processes' defaults (None)."""
     with isolated_stack(label, run_dir, start=False) as stack:
         for name, value in settings.items():
             if value is None:
@@ -22,5 +25,5 @@ def bench_stack(label: str, run_dir: Path, settings: dict[str, str | None]) -> I
             else:
                 stack.env[name] = value
         stack.start_all()
-        stack.wait_healthy(90)
+        stack.wait_healthy(healthy_within)
         yield stack
