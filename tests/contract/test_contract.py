@@ -201,9 +201,12 @@ def published_types() -> set[str]:
         for path in folder.glob("*.py"):
             tree = ast.parse(path.read_text())
             for node in ast.walk(tree):
-                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
-                    if any(isinstance(t, ast.Name) and EVENT_TABLE.match(t.id) for t in node.targets):
-                        found |= {f"{source}.{s}" for v in node.value.values for s in _strings(v)}
+                if (
+                    isinstance(node, ast.Assign)
+                    and isinstance(node.value, ast.Dict)
+                    and any(isinstance(t, ast.Name) and EVENT_TABLE.match(t.id) for t in node.targets)
+                ):
+                    found |= {f"{source}.{s}" for v in node.value.values for s in _strings(v)}
                 if isinstance(node, ast.Call):
                     name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
                     if name in BUILDERS:
@@ -264,9 +267,12 @@ def _types_compared(path: Path) -> set[str]:
         for s in _strings(node)
     }
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
-            if any(isinstance(t, ast.Name) and t.id == "STATES" for t in node.targets):
-                found |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Dict)
+            and any(isinstance(t, ast.Name) and t.id == "STATES" for t in node.targets)
+        ):
+            found |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
     return found
 
 
