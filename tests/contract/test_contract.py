@@ -366,3 +366,15 @@ def test_the_gateway_calls_services_only_through_their_clients():
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "call" and len(node.args) >= 2:
                 by_string.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:80]}")
     assert by_string == []
+
+
+def test_the_gateway_reads_each_inbox_from_the_service_that_keeps_it():
+    """A notification's id names its source: the inbox and mark-read go to that service's client."""
+    from gateway.context import Context
+    from gateway.inbox import SOURCES, _client
+
+    context = Context(request=None, rpc=Sent())
+    assert set(SOURCES) == {"events", "listings", "moderation"}
+    for source in SOURCES:
+        client = _client(context, source)
+        assert isinstance(client, clients.InboxApi) and client.service == source
