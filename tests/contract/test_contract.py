@@ -378,3 +378,18 @@ def test_the_gateway_reads_each_inbox_from_the_service_that_keeps_it():
     for source in SOURCES:
         client = _client(context, source)
         assert isinstance(client, clients.InboxApi) and client.service == source
+
+
+def test_the_moderation_flag_consumers_read_is_in_the_payloads_that_carry_it():
+    """Search drops what a moderator hid by the ``hidden`` of outings', listings' and contacts'
+    events (their public views say it since moderation): a field consumers rely on is declared."""
+    from search import documents
+
+    source = (ROOT / "services/search/search/documents.py").read_text()
+    assert 'event.data.get("hidden")' in source
+    carrying = [key for key in documents.CONSUMED if catalogue.CATALOGUE[key] in (catalogue.Outing, catalogue.Listing)]
+    carrying.append("listings.contact_recommended")
+    assert len(carrying) >= 5
+    for key in carrying:
+        field = catalogue.CATALOGUE[key].model_fields["hidden"]
+        assert not field.is_required() and field.default is False, key

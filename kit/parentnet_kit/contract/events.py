@@ -77,6 +77,8 @@ class Outing(Payload):
     attendance: dict[str, Any]
     created_at: str
     updated_at: str
+    # Hidden or removed by a moderator (moderation_copy): shown to nobody, search keeps a tombstone.
+    hidden: bool = False
 
 
 class CoopShift(Payload):
@@ -141,6 +143,8 @@ class Listing(Payload):
     created_at: str
     updated_at: str
     expires_at: str
+    # Hidden or removed by a moderator (moderation_copy): shown to nobody, search keeps a tombstone.
+    hidden: bool = False
 
 
 class ListingMatch(Payload):
@@ -166,6 +170,8 @@ class Contact(Payload):
     languages: list[str]
     recommendations: int
     added_by: str
+    # Hidden or removed by a moderator (moderation_copy): out of the directory and search.
+    hidden: bool = False
 
 
 # -- members ---------------------------------------------------------------------------------
