@@ -13,7 +13,7 @@ from typing import Any
 
 import graphene
 
-from parentnet_kit.contract.rpc import InboxApi
+from parentnet_kit.contract.rpc import InboxApi, ModerationClient
 
 from . import cursors, ids
 from .common import (
@@ -32,13 +32,18 @@ from .common import (
 )
 from .context import Context, context_of
 
-SOURCES = ("events", "listings", "conversations")
-SOURCES += ("moderation",)  # reporters told the outcome; members warned or suspended
+# Every service that keeps notifications (moderation: reporters told the outcome, members warned
+# or suspended).
+SOURCES: tuple[str, ...] = ("events", "listings", "moderation", "conversations")
 
 
 def _client(ctx: Context, source: str) -> InboxApi:
     """The client of the service ``source`` (one of ``SOURCES``) for its inbox methods."""
-    return ctx.events if source == "events" else ctx.listings
+    if source == "events":
+        return ctx.events
+    if source == "listings":
+        return ctx.listings
+    return ModerationClient(ctx.rpc)
 
 
 _TYPES = [

@@ -2,7 +2,8 @@
 
 ``CityConsumer`` (``city_feed``) does this for the open cities; this is the same loop for any
 handler: ``handle(event)`` applies one event (at most once: the handler keys what it writes by
-the event's aggregate and version), and the message is acked only after it returns. A handler
+the event's aggregate and version), and the message is acked only after it returns. Every event
+is checked against the event catalogue first (``contract.events.check``, role ``consumed``). A handler
 that raises ``KeyError``, ``TypeError`` or ``ValueError`` sends the message through the queue's
 retry queue, then to its dead-letter queue after ``topology.MAX_ATTEMPTS``; a store that is away
 (``PyMongoError``) leaves it unacked, to come back on reconnect.
@@ -19,6 +20,7 @@ from nameko.extensions import DependencyProvider
 from pymongo.errors import PyMongoError
 
 from .city_feed import CityConsumer
+from .contract import events as contract_events
 from .envelope import Event, MalformedEvent
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ class EventConsumer(CityConsumer):
             log.error("event feed %s: dead-lettering a malformed message: %s", self.queue.name, exc)
             channel.basic_nack(method.delivery_tag, requeue=False)
             return
+        # As every consumer: an event off the catalogue is logged and counted, and still handled.
+        contract_events.check(event, "consumed")
         try:
             self.handle(event)
         except PyMongoError:

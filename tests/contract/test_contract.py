@@ -43,9 +43,11 @@ def service_classes() -> dict[str, type]:
     from events.service import EventsService
     from listings.service import ListingsService
     from members.service import MembersService
+    from moderation.service import ModerationService
     from search.service import SearchService
 
-    return {cls.name: cls for cls in (EventsService, ListingsService, MembersService, SearchService)}
+    services = (EventsService, ListingsService, MembersService, ModerationService, SearchService)
+    return {cls.name: cls for cls in services}
 
 
 # -- RPC -------------------------------------------------------------------------------------
@@ -55,7 +57,7 @@ def test_there_is_a_client_for_each_service_and_a_service_for_each_client():
     assert sorted(service_classes()) == sorted(clients.CLIENTS)
 
 
-@pytest.mark.parametrize("name", ["events", "listings", "members", "search"])
+@pytest.mark.parametrize("name", ["events", "listings", "members", "moderation", "search"])
 def test_each_services_rpc_methods_are_its_clients_methods(name):
     service = service_classes()[name]
     methods = rpc_methods(service)
@@ -178,11 +180,14 @@ PRODUCERS = {
     "events": ROOT / "services/events/events",
     "listings": ROOT / "services/listings/listings",
     "members": ROOT / "services/members/members",
+    "moderation": ROOT / "services/moderation/moderation",
 }
 EVENT_TYPE = re.compile(r"^[a-z]+(_[a-z]+)+$")
 # Calls whose string argument is an event type: Event(type, ...), and each producer's helpers
 # that build one (``_commit(state, type)``, ``_commit_listing``, ``_event``).
-BUILDERS = {"Event": 0, "_commit": 1, "_commit_listing": 1, "_event": 0}
+BUILDERS = {"Event": 0, "_commit": 1, "_commit_listing": 1, "_event": 0, "_member_event": 0}
+# Tables from an action to the event type it publishes (moderation's ``CONTENT_EVENTS``, ...).
+EVENT_TABLE = re.compile(r"^[A-Z]+(_[A-Z]+)*_EVENTS$")
 
 
 def _strings(node: ast.AST) -> list[str]:
@@ -196,6 +201,12 @@ def published_types() -> set[str]:
         for path in folder.glob("*.py"):
             tree = ast.parse(path.read_text())
             for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.Assign)
+                    and isinstance(node.value, ast.Dict)
+                    and any(isinstance(t, ast.Name) and EVENT_TABLE.match(t.id) for t in node.targets)
+                ):
+                    found |= {f"{source}.{s}" for v in node.value.values for s in _strings(v)}
                 if isinstance(node, ast.Call):
                     name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
                     if name in BUILDERS:
@@ -215,6 +226,9 @@ def published_types() -> set[str]:
 def test_every_event_type_the_producers_build_is_in_the_catalogue():
     published = published_types()
     assert {"events.outing_published", "listings.listing_matched", "members.city_opened"} <= published, published
+    moderation = {"content_hidden", "content_removed", "content_restored", "member_warned", "member_suspended"}
+    moderation |= {"member_unsuspended", "member_held", "member_released", "report_filed", "report_resolved"}
+    assert {f"moderation.{t}" for t in moderation | {"member_notified"}} <= published, published
     assert published - catalogue.CATALOGUE.keys() == set()
 
 
@@ -240,6 +254,41 @@ def test_every_event_type_a_consumer_handles_is_in_the_catalogue():
     declared = {key.split(".", 1)[1] for key in documents.CONSUMED}
     assert compared and compared - declared == set()
     assert "outing_deleted" not in declared, "nothing publishes it"
+
+
+def _types_compared(path: Path) -> set[str]:
+    """The strings an ``event.type`` is compared with (``==``, ``in``) or looked up by in a module,
+    with the keys of its tables from an event type (``STATES``)."""
+    tree = ast.parse(path.read_text())
+    found = {
+        s
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Compare) and "event.type" in ast.unparse(node.left)
+        for s in _strings(node)
+    }
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Dict)
+            and any(isinstance(t, ast.Name) and t.id == "STATES" for t in node.targets)
+        ):
+            found |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
+    return found
+
+
+def test_every_event_type_the_moderation_consumers_handle_is_in_the_catalogue():
+    """events and listings apply moderation's decisions (kit moderation_copy, queue
+    ``<service>.moderation``, bound to ``moderation.#``); moderation keeps members' group roles."""
+    copy = _types_compared(ROOT / "kit/parentnet_kit/moderation_copy.py")
+    assert {"content_hidden", "content_removed", "content_restored", "member_suspended"} <= copy, copy
+    assert {f"moderation.{t}" for t in copy} - catalogue.CATALOGUE.keys() == set()
+    roles = _types_compared(ROOT / "services/moderation/moderation/group_roles.py")
+    assert roles == {"group_created", "group_membership_changed"}, roles
+    assert {f"members.{t}" for t in roles} - catalogue.CATALOGUE.keys() == set()
+    assert {f"members.{t}" for t in roles} == set(topology.consumer("moderation.members").bindings)
+    # A queue bound to a whole source gets every event it publishes: each must be on the catalogue.
+    for queue in ("events.moderation", "listings.moderation"):
+        assert topology.consumer(queue).bindings == ("moderation.#",)
 
 
 def test_an_event_off_the_catalogue_is_told():
@@ -317,3 +366,30 @@ def test_the_gateway_calls_services_only_through_their_clients():
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "call" and len(node.args) >= 2:
                 by_string.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:80]}")
     assert by_string == []
+
+
+def test_the_gateway_reads_each_inbox_from_the_service_that_keeps_it():
+    """A notification's id names its source: the inbox and mark-read go to that service's client."""
+    from gateway.context import Context
+    from gateway.inbox import SOURCES, _client
+
+    context = Context(request=None, rpc=Sent())
+    assert set(SOURCES) == {"events", "listings", "moderation"}
+    for source in SOURCES:
+        client = _client(context, source)
+        assert isinstance(client, clients.InboxApi) and client.service == source
+
+
+def test_the_moderation_flag_consumers_read_is_in_the_payloads_that_carry_it():
+    """Search drops what a moderator hid by the ``hidden`` of outings', listings' and contacts'
+    events (their public views say it since moderation): a field consumers rely on is declared."""
+    from search import documents
+
+    source = (ROOT / "services/search/search/documents.py").read_text()
+    assert 'event.data.get("hidden")' in source
+    carrying = [key for key in documents.CONSUMED if catalogue.CATALOGUE[key] in (catalogue.Outing, catalogue.Listing)]
+    carrying.append("listings.contact_recommended")
+    assert len(carrying) >= 5
+    for key in carrying:
+        field = catalogue.CATALOGUE[key].model_fields["hidden"]
+        assert not field.is_required() and field.default is False, key

@@ -77,6 +77,8 @@ class Outing(Payload):
     attendance: dict[str, Any]
     created_at: str
     updated_at: str
+    # Hidden or removed by a moderator (moderation_copy): shown to nobody, search keeps a tombstone.
+    hidden: bool = False
 
 
 class CoopShift(Payload):
@@ -141,6 +143,8 @@ class Listing(Payload):
     created_at: str
     updated_at: str
     expires_at: str
+    # Hidden or removed by a moderator (moderation_copy): shown to nobody, search keeps a tombstone.
+    hidden: bool = False
 
 
 class ListingMatch(Payload):
@@ -166,6 +170,8 @@ class Contact(Payload):
     languages: list[str]
     recommendations: int
     added_by: str
+    # Hidden or removed by a moderator (moderation_copy): out of the directory and search.
+    hidden: bool = False
 
 
 # -- members ---------------------------------------------------------------------------------
@@ -224,6 +230,55 @@ class City(Payload):
     version: int
 
 
+# -- moderation ------------------------------------------------------------------------------
+
+
+class ModeratedContent(Payload):
+    """A moderator hid, removed or restored content (aggregate id: the subject's id; version: its
+    moderation version). ``subject_type`` is moderation's (``outing``, ``listing``, ``contact``,
+    ``thread``, ...): a consumer applies what it owns and ignores the rest."""
+
+    subject_type: str
+    subject_id: str
+    action_id: str
+
+
+class MemberAction(Payload):
+    """A moderator warned, unsuspended or released a member (aggregate id: the member's id)."""
+
+    member_id: str
+    action_id: str
+
+
+class MemberSuspended(MemberAction):
+    """A moderator suspended a member until ``until`` (ISO 8601, UTC)."""
+
+    until: str
+
+
+class MemberHeld(Payload):
+    """A member reported by several others is held for review until a network moderator
+    releases them (``member_released``); no moderator acted, so no ``action_id``."""
+
+    member_id: str
+
+
+class ReportFiled(Payload):
+    """A report was filed (ids only: the reporter, note and snapshot stay in moderation)."""
+
+    report_id: str
+    subject_type: str
+    subject_id: str
+
+
+class ReportResolved(Payload):
+    """A moderator's action closed a report; ``outcome`` is the action (``hide``, ``dismiss``, ...)."""
+
+    report_id: str
+    outcome: str
+    action_id: str
+
+
 CATALOGUE: dict[str, type[Payload]] = {
     "events.outing_published": Outing,
     "events.outing_updated": Outing,
@@ -247,6 +302,17 @@ CATALOGUE: dict[str, type[Payload]] = {
     "members.group_created": Group,
     "members.group_membership_changed": Membership,
     "members.city_opened": City,
+    "moderation.content_hidden": ModeratedContent,
+    "moderation.content_removed": ModeratedContent,
+    "moderation.content_restored": ModeratedContent,
+    "moderation.member_warned": MemberAction,
+    "moderation.member_suspended": MemberSuspended,
+    "moderation.member_unsuspended": MemberAction,
+    "moderation.member_held": MemberHeld,
+    "moderation.member_released": MemberAction,
+    "moderation.report_filed": ReportFiled,
+    "moderation.report_resolved": ReportResolved,
+    "moderation.member_notified": Notification,
 }
 
 

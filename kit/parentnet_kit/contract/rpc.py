@@ -501,6 +501,11 @@ class MembersClient(PicturesApi):
         """Whether a session (its id from the token) is still signed in."""
         return await self._call("session_active", session_id=session_id)
 
+    async def member_id_by_email(self, *, email: str) -> str | None:
+        """The member id registered with ``email`` (normalised by the service), or None. For ops'
+        commands (``moderation.roles``); never exposed through the gateway."""
+        return await self._call("member_id_by_email", email=email)
+
     async def viewer(self, *, member_id: str) -> dict[str, Any] | None:
         """The member's own view (private fields included), or None."""
         return await self._call("viewer", member_id=member_id)
@@ -711,9 +716,84 @@ class SearchClient(ServiceClient):
         )
 
 
+class ModerationClient(InboxApi):
+    """The ``moderation`` service: Reports, the moderators' queues, their actions, the audit log and roles.
+
+    ``network_admin`` is the gateway's word that the caller is a network admin (members says who);
+    group roles are the service's own copy of members' events, never the caller's."""
+
+    service = "moderation"
+
+    async def report(
+        self, *, reporter_id: str, fields: dict[str, Any], snapshot: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """File a report on ``fields`` ``{subject_type, subject_id, reason, note}``; ``snapshot``
+        ``{title, text, author_id, group_id, city}`` is the subject as the reporter sees it (None: not there
+        or not theirs to see). ``{report, errors}`` (``NOT_FOUND``, ``FORBIDDEN``, ``RATE_LIMITED``, ...)."""
+        return await self._call("report", reporter_id=reporter_id, fields=fields, snapshot=snapshot)
+
+    async def queue(
+        self,
+        *,
+        member_id: str,
+        group_id: str | None = None,
+        first: int = 20,
+        after: int | None = None,
+        network_admin: bool = False,
+    ) -> dict[str, Any]:
+        """Open reports newest first, after the report whose ``position`` is ``after``: a group's, or without
+        ``group_id`` the network's. ``{reports, has_next_page, total, allowed}`` (nothing, total 0, for anyone
+        who may not read it)."""
+        return await self._call(
+            "queue", member_id=member_id, group_id=group_id, first=first, after=after, network_admin=network_admin
+        )
+
+    async def audit_log(
+        self,
+        *,
+        member_id: str,
+        group_id: str | None = None,
+        first: int = 20,
+        after: int | None = None,
+        network_admin: bool = False,
+    ) -> dict[str, Any]:
+        """Moderation actions newest first (every one for network moderators, a group's for its admins):
+        ``{actions, has_next_page, total, allowed}``; each item has the ``position`` a next page starts after."""
+        return await self._call(
+            "audit_log",
+            member_id=member_id,
+            group_id=group_id,
+            first=first,
+            after=after,
+            network_admin=network_admin,
+        )
+
+    async def act(self, *, actor_id: str, fields: dict[str, Any], network_admin: bool = False) -> dict[str, Any]:
+        """Act as a moderator: ``fields`` ``{action, reason, until, report_id | subject_id | member_id}``.
+        ``{action, errors}`` (``FORBIDDEN``, ``NOT_FOUND``, field errors); one action per request id."""
+        return await self._call("act", actor_id=actor_id, fields=fields, network_admin=network_admin)
+
+    async def member_status(self, *, member_ids: list[str]) -> list[dict[str, Any]]:
+        """Each member's ``{member_id, suspended_until (ISO 8601 UTC or None), held, warnings}``, in the order
+        asked."""
+        return await self._call("member_status", member_ids=member_ids)
+
+    async def is_network_moderator(self, *, member_id: str, network_admin: bool = False) -> bool:
+        """Whether the member works the network's queue (a network moderator, or an admin)."""
+        return await self._call("is_network_moderator", member_id=member_id, network_admin=network_admin)
+
+    async def grant_moderator(self, *, granter_id: str, member_id: str, network_admin: bool = False) -> dict[str, Any]:
+        """A network admin makes ``member_id`` a network moderator: ``{granted, errors}`` (``FORBIDDEN`` for
+        anyone else)."""
+        return await self._call(
+            "grant_moderator", granter_id=granter_id, member_id=member_id, network_admin=network_admin
+        )
+
+
 CLIENTS: dict[str, type[ServiceClient]] = {
     "events": EventsClient,
     "listings": ListingsClient,
     "members": MembersClient,
+    "moderation": ModerationClient,
     "search": SearchClient,
 }
