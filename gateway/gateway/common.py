@@ -12,6 +12,7 @@ from typing import Any
 import graphene
 from graphql import GraphQLError
 
+from parentnet_kit import i18n
 from parentnet_kit.cities import City as CityData
 
 from . import ids, open_cities
@@ -117,7 +118,8 @@ def user_errors(errors: list[dict[str, Any]], prefix: tuple[str, ...] = ()) -> l
     return [
         {
             "field": [*prefix, *(camel(part) for seg in e["field"] for part in seg.split("."))],
-            "message": e["message"],
+            **i18n.wire(e["message"]),
+            **{k: e[k] for k in ("message_id", "params", "message_plural") if k in e},
             "code": error_code(e["code"]),
         }
         for e in errors
@@ -130,8 +132,21 @@ class UserError(graphene.ObjectType):
     field = graphene.List(
         graphene.NonNull(graphene.String), description="Path to the input field at fault, e.g. [input, title]."
     )
-    message = graphene.String(required=True, description="A sentence to show the user.")
+    message = graphene.String(
+        required=True,
+        description=(
+            "A sentence to show the user, in the caller's language: Accept-Language (over a websocket, "
+            "the connection_init payload's), then the signed-in viewer's profile languages, then English."
+        ),
+    )
     code = graphene.Field(UserErrorCode, required=True, description="Stable machine-readable code.")
+
+    @staticmethod
+    async def resolve_message(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        if not root.get("message_id") and not isinstance(root.get("message"), i18n.Message):
+            return str(root["message"])
+        language = await info.context.caller_language()
+        return i18n.render(root if root.get("message_id") else root["message"], language)
 
 
 def user_errors_field() -> graphene.List:
@@ -175,21 +190,9 @@ class CityName(graphene.ObjectType):
 
 
 def accepted_languages(info: graphene.ResolveInfo) -> list[str]:
-    """The request's Accept-Language tags, most preferred first (none over a websocket)."""
-    request = getattr(info.context, "request", None)
-    header = request.headers.get("accept-language", "") if request is not None else ""
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header.split(",")[:20]):
-        tag, _, params = part.strip().partition(";")
-        weight = 1.0
-        if params.strip().startswith("q="):
-            try:
-                weight = float(params.strip()[2:])
-            except ValueError:
-                weight = 0.0
-        if tag and tag != "*" and weight > 0:
-            ranked.append((-weight, index, tag.strip()))
-    return [tag for _, _, tag in sorted(ranked)]
+    """The caller's Accept-Language tags, most preferred first (over a websocket, the ones its
+    connection_init payload or handshake sent)."""
+    return i18n.accept_language(getattr(info.context, "accept_language", None))
 
 
 class City(graphene.ObjectType):
