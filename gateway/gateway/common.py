@@ -14,6 +14,7 @@ from graphql import GraphQLError
 
 from parentnet_kit import i18n
 from parentnet_kit.cities import City as CityData
+from parentnet_kit.i18n import t
 
 from . import ids, open_cities
 from .errors import Unauthenticated
@@ -359,15 +360,19 @@ def check_first(info: graphene.ResolveInfo, first: int | None, most: int = PAGE_
     """A page size from 1 to ``most``; BAD_USER_INPUT naming ``name`` otherwise, explicit null included
     (the limits check a literal null as the default's cost, then it reaches here)."""
     if first is None or not PAGE_MIN <= first <= most:
-        raise bad_input(info, name, f"{name} must be between {PAGE_MIN} and {most}.")
+        raise bad_input(
+            info, name, t("{name} must be between {page_min} and {most}.", name=name, page_min=PAGE_MIN, most=most)
+        )
     return first
 
 
 def bad_input(info: graphene.ResolveInfo, field: str, message: str) -> GraphQLError:
     """A query-argument mistake: a top-level error at this field's path, with
-    ``extensions = {code: BAD_USER_INPUT, field: <argument path, e.g. near.lat>}``."""
+    ``extensions = {code: BAD_USER_INPUT, field: <argument path, e.g. near.lat>}``. A marked
+    ``message`` (``i18n.t``) is written in the caller's Accept-Language."""
+    language = i18n.negotiate(i18n.accept_language(getattr(info.context, "accept_language", None)))
     return GraphQLError(
-        message,
+        i18n.render(message, language) if isinstance(message, i18n.Message) else message,
         nodes=info.field_nodes,
         path=info.path.as_list(),
         extensions={"code": "BAD_USER_INPUT", "field": field},
@@ -379,15 +384,16 @@ def argument_errors(info: graphene.ResolveInfo, errors: list[dict[str, Any]]) ->
     if errors:
         first = errors[0]
         field = ".".join(camel(part) for seg in first["field"] for part in seg.split("."))
-        raise bad_input(info, field, first["message"])
+        language = i18n.negotiate(i18n.accept_language(getattr(info.context, "accept_language", None)))
+        raise bad_input(info, field, i18n.render(first, language))
 
 
 def check_point(info: graphene.ResolveInfo, point: Any, name: str = "near") -> dict[str, float]:
     """A GeoPointInput as {lat, lon}; BAD_USER_INPUT naming ``<name>.lat``/``.lon`` outside the globe."""
     if not (math.isfinite(point.lat) and -90 <= point.lat <= 90):
-        raise bad_input(info, f"{name}.lat", f"{name}.lat must be between -90 and 90.")
+        raise bad_input(info, f"{name}.lat", t("{name}.lat must be between -90 and 90.", name=name))
     if not (math.isfinite(point.lon) and -180 <= point.lon <= 180):
-        raise bad_input(info, f"{name}.lon", f"{name}.lon must be between -180 and 180.")
+        raise bad_input(info, f"{name}.lon", t("{name}.lon must be between -180 and 180.", name=name))
     return {"lat": point.lat, "lon": point.lon}
 
 
@@ -396,7 +402,11 @@ RADIUS_MAX_KM = 100.0
 
 def check_radius(info: graphene.ResolveInfo, radius_km: float, name: str = "radiusKm") -> float:
     if not (math.isfinite(radius_km) and 0 < radius_km <= RADIUS_MAX_KM):
-        raise bad_input(info, name, f"{name} must be more than 0 and at most {RADIUS_MAX_KM:g}.")
+        raise bad_input(
+            info,
+            name,
+            t("{name} must be more than 0 and at most {radius_max_km}.", name=name, radius_max_km=RADIUS_MAX_KM),
+        )
     return radius_km
 
 
@@ -461,5 +471,5 @@ class NodeQueries(graphene.ObjectType):
     @staticmethod
     async def resolve_nodes(root: None, info: graphene.ResolveInfo, ids: list[str]) -> list[dict[str, Any] | None]:
         if len(ids) > NODES_MAX:
-            raise bad_input(info, "ids", f"ids takes at most {NODES_MAX} IDs.")
+            raise bad_input(info, "ids", t("ids takes at most {nodes_max} IDs.", nodes_max=NODES_MAX))
         return list(await asyncio.gather(*(load_node(info, global_id) for global_id in ids)))

@@ -8,6 +8,8 @@ from typing import Any
 
 import graphene
 
+from parentnet_kit.i18n import t
+
 from . import ids
 from . import members as members_schema
 from .common import (
@@ -336,7 +338,9 @@ Group._meta.fields.update(
 
 
 def _not_found(field: str, what: str) -> dict[str, Any]:
-    return {"user_errors": [{"field": ["input", field], "message": f"No such {what}.", "code": "NOT_FOUND"}]}
+    return {
+        "user_errors": [{"field": ["input", field], "message": t("No such {what}.", what=what), "code": "NOT_FOUND"}]
+    }
 
 
 class GroupActivity(graphene.ObjectType):
@@ -531,14 +535,14 @@ class CoopFloorSet(graphene.Mutation):
         if group_id is None or await info.context.group_role(group_id) != "admin":
             return {
                 "user_errors": [
-                    {"field": ["input", "groupId"], "message": "Only the group's admins can.", "code": "FORBIDDEN"}
+                    {"field": ["input", "groupId"], "message": t("Only the group's admins can."), "code": "FORBIDDEN"}
                 ]
             }
         floor = input["floor_child_hours"]
         if not -100 <= floor <= 0:
             return {
                 "user_errors": [
-                    {"field": ["input", "floorChildHours"], "message": "from -100 to 0", "code": "OUT_OF_RANGE"}
+                    {"field": ["input", "floorChildHours"], "message": t("from -100 to 0"), "code": "OUT_OF_RANGE"}
                 ]
             }
         await info.context.rpc.call("events", "coop_set_floor", group_id, round(floor * 60))

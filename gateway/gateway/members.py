@@ -7,6 +7,8 @@ from typing import Any
 
 import graphene
 
+from parentnet_kit.i18n import t
+
 from . import cursors, ids, open_cities
 from .common import (
     NODE_LOADERS,
@@ -101,7 +103,7 @@ def local_id(global_id: Any, type_name: str) -> str | None:
 
 
 def not_found(field: str, what: str) -> list[dict[str, Any]]:
-    return [{"field": ["input", field], "message": f"No such {what}.", "code": "NOT_FOUND"}]
+    return [{"field": ["input", field], "message": t("No such {what}.", what=what), "code": "NOT_FOUND"}]
 
 
 class Child(graphene.ObjectType):
@@ -451,7 +453,9 @@ class MemberQueries(graphene.ObjectType):
     ) -> dict[str, Any]:
         ctx: Context = info.context
         if city is not None and await open_cities.DIRECTORY.get(city) is None:
-            raise bad_input(info, "city", f"city must be a city slug, as in cities; {city!r} is not one.")
+            raise bad_input(
+                info, "city", t("city must be a city slug, as in cities; {city} is not one.", city=repr(city))
+            )
         first = check_first(info, first)
         shape = {"city": city}
         start = service_after(info, after, shape, cursors.is_key)

@@ -3,7 +3,7 @@
 A sentence is marked where it is written, with its parameters named::
 
     t("adults must be between 1 and {most}", most=PARTY_MAX)
-    tn("{count} place left", "{count} places left", count, count=count)
+    tn("{count} place left", "{count} places left", count)
 
 ``t`` and ``tn`` give a ``Message``: a ``str`` whose value is the English sentence, so a service
 that knows nothing of languages still writes English, and one that stores or sends it keeps its

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from .i18n import t
+
 # What members may send, by Pillow's format name, and what they are served as.
 ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 # Variants, largest first: each is the picture fitted within a square of that many pixels,
@@ -106,7 +108,7 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
             image.seek(0)
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        message = f"The picture has more than {limits.max_pixels // 1_000_000} megapixels."
+        message = t("The picture has more than {value} megapixels.", value=limits.max_pixels // 1000000)
         raise PictureRefused("TOO_LARGE", message) from None
     except PictureRefused:
         raise
