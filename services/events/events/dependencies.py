@@ -273,13 +273,15 @@ class OutingStore:
         moved = [name for name in TIME_AND_PLACE if name in changes and changes[name] != before.get(name)]
         if moved:
             what = (
-                "time and place"
+                t("The time and place of “{title}” changed.", title=view["title"])
                 if {"venue_name", "location"} & set(moved) and {"starts_at", "ends_at"} & set(moved)
-                else ("place" if {"venue_name", "location"} & set(moved) else "time")
+                else (
+                    t("The place of “{title}” changed.", title=view["title"])
+                    if {"venue_name", "location"} & set(moved)
+                    else t("The time of “{title}” changed.", title=view["title"])
+                )
             )
-            self._tell_everyone(
-                view, t("The {what} of “{title}” changed.", what=what, title=view["title"]), "outing_changed"
-            )
+            self._tell_everyone(view, what, "outing_changed")
         return view
 
     def cancel(self, outing_id: str, actor_id: str, scope: str, actor_is_group_admin: bool) -> dict[str, Any]:
