@@ -366,11 +366,16 @@ def check_first(info: graphene.ResolveInfo, first: int | None, most: int = PAGE_
     return first
 
 
+def _header_language(info: Any) -> str:
+    """The language of the caller's Accept-Language (English when it names none of the network's)."""
+    return i18n.negotiate(i18n.accept_language(getattr(getattr(info, "context", None), "accept_language", None)))
+
+
 def bad_input(info: graphene.ResolveInfo, field: str, message: str) -> GraphQLError:
     """A query-argument mistake: a top-level error at this field's path, with
     ``extensions = {code: BAD_USER_INPUT, field: <argument path, e.g. near.lat>}``. A marked
     ``message`` (``i18n.t``) is written in the caller's Accept-Language."""
-    language = i18n.negotiate(i18n.accept_language(getattr(info.context, "accept_language", None)))
+    language = _header_language(info)
     return GraphQLError(
         i18n.render(message, language) if isinstance(message, i18n.Message) else message,
         nodes=info.field_nodes,
@@ -384,8 +389,7 @@ def argument_errors(info: graphene.ResolveInfo, errors: list[dict[str, Any]]) ->
     if errors:
         first = errors[0]
         field = ".".join(camel(part) for seg in first["field"] for part in seg.split("."))
-        language = i18n.negotiate(i18n.accept_language(getattr(info.context, "accept_language", None)))
-        raise bad_input(info, field, i18n.render(first, language))
+        raise bad_input(info, field, i18n.render(first, _header_language(info)))
 
 
 def check_point(info: graphene.ResolveInfo, point: Any, name: str = "near") -> dict[str, float]:
