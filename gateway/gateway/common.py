@@ -137,16 +137,16 @@ class UserError(graphene.ObjectType):
         required=True,
         description=(
             "A sentence to show the user, in the caller's language: Accept-Language (over a websocket, "
-            "the connection_init payload's), then the signed-in viewer's profile languages, then English."
+            "the connection_init payload's, else the handshake's), else English."
         ),
     )
     code = graphene.Field(UserErrorCode, required=True, description="Stable machine-readable code.")
 
     @staticmethod
-    async def resolve_message(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+    def resolve_message(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         if not root.get("message_id") and not isinstance(root.get("message"), i18n.Message):
             return str(root["message"])
-        language = await info.context.caller_language()
+        language = _header_language(info)
         return i18n.render(root if root.get("message_id") else root["message"], language)
 
 
@@ -367,7 +367,7 @@ def check_first(info: graphene.ResolveInfo, first: int | None, most: int = PAGE_
 
 
 def _header_language(info: Any) -> str:
-    """The language of the caller's Accept-Language (English when it names none of the network's)."""
+    """The caller's language (``Context.caller_language``: Accept-Language, else English)."""
     return i18n.negotiate(i18n.accept_language(getattr(getattr(info, "context", None), "accept_language", None)))
 
 

@@ -80,11 +80,11 @@ class Context:
             self._profile_languages = asyncio.ensure_future(read())
         return await self._profile_languages
 
-    async def caller_language(self) -> str:
-        """The language to answer the caller in (userErrors): Accept-Language, then the
-        viewer's profile, then English. A header naming only languages the network has no
-        catalogue for falls through to the profile."""
-        return i18n.match(self.accepted_languages()) or i18n.negotiate(await self.profile_languages())
+    def caller_language(self) -> str:
+        """The language to answer the caller in (userErrors, argument errors): their
+        Accept-Language, else English. Not the profile's: these sentences show in the app beside
+        its own text, which is in the language the app asks for (and it costs no lookup)."""
+        return i18n.negotiate(self.accepted_languages())
 
     async def recipient_language(self) -> str:
         """The language to show the viewer's own notifications in: their profile's languages

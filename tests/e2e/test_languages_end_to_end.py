@@ -68,20 +68,24 @@ def test_a_french_app_gets_french_user_errors(stack, http, organizer):
     errors = {tuple(e["field"]): (e["message"], e["code"]) for e in body["data"]["outingCreate"]["userErrors"]}
     assert errors[("input", "startsAt")] == ("startsAt ne doit pas être dans le passé", "IN_THE_PAST")
     assert errors[("input", "endsAt")] == ("endsAt doit être après startsAt", "ENDS_BEFORE_START")
-    # The same request from an app that asks for nothing: English, as before.
-    body = post(http, CREATE, {"input": wrong}, organizer["token"]).json()
-    messages = {e["message"] for e in body["data"]["outingCreate"]["userErrors"]}
-    assert "startsAt must not be in the past" in messages
+    # An app asking for nothing, or for no language of the network, gets English as before
+    # (userErrors show inside the app, in the app's language, whatever the profile says).
+    for headers in (None, {"Accept-Language": "de-DE"}, {"Accept-Language": "en-GB"}):
+        body = post(http, CREATE, {"input": wrong}, organizer["token"], headers).json()
+        messages = {e["message"] for e in body["data"]["outingCreate"]["userErrors"]}
+        assert messages == {"startsAt must not be in the past", "endsAt must be after startsAt"}
 
 
-def test_user_errors_follow_the_profile_when_the_app_names_no_network_language(stack, http, gql, sign_up):
+def test_user_errors_of_a_service_and_of_the_gateway_are_both_translated(stack, http, gql, sign_up):
     member = sign_up("Minh")
-    speaks(gql, member, "vi")
     gone = gql(CREATE, {"input": proposal("Annulée", 48.85, 2.35)})["outingCreate"]["outing"]
     assert gql(CANCEL, {"id": gone["id"]})["outingCancel"]["userErrors"] == []
-    body = post(http, JOIN, {"id": gone["id"]}, member["token"], {"Accept-Language": "de"})
-    errors = body.json()["data"]["outingJoin"]["userErrors"]
+    body = post(http, JOIN, {"id": gone["id"]}, member["token"], {"Accept-Language": "vi-VN"}).json()
+    errors = body["data"]["outingJoin"]["userErrors"]
     assert [(e["message"], e["code"]) for e in errors] == [("Buổi đi chơi này đã bị hủy.", "CANCELLED")]
+    body = post(http, JOIN, {"id": "T3V0aW5nOm5vbmU="}, member["token"], {"Accept-Language": "bn"}).json()
+    errors = body["data"]["outingJoin"]["userErrors"]
+    assert [(e["message"], e["code"]) for e in errors] == [("এমন কোনো আউটিং নেই।", "NOT_FOUND")]
 
 
 def test_arabic_text_comes_back_byte_for_byte(stack, http, gql, sign_up):
