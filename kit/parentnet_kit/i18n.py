@@ -83,25 +83,25 @@ def tn(singular: str, plural: str, count: int, **params: Param) -> Message:
 # -- over the wire and in the store ----------------------------------------------------------
 def _encode(value: Param) -> Any:
     if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
+        return {"iso_datetime": value.isoformat()}
     if isinstance(value, date):
-        return {"$date": value.isoformat()}
+        return {"iso_date": value.isoformat()}
     return value
 
 
 def _decode(value: Any) -> Param:
     if isinstance(value, dict):
-        if "$datetime" in value:
-            return datetime.fromisoformat(value["$datetime"])
-        if "$date" in value:
-            return date.fromisoformat(value["$date"])
+        if "iso_datetime" in value:
+            return datetime.fromisoformat(value["iso_datetime"])
+        if "iso_date" in value:
+            return date.fromisoformat(value["iso_date"])
         return str(value)
     return value
 
 
 def wire(message: str) -> dict[str, Any]:
     """What travels over RPC and is stored for a sentence: ``{message}`` (English) and, for a
-    marked one, ``message_id``, ``params`` (JSON values; dates as ``{"$date": iso}``) and
+    marked one, ``message_id``, ``params`` (JSON values; dates as ``{"iso_date": iso}``) and
     ``message_plural`` when it has a plural."""
     shaped: dict[str, Any] = {"message": str(message)}
     if isinstance(message, Message):

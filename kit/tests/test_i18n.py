@@ -78,7 +78,7 @@ def test_numbers_and_dates_are_written_as_the_language_writes_them() -> None:
     assert i18n.render(long, "en") == "text must be at most 2,000 characters"
     assert i18n.render(long, "fr") == "text doit faire au plus 2\u202f000 caractères"
     day = i18n.wire(i18n.t("“{title}” on {day}: the rota changed.", title="École", day=date(2026, 12, 5)))
-    assert day["params"]["day"] == {"$date": "2026-12-05"}
+    assert day["params"]["day"] == {"iso_date": "2026-12-05"}
     assert i18n.render(day, "fr") == "« École » le 5 déc. 2026 : le planning a changé."
     assert i18n.render(day, "en") == "“École” on Dec 5, 2026: the rota changed."
 
