@@ -14,11 +14,13 @@ numbers and dates written as the locale writes them (Babel's CLDR data). User te
 parameter (a title, a name) goes in as it is: nothing is added around it, not even bidi controls,
 so Arabic or Bengali text comes back byte for byte.
 
-Catalogues: ``locales/<lang>/LC_MESSAGES/parentnet.po``, compiled to ``.mo`` with
-``pybabel compile -d kit/parentnet_kit/locales -D parentnet`` and committed (the images install the
-kit as it is; ``tests/test_i18n.py`` fails when a ``.mo`` is older than its ``.po``, when a marked
-msgid is missing from a catalogue or a catalogue holds one no code marks). Extraction:
-``pybabel extract -k t -k tn:1,2 ...`` (see the kit's README). English needs no catalogue.
+Catalogues: ``locales/<lang>/LC_MESSAGES/parentnet.po``, compiled to ``.mo`` and both committed
+(the images install the kit as it is, with no build step): ``python -m parentnet_kit.catalogues
+update`` extracts what the code marks (as ``pybabel extract -F locales/babel.cfg
+--no-default-keywords -k t -k tn:1,2`` would), merges it into every ``.po`` and compiles them (as
+``pybabel compile -D parentnet``); ``kit/tests/test_i18n.py`` fails when a marked msgid is missing
+from a catalogue, a catalogue holds one no code marks, or a ``.mo`` is not its ``.po`` compiled.
+English needs no catalogue: the msgids are English.
 
 Which language: ``negotiate`` takes lists of BCP 47 tags in order of preference (the caller's
 ``Accept-Language``, the member's profile ``languages``...) and returns the first one the
