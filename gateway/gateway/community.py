@@ -436,7 +436,7 @@ class CoopShiftOffer(graphene.Mutation):
         viewer = require_viewer(info)
         group_id = local_id(input["group_id"], "Group")
         if group_id is None or not await _in_group(info, group_id):
-            return _not_found("groupId", "group of yours")
+            return _not_found("groupId", t("group of yours"))
         fields = {k: v for k, v in input.items() if k not in ("group_id", "age_range", "location") and v is not None}
         if input.get("location") is not None:
             fields["location"] = {"lat": input["location"].lat, "lon": input["location"].lon}
@@ -478,7 +478,7 @@ class CoopShiftBook(graphene.Mutation):
         viewer = require_viewer(info)
         shift_id = local_id(input["shift_id"], "CoopShift")
         if shift_id is None or await load_shift(info, shift_id) is None:
-            return _not_found("shiftId", "shift")
+            return _not_found("shiftId", t("shift"))
         result = await info.context.rpc.call(
             "events", "coop_book", shift_id, viewer, input["children"], headers=info.context.once(info)
         )
@@ -508,7 +508,7 @@ class CoopBookingCancel(graphene.Mutation):
         viewer = require_viewer(info)
         booking_id = local_id(input["booking_id"], "CoopBooking")
         if booking_id is None:
-            return _not_found("bookingId", "booking")
+            return _not_found("bookingId", t("booking"))
         result = await info.context.rpc.call("events", "coop_cancel", booking_id, viewer)
         return {"booking": result["booking"], "user_errors": user_errors(result["errors"], ("input",))}
 
@@ -593,7 +593,7 @@ class TripCreate(graphene.Mutation):
         viewer = require_viewer(info)
         group_id = local_id(input["group_id"], "Group")
         if group_id is None or not await _in_group(info, group_id):
-            return _not_found("groupId", "group of yours")
+            return _not_found("groupId", t("group of yours"))
         fields = {k: enum_value(v) for k, v in input.items() if k != "group_id"}
         fields["meeting_location"] = {"lat": input["meeting_location"].lat, "lon": input["meeting_location"].lon}
         result = await info.context.rpc.call(
@@ -652,7 +652,7 @@ class TripJoin(graphene.Mutation):
         viewer = require_viewer(info)
         trip_id = await _trip_id(info, input["trip_id"])
         if trip_id is None:
-            return _not_found("tripId", "trip")
+            return _not_found("tripId", t("trip"))
         result = await info.context.rpc.call("events", "trip_join", trip_id, viewer, list(input["children"]))
         return await _trip_result(info, trip_id, result)
 
@@ -670,7 +670,7 @@ class TripVolunteer(graphene.Mutation):
         viewer = require_viewer(info)
         trip_id = await _trip_id(info, input["trip_id"])
         if trip_id is None:
-            return _not_found("tripId", "trip")
+            return _not_found("tripId", t("trip"))
         result = await info.context.rpc.call("events", "trip_volunteer", trip_id, viewer, input["date"])
         return await _trip_result(info, trip_id, result)
 
@@ -688,7 +688,7 @@ class TripSwapPropose(graphene.Mutation):
         viewer = require_viewer(info)
         trip_id = await _trip_id(info, input["trip_id"])
         if trip_id is None:
-            return _not_found("tripId", "trip")
+            return _not_found("tripId", t("trip"))
         result = await info.context.rpc.call(
             "events",
             "trip_swap_propose",

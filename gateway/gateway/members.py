@@ -668,7 +668,7 @@ async def _block(info: graphene.ResolveInfo, input: dict[str, Any], method: str)
     viewer = require_viewer(info)
     target = local_id(input["member_id"], "Member")
     if target is None:
-        return {"member": None, "user_errors": not_found("memberId", "member")}
+        return {"member": None, "user_errors": not_found("memberId", t("member"))}
     result = await info.context.rpc.call("members", method, viewer, target)
     if result["errors"]:
         return {"member": None, "user_errors": user_errors(result["errors"], ("input",))}
@@ -745,12 +745,12 @@ async def _membership_mutation(
     viewer = require_viewer(info)
     group_id = local_id(input["group_id"], "Group")
     if group_id is None:
-        return {"user_errors": not_found("groupId", "group")}
+        return {"user_errors": not_found("groupId", t("group"))}
     args: list[Any] = [viewer, group_id]
     if "member_id" in input:
         member_id = local_id(input["member_id"], "Member")
         if member_id is None:
-            return {"user_errors": not_found("memberId", "member")}
+            return {"user_errors": not_found("memberId", t("member"))}
         args.append(member_id)
     result = await info.context.rpc.call("members", method, *args, *extra)
     group = (await info.context.rpc.call("members", "get_groups", [group_id], viewer_id=viewer))[0]

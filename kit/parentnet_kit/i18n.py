@@ -8,9 +8,11 @@ A sentence is marked where it is written, with its parameters named::
 ``t`` and ``tn`` give a ``Message``: a ``str`` whose value is the English sentence, so a service
 that knows nothing of languages still writes English, and one that stores or sends it keeps its
 ``message_id`` (the msgid, English with ``{name}`` placeholders), the plural msgid if any and the
-``params`` beside it (``wire``). Whoever shows it to a person renders it again in that person's
-language (``render``): the catalogue's translation, its placeholders filled with the parameters,
-numbers and dates written as the locale writes them (Babel's CLDR data). User text given as a
+``params`` beside it (``wire``); a parameter may itself be a marked word (``t("No such
+{what}.", what=t("member"))``), written in the same language. Whoever shows it to a person
+renders it again in that person's language (``render``): the catalogue's translation, its
+placeholders filled with the parameters, numbers and dates written as the locale writes them
+(Babel's CLDR data). User text given as a
 parameter (a title, a name) goes in as it is: nothing is added around it, not even bidi controls,
 so Arabic or Bengali text comes back byte for byte.
 
@@ -33,7 +35,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from babel.core import negotiate_locale
 from babel.dates import format_date, format_datetime
@@ -45,8 +47,6 @@ LANGUAGES = ("en", "fr", "zh", "vi", "ar", "bn")
 DEFAULT = "en"
 DOMAIN = "parentnet"
 LOCALES = Path(__file__).resolve().parent / "locales"
-
-Param = str | int | float | date | datetime
 
 
 class Message(str):
@@ -70,6 +70,10 @@ class Message(str):
         return (Message, (self.message_id, self.params, self.plural))
 
 
+# What a placeholder may be filled with: numbers and dates are written as the language writes them.
+Param: TypeAlias = str | int | float | date | datetime | Message
+
+
 def t(message_id: str, **params: Param) -> Message:
     """Mark a sentence for translation: ``message_id`` is the English text with ``{name}``
     placeholders, ``params`` their values. Raises KeyError when a placeholder has no value."""
@@ -84,6 +88,8 @@ def tn(singular: str, plural: str, count: int, **params: Param) -> Message:
 
 # -- over the wire and in the store ----------------------------------------------------------
 def _encode(value: Param) -> Any:
+    if isinstance(value, Message):
+        return wire(value)
     if isinstance(value, datetime):
         return {"iso_datetime": value.isoformat()}
     if isinstance(value, date):
@@ -93,6 +99,9 @@ def _encode(value: Param) -> Any:
 
 def _decode(value: Any) -> Param:
     if isinstance(value, dict):
+        if "message_id" in value:
+            params = {name: _decode(v) for name, v in (value.get("params") or {}).items()}
+            return Message(value["message_id"], params, value.get("message_plural"))
         if "iso_datetime" in value:
             return datetime.fromisoformat(value["iso_datetime"])
         if "iso_date" in value:
@@ -139,6 +148,8 @@ def translations(language: str) -> NullTranslations:
 
 
 def _format(value: Param, language: str) -> str:
+    if isinstance(value, Message):  # a marked word or phrase inside a sentence: "No such {what}."
+        return _render(value.message_id, value.plural, value.params, language)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float):

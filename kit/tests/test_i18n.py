@@ -128,3 +128,10 @@ def test_a_sentence_marked_without_its_translation_is_found(tmp_path, monkeypatc
     found = catalogues.problems(tmp_path)
     assert any("'A sentence nobody translated yet.'" in p and "not in the catalogue" in p for p in found)
     assert any("no code marks it" in p for p in found)
+
+
+def test_a_marked_word_inside_a_sentence_is_translated_with_it() -> None:
+    shaped = orjson.loads(orjson.dumps(i18n.wire(i18n.t("No such {what}.", what=i18n.t("member")))))
+    assert shaped["message"] == "No such member."
+    assert i18n.render(shaped, "fr") == "Introuvable : membre."
+    assert i18n.render(shaped, "zh") == "找不到：成员。"
