@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from parentnet_kit.contract.rpc import EventsClient
+from parentnet_kit.i18n import t
 
 from . import calendar_ics
 from .common import require_viewer, user_errors_field
@@ -77,7 +78,7 @@ async def _group_of(info: graphene.ResolveInfo, input: dict[str, Any]) -> tuple[
         return None, []
     group_id = local_id(input["group_id"], "Group")
     if group_id is None or await info.context.group_role(group_id) is None:
-        error = {"field": ["input", "groupId"], "message": "No such group among yours.", "code": "NOT_FOUND"}
+        error = {"field": ["input", "groupId"], "message": t("No such group among yours."), "code": "NOT_FOUND"}
         return None, [error]
     return group_id, []
 

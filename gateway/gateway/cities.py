@@ -7,6 +7,8 @@ from typing import Any
 
 import graphene
 
+from parentnet_kit.i18n import t
+
 from . import open_cities
 from .common import City, GeoPoint, bad_input, require_viewer, user_errors, user_errors_field
 from .context import context_of
@@ -68,9 +70,9 @@ class CityQueries(graphene.ObjectType):
     ) -> list[dict[str, Any]]:
         require_viewer(info)
         if not 1 <= first <= 50:
-            raise bad_input(info, "first", "first must be between 1 and 50.")
+            raise bad_input(info, "first", t("first must be between 1 and 50."))
         if not text.strip() or len(text) > 100:
-            raise bad_input(info, "text", "text must be 1 to 100 characters.")
+            raise bad_input(info, "text", t("text must be 1 to 100 characters."))
         found = await context_of(info).members.search_gazetteer(text=text, country=country, first=first)
         if found["errors"]:
             error = found["errors"][0]

@@ -12,7 +12,9 @@ from typing import Any
 import graphene
 from graphql import GraphQLError
 
+from parentnet_kit import i18n
 from parentnet_kit.cities import City as CityData
+from parentnet_kit.i18n import t
 
 from . import ids, open_cities
 from .errors import Unauthenticated
@@ -118,7 +120,8 @@ def user_errors(errors: list[dict[str, Any]], prefix: tuple[str, ...] = ()) -> l
     return [
         {
             "field": [*prefix, *(camel(part) for seg in e["field"] for part in seg.split("."))],
-            "message": e["message"],
+            **i18n.wire(e["message"]),
+            **{k: e[k] for k in ("message_id", "params", "message_plural") if k in e},
             "code": error_code(e["code"]),
         }
         for e in errors
@@ -131,8 +134,21 @@ class UserError(graphene.ObjectType):
     field = graphene.List(
         graphene.NonNull(graphene.String), description="Path to the input field at fault, e.g. [input, title]."
     )
-    message = graphene.String(required=True, description="A sentence to show the user.")
+    message = graphene.String(
+        required=True,
+        description=(
+            "A sentence to show the user, in the caller's language: Accept-Language (over a websocket, "
+            "the connection_init payload's, else the handshake's), else English."
+        ),
+    )
     code = graphene.Field(UserErrorCode, required=True, description="Stable machine-readable code.")
+
+    @staticmethod
+    def resolve_message(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        if not root.get("message_id") and not isinstance(root.get("message"), i18n.Message):
+            return str(root["message"])
+        language = _header_language(info)
+        return i18n.render(root if root.get("message_id") else root["message"], language)
 
 
 def user_errors_field() -> graphene.List:
@@ -176,21 +192,9 @@ class CityName(graphene.ObjectType):
 
 
 def accepted_languages(info: graphene.ResolveInfo) -> list[str]:
-    """The request's Accept-Language tags, most preferred first (none over a websocket)."""
-    request = getattr(info.context, "request", None)
-    header = request.headers.get("accept-language", "") if request is not None else ""
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header.split(",")[:20]):
-        tag, _, params = part.strip().partition(";")
-        weight = 1.0
-        if params.strip().startswith("q="):
-            try:
-                weight = float(params.strip()[2:])
-            except ValueError:
-                weight = 0.0
-        if tag and tag != "*" and weight > 0:
-            ranked.append((-weight, index, tag.strip()))
-    return [tag for _, _, tag in sorted(ranked)]
+    """The caller's Accept-Language tags, most preferred first (over a websocket, the ones its
+    connection_init payload or handshake sent)."""
+    return i18n.accept_language(getattr(info.context, "accept_language", None))
 
 
 class City(graphene.ObjectType):
@@ -357,15 +361,24 @@ def check_first(info: graphene.ResolveInfo, first: int | None, most: int = PAGE_
     """A page size from 1 to ``most``; BAD_USER_INPUT naming ``name`` otherwise, explicit null included
     (the limits check a literal null as the default's cost, then it reaches here)."""
     if first is None or not PAGE_MIN <= first <= most:
-        raise bad_input(info, name, f"{name} must be between {PAGE_MIN} and {most}.")
+        raise bad_input(
+            info, name, t("{name} must be between {page_min} and {most}.", name=name, page_min=PAGE_MIN, most=most)
+        )
     return first
+
+
+def _header_language(info: Any) -> str:
+    """The caller's language (``Context.caller_language``: Accept-Language, else English)."""
+    return i18n.negotiate(i18n.accept_language(getattr(getattr(info, "context", None), "accept_language", None)))
 
 
 def bad_input(info: graphene.ResolveInfo, field: str, message: str) -> GraphQLError:
     """A query-argument mistake: a top-level error at this field's path, with
-    ``extensions = {code: BAD_USER_INPUT, field: <argument path, e.g. near.lat>}``."""
+    ``extensions = {code: BAD_USER_INPUT, field: <argument path, e.g. near.lat>}``. A marked
+    ``message`` (``i18n.t``) is written in the caller's Accept-Language."""
+    language = _header_language(info)
     return GraphQLError(
-        message,
+        i18n.render(message, language) if isinstance(message, i18n.Message) else message,
         nodes=info.field_nodes,
         path=info.path.as_list(),
         extensions={"code": "BAD_USER_INPUT", "field": field},
@@ -377,15 +390,15 @@ def argument_errors(info: graphene.ResolveInfo, errors: list[dict[str, Any]]) ->
     if errors:
         first = errors[0]
         field = ".".join(camel(part) for seg in first["field"] for part in seg.split("."))
-        raise bad_input(info, field, first["message"])
+        raise bad_input(info, field, i18n.render(first, _header_language(info)))
 
 
 def check_point(info: graphene.ResolveInfo, point: Any, name: str = "near") -> dict[str, float]:
     """A GeoPointInput as {lat, lon}; BAD_USER_INPUT naming ``<name>.lat``/``.lon`` outside the globe."""
     if not (math.isfinite(point.lat) and -90 <= point.lat <= 90):
-        raise bad_input(info, f"{name}.lat", f"{name}.lat must be between -90 and 90.")
+        raise bad_input(info, f"{name}.lat", t("{name}.lat must be between -90 and 90.", name=name))
     if not (math.isfinite(point.lon) and -180 <= point.lon <= 180):
-        raise bad_input(info, f"{name}.lon", f"{name}.lon must be between -180 and 180.")
+        raise bad_input(info, f"{name}.lon", t("{name}.lon must be between -180 and 180.", name=name))
     return {"lat": point.lat, "lon": point.lon}
 
 
@@ -394,7 +407,11 @@ RADIUS_MAX_KM = 100.0
 
 def check_radius(info: graphene.ResolveInfo, radius_km: float, name: str = "radiusKm") -> float:
     if not (math.isfinite(radius_km) and 0 < radius_km <= RADIUS_MAX_KM):
-        raise bad_input(info, name, f"{name} must be more than 0 and at most {RADIUS_MAX_KM:g}.")
+        raise bad_input(
+            info,
+            name,
+            t("{name} must be more than 0 and at most {radius_max_km}.", name=name, radius_max_km=RADIUS_MAX_KM),
+        )
     return radius_km
 
 
@@ -459,5 +476,5 @@ class NodeQueries(graphene.ObjectType):
     @staticmethod
     async def resolve_nodes(root: None, info: graphene.ResolveInfo, ids: list[str]) -> list[dict[str, Any] | None]:
         if len(ids) > NODES_MAX:
-            raise bad_input(info, "ids", f"ids takes at most {NODES_MAX} IDs.")
+            raise bad_input(info, "ids", t("ids takes at most {nodes_max} IDs.", nodes_max=NODES_MAX))
         return list(await asyncio.gather(*(load_node(info, global_id) for global_id in ids)))

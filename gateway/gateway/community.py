@@ -8,6 +8,8 @@ from typing import Any
 
 import graphene
 
+from parentnet_kit.i18n import t
+
 from . import ids
 from . import members as members_schema
 from .common import (
@@ -336,7 +338,9 @@ Group._meta.fields.update(
 
 
 def _not_found(field: str, what: str) -> dict[str, Any]:
-    return {"user_errors": [{"field": ["input", field], "message": f"No such {what}.", "code": "NOT_FOUND"}]}
+    return {
+        "user_errors": [{"field": ["input", field], "message": t("No such {what}.", what=what), "code": "NOT_FOUND"}]
+    }
 
 
 class GroupActivity(graphene.ObjectType):
@@ -432,7 +436,7 @@ class CoopShiftOffer(graphene.Mutation):
         viewer = require_viewer(info)
         group_id = local_id(input["group_id"], "Group")
         if group_id is None or not await _in_group(info, group_id):
-            return _not_found("groupId", "group of yours")
+            return _not_found("groupId", t("group of yours"))
         fields = {k: v for k, v in input.items() if k not in ("group_id", "age_range", "location") and v is not None}
         if input.get("location") is not None:
             fields["location"] = {"lat": input["location"].lat, "lon": input["location"].lon}
@@ -470,7 +474,7 @@ class CoopShiftBook(graphene.Mutation):
         viewer = require_viewer(info)
         shift_id = local_id(input["shift_id"], "CoopShift")
         if shift_id is None or await load_shift(info, shift_id) is None:
-            return _not_found("shiftId", "shift")
+            return _not_found("shiftId", t("shift"))
         result = (
             await context_of(info)
             .events.using(headers=info.context.once(info))
@@ -502,7 +506,7 @@ class CoopBookingCancel(graphene.Mutation):
         viewer = require_viewer(info)
         booking_id = local_id(input["booking_id"], "CoopBooking")
         if booking_id is None:
-            return _not_found("bookingId", "booking")
+            return _not_found("bookingId", t("booking"))
         result = await context_of(info).events.coop_cancel(booking_id=booking_id, member_id=viewer)
         return {"booking": result["booking"], "user_errors": user_errors(result["errors"], ("input",))}
 
@@ -529,14 +533,14 @@ class CoopFloorSet(graphene.Mutation):
         if group_id is None or await info.context.group_role(group_id) != "admin":
             return {
                 "user_errors": [
-                    {"field": ["input", "groupId"], "message": "Only the group's admins can.", "code": "FORBIDDEN"}
+                    {"field": ["input", "groupId"], "message": t("Only the group's admins can."), "code": "FORBIDDEN"}
                 ]
             }
         floor = input["floor_child_hours"]
         if not -100 <= floor <= 0:
             return {
                 "user_errors": [
-                    {"field": ["input", "floorChildHours"], "message": "from -100 to 0", "code": "OUT_OF_RANGE"}
+                    {"field": ["input", "floorChildHours"], "message": t("from -100 to 0"), "code": "OUT_OF_RANGE"}
                 ]
             }
         await context_of(info).events.coop_set_floor(group_id=group_id, floor_minutes=round(floor * 60))
@@ -587,7 +591,7 @@ class TripCreate(graphene.Mutation):
         viewer = require_viewer(info)
         group_id = local_id(input["group_id"], "Group")
         if group_id is None or not await _in_group(info, group_id):
-            return _not_found("groupId", "group of yours")
+            return _not_found("groupId", t("group of yours"))
         fields = {k: enum_value(v) for k, v in input.items() if k != "group_id"}
         fields["meeting_location"] = {"lat": input["meeting_location"].lat, "lon": input["meeting_location"].lon}
         result = (
@@ -648,7 +652,7 @@ class TripJoin(graphene.Mutation):
         viewer = require_viewer(info)
         trip_id = await _trip_id(info, input["trip_id"])
         if trip_id is None:
-            return _not_found("tripId", "trip")
+            return _not_found("tripId", t("trip"))
         result = await context_of(info).events.trip_join(
             trip_id=trip_id, member_id=viewer, children=list(input["children"])
         )
@@ -668,7 +672,7 @@ class TripVolunteer(graphene.Mutation):
         viewer = require_viewer(info)
         trip_id = await _trip_id(info, input["trip_id"])
         if trip_id is None:
-            return _not_found("tripId", "trip")
+            return _not_found("tripId", t("trip"))
         result = await context_of(info).events.trip_volunteer(trip_id=trip_id, member_id=viewer, date=input["date"])
         return await _trip_result(info, trip_id, result)
 
@@ -686,7 +690,7 @@ class TripSwapPropose(graphene.Mutation):
         viewer = require_viewer(info)
         trip_id = await _trip_id(info, input["trip_id"])
         if trip_id is None:
-            return _not_found("tripId", "trip")
+            return _not_found("tripId", t("trip"))
         result = (
             await context_of(info)
             .events.using(headers=info.context.once(info))

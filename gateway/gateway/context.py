@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from parentnet_kit import i18n
 from parentnet_kit.contract.rpc import (
     EventsClient,
     ListingsClient,
@@ -73,6 +74,10 @@ class Context:
     refresh_viewer_after: float | None = None
     # The request's Idempotency-Key header, if the client sent one.
     idempotency_key: str | None = None
+    # The caller's Accept-Language: the request's header, or over a websocket the one its
+    # connection_init payload or handshake sent (ws.py). None: read it from ``request``.
+    accept_language: str | None = None
+    _profile_languages: asyncio.Future[list[str]] | None = field(default=None, init=False)
     _viewer: asyncio.Future[dict[str, Any]] | None = field(default=None, init=False)
     _viewer_at: float = field(default=0.0, init=False)
 
@@ -82,6 +87,37 @@ class Context:
         self.members = MembersClient(self.rpc)
         self.listings = ListingsClient(self.rpc)
         self.search = SearchClient(self.rpc)
+        if self.accept_language is None and self.request is not None:
+            self.accept_language = self.request.headers.get("accept-language")
+
+    def accepted_languages(self) -> list[str]:
+        """The caller's Accept-Language tags, most preferred first."""
+        return i18n.accept_language(self.accept_language)
+
+    async def profile_languages(self) -> list[str]:
+        """The signed-in viewer's profile ``languages`` (none when signed out or unknown); one
+        member lookup per request, shared with the page's own (the member loader)."""
+        if self.viewer_id is None:
+            return []
+        if self._profile_languages is None:
+
+            async def read() -> list[str]:
+                member = await self.loaders.member.load(self.viewer_id)
+                return list((member or {}).get("languages") or [])
+
+            self._profile_languages = asyncio.ensure_future(read())
+        return await self._profile_languages
+
+    def caller_language(self) -> str:
+        """The language to answer the caller in (userErrors, argument errors): their
+        Accept-Language, else English. Not the profile's: these sentences show in the app beside
+        its own text, which is in the language the app asks for (and it costs no lookup)."""
+        return i18n.negotiate(self.accepted_languages())
+
+    async def recipient_language(self) -> str:
+        """The language to show the viewer's own notifications in: their profile's languages
+        first (what they chose to read), then Accept-Language, then English."""
+        return i18n.negotiate(await self.profile_languages(), self.accepted_languages())
 
     def once(self, info: Any) -> dict[str, str] | None:
         """The RPC headers that make a retried creation find what the first try made: the

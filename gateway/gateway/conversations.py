@@ -1185,9 +1185,9 @@ class ConversationSubscriptions(graphene.ObjectType):
             if data.get("scope") == "city":
                 return data.get("city") == city
             where = data.get("cell") or {}
-            return bool(cell and "lat" in where) and haversine_km(
-                where["lat"], where["lon"], cell["lat"], cell["lon"]
-            ) <= float(data.get("radius_km", 0))
+            if cell is None or "lat" not in where:
+                return False
+            return haversine_km(where["lat"], where["lon"], cell["lat"], cell["lon"]) <= float(data.get("radius_km", 0))
 
         async for event in ctx.feed.listen("question_asked", reaches):
             view = (await ctx.rpc.call(SERVICE, "get_questions", [event["aggregate_id"]], viewer, city, cell))[0]

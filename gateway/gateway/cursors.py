@@ -28,6 +28,8 @@ from typing import Any
 
 import graphene
 
+from parentnet_kit.i18n import t
+
 from .common import bad_input
 
 
@@ -86,14 +88,17 @@ def decode(
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         name, print_, position = json.loads(raw)
     except (ValueError, TypeError, binascii.Error, UnicodeError):
-        raise bad_input(info, argument, f"{argument} is not a cursor from this list.") from None
+        raise bad_input(info, argument, t("{argument} is not a cursor from this list.", argument=argument)) from None
     if name != list_name(info) or not valid(position):
-        raise bad_input(info, argument, f"{argument} is not a cursor from this list.")
+        raise bad_input(info, argument, t("{argument} is not a cursor from this list.", argument=argument))
     if print_ != fingerprint(arguments):
         raise bad_input(
             info,
             argument,
-            f"{argument} was made by this list with other arguments; start again without {argument}.",
+            t(
+                "{argument} was made by this list with other arguments; start again without {argument}.",
+                argument=argument,
+            ),
         )
     return position
 

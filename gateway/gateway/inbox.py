@@ -13,6 +13,7 @@ from typing import Any
 
 import graphene
 
+from parentnet_kit import i18n
 from parentnet_kit.contract.rpc import InboxApi, ModerationClient
 
 from . import cursors, ids
@@ -84,7 +85,13 @@ class Notification(graphene.ObjectType):
         description="outing_changed, outing_cancelled, waitlist_promoted, listing_matched, ...",
         deprecation_reason="Use type, an enum of the same values in upper case. Deprecated 2026-11-30.",
     )
-    message = graphene.String(required=True, description="A sentence to show as it is.")
+    message = graphene.String(
+        required=True,
+        description=(
+            "A sentence to show as it is, in your language: your profile's languages first, then "
+            "Accept-Language, then English (notifications from before translations: as first written)."
+        ),
+    )
     read = graphene.Boolean(required=True, description="True once marked read.")
     created_at = graphene.DateTime(required=True, description="When it happened.")
     subject = graphene.Field(Node, description="What it is about (an Outing, a Listing...); null if gone or hidden.")
@@ -96,6 +103,13 @@ class Notification(graphene.ObjectType):
     @staticmethod
     def resolve_type(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return root["kind"] if root["kind"] in _KNOWN else "other"
+
+    @staticmethod
+    async def resolve_message(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        if not root.get("message_id"):
+            return str(root.get("message", ""))
+        ctx: Context = info.context
+        return i18n.render(root, await ctx.recipient_language())
 
     @staticmethod
     def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:

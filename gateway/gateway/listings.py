@@ -8,6 +8,7 @@ from typing import Any
 import graphene
 
 from parentnet_kit import contracts
+from parentnet_kit.i18n import t
 
 from . import cursors, ids, open_cities
 from . import members as members_schema
@@ -415,7 +416,9 @@ class ListingQueries(graphene.ObjectType):
     ) -> dict[str, Any]:
         ctx: Context = info.context
         if await open_cities.DIRECTORY.get(city) is None:
-            raise bad_input(info, "city", f"city must be a city slug, as in cities; {city!r} is not one.")
+            raise bad_input(
+                info, "city", t("city must be a city slug, as in cities; {city} is not one.", city=repr(city))
+            )
         shape = {"city": city, "kind": enum_value(kind), "language": language}
         groups = list((await ctx.viewer_context())["groups"])
 
@@ -431,7 +434,7 @@ class ListingQueries(graphene.ObjectType):
             has_next = page["has_next_page"]
         else:
             if after is not None:
-                raise bad_input(info, "after", "Give after (with first) or before (with last), not both.")
+                raise bad_input(info, "after", t("Give after (with first) or before (with last), not both."))
             last = check_first(info, last, name="last")
             rank = cursors.decode(info, before, shape, cursors.is_count, "before")
             end = rank - 1 if rank is not None else (await contacts_page(1, 0))["total"]
@@ -518,7 +521,9 @@ def _listing_mutation(method: str, doc: str, *extra: Any) -> type[graphene.Mutat
         if listing_id is None or await load_listing(info, listing_id) is None:
             return {
                 "listing": None,
-                "user_errors": [{"field": ["input", "listingId"], "message": "No such listing.", "code": "NOT_FOUND"}],
+                "user_errors": [
+                    {"field": ["input", "listingId"], "message": t("No such listing."), "code": "NOT_FOUND"}
+                ],
             }
         if method == "reserve_listing":
             result = await ctx.listings.reserve_listing(
@@ -599,7 +604,7 @@ class ContactCreate(graphene.Mutation):
         if "group_id" in fields:
             group_id = local_id(fields["group_id"], "Group")
             if group_id is None or await ctx.group_role(group_id) is None:
-                message = "Choose a group you are a member of."
+                message = t("Choose a group you are a member of.")
                 return {
                     "contact": None,
                     "user_errors": [{"field": ["input", "groupId"], "message": message, "code": "NOT_MEMBER"}],
@@ -630,7 +635,9 @@ class ContactRecommend(graphene.Mutation):
         if contact_id is None or await load_contact(info, contact_id) is None:
             return {
                 "contact": None,
-                "user_errors": [{"field": ["input", "contactId"], "message": "No such contact.", "code": "NOT_FOUND"}],
+                "user_errors": [
+                    {"field": ["input", "contactId"], "message": t("No such contact."), "code": "NOT_FOUND"}
+                ],
             }
         result = await context_of(info).listings.recommend_contact(contact_id=contact_id, member_id=viewer)
         return {"contact": as_contact(result["contact"]), "user_errors": user_errors(result["errors"], ("input",))}

@@ -8,6 +8,8 @@ from typing import Any
 
 import graphene
 
+from parentnet_kit.i18n import t
+
 from . import cursors, ids, open_cities
 from .common import (
     NODE_LOADERS,
@@ -102,7 +104,7 @@ def local_id(global_id: Any, type_name: str) -> str | None:
 
 
 def not_found(field: str, what: str) -> list[dict[str, Any]]:
-    return [{"field": ["input", field], "message": f"No such {what}.", "code": "NOT_FOUND"}]
+    return [{"field": ["input", field], "message": t("No such {what}.", what=what), "code": "NOT_FOUND"}]
 
 
 class Child(graphene.ObjectType):
@@ -454,7 +456,9 @@ class MemberQueries(graphene.ObjectType):
     ) -> dict[str, Any]:
         ctx: Context = info.context
         if city is not None and await open_cities.DIRECTORY.get(city) is None:
-            raise bad_input(info, "city", f"city must be a city slug, as in cities; {city!r} is not one.")
+            raise bad_input(
+                info, "city", t("city must be a city slug, as in cities; {city} is not one.", city=repr(city))
+            )
         first = check_first(info, first)
         shape = {"city": city}
         start = service_after(info, after, shape, cursors.is_key)
@@ -667,7 +671,7 @@ async def _block(info: graphene.ResolveInfo, input: dict[str, Any], method: str)
     viewer = require_viewer(info)
     target = local_id(input["member_id"], "Member")
     if target is None:
-        return {"member": None, "user_errors": not_found("memberId", "member")}
+        return {t("member"): None, "user_errors": not_found("memberId", t("member"))}
     members = context_of(info).members
     change = members.block if method == "block" else members.unblock
     result = await change(blocker_id=viewer, member_id=target)
@@ -751,12 +755,12 @@ async def _membership_mutation(
     viewer = require_viewer(info)
     group_id = local_id(input["group_id"], "Group")
     if group_id is None:
-        return {"user_errors": not_found("groupId", "group")}
+        return {"user_errors": not_found("groupId", t("group"))}
     member_id = None
     if "member_id" in input:
         member_id = local_id(input["member_id"], "Member")
         if member_id is None:
-            return {"user_errors": not_found("memberId", "member")}
+            return {"user_errors": not_found("memberId", t("member"))}
     members = context_of(info).members
     if method == "join_group":
         result = await members.join_group(member_id=viewer, group_id=group_id)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import graphene
 
 from parentnet_kit.contracts import OUTING_CATEGORIES
+from parentnet_kit.i18n import t
 
 from . import cursors, ids, scalars
 from . import members as members_schema
@@ -559,7 +560,7 @@ def outing_fields(input: dict[str, Any]) -> dict[str, Any]:
 
 
 def not_found(field: str) -> list[dict[str, Any]]:
-    return [{"field": ["input", field], "message": "No such outing.", "code": "NOT_FOUND"}]
+    return [{"field": ["input", field], "message": t("No such outing."), "code": "NOT_FOUND"}]
 
 
 class OutingCreate(graphene.Mutation):
@@ -579,7 +580,7 @@ class OutingCreate(graphene.Mutation):
             group_id = members_schema.local_id(input["group_id"], "Group")
             group = await ctx.loaders.group.load(group_id) if group_id else None
             if group is None or await ctx.group_role(group_id) is None:
-                message = "Choose a group you are a member of."
+                message = t("Choose a group you are a member of.")
                 return {
                     "outing": None,
                     "user_errors": [{"field": ["input", "groupId"], "message": message, "code": "NOT_MEMBER"}],

@@ -43,6 +43,7 @@ from starlette.responses import Response
 
 from parentnet_kit import picture_store
 from parentnet_kit import pictures as processing
+from parentnet_kit.i18n import t
 
 from . import ids
 from .common import NODE_LOADERS, NODE_TYPES, Node, enum, parse_time, require_viewer, user_errors, user_errors_field
@@ -312,11 +313,11 @@ async def _subject(
     """(type name, raw id, the subject, userErrors) for a subject ID the viewer may change."""
     decoded = ids.from_global_id(global_id) if isinstance(global_id, str) else None
     if decoded is None or decoded[0] not in SUBJECTS:
-        return "", "", None, _error(field, "Give the ID of an outing, listing, group or member.", "NOT_FOUND")
+        return "", "", None, _error(field, t("Give the ID of an outing, listing, group or member."), "NOT_FOUND")
     type_name, subject_id = decoded
     subject = await _visible_subject(info.context, type_name, subject_id)
     if subject is None:
-        return type_name, subject_id, None, _error(field, f"No such {type_name.lower()}.", "NOT_FOUND")
+        return type_name, subject_id, None, _error(field, t("No such {value}.", value=type_name.lower()), "NOT_FOUND")
     return type_name, subject_id, subject, []
 
 
@@ -363,7 +364,7 @@ class PictureAdd(graphene.Mutation):
             return {"picture": None, "user_errors": errors}
         refusal, admin = await _owner_refusal(ctx, type_name, subject)
         if refusal is not None:
-            message = f"Only the {type_name.lower()}'s owner can add pictures to it."
+            message = t("Only the {value}'s owner can add pictures to it.", value=type_name.lower())
             return {"picture": None, "user_errors": _error("subjectId", message, refusal)}
         upload: UploadedFile = input["file"]
         try:
@@ -422,7 +423,7 @@ class PictureRemove(graphene.Mutation):
         ctx: Context = info.context
         viewer = require_viewer(info)
         named = _picture_id(input["picture_id"])
-        not_found = _error("pictureId", "No such picture.", "NOT_FOUND")
+        not_found = _error("pictureId", t("No such picture."), "NOT_FOUND")
         if named is None:
             return {"user_errors": not_found}
         type_name, subject_id, picture_id = named
@@ -431,7 +432,7 @@ class PictureRemove(graphene.Mutation):
             return {"user_errors": not_found}
         refusal, admin = await _owner_refusal(ctx, type_name, subject)
         if refusal is not None:
-            message = f"Only the {type_name.lower()}'s owner can remove its pictures."
+            message = t("Only the {value}'s owner can remove its pictures.", value=type_name.lower())
             return {"user_errors": _error("pictureId", message, refusal)}
         kind, service = SUBJECTS[type_name]
         result = await picture_owner(ctx.rpc, service).picture_remove(

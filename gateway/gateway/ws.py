@@ -1,7 +1,8 @@
 """GraphQL over WebSocket with the ``graphql-transport-ws`` protocol (the one Apollo Client,
 urql and graphql-ws speak), on the same path as HTTP.
 
-Messages: connection_init (its payload may carry ``Authorization: Bearer <token>``) →
+Messages: connection_init (its payload may carry ``Authorization: Bearer <token>`` and
+``Accept-Language``, else the handshake's header is used) →
 connection_ack; ping/pong; subscribe {id, payload} → next* → complete; complete from the
 client stops an operation. Protocol faults close the socket with the protocol's codes.
 Queries and mutations may be sent too: they answer once, then complete.
@@ -61,6 +62,7 @@ class Connection:
         self.acked = False
         self.viewer_id: str | None = None
         self.session_id: str | None = None
+        self.accept_language: str | None = None
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.send_lock = asyncio.Lock()
 
@@ -163,6 +165,10 @@ class Connection:
             raise Closed(1011, "Sign-in check unavailable") from None
         if viewer is not None:
             self.viewer_id, self.session_id = viewer.member_id, viewer.session_id
+        language = None
+        if isinstance(payload, dict):
+            language = payload.get("Accept-Language") or payload.get("accept-language")
+        self.accept_language = language if isinstance(language, str) else self.socket.headers.get("accept-language")
         self.acked = True
         await self.send({"type": "connection_ack"})
 
@@ -187,6 +193,7 @@ class Connection:
             authenticator=self.authenticator,
             feed=self.feed,
             refresh_viewer_after=VIEWER_REFRESH_SECONDS,
+            accept_language=self.accept_language,
         )
         # The same steps and budget as over HTTP: size, limits, variables, cost.
         variables, operation_name = payload.get("variables"), payload.get("operationName")

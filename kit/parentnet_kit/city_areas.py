@@ -24,6 +24,7 @@ from collections.abc import Iterable
 
 from .cities import City
 from .geo import haversine_km
+from .i18n import t
 
 RADIUS_MIN_KM = 15.0
 RADIUS_MAX_KM = 60.0
@@ -64,20 +65,33 @@ def belongs(named: City | None, lat: float, lon: float, candidates: Iterable[Cit
     if named is not None:
         if contains(named, lat, lon):
             return named, None
-        distance = haversine_km(lat, lon, named.lat, named.lon)
+        distance = round(haversine_km(lat, lon, named.lat, named.lon))
         other = city_at(lat, lon, pool)
-        where = f"; it is in {other.name} ({other.slug})" if other is not None else ""
-        return None, (
-            f"location is {distance:.0f} km from the centre of {named.name}, outside its area "
-            f"({named.radius_km:g} km){where}"
+        if other is not None:
+            return None, t(
+                "location is {distance} km from the centre of {city}, outside its area ({radius_km} km); "
+                "it is in {other} ({slug})",
+                distance=distance,
+                city=named.name,
+                radius_km=named.radius_km,
+                other=other.name,
+                slug=other.slug,
+            )
+        return None, t(
+            "location is {distance} km from the centre of {city}, outside its area ({radius_km} km)",
+            distance=distance,
+            city=named.name,
+            radius_km=named.radius_km,
         )
     city = city_at(lat, lon, pool)
     if city is not None:
         return city, None
     near = nearest(lat, lon, pool)
     if near is None:
-        return None, "location is in no open city of the network"
-    return None, (
-        f"location is in no open city's area; the nearest is {near[0].name}, {near[1]:.0f} km away: "
-        "ask a network admin to open your city"
+        return None, t("location is in no open city of the network")
+    return None, t(
+        "location is in no open city's area; the nearest is {city}, {distance} km away: "
+        "ask a network admin to open your city",
+        city=near[0].name,
+        distance=round(near[1]),
     )

@@ -1,11 +1,14 @@
 """A problem with one input field, as every service reports it (the gateway turns it into
-``userErrors { field message code }``, camel-casing the path)."""
+``userErrors { field message code }``, camel-casing the path, and writes the message in the
+caller's language from its ``message_id`` and ``params``: ``parentnet_kit.i18n``)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from .i18n import t, wire
 
 # A BCP 47 language tag as the services accept it: "fr", "en-GB", "zh-Hant".
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -18,11 +21,13 @@ class FieldError:
     code: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": list(self.field), "message": self.message, "code": self.code}
+        """``{field: [str], message: English, code, message_id?, params?, message_plural?}``: the
+        last three when the message was marked (``i18n.t``), for the gateway to translate."""
+        return {"field": list(self.field), **wire(self.message), "code": self.code}
 
 
 def field_error(field: tuple[str, ...], message: str, code: str) -> dict[str, Any]:
-    """A ``FieldError`` as the services return it over RPC."""
+    """A ``FieldError`` as the services return it over RPC (``FieldError.to_dict``)."""
     return FieldError(field, message, code).to_dict()
 
 
@@ -33,11 +38,13 @@ def text(raw: dict[str, Any], name: str, limit: int, errors: list[FieldError], r
     if value is None:
         value = ""
     if not isinstance(value, str):
-        errors.append(FieldError((name,), f"{name} must be text", "INVALID"))
+        errors.append(FieldError((name,), t("{name} must be text", name=name), "INVALID"))
         return ""
     value = value.strip()
     if required and not value:
-        errors.append(FieldError((name,), f"{name} must not be empty", "REQUIRED"))
+        errors.append(FieldError((name,), t("{name} must not be empty", name=name), "REQUIRED"))
     elif len(value) > limit:
-        errors.append(FieldError((name,), f"{name} must be at most {limit} characters", "TOO_LONG"))
+        errors.append(
+            FieldError((name,), t("{name} must be at most {limit} characters", name=name, limit=limit), "TOO_LONG")
+        )
     return value

@@ -40,6 +40,7 @@ from pymongo.errors import DuplicateKeyError
 
 from .clock import aware
 from .envelope import Event
+from .i18n import wire
 from .lookups import by_ids
 from .outbox import AggregateStore, ConcurrencyConflict
 from .sequences import Sequences
@@ -90,7 +91,9 @@ class Inbox:
     def notify(
         self, recipient_id: str, key: str, kind: str, message: str, subject: dict[str, Any], city: str | None = None
     ) -> bool:
-        """Tell ``recipient_id`` once per ``key``; False when they were told already."""
+        """Tell ``recipient_id`` once per ``key``; False when they were told already. A ``message``
+        marked with ``i18n.t`` is stored with its ``message_id`` and ``params`` beside the English,
+        so that it is shown in the recipient's language."""
         notification_id = hashlib.sha256(f"{recipient_id}|{key}".encode()).hexdigest()[:32]
         if self.store.get(notification_id) is not None:
             return False  # told already: no index entry for nothing
@@ -106,7 +109,7 @@ class Inbox:
             "version": 1,
             "recipient_id": recipient_id,
             "kind": kind,
-            "message": message,
+            **wire(message),
             "subject": subject,
             "read": False,
             "created_at": now,
@@ -238,12 +241,14 @@ class Inbox:
 
 
 def view(state: dict[str, Any]) -> dict[str, Any]:
+    """A notification as read and published: ``{id, recipient_id, kind, message (English),
+    message_id?, params?, message_plural?, subject, read, created_at (ISO, ms, Z)}``."""
     created = aware(state["created_at"])
     return {
         "id": state["_id"],
         "recipient_id": state["recipient_id"],
         "kind": state["kind"],
-        "message": state["message"],
+        **{k: state[k] for k in ("message", "message_id", "params", "message_plural") if k in state},
         "subject": dict(state["subject"]),
         "read": state.get("read", False),
         "created_at": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),

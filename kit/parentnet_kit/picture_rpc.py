@@ -17,6 +17,7 @@ from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
 from .fields import field_error
+from .i18n import t
 from .nameko_rpc import once_id, rpc
 from .picture_store import PictureStore
 
@@ -54,12 +55,14 @@ class PictureEntrypoints:
 
     def _refused(self, kind: str, subject_id: str, actor_id: str, actor_is_admin: bool) -> list[dict[str, Any]]:
         if kind not in self.picture_kinds:
-            return [field_error(("subject_id",), f"{kind!r} has no pictures here", "INVALID")]
+            return [field_error(("subject_id",), t("{kind} has no pictures here", kind=repr(kind)), "INVALID")]
         code = self.picture_refusal(kind, subject_id, actor_id, bool(actor_is_admin))
         if code == "NOT_FOUND":
-            return [field_error(("subject_id",), f"No such {kind}.", "NOT_FOUND")]
+            return [field_error(("subject_id",), t("No such {kind}.", kind=kind), "NOT_FOUND")]
         if code is not None:
-            return [field_error(("subject_id",), f"Only the {kind}'s owner can change its pictures.", code)]
+            return [
+                field_error(("subject_id",), t("Only the {kind}'s owner can change its pictures.", kind=kind), code)
+            ]
         return []
 
     @rpc
@@ -91,7 +94,7 @@ class PictureEntrypoints:
         if errors:
             return {"removed": False, "errors": errors}
         if not self.pictures.remove(f"{kind}:{subject_id}", picture_id):
-            return {"removed": False, "errors": [field_error(("picture_id",), "No such picture.", "NOT_FOUND")]}
+            return {"removed": False, "errors": [field_error(("picture_id",), t("No such picture."), "NOT_FOUND")]}
         return {"removed": True, "errors": []}
 
     @rpc

@@ -40,6 +40,7 @@ from pymongo.errors import DuplicateKeyError
 
 from . import pictures
 from .fields import field_error
+from .i18n import t
 from .lookups import by_ids
 
 PER_SUBJECT = int(os.environ.get("PICTURES_PER_SUBJECT", "8"))
@@ -75,7 +76,7 @@ class PictureStore:
             return {"picture": None, "errors": [field_error(("file",), str(exc), "INVALID")]}
         slot = self._take_slot(subject, picture_id)
         if slot is None:
-            message = f"A subject has at most {self.per_subject} pictures: remove one first."
+            message = t("A subject has at most {per_subject} pictures: remove one first.", per_subject=self.per_subject)
             return {"picture": None, "errors": [field_error(("subject_id",), message, "TOO_MANY")]}
         for variant in decoded:
             with contextlib.suppress(DuplicateKeyError):

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from .i18n import t
+
 # What members may send, by Pillow's format name, and what they are served as.
 ACCEPTED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 # Variants, largest first: each is the picture fitted within a square of that many pixels,
@@ -68,9 +70,11 @@ def process(data: bytes, limits: Limits = Limits()) -> list[Variant]:
     Opaque pictures become JPEG; pictures with transparency become WebP (with alpha). An
     animated picture keeps its first frame. Raises ``PictureRefused``."""
     if not data:
-        raise PictureRefused("REQUIRED", "The file is empty.")
+        raise PictureRefused("REQUIRED", t("The file is empty."))
     if len(data) > limits.max_bytes:
-        raise PictureRefused("TOO_LARGE", f"The file is larger than {limits.max_bytes // (1024 * 1024)} MB.")
+        raise PictureRefused(
+            "TOO_LARGE", t("The file is larger than {megabytes} MB.", megabytes=limits.max_bytes // (1024 * 1024))
+        )
     image = _open(data, limits)
     image = _upright_pixels(image)
     variants: list[Variant] = []
@@ -85,7 +89,7 @@ def process(data: bytes, limits: Limits = Limits()) -> list[Variant]:
 
 def _open(data: bytes, limits: Limits) -> Image.Image:
     """The picture, decoded, after its header passed the bounds. Raises ``PictureRefused``."""
-    not_an_image = PictureRefused("NOT_AN_IMAGE", "The file is not a JPEG, PNG or WebP picture.")
+    not_an_image = PictureRefused("NOT_AN_IMAGE", t("The file is not a JPEG, PNG or WebP picture."))
     try:
         with warnings.catch_warnings():
             # Pillow warns past its own MAX_IMAGE_PIXELS and raises past twice that; ours is lower.
@@ -97,7 +101,12 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
             if width * height > limits.max_pixels:
                 raise PictureRefused(
                     "TOO_LARGE",
-                    f"The picture is {width} x {height} pixels: at most {limits.max_pixels // 1_000_000} megapixels.",
+                    t(
+                        "The picture is {width} x {height} pixels: at most {megapixels} megapixels.",
+                        width=str(width),
+                        height=str(height),
+                        megapixels=limits.max_pixels // 1_000_000,
+                    ),
                 )
             if image.format == "JPEG":
                 # Decode a big JPEG at 1/2, 1/4 or 1/8 scale when that still covers the largest size.
@@ -106,7 +115,7 @@ def _open(data: bytes, limits: Limits) -> Image.Image:
             image.seek(0)
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        message = f"The picture has more than {limits.max_pixels // 1_000_000} megapixels."
+        message = t("The picture has more than {megapixels} megapixels.", megapixels=limits.max_pixels // 1000000)
         raise PictureRefused("TOO_LARGE", message) from None
     except PictureRefused:
         raise

@@ -41,6 +41,7 @@ from parentnet_kit import cells
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
+from parentnet_kit.i18n import t
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict
 from parentnet_kit.publisher import EventPublisher
@@ -106,36 +107,36 @@ class Coop:
         errors: list[dict[str, Any]] = []
         city = domain.cities.get(raw.get("city") or "")
         if city is None:
-            errors.append(error(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
+            errors.append(error(("city",), t("city is not one of the network's cities"), "UNKNOWN_CITY"))
         zone = domain.ZoneInfo(city.time_zone) if city else UTC
         starts = domain.parse_local_time(raw.get("starts_at"), zone)
         ends = domain.parse_local_time(raw.get("ends_at"), zone)
         if starts is None:
-            errors.append(error(("starts_at",), "startsAt must be a date and time", "INVALID"))
+            errors.append(error(("starts_at",), t("startsAt must be a date and time"), "INVALID"))
         elif starts < now:
-            errors.append(error(("starts_at",), "startsAt must not be in the past", "IN_THE_PAST"))
+            errors.append(error(("starts_at",), t("startsAt must not be in the past"), "IN_THE_PAST"))
         if ends is None or (starts and ends and not timedelta(minutes=15) <= ends - starts <= timedelta(hours=12)):
-            errors.append(error(("ends_at",), "a shift lasts 15 minutes to 12 hours", "OUT_OF_RANGE"))
+            errors.append(error(("ends_at",), t("a shift lasts 15 minutes to 12 hours"), "OUT_OF_RANGE"))
         places = raw.get("places")
         if isinstance(places, bool) or not isinstance(places, int) or not 1 <= places <= 12:
-            errors.append(error(("places",), "places must be 1 to 12 children", "OUT_OF_RANGE"))
+            errors.append(error(("places",), t("places must be 1 to 12 children"), "OUT_OF_RANGE"))
         age_min, age_max = raw.get("age_min"), raw.get("age_max")
         for name, value in (("age_min", age_min), ("age_max", age_max)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 12):
-                errors.append(error((name,), f"{name} must be 0 to 12 years", "OUT_OF_RANGE"))
+                errors.append(error((name,), t("{name} must be 0 to 12 years", name=name), "OUT_OF_RANGE"))
         location = raw.get("location")
         area = None
         if location is not None:
             point = domain._coordinate(location, [])
             if point is None:
-                errors.append(error(("location",), "location must have lat and lon", "INVALID"))
+                errors.append(error(("location",), t("location must have lat and lon"), "INVALID"))
             else:
                 # Only a fixed ~1 km area of where the host lives (their city in protected
                 # mode) is ever kept, shown or indexed: the point itself is not stored.
                 area = cells.placement(point, city.slug, protected).to_dict() if city else None
         note = raw.get("place_note") or ""
         if not isinstance(note, str) or len(note) > 300:
-            errors.append(error(("place_note",), "placeNote is at most 300 characters", "TOO_LONG"))
+            errors.append(error(("place_note",), t("placeNote is at most 300 characters"), "TOO_LONG"))
         if errors:
             return {"shift": None, "errors": errors}
         assert starts is not None and ends is not None and city is not None
@@ -259,13 +260,13 @@ class Coop:
                 return self._outcome(known)
         shift = self.shifts.find_one({"_id": shift_id})
         if shift is None:
-            return {"booking": None, "errors": [error(("shift_id",), "No such shift.", "NOT_FOUND")]}
+            return {"booking": None, "errors": [error(("shift_id",), t("No such shift."), "NOT_FOUND")]}
         if shift["host_id"] == member_id:
-            return {"booking": None, "errors": [error(("shift_id",), "You host this shift.", "OWN_SHIFT")]}
+            return {"booking": None, "errors": [error(("shift_id",), t("You host this shift."), "OWN_SHIFT")]}
         if shift["status"] != "open" or _aware(shift["starts_at"]) <= datetime.now(UTC):
-            return {"booking": None, "errors": [error(("shift_id",), "This shift is closed.", "CLOSED")]}
+            return {"booking": None, "errors": [error(("shift_id",), t("This shift is closed."), "CLOSED")]}
         if isinstance(children, bool) or not isinstance(children, int) or not 1 <= children <= shift["places"]:
-            message = f"children must be 1 to {shift['places']}"
+            message = t("children must be 1 to {places}", places=shift["places"])
             return {"booking": None, "errors": [error(("children",), message, "OUT_OF_RANGE")]}
         minutes = int((_aware(shift["ends_at"]) - _aware(shift["starts_at"])).total_seconds() // 60)
         cost = minutes * children
@@ -301,11 +302,14 @@ class Coop:
         A pending one, left by a delivery that died half way, is settled by ``settle_finished``."""
         status = booking["status"]
         if status == "failed:full":
-            return {"booking": None, "errors": [error(("shift_id",), "Not enough places left.", "FULL")]}
+            return {"booking": None, "errors": [error(("shift_id",), t("Not enough places left."), "FULL")]}
         if status == "failed:floor":
             shift = self.shifts.find_one({"_id": booking["shift_id"]}, {"group_id": 1}) or booking
             floor_hours = self.floor(shift["group_id"]) / 60
-            message = f"Booking this would take you below {floor_hours:g} child-hours: host a shift first."
+            message = t(
+                "Booking this would take you below {floor_hours} child-hours: host a shift first.",
+                floor_hours=floor_hours,
+            )
             return {"booking": None, "errors": [error(("children",), message, "BELOW_FLOOR")]}
         return {"booking": booking_view(booking), "errors": []}
 
@@ -356,22 +360,22 @@ class Coop:
     def cancel(self, booking_id: str, member_id: str) -> dict[str, Any]:
         booking = self.bookings.find_one({"_id": booking_id})
         if booking is None or booking["member_id"] != member_id:
-            return {"booking": None, "errors": [error(("booking_id",), "No such booking of yours.", "NOT_FOUND")]}
+            return {"booking": None, "errors": [error(("booking_id",), t("No such booking of yours."), "NOT_FOUND")]}
         if booking["status"] != "confirmed":
             return {
                 "booking": booking_view(booking),
-                "errors": [error(("booking_id",), "It is not confirmed.", "NOT_CONFIRMED")],
+                "errors": [error(("booking_id",), t("It is not confirmed."), "NOT_CONFIRMED")],
             }
         shift = self.shifts.find_one({"_id": booking["shift_id"]})
         if shift is None or _aware(shift["starts_at"]) <= datetime.now(UTC):
             return {
                 "booking": booking_view(booking),
-                "errors": [error(("booking_id",), "The shift has started.", "STARTED")],
+                "errors": [error(("booking_id",), t("The shift has started."), "STARTED")],
             }
         if not self._settle(booking, to=member_id, kind="refund"):
             return {
                 "booking": booking_view(booking),
-                "errors": [error(("booking_id",), "Cancelled already.", "CANCELLED")],
+                "errors": [error(("booking_id",), t("Cancelled already."), "CANCELLED")],
             }
         self._free_seats(booking, shift)
         self.bookings.update_one({"_id": booking_id}, {"$set": {"status": "cancelled"}})

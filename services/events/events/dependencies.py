@@ -22,6 +22,7 @@ from parentnet_kit.clock import aware as _aware
 from parentnet_kit.clock import parse_iso
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
+from parentnet_kit.i18n import t, tn
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.nameko_rpc import once_id
@@ -179,12 +180,12 @@ class OutingStore:
     ) -> dict[str, Any]:
         current = self.store.get(outing_id)
         if current is None:
-            return {"outing": None, "errors": [error(("outing_id",), "No such outing.", "NOT_FOUND")]}
+            return {"outing": None, "errors": [error(("outing_id",), t("No such outing."), "NOT_FOUND")]}
         if not self._may_change(current, actor_id, actor_is_group_admin):
-            message = "Only the organizer or an admin of its group can change this outing."
+            message = t("Only the organizer or an admin of its group can change this outing.")
             return {"outing": None, "errors": [error(("outing_id",), message, "FORBIDDEN")]}
         if current["status"] != "published":
-            return {"outing": None, "errors": [error(("outing_id",), "This outing was cancelled.", "CANCELLED")]}
+            return {"outing": None, "errors": [error(("outing_id",), t("This outing was cancelled."), "CANCELLED")]}
         now = datetime.now(UTC)
         patch, errors = domain.validate_outing_patch(raw, current, now)
         if errors:
@@ -192,7 +193,11 @@ class OutingStore:
         if "capacity" in patch:
             families = self.attendance.summary(outing_id, None)["families"]
             if patch["capacity"] is not None and patch["capacity"] < families:
-                message = f"{families} families are coming; capacity cannot go below that."
+                message = tn(
+                    "{count} family is coming; capacity cannot go below that.",
+                    "{count} families are coming; capacity cannot go below that.",
+                    families,
+                )
                 return {"outing": None, "errors": [error(("capacity",), message, "BELOW_ATTENDANCE")]}
         if not patch:
             return {"outing": domain.public_view(current), "errors": []}
@@ -268,19 +273,23 @@ class OutingStore:
         moved = [name for name in TIME_AND_PLACE if name in changes and changes[name] != before.get(name)]
         if moved:
             what = (
-                "time and place"
+                t("The time and place of “{title}” changed.", title=view["title"])
                 if {"venue_name", "location"} & set(moved) and {"starts_at", "ends_at"} & set(moved)
-                else ("place" if {"venue_name", "location"} & set(moved) else "time")
+                else (
+                    t("The place of “{title}” changed.", title=view["title"])
+                    if {"venue_name", "location"} & set(moved)
+                    else t("The time of “{title}” changed.", title=view["title"])
+                )
             )
-            self._tell_everyone(view, f"The {what} of “{view['title']}” changed.", "outing_changed")
+            self._tell_everyone(view, what, "outing_changed")
         return view
 
     def cancel(self, outing_id: str, actor_id: str, scope: str, actor_is_group_admin: bool) -> dict[str, Any]:
         current = self.store.get(outing_id)
         if current is None:
-            return {"outing": None, "errors": [error(("outing_id",), "No such outing.", "NOT_FOUND")]}
+            return {"outing": None, "errors": [error(("outing_id",), t("No such outing."), "NOT_FOUND")]}
         if not self._may_change(current, actor_id, actor_is_group_admin):
-            message = "Only the organizer or an admin of its group can cancel this outing."
+            message = t("Only the organizer or an admin of its group can cancel this outing.")
             return {"outing": None, "errors": [error(("outing_id",), message, "FORBIDDEN")]}
         targets = [outing_id]
         if scope == "series" and current.get("series_id"):
@@ -307,7 +316,7 @@ class OutingStore:
             return self._commit(state, "outing_cancelled")
 
         view = retry_on_conflict(EDIT_ATTEMPTS, change)
-        self._tell_everyone(view, f"“{view['title']}” was cancelled.", "outing_cancelled")
+        self._tell_everyone(view, t("“{title}” was cancelled.", title=view["title"]), "outing_cancelled")
         return view
 
     def _tell_everyone(self, view: dict[str, Any], message: str, kind: str) -> None:
@@ -321,18 +330,24 @@ class OutingStore:
     def join(self, outing_id: str, member_id: str, adults: Any, children: Any) -> dict[str, Any]:
         current = self.store.get(outing_id)
         if current is None:
-            return {"place": None, "outing": None, "errors": [error(("outing_id",), "No such outing.", "NOT_FOUND")]}
+            return {"place": None, "outing": None, "errors": [error(("outing_id",), t("No such outing."), "NOT_FOUND")]}
         errors = []
         if current["status"] != "published":
-            errors.append(error(("outing_id",), "This outing was cancelled.", "CANCELLED"))
+            errors.append(error(("outing_id",), t("This outing was cancelled."), "CANCELLED"))
         elif _aware(current["ends_at"]) <= datetime.now(UTC):
-            errors.append(error(("outing_id",), "This outing is over.", "ENDED"))
+            errors.append(error(("outing_id",), t("This outing is over."), "ENDED"))
         if isinstance(adults, bool) or not isinstance(adults, int) or not 1 <= adults <= PARTY_MAX:
-            errors.append(error(("adults",), f"adults must be between 1 and {PARTY_MAX}", "OUT_OF_RANGE"))
+            errors.append(
+                error(("adults",), t("adults must be between 1 and {party_max}", party_max=PARTY_MAX), "OUT_OF_RANGE")
+            )
         if isinstance(children, bool) or not isinstance(children, int) or not 0 <= children <= PARTY_MAX:
-            errors.append(error(("children",), f"children must be between 0 and {PARTY_MAX}", "OUT_OF_RANGE"))
+            errors.append(
+                error(
+                    ("children",), t("children must be between 0 and {party_max}", party_max=PARTY_MAX), "OUT_OF_RANGE"
+                )
+            )
         elif children and not current.get("with_children", True):
-            errors.append(error(("children",), "This outing is for parents without children.", "NO_CHILDREN"))
+            errors.append(error(("children",), t("This outing is for parents without children."), "NO_CHILDREN"))
         if errors:
             return {"place": None, "outing": domain.public_view(current), "errors": errors}
         self.mine.note_joining(member_id, outing_id, _aware(current["ends_at"]))
@@ -340,7 +355,9 @@ class OutingStore:
             place = self.attendance.join(outing_id, member_id, adults, children, current.get("capacity"))
         except AlreadyJoined:
             place = self.attendance.place_of(outing_id, member_id, current.get("capacity"))
-            message = "You are already coming." if place and place.status == "confirmed" else "You are on the waitlist."
+            message = (
+                t("You are already coming.") if place and place.status == "confirmed" else t("You are on the waitlist.")
+            )
             return {
                 "place": place.to_dict() if place else None,
                 "outing": domain.public_view(current),
@@ -354,11 +371,11 @@ class OutingStore:
     def leave(self, outing_id: str, member_id: str) -> dict[str, Any]:
         current = self.store.get(outing_id)
         if current is None:
-            return {"outing": None, "errors": [error(("outing_id",), "No such outing.", "NOT_FOUND")]}
+            return {"outing": None, "errors": [error(("outing_id",), t("No such outing."), "NOT_FOUND")]}
         if not self.attendance.leave(outing_id, member_id):
             return {
                 "outing": domain.public_view(current),
-                "errors": [error(("outing_id",), "You are not coming.", "NOT_JOINED")],
+                "errors": [error(("outing_id",), t("You are not coming."), "NOT_JOINED")],
             }
         self._promote(outing_id)
         return {"outing": self.refresh_attendance(outing_id), "errors": []}
@@ -367,7 +384,7 @@ class OutingStore:
         current = self.store.get(outing_id)
         assert current is not None
         for place in self.attendance.newly_promoted(outing_id, current.get("capacity")):
-            message = f"A place freed up: you are coming to “{current['title']}”."
+            message = t("A place freed up: you are coming to “{title}”.", title=current["title"])
             subject = {"type": "Outing", "id": outing_id}
             key = f"outing:{outing_id}:promoted:{place.ticket}"
             self.inbox.notify(place.member_id, key, "waitlist_promoted", message, subject, current["city"])

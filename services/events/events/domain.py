@@ -18,6 +18,7 @@ from parentnet_kit import cities, city_areas
 from parentnet_kit.clock import parse_iso
 from parentnet_kit.contracts import OUTING_CATEGORIES
 from parentnet_kit.fields import LANGUAGE_TAG, FieldError, text
+from parentnet_kit.i18n import t
 
 CATEGORIES = OUTING_CATEGORIES
 TITLE_MAX = 140
@@ -30,16 +31,20 @@ PAST_TOLERANCE = timedelta(minutes=5)
 
 def _coordinate(raw: Any, errors: list[FieldError]) -> dict[str, float] | None:
     if not isinstance(raw, dict):
-        errors.append(FieldError(("location",), "location must have lat and lon", "REQUIRED"))
+        errors.append(FieldError(("location",), t("location must have lat and lon"), "REQUIRED"))
         return None
     point: dict[str, float] = {}
     for name, bound in (("lat", 90.0), ("lon", 180.0)):
         value = raw.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            errors.append(FieldError(("location", name), f"{name} must be a number", "INVALID"))
+            errors.append(FieldError(("location", name), t("{name} must be a number", name=name), "INVALID"))
         elif not -bound <= value <= bound:
             errors.append(
-                FieldError(("location", name), f"{name} must be between -{bound:g} and {bound:g}", "OUT_OF_RANGE")
+                FieldError(
+                    ("location", name),
+                    t("{name} must be between -{bound} and {bound}", name=name, bound=bound),
+                    "OUT_OF_RANGE",
+                )
             )
         else:
             point[name] = float(value)
@@ -53,11 +58,11 @@ def _city_of(slug: Any, location: dict[str, float] | None, errors: list[FieldErr
     if slug:
         named = cities.get(slug) if isinstance(slug, str) else None
         if named is None:
-            errors.append(FieldError(("city",), "city is not one of the network's open cities", "UNKNOWN_CITY"))
+            errors.append(FieldError(("city",), t("city is not one of the network's open cities"), "UNKNOWN_CITY"))
             return None
     if location is None:
         if named is None:
-            errors.append(FieldError(("city",), "give a city or a location", "REQUIRED"))
+            errors.append(FieldError(("city",), t("give a city or a location"), "REQUIRED"))
         return named
     city, refusal = city_areas.belongs(named, location["lat"], location["lon"], cities.open_cities())
     if refusal:
@@ -91,14 +96,14 @@ def validate_new_outing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, A
 
     category = raw.get("category")
     if category not in CATEGORIES:
-        errors.append(FieldError(("category",), "category is not one of the known categories", "INVALID"))
+        errors.append(FieldError(("category",), t("category is not one of the known categories"), "INVALID"))
 
     location = _coordinate(raw.get("location"), errors)
     city = _city_of(raw.get("city"), location, errors)
 
     language = raw.get("language") or (city.languages[0] if city else None)
     if language is not None and (not isinstance(language, str) or not LANGUAGE_TAG.match(language)):
-        errors.append(FieldError(("language",), "language must be a language tag such as fr or zh-Hans", "INVALID"))
+        errors.append(FieldError(("language",), t("language must be a language tag such as fr or zh-Hans"), "INVALID"))
 
     zone = ZoneInfo(city.time_zone) if city else UTC
     starts_at = parse_local_time(raw.get("starts_at"), zone)
@@ -106,9 +111,13 @@ def validate_new_outing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, A
     skipped = set()
     for name, label in (("starts_at", "startsAt"), ("ends_at", "endsAt")):
         if city is not None and (gap := skipped_local_time(raw.get(name), zone)) is not None:
-            message = (
-                f"{label} {gap:%H:%M} does not exist on {gap:%Y-%m-%d} in {city.time_zone}: the clocks go forward "
-                "then; choose a time after the change"
+            message = t(
+                "{label} {gap_time} does not exist on {gap_date} in {time_zone}: the clocks go forward "
+                "then; choose a time after the change",
+                label=label,
+                gap_time=format(gap, "%H:%M"),
+                gap_date=format(gap, "%Y-%m-%d"),
+                time_zone=city.time_zone,
             )
             errors.append(FieldError((name,), message, "INVALID"))
             skipped.add(name)
@@ -116,19 +125,19 @@ def validate_new_outing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, A
         starts_at = None
     elif starts_at is None:
         errors.append(
-            FieldError(("starts_at",), "startsAt must be a date and time such as 2026-12-05T10:00", "INVALID")
+            FieldError(("starts_at",), t("startsAt must be a date and time such as 2026-12-05T10:00"), "INVALID")
         )
     elif starts_at < now - PAST_TOLERANCE:
-        errors.append(FieldError(("starts_at",), "startsAt must not be in the past", "IN_THE_PAST"))
+        errors.append(FieldError(("starts_at",), t("startsAt must not be in the past"), "IN_THE_PAST"))
     if "ends_at" in skipped:
         ends_at = None
     elif ends_at is None:
-        errors.append(FieldError(("ends_at",), "endsAt must be a date and time such as 2026-12-05T12:00", "INVALID"))
+        errors.append(FieldError(("ends_at",), t("endsAt must be a date and time such as 2026-12-05T12:00"), "INVALID"))
     if starts_at is not None and ends_at is not None:
         if ends_at <= starts_at:
-            errors.append(FieldError(("ends_at",), "endsAt must be after startsAt", "ENDS_BEFORE_START"))
+            errors.append(FieldError(("ends_at",), t("endsAt must be after startsAt"), "ENDS_BEFORE_START"))
         elif ends_at - starts_at > MAX_DURATION:
-            errors.append(FieldError(("ends_at",), "an outing lasts at most 14 days", "TOO_LONG"))
+            errors.append(FieldError(("ends_at",), t("an outing lasts at most 14 days"), "TOO_LONG"))
 
     extras = _optional_fields(raw, errors, city)
     recurrence = _recurrence(raw.get("recurrence"), errors)
@@ -226,10 +235,14 @@ def _int_in(raw: dict[str, Any], name: str, low: int, high: int, errors: list[Fi
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        errors.append(FieldError((name,), f"{name} must be a whole number", "INVALID"))
+        errors.append(FieldError((name,), t("{name} must be a whole number", name=name), "INVALID"))
         return None
     if not low <= value <= high:
-        errors.append(FieldError((name,), f"{name} must be between {low} and {high}", "OUT_OF_RANGE"))
+        errors.append(
+            FieldError(
+                (name,), t("{name} must be between {low} and {high}", name=name, low=low, high=high), "OUT_OF_RANGE"
+            )
+        )
         return None
     return value
 
@@ -242,10 +255,10 @@ def _optional_fields(raw: dict[str, Any], errors: list[FieldError], city: Any) -
         "age_max": _int_in(raw, "age_max", 0, AGE_MAX_YEARS, errors),
     }
     if clean["age_min"] is not None and clean["age_max"] is not None and clean["age_min"] > clean["age_max"]:
-        errors.append(FieldError(("age_max",), "ageMax must not be less than ageMin", "OUT_OF_RANGE"))
+        errors.append(FieldError(("age_max",), t("ageMax must not be less than ageMin"), "OUT_OF_RANGE"))
     with_children = raw.get("with_children")
     if with_children is not None and not isinstance(with_children, bool):
-        errors.append(FieldError(("with_children",), "withChildren must be true or false", "INVALID"))
+        errors.append(FieldError(("with_children",), t("withChildren must be true or false"), "INVALID"))
     clean["with_children"] = True if with_children is None else bool(with_children)
     clean["cost"] = _cost(raw.get("cost"), errors, city)
     group_id = raw.get("group_id")
@@ -263,16 +276,16 @@ def _cost(raw: Any, errors: list[FieldError], city: Any) -> dict[str, str] | Non
     try:
         value = Decimal(str(amount).strip())
     except (InvalidOperation, ValueError):
-        errors.append(FieldError(("cost", "amount"), "amount must be a number such as 5 or 4.50", "INVALID"))
+        errors.append(FieldError(("cost", "amount"), t("amount must be a number such as 5 or 4.50"), "INVALID"))
         return None
     if not value.is_finite() or value < 0 or value > 10_000_000 or -value.as_tuple().exponent > 2:
         errors.append(
-            FieldError(("cost", "amount"), "amount must be 0 or more, with at most 2 decimals", "OUT_OF_RANGE")
+            FieldError(("cost", "amount"), t("amount must be 0 or more, with at most 2 decimals"), "OUT_OF_RANGE")
         )
         return None
     currency = raw.get("currency") or (city.currency if city else None)
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
-        errors.append(FieldError(("cost", "currency"), "currency must be an ISO 4217 code such as EUR", "INVALID"))
+        errors.append(FieldError(("cost", "currency"), t("currency must be an ISO 4217 code such as EUR"), "INVALID"))
         return None
     if value == 0:
         return None
@@ -285,13 +298,17 @@ def _recurrence(raw: Any, errors: list[FieldError]) -> dict[str, Any] | None:
     frequency = raw.get("frequency") if isinstance(raw, dict) else None
     if frequency not in FREQUENCIES:
         errors.append(
-            FieldError(("recurrence", "frequency"), "frequency must be weekly, fortnightly or monthly", "INVALID")
+            FieldError(("recurrence", "frequency"), t("frequency must be weekly, fortnightly or monthly"), "INVALID")
         )
         return None
     count = raw.get("count")
     if isinstance(count, bool) or not isinstance(count, int) or not 2 <= count <= OCCURRENCES_MAX:
         errors.append(
-            FieldError(("recurrence", "count"), f"count must be between 2 and {OCCURRENCES_MAX}", "OUT_OF_RANGE")
+            FieldError(
+                ("recurrence", "count"),
+                t("count must be between 2 and {occurrences_max}", occurrences_max=OCCURRENCES_MAX),
+                "OUT_OF_RANGE",
+            )
         )
         return None
     return {"frequency": frequency, "count": count}
@@ -351,11 +368,11 @@ def validate_outing_patch(
     """The fields an update changes, checked as a whole outing. Absent or null = unchanged;
     ``free: true`` makes it free. Times in the past are refused only when they change."""
     unknown = sorted(k for k in raw if k not in (*PATCH_FIELDS, "free") and raw[k] is not None)
-    errors = [FieldError((name,), f"{name} cannot be changed here", "UNKNOWN_FIELD") for name in unknown]
+    errors = [FieldError((name,), t("{name} cannot be changed here", name=name), "UNKNOWN_FIELD") for name in unknown]
     given = {k: raw[k] for k in PATCH_FIELDS if raw.get(k) is not None}
     if raw.get("free") is True:
         if "cost" in given:
-            errors.append(FieldError(("free",), "give either free or cost", "INVALID"))
+            errors.append(FieldError(("free",), t("give either free or cost"), "INVALID"))
         given["cost"] = None
     merged = {
         **{k: current.get(k) for k in PATCH_FIELDS},

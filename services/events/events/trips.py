@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
+from parentnet_kit.i18n import t, tn
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict
 from parentnet_kit.publisher import EventPublisher
@@ -102,29 +103,29 @@ class Trips:
         errors: list[dict[str, Any]] = []
         title = (raw.get("title") or "").strip() if isinstance(raw.get("title"), str) else ""
         if not 1 <= len(title) <= 140:
-            errors.append(error(("title",), "title must be 1 to 140 characters", "REQUIRED"))
+            errors.append(error(("title",), t("title must be 1 to 140 characters"), "REQUIRED"))
         mode = raw.get("mode")
         if mode not in MODES:
-            errors.append(error(("mode",), "mode must be walk or car", "INVALID"))
+            errors.append(error(("mode",), t("mode must be walk or car"), "INVALID"))
         days = raw.get("weekdays")
         if not isinstance(days, list) or not days or not all(isinstance(d, int) and 0 <= d <= 6 for d in days):
-            errors.append(error(("weekdays",), "weekdays are 0 (Monday) to 6 (Sunday)", "INVALID"))
+            errors.append(error(("weekdays",), t("weekdays are 0 (Monday) to 6 (Sunday)"), "INVALID"))
         clock = raw.get("time")
         if not isinstance(clock, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", clock):
-            errors.append(error(("time",), "time must be HH:MM", "INVALID"))
+            errors.append(error(("time",), t("time must be HH:MM"), "INVALID"))
         city = domain.cities.get(raw.get("city") or "")
         if city is None:
-            errors.append(error(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
+            errors.append(error(("city",), t("city is not one of the network's cities"), "UNKNOWN_CITY"))
         meeting = domain._coordinate(raw.get("meeting_location"), [])
         if meeting is None:
-            errors.append(error(("meeting_location",), "meetingLocation must have lat and lon", "REQUIRED"))
+            errors.append(error(("meeting_location",), t("meetingLocation must have lat and lon"), "REQUIRED"))
         for name in ("meeting_point", "destination"):
             value = raw.get(name)
             if not isinstance(value, str) or not 1 <= len(value.strip()) <= 200:
-                errors.append(error((name,), f"{name} must be 1 to 200 characters", "REQUIRED"))
+                errors.append(error((name,), t("{name} must be 1 to 200 characters", name=name), "REQUIRED"))
         seats = raw.get("seats")
         if isinstance(seats, bool) or not isinstance(seats, int) or not 1 <= seats <= 20:
-            errors.append(error(("seats",), "seats (children per trip) must be 1 to 20", "OUT_OF_RANGE"))
+            errors.append(error(("seats",), t("seats (children per trip) must be 1 to 20"), "OUT_OF_RANGE"))
         if errors:
             return {"trip": None, "errors": errors}
         assert city is not None
@@ -185,16 +186,24 @@ class Trips:
     def join(self, trip_id: str, member_id: str, children: Any) -> dict[str, Any]:
         trip = self.trips.find_one({"_id": trip_id})
         if trip is None:
-            return {"errors": [error(("trip_id",), "No such trip.", "NOT_FOUND")]}
+            return {"errors": [error(("trip_id",), t("No such trip."), "NOT_FOUND")]}
         if (
             not isinstance(children, list)
             or not 1 <= len(children) <= 6
             or not all(isinstance(c, str) and NAME_RE.match(c.strip()) for c in children)
         ):
-            return {"errors": [error(("children",), "give 1 to 6 first names", "INVALID")]}
+            return {"errors": [error(("children",), t("give 1 to 6 first names"), "INVALID")]}
         riders = sum(len(m["children"]) for m in self._riders(trip_id) if m["member_id"] != member_id)
         if riders + len(children) > trip["seats"]:
-            return {"errors": [error(("children",), f"only {trip['seats'] - riders} places left", "FULL")]}
+            return {
+                "errors": [
+                    error(
+                        ("children",),
+                        tn("only {count} place left", "only {count} places left", trip["seats"] - riders),
+                        "FULL",
+                    )
+                ]
+            }
         doc = {
             "_id": f"{trip_id}:{member_id}",
             "trip_id": trip_id,
@@ -232,13 +241,13 @@ class Trips:
     def volunteer(self, trip_id: str, member_id: str, day: Any) -> dict[str, Any]:
         trip = self.trips.find_one({"_id": trip_id})
         if trip is None:
-            return {"errors": [error(("trip_id",), "No such trip.", "NOT_FOUND")]}
+            return {"errors": [error(("trip_id",), t("No such trip."), "NOT_FOUND")]}
         if not isinstance(day, str) or day not in {d.isoformat() for d in self._dates(trip)}:
-            return {"errors": [error(("date",), "date must be one of the trip's coming days", "INVALID")]}
+            return {"errors": [error(("date",), t("date must be one of the trip's coming days"), "INVALID")]}
         try:
             self.rota.insert_one({"_id": f"{trip_id}:{day}", "trip_id": trip_id, "date": day, "driver_id": member_id})
         except DuplicateKeyError:
-            return {"errors": [error(("date",), "Someone takes that day already.", "TAKEN")]}
+            return {"errors": [error(("date",), t("Someone takes that day already."), "TAKEN")]}
         return {"errors": []}
 
     def propose_swap(
@@ -253,9 +262,9 @@ class Trips:
         mine = self.rota.find_one({"_id": f"{trip_id}:{my_day}"})
         theirs = self.rota.find_one({"_id": f"{trip_id}:{their_day}"})
         if mine is None or mine["driver_id"] != member_id:
-            return {"swap": None, "errors": [error(("my_date",), "You do not take that day.", "NOT_YOURS")]}
+            return {"swap": None, "errors": [error(("my_date",), t("You do not take that day."), "NOT_YOURS")]}
         if theirs is None or theirs["driver_id"] == member_id:
-            return {"swap": None, "errors": [error(("their_date",), "Nobody else takes that day.", "INVALID")]}
+            return {"swap": None, "errors": [error(("their_date",), t("Nobody else takes that day."), "INVALID")]}
         swap = {
             "_id": swap_id or uuid.uuid4().hex,
             "trip_id": trip_id,
@@ -279,7 +288,12 @@ class Trips:
             swap["to_member"],
             f"swap:{swap['_id']}:proposed",
             "trip_swap_proposed",
-            f"Swap {swap['from_date']} for your {swap['to_date']} on “{trip['title']}”?",
+            t(
+                "Swap {from_date} for your {to_date} on “{title}”?",
+                from_date=swap["from_date"],
+                to_date=swap["to_date"],
+                title=trip["title"],
+            ),
             {"type": "Trip", "id": swap["trip_id"]},
             trip["city"],
         )
@@ -287,8 +301,8 @@ class Trips:
     def accept_swap(self, swap_id: str, member_id: str) -> dict[str, Any]:
         swap = self.swaps.find_one({"_id": swap_id})
         if swap is None or swap["to_member"] != member_id:
-            return {"swap": None, "errors": [error(("swap_id",), "No such swap for you.", "NOT_FOUND")]}
-        changed = [error(("swap_id",), "The rota changed since this swap was proposed; propose it again.", "STALE")]
+            return {"swap": None, "errors": [error(("swap_id",), t("No such swap for you."), "NOT_FOUND")]}
+        changed = [error(("swap_id",), t("The rota changed since this swap was proposed; propose it again."), "STALE")]
         if swap["status"] in ("stale", "conflict"):
             return {"swap": swap_view(swap), "errors": changed}
         if swap["status"] == "proposed" and self._drivers(swap) != [swap["from_member"], swap["to_member"]]:
@@ -301,7 +315,7 @@ class Trips:
         try:
             self.swaps.insert_one({"_id": f"accepted:{swap_id}", "at": datetime.now(UTC)})
         except DuplicateKeyError:
-            return {"swap": swap_view(swap), "errors": [error(("swap_id",), "Accepted already.", "DONE")]}
+            return {"swap": swap_view(swap), "errors": [error(("swap_id",), t("Accepted already."), "DONE")]}
         self.swaps.update_one({"_id": swap_id}, {"$set": {"status": "accepted"}})
         swap["status"] = "done" if self._apply(swap) else "conflict"
         self.swaps_due.delete_one({"_id": swap_id})
@@ -346,7 +360,7 @@ class Trips:
                     member,
                     f"swap:{swap['_id']}:{day}",
                     "trip_rota_changed",
-                    f"“{trip['title']}” on {day}: the rota changed.",
+                    t("“{title}” on {day}: the rota changed.", title=trip["title"], day=day),
                     {"type": "Trip", "id": swap["trip_id"]},
                     trip["city"],
                 )

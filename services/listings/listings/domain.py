@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from parentnet_kit import cells, cities, city_areas, contracts
 from parentnet_kit.fields import LANGUAGE_TAG, FieldError, text
 from parentnet_kit.geo import haversine_km
+from parentnet_kit.i18n import t
 
 OFFER_KINDS = contracts.LISTING_OFFER_KINDS
 KINDS = contracts.LISTING_KINDS
@@ -36,20 +37,28 @@ def _choice(
 ) -> str | None:
     value = raw.get(name) or default
     if value not in allowed:
-        errors.append(FieldError((name,), f"{name} must be one of {', '.join(allowed)}", "INVALID"))
+        errors.append(
+            FieldError((name,), t("{name} must be one of {value}", name=name, value=", ".join(allowed)), "INVALID")
+        )
         return None
     return value
 
 
 def _point(raw: Any, name: str, errors: list[FieldError]) -> dict[str, float] | None:
     if not isinstance(raw, dict):
-        errors.append(FieldError((name,), f"{name} must have lat and lon", "REQUIRED"))
+        errors.append(FieldError((name,), t("{name} must have lat and lon", name=name), "REQUIRED"))
         return None
     point: dict[str, float] = {}
     for axis, bound in (("lat", 90.0), ("lon", 180.0)):
         value = raw.get(axis)
         if isinstance(value, bool) or not isinstance(value, int | float) or not -bound <= value <= bound:
-            errors.append(FieldError((name, axis), f"{axis} must be between -{bound:g} and {bound:g}", "OUT_OF_RANGE"))
+            errors.append(
+                FieldError(
+                    (name, axis),
+                    t("{axis} must be between -{bound} and {bound}", axis=axis, bound=bound),
+                    "OUT_OF_RANGE",
+                )
+            )
         else:
             point[axis] = float(value)
     return point if len(point) == 2 else None
@@ -61,7 +70,15 @@ def _age_months(raw: dict[str, Any], name: str, errors: list[FieldError]) -> int
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= AGE_MAX_MONTHS:
         errors.append(
-            FieldError((name,), f"{name} must be a whole number of months from 0 to {AGE_MAX_MONTHS}", "OUT_OF_RANGE")
+            FieldError(
+                (name,),
+                t(
+                    "{name} must be a whole number of months from 0 to {age_max_months}",
+                    name=name,
+                    age_max_months=AGE_MAX_MONTHS,
+                ),
+                "OUT_OF_RANGE",
+            )
         )
         return None
     return value
@@ -71,13 +88,17 @@ def _photos(raw: Any, errors: list[FieldError]) -> list[str]:
     if raw is None:
         return []
     if not isinstance(raw, list) or len(raw) > PHOTOS_MAX:
-        errors.append(FieldError(("photos",), f"photos must be a list of at most {PHOTOS_MAX} URLs", "INVALID"))
+        errors.append(
+            FieldError(
+                ("photos",), t("photos must be a list of at most {photos_max} URLs", photos_max=PHOTOS_MAX), "INVALID"
+            )
+        )
         return []
     clean = []
     for i, url in enumerate(raw):
         parsed = urlparse(url.strip()) if isinstance(url, str) else None
         if parsed is None or parsed.scheme != "https" or not parsed.netloc or len(url) > URL_MAX or " " in url.strip():
-            errors.append(FieldError(("photos", str(i)), "each photo must be an https:// URL", "INVALID"))
+            errors.append(FieldError(("photos", str(i)), t("each photo must be an https:// URL"), "INVALID"))
         else:
             clean.append(url.strip())
     return clean
@@ -86,24 +107,24 @@ def _photos(raw: Any, errors: list[FieldError]) -> list[str]:
 def _price(raw: Any, kind: str | None, city: Any, errors: list[FieldError]) -> dict[str, str] | None:
     if kind != "sell":
         if raw is not None:
-            errors.append(FieldError(("price",), "only a listing for sale has a price", "INVALID"))
+            errors.append(FieldError(("price",), t("only a listing for sale has a price"), "INVALID"))
         return None
     amount = raw.get("amount") if isinstance(raw, dict) else None
     try:
         value = Decimal(str(amount).strip())
     except (InvalidOperation, ValueError):
         errors.append(
-            FieldError(("price", "amount"), "a listing for sale needs a price such as 15 or 12.50", "REQUIRED")
+            FieldError(("price", "amount"), t("a listing for sale needs a price such as 15 or 12.50"), "REQUIRED")
         )
         return None
     if not value.is_finite() or value <= 0 or value > 1_000_000 or -value.as_tuple().exponent > 2:
         errors.append(
-            FieldError(("price", "amount"), "price must be more than 0, with at most 2 decimals", "OUT_OF_RANGE")
+            FieldError(("price", "amount"), t("price must be more than 0, with at most 2 decimals"), "OUT_OF_RANGE")
         )
         return None
     currency = (raw.get("currency") if isinstance(raw, dict) else None) or (city.currency if city else None)
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
-        errors.append(FieldError(("price", "currency"), "currency must be an ISO 4217 code such as EUR", "INVALID"))
+        errors.append(FieldError(("price", "currency"), t("currency must be an ISO 4217 code such as EUR"), "INVALID"))
         return None
     return {"amount": f"{value:.2f}", "currency": currency}
 
@@ -116,14 +137,14 @@ def validate_listing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any]
     description = text(raw, "description", DESCRIPTION_MAX, errors, required=False)
     city = cities.get(raw.get("city") or "")
     if city is None:
-        errors.append(FieldError(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
+        errors.append(FieldError(("city",), t("city is not one of the network's cities"), "UNKNOWN_CITY"))
     size = text(raw, "size", SIZE_MAX, errors, required=False) or None
     if category in SIZED and kind != "wanted" and not size:
-        errors.append(FieldError(("size",), f"{category} need a size", "REQUIRED"))
+        errors.append(FieldError(("size",), t("{category} need a size", category=category), "REQUIRED"))
     age_min, age_max = _age_months(raw, "age_min_months", errors), _age_months(raw, "age_max_months", errors)
     if age_min is not None and age_max is not None and age_min > age_max:
         errors.append(
-            FieldError(("age_max_months",), "ageMaxMonths must not be less than ageMinMonths", "OUT_OF_RANGE")
+            FieldError(("age_max_months",), t("ageMaxMonths must not be less than ageMinMonths"), "OUT_OF_RANGE")
         )
     condition = None
     if kind in OFFER_KINDS and category not in ("babysitting", "tutoring"):
@@ -145,12 +166,14 @@ def validate_listing(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any]
     if isinstance(radius, bool) or not isinstance(radius, int | float) or not 0 < radius <= RADIUS_MAX_KM:
         errors.append(
             FieldError(
-                ("match_radius_km",), f"matchRadiusKm must be more than 0 and at most {RADIUS_MAX_KM:g}", "OUT_OF_RANGE"
+                ("match_radius_km",),
+                t("matchRadiusKm must be more than 0 and at most {radius_max_km}", radius_max_km=RADIUS_MAX_KM),
+                "OUT_OF_RANGE",
             )
         )
     language = raw.get("language") or (city.languages[0] if city else None)
     if language is not None and (not isinstance(language, str) or not LANGUAGE_TAG.match(language)):
-        errors.append(FieldError(("language",), "language must be a language tag such as fr", "INVALID"))
+        errors.append(FieldError(("language",), t("language must be a language tag such as fr"), "INVALID"))
     if errors:
         return {}, errors
     assert city is not None and location is not None
@@ -287,24 +310,24 @@ def validate_contact(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldErr
     description = text(raw, "description", 2_000, errors, required=False)
     phone = text(raw, "phone", PHONE_MAX, errors, required=False) or None
     if phone and not re.fullmatch(r"[+0-9 ().-]{6,40}", phone):
-        errors.append(FieldError(("phone",), "phone must be a phone number such as +33 1 23 45 67 89", "INVALID"))
+        errors.append(FieldError(("phone",), t("phone must be a phone number such as +33 1 23 45 67 89"), "INVALID"))
     email = text(raw, "email", 254, errors, required=False) or None
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        errors.append(FieldError(("email",), "email is not an email address", "INVALID"))
+        errors.append(FieldError(("email",), t("email is not an email address"), "INVALID"))
     website = text(raw, "website", URL_MAX, errors, required=False) or None
     if website and urlparse(website).scheme not in ("https", "http"):
-        errors.append(FieldError(("website",), "website must be an http(s) URL", "INVALID"))
+        errors.append(FieldError(("website",), t("website must be an http(s) URL"), "INVALID"))
     address = text(raw, "address", ADDRESS_MAX, errors, required=False) or None
     location = _point(raw["location"], "location", errors) if raw.get("location") is not None else None
     city = cities.get(raw.get("city") or "")
     if city is None:
-        errors.append(FieldError(("city",), "city is not one of the network's cities", "UNKNOWN_CITY"))
+        errors.append(FieldError(("city",), t("city is not one of the network's cities"), "UNKNOWN_CITY"))
     languages = raw.get("languages") or []
     if not isinstance(languages, list) or any(not isinstance(t, str) or not LANGUAGE_TAG.match(t) for t in languages):
-        errors.append(FieldError(("languages",), "languages must be language tags such as fr, ar", "INVALID"))
+        errors.append(FieldError(("languages",), t("languages must be language tags such as fr, ar"), "INVALID"))
         languages = []
     if not (phone or email or website or address):
-        errors.append(FieldError(("phone",), "give at least one way to reach them", "REQUIRED"))
+        errors.append(FieldError(("phone",), t("give at least one way to reach them"), "REQUIRED"))
     if errors:
         return {}, errors
     assert city is not None

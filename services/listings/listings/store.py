@@ -21,6 +21,7 @@ from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import FieldError
 from parentnet_kit.fields import field_error as error
+from parentnet_kit.i18n import t
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.moderation_copy import is_hidden
@@ -257,7 +258,10 @@ class ListingStore:
         wanted = not errors and clean["kind"] == "wanted"
         recent = self._wanted_recently(owner_id, now) if wanted else []
         if wanted and len(recent) >= self.wanted_per_day:
-            message = f"You can post {self.wanted_per_day} wanted requests a day; try again tomorrow."
+            message = t(
+                "You can post {wanted_per_day} wanted requests a day; try again tomorrow.",
+                wanted_per_day=self.wanted_per_day,
+            )
             errors = [FieldError(("kind",), message, "RATE_LIMITED")]
         if errors:
             return {"listing": None, "errors": [e.to_dict() for e in errors]}
@@ -370,7 +374,9 @@ class ListingStore:
             (wanted["owner_id"], wanted, offer),
             (offer["owner_id"], offer, wanted),
         ):
-            message = f"A match for “{mine['title']}”: “{theirs['title']}” nearby."
+            message = t(
+                "A match for “{title}”: “{their_title}” nearby.", title=mine["title"], their_title=theirs["title"]
+            )
             subject = {"type": "Listing", "id": theirs["_id"]}
             self.inbox.notify(recipient, match_id, "listing_matched", message, subject, mine["city"])
         return True
@@ -403,7 +409,7 @@ class ListingStore:
 
         Run again on fresh state when a racing change took the version first."""
         if not isinstance(listing_id, str) or self.listings.get(listing_id) is None:
-            return {"listing": None, "errors": [error(("listing_id",), "No such listing.", "NOT_FOUND")]}
+            return {"listing": None, "errors": [error(("listing_id",), t("No such listing."), "NOT_FOUND")]}
 
         def attempt() -> dict[str, Any]:
             current = self.listings.get(listing_id)
@@ -420,14 +426,18 @@ class ListingStore:
     @staticmethod
     def _owner_only(current: dict[str, Any], actor_id: str) -> list[dict[str, Any]]:
         if current["owner_id"] != actor_id:
-            return [error(("listing_id",), "Only the owner can do that.", "FORBIDDEN")]
+            return [error(("listing_id",), t("Only the owner can do that."), "FORBIDDEN")]
         return []
 
     def renew(self, listing_id: Any, owner_id: str) -> dict[str, Any]:
         def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
             errors = self._owner_only(current, owner_id)
             if not errors and current["status"] not in ("active", "expired", "reserved"):
-                errors = [error(("listing_id",), f"A {current['status']} listing cannot be renewed.", "CLOSED")]
+                errors = [
+                    error(
+                        ("listing_id",), t("A {status} listing cannot be renewed.", status=current["status"]), "CLOSED"
+                    )
+                ]
             if errors:
                 return None, None, errors
             status = "active" if current["status"] == "expired" else current["status"]
@@ -440,16 +450,16 @@ class ListingStore:
         """Ask for an offer. The first asker of a round wins; the others are told so."""
         current = self.listings.get(listing_id) if isinstance(listing_id, str) else None
         if current is None or current["owner_id"] in set(apart or []):
-            return {"listing": None, "errors": [error(("listing_id",), "No such listing.", "NOT_FOUND")]}
+            return {"listing": None, "errors": [error(("listing_id",), t("No such listing."), "NOT_FOUND")]}
         if current["owner_id"] == member_id:
             return {
                 "listing": domain.view_for(current, member_id),
-                "errors": [error(("listing_id",), "This is your own listing.", "OWN_LISTING")],
+                "errors": [error(("listing_id",), t("This is your own listing."), "OWN_LISTING")],
             }
         if current["kind"] == "wanted":
             return {
                 "listing": domain.view_for(current, member_id),
-                "errors": [error(("listing_id",), "A wanted request cannot be reserved.", "INVALID")],
+                "errors": [error(("listing_id",), t("A wanted request cannot be reserved."), "INVALID")],
             }
         if current["status"] != "active" or _aware(current["expires_at"]) <= datetime.now(UTC):
             code = "ALREADY_RESERVED" if current["status"] == "reserved" else "NOT_AVAILABLE"
@@ -458,7 +468,9 @@ class ListingStore:
                 "errors": [
                     error(
                         ("listing_id",),
-                        "Somebody reserved it first." if code == "ALREADY_RESERVED" else "It is no longer available.",
+                        t("Somebody reserved it first.")
+                        if code == "ALREADY_RESERVED"
+                        else t("It is no longer available."),
                         code,
                     )
                 ],
@@ -471,7 +483,7 @@ class ListingStore:
         except DuplicateKeyError:
             return {
                 "listing": domain.view_for(current, member_id),
-                "errors": [error(("listing_id",), "Somebody reserved it first.", "ALREADY_RESERVED")],
+                "errors": [error(("listing_id",), t("Somebody reserved it first."), "ALREADY_RESERVED")],
             }
 
         def decide(latest: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
@@ -483,7 +495,7 @@ class ListingStore:
             current["owner_id"],
             f"listing:{listing_id}:reserve:{round_}",
             "listing_reservation_requested",
-            f"Someone would like “{current['title']}”: accept or decline.",
+            t("Someone would like “{title}”: accept or decline.", title=current["title"]),
             {"type": "Listing", "id": listing_id},
             current["city"],
         )
@@ -498,7 +510,7 @@ class ListingStore:
             if not errors and (
                 current["status"] != "reserved" or not reservation or reservation["status"] != "requested"
             ):
-                errors = [error(("listing_id",), "There is no reservation waiting for an answer.", "NO_RESERVATION")]
+                errors = [error(("listing_id",), t("There is no reservation waiting for an answer."), "NO_RESERVATION")]
             if errors:
                 return None, None, errors
             told.update(reservation)
@@ -511,9 +523,12 @@ class ListingStore:
         if not result["errors"] and told:
             listing = result["listing"]
             message = (
-                f"Your reservation of “{listing['title']}” was accepted: the pickup address is on the listing."
+                t(
+                    "Your reservation of “{title}” was accepted: the pickup address is on the listing.",
+                    title=listing["title"],
+                )
                 if accept
-                else f"Your reservation of “{listing['title']}” was declined."
+                else t("Your reservation of “{title}” was declined.", title=listing["title"])
             )
             kind = "listing_reservation_accepted" if accept else "listing_reservation_declined"
             key = f"listing:{listing['id']}:{kind}:{told['round']}"
@@ -550,7 +565,7 @@ class ListingStore:
         def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
             errors = self._owner_only(current, owner_id)
             if not errors and current["status"] in ("completed", "withdrawn"):
-                errors = [error(("listing_id",), f"It is {current['status']} already.", "CLOSED")]
+                errors = [error(("listing_id",), t("It is {status} already.", status=current["status"]), "CLOSED")]
             if errors:
                 return None, None, errors
             return {**current, "status": status}, "listing_closed", []
@@ -591,7 +606,7 @@ class ListingStore:
 
         def decide(current: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
             if current["status"] != "active" or _aware(current["expires_at"]) > datetime.now(UTC):
-                return None, None, [error((), "renewed meanwhile", "SKIPPED")]
+                return None, None, [error((), t("renewed meanwhile"), "SKIPPED")]
             return {**current, "status": "expired"}, "listing_closed", []
 
         return 0 if self._change(listing_id, "", decide)["errors"] else 1
@@ -626,7 +641,7 @@ class ListingStore:
     def recommend(self, contact_id: Any, member_id: str) -> dict[str, Any]:
         current = self.contacts.get(contact_id) if isinstance(contact_id, str) else None
         if current is None:
-            return {"contact": None, "errors": [error(("contact_id",), "No such contact.", "NOT_FOUND")]}
+            return {"contact": None, "errors": [error(("contact_id",), t("No such contact."), "NOT_FOUND")]}
         # Before the unique insert: a repeated or crashed recommendation leaves the member listed
         # twice or listed alone, counted once either way.
         self.recommenders.append(contact_id, {"member_id": member_id})
@@ -637,7 +652,7 @@ class ListingStore:
         except DuplicateKeyError:
             return {
                 "contact": domain.contact_view(current),
-                "errors": [error(("contact_id",), "You recommended it already.", "ALREADY_RECOMMENDED")],
+                "errors": [error(("contact_id",), t("You recommended it already."), "ALREADY_RECOMMENDED")],
             }
 
         def attempt() -> dict[str, Any]:

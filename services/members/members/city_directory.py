@@ -29,6 +29,7 @@ from parentnet_kit.city_copy import CityCopy
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import LANGUAGE_TAG
 from parentnet_kit.fields import field_error as error
+from parentnet_kit.i18n import t
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
 
@@ -96,9 +97,9 @@ class CityDirectory:
         """``{errors}``: ``FORBIDDEN`` unless the granter is a network admin (so nobody grants
         it to themselves), ``NOT_FOUND`` for an unknown member. Granting twice is fine."""
         if not self.is_network_admin(granter_id):
-            return {"errors": [error((), "Only a network admin may name another.", "FORBIDDEN")]}
+            return {"errors": [error((), t("Only a network admin may name another."), "FORBIDDEN")]}
         if self.members.find_one({"_id": member_id}, {"_id": 1}) is None:
-            return {"errors": [error(("member_id",), "No such member.", "NOT_FOUND")]}
+            return {"errors": [error(("member_id",), t("No such member."), "NOT_FOUND")]}
         with contextlib.suppress(DuplicateKeyError):  # granted already
             self.admins.insert_one({"_id": member_id, "granted_by": granter_id, "at": datetime.now(UTC)})
         return {"errors": []}
@@ -113,11 +114,11 @@ class CityDirectory:
         """``{places: [{geonames_id, name, country, admin1, time_zone, population, lat, lon,
         currency, radius_km, open_slug}], errors}``; ``open_slug`` is None for a place not open."""
         if not isinstance(text, str) or not text.strip():
-            return {"places": [], "errors": [error(("text",), "text is required", "REQUIRED")]}
+            return {"places": [], "errors": [error(("text",), t("text is required"), "REQUIRED")]}
         if country is not None and not re.fullmatch(r"[A-Za-z]{2}", country):
             return {
                 "places": [],
-                "errors": [error(("country",), "country must be an ISO 3166-1 alpha-2 code", "INVALID")],
+                "errors": [error(("country",), t("country must be an ISO 3166-1 alpha-2 code"), "INVALID")],
             }
         opened = {c.geonames_id: c.slug for c in cities.open_cities() if c.geonames_id is not None}
         places = gazetteer.search(text[:100], country, first)
@@ -131,7 +132,7 @@ class CityDirectory:
         shows the gazetteer's name), ``slug`` (optional; default from the name), ``radius_km``
         (optional, 2-100; default from the population). Nothing is written unless all is valid."""
         if not self.is_network_admin(admin_id):
-            return {"city": None, "errors": [error((), "Only a network admin may open a city.", "FORBIDDEN")]}
+            return {"city": None, "errors": [error((), t("Only a network admin may open a city."), "FORBIDDEN")]}
         place, clean, errors = self._validate(fields)
         if errors or place is None:
             return {"city": None, "errors": errors}
@@ -150,13 +151,13 @@ class CityDirectory:
             return city
 
         if clean.get("slug") and self._slug_taken_by_other(clean["slug"], place.geonames_id):
-            return {"city": None, "errors": [error(("slug",), "slug is another city's already", "TAKEN")]}
+            return {"city": None, "errors": [error(("slug",), t("slug is another city's already"), "TAKEN")]}
         try:
             city = retry_on_conflict(5, attempt)
         except ConcurrencyConflict:
             return {
                 "city": None,
-                "errors": [error((), "The city is being changed by someone else; try again.", "STALE")],
+                "errors": [error((), t("The city is being changed by someone else; try again."), "STALE")],
             }
         return {"city": city.to_dict(), "errors": []}
 
@@ -165,43 +166,65 @@ class CityDirectory:
         raw_id = fields.get("geonames_id")
         place = None
         if isinstance(raw_id, bool) or not isinstance(raw_id, int | str) or not str(raw_id).strip().isdigit():
-            errors.append(error(("geonames_id",), "geonamesId must be a GeoNames id (a number)", "REQUIRED"))
+            errors.append(error(("geonames_id",), t("geonamesId must be a GeoNames id (a number)"), "REQUIRED"))
         else:
             place = gazetteer.get(int(raw_id))
             if place is None:
                 errors.append(
-                    error(("geonames_id",), f"{raw_id} is no city of 15,000 or more in the gazetteer", "NOT_FOUND")
+                    error(
+                        ("geonames_id",),
+                        t("{raw_id} is no city of 15,000 or more in the gazetteer", raw_id=raw_id),
+                        "NOT_FOUND",
+                    )
                 )
         languages = fields.get("languages")
         clean_languages: list[str] = []
         if not isinstance(languages, list) or not 1 <= len(languages) <= LANGUAGES_MAX:
-            errors.append(error(("languages",), f"languages must list 1 to {LANGUAGES_MAX} language tags", "INVALID"))
+            errors.append(
+                error(
+                    ("languages",),
+                    t("languages must list 1 to {languages_max} language tags", languages_max=LANGUAGES_MAX),
+                    "INVALID",
+                )
+            )
         else:
             for i, tag in enumerate(languages):
                 if not isinstance(tag, str) or not LANGUAGE_TAG.match(tag.strip()):
-                    errors.append(error(("languages", str(i)), f"{tag!r} is not a language tag such as es", "INVALID"))
+                    errors.append(
+                        error(
+                            ("languages", str(i)), t("{tag} is not a language tag such as es", tag=repr(tag)), "INVALID"
+                        )
+                    )
                 elif tag.strip() not in clean_languages:
                     clean_languages.append(tag.strip())
         names = fields.get("names") or {}
         clean_names: dict[str, str] = {}
         if not isinstance(names, dict):
-            errors.append(error(("names",), "names must map language tags to names", "INVALID"))
+            errors.append(error(("names",), t("names must map language tags to names"), "INVALID"))
         else:
             for tag, name in names.items():
                 if not isinstance(tag, str) or not LANGUAGE_TAG.match(tag):
-                    errors.append(error(("names", str(tag)), f"{tag!r} is not a language tag", "INVALID"))
+                    errors.append(
+                        error(("names", str(tag)), t("{tag} is not a language tag", tag=repr(tag)), "INVALID")
+                    )
                 elif not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX:
-                    errors.append(error(("names", tag), f"a name must be 1 to {NAME_MAX} characters", "INVALID"))
+                    errors.append(
+                        error(
+                            ("names", tag), t("a name must be 1 to {name_max} characters", name_max=NAME_MAX), "INVALID"
+                        )
+                    )
                 elif (why := unfit_name(name)) is not None:
                     errors.append(error(("names", tag), why, "INVALID"))
                 elif clean_languages and tag not in clean_languages:
-                    message = f"a name in {tag}, which is not one of the city's languages"
+                    message = t("a name in {tag}, which is not one of the city's languages", tag=tag)
                     errors.append(error(("names", tag), message, "INVALID"))
                 else:
                     clean_names[tag] = unicodedata.normalize("NFC", name.strip())
         slug = fields.get("slug")
         if slug is not None and (not isinstance(slug, str) or len(slug) > SLUG_MAX or not SLUG.match(slug)):
-            errors.append(error(("slug",), "slug must be lower-case letters and digits joined by hyphens", "INVALID"))
+            errors.append(
+                error(("slug",), t("slug must be lower-case letters and digits joined by hyphens"), "INVALID")
+            )
         radius = fields.get("radius_km")
         if radius is not None and (
             isinstance(radius, bool)
@@ -209,7 +232,11 @@ class CityDirectory:
             or not RADIUS_RANGE_KM[0] <= radius <= RADIUS_RANGE_KM[1]
         ):
             low, high = RADIUS_RANGE_KM
-            errors.append(error(("radius_km",), f"radiusKm must be between {low:g} and {high:g}", "OUT_OF_RANGE"))
+            errors.append(
+                error(
+                    ("radius_km",), t("radiusKm must be between {low} and {high}", low=low, high=high), "OUT_OF_RANGE"
+                )
+            )
         clean = {"languages": clean_languages, "names": clean_names, "slug": slug, "radius_km": radius}
         return place, clean, errors
 

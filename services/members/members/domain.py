@@ -12,6 +12,7 @@ from typing import Any
 
 from parentnet_kit import cities, city_areas
 from parentnet_kit.fields import LANGUAGE_TAG, FieldError
+from parentnet_kit.i18n import t
 
 from . import cells
 
@@ -41,16 +42,18 @@ def _text(raw: dict[str, Any], name: str, limit: int, errors: list[FieldError], 
     value = raw.get(name)
     if value is None:
         if required:
-            errors.append(FieldError((name,), f"{name} is required", "REQUIRED"))
+            errors.append(FieldError((name,), t("{name} is required", name=name), "REQUIRED"))
         return None
     if not isinstance(value, str):
-        errors.append(FieldError((name,), f"{name} must be text", "INVALID"))
+        errors.append(FieldError((name,), t("{name} must be text", name=name), "INVALID"))
         return None
     value = " ".join(value.split())
     if required and not value:
-        errors.append(FieldError((name,), f"{name} must not be empty", "REQUIRED"))
+        errors.append(FieldError((name,), t("{name} must not be empty", name=name), "REQUIRED"))
     elif len(value) > limit:
-        errors.append(FieldError((name,), f"{name} must be at most {limit} characters", "TOO_LONG"))
+        errors.append(
+            FieldError((name,), t("{name} must be at most {limit} characters", name=name, limit=limit), "TOO_LONG")
+        )
     return value
 
 
@@ -58,10 +61,12 @@ def _city(raw: dict[str, Any], errors: list[FieldError], required: bool) -> str 
     value = raw.get("city")
     if value is None:
         if required:
-            errors.append(FieldError(("city",), "city is required", "REQUIRED"))
+            errors.append(FieldError(("city",), t("city is required"), "REQUIRED"))
         return None
     if value not in cities.CITIES:
-        errors.append(FieldError(("city",), f"unknown city {value!r}; see the cities query", "UNKNOWN_CITY"))
+        errors.append(
+            FieldError(("city",), t("unknown city {value}; see the cities query", value=repr(value)), "UNKNOWN_CITY")
+        )
         return None
     return value
 
@@ -70,12 +75,22 @@ def _languages(raw: Any, name: str, errors: list[FieldError]) -> list[str] | Non
     if raw is None:
         return None
     if not isinstance(raw, list) or len(raw) > LANGUAGES_MAX:
-        errors.append(FieldError((name,), f"{name} must be a list of at most {LANGUAGES_MAX} tags", "INVALID"))
+        errors.append(
+            FieldError(
+                (name,),
+                t("{name} must be a list of at most {languages_max} tags", name=name, languages_max=LANGUAGES_MAX),
+                "INVALID",
+            )
+        )
         return None
     clean: list[str] = []
     for i, tag in enumerate(raw):
         if not isinstance(tag, str) or not LANGUAGE_TAG.match(tag.strip()):
-            errors.append(FieldError((name, str(i)), f"{tag!r} is not a language tag such as fr or zh-Hant", "INVALID"))
+            errors.append(
+                FieldError(
+                    (name, str(i)), t("{tag} is not a language tag such as fr or zh-Hant", tag=repr(tag)), "INVALID"
+                )
+            )
         elif tag.strip() not in clean:
             clean.append(tag.strip())
     return clean
@@ -85,18 +100,30 @@ def validate_registration(raw: dict[str, Any]) -> tuple[dict[str, Any], list[Fie
     errors: list[FieldError] = []
     email = normalise_email(raw.get("email"))
     if not email:
-        errors.append(FieldError(("email",), "email is required", "REQUIRED"))
+        errors.append(FieldError(("email",), t("email is required"), "REQUIRED"))
     elif len(email) > EMAIL_MAX or not EMAIL_RE.match(email):
-        errors.append(FieldError(("email",), "email is not an email address", "INVALID"))
+        errors.append(FieldError(("email",), t("email is not an email address"), "INVALID"))
     password = raw.get("password")
     if not isinstance(password, str) or not password:
-        errors.append(FieldError(("password",), "password is required", "REQUIRED"))
+        errors.append(FieldError(("password",), t("password is required"), "REQUIRED"))
     elif len(password) < PASSWORD_MIN:
-        errors.append(FieldError(("password",), f"password must be at least {PASSWORD_MIN} characters", "TOO_SHORT"))
+        errors.append(
+            FieldError(
+                ("password",),
+                t("password must be at least {password_min} characters", password_min=PASSWORD_MIN),
+                "TOO_SHORT",
+            )
+        )
     elif len(password) > PASSWORD_MAX:
-        errors.append(FieldError(("password",), f"password must be at most {PASSWORD_MAX} characters", "TOO_LONG"))
+        errors.append(
+            FieldError(
+                ("password",),
+                t("password must be at most {password_max} characters", password_max=PASSWORD_MAX),
+                "TOO_LONG",
+            )
+        )
     elif password.strip().lower() == email:
-        errors.append(FieldError(("password",), "password must not be the email address", "INVALID"))
+        errors.append(FieldError(("password",), t("password must not be the email address"), "INVALID"))
     name = _text(raw, "display_name", NAME_MAX, errors, required=True)
     city = _city(raw, errors, required=True)
     return {"email": email, "password": password, "display_name": name, "city": city}, errors
@@ -104,14 +131,18 @@ def validate_registration(raw: dict[str, Any]) -> tuple[dict[str, Any], list[Fie
 
 def _home(raw: Any, city: str | None, errors: list[FieldError]) -> dict[str, float] | None:
     if not isinstance(raw, dict):
-        errors.append(FieldError(("home_location",), "home_location must have lat and lon", "INVALID"))
+        errors.append(FieldError(("home_location",), t("home_location must have lat and lon"), "INVALID"))
         return None
     point: dict[str, float] = {}
     for name, bound in (("lat", 90.0), ("lon", 180.0)):
         value = raw.get(name)
         if not isinstance(value, int | float) or isinstance(value, bool) or not -bound <= value <= bound:
             errors.append(
-                FieldError(("home_location", name), f"{name} must be between -{bound} and {bound}", "OUT_OF_RANGE")
+                FieldError(
+                    ("home_location", name),
+                    t("{name} must be between -{bound} and {bound}", name=name, bound=bound),
+                    "OUT_OF_RANGE",
+                )
             )
         else:
             point[name] = float(value)
@@ -121,7 +152,11 @@ def _home(raw: Any, city: str | None, errors: list[FieldError]) -> dict[str, flo
         errors.append(
             FieldError(
                 ("home_location",),
-                f"home_location must be in {centre.name}'s area ({centre.radius_km:g} km around its centre)",
+                t(
+                    "home_location must be in {name}'s area ({radius_km} km around its centre)",
+                    name=centre.name,
+                    radius_km=centre.radius_km,
+                ),
                 "FAR_FROM_CITY",
             )
         )
@@ -130,26 +165,36 @@ def _home(raw: Any, city: str | None, errors: list[FieldError]) -> dict[str, flo
 
 def _children(raw: Any, now: datetime, errors: list[FieldError]) -> list[dict[str, int]] | None:
     if not isinstance(raw, list) or len(raw) > CHILDREN_MAX:
-        errors.append(FieldError(("children",), f"children must be a list of at most {CHILDREN_MAX}", "INVALID"))
+        errors.append(
+            FieldError(
+                ("children",),
+                t("children must be a list of at most {children_max}", children_max=CHILDREN_MAX),
+                "INVALID",
+            )
+        )
         return None
     clean = []
     for i, child in enumerate(raw):
         year, month = (child or {}).get("birth_year"), (child or {}).get("birth_month")
         where = ("children", str(i))
         if not isinstance(month, int) or not 1 <= month <= 12:
-            errors.append(FieldError((*where, "birth_month"), "birth_month must be 1 to 12", "OUT_OF_RANGE"))
+            errors.append(FieldError((*where, "birth_month"), t("birth_month must be 1 to 12"), "OUT_OF_RANGE"))
             continue
         if not isinstance(year, int):
-            errors.append(FieldError((*where, "birth_year"), "birth_year is required", "REQUIRED"))
+            errors.append(FieldError((*where, "birth_year"), t("birth_year is required"), "REQUIRED"))
             continue
         if (year, month) > (now.year, now.month):
             errors.append(
-                FieldError((*where, "birth_year"), "a child's birth month cannot be in the future", "IN_THE_FUTURE")
+                FieldError((*where, "birth_year"), t("a child's birth month cannot be in the future"), "IN_THE_FUTURE")
             )
             continue
         if age_months({"birth_year": year, "birth_month": month}, now) > CHILD_MAX_AGE_YEARS * 12 + 11:
             errors.append(
-                FieldError((*where, "birth_year"), f"children are {CHILD_MAX_AGE_YEARS} or younger", "OUT_OF_RANGE")
+                FieldError(
+                    (*where, "birth_year"),
+                    t("children are {child_max_age_years} or younger", child_max_age_years=CHILD_MAX_AGE_YEARS),
+                    "OUT_OF_RANGE",
+                )
             )
             continue
         clean.append({"birth_year": year, "birth_month": month})
@@ -158,14 +203,24 @@ def _children(raw: Any, now: datetime, errors: list[FieldError]) -> list[dict[st
 
 def _interests(raw: Any, errors: list[FieldError]) -> list[str] | None:
     if not isinstance(raw, list) or len(raw) > INTERESTS_MAX:
-        errors.append(FieldError(("interests",), f"interests must be a list of at most {INTERESTS_MAX}", "INVALID"))
+        errors.append(
+            FieldError(
+                ("interests",),
+                t("interests must be a list of at most {interests_max}", interests_max=INTERESTS_MAX),
+                "INVALID",
+            )
+        )
         return None
     clean: list[str] = []
     for i, item in enumerate(raw):
         value = " ".join(item.split()).lower() if isinstance(item, str) else ""
         if not value or len(value) > INTEREST_LEN:
             errors.append(
-                FieldError(("interests", str(i)), f"each interest is 1 to {INTEREST_LEN} characters", "INVALID")
+                FieldError(
+                    ("interests", str(i)),
+                    t("each interest is 1 to {interest_len} characters", interest_len=INTEREST_LEN),
+                    "INVALID",
+                )
             )
         elif value not in clean:
             clean.append(value)
@@ -183,7 +238,7 @@ def validate_profile_patch(
     patch: dict[str, Any] = {}
     unknown = sorted(set(raw) - set(PROFILE_FIELDS) - {"clear_home_location"})
     for name in unknown:
-        errors.append(FieldError((name,), f"{name} is not a profile field", "UNKNOWN_FIELD"))
+        errors.append(FieldError((name,), t("{name} is not a profile field", name=name), "UNKNOWN_FIELD"))
     if raw.get("display_name") is not None:
         name = _text(raw, "display_name", NAME_MAX, errors, required=True)
         if name:
@@ -204,7 +259,11 @@ def validate_profile_patch(
         centre = cities.CITIES[city]
         if not city_areas.contains(centre, current["home"]["lat"], current["home"]["lon"]):
             errors.append(
-                FieldError(("home_location",), f"give a home location near {centre.name} with the new city", "REQUIRED")
+                FieldError(
+                    ("home_location",),
+                    t("give a home location near {name} with the new city", name=centre.name),
+                    "REQUIRED",
+                )
             )
     if raw.get("languages") is not None:
         languages = _languages(raw["languages"], "languages", errors)
@@ -220,7 +279,7 @@ def validate_profile_patch(
             patch["interests"] = interests
     if raw.get("protected_mode") is not None:
         if not isinstance(raw["protected_mode"], bool):
-            errors.append(FieldError(("protected_mode",), "protected_mode must be true or false", "INVALID"))
+            errors.append(FieldError(("protected_mode",), t("protected_mode must be true or false"), "INVALID"))
         else:
             patch["protected"] = raw["protected_mode"]
     return patch, errors
@@ -309,7 +368,11 @@ def validate_group(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError
     for name_, allowed, default in (("visibility", VISIBILITIES, "public"), ("join_policy", JOIN_POLICIES, "open")):
         value = raw.get(name_) or default
         if value not in allowed:
-            errors.append(FieldError((name_,), f"{name_} must be one of {', '.join(allowed)}", "INVALID"))
+            errors.append(
+                FieldError(
+                    (name_,), t("{name_} must be one of {value}", name_=name_, value=", ".join(allowed)), "INVALID"
+                )
+            )
         clean[name_] = value
     return clean, errors
 

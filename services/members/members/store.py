@@ -23,6 +23,7 @@ from pymongo.errors import DuplicateKeyError
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
+from parentnet_kit.i18n import t, tn
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
@@ -196,14 +197,14 @@ class MemberStore:
         )
         if refusal:
             return {
-                "errors": [error((), "Too many sign-ups from this address; try again later.", "THROTTLED")],
+                "errors": [error((), t("Too many sign-ups from this address; try again later."), "THROTTLED")],
                 "retry_after_seconds": refusal.retry_after_seconds,
             }
         password_hash = hash_password(clean["password"], self.run_blocking)
         state = domain.new_member_state(clean, password_hash, now)
         if member_id:
             state["_id"] = member_id
-        taken = {"errors": [error(("email",), "An account with this email already exists.", "EMAIL_TAKEN")]}
+        taken = {"errors": [error(("email",), t("An account with this email already exists."), "EMAIL_TAKEN")]}
         if not self._reserve_email(clean["email"], state["_id"], now):
             holder = self.emails.find_one({"_id": clean["email"]})
             if not (member_id and holder and holder["member_id"] == member_id):
@@ -228,7 +229,7 @@ class MemberStore:
         if refusal:
             self.attempts.settle(attempt, "refused")
             return {
-                "errors": [error((), "Too many attempts; try again later.", "THROTTLED")],
+                "errors": [error((), t("Too many attempts; try again later."), "THROTTLED")],
                 "retry_after_seconds": refusal.retry_after_seconds,
             }
         holder = self.emails.find_one({"_id": email}) if email else None
@@ -238,7 +239,7 @@ class MemberStore:
         ok = verify_password(state["password_hash"] if state else DUMMY_HASH, password, self.run_blocking)
         if not (ok and state):
             self.attempts.settle(attempt, "failed")
-            return {"errors": [error((), "The email or the password is wrong.", "INVALID_CREDENTIALS")]}
+            return {"errors": [error((), t("The email or the password is wrong."), "INVALID_CREDENTIALS")]}
         self.attempts.settle(attempt, "ok")
         self.attempts.succeeded(account, client, now)
         return self._signed_in(state, now)
@@ -247,11 +248,11 @@ class MemberStore:
         now = domain.now_utc()
         rotated = self.sessions.rotate(token, now)
         if rotated is None:
-            return {"errors": [error(("refresh_token",), "Sign in again.", "INVALID_REFRESH_TOKEN")]}
+            return {"errors": [error(("refresh_token",), t("Sign in again."), "INVALID_REFRESH_TOKEN")]}
         member_id, session_id, refresh = rotated
         state = self.members.get(member_id)
         if state is None:
-            return {"errors": [error(("refresh_token",), "Sign in again.", "INVALID_REFRESH_TOKEN")]}
+            return {"errors": [error(("refresh_token",), t("Sign in again."), "INVALID_REFRESH_TOKEN")]}
         return {
             "member": domain.private_view(state, now),
             **self._tokens(member_id, session_id, refresh, now),
@@ -280,14 +281,18 @@ class MemberStore:
             now = domain.now_utc()
             current = self.members.get(member_id)
             if current is None:
-                return {"member": None, "errors": [error((), "Your account no longer exists.", "NOT_FOUND")]}
+                return {"member": None, "errors": [error((), t("Your account no longer exists."), "NOT_FOUND")]}
             patch, errors = domain.validate_profile_patch(raw, current, now)
             if errors:
                 return {"member": None, "errors": [e.to_dict() for e in errors]}
             moves = [_aware(t) for t in current.get("home_moves", []) if now - _aware(t) < timedelta(days=1)]
             if patch.get("home") and patch["home"] != current.get("home"):
                 if len(moves) >= self.limits.home_moves_per_day:
-                    message = f"Your home location can change {self.limits.home_moves_per_day} times a day."
+                    message = tn(
+                        "Your home location can change {count} time a day.",
+                        "Your home location can change {count} times a day.",
+                        self.limits.home_moves_per_day,
+                    )
                     return {"member": None, "errors": [error(("home_location",), message, "RATE_LIMITED")]}
                 moves.append(now)
             state = domain.with_cell({**current, **patch, "home_moves": moves, "updated_at": now})
@@ -319,9 +324,9 @@ class MemberStore:
         empty = {"edges": [], "has_next_page": False, "total": 0}
         viewer = self.members.get(viewer_id)
         if viewer is None:
-            return {**empty, "errors": [error((), "Your account no longer exists.", "NOT_FOUND")]}
+            return {**empty, "errors": [error((), t("Your account no longer exists."), "NOT_FOUND")]}
         if viewer["home"] is None:
-            message = "Set your home location in your profile to find parents near you."
+            message = t("Set your home location in your profile to find parents near you.")
             return {**empty, "errors": [error(("home_location",), message, "HOME_LOCATION_REQUIRED")]}
         try:
             start = decode_cursor(after)
@@ -331,7 +336,10 @@ class MemberStore:
             "nearby", viewer_id, "", self.limits.nearby_per_account_hour, timedelta(hours=1), now
         )
         if refusal:
-            message = f"Too many searches; try again in {refusal.retry_after_seconds} s."
+            message = t(
+                "Too many searches; try again in {retry_after_seconds} s.",
+                retry_after_seconds=refusal.retry_after_seconds,
+            )
             return {
                 **empty,
                 "errors": [error((), message, "RATE_LIMITED")],
@@ -410,9 +418,9 @@ class MemberStore:
 
     def set_block(self, blocker_id: str, blocked_id: Any, active: bool) -> dict[str, Any]:
         if not isinstance(blocked_id, str) or self.members.get(blocked_id) is None:
-            return {"errors": [error(("member_id",), "No such member.", "NOT_FOUND")]}
+            return {"errors": [error(("member_id",), t("No such member."), "NOT_FOUND")]}
         if blocked_id == blocker_id:
-            return {"errors": [error(("member_id",), "You cannot block yourself.", "INVALID")]}
+            return {"errors": [error(("member_id",), t("You cannot block yourself."), "INVALID")]}
         block_id = f"block:{blocker_id}:{blocked_id}"
 
         def change() -> dict[str, Any]:
@@ -521,19 +529,19 @@ class MemberStore:
         """Run ``decide`` on the group, again on fresh state if a racing change won."""
         group = self.groups.get(group_id) if isinstance(group_id, str) else None
         if group is None:
-            return {"membership": None, "errors": [error(("group_id",), "No such group.", "NOT_FOUND")]}
+            return {"membership": None, "errors": [error(("group_id",), t("No such group."), "NOT_FOUND")]}
         return retry_on_conflict(CONFLICT_ATTEMPTS, lambda: decide(group))
 
     def join_group(self, member_id: str, group_id: Any) -> dict[str, Any]:
         def decide(group: dict[str, Any]) -> dict[str, Any]:
             if member_id in self.blocked(group["created_by"]):
-                return {"membership": None, "errors": [error(("group_id",), "No such group.", "NOT_FOUND")]}
+                return {"membership": None, "errors": [error(("group_id",), t("No such group."), "NOT_FOUND")]}
             current = self.membership(group["_id"], member_id)
             if current and current["status"] in ("active", "pending"):
                 code = "ALREADY_MEMBER" if current["status"] == "active" else "ALREADY_REQUESTED"
                 return {
                     "membership": domain.membership_view(current),
-                    "errors": [error(("group_id",), "You are in already.", code)],
+                    "errors": [error(("group_id",), t("You are in already."), code)],
                 }
             status = "active" if group["join_policy"] == "open" else "pending"
             state = self._commit_membership(group["_id"], member_id, current, "member", status, group["city"])
@@ -547,10 +555,10 @@ class MemberStore:
             if not current or current["status"] not in ("active", "pending"):
                 return {
                     "membership": None,
-                    "errors": [error(("group_id",), "You are not in this group.", "NOT_MEMBER")],
+                    "errors": [error(("group_id",), t("You are not in this group."), "NOT_MEMBER")],
                 }
             if current["role"] == "admin" and current["status"] == "active" and self._admin_count(group["_id"]) <= 1:
-                message = "Name another admin before you leave; a group needs one."
+                message = t("Name another admin before you leave; a group needs one.")
                 return {
                     "membership": domain.membership_view(current),
                     "errors": [error(("group_id",), message, "LAST_ADMIN")],
@@ -584,13 +592,13 @@ class MemberStore:
             if self._active_role(group["_id"], admin_id) != "admin":
                 return {
                     "membership": None,
-                    "errors": [error(("group_id",), "Only the group's admins can do that.", "FORBIDDEN")],
+                    "errors": [error(("group_id",), t("Only the group's admins can do that."), "FORBIDDEN")],
                 }
             current = self.membership(group["_id"], member_id) if isinstance(member_id, str) else None
             if not current or current["status"] != "pending":
                 return {
                     "membership": None,
-                    "errors": [error(("member_id",), "No pending request from this member.", "NOT_FOUND")],
+                    "errors": [error(("member_id",), t("No pending request from this member."), "NOT_FOUND")],
                 }
             status = "active" if approve else "declined"
             state = self._commit_membership(group["_id"], member_id, current, "member", status, group["city"])
@@ -603,21 +611,21 @@ class MemberStore:
             if role not in domain.ROLES:
                 return {
                     "membership": None,
-                    "errors": [error(("role",), "role must be admin, moderator or member", "INVALID")],
+                    "errors": [error(("role",), t("role must be admin, moderator or member"), "INVALID")],
                 }
             if self._active_role(group["_id"], admin_id) != "admin":
                 return {
                     "membership": None,
-                    "errors": [error(("group_id",), "Only the group's admins can do that.", "FORBIDDEN")],
+                    "errors": [error(("group_id",), t("Only the group's admins can do that."), "FORBIDDEN")],
                 }
             current = self.membership(group["_id"], member_id) if isinstance(member_id, str) else None
             if not current or current["status"] != "active":
                 return {
                     "membership": None,
-                    "errors": [error(("member_id",), "This member is not in the group.", "NOT_MEMBER")],
+                    "errors": [error(("member_id",), t("This member is not in the group."), "NOT_MEMBER")],
                 }
             if current["role"] == "admin" and role != "admin" and self._admin_count(group["_id"]) <= 1:
-                message = "A group needs an admin; name another one first."
+                message = t("A group needs an admin; name another one first.")
                 return {
                     "membership": domain.membership_view(current),
                     "errors": [error(("role",), message, "LAST_ADMIN")],
@@ -646,7 +654,7 @@ class MemberStore:
     def list_groups(self, city: Any, viewer_id: str | None, first: int, after: str | None) -> dict[str, Any]:
         empty = {"edges": [], "has_next_page": False, "total": 0}
         if city is not None and city not in domain.cities.CITIES:
-            return {**empty, "errors": [error(("city",), f"unknown city {city!r}", "UNKNOWN_CITY")]}
+            return {**empty, "errors": [error(("city",), t("unknown city {city}", city=repr(city)), "UNKNOWN_CITY")]}
         try:
             start = decode_cursor(after)
         except ValueError as exc:

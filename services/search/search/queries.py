@@ -13,6 +13,7 @@ from elasticsearch import Elasticsearch
 
 from parentnet_kit.clock import parse_iso
 from parentnet_kit.geo import haversine_km
+from parentnet_kit.i18n import t, wire
 
 from . import languages
 
@@ -21,7 +22,7 @@ PAGE_MAX = 100
 
 
 def field_error(field: str, message: str, code: str) -> dict[str, Any]:
-    return {"field": [field], "message": message, "code": code}
+    return {"field": [field], **wire(message), "code": code}
 
 
 def encode_cursor(sort_values: list[Any]) -> str:
@@ -55,18 +56,24 @@ def validate_nearby(near: Any, radius_km: Any, first: Any, after: Any) -> list[d
     near = near if isinstance(near, dict) else {}
     lat, lon = _number(near.get("lat")), _number(near.get("lon"))
     if lat is None or not -90 <= lat <= 90:
-        errors.append(field_error("near.lat", "lat must be between -90 and 90", "OUT_OF_RANGE"))
+        errors.append(field_error("near.lat", t("lat must be between -90 and 90"), "OUT_OF_RANGE"))
     if lon is None or not -180 <= lon <= 180:
-        errors.append(field_error("near.lon", "lon must be between -180 and 180", "OUT_OF_RANGE"))
+        errors.append(field_error("near.lon", t("lon must be between -180 and 180"), "OUT_OF_RANGE"))
     radius = _number(radius_km)
     if radius is None or not 0 < radius <= RADIUS_MAX_KM:
         errors.append(
-            field_error("radius_km", f"radiusKm must be more than 0 and at most {RADIUS_MAX_KM:g}", "OUT_OF_RANGE")
+            field_error(
+                "radius_km",
+                t("radiusKm must be more than 0 and at most {radius_max_km}", radius_max_km=RADIUS_MAX_KM),
+                "OUT_OF_RANGE",
+            )
         )
     if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= PAGE_MAX:
-        errors.append(field_error("first", f"first must be between 1 and {PAGE_MAX}", "OUT_OF_RANGE"))
+        errors.append(
+            field_error("first", t("first must be between 1 and {page_max}", page_max=PAGE_MAX), "OUT_OF_RANGE")
+        )
     if after is not None and (not isinstance(after, str) or decode_cursor(after) is None):
-        errors.append(field_error("after", "after is not a cursor this query returned", "INVALID_CURSOR"))
+        errors.append(field_error("after", t("after is not a cursor this query returned"), "INVALID_CURSOR"))
     return errors
 
 
@@ -105,16 +112,22 @@ def validate_filter(raw: Any, kind: str) -> tuple[dict[str, Any], list[dict[str,
     text = raw.get("text")
     if text is not None:
         if not isinstance(text, str) or len(text) > TEXT_MAX:
-            errors.append(field_error("filter.text", f"text must be at most {TEXT_MAX} characters", "TOO_LONG"))
+            errors.append(
+                field_error(
+                    "filter.text", t("text must be at most {text_max} characters", text_max=TEXT_MAX), "TOO_LONG"
+                )
+            )
         elif len(text.split()) > WORDS_MAX:
-            errors.append(field_error("filter.text", f"text must be at most {WORDS_MAX} words", "TOO_LONG"))
+            errors.append(
+                field_error("filter.text", t("text must be at most {words_max} words", words_max=WORDS_MAX), "TOO_LONG")
+            )
         elif text.strip():
             clean["text"] = text.strip()
     for name in ("categories", "kinds"):
         value = raw.get(name)
         if value:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                errors.append(field_error(f"filter.{name}", f"{name} must be a list of names", "INVALID"))
+                errors.append(field_error(f"filter.{name}", t("{name} must be a list of names", name=name), "INVALID"))
             else:
                 clean[name] = value
     if raw.get("language"):
@@ -126,7 +139,11 @@ def validate_filter(raw: Any, kind: str) -> tuple[dict[str, Any], list[dict[str,
         limit = 18 if kind == "outings" else 18 * 12
         if not isinstance(ages, list) or len(ages) > 8 or not all(isinstance(a, int) and 0 <= a <= limit for a in ages):
             errors.append(
-                field_error("filter.child_ages", f"childAges must be up to 8 ages from 0 to {limit}", "OUT_OF_RANGE")
+                field_error(
+                    "filter.child_ages",
+                    t("childAges must be up to 8 ages from 0 to {limit}", limit=limit),
+                    "OUT_OF_RANGE",
+                )
             )
         else:
             clean["child_ages"] = ages
@@ -134,13 +151,15 @@ def validate_filter(raw: Any, kind: str) -> tuple[dict[str, Any], list[dict[str,
         if raw.get(name) is not None:
             moment = parse_iso(raw[name])
             if moment is None:
-                errors.append(field_error(f"filter.{name}", f"{name} must be an ISO 8601 date-time", "INVALID"))
+                errors.append(
+                    field_error(f"filter.{name}", t("{name} must be an ISO 8601 date-time", name=name), "INVALID")
+                )
             else:
                 clean[name] = moment.isoformat()
     places = raw.get("min_places_left")
     if places is not None:
         if isinstance(places, bool) or not isinstance(places, int) or places < 1:
-            errors.append(field_error("filter.min_places_left", "minPlacesLeft must be 1 or more", "OUT_OF_RANGE"))
+            errors.append(field_error("filter.min_places_left", t("minPlacesLeft must be 1 or more"), "OUT_OF_RANGE"))
         else:
             clean["min_places_left"] = places
     return clean, errors
@@ -428,14 +447,24 @@ def validate_bounds(bounds: Any, zoom: Any) -> list[dict[str, Any]]:
     values = {k: _number(bounds.get(k)) for k in ("north", "south", "east", "west")}
     for name in ("north", "south"):
         if values[name] is None or not -90 <= values[name] <= 90:
-            errors.append(field_error(f"bounds.{name}", f"{name} must be a latitude from -90 to 90", "OUT_OF_RANGE"))
+            errors.append(
+                field_error(f"bounds.{name}", t("{name} must be a latitude from -90 to 90", name=name), "OUT_OF_RANGE")
+            )
     for name in ("east", "west"):
         if values[name] is None or not -180 <= values[name] <= 180:
-            errors.append(field_error(f"bounds.{name}", f"{name} must be a longitude from -180 to 180", "OUT_OF_RANGE"))
+            errors.append(
+                field_error(
+                    f"bounds.{name}", t("{name} must be a longitude from -180 to 180", name=name), "OUT_OF_RANGE"
+                )
+            )
     if not errors and values["north"] <= values["south"]:
-        errors.append(field_error("bounds.north", "north must be above south", "INVALID"))
+        errors.append(field_error("bounds.north", t("north must be above south"), "INVALID"))
     if isinstance(zoom, bool) or not isinstance(zoom, int) or not 0 <= zoom <= ZOOM_MAX:
-        errors.append(field_error("zoom", f"zoom must be a whole number from 0 to {ZOOM_MAX}", "OUT_OF_RANGE"))
+        errors.append(
+            field_error(
+                "zoom", t("zoom must be a whole number from 0 to {zoom_max}", zoom_max=ZOOM_MAX), "OUT_OF_RANGE"
+            )
+        )
     return errors
 
 

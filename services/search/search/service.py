@@ -8,6 +8,7 @@ from typing import Any
 from nameko.timer import timer
 
 from parentnet_kit import cities
+from parentnet_kit.i18n import t
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import rpc
 
@@ -58,7 +59,7 @@ class SearchService:
         errors += filter_errors
         sort = "distance" if sort is None else sort  # an explicit null is the default, as for filters
         if sort not in queries.SORTS:
-            errors.append(queries.field_error("sort", "sort must be distance, start or relevance", "INVALID"))
+            errors.append(queries.field_error("sort", t("sort must be distance, start or relevance"), "INVALID"))
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
@@ -140,7 +141,7 @@ class SearchService:
         errors = queries.validate_bounds(bounds, zoom)
         kinds = kinds or ["outings", "listings"]
         if any(k not in ("outings", "listings") for k in kinds):
-            errors.append(queries.field_error("kinds", "kinds are outings and listings", "INVALID"))
+            errors.append(queries.field_error("kinds", t("kinds are outings and listings"), "INVALID"))
         if errors:
             return {"errors": errors, "clusters": []}
         es = self.indices.es
@@ -174,11 +175,11 @@ class SearchService:
         """As-you-type suggestions across outings, listings, contacts, public groups and places."""
         if not isinstance(text, str) or not text.strip() or len(text) > 100:
             return {
-                "errors": [queries.field_error("text", "text must be 1 to 100 characters", "INVALID")],
+                "errors": [queries.field_error("text", t("text must be 1 to 100 characters"), "INVALID")],
                 "suggestions": [],
             }
         if len(text.split()) > queries.WORDS_MAX:
-            message = f"text must be at most {queries.WORDS_MAX} words"
+            message = t("text must be at most {words_max} words", words_max=queries.WORDS_MAX)
             return {"errors": [queries.field_error("text", message, "TOO_LONG")], "suggestions": []}
         limit = max(1, min(int(limit), 20))
         es = self.indices.es
