@@ -12,7 +12,7 @@ from starlette.requests import Request
 from parentnet_kit.contracts import IDEMPOTENCY_HEADER
 
 from .loaders import DataLoader
-from .rpc import RpcClient
+from .rpc import CountingRpc, RpcClient
 
 # Each kind of subject with pictures, and the service that owns it.
 PICTURE_OWNERS = (("outing", "events"), ("listing", "listings"), ("group", "members"), ("member", "members"))
@@ -53,7 +53,11 @@ class Context:
     _viewer_at: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.rpc, self.viewer_id)
+        # Every call of this request is made for its viewer (an identity token the service checks).
+        if not isinstance(self.rpc, CountingRpc):
+            self.rpc = CountingRpc(self.rpc)  # type: ignore[assignment]
+        self.rpc.viewer_id = self.viewer_id
+        self.loaders = Loaders(self.rpc, self.viewer_id)  # type: ignore[arg-type]
 
     def once(self, info: Any) -> dict[str, str] | None:
         """The RPC headers that make a retried creation find what the first try made: the
