@@ -58,8 +58,8 @@ class MembersStub:
 
 
 def start_members_stub(container_factory: Any, service_config: dict[str, Any]) -> Any:
-    """Start ``MembersStub`` on ``service_config``'s broker, with no facts yet; returns its container."""
-    reset()
+    """Start ``MembersStub`` on ``service_config``'s broker; returns its container. It answers
+    from ``FACTS`` and ``GROUPS`` as they are at each call (``reset`` them after the test)."""
     container = container_factory(MembersStub, service_config)
     container.start()
     return container

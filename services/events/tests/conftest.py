@@ -29,6 +29,7 @@ def service_config(container_factory):
     settings = {"AMQP_URI": amqp_uri, "MONGO_URI": config.mongo_uri(), "EVENTS_DB": db_name}
     nameko_testing.start_members_stub(container_factory, settings)
     yield settings
+    nameko_testing.reset()
     MongoClient(config.mongo_uri()).drop_database(db_name)
     testing.delete_vhost(vhost)
 
@@ -73,6 +74,7 @@ def service_config_at_volume(container_factory, volume_db):
     settings = {"AMQP_URI": amqp_uri, "MONGO_URI": config.mongo_uri(), "EVENTS_DB": volume_db}
     nameko_testing.start_members_stub(container_factory, settings)
     yield settings
+    nameko_testing.reset()
     testing.delete_vhost(vhost)
 
 
