@@ -118,7 +118,15 @@ def schema_mutations() -> dict[str, str]:
     """Every mutation field of the checked-in schema, with its input type."""
     body = re.search(r"\ntype Mutation \{(.*?)\n\}", SCHEMA.read_text(), re.S)
     assert body, "no Mutation type in schema.graphql"
-    return dict(re.findall(r"\n  (\w+)\(\s*(?:\"\"\".*?\"\"\"\s*)?input: (\w+)!", body.group(1), re.S))
+    found: dict[str, str] = {}
+    current = None
+    for line in body.group(1).splitlines():
+        if opened := re.fullmatch(r"  (\w+)\(.*", line):
+            current = opened.group(1)
+            found[current] = ""
+        elif current and (argument := re.fullmatch(r"\s+input: (\w+)!.*", line)):
+            found[current] = argument.group(1)
+    return found
 
 
 def test_every_mutation_has_a_row():
