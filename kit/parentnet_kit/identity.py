@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -149,13 +150,41 @@ class Viewer:
     """One request's identity, as a worker sees it.
 
     ``id``: the verified member id, or None (no token, or one that did not verify).
-    ``presented``: a token came with the request. ``problem``: why it did not verify."""
+    ``presented``: a token came with the request. ``problem``: why it did not verify.
+    With ``verify`` (token -> member id, raising ``InvalidIdentity``), the token is checked on
+    first use only: a read that never asks costs nothing (a check is ~0.1-0.4 ms)."""
 
-    def __init__(self, member_id: str | None, presented: bool, problem: str | None, required: bool) -> None:
-        self.id = member_id
+    def __init__(
+        self,
+        member_id: str | None,
+        presented: bool,
+        problem: str | None,
+        required: bool,
+        verify: Callable[[], str] | None = None,
+    ) -> None:
+        self._id = member_id
         self.presented = presented
-        self.problem = problem
+        self._problem = problem
         self.required = required
+        self._verify = verify
+
+    def _check(self) -> None:
+        if self._verify is not None:
+            verify, self._verify = self._verify, None
+            try:
+                self._id = verify()
+            except InvalidIdentity as exc:
+                self._problem = str(exc)
+
+    @property
+    def id(self) -> str | None:
+        self._check()
+        return self._id
+
+    @property
+    def problem(self) -> str | None:
+        self._check()
+        return self._problem
 
     def acting_as(self, actor_id: Any) -> Any:
         """``actor_id`` when this request may act as that member; raises ``Forbidden`` otherwise

@@ -8,7 +8,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
-from .identity import HEADER, IdentityVerifier, InvalidIdentity, Viewer
+from .identity import HEADER, IdentityVerifier, Viewer
 from .tokens import load_pem
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,5 @@ class Identity(DependencyProvider):
         token = worker_ctx.data.get(HEADER)
         if token is None or self.verifier is None:
             return Viewer(None, token is not None, None, self.required)
-        try:
-            return Viewer(self.verifier.verify(token, self.audience), True, None, self.required)
-        except InvalidIdentity as exc:
-            return Viewer(None, True, str(exc), self.required)
+        verifier, audience = self.verifier, self.audience
+        return Viewer(None, True, None, self.required, verify=lambda: verifier.verify(token, audience))
