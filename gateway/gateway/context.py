@@ -21,6 +21,7 @@ from parentnet_kit.contract.rpc import (
 from parentnet_kit.contracts import IDEMPOTENCY_HEADER
 
 from .loaders import DataLoader
+from .rpc import CountingRpc
 
 # Each kind of subject with pictures, and the service that owns it.
 PICTURE_OWNERS = (("outing", "events"), ("listing", "listings"), ("group", "members"), ("member", "members"))
@@ -82,6 +83,10 @@ class Context:
     _viewer_at: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
+        # Every call of this request is made for its viewer (an identity token the service checks).
+        if not isinstance(self.rpc, CountingRpc):
+            self.rpc = CountingRpc(self.rpc)  # type: ignore[assignment, arg-type]
+        self.rpc.viewer_id = self.viewer_id
         self.loaders = Loaders(self.rpc, self.viewer_id)
         self.events = EventsClient(self.rpc)
         self.members = MembersClient(self.rpc)
