@@ -40,12 +40,16 @@ def rpc_methods(service: type) -> dict[str, Any]:
 
 
 def service_classes() -> dict[str, type]:
+    from conversations.service import ConversationsService
+
     from events.service import EventsService
     from listings.service import ListingsService
     from members.service import MembersService
     from search.service import SearchService
 
-    return {cls.name: cls for cls in (EventsService, ListingsService, MembersService, SearchService)}
+    services = (EventsService, ListingsService, MembersService, SearchService)
+    services += (ConversationsService,)
+    return {cls.name: cls for cls in services}
 
 
 # -- RPC -------------------------------------------------------------------------------------
@@ -55,7 +59,7 @@ def test_there_is_a_client_for_each_service_and_a_service_for_each_client():
     assert sorted(service_classes()) == sorted(clients.CLIENTS)
 
 
-@pytest.mark.parametrize("name", ["events", "listings", "members", "search"])
+@pytest.mark.parametrize("name", ["events", "listings", "members", "search", "conversations"])
 def test_each_services_rpc_methods_are_its_clients_methods(name):
     service = service_classes()[name]
     methods = rpc_methods(service)
@@ -178,6 +182,7 @@ PRODUCERS = {
     "events": ROOT / "services/events/events",
     "listings": ROOT / "services/listings/listings",
     "members": ROOT / "services/members/members",
+    "conversations": ROOT / "services/conversations/conversations",
 }
 EVENT_TYPE = re.compile(r"^[a-z]+(_[a-z]+)+$")
 # Calls whose string argument is an event type: Event(type, ...), and each producer's helpers
@@ -202,6 +207,10 @@ def published_types() -> set[str]:
                         args = node.args[BUILDERS[name] : BUILDERS[name] + 1]
                         args += [k.value for k in node.keywords if k.arg in ("type", "type_", "event_type")]
                         found |= {f"{source}.{s}" for a in args for s in _strings(a) if EVENT_TYPE.match(s)}
+                # conversations republishes what moderation decided on as ``type_ = {subject: type}[...]``
+                if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "type_" for t in node.targets):
+                    types = [v for d in ast.walk(node.value) if isinstance(d, ast.Dict) for v in d.values if v]
+                    found |= {f"{source}.{s}" for v in types for s in _strings(v) if EVENT_TYPE.match(s)}
                 # listings' decisions return (state, event type, errors)
                 value = node.value if isinstance(node, ast.Return) else None
                 if isinstance(value, ast.Tuple) and len(value.elts) == 3 and isinstance(value.elts[2], ast.List):
