@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 
 from parentnet_kit.contract.rpc import (
+    ConversationsClient,
     EventsClient,
     ListingsClient,
     MembersClient,
@@ -66,6 +67,7 @@ class Context:
     # Each service's typed client (parentnet_kit.contract.rpc) over ``rpc``.
     events: EventsClient = field(init=False)
     members: MembersClient = field(init=False)
+    conversations: ConversationsClient = field(init=False)
     listings: ListingsClient = field(init=False)
     search: SearchClient = field(init=False)
     feed: Any = None
@@ -80,6 +82,7 @@ class Context:
         self.loaders = Loaders(self.rpc, self.viewer_id)
         self.events = EventsClient(self.rpc)
         self.members = MembersClient(self.rpc)
+        self.conversations = ConversationsClient(self.rpc)
         self.listings = ListingsClient(self.rpc)
         self.search = SearchClient(self.rpc)
 

@@ -37,8 +37,12 @@ SOURCES += ("moderation",)  # reporters told the outcome; members warned or susp
 
 
 def _client(ctx: Context, source: str) -> InboxApi:
-    """The client of the service ``source`` (one of ``SOURCES``) for its inbox methods."""
-    return ctx.events if source == "events" else ctx.listings
+    """The client of the service ``source`` (one of ``SOURCES``) for its inbox methods: the
+    Context's client field of that name (``ctx.events``, ``ctx.conversations``, ...)."""
+    # Until moderation's client is a Context field (``ctx.moderation``), it reads as before.
+    client = getattr(ctx, source, ctx.listings)
+    assert isinstance(client, InboxApi), source
+    return client
 
 
 _TYPES = [
