@@ -251,6 +251,24 @@ def test_every_event_type_a_consumer_handles_is_in_the_catalogue():
     assert "outing_deleted" not in declared, "nothing publishes it"
 
 
+def test_every_event_search_is_bound_to_by_name_is_one_its_documents_keep():
+    """A key bound to ``search.indexer`` but left out of ``documents.CONSUMED`` is dropped unseen
+    (conversations' threads, replies and questions were, once the catalogue's gate came)."""
+    from search import documents
+
+    bound = {key for key in topology.consumer("search.indexer").bindings if "#" not in key and "*" not in key}
+    assert {"conversations.thread_posted", "conversations.question_asked"} <= bound
+    assert bound - documents.CONSUMED == set()
+
+
+def test_every_conversations_event_the_gateways_live_feed_takes_is_in_the_catalogue():
+    from gateway import feed
+
+    taken = {key for key in feed.ROUTING_KEYS if key.startswith("conversations.")}
+    assert "conversations.message_sent" in taken
+    assert taken - catalogue.CATALOGUE.keys() == set()
+
+
 def test_an_event_off_the_catalogue_is_told():
     from parentnet_kit.envelope import Event
 
