@@ -195,6 +195,13 @@ class ListingsService(picture_rpc.PictureEntrypoints):
         self.store.relay_pending()
         self.store.sweep_unmatched()
 
+    @timer(interval=SWEEP_SECONDS)
+    def adopt(self) -> None:
+        """Once per database, matching's buckets for the listings active before them (minutes at
+        100,000 listings: a timer of its own, so the outbox sweep never waits for it); a
+        remembered flag afterwards."""
+        self.store.adopt_buckets()
+
     @timer(interval=EXPIRY_SECONDS)
     def expire(self) -> None:
         self.store.expire_due()

@@ -110,6 +110,7 @@ class ListingStore:
         # Matching's candidates: active listings in buckets by category, side and tile, per
         # period of expiry (buckets.py), read by _id, never the markers of every active listing.
         self.matching = MatchIndex(db)
+        self._buckets_adopted = False
         # city -> the contacts' versions as committed ({contact_id, version, kind, group_id,
         # languages, recommendations}), appended after each commit: the directory's page folds
         # them (the newest version of each) instead of filtering every contact ever added.
@@ -130,7 +131,8 @@ class ListingStore:
         self._adopt_markers()
         self._adopt_owner_index()
         self._adopt_due()
-        self._adopt_buckets()
+        if self.expiring.find_one({}, {"_id": 1}) is None:
+            self.adopt_buckets()  # a new database: nothing to enter, matching reads buckets at once
         self._adopt_contacts()
 
     def _adopt_contacts(self) -> None:
@@ -156,17 +158,42 @@ class ListingStore:
             with contextlib.suppress(DuplicateKeyError):
                 adopted.insert_one({"_id": "contact_recommenders", "at": datetime.now(UTC)})
 
-    def _adopt_buckets(self) -> None:
-        """Once per database: enter every active listing's marker in matching's buckets (one
-        read of the markers). Running twice or concurrently only enters a listing twice, which
-        matching reads twice and matches once."""
-        adopted = self.db["listings_markers_adopted"]
-        if adopted.find_one({"_id": "match-buckets"}) is not None:
+    def buckets_adopted(self) -> bool:
+        """Whether every listing active before the buckets is in them (a flag read by ``_id``,
+        remembered once true)."""
+        if not self._buckets_adopted:
+            flag = self.db["listings_markers_adopted"].find_one({"_id": "match-buckets"})
+            self._buckets_adopted = flag is not None
+        return self._buckets_adopted
+
+    def adopt_buckets(self) -> None:
+        """Once per database, from the sweep timer (never before the service answers: at 100,000
+        active listings it takes minutes): enter every active listing's marker in matching's
+        buckets (one read of the markers). Until it is done, matching reads the markers as before
+        (``_candidates_by_scan``). Running twice or concurrently only enters a listing twice,
+        which matching reads twice and matches once."""
+        if self.buckets_adopted():
             return
-        entered = self.matching.enter_many(self.expiring.find({}))
+        entered = self.matching.enter_many(self.expiring.find({}))  # none in a new database
         log.info("entered %d bucket entries for the active listings", entered)
         with contextlib.suppress(DuplicateKeyError):
-            adopted.insert_one({"_id": "match-buckets", "at": datetime.now(UTC)})
+            self.db["listings_markers_adopted"].insert_one({"_id": "match-buckets", "at": datetime.now(UTC)})
+        self._buckets_adopted = True
+
+    def _candidates_by_scan(self, state: dict[str, Any], now: datetime) -> Any:
+        """The active listings' markers that may match ``state``: a filter over every marker (a
+        whole-collection read on FerretDB), only while the buckets are being adopted."""
+        radius = state["match_radius_km"] if state["kind"] == "wanted" else domain.RADIUS_MAX_KM
+        box = cells.search_box(state["pickup_area"], radius)
+        query = {
+            "category": state["category"],
+            "kind": {"$in": list(domain.OFFER_KINDS)} if state["kind"] == "wanted" else "wanted",
+            "expires_at": {"$gt": now},
+            "pickup_area.lat": {"$gte": box["lat"][0], "$lte": box["lat"][1]},
+            "pickup_area.lon": {"$gte": box["lon"][0], "$lte": box["lon"][1]},
+        }
+        for marker in self.expiring.find(query):
+            yield marker["_id"], marker
 
     def _due(self, expires_at: datetime) -> Any:
         return self.db[f"listings_due_{_aware(expires_at).astimezone(UTC):%Y%m%d%H}"]
@@ -334,7 +361,8 @@ class ListingStore:
         # with the marker it was entered with (no text, no point); a listing is read only when
         # that marker matches, and matched only if it still does, active and unexpired.
         looked: set[str] = {listing_id}
-        for other_id, marker in self.matching.candidates(state, now):
+        found = self.matching.candidates(state, now) if self.buckets_adopted() else self._candidates_by_scan(state, now)
+        for other_id, marker in found:
             if other_id in looked or _aware(marker["expires_at"]) <= now or not self._fits(state, marker, apart):
                 continue  # a stale entry of a listing entered again is judged by its fresher one
             looked.add(other_id)

@@ -98,8 +98,10 @@ def test_concurrent_postings_into_one_bucket_are_all_found(store):
     assert sorted(e["n"] for e in entries) == list(range(1, 25))
 
 
-def test_listings_stored_before_the_buckets_are_adopted_at_start_up(db):
-    """As a filled or older database holds them: listings and nothing matching reads."""
+def test_listings_stored_before_the_buckets_are_matched_before_and_after_their_adoption(db):
+    """As a filled or older database holds them: listings and nothing matching reads. The service
+    answers at once (adoption is the timer's, not the start-up's): until the buckets are adopted,
+    matching reads the markers; after, the buckets; either way the old listings are found."""
     now = datetime.now(UTC)
     old = []
     for owner, kind in (("a", "give"), ("b", "lend"), ("c", "wanted")):
@@ -110,12 +112,18 @@ def test_listings_stored_before_the_buckets_are_adopted_at_start_up(db):
         old.append(state["_id"])
     store = ListingStore(db, None)
     store.ensure_indexes()
+    assert not store.buckets_adopted()
     wanted = post(store, "seeker", fields("wanted", WEST))
+    assert matched(store) == {(wanted, old[0]), (wanted, old[1])}
+    store.adopt_buckets()
+    assert store.buckets_adopted() and ListingStore(db, None).buckets_adopted()
     offer = post(store, "giver", fields("give", WEST))
     assert matched(store) == {(wanted, old[0]), (wanted, old[1]), (old[2], offer), (wanted, offer)}
-    # Once per database: a second start-up enters nothing again.
+    # Once per database: a second adoption enters nothing again.
     before = sum(db[n].count_documents({}) for n in db.list_collection_names() if n.startswith(buckets.PREFIX))
-    ListingStore(db, None).ensure_indexes()
+    again = ListingStore(db, None)
+    again.ensure_indexes()
+    again.adopt_buckets()
     after = sum(db[n].count_documents({}) for n in db.list_collection_names() if n.startswith(buckets.PREFIX))
     assert after == before
 
