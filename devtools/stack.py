@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from parentnet_kit import tokens
+from parentnet_kit import identity, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -65,6 +65,17 @@ class Stack:
         private, public = tokens.write_dev_key_pair(self.run_dir / "keys")
         return {"AUTH_PRIVATE_KEY_FILE": str(private), "AUTH_PUBLIC_KEY_FILE": str(public)}
 
+    def identity_keys(self, name: str, env: dict[str, str]) -> dict[str, str]:
+        """The internal identity key (parentnet_kit.identity): the private half for the gateway,
+        the public half for the services; a dev pair unless ops give one."""
+        given = ("INTERNAL_IDENTITY_PRIVATE_KEY", "INTERNAL_IDENTITY_PUBLIC_KEY")
+        if any(env.get(k) or env.get(f"{k}_FILE") for k in given):
+            return {}
+        private, public = identity.write_dev_key_pair(self.run_dir / "keys")
+        if name == "gateway":
+            return {"INTERNAL_IDENTITY_PRIVATE_KEY_FILE": str(private)}
+        return {"INTERNAL_IDENTITY_PUBLIC_KEY_FILE": str(public)}
+
     def start(self, name: str) -> subprocess.Popen:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         argv, cwd = self.command(name)
@@ -72,6 +83,7 @@ class Stack:
         if name in self.metrics_ports:
             env["METRICS_PORT"] = str(self.metrics_ports[name])
         env.update(self.auth_keys(env))
+        env.update(self.identity_keys(name, env))
         log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         (self.run_dir / f"{name}.pid").write_text(str(process.pid))

@@ -24,6 +24,7 @@ from starlette.websockets import WebSocket
 
 from parentnet_kit import request_ids
 from parentnet_kit.contract.rpc import CLIENTS
+from parentnet_kit.identity import IdentitySigner
 from parentnet_kit.tokens import TokenVerifier
 
 from . import open_cities
@@ -88,7 +89,10 @@ DRAIN = Drain()
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    rpc = RpcClient(settings.amqp_uri, default_timeout=settings.rpc_timeout)
+    signer = IdentitySigner(settings.identity_private_key) if settings.identity_private_key else None
+    if signer is None:
+        log.warning("no INTERNAL_IDENTITY_PRIVATE_KEY(_FILE): services are not told who the viewer is")
+    rpc = RpcClient(settings.amqp_uri, default_timeout=settings.rpc_timeout, signer=signer)
     graphql_schema = schema.graphql_schema
     cache = DocumentCache(graphql_schema, introspection=settings.introspection, limits=settings.limits)
     persisted = PersistedQueries()

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from parentnet_kit import i18n
 from parentnet_kit.contract.rpc import (
+    ConversationsClient,
     EventsClient,
     ListingsClient,
     MembersClient,
@@ -21,6 +22,7 @@ from parentnet_kit.contract.rpc import (
 from parentnet_kit.contracts import IDEMPOTENCY_HEADER
 
 from .loaders import DataLoader
+from .rpc import CountingRpc
 
 # Each kind of subject with pictures, and the service that owns it.
 PICTURE_OWNERS = (("outing", "events"), ("listing", "listings"), ("group", "members"), ("member", "members"))
@@ -67,6 +69,7 @@ class Context:
     # Each service's typed client (parentnet_kit.contract.rpc) over ``rpc``.
     events: EventsClient = field(init=False)
     members: MembersClient = field(init=False)
+    conversations: ConversationsClient = field(init=False)
     listings: ListingsClient = field(init=False)
     search: SearchClient = field(init=False)
     feed: Any = None
@@ -82,9 +85,14 @@ class Context:
     _viewer_at: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
+        # Every call of this request is made for its viewer (an identity token the service checks).
+        if not isinstance(self.rpc, CountingRpc):
+            self.rpc = CountingRpc(self.rpc)  # type: ignore[assignment, arg-type]
+        self.rpc.viewer_id = self.viewer_id
         self.loaders = Loaders(self.rpc, self.viewer_id)
         self.events = EventsClient(self.rpc)
         self.members = MembersClient(self.rpc)
+        self.conversations = ConversationsClient(self.rpc)
         self.listings = ListingsClient(self.rpc)
         self.search = SearchClient(self.rpc)
         if self.accept_language is None and self.request is not None:

@@ -159,6 +159,11 @@ def format_execution_error(error: GraphQLError, mutation: bool = False) -> dict[
         formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     if isinstance(original, Unauthenticated | Forbidden):
         formatted["extensions"] = {"code": "UNAUTHENTICATED" if isinstance(original, Unauthenticated) else "FORBIDDEN"}
+    elif isinstance(original, RemoteError) and original.exc_type == "Forbidden":
+        # A service refused to act for this viewer (parentnet_kit.identity); what it knows stays there.
+        log.warning("%s refused at %s: %s", original.service, error.path, original)
+        formatted["message"] = "You may not do this."
+        formatted["extensions"] = {"code": "FORBIDDEN"}
     elif isinstance(original, OutcomeUnknown) and mutation:
         formatted["message"] = (
             f"The {original.service} service did not answer in time: the change may or may not have been made. "

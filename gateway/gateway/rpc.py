@@ -7,6 +7,8 @@ the same exchange with our ``reply_to`` as routing key, so our reply queue is bo
 Bodies are JSON, written and read with orjson (a page of search results is ~15 KB).
 Every call carries the request id bound for the client's request (``x-request-id`` header,
 which the service's worker binds in turn) and is counted and timed (``observe.observe_rpc``).
+A call made for a signed-in viewer carries who they are as an identity token signed for the
+service called (``x-parentnet-identity``, ``parentnet_kit.identity``), which the service verifies.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import AMQPError, ChannelNotFoundEntity, DeliveryError
 from aiormq.exceptions import ChannelInvalidStateError
 
+from parentnet_kit import identity as internal_identity
 from parentnet_kit import request_ids
+from parentnet_kit.identity import IdentitySigner
 
 from .observe import observe_rpc
 
@@ -56,8 +60,10 @@ class RemoteError(RuntimeError):
 
 
 class RpcClient:
-    def __init__(self, amqp_uri: str, default_timeout: float = 5.0) -> None:
+    def __init__(self, amqp_uri: str, default_timeout: float = 5.0, signer: IdentitySigner | None = None) -> None:
         self.amqp_uri = amqp_uri
+        # Signs the viewer's identity for each service called; None: no identity is sent.
+        self.signer = signer
         self.default_timeout = default_timeout
         self.reply_key = f"gateway-{uuid.uuid4().hex}"
         self._pending: dict[str, asyncio.Future[Any]] = {}
@@ -131,15 +137,19 @@ class RpcClient:
         *args: Any,
         timeout: float | None = None,
         headers: dict[str, str] | None = None,
+        identity: str | None = None,
         **kwargs: Any,
     ) -> Any:
         """Call ``service.method(*args, **kwargs)``; ``headers`` go with the request (e.g. the
         client's idempotency key for one operation), and the bound request id as ``x-request-id``.
+        ``identity``: the signed-in viewer's member id, sent signed for ``service``.
 
         Raises ``ServiceUnavailable`` (``OutcomeUnknown`` after the deadline) or ``RemoteError``."""
         request_id = request_ids.current()
         if request_id is not None:
             headers = {**(headers or {}), request_ids.HEADER: request_id}
+        if identity is not None and self.signer is not None:
+            headers = {**(headers or {}), internal_identity.HEADER: self.signer.token(identity, service)}
         started = time.perf_counter()
         outcome = "error"  # the service raised, or its answer was not JSON
         try:
@@ -208,15 +218,20 @@ class RpcClient:
 class CountingRpc:
     """One request's view of the RPC client, counting its calls (``GATEWAY_TRACE_RPC`` shows them)."""
 
-    def __init__(self, rpc: RpcClient, timeout: float | None = None) -> None:
+    def __init__(self, rpc: RpcClient, timeout: float | None = None, viewer_id: str | None = None) -> None:
         self.rpc = rpc
         self.calls = 0
+        # The signed-in viewer every call is made for (``Context`` sets it).
+        self.viewer_id = viewer_id
         # Set for a mutation: a long change (a 52-week series) gets longer than a read.
         self.timeout = timeout
 
     async def call(self, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        """``RpcClient.call``, counted; with this request's deadline unless the call sets one."""
+        """``RpcClient.call``, counted, for this request's viewer; with this request's deadline
+        unless the call sets one."""
         self.calls += 1
         if self.timeout is not None and kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
+        if self.viewer_id is not None:
+            kwargs.setdefault("identity", self.viewer_id)
         return await self.rpc.call(service, method, *args, **kwargs)

@@ -20,6 +20,8 @@ class Settings:
     introspection: bool
     explorer: bool
     auth_public_key: bytes | None = None
+    # Signs the internal identity tokens services verify (parentnet_kit.identity); None: none sent.
+    identity_private_key: bytes | None = None
     trust_forwarded: bool = False
     session_check_seconds: float = 10.0
     limits: Limits = field(default_factory=Limits)
@@ -55,6 +57,7 @@ class Settings:
             introspection=config.flag("GATEWAY_INTROSPECTION", True),
             explorer=config.flag("GATEWAY_EXPLORER", True),
             auth_public_key=_public_key(),
+            identity_private_key=_identity_key(),
             trust_forwarded=config.flag("GATEWAY_TRUST_FORWARDED", False),
             max_sockets_per_address=int(os.environ.get("GATEWAY_MAX_SOCKETS_PER_ADDRESS", "50")),
             session_check_seconds=float(os.environ.get("GATEWAY_SESSION_CHECK_SECONDS", "10")),
@@ -97,3 +100,11 @@ def _public_key() -> bytes | None:
     if not (inline or path):
         return None
     return tokens.load_pem(inline, path, "public key")
+
+
+def _identity_key() -> bytes | None:
+    """The deployment's internal identity private key (INTERNAL_IDENTITY_PRIVATE_KEY or _FILE)."""
+    inline, path = os.environ.get("INTERNAL_IDENTITY_PRIVATE_KEY"), os.environ.get("INTERNAL_IDENTITY_PRIVATE_KEY_FILE")
+    if not (inline or path):
+        return None
+    return tokens.load_pem(inline, path, "internal identity private key")

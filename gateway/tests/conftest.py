@@ -20,14 +20,25 @@ class FakeRpc:
     def __init__(self, answers: dict[str, Any]) -> None:
         self.answers = {"members.open_cities": FOUNDING, **answers}
         self.calls: list[tuple[str, str]] = []
+        # Who each call was made for (the identity RpcClient would sign), in order.
+        self.identities: list[str | None] = []
         self.connected = True
 
     async def connect(self) -> None: ...
 
     async def close(self) -> None: ...
 
-    async def call(self, service: str, method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+    async def call(
+        self,
+        service: str,
+        method: str,
+        *args: Any,
+        timeout: float | None = None,
+        identity: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         self.calls.append((service, method))
+        self.identities.append(identity)
         answer = self.answers[f"{service}.{method}"]
         if isinstance(answer, Exception):
             raise answer

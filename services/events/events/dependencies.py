@@ -38,6 +38,8 @@ from .trips import Trips
 
 T = TypeVar("T")
 R = TypeVar("R")
+# (group id, member id) -> whether the member is an admin of the group, as its owner says.
+GroupAdmins = Callable[[str, str], bool]
 
 SOURCE = "events"
 # Many families joining one outing at once all bump its version: retry generously, spread out.
@@ -172,16 +174,20 @@ class OutingStore:
     def series(self, series_id: str) -> list[dict[str, Any]]:
         return [domain.public_view(d) for d in self._occurrences(series_id)]
 
-    def _may_change(self, state: dict[str, Any], actor_id: str, actor_is_group_admin: bool) -> bool:
-        return state["organizer_id"] == actor_id or bool(state.get("group_id") and actor_is_group_admin)
+    def _may_change(self, state: dict[str, Any], actor_id: str, admins: GroupAdmins) -> bool:
+        """The organizer, or an admin of the outing's group (``admins`` asks the owner, members,
+        and only when the actor is not the organizer)."""
+        if state["organizer_id"] == actor_id:
+            return True
+        return bool(state.get("group_id")) and admins(state["group_id"], actor_id)
 
     def update(
-        self, outing_id: str, actor_id: str, raw: dict[str, Any], scope: str, actor_is_group_admin: bool
+        self, outing_id: str, actor_id: str, raw: dict[str, Any], scope: str, admins: GroupAdmins
     ) -> dict[str, Any]:
         current = self.store.get(outing_id)
         if current is None:
             return {"outing": None, "errors": [error(("outing_id",), t("No such outing."), "NOT_FOUND")]}
-        if not self._may_change(current, actor_id, actor_is_group_admin):
+        if not self._may_change(current, actor_id, admins):
             message = t("Only the organizer or an admin of its group can change this outing.")
             return {"outing": None, "errors": [error(("outing_id",), message, "FORBIDDEN")]}
         if current["status"] != "published":
@@ -284,11 +290,11 @@ class OutingStore:
             self._tell_everyone(view, what, "outing_changed")
         return view
 
-    def cancel(self, outing_id: str, actor_id: str, scope: str, actor_is_group_admin: bool) -> dict[str, Any]:
+    def cancel(self, outing_id: str, actor_id: str, scope: str, admins: GroupAdmins) -> dict[str, Any]:
         current = self.store.get(outing_id)
         if current is None:
             return {"outing": None, "errors": [error(("outing_id",), t("No such outing."), "NOT_FOUND")]}
-        if not self._may_change(current, actor_id, actor_is_group_admin):
+        if not self._may_change(current, actor_id, admins):
             message = t("Only the organizer or an admin of its group can cancel this outing.")
             return {"outing": None, "errors": [error(("outing_id",), message, "FORBIDDEN")]}
         targets = [outing_id]

@@ -1,4 +1,11 @@
-"""The events service's entrypoints: thin, validating, calling one dependency."""
+"""The events service's entrypoints: thin, validating, calling one dependency.
+
+Who may do what is decided here, on the identity the request carries (``self.identity``, a
+token the gateway signed: ``parentnet_kit.identity``) and on the owner's data: group roles,
+group visibility and blocks are asked of the members service (``MemberFacts``), never taken
+from the caller. Arguments a previous gateway still sends (``actor_is_group_admin``,
+``hidden_organizers``, ``viewer_groups``, ``protected``) are accepted for one release and not
+believed."""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from parentnet_kit import picture_rpc
@@ -13,6 +21,9 @@ from parentnet_kit.city_copy import CityCopy
 from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
+from parentnet_kit.identity import Forbidden
+from parentnet_kit.member_facts import MemberFacts
+from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
@@ -34,6 +45,10 @@ class EventsService(picture_rpc.PictureEntrypoints):
     request_id = RequestId()
     # Moderation's decisions: hidden outings, suspended members (queue events.moderation).
     moderation = EventFeed("events.moderation", moderation_copy.copy)
+    # Who the request is for, verified (``Viewer.acting_as`` refuses anyone else).
+    identity = Identity()
+    # The owner of group roles, group visibility, blocks and protected mode.
+    members = RpcProxy("members")
     pictures = picture_rpc.Pictures("EVENTS_DB")
     picture_kinds = ("outing",)
 
@@ -53,11 +68,23 @@ class EventsService(picture_rpc.PictureEntrypoints):
         self, fields: dict[str, Any], organizer_id: str | None = None, idempotency_key: str | None = None
     ) -> dict[str, Any]:
         """Propose an outing. Returns ``{"outing": ..., "errors": []}``; nothing is stored on errors.
-        ``idempotency_key`` defaults to the request's id, as for every other creation."""
-        clean, errors = domain.validate_new_outing(fields or {}, datetime.now(UTC))
+        ``idempotency_key`` defaults to the request's id, as for every other creation. In a group
+        (``fields.group_id``): only a member of it may, and the outing takes the group's visibility
+        (``NOT_MEMBER`` on ``group_id`` otherwise). Raises ``Forbidden`` for another member's identity."""
+        organizer_id = self.identity.acting_as(organizer_id)
         if (until := self.moderation.suspended_until(organizer_id)) is not None:
             message = f"Your account is suspended until {until.isoformat(timespec='minutes')}."
             return {"outing": None, "errors": [field_error((), message, "SUSPENDED")]}
+        fields = dict(fields or {})
+        fields.pop("group_visibility", None)  # the group's, from its owner (below)
+        if fields.get("group_id"):
+            facts = MemberFacts(self.members)
+            visibility = facts.group_visibility(fields["group_id"])
+            if visibility is None or facts.role(fields["group_id"], organizer_id) is None:
+                message = "Choose a group you are a member of."
+                return {"outing": None, "errors": [field_error(("group_id",), message, "NOT_MEMBER")]}
+            fields["group_visibility"] = visibility
+        clean, errors = domain.validate_new_outing(fields, datetime.now(UTC))
         if errors:
             return {"outing": None, "errors": [e.to_dict() for e in errors]}
         return {"outing": self.outings.create(clean, organizer_id, idempotency_key or self.request_id), "errors": []}
@@ -71,23 +98,48 @@ class EventsService(picture_rpc.PictureEntrypoints):
         scope: str = "occurrence",
         actor_is_group_admin: bool = False,
     ) -> dict[str, Any]:
-        """Change an outing (``scope`` "series": and its later occurrences). ``{outing, errors}``."""
-        return self.outings.update(outing_id, actor_id, fields or {}, scope, actor_is_group_admin)
+        """Change an outing (``scope`` "series": and its later occurrences). ``{outing, errors}``;
+        ``FORBIDDEN`` unless the actor organizes it or admins its group (asked of members).
+        ``actor_is_group_admin``: ignored (a previous gateway sends it). Raises ``Forbidden`` when
+        the request's identity is not ``actor_id``."""
+        actor_id = self.identity.acting_as(actor_id)
+        return self.outings.update(outing_id, actor_id, fields or {}, scope, MemberFacts(self.members).is_admin)
 
     @rpc
     def cancel_outing(
         self, outing_id: str, actor_id: str, scope: str = "occurrence", actor_is_group_admin: bool = False
     ) -> dict[str, Any]:
-        return self.outings.cancel(outing_id, actor_id, scope, actor_is_group_admin)
+        """Cancel an outing (or its series from now on): as ``update_outing``."""
+        actor_id = self.identity.acting_as(actor_id)
+        return self.outings.cancel(outing_id, actor_id, scope, MemberFacts(self.members).is_admin)
 
     @rpc
     def join_outing(self, outing_id: str, member_id: str, adults: int = 1, children: int = 0) -> dict[str, Any]:
-        """Take a place, or a waitlist spot when it is full: ``{place, outing, errors}``."""
+        """Take a place, or a waitlist spot when it is full: ``{place, outing, errors}``. An outing
+        its organizer's block or its private group hides from the member is ``NOT_FOUND``."""
+        member_id = self.identity.acting_as(member_id)
+        if not self._may_see(outing_id, member_id):
+            return {
+                "place": None,
+                "outing": None,
+                "errors": [field_error(("outing_id",), "No such outing.", "NOT_FOUND")],
+            }
         return self.outings.join(outing_id, member_id, adults, children)
+
+    def _may_see(self, outing_id: str, member_id: str) -> bool:
+        """Whether the outing shows to the member: not blocked by its organizer, and a private
+        group's only to its members (True for an unknown outing: that answer is the store's)."""
+        view = self.outings.store.get(outing_id)
+        if view is None:
+            return True
+        facts = MemberFacts(self.members)
+        if view["organizer_id"] in facts.blocked_by(member_id):
+            return False
+        return view.get("group_visibility") != "private" or facts.role(view.get("group_id"), member_id) is not None
 
     @rpc
     def leave_outing(self, outing_id: str, member_id: str) -> dict[str, Any]:
-        return self.outings.leave(outing_id, member_id)
+        return self.outings.leave(outing_id, self.identity.acting_as(member_id))
 
     @rpc
     def attendees(
@@ -115,10 +167,11 @@ class EventsService(picture_rpc.PictureEntrypoints):
         ``{items: [{outing, state, place, position}], has_next_page, total}``. ``place`` is
         ``{status, position, ...}`` (position 1-based, within its status) or None for the
         organizer; ``after`` is an item's ``position``. Unknown states are ignored. Left out, before
-        paging: outings of ``hidden_organizers`` (who blocked the member), and private groups' ones
-        outside ``viewer_groups`` (when given)."""
+        paging: outings of organizers who blocked the viewer, and private groups' ones outside the
+        viewer's groups (both asked of members; ``hidden_organizers``/``viewer_groups`` are a
+        previous gateway's, believed only without an identity token while none is required)."""
         wanted = [s for s in (states or my_outings.STATES[:3]) if s in my_outings.STATES]
-        visible = my_outings.may_see(hidden_organizers, viewer_groups)
+        visible = my_outings.may_see(*self._viewer_filter(hidden_organizers, viewer_groups))
         return self.outings.member_outings(member_id, wanted, max(1, min(int(first), 100)), after, visible)
 
     @rpc
@@ -140,20 +193,51 @@ class EventsService(picture_rpc.PictureEntrypoints):
         ``{items: [{outing, position}], has_next_page, total}``."""
         window = [datetime.fromisoformat(t) if t else None for t in (starts_from, starts_before)]
         period = period if period in my_outings.PERIODS else my_outings.UPCOMING
-        visible = my_outings.may_see(hidden_organizers, viewer_groups)
+        visible = my_outings.may_see(*self._viewer_filter(hidden_organizers, viewer_groups))
         first = max(1, min(int(first), 100))
         return self.outings.group_outings(list(group_ids or [])[:100], period, first, after, *window, visible)
+
+    def _viewer_filter(
+        self, hidden_organizers: list[str] | None, viewer_groups: list[str] | None
+    ) -> tuple[list[str] | None, list[str] | None]:
+        """(organizers to hide, groups whose private outings show) for the request's viewer: asked
+        of members for a verified viewer; nobody's for a refused or missing token where one is
+        required; the caller's word otherwise (a previous gateway, for one release)."""
+        viewer = self.identity
+        if viewer.id is not None:
+            facts = MemberFacts(self.members)
+            return facts.blocked_by(viewer.id), facts.groups(viewer.id)
+        if viewer.presented or viewer.required:
+            return [], []
+        return hidden_organizers, viewer_groups
+
+    def _member_of(self, group_id: str | None, member_id: str) -> None:
+        """Raises ``Forbidden`` unless ``member_id`` is an active member of ``group_id`` (when given)."""
+        if group_id and MemberFacts(self.members).role(group_id, member_id) is None:
+            raise Forbidden("only the group's members can do that")
+
+    def _admin_of(self, group_id: str) -> None:
+        """Raises ``Forbidden`` unless the request's verified viewer admins ``group_id``; without
+        a token (a previous gateway, while none is required) the caller checked it."""
+        viewer = self.identity
+        if viewer.id is None and not (viewer.presented or viewer.required):
+            return
+        if viewer.id is None or not MemberFacts(self.members).is_admin(group_id, viewer.id):
+            raise Forbidden("only the group's admins can do that")
 
     @rpc
     def calendar_feed_rotate(self, member_id: str, group_id: str | None = None) -> dict[str, Any]:
         """A new secret token for the member's calendar feed (of ``group_id``: the caller checked
-        membership); the previous token stops working. ``{token, replaced}``; only a hash is stored."""
+        membership); the previous token stops working. ``{token, replaced}``; only a hash is stored.
+        Raises ``Forbidden`` for another member's identity or a group the member is not in."""
+        member_id = self.identity.acting_as(member_id)
+        self._member_of(group_id, member_id)
         return self.outings.feeds.rotate(member_id, group_id)
 
     @rpc
     def calendar_feed_revoke(self, member_id: str, group_id: str | None = None) -> bool:
         """The feed's token stops working (False when there was none)."""
-        return self.outings.feeds.revoke(member_id, group_id)
+        return self.outings.feeds.revoke(self.identity.acting_as(member_id), group_id)
 
     @rpc
     def calendar_feed_resolve(self, token: str) -> dict[str, Any] | None:
@@ -173,7 +257,7 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def mark_read(self, member_id: str, notification_ids: list[str]) -> int:
-        return self.outings.inbox.mark_read(member_id, notification_ids)
+        return self.outings.inbox.mark_read(self.identity.acting_as(member_id), notification_ids)
 
     @rpc
     def get_outing(self, outing_id: str) -> dict[str, Any] | None:
@@ -197,9 +281,14 @@ class EventsService(picture_rpc.PictureEntrypoints):
     def coop_offer(
         self, host_id: str, group_id: str, fields: dict[str, Any], protected: bool = False
     ) -> dict[str, Any]:
-        """Offer a shift: ``{shift, errors}``. ``protected``: the host is in protected mode (city-level area)."""
+        """Offer a shift: ``{shift, errors}``; the host must be a member of the group. Placed at
+        city level when the host is in protected mode (asked of members; ``protected`` from a
+        previous gateway only ever adds to it)."""
+        host_id = self.identity.acting_as(host_id)
+        self._member_of(group_id, host_id)
+        protected = bool(protected) or MemberFacts(self.members).protected(host_id)
         shift_id = once_id(self.request_id, "shift", host_id)
-        return self.outings.coop.offer(host_id, group_id, fields or {}, shift_id, bool(protected))
+        return self.outings.coop.offer(host_id, group_id, fields or {}, shift_id, protected)
 
     @rpc
     def coop_place_host(self, host_id: str) -> int:
@@ -218,13 +307,14 @@ class EventsService(picture_rpc.PictureEntrypoints):
     @rpc
     def coop_book(self, shift_id: str, member_id: str, children: int) -> dict[str, Any]:
         """Book places: ``{booking, errors}`` (``FULL``, ``BELOW_FLOOR``, ``CLOSED``, ``OWN_SHIFT``)."""
+        member_id = self.identity.acting_as(member_id)
         return self.outings.coop.book(
             shift_id, member_id, children, once_id(self.request_id, "booking", member_id, shift_id)
         )
 
     @rpc
     def coop_cancel(self, booking_id: str, member_id: str) -> dict[str, Any]:
-        return self.outings.coop.cancel(booking_id, member_id)
+        return self.outings.coop.cancel(booking_id, self.identity.acting_as(member_id))
 
     @rpc
     def coop_balance(self, group_id: str, member_id: str) -> dict[str, int]:
@@ -239,11 +329,16 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def coop_set_floor(self, group_id: str, floor_minutes: int) -> None:
+        """Set how far below zero a balance may go; the request's viewer must admin the group."""
+        self._admin_of(group_id)
         self.outings.coop.set_floor(group_id, int(floor_minutes))
 
     # -- school runs and activity trips ------------------------------------------------------
     @rpc
     def trip_create(self, creator_id: str, group_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """A school run of the group; the creator must be a member of it."""
+        creator_id = self.identity.acting_as(creator_id)
+        self._member_of(group_id, creator_id)
         return self.outings.trips.create(
             creator_id, group_id, fields or {}, once_id(self.request_id, "trip", creator_id)
         )
@@ -258,7 +353,7 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def trip_join(self, trip_id: str, member_id: str, children: list[str]) -> dict[str, Any]:
-        return self.outings.trips.join(trip_id, member_id, children)
+        return self.outings.trips.join(trip_id, self.identity.acting_as(member_id), children)
 
     @rpc
     def trip_riders(self, trip_id: str) -> list[dict[str, Any]]:
@@ -270,16 +365,17 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def trip_volunteer(self, trip_id: str, member_id: str, date: str) -> dict[str, Any]:
-        return self.outings.trips.volunteer(trip_id, member_id, date)
+        return self.outings.trips.volunteer(trip_id, self.identity.acting_as(member_id), date)
 
     @rpc
     def trip_swap_propose(self, trip_id: str, member_id: str, my_date: str, their_date: str) -> dict[str, Any]:
+        member_id = self.identity.acting_as(member_id)
         swap_id = once_id(self.request_id, "swap", member_id)
         return self.outings.trips.propose_swap(trip_id, member_id, my_date, their_date, swap_id)
 
     @rpc
     def trip_swap_accept(self, swap_id: str, member_id: str) -> dict[str, Any]:
-        return self.outings.trips.accept_swap(swap_id, member_id)
+        return self.outings.trips.accept_swap(swap_id, self.identity.acting_as(member_id))
 
     @timer(interval=5)
     def settle(self) -> None:

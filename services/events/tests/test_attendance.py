@@ -10,6 +10,8 @@ from conftest import call
 from nameko.standalone.rpc import ClusterRpcProxy
 from test_service import GOOD, queued_events
 
+from parentnet_kit import nameko_testing as members
+
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -61,17 +63,40 @@ def test_fifty_racing_joins_for_ten_places_then_three_leave(container_at_volume,
 
 
 def test_only_the_organizer_or_a_group_admin_changes_an_outing(container):
+    """Whether the actor admins the outing's group is asked of members; the caller's
+    ``actor_is_group_admin`` (a previous gateway's) is not believed."""
     outing = create(container)
     refused = call(container, "update_outing", outing["id"], "stranger", {"title": "Mine now"})
     assert refused["outing"] is None
     assert [(e["field"], e["code"]) for e in refused["errors"]] == [(["outing_id"], "FORBIDDEN")]
     assert call(container, "get_outing", outing["id"])["version"] == outing["version"]
 
-    grouped = create(container, group_id="g1", group_visibility="public")
-    admin = call(container, "update_outing", grouped["id"], "admin", {"title": "Renamed"}, "occurrence", True)
+    members.group("g1", organizer="member", admin="admin", plain="member")
+    grouped = create(container, group_id="g1")
+    claimed = call(container, "update_outing", grouped["id"], "plain", {"title": "Claimed"}, "occurrence", True)
+    assert [e["code"] for e in claimed["errors"]] == ["FORBIDDEN"]
+    cancel = call(container, "cancel_outing", grouped["id"], "plain", "occurrence", True)
+    assert [e["code"] for e in cancel["errors"]] == ["FORBIDDEN"]
+    admin = call(container, "update_outing", grouped["id"], "admin", {"title": "Renamed"})
     assert admin["errors"] == [] and admin["outing"]["title"] == "Renamed"
     cancel = call(container, "cancel_outing", outing["id"], "stranger")
     assert cancel["errors"][0]["code"] == "FORBIDDEN"
+
+
+def test_an_outing_in_a_group_is_for_its_members_with_the_groups_visibility(container):
+    members.group("g-private", visibility="private", organizer="member")
+    refused = call(container, "create_outing", {**GOOD, "group_id": "g-private"}, organizer_id="stranger")
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [(["group_id"], "NOT_MEMBER")]
+    # What the caller says of the group's visibility is not believed.
+    made = create(container, group_id="g-private", group_visibility="public")
+    assert made["group_visibility"] == "private"
+    # Outside the private group, or blocked by its organizer, it is not there to join.
+    members.member("outsider")
+    members.block("organizer", "blocked")
+    members.group("g-private", visibility="private", blocked="member")
+    for who in ("outsider", "blocked"):
+        hidden = call(container, "join_outing", made["id"], who, 1, 0)
+        assert [e["code"] for e in hidden["errors"]] == ["NOT_FOUND"], who
 
 
 def test_changing_time_or_place_or_cancelling_tells_everyone_coming(container):

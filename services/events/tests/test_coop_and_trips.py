@@ -6,14 +6,26 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from conftest import call
 from nameko.standalone.rpc import ClusterRpcProxy
 from pymongo import MongoClient
 
 from parentnet_kit import config
+from parentnet_kit import nameko_testing as members
 from parentnet_kit.testing import call_twice
 
 GROUP = "g-coop"
+
+
+@pytest.fixture(autouse=True)
+def group_members():
+    """What members says of these tests' groups: every host, parent and driver is in."""
+    everyone = ["host", "shy", "parent", "other", "ana", *(f"host{i}" for i in range(5))]
+    members.group(GROUP, **dict.fromkeys(everyone, "member"))
+    members.group("g-school", ana="admin", ben="member", chloe="member")
+    members.group("g-due", **{"host-due": "member", "ana-due": "member"})
+    members.group("g-ledger", **{"host-ledger": "member"})
 
 
 def shift_fields(day: int, hour: int, places: int = 3) -> dict:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from conftest import call
 from nameko.standalone.rpc import ClusterRpcProxy
 from pymongo import MongoClient
 
 from events.my_outings import GOING, ORGANIZING, PAST, WAITLISTED, member_state
+from parentnet_kit import nameko_testing as members
 
 OUTING = {
     "title": "Jardin des Plantes",
@@ -20,6 +22,14 @@ OUTING = {
     "location": {"lat": 48.8440, "lon": 2.3590},
     "city": "paris",
 }
+
+
+@pytest.fixture(autouse=True)
+def groups():
+    """What members says of these tests' groups."""
+    members.group("g1", host="admin", me="member")
+    members.group("g2", visibility="private", other="admin")
+    members.group("g9", visibility="private", other="admin", me="member")
 
 
 def _made(container, organizer: str, **fields) -> str:

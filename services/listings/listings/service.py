@@ -1,8 +1,11 @@
 """The listings service's entrypoints: things given, lent, swapped, sold and wanted, matched
 nearby; and the directory of trusted contacts.
 
-The gateway authenticates callers and passes the member ids (and, where it matters, the
-members kept apart by blocks); these methods trust it.
+The gateway authenticates callers and sends who the request is for as a signed identity token
+(``parentnet_kit.identity``): a method acting for a member refuses any other (``Forbidden``).
+Blocks, protected mode and group membership are asked of their owner, the members service
+(``MemberFacts``); ``apart``, ``protected`` and ``viewer_groups`` from a previous gateway are
+accepted for one release and only ever add to what members says (more apart, more protected).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from parentnet_kit import picture_rpc
@@ -17,6 +21,8 @@ from parentnet_kit.city_copy import CityCopy
 from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
+from parentnet_kit.member_facts import MemberFacts
+from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
@@ -44,6 +50,10 @@ class ListingsService(picture_rpc.PictureEntrypoints):
     request_id = RequestId()
     # Moderation's decisions: hidden listings, suspended members (queue listings.moderation).
     moderation = EventFeed("listings.moderation", moderation_copy.copy)
+    # Who the request is for, verified (``Viewer.acting_as`` refuses anyone else).
+    identity = Identity()
+    # The owner of blocks, protected mode and group membership.
+    members = RpcProxy("members")
     pictures = picture_rpc.Pictures("LISTINGS_DB")
     picture_kinds = ("listing",)
 
@@ -62,13 +72,19 @@ class ListingsService(picture_rpc.PictureEntrypoints):
     def create_listing(
         self, fields: dict[str, Any], owner_id: str, apart: list[str] | None = None, protected: bool = False
     ) -> dict[str, Any]:
-        """Post an offer or a wanted request and match it: ``{listing, errors}``. ``protected``:
-        the owner is in protected mode (placed and matched at city level)."""
+        """Post an offer or a wanted request and match it: ``{listing, errors}``. Never matched with
+        members the owner blocked or was blocked by; placed and matched at city level when the
+        owner is in protected mode (both asked of members). Raises ``Forbidden`` for another
+        member's identity."""
+        owner_id = self.identity.acting_as(owner_id)
         if (until := self.moderation.suspended_until(owner_id)) is not None:
             message = f"Your account is suspended until {until.isoformat(timespec='minutes')}."
             return {"listing": None, "errors": [field_error((), message, "SUSPENDED")]}
+        facts = MemberFacts(self.members)
+        apart = sorted(set(apart or []) | set(facts.apart(owner_id)))
+        protected = bool(protected) or facts.protected(owner_id)
         listing_id = once_id(self.request_id, "listing", owner_id)
-        return self.store.create(fields or {}, owner_id, apart or [], listing_id, bool(protected))
+        return self.store.create(fields or {}, owner_id, apart, listing_id, protected)
 
     @rpc
     def get_listings(self, listing_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
@@ -81,28 +97,37 @@ class ListingsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def renew_listing(self, listing_id: str, owner_id: str) -> dict[str, Any]:
-        return self.store.renew(listing_id, owner_id)
+        return self.store.renew(listing_id, self.identity.acting_as(owner_id))
 
     @rpc
     def reserve_listing(self, listing_id: str, member_id: str, apart: list[str] | None = None) -> dict[str, Any]:
-        return self.store.reserve(listing_id, member_id, apart or [])
+        """Ask for a listing: ``{listing, errors}``; one whose owner blocked the member or was
+        blocked by them is ``NOT_FOUND`` (blocks asked of members)."""
+        member_id = self.identity.acting_as(member_id)
+        apart = sorted(set(apart or []) | set(MemberFacts(self.members).apart(member_id)))
+        return self.store.reserve(listing_id, member_id, apart)
 
     @rpc
     def decide_reservation(self, listing_id: str, owner_id: str, accept: bool) -> dict[str, Any]:
-        return self.store.decide_reservation(listing_id, owner_id, bool(accept))
+        return self.store.decide_reservation(listing_id, self.identity.acting_as(owner_id), bool(accept))
 
     @rpc
     def complete_listing(self, listing_id: str, owner_id: str) -> dict[str, Any]:
-        return self.store.close(listing_id, owner_id, "completed")
+        return self.store.close(listing_id, self.identity.acting_as(owner_id), "completed")
 
     @rpc
     def withdraw_listing(self, listing_id: str, owner_id: str) -> dict[str, Any]:
-        return self.store.close(listing_id, owner_id, "withdrawn")
+        return self.store.close(listing_id, self.identity.acting_as(owner_id), "withdrawn")
 
     @rpc
     def place_owner(self, owner_id: str, protected: bool) -> int:
         """After a member's protected mode changed: their open listings move to city level (on) or
-        back to their pickup cells (off). Idempotent; returns how many listings moved."""
+        back to their pickup cells (off). Idempotent; returns how many listings moved. With an
+        identity token, whether the owner is protected now is asked of members (``protected`` is
+        a previous gateway's word, believed without a token while none is required)."""
+        owner_id = self.identity.acting_as(owner_id)
+        if self.identity.id is not None:
+            protected = MemberFacts(self.members).protected(owner_id)
         return self.store.place_owner(owner_id, bool(protected))
 
     @rpc
@@ -111,12 +136,18 @@ class ListingsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def add_contact(self, fields: dict[str, Any], member_id: str) -> dict[str, Any]:
-        """Add a trusted contact to the directory, recommended by whoever adds it: ``{contact, errors}``."""
+        """Add a trusted contact to the directory, recommended by whoever adds it: ``{contact, errors}``;
+        a group's contact only by a member of the group (``NOT_MEMBER`` on ``group_id``)."""
+        member_id = self.identity.acting_as(member_id)
+        group_id = (fields or {}).get("group_id")
+        if group_id and MemberFacts(self.members).role(group_id, member_id) is None:
+            message = "Choose a group you are a member of."
+            return {"contact": None, "errors": [field_error(("group_id",), message, "NOT_MEMBER")]}
         return self.store.add_contact(fields or {}, member_id, once_id(self.request_id, "contact", member_id))
 
     @rpc
     def recommend_contact(self, contact_id: str, member_id: str) -> dict[str, Any]:
-        return self.store.recommend(contact_id, member_id)
+        return self.store.recommend(contact_id, self.identity.acting_as(member_id))
 
     @rpc
     def export_contacts(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
@@ -137,10 +168,17 @@ class ListingsService(picture_rpc.PictureEntrypoints):
         first: int = 20,
         offset: int = 0,
     ) -> dict[str, Any]:
-        """A city's contacts (and those of the viewer's groups), most recommended first."""
-        return self.store.list_contacts(
-            city, kind, language, list(viewer_groups or []), _first(first), max(0, int(offset))
-        )
+        """A city's contacts (and those of the viewer's groups: asked of members for a verified
+        viewer; ``viewer_groups`` is a previous gateway's, believed only without a token while
+        none is required), most recommended first."""
+        viewer = self.identity
+        if viewer.id is not None:
+            groups = MemberFacts(self.members).groups(viewer.id)
+        elif viewer.presented or viewer.required:
+            groups = []
+        else:
+            groups = list(viewer_groups or [])
+        return self.store.list_contacts(city, kind, language, groups, _first(first), max(0, int(offset)))
 
     @rpc
     def inbox(

@@ -12,18 +12,22 @@ import pytest  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
 from devtools import volume  # noqa: E402
-from parentnet_kit import cities, config, testing  # noqa: E402
+from parentnet_kit import cities, config, nameko_testing, testing  # noqa: E402
 
 # Pure domain tests read the process's view of the open cities; a started service loads its own copy.
 cities.remember(cities.founding())
 
 
 @pytest.fixture
-def service_config():
-    """Config for one test: its own RabbitMQ vhost and database on the real servers."""
+def service_config(container_factory):
+    """Config for one test: its own RabbitMQ vhost and database on the real servers, and a
+    stand-in members service there (``parentnet_kit.nameko_testing``: say what it knows)."""
     vhost, amqp_uri = testing.create_vhost("listings")
     db_name = testing.unique_name("listings")
-    yield {"AMQP_URI": amqp_uri, "MONGO_URI": config.mongo_uri(), "LISTINGS_DB": db_name}
+    settings = {"AMQP_URI": amqp_uri, "MONGO_URI": config.mongo_uri(), "LISTINGS_DB": db_name}
+    nameko_testing.start_members_stub(container_factory, settings)
+    yield settings
+    nameko_testing.reset()
     MongoClient(config.mongo_uri()).drop_database(db_name)
     testing.delete_vhost(vhost)
 
@@ -55,8 +59,11 @@ def volume_db():
 
 
 @pytest.fixture
-def service_config_at_volume(volume_db):
+def service_config_at_volume(container_factory, volume_db):
     """Like ``service_config``, on the session's database at volume (tests isolate by their own ids)."""
     vhost, amqp_uri = testing.create_vhost("listings")
-    yield {"AMQP_URI": amqp_uri, "MONGO_URI": config.mongo_uri(), "LISTINGS_DB": volume_db}
+    settings = {"AMQP_URI": amqp_uri, "MONGO_URI": config.mongo_uri(), "LISTINGS_DB": volume_db}
+    nameko_testing.start_members_stub(container_factory, settings)
+    yield settings
+    nameko_testing.reset()
     testing.delete_vhost(vhost)

@@ -10,6 +10,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 
 from listings.service import ListingsService
+from parentnet_kit import nameko_testing as members
 from parentnet_kit.testing import call_twice
 from parentnet_kit.testing import drain_events as published
 
@@ -156,6 +157,10 @@ def test_trusted_contacts_are_recommended_once_per_member(container):
     again = call(container, "recommend_contact", contact_id, "m2")
     assert again["errors"][0]["code"] == "ALREADY_RECOMMENDED"
     other = call(container, "add_contact", {**fields, "name": "Crèche Les Lucioles", "kind": "nursery"}, "m3")
+    members.group("g1", m3="member")
+    outsider = {**fields, "name": "Pas du groupe", "kind": "childminder", "group_id": "g1"}
+    refused = call(container, "add_contact", outsider, "m4")
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [(["group_id"], "NOT_MEMBER")]
     group_only = call(
         container, "add_contact", {**fields, "name": "Nounou du groupe", "kind": "childminder", "group_id": "g1"}, "m3"
     )
@@ -204,3 +209,15 @@ def test_my_listings_page_by_id_at_volume(container_at_volume, service_config_at
     expected = {d["_id"] for d in db.listings.find({"owner_id": someone})}
     theirs = call(container, "listings_of", someone, 100)
     assert {li["id"] for li in theirs["listings"]} == expected and theirs["total"] == len(expected)
+
+
+def test_blocks_and_protected_mode_come_from_members_not_the_caller(container):
+    """The caller says nothing of blocks or protected mode; members does, and it holds."""
+    members.block("giver", "seeker")
+    members.member("shy", protected=True)
+    offer = post(container, "giver", listing("give", "Poussette", BASTILLE))
+    post(container, "seeker", listing("wanted", "Cherche poussette", BASTILLE, match_radius_km=3))
+    assert call(container, "inbox", "seeker")["items"] == [] and call(container, "inbox", "giver")["items"] == []
+    refused = call(container, "reserve_listing", offer["id"], "seeker")
+    assert [e["code"] for e in refused["errors"]] == ["NOT_FOUND"]
+    assert post(container, "shy", listing("give", "Jouet", BASTILLE))["pickup_area"]["id"] == "city:paris"

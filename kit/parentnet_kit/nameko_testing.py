@@ -1,0 +1,65 @@
+"""A stand-in for the members service in other services' tests (nameko, tests only).
+
+Events and listings ask members about group roles, group visibility, blocks and protected mode
+(``member_facts``). A test starts ``MembersStub`` in its own virtual host (``start_members_stub``)
+and says what members would answer by filling ``FACTS`` and ``GROUPS``; a member it says
+nothing about is in no group, blocks nobody and is not protected.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from nameko.rpc import rpc
+
+# member id -> {blocked, blocked_by, groups: {group id: role}, protected}
+FACTS: dict[str, dict[str, Any]] = {}
+# group id -> {id, visibility, ...}
+GROUPS: dict[str, dict[str, Any]] = {}
+
+
+def nobody() -> dict[str, Any]:
+    return {"blocked": [], "blocked_by": [], "groups": {}, "protected": False}
+
+
+def member(member_id: str, **facts: Any) -> None:
+    """Say what members knows of ``member_id`` (keys of ``viewer_context``'s answer)."""
+    FACTS[member_id] = {**nobody(), **facts}
+
+
+def group(group_id: str, visibility: str = "public", **members_roles: str) -> None:
+    """A group, with members given as ``member_id=role``."""
+    GROUPS[group_id] = {"id": group_id, "visibility": visibility}
+    for member_id, role in members_roles.items():
+        FACTS.setdefault(member_id, nobody())["groups"][group_id] = role
+
+
+def block(blocker_id: str, blocked_id: str) -> None:
+    FACTS.setdefault(blocker_id, nobody())["blocked"].append(blocked_id)
+    FACTS.setdefault(blocked_id, nobody())["blocked_by"].append(blocker_id)
+
+
+def reset() -> None:
+    FACTS.clear()
+    GROUPS.clear()
+
+
+class MembersStub:
+    name = "members"
+
+    @rpc
+    def viewer_context(self, member_id: str) -> dict[str, Any]:
+        return copy.deepcopy(FACTS.get(member_id, nobody()))
+
+    @rpc
+    def get_groups(self, group_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
+        return [copy.deepcopy(GROUPS.get(g)) for g in group_ids]
+
+
+def start_members_stub(container_factory: Any, service_config: dict[str, Any]) -> Any:
+    """Start ``MembersStub`` on ``service_config``'s broker; returns its container. It answers
+    from ``FACTS`` and ``GROUPS`` as they are at each call (``reset`` them after the test)."""
+    container = container_factory(MembersStub, service_config)
+    container.start()
+    return container

@@ -1,0 +1,97 @@
+"""The events service acts only for the member the request's identity token names, and decides
+group roles from members' data: raw RPCs (not through the gateway) that claim otherwise are refused."""
+
+from __future__ import annotations
+
+import pytest
+from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ClusterRpcProxy
+from test_service import GOOD
+
+from events.service import EventsService
+from parentnet_kit import identity
+from parentnet_kit import nameko_testing as members
+from parentnet_kit.tokens import generate_key_pair
+
+KEYS = generate_key_pair()
+SIGNER = identity.IdentitySigner(KEYS[0])
+FORGER = identity.IdentitySigner(generate_key_pair()[0])  # someone else's key
+
+
+@pytest.fixture
+def secured(container_factory, service_config):
+    """The events service requiring identity tokens signed with KEYS; an outing in a group
+    organized by "organizer", where "admin" is an admin and "plain" a member."""
+    config = {**service_config, "INTERNAL_IDENTITY_PUBLIC_KEY": KEYS[1].decode(), "INTERNAL_IDENTITY_REQUIRED": True}
+    container_factory(EventsService, config).start()
+    members.group("g-identity", organizer="member", admin="admin", plain="member")
+    with as_member(config, "organizer") as events:
+        made = events.create_outing({**GOOD, "group_id": "g-identity"}, organizer_id="organizer")
+    assert made["errors"] == [], made
+    return config, made["outing"]["id"]
+
+
+def as_member(config, member_id=None, signer=SIGNER, audience="events"):
+    """A raw RPC client of the events service whose calls carry ``member_id``'s identity token."""
+    data = {} if member_id is None else {identity.HEADER: signer.token(member_id, audience)}
+    return _Proxy(config, data)
+
+
+class _Proxy:
+    def __init__(self, config, data):
+        self.cluster = ClusterRpcProxy(config, context_data=data, timeout=15)
+
+    def __enter__(self):
+        return self.cluster.start().events
+
+    def __exit__(self, *exc):
+        self.cluster.stop()
+
+
+def test_a_raw_rpc_claiming_to_be_a_group_admin_is_refused(secured):
+    config, outing_id = secured
+    # A member of the group with a genuine token, claiming the admin role: not believed.
+    with as_member(config, "plain") as events:
+        claimed = events.update_outing(outing_id, "plain", {"title": "Hijacked"}, "occurrence", True)
+        cancel = events.cancel_outing(outing_id, "plain", "occurrence", actor_is_group_admin=True)
+    assert [e["code"] for e in claimed["errors"]] == ["FORBIDDEN"]
+    assert [e["code"] for e in cancel["errors"]] == ["FORBIDDEN"]
+    # A token that names the member, acting as the admin: refused before anything is read.
+    with as_member(config, "plain") as events, pytest.raises(RemoteError) as raised:
+        events.update_outing(outing_id, "admin", {"title": "Hijacked"}, "occurrence", True)
+    assert raised.value.exc_type == "Forbidden"
+    # A forged token, one for another service, and none at all.
+    for client in (
+        as_member(config, "admin", signer=FORGER),
+        as_member(config, "admin", audience="listings"),
+        as_member(config),
+    ):
+        with client as events, pytest.raises(RemoteError) as raised:
+            events.cancel_outing(outing_id, "admin", "occurrence", True)
+        assert raised.value.exc_type == "Forbidden"
+    with as_member(config, "organizer") as events:
+        assert events.get_outing(outing_id)["status"] == "published"
+        assert events.get_outing(outing_id)["title"] == GOOD["title"]
+    # The group's admin, as members says, with a genuine token: allowed.
+    with as_member(config, "admin") as events:
+        renamed = events.update_outing(outing_id, "admin", {"title": "Renamed by the admin"})
+    assert renamed["errors"] == [] and renamed["outing"]["title"] == "Renamed by the admin"
+    # Demoted at members: the very next request is refused.
+    members.group("g-identity", admin="member")
+    with as_member(config, "admin") as events:
+        assert [e["code"] for e in events.cancel_outing(outing_id, "admin")["errors"]] == ["FORBIDDEN"]
+
+
+def test_reads_follow_the_verified_viewer_not_the_callers_lists(secured):
+    config, _ = secured
+    members.group("g-secret", visibility="private", insider="member")
+    with as_member(config, "insider") as events:
+        made = events.create_outing({**GOOD, "group_id": "g-secret"}, organizer_id="insider")
+    secret = made["outing"]["id"]
+    # An outsider naming the private group among "their" groups sees nothing of it.
+    with as_member(config, "outsider") as events:
+        page = events.group_outings(["g-secret"], "upcoming", 20, None, None, None, [], ["g-secret"])
+        assert page["total"] == 0
+    with as_member(config, "insider") as events:
+        page = events.group_outings(["g-secret"], "upcoming", 20)
+        assert [i["outing"]["id"] for i in page["items"]] == [secret]
