@@ -47,7 +47,8 @@ def test_a_chinese_speaking_parent_reads_the_announcement_and_the_message_reques
 
     assert send(gql, stranger["token"], recipientId=mei["id"], text="你好，婴儿车还在吗？")["userErrors"] == []
     assert notices(gql, mei, "MESSAGE_REQUEST") == ["新的消息请求。"]
-    # Her reply reaches the stranger, who chose no language, in English.
+    # Her reply reaches the stranger, who reads English, in English.
+    speaks(gql, stranger, "en-GB")
     (request,) = gql("{ messageRequests(first: 5) { nodes { id } } }", token=mei["token"])["messageRequests"]["nodes"]
     accept = "mutation($c: ID!) { messageRequestAccept(input: {conversationId: $c}) { userErrors { code } } }"
     assert gql(accept, {"c": request["id"]}, token=mei["token"])["messageRequestAccept"]["userErrors"] == []

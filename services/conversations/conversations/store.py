@@ -262,9 +262,11 @@ class ConversationStore:
         if self._group_for(group_id, viewer_id) is None:
             return None
         pinned_ids = list(dict.fromkeys(e["thread_id"] for e in self.group_pins.all(group_id)))
-        pinned = [t for t in by_ids(self.threads.aggregates, pinned_ids).values() if t.get("pinned") and _visible(t)]
-        pinned.sort(key=lambda t: t["slot"], reverse=True)
-        pinned_set = {t["_id"] for t in pinned}
+        pinned = [
+            th for th in by_ids(self.threads.aggregates, pinned_ids).values() if th.get("pinned") and _visible(th)
+        ]
+        pinned.sort(key=lambda th: th["slot"], reverse=True)
+        pinned_set = {th["_id"] for th in pinned}
         items: list[dict[str, Any]] = [] if after is not None else pinned[:first]
         head = self.group_threads.head(group_id)
         top = head if after is None else after - 1
@@ -273,18 +275,20 @@ class ConversationStore:
         for entry in self.group_threads.newest_first(group_id, top) if top >= 1 else []:
             for_entries.append(entry)
             if len(for_entries) % 16 == 0 or entry["n"] == 1:
-                owned = [t for t in self._owned(self.threads, for_entries, "thread_id") if t["_id"] not in pinned_set]
+                owned = [
+                    th for th in self._owned(self.threads, for_entries, "thread_id") if th["_id"] not in pinned_set
+                ]
                 for_entries = []
                 items += owned
                 if len(items) > first:
                     break
         if for_entries:
-            items += [t for t in self._owned(self.threads, for_entries, "thread_id") if t["_id"] not in pinned_set]
+            items += [th for th in self._owned(self.threads, for_entries, "thread_id") if th["_id"] not in pinned_set]
         if len(items) > first:
             more, items = True, items[:first]
         return {
-            "items": [self._thread_view(t, viewer_id) for t in items],
-            "positions": [t["slot"] if t["_id"] not in pinned_set else head + 1 for t in items],
+            "items": [self._thread_view(th, viewer_id) for th in items],
+            "positions": [th["slot"] if th["_id"] not in pinned_set else head + 1 for th in items],
             "has_next_page": more,
             "total": self._count(self.group_threads, group_id, self.threads, "thread_id"),
         }

@@ -16,7 +16,7 @@ from parentnet_kit.i18n import t
 
 SUBJECT_TYPES = ("outing", "listing", "contact", "member", "thread", "reply", "question", "answer", "message")
 # Subjects whose owner applies a hide or a removal (they keep the content; moderation decides).
-CONTENT_TYPES = tuple(t for t in SUBJECT_TYPES if t != "member")
+CONTENT_TYPES = tuple(kind for kind in SUBJECT_TYPES if kind != "member")
 REASONS = (
     "spam",
     "harassment",
