@@ -17,6 +17,7 @@ import graphene
 from graphql import GraphQLError
 
 from parentnet_kit.geo import haversine_km
+from parentnet_kit.i18n import t
 
 from . import cursors, ids, open_cities
 from .common import (
@@ -702,7 +703,7 @@ class DiscussionThreadCreate(graphene.Mutation):
         viewer = require_viewer(info)
         group = local_id(input["group_id"], "Group")
         if group is None:
-            return {"thread": None, "user_errors": _refused("groupId", "No such group.")}
+            return {"thread": None, "user_errors": _refused("groupId", t("No such group."))}
         fields = {k: enum_value(input.get(k)) for k in ("title", "body", "kind") if input.get(k) is not None}
         result = await ctx.conversations.using(headers=ctx.once(info)).create_thread(
             group_id=group, author_id=viewer, fields=fields
@@ -732,7 +733,7 @@ class DiscussionThreadModerate(graphene.Mutation):
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
-            return {"thread": None, "user_errors": _refused("threadId", "No such thread.")}
+            return {"thread": None, "user_errors": _refused("threadId", t("No such thread."))}
         result = await ctx.conversations.moderate_thread(
             thread_id=thread, actor_id=viewer, pinned=input.get("pinned"), locked=input.get("locked")
         )
@@ -759,7 +760,7 @@ class DiscussionSuggestionSupport(graphene.Mutation):
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
-            return {"thread": None, "user_errors": _refused("threadId", "No such thread.")}
+            return {"thread": None, "user_errors": _refused("threadId", t("No such thread."))}
         result = await ctx.conversations.support_thread(thread_id=thread, member_id=viewer)
         return {"thread": as_thread(result["thread"]), "user_errors": user_errors(result["errors"], ("input",))}
 
@@ -785,7 +786,7 @@ class DiscussionSuggestionAnswer(graphene.Mutation):
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
-            return {"thread": None, "user_errors": _refused("threadId", "No such thread.")}
+            return {"thread": None, "user_errors": _refused("threadId", t("No such thread."))}
         result = await ctx.conversations.answer_suggestion(
             thread_id=thread, admin_id=viewer, fields={"text": input["text"]}
         )
@@ -820,7 +821,7 @@ class DiscussionReplyCreate(graphene.Mutation):
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
-            return {"reply": None, "user_errors": _refused("threadId", "No such thread.")}
+            return {"reply": None, "user_errors": _refused("threadId", t("No such thread."))}
         fields = {"text": input["text"]}
         result = await ctx.conversations.using(headers=ctx.once(info)).reply(
             thread_id=thread, author_id=viewer, fields=fields
@@ -910,7 +911,7 @@ class QuestionAnswer(graphene.Mutation):
         viewer = require_viewer(info)
         question = local_id(input["question_id"], "Question")
         if question is None:
-            return {"answer": None, "user_errors": _refused("questionId", "No such question.")}
+            return {"answer": None, "user_errors": _refused("questionId", t("No such question."))}
         fields: dict[str, Any] = {"text": input["text"]}
         if input.get("points_to"):
             decoded = ids.from_global_id(input["points_to"])
@@ -918,7 +919,7 @@ class QuestionAnswer(graphene.Mutation):
                 message = "pointsTo must be a Contact, a Listing or an Outing."
                 return {"answer": None, "user_errors": _refused("pointsTo", message, "INVALID")}
             if await NODE_LOADERS[decoded[0]](info, decoded[1]) is None:
-                return {"answer": None, "user_errors": _refused("pointsTo", "No such object.")}
+                return {"answer": None, "user_errors": _refused("pointsTo", t("No such object."))}
             fields["points_to"] = {"type": decoded[0].lower(), "id": decoded[1]}
         if input.get("contact") is not None:
             fields["contact"] = {k: v for k, v in dict(input["contact"]).items() if v is not None}
@@ -950,7 +951,7 @@ class AnswerMarkHelpful(graphene.Mutation):
         viewer = require_viewer(info)
         answer = local_id(input["answer_id"], "Answer")
         if answer is None:
-            return {"answer": None, "user_errors": _refused("answerId", "No such answer.")}
+            return {"answer": None, "user_errors": _refused("answerId", t("No such answer."))}
         helpful = True if input.get("helpful") is None else bool(input["helpful"])
         result = await ctx.conversations.mark_helpful(answer_id=answer, asker_id=viewer, helpful=helpful)
         return {"answer": as_answer(result["answer"]), "user_errors": user_errors(result["errors"], ("input",))}
@@ -985,7 +986,7 @@ class AnswerContactSave(graphene.Mutation):
         answer = local_id(input["answer_id"], "Answer")
         empty = {"contact": None, "answer": None}
         if answer is None:
-            return {**empty, "user_errors": _refused("answerId", "No such answer.")}
+            return {**empty, "user_errors": _refused("answerId", t("No such answer."))}
         card = await ctx.conversations.contact_card(answer_id=answer, member_id=viewer)
         if card["errors"]:
             return {**empty, "user_errors": user_errors(card["errors"], ("input",))}
@@ -1000,7 +1001,7 @@ class AnswerContactSave(graphene.Mutation):
                 "user_errors": user_errors(errors, ("input",)),
             }
         if not card.get("contact"):
-            return {**empty, "user_errors": _refused("answerId", "This answer recommends no contact.", "INVALID")}
+            return {**empty, "user_errors": _refused("answerId", t("This answer recommends no contact."), "INVALID")}
         result = await ctx.listings.using(headers=ctx.once(info)).add_contact(fields=card["contact"], member_id=viewer)
         if result["errors"] or result["contact"] is None:
             return {**empty, "user_errors": user_errors(result["errors"], ("input", "contact"))}
@@ -1049,24 +1050,24 @@ class MessageSend(graphene.Mutation):
         if input.get("conversation_id"):
             conversation = local_id(input["conversation_id"], "Conversation")
             if conversation is None:
-                return {**empty, "user_errors": _refused("conversationId", "No such conversation.")}
+                return {**empty, "user_errors": _refused("conversationId", t("No such conversation."))}
             fields["conversation_id"] = conversation
             recipient = None
         else:
             recipient = local_id(input.get("recipient_id"), "Member")
             if recipient is None:
-                return {**empty, "user_errors": _refused("recipientId", "Name a member to write to.", "REQUIRED")}
+                return {**empty, "user_errors": _refused("recipientId", t("Name a member to write to."), "REQUIRED")}
             # Whether the member exists, asked without the viewer: a blocker's profile is hidden
             # from the member they blocked, and that must not show here.
             if (await ctx.members.get_members(member_ids=[recipient], viewer_id=None))[0] is None:
-                return {**empty, "user_errors": _refused("recipientId", "No such member.")}
+                return {**empty, "user_errors": _refused("recipientId", t("No such member."))}
             fields["recipient_id"] = recipient
             if input.get("about_id"):
                 decoded = ids.from_global_id(input["about_id"])
                 if decoded is None or decoded[0] not in ("Listing", "Outing"):
                     return {**empty, "user_errors": _refused("aboutId", "aboutId must be a Listing or an Outing.")}
                 if await NODE_LOADERS[decoded[0]](info, decoded[1]) is None:
-                    return {**empty, "user_errors": _refused("aboutId", "No such object.")}
+                    return {**empty, "user_errors": _refused("aboutId", t("No such object."))}
                 fields["about"] = {"type": decoded[0].lower(), "id": decoded[1]}
         protected = False
         if recipient is not None:
@@ -1109,7 +1110,7 @@ def _decide(accept: bool, doc: str) -> type[graphene.Mutation]:
         viewer = require_viewer(info)
         conversation = local_id(input["conversation_id"], "Conversation")
         if conversation is None:
-            return {"conversation": None, "user_errors": _refused("conversationId", "No such conversation.")}
+            return {"conversation": None, "user_errors": _refused("conversationId", t("No such conversation."))}
         result = await ctx.conversations.decide_request(conversation_id=conversation, member_id=viewer, accept=accept)
         return {
             "conversation": as_conversation(result["conversation"]),
@@ -1153,7 +1154,7 @@ class ConversationUpdate(graphene.Mutation):
         viewer = require_viewer(info)
         conversation = local_id(input["conversation_id"], "Conversation")
         if conversation is None:
-            return {"conversation": None, "user_errors": _refused("conversationId", "No such conversation.")}
+            return {"conversation": None, "user_errors": _refused("conversationId", t("No such conversation."))}
         changes = {
             "muted": input.get("muted"),
             "left": input.get("left"),

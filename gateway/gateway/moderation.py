@@ -16,6 +16,7 @@ from typing import Any
 import graphene
 
 from parentnet_kit.contract.rpc import ModerationClient
+from parentnet_kit.i18n import t
 
 from . import cursors, ids
 from . import members as members_schema
@@ -303,7 +304,7 @@ class ContentReport(graphene.Mutation):
         decoded = ids.from_global_id(input["subject_id"])
         subject_type = SUBJECT_TYPES.get(decoded[0]) if decoded else None
         if decoded is None or subject_type is None:
-            errors = [{"field": ["subject_id"], "message": "This cannot be reported.", "code": "INVALID"}]
+            errors = [{"field": ["subject_id"], "message": t("This cannot be reported."), "code": "INVALID"}]
             return {"report": None, "user_errors": user_errors(errors, ("input",))}
         snapshot = await snapshot_of(info, subject_type, decoded[1])
         fields = {
@@ -358,7 +359,7 @@ class ModerationAct(graphene.Mutation):
             if input.get(name):
                 decoded = ids.from_global_id(input[name])
                 if decoded is None or decoded[0] not in type_names:
-                    errors = [{"field": [name], "message": "Not an ID of the right kind.", "code": "INVALID"}]
+                    errors = [{"field": [name], "message": t("Not an ID of the right kind."), "code": "INVALID"}]
                     return {"moderation_action": None, "user_errors": user_errors(errors, ("input",))}
                 fields[name] = decoded[1]
         if input.get("until") is not None:
@@ -396,7 +397,7 @@ class NetworkModeratorGrant(graphene.Mutation):
         ctx = context_of(info)
         member_id = members_schema.local_id(input["member_id"], "Member")
         if member_id is None:
-            errors = [{"field": ["member_id"], "message": "Not a member's ID.", "code": "INVALID"}]
+            errors = [{"field": ["member_id"], "message": t("Not a member's ID."), "code": "INVALID"}]
             return {"granted": False, "user_errors": user_errors(errors, ("input",))}
         admin = await network_admin(ctx, viewer)
         result = await moderation_of(ctx).grant_moderator(granter_id=viewer, member_id=member_id, network_admin=admin)

@@ -158,7 +158,8 @@ def test_a_reported_listing_hidden_by_a_network_moderator_is_gone_and_the_report
         return [n for n in nodes if n["type"] == "REPORT_RESOLVED"]
 
     [notice] = wait_for(told, timeout=5, what="the reporter told the outcome")
-    assert "hid" in notice["message"]
+    # In the reporter's language: a new member's is their city's first (Paris: French).
+    assert notice["message"] == "Merci pour votre signalement : un modérateur a masqué ce que vous avez signalé."
 
     # Restored, it comes back.
     restored = gql(

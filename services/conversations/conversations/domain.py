@@ -14,6 +14,7 @@ from typing import Any
 
 from parentnet_kit.fields import FieldError, text
 from parentnet_kit.geo import haversine_km
+from parentnet_kit.i18n import t
 
 TITLE_MAX = 200
 BODY_MAX = 10_000
@@ -51,7 +52,7 @@ def validate_thread(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldErro
     body = text(raw, "body", BODY_MAX, errors, required=False)
     kind = raw.get("kind") or "discussion"
     if kind not in THREAD_KINDS:
-        errors.append(FieldError(("kind",), f"kind must be one of {', '.join(THREAD_KINDS)}", "INVALID"))
+        errors.append(FieldError(("kind",), t("kind must be one of {kinds}", kinds=", ".join(THREAD_KINDS)), "INVALID"))
     return {"title": title, "body": body, "kind": kind}, errors
 
 
@@ -66,7 +67,7 @@ def validate_question(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldEr
     question = text(raw, "text", QUESTION_MAX, errors, required=True)
     scope = raw.get("scope") or "nearby"
     if scope not in SCOPES:
-        errors.append(FieldError(("scope",), f"scope must be one of {', '.join(SCOPES)}", "INVALID"))
+        errors.append(FieldError(("scope",), t("scope must be one of {scopes}", scopes=", ".join(SCOPES)), "INVALID"))
     radius = raw.get("radius_km")
     if radius is None:
         radius = NEARBY_RADIUS_DEFAULT_KM
@@ -74,7 +75,9 @@ def validate_question(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldEr
         errors.append(FieldError(("radius_km",), "radius_km must be a number", "INVALID"))
         radius = NEARBY_RADIUS_DEFAULT_KM
     elif not NEARBY_RADIUS_MIN_KM <= radius <= NEARBY_RADIUS_MAX_KM:
-        message = f"radius_km must be between {NEARBY_RADIUS_MIN_KM:g} and {NEARBY_RADIUS_MAX_KM:g}"
+        message = t(
+            "radius_km must be between {least} and {most}", least=NEARBY_RADIUS_MIN_KM, most=NEARBY_RADIUS_MAX_KM
+        )
         errors.append(FieldError(("radius_km",), message, "OUT_OF_RANGE"))
     return {"text": question, "scope": scope, "radius_km": float(radius)}, errors
 
@@ -84,9 +87,13 @@ def validate_pointer(raw: Any, name: str, kinds: tuple[str, ...]) -> tuple[dict[
     if raw is None:
         return None, []
     if not isinstance(raw, dict) or raw.get("type") not in kinds or not isinstance(raw.get("id"), str):
-        return None, [FieldError((name,), f"{name} must name one of: {', '.join(kinds)}", "INVALID")]
+        return None, [
+            FieldError((name,), t("{name} must name one of: {kinds}", name=name, kinds=", ".join(kinds)), "INVALID")
+        ]
     if not 0 < len(raw["id"]) <= 200:
-        return None, [FieldError((name,), f"{name} must name one of: {', '.join(kinds)}", "INVALID")]
+        return None, [
+            FieldError((name,), t("{name} must name one of: {kinds}", name=name, kinds=", ".join(kinds)), "INVALID")
+        ]
     return {"type": raw["type"], "id": raw["id"]}, []
 
 
@@ -104,7 +111,7 @@ def validate_contact_card(raw: Any) -> tuple[dict[str, Any] | None, list[FieldEr
         if value is not None:
             card[name] = text(raw, name, 2_000, errors, required=False)
     if isinstance(raw.get("languages"), list):
-        card["languages"] = [t for t in raw["languages"] if isinstance(t, str)][:10]
+        card["languages"] = [tag for tag in raw["languages"] if isinstance(tag, str)][:10]
     return card, [FieldError(("contact", *e.field), e.message, e.code) for e in errors]
 
 

@@ -28,6 +28,7 @@ from parentnet_kit.clock import aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import FieldError
 from parentnet_kit.fields import field_error as error
+from parentnet_kit.i18n import t
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
@@ -114,10 +115,10 @@ class ConversationStore:
         """A suspended member or one past the hour's limit is refused on ``field``."""
         until = self.copies.suspended_until(member_id, now)
         if until is not None:
-            message = f"Your account is suspended until {domain.iso(until)}."
+            message = t("Your account is suspended until {until}.", until=until)
             return [error(field, message, "SUSPENDED")]
         if kind and not self.limiter.allow(kind, member_id, now):
-            return [error(field, "You have posted a lot in the last hour; try again later.", "RATE_LIMITED")]
+            return [error(field, t("You have posted a lot in the last hour; try again later."), "RATE_LIMITED")]
         return []
 
     def _owned(self, store: AggregateStore, entries: list[dict[str, Any]], id_field: str) -> list[dict[str, Any]]:
@@ -197,12 +198,12 @@ class ConversationStore:
         group = self.copies.group(group_id) if isinstance(group_id, str) else None
         role = self.copies.role(group_id, author_id) if group else None
         if group is None or (role is None and group["visibility"] != "public"):
-            return {"thread": None, "errors": [error(("group_id",), "No such group.", "NOT_FOUND")]}
+            return {"thread": None, "errors": [error(("group_id",), t("No such group."), "NOT_FOUND")]}
         if role is None:
-            return {"thread": None, "errors": [error(("group_id",), "Join the group to post.", "NOT_MEMBER")]}
+            return {"thread": None, "errors": [error(("group_id",), t("Join the group to post."), "NOT_MEMBER")]}
         clean, errors = domain.validate_thread(raw or {})
         if clean["kind"] == "announcement" and role not in ADMIN_ROLES:
-            errors.append(FieldError(("kind",), "Only the group's admins post announcements.", "FORBIDDEN"))
+            errors.append(FieldError(("kind",), t("Only the group's admins post announcements."), "FORBIDDEN"))
         if errors:
             return {"thread": None, "errors": _errors(errors)}
         existing = self.threads.get(thread_id)
@@ -235,7 +236,11 @@ class ConversationStore:
                         member_id,
                         f"thread:{thread_id}:announcement",
                         "group_announcement",
-                        f"Announcement in {group.get('name') or 'your group'}: {clean['title']}",
+                        t(
+                            "Announcement in {group}: {title}",
+                            group=group.get("name") or t("your group"),
+                            title=clean["title"],
+                        ),
                         {"type": "DiscussionThread", "id": thread_id},
                         group["city"],
                     )
@@ -257,9 +262,11 @@ class ConversationStore:
         if self._group_for(group_id, viewer_id) is None:
             return None
         pinned_ids = list(dict.fromkeys(e["thread_id"] for e in self.group_pins.all(group_id)))
-        pinned = [t for t in by_ids(self.threads.aggregates, pinned_ids).values() if t.get("pinned") and _visible(t)]
-        pinned.sort(key=lambda t: t["slot"], reverse=True)
-        pinned_set = {t["_id"] for t in pinned}
+        pinned = [
+            th for th in by_ids(self.threads.aggregates, pinned_ids).values() if th.get("pinned") and _visible(th)
+        ]
+        pinned.sort(key=lambda th: th["slot"], reverse=True)
+        pinned_set = {th["_id"] for th in pinned}
         items: list[dict[str, Any]] = [] if after is not None else pinned[:first]
         head = self.group_threads.head(group_id)
         top = head if after is None else after - 1
@@ -268,18 +275,20 @@ class ConversationStore:
         for entry in self.group_threads.newest_first(group_id, top) if top >= 1 else []:
             for_entries.append(entry)
             if len(for_entries) % 16 == 0 or entry["n"] == 1:
-                owned = [t for t in self._owned(self.threads, for_entries, "thread_id") if t["_id"] not in pinned_set]
+                owned = [
+                    th for th in self._owned(self.threads, for_entries, "thread_id") if th["_id"] not in pinned_set
+                ]
                 for_entries = []
                 items += owned
                 if len(items) > first:
                     break
         if for_entries:
-            items += [t for t in self._owned(self.threads, for_entries, "thread_id") if t["_id"] not in pinned_set]
+            items += [th for th in self._owned(self.threads, for_entries, "thread_id") if th["_id"] not in pinned_set]
         if len(items) > first:
             more, items = True, items[:first]
         return {
-            "items": [self._thread_view(t, viewer_id) for t in items],
-            "positions": [t["slot"] if t["_id"] not in pinned_set else head + 1 for t in items],
+            "items": [self._thread_view(th, viewer_id) for th in items],
+            "positions": [th["slot"] if th["_id"] not in pinned_set else head + 1 for th in items],
             "has_next_page": more,
             "total": self._count(self.group_threads, group_id, self.threads, "thread_id"),
         }
@@ -305,9 +314,9 @@ class ConversationStore:
         """Pin or lock a thread (the group's admins): ``{thread, errors}``."""
         thread, _ = self._thread_for(thread_id, actor_id)
         if thread is None:
-            return {"thread": None, "errors": [error(("thread_id",), "No such thread.", "NOT_FOUND")]}
+            return {"thread": None, "errors": [error(("thread_id",), t("No such thread."), "NOT_FOUND")]}
         if self.copies.role(thread["group_id"], actor_id) not in ADMIN_ROLES:
-            return {"thread": None, "errors": [error(("thread_id",), "Only the group's admins can.", "FORBIDDEN")]}
+            return {"thread": None, "errors": [error(("thread_id",), t("Only the group's admins can."), "FORBIDDEN")]}
         if pinned:
             self.group_pins.append(thread["group_id"], {"thread_id": thread_id})
         patch = {k: bool(v) for k, v in (("pinned", pinned), ("locked", locked)) if v is not None}
@@ -320,11 +329,11 @@ class ConversationStore:
         """Support a suggestion (once per member; again changes nothing): ``{thread, errors}``."""
         thread, _ = self._thread_for(thread_id, member_id)
         if thread is None:
-            return {"thread": None, "errors": [error(("thread_id",), "No such thread.", "NOT_FOUND")]}
+            return {"thread": None, "errors": [error(("thread_id",), t("No such thread."), "NOT_FOUND")]}
         if thread["kind"] != "suggestion":
-            return {"thread": None, "errors": [error(("thread_id",), "Only suggestions take support.", "INVALID")]}
+            return {"thread": None, "errors": [error(("thread_id",), t("Only suggestions take support."), "INVALID")]}
         if self.copies.role(thread["group_id"], member_id) is None:
-            return {"thread": None, "errors": [error(("thread_id",), "Join the group first.", "NOT_MEMBER")]}
+            return {"thread": None, "errors": [error(("thread_id",), t("Join the group first."), "NOT_MEMBER")]}
         try:
             self.supports.insert_one({"_id": f"{thread_id}:{member_id}", "at": domain.now_utc()})
             self.thread_supports.append(thread_id, {"member_id": member_id})
@@ -336,9 +345,9 @@ class ConversationStore:
         """The admins' answer to a suggestion, shown on it; its author is told."""
         thread, group = self._thread_for(thread_id, admin_id)
         if thread is None or thread["kind"] != "suggestion":
-            return {"thread": None, "errors": [error(("thread_id",), "No such suggestion.", "NOT_FOUND")]}
+            return {"thread": None, "errors": [error(("thread_id",), t("No such suggestion."), "NOT_FOUND")]}
         if self.copies.role(thread["group_id"], admin_id) not in ADMIN_ROLES:
-            return {"thread": None, "errors": [error(("thread_id",), "Only the group's admins can.", "FORBIDDEN")]}
+            return {"thread": None, "errors": [error(("thread_id",), t("Only the group's admins can."), "FORBIDDEN")]}
         text, errors = domain.validate_text(raw or {}, "text", domain.REPLY_MAX)
         if errors:
             return {"thread": None, "errors": _errors(errors)}
@@ -350,7 +359,7 @@ class ConversationStore:
                 thread["author_id"],
                 f"thread:{thread_id}:answered:v{state['version']}",
                 "suggestion_answered",
-                f"The admins answered your suggestion: {thread['title']}",
+                t("The admins answered your suggestion: {title}", title=thread["title"]),
                 {"type": "DiscussionThread", "id": thread_id},
                 group["city"],
             )
@@ -361,11 +370,11 @@ class ConversationStore:
         each take the next number of the thread: all stored once, in order."""
         thread, group = self._thread_for(thread_id, author_id)
         if thread is None:
-            return {"reply": None, "errors": [error(("thread_id",), "No such thread.", "NOT_FOUND")]}
+            return {"reply": None, "errors": [error(("thread_id",), t("No such thread."), "NOT_FOUND")]}
         if self.copies.role(thread["group_id"], author_id) is None:
-            return {"reply": None, "errors": [error(("thread_id",), "Join the group to reply.", "NOT_MEMBER")]}
+            return {"reply": None, "errors": [error(("thread_id",), t("Join the group to reply."), "NOT_MEMBER")]}
         if thread.get("locked"):
-            return {"reply": None, "errors": [error(("thread_id",), "The thread is locked.", "CLOSED")]}
+            return {"reply": None, "errors": [error(("thread_id",), t("The thread is locked."), "CLOSED")]}
         text, errors = domain.validate_text(raw or {}, "text", domain.REPLY_MAX)
         if errors:
             return {"reply": None, "errors": _errors(errors)}
@@ -397,7 +406,7 @@ class ConversationStore:
                 thread["author_id"],
                 f"reply:{reply_id}",
                 "discussion_reply",
-                f"New reply in {thread['title']}",
+                t("New reply in {title}", title=thread["title"]),
                 {"type": "DiscussionThread", "id": thread_id},
                 group["city"],
             )
@@ -530,7 +539,7 @@ class ConversationStore:
         outing (``points_to``) or recommend a contact not yet in the directory (``contact``)."""
         question = self.questions.get(question_id) if isinstance(question_id, str) else None
         if not self._may_see_question(question, author_id, city, cell):
-            return {"answer": None, "errors": [error(("question_id",), "No such question.", "NOT_FOUND")]}
+            return {"answer": None, "errors": [error(("question_id",), t("No such question."), "NOT_FOUND")]}
         assert question is not None
         raw = raw or {}
         text, errors = domain.validate_text(raw, "text", domain.ANSWER_MAX)
@@ -568,7 +577,7 @@ class ConversationStore:
                 question["asker_id"],
                 f"answer:{answer_id}",
                 "question_answered",
-                "Someone answered your question.",
+                t("Someone answered your question."),
                 {"type": "Question", "id": question_id},
                 question["city"],
             )
@@ -623,9 +632,9 @@ class ConversationStore:
         answer = self.answers.get(answer_id) if isinstance(answer_id, str) else None
         question = self.questions.get(answer["question_id"]) if _visible(answer) else None  # type: ignore[index]
         if question is None or not _visible(question):
-            return {"answer": None, "errors": [error(("answer_id",), "No such answer.", "NOT_FOUND")]}
+            return {"answer": None, "errors": [error(("answer_id",), t("No such answer."), "NOT_FOUND")]}
         if question["asker_id"] != asker_id:
-            return {"answer": None, "errors": [error(("answer_id",), "Only the asker can.", "NOT_YOURS")]}
+            return {"answer": None, "errors": [error(("answer_id",), t("Only the asker can."), "NOT_YOURS")]}
         return {"answer": domain.answer_view(self._change_answer(answer_id, {"helpful": bool(helpful)})), "errors": []}
 
     def contact_card(self, answer_id: str, member_id: str) -> Result:
@@ -637,7 +646,7 @@ class ConversationStore:
             return {
                 "contact": None,
                 "points_to": None,
-                "errors": [error(("answer_id",), "No such answer.", "NOT_FOUND")],
+                "errors": [error(("answer_id",), t("No such answer."), "NOT_FOUND")],
             }
         assert answer is not None
         return {"contact": answer.get("contact"), "points_to": answer.get("points_to"), "errors": []}
@@ -701,7 +710,7 @@ class ConversationStore:
         if fields.get("conversation_id"):
             conversation = self.conversations.get(fields["conversation_id"])
             if conversation is None or sender_id not in conversation["members"]:
-                errors.append(FieldError(("conversation_id",), "No such conversation.", "NOT_FOUND"))
+                errors.append(FieldError(("conversation_id",), t("No such conversation."), "NOT_FOUND"))
                 return {"message": None, "conversation": None, "errors": _errors(errors)}
             recipient_id = next(m for m in conversation["members"] if m != sender_id)
             about = conversation.get("about")
@@ -710,14 +719,14 @@ class ConversationStore:
             about, more = domain.validate_pointer(fields.get("about"), "about", domain.ABOUT)
             errors += more
             if not isinstance(recipient_id, str) or not recipient_id or recipient_id == sender_id:
-                errors.append(FieldError(("recipient_id",), "Name another member.", "INVALID"))
+                errors.append(FieldError(("recipient_id",), t("Name another member."), "INVALID"))
         if errors:
             return {"message": None, "conversation": None, "errors": _errors(errors)}
         refused = self._gate(sender_id, "", ("text",), now)
         if refused:
             return {"message": None, "conversation": None, "errors": refused}
         if self.copies.blocked(sender_id, recipient_id):
-            message = "You blocked this member: unblock them to write."
+            message = t("You blocked this member: unblock them to write.")
             return {"message": None, "conversation": None, "errors": [error(("recipient_id",), message, "FORBIDDEN")]}
         conversation_id = domain.conversation_id(sender_id, recipient_id, about)
         existing = self.messages.get(message_id)
@@ -730,11 +739,11 @@ class ConversationStore:
             or self.copies.share_a_group(sender_id, recipient_id)
         )
         if not knows and recipient_protected:
-            message = "This member receives messages only from parents they know."
+            message = t("This member receives messages only from parents they know.")
             return {"message": None, "conversation": None, "errors": [error(("recipient_id",), message, "FORBIDDEN")]}
         request = not knows
         if request and conversation is None and not self.limiter.allow("request", sender_id, now):
-            message = "You have sent many message requests in the last hour; try again later."
+            message = t("You have sent many message requests in the last hour; try again later.")
             return {
                 "message": None,
                 "conversation": None,
@@ -793,7 +802,7 @@ class ConversationStore:
             recipient_id,
             f"message:{message['_id']}",
             "message_request" if request else "message_received",
-            "New message request." if request else "New message.",
+            t("New message request.") if request else t("New message."),
             {"type": "Conversation", "id": message["conversation_id"]},
         )
 
@@ -965,9 +974,15 @@ class ConversationStore:
             or member_id not in conversation["members"]
             or not self._participant(conversation_id, member_id).get("listed")
         ):
-            return {"conversation": None, "errors": [error(("conversation_id",), "No such conversation.", "NOT_FOUND")]}
+            return {
+                "conversation": None,
+                "errors": [error(("conversation_id",), t("No such conversation."), "NOT_FOUND")],
+            }
         if conversation["status"] != "request" or conversation.get("requested_by") == member_id:
-            return {"conversation": None, "errors": [error(("conversation_id",), "No request to decide.", "INVALID")]}
+            return {
+                "conversation": None,
+                "errors": [error(("conversation_id",), t("No request to decide."), "INVALID")],
+            }
 
         def attempt() -> dict[str, Any]:
             current = self.conversations.get(conversation_id)
@@ -985,7 +1000,10 @@ class ConversationStore:
         """Mute, leave, read receipts or read up to a message: ``{conversation, errors}``."""
         conversation = self.conversations.get(conversation_id) if isinstance(conversation_id, str) else None
         if conversation is None or not self._participant(conversation_id, member_id).get("listed"):
-            return {"conversation": None, "errors": [error(("conversation_id",), "No such conversation.", "NOT_FOUND")]}
+            return {
+                "conversation": None,
+                "errors": [error(("conversation_id",), t("No such conversation."), "NOT_FOUND")],
+            }
         patch = {k: bool(changes[k]) for k in ("muted", "left", "receipts") if changes.get(k) is not None}
         if changes.get("read"):
             patch["read_upto"] = self.conversation_messages.head(conversation_id)

@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from parentnet_kit.fields import FieldError
+from parentnet_kit.i18n import t
 
 SUBJECT_TYPES = ("outing", "listing", "contact", "member", "thread", "reply", "question", "answer", "message")
 # Subjects whose owner applies a hide or a removal (they keep the content; moderation decides).
-CONTENT_TYPES = tuple(t for t in SUBJECT_TYPES if t != "member")
+CONTENT_TYPES = tuple(kind for kind in SUBJECT_TYPES if kind != "member")
 REASONS = (
     "spam",
     "harassment",
@@ -53,14 +54,14 @@ MEMBER_EVENTS = {
     "release": "member_released",
 }
 
-# What the reporter is told, per action (plain English; translations wrap these later).
+# What the reporter is told, per action (marked: shown in the reporter's language).
 OUTCOMES = {
-    "hide": "Thank you for your report: a moderator hid what you reported.",
-    "remove": "Thank you for your report: a moderator removed what you reported.",
-    "warn": "Thank you for your report: a moderator warned the member.",
-    "suspend": "Thank you for your report: a moderator suspended the member.",
-    "dismiss": "Thank you for your report: a moderator looked at it and left it as it is.",
-    "release": "A moderator reviewed the member and released them.",
+    "hide": t("Thank you for your report: a moderator hid what you reported."),
+    "remove": t("Thank you for your report: a moderator removed what you reported."),
+    "warn": t("Thank you for your report: a moderator warned the member."),
+    "suspend": t("Thank you for your report: a moderator suspended the member."),
+    "dismiss": t("Thank you for your report: a moderator looked at it and left it as it is."),
+    "release": t("A moderator reviewed the member and released them."),
 }
 
 
@@ -84,20 +85,22 @@ def validate_report(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldErro
     errors: list[FieldError] = []
     subject_type = raw.get("subject_type")
     if subject_type not in SUBJECT_TYPES:
-        errors.append(FieldError(("subject_id",), "This cannot be reported.", "INVALID"))
+        errors.append(FieldError(("subject_id",), t("This cannot be reported."), "INVALID"))
     subject_id = raw.get("subject_id")
     if not isinstance(subject_id, str) or not subject_id:
-        errors.append(FieldError(("subject_id",), "Say what you report.", "REQUIRED"))
+        errors.append(FieldError(("subject_id",), t("Say what you report."), "REQUIRED"))
     reason = raw.get("reason")
     if reason not in REASONS:
-        errors.append(FieldError(("reason",), "Choose a reason.", "INVALID"))
+        errors.append(FieldError(("reason",), t("Choose a reason."), "INVALID"))
     note = raw.get("note") or ""
     if not isinstance(note, str):
-        errors.append(FieldError(("note",), "The note must be text.", "INVALID"))
+        errors.append(FieldError(("note",), t("The note must be text."), "INVALID"))
         note = ""
     note = note.strip()
     if len(note) > NOTE_MAX:
-        errors.append(FieldError(("note",), f"The note must be at most {NOTE_MAX} characters.", "TOO_LONG"))
+        errors.append(
+            FieldError(("note",), t("The note must be at most {most} characters.", most=NOTE_MAX), "TOO_LONG")
+        )
     clean = {"subject_type": subject_type, "subject_id": subject_id, "reason": reason, "note": note}
     return clean, errors
 
@@ -122,13 +125,15 @@ def validate_action(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any],
     errors: list[FieldError] = []
     action = raw.get("action")
     if action not in ACTIONS:
-        errors.append(FieldError(("action",), "Choose an action.", "INVALID"))
+        errors.append(FieldError(("action",), t("Choose an action."), "INVALID"))
     reason = raw.get("reason")
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
-        errors.append(FieldError(("reason",), "Say why: it goes in the audit log.", "REQUIRED"))
+        errors.append(FieldError(("reason",), t("Say why: it goes in the audit log."), "REQUIRED"))
     elif len(reason) > REASON_MAX:
-        errors.append(FieldError(("reason",), f"The reason must be at most {REASON_MAX} characters.", "TOO_LONG"))
+        errors.append(
+            FieldError(("reason",), t("The reason must be at most {most} characters.", most=REASON_MAX), "TOO_LONG")
+        )
     until = None
     if action == "suspend":
         raw_until = raw.get("until")
@@ -137,11 +142,11 @@ def validate_action(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any],
         except ValueError:
             until = None
         if until is None or until.tzinfo is None:
-            errors.append(FieldError(("until",), "Say until when, as a date and time with its offset.", "INVALID"))
+            errors.append(FieldError(("until",), t("Say until when, as a date and time with its offset."), "INVALID"))
         elif until <= now:
-            errors.append(FieldError(("until",), "The end of a suspension must be in the future.", "IN_THE_PAST"))
+            errors.append(FieldError(("until",), t("The end of a suspension must be in the future."), "IN_THE_PAST"))
         elif until - now > SUSPEND_MAX:
-            errors.append(FieldError(("until",), "A suspension lasts at most a year.", "OUT_OF_RANGE"))
+            errors.append(FieldError(("until",), t("A suspension lasts at most a year."), "OUT_OF_RANGE"))
     return {"action": action, "reason": reason, "until": until}, errors
 
 

@@ -14,6 +14,7 @@ from nameko.timer import timer
 
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
+from parentnet_kit.i18n import t
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
@@ -35,7 +36,7 @@ def _after(after: Any) -> int | None:
 
 
 def _forbidden(field: str = "group_id") -> dict[str, Any]:
-    return field_error((field,), "Only this queue's moderators can do this.", "FORBIDDEN")
+    return field_error((field,), t("Only this queue's moderators can do this."), "FORBIDDEN")
 
 
 class ModerationService:
@@ -117,7 +118,7 @@ class ModerationService:
             return {"action": None, "errors": [e.to_dict() for e in errors]}
         target = self._target(fields)
         if target is None:
-            return {"action": None, "errors": [field_error(("report_id",), "Nothing to act on there.", "NOT_FOUND")]}
+            return {"action": None, "errors": [field_error(("report_id",), t("Nothing to act on there."), "NOT_FOUND")]}
         network = self._network(actor_id, network_admin)
         role = self.store.roles.role(target.get("group_id"), actor_id)
         if not domain.may_act(clean["action"], target["queue"], network, role):
@@ -184,7 +185,10 @@ class ModerationService:
     def grant_moderator(self, granter_id: str, member_id: str, network_admin: bool = False) -> dict[str, Any]:
         """A network admin makes ``member_id`` a network moderator: ``{granted, errors}``."""
         if not network_admin:
-            return {"granted": False, "errors": [field_error(("member_id",), "Only network admins can.", "FORBIDDEN")]}
+            return {
+                "granted": False,
+                "errors": [field_error(("member_id",), t("Only network admins can."), "FORBIDDEN")],
+            }
         return {"granted": self.store.grant_moderator(member_id, granter_id), "errors": []}
 
     @rpc

@@ -31,6 +31,7 @@ from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error
+from parentnet_kit.i18n import Message, t, tn
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
@@ -114,16 +115,23 @@ class ModerationStore:
         if errors:
             return {"report": None, "errors": [e.to_dict() for e in errors]}
         if snapshot is None:
-            return {"report": None, "errors": [field_error(("subject_id",), "Nothing to report there.", "NOT_FOUND")]}
+            return {
+                "report": None,
+                "errors": [field_error(("subject_id",), t("Nothing to report there."), "NOT_FOUND")],
+            }
         kept = domain.clean_snapshot(snapshot)
         if clean["subject_type"] == "member":
             kept["author_id"] = clean["subject_id"]
         if kept["author_id"] == reporter_id:
-            message = "You cannot report yourself or what you wrote."
+            message = t("You cannot report yourself or what you wrote.")
             return {"report": None, "errors": [field_error(("subject_id",), message, "FORBIDDEN")]}
         now = domain.now_utc()
         if not self._take_slot(reporter_id, now):
-            message = f"You can send {self.reports_per_hour} reports an hour; try again later."
+            message = tn(
+                "You can send {count} report an hour; try again later.",
+                "You can send {count} reports an hour; try again later.",
+                self.reports_per_hour,
+            )
             return {"report": None, "errors": [field_error(("subject_id",), message, "RATE_LIMITED")]}
         queue = domain.queue_key(kept["group_id"])
         state = {
@@ -272,9 +280,9 @@ class ModerationStore:
             return {"action": domain.action_view(done), "errors": []}
         action, now = clean["action"], domain.now_utc()
         if action in domain.MEMBER_ACTIONS and not target.get("member_id"):
-            return {"action": None, "errors": [field_error(("action",), "No member to act on.", "INVALID")]}
+            return {"action": None, "errors": [field_error(("action",), t("No member to act on."), "INVALID")]}
         if action in ("hide", "remove", "restore") and target.get("subject_type") not in domain.CONTENT_TYPES:
-            return {"action": None, "errors": [field_error(("action",), "Only content is hidden.", "INVALID")]}
+            return {"action": None, "errors": [field_error(("action",), t("Only content is hidden."), "INVALID")]}
         record = {
             "_id": action_id,
             "action": action,
@@ -343,13 +351,16 @@ class ModerationStore:
             state["held"] = False
         event = self._member_event(domain.MEMBER_EVENTS[action], state, target.get("city"), data)
         self.members.commit(state, event)
-        told = {
-            "warn": f"A moderator warned you: {clean['reason']}",
-            "suspend": f"A moderator suspended your account until {data.get('until')}: {clean['reason']}",
-            "unsuspend": "A moderator lifted the suspension of your account.",
-        }
-        if action in told:
-            self.inbox.notify(member_id, f"action:{action_id}", f"moderation_{action}", told[action], {}, None)
+        told: Message | None = None
+        if action == "warn":
+            told = t("A moderator warned you: {reason}", reason=clean["reason"])
+        elif action == "suspend":
+            until = state["suspended_until"]
+            told = t("A moderator suspended your account until {until}: {reason}", until=until, reason=clean["reason"])
+        elif action == "unsuspend":
+            told = t("A moderator lifted the suspension of your account.")
+        if told is not None:
+            self.inbox.notify(member_id, f"action:{action_id}", f"moderation_{action}", told, {}, None)
 
     def _resolve_reports(self, target: dict[str, Any], action: str, action_id: str) -> None:
         """Close the open reports the action answers (the one acted on, and for content every open
