@@ -135,3 +135,29 @@ def test_a_marked_word_inside_a_sentence_is_translated_with_it() -> None:
     assert shaped["message"] == "No such member."
     assert i18n.render(shaped, "fr") == "Introuvable : membre."
     assert i18n.render(shaped, "zh") == "找不到：成员。"
+
+
+def test_a_sentence_the_extractor_loses_or_a_package_it_never_reads_is_found(tmp_path) -> None:
+    """Babel's extractor loses its way after a variable named ``t`` and reads only ``SOURCES``: a
+    sentence marked there would silently stay English in every language."""
+    from parentnet_kit import catalogues
+
+    package = tmp_path / "services" / "conversations" / "conversations"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "store.py").write_text(
+        "from parentnet_kit.i18n import t\n\n"
+        "first = [t for t in range(3)]\n"
+        "sorted_ = sorted(first, key=lambda t: t)\n"
+        'SEEN = t("Join the group to reply.")\n'
+    )
+    newcomer = tmp_path / "services" / "newcomer" / "newcomer"
+    newcomer.mkdir(parents=True)
+    (newcomer / "__init__.py").write_text("")
+    found = catalogues._unextracted(tmp_path, set())  # as if the extractor had lost its way there
+    assert "services/newcomer/newcomer is not among the sources the catalogues are extracted from" in found
+    assert (
+        "services/conversations/conversations/store.py: t('Join the group to reply.') is marked but the extractor missed it"
+    ) in found
+    extracted = {key if isinstance(key, str) else key[0] for key in catalogues.marked(tmp_path)}
+    assert not [p for p in catalogues._unextracted(tmp_path, extracted) if "Join the group" in p]
