@@ -156,8 +156,7 @@ def test_a_sentence_the_extractor_loses_or_a_package_it_never_reads_is_found(tmp
     (newcomer / "__init__.py").write_text("")
     found = catalogues._unextracted(tmp_path, set())  # as if the extractor had lost its way there
     assert "services/newcomer/newcomer is not among the sources the catalogues are extracted from" in found
-    assert (
-        "services/conversations/conversations/store.py: t('Join the group to reply.') is marked but the extractor missed it"
-    ) in found
+    store = "services/conversations/conversations/store.py"
+    assert f"{store}: t('Join the group to reply.') is marked but the extractor missed it" in found
     extracted = {key if isinstance(key, str) else key[0] for key in catalogues.marked(tmp_path)}
     assert not [p for p in catalogues._unextracted(tmp_path, extracted) if "Join the group" in p]
