@@ -508,6 +508,60 @@ def test_moderation_hides_content_and_suspends_members(gql, stack, sign_up):
         publisher.close()
 
 
+MOD_REPORT = """mutation($input: ContentReportInput!) { contentReport(input: $input) {
+  report { id status subjectId } userErrors { field message code } } }"""
+MOD_QUEUE = """query($group: ID) { moderationQueue(groupId: $group, first: 50) {
+  totalCount nodes { id subjectId subjectType snapshot { text group { id } } } } }"""
+MOD_ACT = """mutation($input: ModerationActInput!) { moderationAct(input: $input) {
+  moderationAction { action } userErrors { field message code } } }"""
+
+
+def test_a_reply_reported_in_a_private_group_is_hidden_by_its_admin(gql, sign_up):
+    admin, author, reporter = sign_up("Admin"), sign_up("Author"), sign_up("Reporter")
+    group = private_group(gql, admin, author, reporter)
+    thread = start_thread(gql, admin["token"], group, title="Sortie au parc")
+
+    def author_replies():
+        result = gql(REPLY, {"t": thread["id"], "text": "propos blessants"}, token=author["token"])
+        return None if result["discussionReplyCreate"]["userErrors"] else result["discussionReplyCreate"]["reply"]
+
+    reply = wait_for(author_replies, "the membership's copy")
+    # A member reports the reply (and a thread is reportable too: its global id is a DiscussionThread's).
+    filed = gql(MOD_REPORT, {"input": {"subjectId": reply["id"], "reason": "HARASSMENT"}}, token=reporter["token"])
+    assert filed["contentReport"]["userErrors"] == []
+    assert filed["contentReport"]["report"]["subjectId"] == reply["id"]
+    on_thread = gql(MOD_REPORT, {"input": {"subjectId": thread["id"], "reason": "SPAM"}}, token=reporter["token"])
+    assert on_thread["contentReport"]["userErrors"] == []
+
+    # The group's admin finds it in the group's queue, with the reply's text and group.
+    def in_queue():
+        nodes = gql(MOD_QUEUE, {"group": group}, token=admin["token"])["moderationQueue"]["nodes"]
+        return [n for n in nodes if n["subjectId"] == reply["id"]]
+
+    [item] = wait_for(in_queue, "the report in the group's queue")
+    assert item["subjectType"] == "REPLY"
+    assert item["snapshot"]["text"] == "propos blessants" and item["snapshot"]["group"]["id"] == group
+    acted = gql(
+        MOD_ACT, {"input": {"reportId": item["id"], "action": "HIDE", "reason": "Pas gentil"}}, token=admin["token"]
+    )
+    assert acted["moderationAct"]["userErrors"] == []
+
+    # Gone from the thread for its members: the count and the replies.
+    def gone() -> bool:
+        node = gql(THREAD_NODE, {"id": thread["id"]}, token=reporter["token"])["node"]
+        return node["replyCount"] == 0
+
+    wait_for(gone, "the hidden reply leaves the thread")
+    seen = gql(DISCUSSIONS, {"g": group}, token=reporter["token"])["groupDiscussions"]["nodes"][0]
+    assert seen["replies"] == {"totalCount": 0, "nodes": []}
+
+    # The reporter is told.
+    wait_for(
+        lambda: any(n["type"] == "REPORT_RESOLVED" for n in gql(INBOX, token=reporter["token"])["inbox"]["nodes"]),
+        "the reporter told the outcome",
+    )
+
+
 def test_search_keeps_public_threads_and_replies_never_private_ones_or_messages(gql, stack, sign_up):
     admin, member = sign_up("Admin"), sign_up("Member")
     public = gql(PUBLIC_GROUP, token=admin["token"])["groupCreate"]["group"]["id"]
