@@ -38,6 +38,8 @@ SOURCES = (
     "services/members/members",
     "services/listings/listings",
     "services/search/search",
+    "services/conversations/conversations",
+    "services/moderation/moderation",
     "gateway/gateway",
 )
 KEYWORDS = {"t": None, "tn": (1, 2)}

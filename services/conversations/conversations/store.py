@@ -28,6 +28,7 @@ from parentnet_kit.clock import aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import FieldError
 from parentnet_kit.fields import field_error as error
+from parentnet_kit.i18n import t
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
@@ -738,7 +739,7 @@ class ConversationStore:
                 errors.append(FieldError(("recipient_id",), "Name another member.", "INVALID"))
         if errors:
             return {"message": None, "conversation": None, "errors": _errors(errors)}
-        refused = self._gate(sender_id, "", ("text",), now)
+        refused = self._gate(sender_id, "message", ("text",), now)
         if refused:
             return {"message": None, "conversation": None, "errors": refused}
         if self.copies.blocked(sender_id, recipient_id):
@@ -768,6 +769,13 @@ class ConversationStore:
         if conversation is None:
             conversation = self._open_conversation(conversation_id, sender_id, recipient_id, about, request, now)
         status = conversation["status"]
+        # A request not accepted yet holds a few messages at most. The sender sees a declined
+        # request as pending, and the cap is the same whether the recipient blocked them, declined
+        # or has not read it yet: it says only what the sender sees already (not accepted).
+        unanswered = status in ("request", "declined") and conversation.get("requested_by") == sender_id
+        if unanswered and self.conversation_messages.head(conversation_id) >= self.limiter.limits.messages_per_request:
+            message = t("Wait for a reply to your message request before writing more.")
+            return {"message": None, "conversation": None, "errors": [error(("text",), message, "RATE_LIMITED")]}
         declined = status == "declined" and conversation.get("requested_by") == sender_id
         held = status == "request" and conversation.get("requested_by") == sender_id and self.copies.held(sender_id)
         delivered = not (self.copies.blocked(recipient_id, sender_id) or declined or held)

@@ -149,3 +149,22 @@ def test_a_blocked_member_sees_the_blockers_question_and_their_answer_reaches_on
     # Ann's own block hides Eve's questions from Ann (her choice).
     store.ask("eve", {"text": "Une nounou ?", "scope": "city"}, "paris", cell, "q2")
     assert store.get_questions(["q2"], "ann", "paris", cell) == [None]
+
+
+def test_a_request_holds_a_few_messages_until_accepted_and_messages_are_limited_per_hour(db):
+    store = ConversationStore(db, None, Limits(messages_per_hour=6, messages_per_request=3))
+    first = store.send_message("eve", {"recipient_id": "bob", "text": "bonjour"}, "m0", False)
+    conversation = first["conversation"]["id"]
+
+    def codes(tries: int, tag: str) -> list[list[str]]:
+        sent = [
+            store.send_message("eve", {"conversation_id": conversation, "text": "?"}, f"{tag}{i}", False)
+            for i in range(tries)
+        ]
+        return [[e["code"] for e in result["errors"]] for result in sent]
+
+    assert codes(3, "a") == [[], [], ["RATE_LIMITED"]]  # three in the request, then wait for a reply
+    assert store.conversations_of("bob", True, 10, None)["items"][0]["unread_count"] == 3
+    assert store.decide_request(conversation, "bob", True)["errors"] == []
+    assert codes(2, "b") == [[], []]  # accepted: the request's cap is gone
+    assert codes(1, "c") == [["RATE_LIMITED"]]  # the seventh attempt in the hour
