@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from parentnet_kit.fields import FieldError
+from parentnet_kit.fields import FieldError, control_characters
 
 SUBJECT_TYPES = ("outing", "listing", "contact", "member", "thread", "reply", "question", "answer", "message")
 # Subjects whose owner applies a hide or a removal (they keep the content; moderation decides).
@@ -98,6 +98,9 @@ def validate_report(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldErro
     note = note.strip()
     if len(note) > NOTE_MAX:
         errors.append(FieldError(("note",), f"The note must be at most {NOTE_MAX} characters.", "TOO_LONG"))
+    hostile = control_characters(("note",), note)
+    if hostile is not None:
+        errors.append(hostile)
     clean = {"subject_type": subject_type, "subject_id": subject_id, "reason": reason, "note": note}
     return clean, errors
 
@@ -129,6 +132,8 @@ def validate_action(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any],
         errors.append(FieldError(("reason",), "Say why: it goes in the audit log.", "REQUIRED"))
     elif len(reason) > REASON_MAX:
         errors.append(FieldError(("reason",), f"The reason must be at most {REASON_MAX} characters.", "TOO_LONG"))
+    elif (hostile := control_characters(("reason",), reason)) is not None:
+        errors.append(hostile)
     until = None
     if action == "suspend":
         raw_until = raw.get("until")
