@@ -298,6 +298,93 @@ ANSWER = """mutation($input: QuestionAnswerInput!) { questionAnswer(input: $inpu
   userErrors { field message code } } }"""
 
 
+QUESTION_SEEN = """query($id: ID!) { node(id: $id) { ... on Question { text answerCount
+  answers(first: 10) { totalCount nodes { text } } } } }"""
+
+
+def test_a_blocked_member_sees_the_blockers_question_and_their_answer_never_reaches_the_blocker(gql, sign_up):
+    blocker, blocked, bystander = sign_up("Blocker"), sign_up("Blocked"), sign_up("Bystander")
+    asked = gql(ASK, {"input": {"text": "Une baby-sitter le samedi ?", "scope": "CITY"}}, token=blocker["token"])
+    assert asked["questionAsk"]["userErrors"] == []
+    question = asked["questionAsk"]["question"]["id"]
+
+    def seen_by(who: dict) -> tuple:
+        node = gql(QUESTION_SEEN, {"id": question}, token=who["token"])["node"]
+        nearby = gql(NEARBY, token=who["token"])["questionsNearby"]
+        return node, question in {n["id"] for n in nearby["nodes"]}
+
+    before = seen_by(blocked)
+    assert before[0]["text"] == "Une baby-sitter le samedi ?" and before[1]
+    block = "mutation($id: ID!) { memberBlock(input: {memberId: $id}) { userErrors { code } } }"
+    assert gql(block, {"id": blocked["id"]}, token=blocker["token"])["memberBlock"]["userErrors"] == []
+
+    def blocker_refused():
+        result = send(gql, blocker["token"], recipientId=blocked["id"], text="(never sent)")
+        return [e["code"] for e in result["userErrors"]] == ["FORBIDDEN"]
+
+    wait_for(blocker_refused, "the block's copy reached conversations")
+    # The blocked member sees the question as before, and answering it succeeds.
+    assert seen_by(blocked) == before
+    answered = gql(ANSWER, {"input": {"questionId": question, "text": "Ma voisine"}}, token=blocked["token"])
+    assert answered["questionAnswer"]["userErrors"] == []
+    assert answered["questionAnswer"]["answer"]["text"] == "Ma voisine"
+    theirs = gql(ANSWER, {"input": {"questionId": question, "text": "Essayez la mairie"}}, token=bystander["token"])
+    assert theirs["questionAnswer"]["userErrors"] == []
+    for who in (blocked, bystander):
+        node = gql(QUESTION_SEEN, {"id": question}, token=who["token"])["node"]
+        assert node["answerCount"] == 2 and node["answers"]["totalCount"] == 2
+    # The blocker sees and hears of the bystander's answer only.
+    node = gql(QUESTION_SEEN, {"id": question}, token=blocker["token"])["node"]
+    assert node["answerCount"] == 1
+    assert node["answers"] == {"totalCount": 1, "nodes": [{"text": "Essayez la mairie"}]}
+    answered_id = answered["questionAnswer"]["answer"]["id"]
+    assert gql("query($id: ID!) { node(id: $id) { id } }", {"id": answered_id}, token=blocker["token"])["node"] is None
+
+    def told() -> list:
+        return [n for n in gql(INBOX, token=blocker["token"])["inbox"]["nodes"] if n["type"] == "QUESTION_ANSWERED"]
+
+    wait_for(told, "the bystander's answer in the blocker's inbox")
+    assert len(told()) == 1
+
+
+def test_a_pending_request_holds_three_messages(gql, sign_up):
+    stranger, parent = sign_up("Stranger"), sign_up("Parent")
+    first = send(gql, stranger["token"], recipientId=parent["id"], text="Bonjour")
+    assert first["userErrors"] == [] and first["conversation"]["status"] == "REQUEST"
+    conversation = first["conversation"]["id"]
+    more = [send(gql, stranger["token"], conversationId=conversation, text=f"Relance {i}") for i in range(3)]
+    assert [[(e["field"], e["code"]) for e in m["userErrors"]] for m in more] == [
+        [],
+        [],
+        [(["input", "text"], "RATE_LIMITED")],
+    ]
+    requests = gql(REQUESTS, token=parent["token"])["messageRequests"]["nodes"]
+    assert [m["text"] for m in requests[0]["messages"]["nodes"]] == ["Relance 1", "Relance 0", "Bonjour"]
+
+
+def test_control_characters_are_refused_and_right_to_left_text_kept(gql, sign_up):
+    admin, member = sign_up("Admin"), sign_up("Member")
+    group = private_group(gql, admin, member)
+    thread = start_thread(gql, admin["token"], group, title="Sortie مرحبا שלום")
+    assert thread["title"] == "Sortie مرحبا שלום"
+    bad = gql(THREAD, {"input": {"groupId": group, "title": "Sortie\u202etxet"}}, token=admin["token"])
+    assert [(e["field"], e["code"]) for e in bad["discussionThreadCreate"]["userErrors"]] == [
+        (["input", "title"], "INVALID")
+    ]
+    for text in ("a\x00b", "\x1b[31mrouge", "c1\x85", "iso\u2066lé"):
+        refused = gql(REPLY, {"t": thread["id"], "text": text}, token=admin["token"])["discussionReplyCreate"]
+        assert refused["reply"] is None
+        assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(["input", "text"], "INVALID")]
+    refused = send(gql, member["token"], recipientId=admin["id"], text="salut\u202e")
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(["input", "text"], "INVALID")]
+    too_long = send(gql, member["token"], recipientId=admin["id"], text="x" * 4_001)
+    assert [(e["field"], e["code"]) for e in too_long["userErrors"]] == [(["input", "text"], "TOO_LONG")]
+    note = {"subjectId": thread["id"], "reason": "SPAM", "note": "voir\u202e"}
+    filed = gql(MOD_REPORT, {"input": note}, token=member["token"])["contentReport"]
+    assert [(e["field"], e["code"]) for e in filed["userErrors"]] == [(["input", "note"], "INVALID")]
+    assert gql(THREAD_NODE, {"id": thread["id"]}, token=admin["token"])["node"]["replyCount"] == 0
+
+
 def test_a_question_reaches_parents_nearby_and_not_another_city(gql, stack, sign_up):
     asker = sign_up("Asker", city="saint-denis")
     near = sign_up("Near", city="saint-denis")

@@ -21,7 +21,8 @@ def text(raw: dict[str, Any], name: str, limit: int, errors: list[FieldError], r
     """``parentnet_kit.fields.text`` for what members write here (titles, texts, messages, answers,
     suggestions, contact cards), refusing control characters too (``INVALID`` on the field)."""
     value = plain_text(raw, name, limit, errors, required)
-    refused = control_characters((name,), value)
+    written = raw.get(name)  # as sent: a control stripped off its ends is refused too
+    refused = control_characters((name,), written) if isinstance(written, str) else None
     if refused is not None:
         errors.append(refused)
     return value

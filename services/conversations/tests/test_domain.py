@@ -55,3 +55,5 @@ def test_control_characters_in_what_members_write_are_refused_on_the_field():
     assert (kept, errors) == ("Moi ! مرحبا", [])
     _, errors = domain.validate_text({"text": "x" * (domain.MESSAGE_MAX + 1)}, "text", domain.MESSAGE_MAX)
     assert [(e.field, e.code) for e in errors] == [(("text",), "TOO_LONG")]
+    _, errors = domain.validate_text({"text": "fin\x85"}, "text", domain.REPLY_MAX)  # NEL: str.strip drops it
+    assert [(e.field, e.code) for e in errors] == [(("text",), "INVALID")]

@@ -98,7 +98,8 @@ def validate_report(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldErro
     note = note.strip()
     if len(note) > NOTE_MAX:
         errors.append(FieldError(("note",), f"The note must be at most {NOTE_MAX} characters.", "TOO_LONG"))
-    hostile = control_characters(("note",), note)
+    written = raw.get("note")  # as sent: a control stripped off its ends is refused too
+    hostile = control_characters(("note",), written) if isinstance(written, str) else None
     if hostile is not None:
         errors.append(hostile)
     clean = {"subject_type": subject_type, "subject_id": subject_id, "reason": reason, "note": note}
@@ -132,7 +133,7 @@ def validate_action(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any],
         errors.append(FieldError(("reason",), "Say why: it goes in the audit log.", "REQUIRED"))
     elif len(reason) > REASON_MAX:
         errors.append(FieldError(("reason",), f"The reason must be at most {REASON_MAX} characters.", "TOO_LONG"))
-    elif (hostile := control_characters(("reason",), reason)) is not None:
+    elif (hostile := control_characters(("reason",), raw["reason"])) is not None:  # as sent
         errors.append(hostile)
     until = None
     if action == "suspend":

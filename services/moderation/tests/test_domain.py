@@ -72,3 +72,5 @@ def test_control_characters_in_a_note_or_a_reason_are_refused_on_the_field():
     assert errors == [] and clean["note"] == "ردود مسيئة"
     _, errors = domain.validate_action({"action": "hide", "reason": "spam\x00"}, NOW)
     assert [(e.field, e.code) for e in errors] == [(("reason",), "INVALID")]
+    _, errors = domain.validate_report({**report, "note": "fin\x85"})  # NEL, which str.strip would drop
+    assert [(e.field, e.code) for e in errors] == [(("note",), "INVALID")]
