@@ -512,6 +512,13 @@ async def _visible_to_viewer(ctx: Context, view: dict[str, Any] | None, author_f
     return view
 
 
+async def viewer_blocked(ctx: Context) -> frozenset[str]:
+    """Members the viewer blocked. Questions and answers hide those members' posts from the viewer
+    (their own choice) but never a blocker's from the member they blocked: the blocked side must
+    not tell that they are blocked from the questions and answers they get (issue 19)."""
+    return frozenset((await ctx.viewer_context()).get("blocked") or ())
+
+
 async def load_question(info: graphene.ResolveInfo, question_id: str) -> dict[str, Any] | None:
     ctx = context_of(info)
     if ctx.viewer_id is None:
@@ -531,7 +538,7 @@ async def load_answer(info: graphene.ResolveInfo, answer_id: str) -> dict[str, A
     view = (await ctx.conversations.get_answers(answer_ids=[answer_id], viewer_id=ctx.viewer_id, city=city, cell=cell))[
         0
     ]
-    return None if view is None or view["author_id"] in await ctx.blocked_by() else as_answer(view)
+    return None if view is None or view["author_id"] in await viewer_blocked(ctx) else as_answer(view)
 
 
 async def load_conversation(info: graphene.ResolveInfo, conversation_id: str) -> dict[str, Any] | None:
@@ -1247,7 +1254,7 @@ class ConversationSubscriptions(graphene.ObjectType):
                     question_ids=[event["aggregate_id"]], viewer_id=viewer, city=city, cell=cell
                 )
             )[0]
-            if view is not None and view["asker_id"] not in await ctx.blocked_by():
+            if view is not None and view["asker_id"] not in await viewer_blocked(ctx):
                 yield as_question(view)  # type: ignore[misc]
 
     @staticmethod
@@ -1267,7 +1274,7 @@ class ConversationSubscriptions(graphene.ObjectType):
                     answer_ids=[event["aggregate_id"]], viewer_id=ctx.viewer_id, city=city, cell=cell
                 )
             )[0]
-            if view is not None and view["author_id"] not in await ctx.blocked_by():
+            if view is not None and view["author_id"] not in await viewer_blocked(ctx):
                 yield as_answer(view)  # type: ignore[misc]
 
     @staticmethod

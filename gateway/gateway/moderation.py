@@ -40,18 +40,20 @@ from .context import Context, context_of
 
 log = logging.getLogger(__name__)
 
-# GraphQL type of a global id -> the moderation service's subject type.
+# GraphQL type of a global id (the node type's name) -> the moderation service's subject type.
 SUBJECT_TYPES = {
     "Outing": "outing",
     "Listing": "listing",
     "Contact": "contact",
     "Member": "member",
-    "Thread": "thread",
-    "Reply": "reply",
+    "DiscussionThread": "thread",
+    "DiscussionReply": "reply",
     "Question": "question",
     "Answer": "answer",
     "Message": "message",
 }
+# The moderation service's subject type -> the node type its global id names.
+NODE_TYPE_OF = {value: name for name, value in SUBJECT_TYPES.items()}
 # Conversation subjects: the conversations service says what the reporter sees of them
 # (``snapshot(subject_type, subject_id, reporter_id)``; a message only to one of its two members).
 CONVERSATION_TYPES = ("thread", "reply", "question", "answer", "message")
@@ -76,7 +78,7 @@ ReportReason = enum(
 ReportSubjectType = enum(
     "ReportSubjectType",
     "What kind of thing a report is about.",
-    [(name.upper(), value, f"A {name.lower()}.") for name, value in SUBJECT_TYPES.items()],
+    [(value.upper(), value, f"A {value}.") for value in SUBJECT_TYPES.values()],
 )
 ReportStatus = enum(
     "ReportStatus",
@@ -143,7 +145,7 @@ class Report(graphene.ObjectType):
 
     @staticmethod
     def resolve_subject_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id(root["subject_type"].capitalize(), root["subject_id"])
+        return ids.to_global_id(NODE_TYPE_OF[root["subject_type"]], root["subject_id"])
 
     @staticmethod
     def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
@@ -182,7 +184,7 @@ class ModerationAction(graphene.ObjectType):
     def resolve_subject_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
         if not root.get("subject_id") or not root.get("subject_type"):
             return None
-        return ids.to_global_id(root["subject_type"].capitalize(), root["subject_id"])
+        return ids.to_global_id(NODE_TYPE_OF[root["subject_type"]], root["subject_id"])
 
     @staticmethod
     def resolve_report_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
@@ -240,7 +242,7 @@ async def snapshot_of(info: graphene.ResolveInfo, subject_type: str, subject_id:
             "group_id": seen.get("group_id"),
             "city": seen.get("city"),
         }
-    type_name = next(name for name, value in SUBJECT_TYPES.items() if value == subject_type)
+    type_name = NODE_TYPE_OF[subject_type]
     view = await NODE_LOADERS[type_name](info, subject_id)
     if view is None:
         return None

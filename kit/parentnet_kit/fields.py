@@ -10,6 +10,12 @@ from typing import Any
 
 from .i18n import t, wire
 
+# What no one writes in a text for people: C0 controls but tab, newline and carriage return (a
+# client on Windows, or a form post, sends line breaks as CR LF), DEL and the C1 controls,
+# and the bidi embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069), which make text
+# read as something else. Right-to-left letters (Arabic, Hebrew) are not controls: they stay.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
 # A BCP 47 language tag as the services accept it: "fr", "en-GB", "zh-Hant".
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -48,3 +54,12 @@ def text(raw: dict[str, Any], name: str, limit: int, errors: list[FieldError], r
             FieldError((name,), t("{name} must be at most {limit} characters", name=name, limit=limit), "TOO_LONG")
         )
     return value
+
+
+def control_characters(field: tuple[str, ...], value: str) -> FieldError | None:
+    """An ``INVALID`` error on ``field`` when the text ``value`` holds a control character
+    (``CONTROL_CHARACTERS``: C0 but tab, newline and carriage return, C1, bidi overrides and isolates); None when
+    it holds none. For every text a member writes for others to read."""
+    if CONTROL_CHARACTERS.search(value) is None:
+        return None
+    return FieldError(field, t("{name} must not contain control characters", name=field[-1]), "INVALID")

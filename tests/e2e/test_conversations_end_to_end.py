@@ -298,6 +298,93 @@ ANSWER = """mutation($input: QuestionAnswerInput!) { questionAnswer(input: $inpu
   userErrors { field message code } } }"""
 
 
+QUESTION_SEEN = """query($id: ID!) { node(id: $id) { ... on Question { text answerCount
+  answers(first: 10) { totalCount nodes { text } } } } }"""
+
+
+def test_a_blocked_member_sees_the_blockers_question_and_their_answer_never_reaches_the_blocker(gql, sign_up):
+    blocker, blocked, bystander = sign_up("Blocker"), sign_up("Blocked"), sign_up("Bystander")
+    asked = gql(ASK, {"input": {"text": "Une baby-sitter le samedi ?", "scope": "CITY"}}, token=blocker["token"])
+    assert asked["questionAsk"]["userErrors"] == []
+    question = asked["questionAsk"]["question"]["id"]
+
+    def seen_by(who: dict) -> tuple:
+        node = gql(QUESTION_SEEN, {"id": question}, token=who["token"])["node"]
+        nearby = gql(NEARBY, token=who["token"])["questionsNearby"]
+        return node, question in {n["id"] for n in nearby["nodes"]}
+
+    before = seen_by(blocked)
+    assert before[0]["text"] == "Une baby-sitter le samedi ?" and before[1]
+    block = "mutation($id: ID!) { memberBlock(input: {memberId: $id}) { userErrors { code } } }"
+    assert gql(block, {"id": blocked["id"]}, token=blocker["token"])["memberBlock"]["userErrors"] == []
+
+    def blocker_refused():
+        result = send(gql, blocker["token"], recipientId=blocked["id"], text="(never sent)")
+        return [e["code"] for e in result["userErrors"]] == ["FORBIDDEN"]
+
+    wait_for(blocker_refused, "the block's copy reached conversations")
+    # The blocked member sees the question as before, and answering it succeeds.
+    assert seen_by(blocked) == before
+    answered = gql(ANSWER, {"input": {"questionId": question, "text": "Ma voisine"}}, token=blocked["token"])
+    assert answered["questionAnswer"]["userErrors"] == []
+    assert answered["questionAnswer"]["answer"]["text"] == "Ma voisine"
+    theirs = gql(ANSWER, {"input": {"questionId": question, "text": "Essayez la mairie"}}, token=bystander["token"])
+    assert theirs["questionAnswer"]["userErrors"] == []
+    for who in (blocked, bystander):
+        node = gql(QUESTION_SEEN, {"id": question}, token=who["token"])["node"]
+        assert node["answerCount"] == 2 and node["answers"]["totalCount"] == 2
+    # The blocker sees and hears of the bystander's answer only.
+    node = gql(QUESTION_SEEN, {"id": question}, token=blocker["token"])["node"]
+    assert node["answerCount"] == 1
+    assert node["answers"] == {"totalCount": 1, "nodes": [{"text": "Essayez la mairie"}]}
+    answered_id = answered["questionAnswer"]["answer"]["id"]
+    assert gql("query($id: ID!) { node(id: $id) { id } }", {"id": answered_id}, token=blocker["token"])["node"] is None
+
+    def told() -> list:
+        return [n for n in gql(INBOX, token=blocker["token"])["inbox"]["nodes"] if n["type"] == "QUESTION_ANSWERED"]
+
+    wait_for(told, "the bystander's answer in the blocker's inbox")
+    assert len(told()) == 1
+
+
+def test_a_pending_request_holds_three_messages(gql, sign_up):
+    stranger, parent = sign_up("Stranger"), sign_up("Parent")
+    first = send(gql, stranger["token"], recipientId=parent["id"], text="Bonjour")
+    assert first["userErrors"] == [] and first["conversation"]["status"] == "REQUEST"
+    conversation = first["conversation"]["id"]
+    more = [send(gql, stranger["token"], conversationId=conversation, text=f"Relance {i}") for i in range(3)]
+    assert [[(e["field"], e["code"]) for e in m["userErrors"]] for m in more] == [
+        [],
+        [],
+        [(["input", "text"], "RATE_LIMITED")],
+    ]
+    requests = gql(REQUESTS, token=parent["token"])["messageRequests"]["nodes"]
+    assert [m["text"] for m in requests[0]["messages"]["nodes"]] == ["Relance 1", "Relance 0", "Bonjour"]
+
+
+def test_control_characters_are_refused_and_right_to_left_text_kept(gql, sign_up):
+    admin, member = sign_up("Admin"), sign_up("Member")
+    group = private_group(gql, admin, member)
+    thread = start_thread(gql, admin["token"], group, title="Sortie مرحبا שלום")
+    assert thread["title"] == "Sortie مرحبا שלום"
+    bad = gql(THREAD, {"input": {"groupId": group, "title": "Sortie\u202etxet"}}, token=admin["token"])
+    assert [(e["field"], e["code"]) for e in bad["discussionThreadCreate"]["userErrors"]] == [
+        (["input", "title"], "INVALID")
+    ]
+    for text in ("a\x00b", "\x1b[31mrouge", "c1\x85", "iso\u2066lé"):
+        refused = gql(REPLY, {"t": thread["id"], "text": text}, token=admin["token"])["discussionReplyCreate"]
+        assert refused["reply"] is None
+        assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(["input", "text"], "INVALID")]
+    refused = send(gql, member["token"], recipientId=admin["id"], text="salut\u202e")
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(["input", "text"], "INVALID")]
+    too_long = send(gql, member["token"], recipientId=admin["id"], text="x" * 4_001)
+    assert [(e["field"], e["code"]) for e in too_long["userErrors"]] == [(["input", "text"], "TOO_LONG")]
+    note = {"subjectId": thread["id"], "reason": "SPAM", "note": "voir\u202e"}
+    filed = gql(MOD_REPORT, {"input": note}, token=member["token"])["contentReport"]
+    assert [(e["field"], e["code"]) for e in filed["userErrors"]] == [(["input", "note"], "INVALID")]
+    assert gql(THREAD_NODE, {"id": thread["id"]}, token=admin["token"])["node"]["replyCount"] == 0
+
+
 def test_a_question_reaches_parents_nearby_and_not_another_city(gql, stack, sign_up):
     asker = sign_up("Asker", city="saint-denis")
     near = sign_up("Near", city="saint-denis")
@@ -506,6 +593,60 @@ def test_moderation_hides_content_and_suspends_members(gql, stack, sign_up):
         assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [(["input", "text"], "SUSPENDED")]
     finally:
         publisher.close()
+
+
+MOD_REPORT = """mutation($input: ContentReportInput!) { contentReport(input: $input) {
+  report { id status subjectId } userErrors { field message code } } }"""
+MOD_QUEUE = """query($group: ID) { moderationQueue(groupId: $group, first: 50) {
+  totalCount nodes { id subjectId subjectType snapshot { text group { id } } } } }"""
+MOD_ACT = """mutation($input: ModerationActInput!) { moderationAct(input: $input) {
+  moderationAction { action } userErrors { field message code } } }"""
+
+
+def test_a_reply_reported_in_a_private_group_is_hidden_by_its_admin(gql, sign_up):
+    admin, author, reporter = sign_up("Admin"), sign_up("Author"), sign_up("Reporter")
+    group = private_group(gql, admin, author, reporter)
+    thread = start_thread(gql, admin["token"], group, title="Sortie au parc")
+
+    def author_replies():
+        result = gql(REPLY, {"t": thread["id"], "text": "propos blessants"}, token=author["token"])
+        return None if result["discussionReplyCreate"]["userErrors"] else result["discussionReplyCreate"]["reply"]
+
+    reply = wait_for(author_replies, "the membership's copy")
+    # A member reports the reply (and a thread is reportable too: its global id is a DiscussionThread's).
+    filed = gql(MOD_REPORT, {"input": {"subjectId": reply["id"], "reason": "HARASSMENT"}}, token=reporter["token"])
+    assert filed["contentReport"]["userErrors"] == []
+    assert filed["contentReport"]["report"]["subjectId"] == reply["id"]
+    on_thread = gql(MOD_REPORT, {"input": {"subjectId": thread["id"], "reason": "SPAM"}}, token=reporter["token"])
+    assert on_thread["contentReport"]["userErrors"] == []
+
+    # The group's admin finds it in the group's queue, with the reply's text and group.
+    def in_queue():
+        nodes = gql(MOD_QUEUE, {"group": group}, token=admin["token"])["moderationQueue"]["nodes"]
+        return [n for n in nodes if n["subjectId"] == reply["id"]]
+
+    [item] = wait_for(in_queue, "the report in the group's queue")
+    assert item["subjectType"] == "REPLY"
+    assert item["snapshot"]["text"] == "propos blessants" and item["snapshot"]["group"]["id"] == group
+    acted = gql(
+        MOD_ACT, {"input": {"reportId": item["id"], "action": "HIDE", "reason": "Pas gentil"}}, token=admin["token"]
+    )
+    assert acted["moderationAct"]["userErrors"] == []
+
+    # Gone from the thread for its members: the count and the replies.
+    def gone() -> bool:
+        node = gql(THREAD_NODE, {"id": thread["id"]}, token=reporter["token"])["node"]
+        return node["replyCount"] == 0
+
+    wait_for(gone, "the hidden reply leaves the thread")
+    seen = gql(DISCUSSIONS, {"g": group}, token=reporter["token"])["groupDiscussions"]["nodes"][0]
+    assert seen["replies"] == {"totalCount": 0, "nodes": []}
+
+    # The reporter is told.
+    wait_for(
+        lambda: any(n["type"] == "REPORT_RESOLVED" for n in gql(INBOX, token=reporter["token"])["inbox"]["nodes"]),
+        "the reporter told the outcome",
+    )
 
 
 def test_search_keeps_public_threads_and_replies_never_private_ones_or_messages(gql, stack, sign_up):

@@ -12,9 +12,22 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from parentnet_kit.fields import FieldError, text
+from parentnet_kit.fields import FieldError, control_characters
+from parentnet_kit.fields import text as plain_text
 from parentnet_kit.geo import haversine_km
 from parentnet_kit.i18n import t
+
+
+def text(raw: dict[str, Any], name: str, limit: int, errors: list[FieldError], required: bool) -> str:
+    """``parentnet_kit.fields.text`` for what members write here (titles, texts, messages, answers,
+    suggestions, contact cards), refusing control characters too (``INVALID`` on the field)."""
+    value = plain_text(raw, name, limit, errors, required)
+    written = raw.get(name)  # as sent: a control stripped off its ends is refused too
+    refused = control_characters((name,), written) if isinstance(written, str) else None
+    if refused is not None:
+        errors.append(refused)
+    return value
+
 
 TITLE_MAX = 200
 BODY_MAX = 10_000

@@ -1,4 +1,5 @@
-"""Limits against abuse: posts, answers and message requests per member per hour.
+"""Limits against abuse: posts, answers, messages and message requests per member per hour, and
+messages into a request its recipient has not accepted yet.
 
 The members service's throttling shape (docs/store.md, *Round 2*): each attempt is an entry of
 a per-key sequence in the collection of its UTC day (``limits_<YYYYMMDD>``, key
@@ -28,6 +29,9 @@ class Limits:
     posts_per_hour: int = 30
     answers_per_hour: int = 30
     requests_per_hour: int = 10
+    messages_per_hour: int = 60
+    # Messages a request may hold before its recipient accepts it (the first one included).
+    messages_per_request: int = 3
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Limits:
@@ -35,10 +39,17 @@ class Limits:
             int(config.get("POSTS_PER_HOUR", cls.posts_per_hour)),
             int(config.get("ANSWERS_PER_HOUR", cls.answers_per_hour)),
             int(config.get("MESSAGE_REQUESTS_PER_HOUR", cls.requests_per_hour)),
+            int(config.get("MESSAGES_PER_HOUR", cls.messages_per_hour)),
+            int(config.get("MESSAGES_PER_REQUEST", cls.messages_per_request)),
         )
 
     def of(self, kind: str) -> int:
-        return {"post": self.posts_per_hour, "answer": self.answers_per_hour, "request": self.requests_per_hour}[kind]
+        return {
+            "post": self.posts_per_hour,
+            "answer": self.answers_per_hour,
+            "request": self.requests_per_hour,
+            "message": self.messages_per_hour,
+        }[kind]
 
 
 class RateLimiter:
@@ -50,7 +61,7 @@ class RateLimiter:
         return Sequences(self.db[f"limits_{moment:%Y%m%d}"])
 
     def allow(self, kind: str, member_id: str, now: datetime) -> bool:
-        """Record one ``kind`` (``post``, ``answer``, ``request``) by the member now; False when it
+        """Record one ``kind`` (``post``, ``answer``, ``request``, ``message``) by the member now; False when it
         is beyond the hour's limit (that attempt counts too: hammering stays refused)."""
         key, limit = f"{kind}:{member_id}", self.limits.of(kind)
         self._day(now).append(key, {"at": now})

@@ -58,6 +58,13 @@ def _visible(state: dict[str, Any] | None) -> bool:
     return state is not None and (state.get("moderation") or {}).get("status") not in HIDDEN
 
 
+def _shown_to(state: dict[str, Any] | None, viewer_id: str | None) -> bool:
+    """Visible, and not kept from this viewer: an answer written by a member the asker had
+    blocked is stored (its author sees it as any answer) but never shown to the asker
+    (``kept_from``), so the blocked member cannot tell from the answers they get."""
+    return _visible(state) and (viewer_id is None or state.get("kept_from") != viewer_id)  # type: ignore[union-attr]
+
+
 class ConversationStore:
     def __init__(self, db: Database, publisher: EventPublisher | None, limits: Limits | None = None) -> None:
         self.db = db
@@ -152,10 +159,13 @@ class ConversationStore:
             n += first + 1
         return picked[:first], len(picked) > first
 
-    def _count(self, seq: Sequences, key: str, store: AggregateStore, id_field: str) -> int:
+    def _count(
+        self, seq: Sequences, key: str, store: AggregateStore, id_field: str, viewer_id: str | None = None
+    ) -> int:
         """Items shown under ``key``: entries whose item exists with their slot (remembered per
-        process once seen), less those moderation hides now. Reads only what is new since the
-        last count, and the items moderation ever touched under ``key``."""
+        process once seen), less those moderation hides now and those kept from ``viewer_id``
+        (``_shown_to``). Reads only what is new since the last count, and the items moderation
+        (or a block) ever touched under ``key``."""
         entries = seq.all(key)
         unknown = [e for e in entries if e["_id"] not in self._owned_entries]
         found = by_ids(store.aggregates, [e[id_field] for e in unknown])
@@ -167,7 +177,7 @@ class ConversationStore:
                     self._owned_entries.popitem(last=False)
         ids = {e[id_field] for e in entries if self._owned_entries.get(e["_id"])}
         touched = {m["item_id"] for m in self.moderated.all(key)} & ids
-        hidden = sum(1 for d in by_ids(store.aggregates, touched).values() if not _visible(d))
+        hidden = sum(1 for d in by_ids(store.aggregates, touched).values() if not _shown_to(d, viewer_id))
         return len(ids) - hidden
 
     # == group discussions ==================================================================
@@ -473,15 +483,15 @@ class ConversationStore:
         assert question is not None
         if question["asker_id"] == viewer_id:
             return True
-        if viewer_id and (
-            self.copies.blocked(question["asker_id"], viewer_id) or self.copies.blocked(viewer_id, question["asker_id"])
-        ):
+        # The viewer's own block hides the asker's questions from them; the asker's block does
+        # not: a blocked member sees the question as before (they must not tell they are blocked).
+        if viewer_id and self.copies.blocked(viewer_id, question["asker_id"]):
             return False
         return domain.reaches(question, city, cell)
 
     def _question_view(self, question: dict[str, Any], viewer_id: str | None) -> dict[str, Any]:
         view = domain.question_view(question)
-        view["answer_count"] = self._count(self.question_answers, question["_id"], self.answers, "answer_id")
+        view["answer_count"] = self._count(self.question_answers, question["_id"], self.answers, "answer_id", viewer_id)
         return view
 
     def get_questions(
@@ -555,7 +565,12 @@ class ConversationStore:
         refused = self._gate(author_id, "answer", ("text",), now)
         if refused:
             return {"answer": None, "errors": refused}
+        # The asker blocked the author: the answer is kept (the author sees it as any answer) but
+        # never shown to the asker nor notified; remembered under the question like moderation's.
+        kept_from = question["asker_id"] if self.copies.blocked(question["asker_id"], author_id) else None
         slot = self.question_answers.append(question_id, {"answer_id": answer_id})
+        if kept_from:
+            self.moderated.append(question_id, {"item_id": answer_id})
         state = {
             "_id": answer_id,
             "version": 1,
@@ -567,12 +582,13 @@ class ConversationStore:
             "helpful": False,
             "slot": slot,
             "created_at": now,
+            **({"kept_from": kept_from} if kept_from else {}),
         }
         try:
             self.answers.commit(state, self._event("answer_posted", state, question["city"], domain.answer_view(state)))
         except ConcurrencyConflict:
             return {"answer": domain.answer_view(self.answers.get(answer_id) or state), "errors": []}
-        if question["asker_id"] != author_id:
+        if question["asker_id"] != author_id and not kept_from:
             self.inbox.notify(
                 question["asker_id"],
                 f"answer:{answer_id}",
@@ -595,8 +611,16 @@ class ConversationStore:
         question = self.questions.get(question_id) if isinstance(question_id, str) else None
         if not self._may_see_question(question, viewer_id, city, cell):
             return None
-        items, more = self._page_up(self.question_answers, question_id, self.answers, "answer_id", after or 0, first)
-        total = self._count(self.question_answers, question_id, self.answers, "answer_id")
+        items, more = self._page_up(
+            self.question_answers,
+            question_id,
+            self.answers,
+            "answer_id",
+            after or 0,
+            first,
+            keep=lambda a: _shown_to(a, viewer_id),
+        )
+        total = self._count(self.question_answers, question_id, self.answers, "answer_id", viewer_id)
         return {"items": [domain.answer_view(a) for a in items], "has_next_page": more, "total": total}
 
     def get_answers(
@@ -607,7 +631,8 @@ class ConversationStore:
         out: list[dict[str, Any] | None] = []
         for answer_id in answer_ids:
             answer = found.get(answer_id)
-            question = self.questions.get(answer["question_id"]) if _visible(answer) else None  # type: ignore[index]
+            shown = _shown_to(answer, viewer_id)
+            question = self.questions.get(answer["question_id"]) if shown else None  # type: ignore[index]
             ok = self._may_see_question(question, viewer_id, city, cell)
             out.append(domain.answer_view(answer) if ok else None)  # type: ignore[arg-type]
         return out
@@ -722,7 +747,7 @@ class ConversationStore:
                 errors.append(FieldError(("recipient_id",), t("Name another member."), "INVALID"))
         if errors:
             return {"message": None, "conversation": None, "errors": _errors(errors)}
-        refused = self._gate(sender_id, "", ("text",), now)
+        refused = self._gate(sender_id, "message", ("text",), now)
         if refused:
             return {"message": None, "conversation": None, "errors": refused}
         if self.copies.blocked(sender_id, recipient_id):
@@ -752,6 +777,13 @@ class ConversationStore:
         if conversation is None:
             conversation = self._open_conversation(conversation_id, sender_id, recipient_id, about, request, now)
         status = conversation["status"]
+        # A request not accepted yet holds a few messages at most. The sender sees a declined
+        # request as pending, and the cap is the same whether the recipient blocked them, declined
+        # or has not read it yet: it says only what the sender sees already (not accepted).
+        unanswered = status in ("request", "declined") and conversation.get("requested_by") == sender_id
+        if unanswered and self.conversation_messages.head(conversation_id) >= self.limiter.limits.messages_per_request:
+            message = t("Wait for a reply to your message request before writing more.")
+            return {"message": None, "conversation": None, "errors": [error(("text",), message, "RATE_LIMITED")]}
         declined = status == "declined" and conversation.get("requested_by") == sender_id
         held = status == "request" and conversation.get("requested_by") == sender_id and self.copies.held(sender_id)
         delivered = not (self.copies.blocked(recipient_id, sender_id) or declined or held)

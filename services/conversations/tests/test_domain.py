@@ -42,3 +42,18 @@ def test_one_conversation_per_pair_and_subject():
 def test_right_to_left_text_is_kept_as_written():
     text, errors = domain.validate_text({"text": "مرحبا، هل الطبيب متاح؟"}, "text", 100)
     assert text == "مرحبا، هل الطبيب متاح؟" and errors == []
+
+
+def test_control_characters_in_what_members_write_are_refused_on_the_field():
+    from conversations import domain
+
+    _, errors = domain.validate_thread({"title": "Sortie\u202e", "body": "a\x00b"})
+    assert [(e.field, e.code) for e in errors] == [(("title",), "INVALID"), (("body",), "INVALID")]
+    _, errors = domain.validate_text({"text": "\x1b[31mrouge"}, "text", domain.MESSAGE_MAX)
+    assert [(e.field, e.code) for e in errors] == [(("text",), "INVALID")]
+    kept, errors = domain.validate_text({"text": "Moi ! مرحبا"}, "text", domain.REPLY_MAX)
+    assert (kept, errors) == ("Moi ! مرحبا", [])
+    _, errors = domain.validate_text({"text": "x" * (domain.MESSAGE_MAX + 1)}, "text", domain.MESSAGE_MAX)
+    assert [(e.field, e.code) for e in errors] == [(("text",), "TOO_LONG")]
+    _, errors = domain.validate_text({"text": "fin\x85"}, "text", domain.REPLY_MAX)  # NEL: str.strip drops it
+    assert [(e.field, e.code) for e in errors] == [(("text",), "INVALID")]

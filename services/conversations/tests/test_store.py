@@ -120,3 +120,51 @@ def test_message_requests_are_counted_per_hour(db):
         for i in range(3)
     ]
     assert codes == [[], [], ["RATE_LIMITED"]]
+
+
+def test_a_blocked_member_sees_the_blockers_question_and_their_answer_reaches_only_others(db):
+    store = ConversationStore(db, None)
+    cell = {"lat": 48.85, "lon": 2.35}
+    asked = store.ask("ann", {"text": "Un pédiatre près d'ici ?", "scope": "city"}, "paris", cell, "q1")
+    assert asked["errors"] == []
+    store.copies.apply_members(
+        members_event("member_blocked", "block:ann:eve", 1, blocker_id="ann", blocked_id="eve", active=True)
+    )
+    # Eve, blocked by Ann, sees the question as before, and answering it "succeeds".
+    assert store.get_questions(["q1"], "eve", "paris", cell)[0]["answer_count"] == 0
+    assert [q["id"] for q in store.questions_nearby("eve", "paris", cell, 10, None)["items"]] == ["q1"]
+    answered = store.answer("q1", "eve", {"text": "Le Dr Martin"}, "a1", "paris", cell)
+    assert answered["errors"] == [] and answered["answer"]["text"] == "Le Dr Martin"
+    store.answer("q1", "bob", {"text": "Le Dr Durand"}, "a2", "paris", cell)
+    # Eve and Bob see both answers; Ann sees Bob's only, and is told of Bob's only.
+    for viewer in ("eve", "bob"):
+        page = store.answers_page("q1", viewer, "paris", cell, 10, None)
+        assert (page["total"], [a["id"] for a in page["items"]]) == (2, ["a1", "a2"])
+        assert store.get_questions(["q1"], viewer, "paris", cell)[0]["answer_count"] == 2
+    page = store.answers_page("q1", "ann", "paris", cell, 10, None)
+    assert (page["total"], [a["id"] for a in page["items"]]) == (1, ["a2"])
+    assert store.get_questions(["q1"], "ann", "paris", cell)[0]["answer_count"] == 1
+    assert store.get_answers(["a1", "a2"], "ann", "paris", cell)[0] is None
+    assert db["inbox"].count_documents({}) == 1  # Bob's answer only
+    # Ann's own block hides Eve's questions from Ann (her choice).
+    store.ask("eve", {"text": "Une nounou ?", "scope": "city"}, "paris", cell, "q2")
+    assert store.get_questions(["q2"], "ann", "paris", cell) == [None]
+
+
+def test_a_request_holds_a_few_messages_until_accepted_and_messages_are_limited_per_hour(db):
+    store = ConversationStore(db, None, Limits(messages_per_hour=6, messages_per_request=3))
+    first = store.send_message("eve", {"recipient_id": "bob", "text": "bonjour"}, "m0", False)
+    conversation = first["conversation"]["id"]
+
+    def codes(tries: int, tag: str) -> list[list[str]]:
+        sent = [
+            store.send_message("eve", {"conversation_id": conversation, "text": "?"}, f"{tag}{i}", False)
+            for i in range(tries)
+        ]
+        return [[e["code"] for e in result["errors"]] for result in sent]
+
+    assert codes(3, "a") == [[], [], ["RATE_LIMITED"]]  # three in the request, then wait for a reply
+    assert store.conversations_of("bob", True, 10, None)["items"][0]["unread_count"] == 3
+    assert store.decide_request(conversation, "bob", True)["errors"] == []
+    assert codes(2, "b") == [[], []]  # accepted: the request's cap is gone
+    assert codes(1, "c") == [["RATE_LIMITED"]]  # the seventh attempt in the hour

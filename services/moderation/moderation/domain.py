@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from parentnet_kit.fields import FieldError
+from parentnet_kit.fields import FieldError, control_characters
 from parentnet_kit.i18n import t
 
 SUBJECT_TYPES = ("outing", "listing", "contact", "member", "thread", "reply", "question", "answer", "message")
@@ -101,6 +101,10 @@ def validate_report(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldErro
         errors.append(
             FieldError(("note",), t("The note must be at most {most} characters.", most=NOTE_MAX), "TOO_LONG")
         )
+    written = raw.get("note")  # as sent: a control stripped off its ends is refused too
+    hostile = control_characters(("note",), written) if isinstance(written, str) else None
+    if hostile is not None:
+        errors.append(hostile)
     clean = {"subject_type": subject_type, "subject_id": subject_id, "reason": reason, "note": note}
     return clean, errors
 
@@ -134,6 +138,8 @@ def validate_action(raw: dict[str, Any], now: datetime) -> tuple[dict[str, Any],
         errors.append(
             FieldError(("reason",), t("The reason must be at most {most} characters.", most=REASON_MAX), "TOO_LONG")
         )
+    elif (hostile := control_characters(("reason",), raw["reason"])) is not None:  # as sent
+        errors.append(hostile)
     until = None
     if action == "suspend":
         raw_until = raw.get("until")

@@ -62,3 +62,15 @@ def test_who_may_act_on_which_queue():
     assert not domain.may_act("hide", group, network_moderator=False, group_role="member")
     assert not domain.may_act("hide", domain.NETWORK, network_moderator=False, group_role="admin")
     assert domain.may_act("suspend", domain.NETWORK, network_moderator=True, group_role=None)
+
+
+def test_control_characters_in_a_note_or_a_reason_are_refused_on_the_field():
+    report = {"subject_type": "reply", "subject_id": "r1", "reason": "spam", "note": "voir \u202etxet"}
+    _, errors = domain.validate_report(report)
+    assert [(e.field, e.code) for e in errors] == [(("note",), "INVALID")]
+    clean, errors = domain.validate_report({**report, "note": "ردود مسيئة"})
+    assert errors == [] and clean["note"] == "ردود مسيئة"
+    _, errors = domain.validate_action({"action": "hide", "reason": "spam\x00"}, NOW)
+    assert [(e.field, e.code) for e in errors] == [(("reason",), "INVALID")]
+    _, errors = domain.validate_report({**report, "note": "fin\x85"})  # NEL, which str.strip would drop
+    assert [(e.field, e.code) for e in errors] == [(("note",), "INVALID")]
