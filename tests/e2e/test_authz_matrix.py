@@ -40,6 +40,7 @@ from conftest import post
 from PIL import Image
 
 from parentnet_kit import identity
+from parentnet_kit.testing import wait_for
 from parentnet_kit.tokens import generate_key_pair
 
 ROLES = ("anonymous", "member", "group_member", "group_admin", "network_admin", "blocked", "suspended")
@@ -90,6 +91,22 @@ outingUpdate               !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok
 outingCancel               !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok              FORBIDDEN       NOT_FOUND       FORBIDDEN
 outingJoin                 !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED*
 outingLeave                !UNAUTHENTICATED   NOT_JOINED      NOT_JOINED      NOT_JOINED      NOT_JOINED      NOT_FOUND       NOT_JOINED
+discussionThreadCreate     !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       SUSPENDED
+discussionThreadModerate   !UNAUTHENTICATED   NOT_FOUND       FORBIDDEN       ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
+discussionReplyCreate      !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       SUSPENDED
+discussionSuggestionSupport !UNAUTHENTICATED  NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
+discussionSuggestionAnswer !UNAUTHENTICATED   NOT_FOUND       FORBIDDEN       ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
+questionAsk                !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
+questionAnswer             !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED
+answerMarkHelpful          !UNAUTHENTICATED   NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_FOUND       NOT_YOURS
+answerContactSave          !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED
+messageSend                !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
+messageRequestAccept       !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
+messageRequestDecline      !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
+conversationUpdate         !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
+contentReport              !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
+moderationAct              !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok              ok              FORBIDDEN       FORBIDDEN
+networkModeratorGrant      !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FORBIDDEN       ok              FORBIDDEN       FORBIDDEN
 """
 # fmt: on
 
@@ -156,6 +173,7 @@ class World:
     sign_up: Callable[..., dict]
     people: dict[str, Person] = field(default_factory=dict)
     group: str = ""
+    private: str = ""
 
     def gql(self, document: str, variables: dict | None = None, who: str = "owner") -> dict:
         body = post(self.http, document, variables, self.people[who].token).json()
@@ -174,8 +192,52 @@ def make_world(http, stack, sign_up) -> World:
     world.people["anonymous"] = Person(None)
     world.people["network_admin"] = network_admin(http, stack)
     world.group = new_group(world)
+    world.private = new_group(world, visibility="PRIVATE")
     world.gql(BLOCK, {"input": {"memberId": world.people["blocked"].id}})
+    suspend(world)
     return world
+
+
+GRANT = """mutation($input: NetworkModeratorGrantInput!) {
+  networkModeratorGrant(input: $input) { granted userErrors { code } } }"""
+REPORT = """mutation($input: ContentReportInput!) { contentReport(input: $input) {
+  report { id } userErrors { code } } }"""
+ACT = """mutation($input: ModerationActInput!) { moderationAct(input: $input) { userErrors { code } } }"""
+
+
+def suspend(world: World) -> None:
+    """Suspend ``suspended`` as the product does: a network admin names a network moderator, a
+    member reports them, the moderator suspends them for 30 days; then wait (deadline) until the
+    suspension reached events, listings and conversations (each refuses them ``SUSPENDED``)."""
+    moderator = world.people["moderator"] = world.person("Moderator")
+    granted = world.gql(GRANT, {"input": {"memberId": moderator.id}}, "network_admin")["networkModeratorGrant"]
+    assert granted["userErrors"] == [], granted
+    reported = {"subjectId": world.people["suspended"].id, "reason": "SPAM", "note": "Spam in every group"}
+    report = world.gql(REPORT, {"input": reported}, "bystander")["contentReport"]
+    assert report["userErrors"] == [], report
+    until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    act = {"reportId": report["report"]["id"], "action": "SUSPEND", "reason": "Spam", "until": until}
+    assert world.gql(ACT, {"input": act}, "moderator")["moderationAct"]["userErrors"] == []
+
+    # events first: its probe (an outing in a group they are not in) writes nothing either way.
+    outing_probe = (OUTING_CREATE, {"input": {**INPUTS["outingCreate"](world, "suspended")}}, "outingCreate")
+    wait_for(lambda: _refused(world, *outing_probe), timeout=15, what="the suspension in events")
+    for document, variables, name in (
+        (LISTING_CREATE, {"input": INPUTS["listingCreate"](world, "suspended")}, "listingCreate"),
+        (QUESTION_ASK, {"input": {"text": "Une pédiatre près du canal ?", "scope": "CITY"}}, "questionAsk"),
+    ):
+        wait_for(lambda d=document, v=variables, n=name: _refused(world, d, v, n), timeout=15, what=f"in {name}")
+
+
+def _refused(world: World, document: str, variables: dict, name: str) -> bool:
+    payload = world.gql(document, variables, "suspended")[name]
+    return [e["code"] for e in payload["userErrors"]] == ["SUSPENDED"]
+
+
+OUTING_CREATE = "mutation($input: OutingCreateInput!) { outingCreate(input: $input) { userErrors { code } } }"
+LISTING_CREATE = "mutation($input: ListingCreateInput!) { listingCreate(input: $input) { userErrors { code } } }"
+QUESTION_ASK = """mutation($input: QuestionAskInput!) { questionAsk(input: $input) {
+  question { id } userErrors { code } } }"""
 
 
 def network_admin(http, stack) -> Person:
@@ -210,9 +272,10 @@ APPROVE = """mutation($g: ID!, $m: ID!) {
   groupRequestApprove(input: {groupId: $g, memberId: $m}) { userErrors { code } } }"""
 
 
-def new_group(world: World, policy: str = "OPEN") -> str:
+def new_group(world: World, policy: str = "OPEN", visibility: str = "PUBLIC") -> str:
     """A group of the owner's, where group_member is a member and group_admin an admin."""
-    made = world.gql(GROUP, {"input": {"name": f"Authz {uuid.uuid4().hex[:6]}", "city": "paris", "joinPolicy": policy}})
+    fields = {"name": f"Authz {uuid.uuid4().hex[:6]}", "city": "paris", "joinPolicy": policy, "visibility": visibility}
+    made = world.gql(GROUP, {"input": fields})
     group = made["groupCreate"]["group"]["id"]
     for who in ("group_member", "group_admin"):
         assert world.gql(JOIN, {"g": group}, who)["groupJoin"]["userErrors"] == []
@@ -382,6 +445,60 @@ def _fresh_session(world: World, role: str) -> str | None:
     return body["data"]["memberLogin"]["accessToken"]
 
 
+def thread(world: World, kind: str = "DISCUSSION") -> str:
+    """A thread of the owner's in their private group."""
+    document = """mutation($input: DiscussionThreadCreateInput!) { discussionThreadCreate(input: $input) {
+      thread { id } userErrors { code } } }"""
+    fields = {"groupId": world.private, "title": "Qui connaît une pédiatre ?", "body": "Près du canal", "kind": kind}
+    made = world.gql(document, {"input": fields})["discussionThreadCreate"]
+    assert made["userErrors"] == [], made
+    return made["thread"]["id"]
+
+
+def question(world: World, asker: str = "owner") -> str:
+    made = world.gql(QUESTION_ASK, {"input": {"text": "Une pédiatre près du canal ?", "scope": "CITY"}}, asker)
+    assert made["questionAsk"]["userErrors"] == [], made
+    return made["questionAsk"]["question"]["id"]
+
+
+def answer(world: World, question_id: str, author: str, contact: dict | None = None) -> str:
+    document = """mutation($input: QuestionAnswerInput!) { questionAnswer(input: $input) {
+      answer { id } userErrors { code } } }"""
+    fields = {"questionId": question_id, "text": "La Dr Amrani, rue de Lancry", "contact": contact}
+    made = world.gql(document, {"input": fields}, author)["questionAnswer"]
+    assert made["userErrors"] == [], made
+    return made["answer"]["id"]
+
+
+def _recommending_answer(world: World) -> str:
+    """The owner's answer, recommending a trusted contact, to a bystander's question."""
+    card = {
+        "kind": "paediatrician",
+        "name": f"Dr Amrani {uuid.uuid4().hex[:6]}",
+        "phone": "+33 1 48 00 00 02",
+        "city": "paris",
+    }
+    return answer(world, question(world, "bystander"), "owner", card)
+
+
+def _message_request(world: World) -> str:
+    """A message request from a stranger (the bystander) to the owner: the owner's to decide."""
+    document = """mutation($input: MessageSendInput!) { messageSend(input: $input) {
+      conversation { id } userErrors { code } } }"""
+    stranger = world.person("Stranger")
+    fields = {"recipientId": world.people["owner"].id, "text": "Bonjour, la poussette est-elle libre ?"}
+    made = post(world.http, document, {"input": fields}, stranger.token).json()["data"]["messageSend"]
+    assert made["userErrors"] == [], made
+    return made["conversation"]["id"]
+
+
+def _report(world: World) -> str:
+    """A bystander's report on an outing in the owner's group: in that group's queue."""
+    made = world.gql(REPORT, {"input": {"subjectId": outing(world), "reason": "MISLEADING"}}, "bystander")
+    assert made["contentReport"]["userErrors"] == [], made
+    return made["contentReport"]["report"]["id"]
+
+
 INPUTS: dict[str, Callable[[World, str], dict]] = {
     "cityOpen": lambda w, r: {"geonamesId": 1, "languages": ["fr"]},
     "networkAdminGrant": lambda w, r: {"memberId": w.person("Candidate").id},
@@ -471,6 +588,22 @@ INPUTS: dict[str, Callable[[World, str], dict]] = {
     "outingCancel": lambda w, r: {"outingId": outing(w)},
     "outingJoin": lambda w, r: {"outingId": outing(w)},
     "outingLeave": lambda w, r: {"outingId": outing(w)},
+    "discussionThreadCreate": lambda w, r: {"groupId": w.private, "title": "Poussettes", "kind": "DISCUSSION"},
+    "discussionThreadModerate": lambda w, r: {"threadId": thread(w), "pinned": True},
+    "discussionReplyCreate": lambda w, r: {"threadId": thread(w), "text": "Moi aussi"},
+    "discussionSuggestionSupport": lambda w, r: {"threadId": thread(w, "SUGGESTION")},
+    "discussionSuggestionAnswer": lambda w, r: {"threadId": thread(w, "SUGGESTION"), "text": "Bonne idée"},
+    "questionAsk": lambda w, r: {"text": "Un square ombragé ?", "scope": "CITY"},
+    "questionAnswer": lambda w, r: {"questionId": question(w), "text": "Le square du Temple"},
+    "answerMarkHelpful": lambda w, r: {"answerId": answer(w, question(w), "bystander"), "helpful": True},
+    "answerContactSave": lambda w, r: {"answerId": _recommending_answer(w)},
+    "messageSend": lambda w, r: {"recipientId": w.people["owner"].id, "text": "Bonjour"},
+    "messageRequestAccept": lambda w, r: {"conversationId": _message_request(w)},
+    "messageRequestDecline": lambda w, r: {"conversationId": _message_request(w)},
+    "conversationUpdate": lambda w, r: {"conversationId": _message_request(w), "muted": True},
+    "contentReport": lambda w, r: {"subjectId": thread(w), "reason": "SPAM"},
+    "moderationAct": lambda w, r: {"reportId": _report(w), "action": "DISMISS", "reason": "Nothing wrong"},
+    "networkModeratorGrant": lambda w, r: {"memberId": w.person("Candidate").id},
 }
 
 
