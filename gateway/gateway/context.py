@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from parentnet_kit import i18n
 from parentnet_kit.contract.rpc import (
+    ConversationsClient,
     EventsClient,
     ListingsClient,
     MembersClient,
@@ -68,6 +69,7 @@ class Context:
     # Each service's typed client (parentnet_kit.contract.rpc) over ``rpc``.
     events: EventsClient = field(init=False)
     members: MembersClient = field(init=False)
+    conversations: ConversationsClient = field(init=False)
     listings: ListingsClient = field(init=False)
     search: SearchClient = field(init=False)
     feed: Any = None
@@ -90,6 +92,7 @@ class Context:
         self.loaders = Loaders(self.rpc, self.viewer_id)
         self.events = EventsClient(self.rpc)
         self.members = MembersClient(self.rpc)
+        self.conversations = ConversationsClient(self.rpc)
         self.listings = ListingsClient(self.rpc)
         self.search = SearchClient(self.rpc)
         if self.accept_language is None and self.request is not None:

@@ -37,7 +37,7 @@ from .common import (
     user_errors,
     user_errors_field,
 )
-from .context import Context
+from .context import Context, context_of
 from .members import Member, as_member, enum_value, local_id
 
 SERVICE = "conversations"
@@ -73,16 +73,16 @@ ConversationStatus = enum(
 async def _member(info: graphene.ResolveInfo, member_id: str | None) -> dict[str, Any] | None:
     if not member_id:
         return None
-    return as_member(await info.context.loaders.member.load(member_id))
+    return as_member(await context_of(info).loaders.member.load(member_id))
 
 
 async def _counterpart(info: graphene.ResolveInfo, member_id: str) -> dict[str, Any] | None:
     """The other member of a conversation as the viewer saw them before any block: members hides
     a blocker's profile from the member they blocked, which here would tell the blocked side."""
-    ctx: Context = info.context
+    ctx = context_of(info)
     view = await ctx.loaders.member.load(member_id)
     if view is None and member_id in await ctx.blocked_by():
-        view = (await ctx.rpc.call("members", "get_members", [member_id], viewer_id=None))[0]
+        view = (await ctx.members.get_members(member_ids=[member_id], viewer_id=None))[0]
     return as_member(view)
 
 
@@ -93,7 +93,9 @@ async def viewer_place(ctx: Context) -> tuple[str | None, dict[str, float] | Non
         return None, None
     cached = getattr(ctx, "_conversations_place", None)
     if cached is None:
-        me = await ctx.rpc.call("members", "viewer", ctx.viewer_id)
+        me = await ctx.members.viewer(member_id=ctx.viewer_id)
+        if me is None:  # signed in, but the account is gone
+            return None, None
         cell = me.get("home_cell") if not me.get("protected_mode") else None
         if cell is None:
             city = await open_cities.DIRECTORY.get(me["city"])
@@ -101,6 +103,15 @@ async def viewer_place(ctx: Context) -> tuple[str | None, dict[str, float] | Non
         cached = (me["city"], {"lat": cell["lat"], "lon": cell["lon"]} if cell else None)
         ctx._conversations_place = cached  # type: ignore[attr-defined]
     return cached
+
+
+async def signed_in_place(ctx: Context) -> tuple[str, dict[str, float] | None]:
+    """``viewer_place`` for a signed-in viewer (``require_viewer`` first). Raises ``GraphQLError``
+    when the members service does not know them (their account is gone)."""
+    city, cell = await viewer_place(ctx)
+    if city is None:
+        raise GraphQLError("No such member.")
+    return city, cell
 
 
 # -- types -------------------------------------------------------------------------------
@@ -214,11 +225,13 @@ class DiscussionThread(graphene.ObjectType):
     async def resolve_replies(
         root: dict[str, Any], info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         first = check_first(info, first)
         arguments = {"thread": root["id"]}
         position = cursors.decode(info, after, arguments, cursors.is_count)
-        page = await ctx.rpc.call(SERVICE, "replies", root["id"], ctx.viewer_id, first, position)
+        page = await ctx.conversations.replies(
+            thread_id=root["id"], viewer_id=ctx.viewer_id, first=first, after=position
+        )
         if page is None:
             return connection([], False, after, 0)
         cursor = cursors.encoder(info, arguments)
@@ -335,12 +348,14 @@ class Question(graphene.ObjectType):
     async def resolve_answers(
         root: dict[str, Any], info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         first = check_first(info, first)
         arguments = {"question": root["id"]}
         position = cursors.decode(info, after, arguments, cursors.is_count)
         city, cell = await viewer_place(ctx)
-        page = await ctx.rpc.call(SERVICE, "answers", root["id"], ctx.viewer_id, city, cell, first, position)
+        page = await ctx.conversations.answers(
+            question_id=root["id"], viewer_id=ctx.viewer_id, city=city, cell=cell, first=first, after=position
+        )
         if page is None:
             return connection([], False, after, 0)
         cursor = cursors.encoder(info, arguments)
@@ -383,7 +398,7 @@ class Message(graphene.ObjectType):
 
     @staticmethod
     def resolve_from_viewer(root: dict[str, Any], info: graphene.ResolveInfo) -> bool:
-        return root["sender_id"] == info.context.viewer_id
+        return root["sender_id"] == context_of(info).viewer_id
 
     @staticmethod
     async def resolve_sender(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -450,12 +465,14 @@ class Conversation(graphene.ObjectType):
     async def resolve_messages(
         root: dict[str, Any], info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         first = check_first(info, first)
         arguments = {"conversation": root["id"]}
         position = cursors.decode(info, after, arguments, cursors.is_count)
-        page = await ctx.rpc.call(SERVICE, "messages", root["id"], viewer, first, position)
+        page = await ctx.conversations.messages(
+            conversation_id=root["id"], viewer_id=viewer, first=first, before=position
+        )
         if page is None:
             return connection([], False, after, 0)
         cursor = cursors.encoder(info, arguments)
@@ -479,13 +496,13 @@ ConversationConnection = connection_type(
 
 # -- node loaders ----------------------------------------------------------------------------
 async def load_thread(info: graphene.ResolveInfo, thread_id: str) -> dict[str, Any] | None:
-    ctx: Context = info.context
-    return as_thread((await ctx.rpc.call(SERVICE, "get_threads", [thread_id], ctx.viewer_id))[0])
+    ctx = context_of(info)
+    return as_thread((await ctx.conversations.get_threads(thread_ids=[thread_id], viewer_id=ctx.viewer_id))[0])
 
 
 async def load_reply(info: graphene.ResolveInfo, reply_id: str) -> dict[str, Any] | None:
-    ctx: Context = info.context
-    return as_reply((await ctx.rpc.call(SERVICE, "get_replies", [reply_id], ctx.viewer_id))[0])
+    ctx = context_of(info)
+    return as_reply((await ctx.conversations.get_replies(reply_ids=[reply_id], viewer_id=ctx.viewer_id))[0])
 
 
 async def _visible_to_viewer(ctx: Context, view: dict[str, Any] | None, author_field: str) -> dict[str, Any] | None:
@@ -495,35 +512,41 @@ async def _visible_to_viewer(ctx: Context, view: dict[str, Any] | None, author_f
 
 
 async def load_question(info: graphene.ResolveInfo, question_id: str) -> dict[str, Any] | None:
-    ctx: Context = info.context
+    ctx = context_of(info)
     if ctx.viewer_id is None:
         return None
     city, cell = await viewer_place(ctx)
-    view = (await ctx.rpc.call(SERVICE, "get_questions", [question_id], ctx.viewer_id, city, cell))[0]
+    view = (
+        await ctx.conversations.get_questions(question_ids=[question_id], viewer_id=ctx.viewer_id, city=city, cell=cell)
+    )[0]
     return as_question(view)
 
 
 async def load_answer(info: graphene.ResolveInfo, answer_id: str) -> dict[str, Any] | None:
-    ctx: Context = info.context
+    ctx = context_of(info)
     if ctx.viewer_id is None:
         return None
     city, cell = await viewer_place(ctx)
-    view = (await ctx.rpc.call(SERVICE, "get_answers", [answer_id], ctx.viewer_id, city, cell))[0]
+    view = (await ctx.conversations.get_answers(answer_ids=[answer_id], viewer_id=ctx.viewer_id, city=city, cell=cell))[
+        0
+    ]
     return None if view is None or view["author_id"] in await ctx.blocked_by() else as_answer(view)
 
 
 async def load_conversation(info: graphene.ResolveInfo, conversation_id: str) -> dict[str, Any] | None:
-    ctx: Context = info.context
+    ctx = context_of(info)
     if ctx.viewer_id is None:
         return None
-    return as_conversation((await ctx.rpc.call(SERVICE, "get_conversations", [conversation_id], ctx.viewer_id))[0])
+    return as_conversation(
+        (await ctx.conversations.get_conversations(conversation_ids=[conversation_id], viewer_id=ctx.viewer_id))[0]
+    )
 
 
 async def load_message(info: graphene.ResolveInfo, message_id: str) -> dict[str, Any] | None:
-    ctx: Context = info.context
+    ctx = context_of(info)
     if ctx.viewer_id is None:
         return None
-    return as_message((await ctx.rpc.call(SERVICE, "get_messages", [message_id], ctx.viewer_id))[0])
+    return as_message((await ctx.conversations.get_messages(message_ids=[message_id], viewer_id=ctx.viewer_id))[0])
 
 
 NODE_TYPES.update(
@@ -580,14 +603,16 @@ class ConversationQueries(graphene.ObjectType):
     async def resolve_group_discussions(
         root: None, info: graphene.ResolveInfo, group_id: str, first: int = 20, after: str | None = None
     ) -> dict[str, Any] | None:
-        ctx: Context = info.context
+        ctx = context_of(info)
         first = check_first(info, first)
         group = local_id(group_id, "Group")
         if group is None:
             return None
         arguments = {"group": group}
         position = cursors.decode(info, after, arguments, cursors.is_count)
-        page = await ctx.rpc.call(SERVICE, "group_threads", group, ctx.viewer_id, first, position)
+        page = await ctx.conversations.group_threads(
+            group_id=group, viewer_id=ctx.viewer_id, first=first, after=position
+        )
         if page is None:
             return None
         cursor = cursors.encoder(info, arguments)
@@ -601,23 +626,27 @@ class ConversationQueries(graphene.ObjectType):
     async def resolve_questions_nearby(
         root: None, info: graphene.ResolveInfo, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         first = check_first(info, first)
         position = cursors.decode(info, after, {}, cursors.is_key_pair)
-        city, cell = await viewer_place(ctx)
-        page = await ctx.rpc.call(SERVICE, "questions_nearby", viewer, city, cell, first, position)
+        city, cell = await signed_in_place(ctx)
+        page = await ctx.conversations.questions_nearby(
+            viewer_id=viewer, city=city, cell=cell, first=first, after=position
+        )
         cursor = cursors.encoder(info, {})
         edges = [{"cursor": cursor([q["created_at"], q["id"]]), "node": as_question(q)} for q in page["items"]]
         return connection(edges, page["has_next_page"], after, page["total"])
 
     @staticmethod
     async def _conversations(info: graphene.ResolveInfo, requests: bool, first: int, after: str | None) -> Any:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         first = check_first(info, first)
         position = cursors.decode(info, after, {}, cursors.is_count)
-        page = await ctx.rpc.call(SERVICE, "conversations_of", viewer, requests, first, position)
+        page = await ctx.conversations.conversations_of(
+            viewer_id=viewer, requests=requests, first=first, after=position
+        )
         cursor = cursors.encoder(info, {})
         edges = [
             {"cursor": cursor(n), "node": as_conversation(item)}
@@ -669,13 +698,15 @@ class DiscussionThreadCreate(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         group = local_id(input["group_id"], "Group")
         if group is None:
             return {"thread": None, "user_errors": _refused("groupId", "No such group.")}
         fields = {k: enum_value(input.get(k)) for k in ("title", "body", "kind") if input.get(k) is not None}
-        result = await ctx.rpc.call(SERVICE, "create_thread", group, viewer, fields, headers=ctx.once(info))
+        result = await ctx.conversations.using(headers=ctx.once(info)).create_thread(
+            group_id=group, author_id=viewer, fields=fields
+        )
         return {"thread": as_thread(result["thread"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 
@@ -697,13 +728,13 @@ class DiscussionThreadModerate(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
             return {"thread": None, "user_errors": _refused("threadId", "No such thread.")}
-        result = await ctx.rpc.call(
-            SERVICE, "moderate_thread", thread, viewer, input.get("pinned"), input.get("locked")
+        result = await ctx.conversations.moderate_thread(
+            thread_id=thread, actor_id=viewer, pinned=input.get("pinned"), locked=input.get("locked")
         )
         return {"thread": as_thread(result["thread"]), "user_errors": user_errors(result["errors"], ("input",))}
 
@@ -724,12 +755,12 @@ class DiscussionSuggestionSupport(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
             return {"thread": None, "user_errors": _refused("threadId", "No such thread.")}
-        result = await ctx.rpc.call(SERVICE, "support_thread", thread, viewer)
+        result = await ctx.conversations.support_thread(thread_id=thread, member_id=viewer)
         return {"thread": as_thread(result["thread"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 
@@ -750,12 +781,14 @@ class DiscussionSuggestionAnswer(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
             return {"thread": None, "user_errors": _refused("threadId", "No such thread.")}
-        result = await ctx.rpc.call(SERVICE, "answer_suggestion", thread, viewer, {"text": input["text"]})
+        result = await ctx.conversations.answer_suggestion(
+            thread_id=thread, admin_id=viewer, fields={"text": input["text"]}
+        )
         return {"thread": as_thread(result["thread"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 
@@ -783,13 +816,15 @@ class DiscussionReplyCreate(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
             return {"reply": None, "user_errors": _refused("threadId", "No such thread.")}
         fields = {"text": input["text"]}
-        result = await ctx.rpc.call(SERVICE, "reply", thread, viewer, fields, headers=ctx.once(info))
+        result = await ctx.conversations.using(headers=ctx.once(info)).reply(
+            thread_id=thread, author_id=viewer, fields=fields
+        )
         return {"reply": as_reply(result["reply"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 
@@ -819,15 +854,19 @@ class QuestionAsk(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
-        city, cell = await viewer_place(ctx)
+        city, cell = await signed_in_place(ctx)
+        if cell is None:  # a city this gateway does not know: nowhere to place the question
+            raise GraphQLError("Your city is not open: a question is placed by it.")
         fields: dict[str, Any] = {"text": input["text"]}
         if input.get("scope") is not None:
             fields["scope"] = enum_value(input["scope"])
         if input.get("radius_km") is not None:
             fields["radius_km"] = input["radius_km"]
-        result = await ctx.rpc.call(SERVICE, "ask", viewer, fields, city, cell, headers=ctx.once(info))
+        result = await ctx.conversations.using(headers=ctx.once(info)).ask(
+            asker_id=viewer, fields=fields, city=city, cell=cell
+        )
         return {"question": as_question(result["question"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 
@@ -867,7 +906,7 @@ class QuestionAnswer(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         question = local_id(input["question_id"], "Question")
         if question is None:
@@ -884,7 +923,9 @@ class QuestionAnswer(graphene.Mutation):
         if input.get("contact") is not None:
             fields["contact"] = {k: v for k, v in dict(input["contact"]).items() if v is not None}
         city, cell = await viewer_place(ctx)
-        result = await ctx.rpc.call(SERVICE, "answer", question, viewer, fields, city, cell, headers=ctx.once(info))
+        result = await ctx.conversations.using(headers=ctx.once(info)).answer(
+            question_id=question, author_id=viewer, fields=fields, city=city, cell=cell
+        )
         return {"answer": as_answer(result["answer"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 
@@ -905,13 +946,13 @@ class AnswerMarkHelpful(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         answer = local_id(input["answer_id"], "Answer")
         if answer is None:
             return {"answer": None, "user_errors": _refused("answerId", "No such answer.")}
         helpful = True if input.get("helpful") is None else bool(input["helpful"])
-        result = await ctx.rpc.call(SERVICE, "mark_helpful", answer, viewer, helpful)
+        result = await ctx.conversations.mark_helpful(answer_id=answer, asker_id=viewer, helpful=helpful)
         return {"answer": as_answer(result["answer"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 
@@ -939,18 +980,18 @@ class AnswerContactSave(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         answer = local_id(input["answer_id"], "Answer")
         empty = {"contact": None, "answer": None}
         if answer is None:
             return {**empty, "user_errors": _refused("answerId", "No such answer.")}
-        card = await ctx.rpc.call(SERVICE, "contact_card", answer, viewer)
+        card = await ctx.conversations.contact_card(answer_id=answer, member_id=viewer)
         if card["errors"]:
             return {**empty, "user_errors": user_errors(card["errors"], ("input",))}
         pointed = card.get("points_to") or {}
         if pointed.get("type") == "contact":
-            result = await ctx.rpc.call("listings", "recommend_contact", pointed["id"], viewer)
+            result = await ctx.listings.recommend_contact(contact_id=pointed["id"], member_id=viewer)
             errors = [e for e in result["errors"] if e["code"] != "ALREADY_RECOMMENDED"]
             contact = NODE_LOADERS["Contact"]
             return {
@@ -960,10 +1001,12 @@ class AnswerContactSave(graphene.Mutation):
             }
         if not card.get("contact"):
             return {**empty, "user_errors": _refused("answerId", "This answer recommends no contact.", "INVALID")}
-        result = await ctx.rpc.call("listings", "add_contact", card["contact"], viewer, headers=ctx.once(info))
+        result = await ctx.listings.using(headers=ctx.once(info)).add_contact(fields=card["contact"], member_id=viewer)
         if result["errors"] or result["contact"] is None:
             return {**empty, "user_errors": user_errors(result["errors"], ("input", "contact"))}
-        linked = await ctx.rpc.call(SERVICE, "link_contact", answer, viewer, result["contact"]["id"])
+        linked = await ctx.conversations.link_contact(
+            answer_id=answer, member_id=viewer, contact_id=result["contact"]["id"]
+        )
         return {
             "contact": {**result["contact"], "__typename": "Contact"},
             "answer": as_answer(linked["answer"]),
@@ -999,7 +1042,7 @@ class MessageSend(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         empty = {"message": None, "conversation": None}
         fields: dict[str, Any] = {"text": input["text"]}
@@ -1015,7 +1058,7 @@ class MessageSend(graphene.Mutation):
                 return {**empty, "user_errors": _refused("recipientId", "Name a member to write to.", "REQUIRED")}
             # Whether the member exists, asked without the viewer: a blocker's profile is hidden
             # from the member they blocked, and that must not show here.
-            if (await ctx.rpc.call("members", "get_members", [recipient], viewer_id=None))[0] is None:
+            if (await ctx.members.get_members(member_ids=[recipient], viewer_id=None))[0] is None:
                 return {**empty, "user_errors": _refused("recipientId", "No such member.")}
             fields["recipient_id"] = recipient
             if input.get("about_id"):
@@ -1027,13 +1070,19 @@ class MessageSend(graphene.Mutation):
                 fields["about"] = {"type": decoded[0].lower(), "id": decoded[1]}
         protected = False
         if recipient is not None:
-            protected = bool((await ctx.rpc.call("members", "viewer_context", recipient)).get("protected"))
+            protected = bool((await ctx.members.viewer_context(member_id=recipient)).get("protected"))
         else:
-            current = (await ctx.rpc.call(SERVICE, "get_conversations", [fields["conversation_id"]], viewer))[0]
+            current = (
+                await ctx.conversations.get_conversations(
+                    conversation_ids=[fields["conversation_id"]], viewer_id=viewer
+                )
+            )[0]
             if current is not None:
-                other = await ctx.rpc.call("members", "viewer_context", current["other_member_id"])
+                other = await ctx.members.viewer_context(member_id=current["other_member_id"])
                 protected = bool(other.get("protected"))
-        result = await ctx.rpc.call(SERVICE, "send_message", viewer, fields, protected, headers=ctx.once(info))
+        result = await ctx.conversations.using(headers=ctx.once(info)).send_message(
+            sender_id=viewer, fields=fields, recipient_protected=protected
+        )
         return {
             "message": as_message(result["message"]),
             "conversation": as_conversation(result["conversation"]),
@@ -1056,12 +1105,12 @@ class ConversationPayload(graphene.ObjectType):
 
 def _decide(accept: bool, doc: str) -> type[graphene.Mutation]:
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         conversation = local_id(input["conversation_id"], "Conversation")
         if conversation is None:
             return {"conversation": None, "user_errors": _refused("conversationId", "No such conversation.")}
-        result = await ctx.rpc.call(SERVICE, "decide_request", conversation, viewer, accept)
+        result = await ctx.conversations.decide_request(conversation_id=conversation, member_id=viewer, accept=accept)
         return {
             "conversation": as_conversation(result["conversation"]),
             "user_errors": user_errors(result["errors"], ("input",)),
@@ -1100,7 +1149,7 @@ class ConversationUpdate(graphene.Mutation):
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         conversation = local_id(input["conversation_id"], "Conversation")
         if conversation is None:
@@ -1111,7 +1160,9 @@ class ConversationUpdate(graphene.Mutation):
             "receipts": input.get("read_receipts"),
             "read": input.get("mark_read"),
         }
-        result = await ctx.rpc.call(SERVICE, "set_participant", conversation, viewer, changes)
+        result = await ctx.conversations.set_participant(
+            conversation_id=conversation, member_id=viewer, changes=changes
+        )
         return {
             "conversation": as_conversation(result["conversation"]),
             "user_errors": user_errors(result["errors"], ("input",)),
@@ -1161,20 +1212,20 @@ class ConversationSubscriptions(graphene.ObjectType):
     async def subscribe_discussion_reply_added(
         root: None, info: graphene.ResolveInfo, thread_id: str
     ) -> AsyncIterator[dict[str, Any]]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         thread = local_id(thread_id, "DiscussionThread")
         if thread is None or await load_thread(info, thread) is None:
             raise GraphQLError("No such thread.")
         accept = lambda e: e["source"] == SERVICE and e["data"].get("thread_id") == thread  # noqa: E731
         async for event in ctx.feed.listen("reply_posted", accept):
             # Loaded again: what moderation hid since, or a group the viewer left, is not shown.
-            view = (await ctx.rpc.call(SERVICE, "get_replies", [event["aggregate_id"]], ctx.viewer_id))[0]
+            view = (await ctx.conversations.get_replies(reply_ids=[event["aggregate_id"]], viewer_id=ctx.viewer_id))[0]
             if view is not None and view["author_id"] not in await ctx.blocked_by():
                 yield as_reply(view)  # type: ignore[misc]
 
     @staticmethod
     async def subscribe_question_asked_nearby(root: None, info: graphene.ResolveInfo) -> AsyncIterator[dict[str, Any]]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         city, cell = await viewer_place(ctx)
 
@@ -1190,7 +1241,11 @@ class ConversationSubscriptions(graphene.ObjectType):
             return haversine_km(where["lat"], where["lon"], cell["lat"], cell["lon"]) <= float(data.get("radius_km", 0))
 
         async for event in ctx.feed.listen("question_asked", reaches):
-            view = (await ctx.rpc.call(SERVICE, "get_questions", [event["aggregate_id"]], viewer, city, cell))[0]
+            view = (
+                await ctx.conversations.get_questions(
+                    question_ids=[event["aggregate_id"]], viewer_id=viewer, city=city, cell=cell
+                )
+            )[0]
             if view is not None and view["asker_id"] not in await ctx.blocked_by():
                 yield as_question(view)  # type: ignore[misc]
 
@@ -1198,7 +1253,7 @@ class ConversationSubscriptions(graphene.ObjectType):
     async def subscribe_answer_added(
         root: None, info: graphene.ResolveInfo, question_id: str
     ) -> AsyncIterator[dict[str, Any]]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         require_viewer(info)
         question = local_id(question_id, "Question")
         if question is None or await load_question(info, question) is None:
@@ -1206,16 +1261,20 @@ class ConversationSubscriptions(graphene.ObjectType):
         city, cell = await viewer_place(ctx)
         accept = lambda e: e["source"] == SERVICE and e["data"].get("question_id") == question  # noqa: E731
         async for event in ctx.feed.listen("answer_posted", accept):
-            view = (await ctx.rpc.call(SERVICE, "get_answers", [event["aggregate_id"]], ctx.viewer_id, city, cell))[0]
+            view = (
+                await ctx.conversations.get_answers(
+                    answer_ids=[event["aggregate_id"]], viewer_id=ctx.viewer_id, city=city, cell=cell
+                )
+            )[0]
             if view is not None and view["author_id"] not in await ctx.blocked_by():
                 yield as_answer(view)  # type: ignore[misc]
 
     @staticmethod
     async def subscribe_message_received(root: None, info: graphene.ResolveInfo) -> AsyncIterator[dict[str, Any]]:
-        ctx: Context = info.context
+        ctx = context_of(info)
         viewer = require_viewer(info)
         accept = lambda e: e["source"] == SERVICE and viewer in (e["data"].get("deliver_to") or [])  # noqa: E731
         async for event in ctx.feed.listen("message_sent", accept):
-            view = (await ctx.rpc.call(SERVICE, "get_messages", [event["aggregate_id"]], viewer))[0]
+            view = (await ctx.conversations.get_messages(message_ids=[event["aggregate_id"]], viewer_id=viewer))[0]
             if view is not None:
                 yield as_message(view)  # type: ignore[misc]

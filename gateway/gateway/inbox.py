@@ -39,12 +39,14 @@ SOURCES: tuple[str, ...] = ("events", "listings", "moderation", "conversations")
 
 
 def _client(ctx: Context, source: str) -> InboxApi:
-    """The client of the service ``source`` (one of ``SOURCES``) for its inbox methods."""
-    if source == "events":
-        return ctx.events
-    if source == "listings":
-        return ctx.listings
-    return ModerationClient(ctx.rpc)
+    """The client of the service ``source`` (one of ``SOURCES``) for its inbox methods: the
+    Context's client field of that name (``ctx.events``, ``ctx.conversations``, ...);
+    moderation's is made from the request's transport."""
+    if source == "moderation":
+        return ModerationClient(ctx.rpc)
+    client = getattr(ctx, source)
+    assert isinstance(client, InboxApi), source
+    return client
 
 
 _TYPES = [

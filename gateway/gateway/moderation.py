@@ -51,10 +51,8 @@ SUBJECT_TYPES = {
     "Answer": "answer",
     "Message": "message",
 }
-# Conversation subjects: the conversations service would say what the reporter sees of them
-# (``snapshot(subject_type, subject_id, reporter_id)``), but no such service runs on this branch and
-# the contract (parentnet_kit.contract.rpc) has no client for it. Until it has, reporting one is
-# refused as nothing to report (``NOT_FOUND``) instead of calling a service that is not there.
+# Conversation subjects: the conversations service says what the reporter sees of them
+# (``snapshot(subject_type, subject_id, reporter_id)``; a message only to one of its two members).
 CONVERSATION_TYPES = ("thread", "reply", "question", "answer", "message")
 
 ReportReason = enum(
@@ -226,7 +224,21 @@ async def snapshot_of(info: graphene.ResolveInfo, subject_type: str, subject_id:
     """What the viewer sees of the subject, as a report keeps it (None: not there, or not theirs to
     see). Never a location: only text, title, author, group and city."""
     if subject_type in CONVERSATION_TYPES:
-        return None  # no conversations service to ask yet (CONVERSATION_TYPES)
+        ctx = context_of(info)
+        if ctx.viewer_id is None:
+            return None
+        seen = await ctx.conversations.snapshot(
+            subject_type=subject_type, subject_id=subject_id, reporter_id=ctx.viewer_id
+        )
+        if seen is None:
+            return None
+        return {
+            "title": "",
+            "text": seen.get("text") or "",
+            "author_id": seen.get("author_id"),
+            "group_id": seen.get("group_id"),
+            "city": seen.get("city"),
+        }
     type_name = next(name for name, value in SUBJECT_TYPES.items() if value == subject_type)
     view = await NODE_LOADERS[type_name](info, subject_id)
     if view is None:

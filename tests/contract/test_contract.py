@@ -40,6 +40,8 @@ def rpc_methods(service: type) -> dict[str, Any]:
 
 
 def service_classes() -> dict[str, type]:
+    from conversations.service import ConversationsService
+
     from events.service import EventsService
     from listings.service import ListingsService
     from members.service import MembersService
@@ -47,6 +49,7 @@ def service_classes() -> dict[str, type]:
     from search.service import SearchService
 
     services = (EventsService, ListingsService, MembersService, ModerationService, SearchService)
+    services += (ConversationsService,)
     return {cls.name: cls for cls in services}
 
 
@@ -57,7 +60,7 @@ def test_there_is_a_client_for_each_service_and_a_service_for_each_client():
     assert sorted(service_classes()) == sorted(clients.CLIENTS)
 
 
-@pytest.mark.parametrize("name", ["events", "listings", "members", "moderation", "search"])
+@pytest.mark.parametrize("name", ["events", "listings", "members", "moderation", "search", "conversations"])
 def test_each_services_rpc_methods_are_its_clients_methods(name):
     service = service_classes()[name]
     methods = rpc_methods(service)
@@ -181,6 +184,7 @@ PRODUCERS = {
     "listings": ROOT / "services/listings/listings",
     "members": ROOT / "services/members/members",
     "moderation": ROOT / "services/moderation/moderation",
+    "conversations": ROOT / "services/conversations/conversations",
 }
 EVENT_TYPE = re.compile(r"^[a-z]+(_[a-z]+)+$")
 # Calls whose string argument is an event type: Event(type, ...), and each producer's helpers
@@ -213,6 +217,10 @@ def published_types() -> set[str]:
                         args = node.args[BUILDERS[name] : BUILDERS[name] + 1]
                         args += [k.value for k in node.keywords if k.arg in ("type", "type_", "event_type")]
                         found |= {f"{source}.{s}" for a in args for s in _strings(a) if EVENT_TYPE.match(s)}
+                # conversations republishes what moderation decided on as ``type_ = {subject: type}[...]``
+                if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "type_" for t in node.targets):
+                    types = [v for d in ast.walk(node.value) if isinstance(d, ast.Dict) for v in d.values if v]
+                    found |= {f"{source}.{s}" for v in types for s in _strings(v) if EVENT_TYPE.match(s)}
                 # listings' decisions return (state, event type, errors)
                 value = node.value if isinstance(node, ast.Return) else None
                 if isinstance(value, ast.Tuple) and len(value.elts) == 3 and isinstance(value.elts[2], ast.List):
@@ -289,6 +297,24 @@ def test_every_event_type_the_moderation_consumers_handle_is_in_the_catalogue():
     # A queue bound to a whole source gets every event it publishes: each must be on the catalogue.
     for queue in ("events.moderation", "listings.moderation"):
         assert topology.consumer(queue).bindings == ("moderation.#",)
+
+
+def test_every_event_search_is_bound_to_by_name_is_one_its_documents_keep():
+    """A key bound to ``search.indexer`` but left out of ``documents.CONSUMED`` is dropped unseen
+    (conversations' threads, replies and questions were, once the catalogue's gate came)."""
+    from search import documents
+
+    bound = {key for key in topology.consumer("search.indexer").bindings if "#" not in key and "*" not in key}
+    assert {"conversations.thread_posted", "conversations.question_asked"} <= bound
+    assert bound - documents.CONSUMED == set()
+
+
+def test_every_conversations_event_the_gateways_live_feed_takes_is_in_the_catalogue():
+    from gateway import feed
+
+    taken = {key for key in feed.ROUTING_KEYS if key.startswith("conversations.")}
+    assert "conversations.message_sent" in taken
+    assert taken - catalogue.CATALOGUE.keys() == set()
 
 
 def test_an_event_off_the_catalogue_is_told():
@@ -374,7 +400,7 @@ def test_the_gateway_reads_each_inbox_from_the_service_that_keeps_it():
     from gateway.inbox import SOURCES, _client
 
     context = Context(request=None, rpc=Sent())
-    assert set(SOURCES) == {"events", "listings", "moderation"}
+    assert set(SOURCES) == {"events", "listings", "moderation", "conversations"}
     for source in SOURCES:
         client = _client(context, source)
         assert isinstance(client, clients.InboxApi) and client.service == source

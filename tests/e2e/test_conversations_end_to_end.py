@@ -475,6 +475,8 @@ def test_moderation_hides_content_and_suspends_members(gql, stack, sign_up):
     try:
 
         def decide(type_: str, version: int, data: dict, aggregate: str) -> None:
+            # As moderation publishes them (the event catalogue's schema: an action id each).
+            data = {**data, "action_id": f"action-{type_}-{version}"}
             publisher.publish(Event(type_, "moderation", aggregate, version, "paris", data))
 
         subject = {"subject_type": "reply", "subject_id": local(reply["id"])}
@@ -537,7 +539,7 @@ def test_search_keeps_public_threads_and_replies_never_private_ones_or_messages(
     publisher = EventPublisher(stack.env["AMQP_URI"])
     publisher.connect()
     try:
-        subject = {"subject_type": "reply", "subject_id": reply_id}
+        subject = {"subject_type": "reply", "subject_id": reply_id, "action_id": "action-remove-1"}
         publisher.publish(Event("content_removed", "moderation", reply_id, 1, "paris", subject))
     finally:
         publisher.close()

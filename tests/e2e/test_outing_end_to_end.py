@@ -131,6 +131,7 @@ def test_health_reports_every_part_up(stack):
             "listings": "up",
             "search": "up",
             "moderation": "up",
+            "conversations": "up",
         },
     }
 

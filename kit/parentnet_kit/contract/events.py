@@ -48,6 +48,102 @@ class Area(GeoPoint):
     id: str
 
 
+# -- conversations (issue 19) ----------------------------------------------------------------
+
+
+class Thread(Payload):
+    """A group discussion thread (``conversations.domain.thread_view``) with its group's
+    ``visibility`` (``public``: search may index it); ``answer``: a suggestion's answer by the
+    admins, ``{text, by, at}`` or None. ``hidden`` comes after a moderator's decision."""
+
+    id: str
+    group_id: str
+    author_id: str
+    kind: str
+    title: str
+    body: str
+    pinned: bool
+    locked: bool
+    answer: dict[str, Any] | None
+    created_at: str
+    version: int
+    visibility: str
+    hidden: bool = False
+
+
+class Reply(Payload):
+    """A reply to a thread (``conversations.domain.reply_view``), ``n`` its place in the thread
+    (1, 2, ...), with its group's ``visibility``; ``hidden`` after a moderator's decision."""
+
+    id: str
+    thread_id: str
+    group_id: str
+    author_id: str
+    text: str
+    n: int
+    created_at: str
+    version: int
+    visibility: str
+    hidden: bool = False
+
+
+class Question(Payload):
+    """A question asked nearby (``conversations.domain.question_view``): ``scope`` ``city`` or
+    ``nearby`` (within ``radius_km`` km). ``question_asked`` carries ``cell``, the centre of the
+    asker's coarse cell (never a home), for the gateway's live filter; ``hidden`` after a
+    moderator's decision."""
+
+    id: str
+    asker_id: str
+    city: str
+    scope: str
+    radius_km: float
+    text: str
+    created_at: str
+    version: int
+    cell: GeoPoint | None = None
+    hidden: bool = False
+
+
+class Answer(Payload):
+    """An answer to a question (``conversations.domain.answer_view``): ``points_to`` ``{type, id}``
+    (a contact, a listing or an outing) or None, ``contact`` a recommended contact's fields or None,
+    ``n`` its place among the answers; ``hidden`` after a moderator's decision."""
+
+    id: str
+    question_id: str
+    author_id: str
+    text: str
+    points_to: dict[str, Any] | None
+    contact: dict[str, Any] | None
+    helpful: bool
+    n: int
+    created_at: str
+    version: int
+    hidden: bool = False
+
+
+class Conversation(Payload):
+    """Two members' conversation: its ``members`` (ids, sorted), what it is ``about`` (``{type, id}``
+    or None) and its ``status`` (``request``, ``open``, ...). Never a message's text."""
+
+    id: str
+    members: list[str]
+    about: dict[str, Any] | None
+    status: str
+
+
+class Message(Payload):
+    """A message was sent: ids only, never its text (subscribers load it by RPC); ``deliver_to``:
+    whom it reached (empty while held or blocked)."""
+
+    id: str
+    conversation_id: str
+    sender_id: str
+    deliver_to: list[str]
+    created_at: str
+
+
 # -- events ----------------------------------------------------------------------------------
 
 
@@ -280,6 +376,18 @@ class ReportResolved(Payload):
 
 
 CATALOGUE: dict[str, type[Payload]] = {
+    "conversations.thread_posted": Thread,
+    "conversations.thread_updated": Thread,
+    "conversations.reply_posted": Reply,
+    "conversations.reply_updated": Reply,
+    "conversations.question_asked": Question,
+    "conversations.question_updated": Question,
+    "conversations.answer_posted": Answer,
+    "conversations.answer_updated": Answer,
+    "conversations.conversation_started": Conversation,
+    "conversations.conversation_changed": Conversation,
+    "conversations.message_sent": Message,
+    "conversations.member_notified": Notification,
     "events.outing_published": Outing,
     "events.outing_updated": Outing,
     "events.outing_cancelled": Outing,

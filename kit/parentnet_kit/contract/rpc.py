@@ -797,3 +797,199 @@ CLIENTS: dict[str, type[ServiceClient]] = {
     "moderation": ModerationClient,
     "search": SearchClient,
 }
+
+
+# -- conversations (issue 19) ----------------------------------------------------------------
+
+
+class ConversationsClient(InboxApi):
+    """The ``conversations`` service: group discussions (threads, replies, announcements, the
+    suggestion box), questions asked nearby and their answers, and messages between two members.
+
+    Who may see what is the service's to decide from its own copies (groups, memberships,
+    blocks): a view the viewer may not see comes back as None. ``city`` and ``cell`` are the
+    viewer's city slug and coarse cell ``{id, lat, lon}`` (WGS 84 degrees), as members places
+    them; pages' ``after``/``before`` are the ``position`` of the last item of the previous page
+    (for questions ``[created_at ISO 8601, id]``)."""
+
+    service = "conversations"
+
+    async def create_thread(self, *, group_id: str, author_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Start a thread in a group: ``fields`` ``{title, body, kind: discussion | announcement | suggestion}``.
+        ``{thread, errors}`` (``NOT_FOUND``, ``FORBIDDEN``, ``RATE_LIMITED``, ``SUSPENDED``, field errors)."""
+        return await self._call("create_thread", group_id=group_id, author_id=author_id, fields=fields)
+
+    async def get_threads(self, *, thread_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
+        """Threads by id as the viewer may see them, in the order asked (None where unknown or hidden)."""
+        return await self._call("get_threads", thread_ids=thread_ids, viewer_id=viewer_id)
+
+    async def group_threads(
+        self, *, group_id: str, viewer_id: str | None, first: int = 20, after: int | None = None
+    ) -> dict[str, Any] | None:
+        """A group's threads, pinned first then newest first: ``{items, positions, has_next_page, total}``, or
+        None when the viewer may not read the group."""
+        return await self._call("group_threads", group_id=group_id, viewer_id=viewer_id, first=first, after=after)
+
+    async def moderate_thread(
+        self, *, thread_id: str, actor_id: str, pinned: bool | None = None, locked: bool | None = None
+    ) -> dict[str, Any]:
+        """A group admin pins or locks a thread (None: unchanged): ``{thread, errors}``."""
+        return await self._call("moderate_thread", thread_id=thread_id, actor_id=actor_id, pinned=pinned, locked=locked)
+
+    async def support_thread(self, *, thread_id: str, member_id: str) -> dict[str, Any]:
+        """A member supports a suggestion (once): ``{thread, errors}``."""
+        return await self._call("support_thread", thread_id=thread_id, member_id=member_id)
+
+    async def answer_suggestion(self, *, thread_id: str, admin_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """A group admin answers a suggestion, ``fields`` ``{text}``: ``{thread, errors}``."""
+        return await self._call("answer_suggestion", thread_id=thread_id, admin_id=admin_id, fields=fields)
+
+    async def reply(self, *, thread_id: str, author_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Reply to a thread, ``fields`` ``{text}``: ``{reply, errors}`` (``CLOSED`` when locked)."""
+        return await self._call("reply", thread_id=thread_id, author_id=author_id, fields=fields)
+
+    async def replies(
+        self, *, thread_id: str, viewer_id: str | None, first: int = 20, after: int | None = None
+    ) -> dict[str, Any] | None:
+        """A thread's replies oldest first: ``{items, has_next_page, total}``, or None (may not read)."""
+        return await self._call("replies", thread_id=thread_id, viewer_id=viewer_id, first=first, after=after)
+
+    async def get_replies(self, *, reply_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
+        """Replies by id as the viewer may see them, in the order asked (None where unknown or hidden)."""
+        return await self._call("get_replies", reply_ids=reply_ids, viewer_id=viewer_id)
+
+    async def ask(self, *, asker_id: str, fields: dict[str, Any], city: str, cell: dict[str, Any]) -> dict[str, Any]:
+        """Ask the parents nearby: ``fields`` ``{text, scope: city | nearby, radius_km (1 to 5)}``, placed by the
+        asker's ``cell``. ``{question, errors}``."""
+        return await self._call("ask", asker_id=asker_id, fields=fields, city=city, cell=cell)
+
+    async def get_questions(
+        self,
+        *,
+        question_ids: list[str],
+        viewer_id: str | None,
+        city: str | None = None,
+        cell: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any] | None]:
+        """Questions by id as a viewer in ``city`` at ``cell`` may see them, in the order asked (None where
+        unknown, out of reach or hidden)."""
+        return await self._call("get_questions", question_ids=question_ids, viewer_id=viewer_id, city=city, cell=cell)
+
+    async def questions_nearby(
+        self,
+        *,
+        viewer_id: str,
+        city: str,
+        cell: dict[str, Any] | None,
+        first: int = 20,
+        after: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Questions that reach the viewer (their city's, and those asked within reach of their cell), newest
+        first: ``{items, has_next_page, total}`` (``after``: ``[created_at, id]`` of the last one seen)."""
+        return await self._call("questions_nearby", viewer_id=viewer_id, city=city, cell=cell, first=first, after=after)
+
+    async def answer(
+        self,
+        *,
+        question_id: str,
+        author_id: str,
+        fields: dict[str, Any],
+        city: str | None,
+        cell: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Answer a question, ``fields`` ``{text, points_to: {type, id}, contact: {...}}``: ``{answer, errors}``."""
+        return await self._call(
+            "answer", question_id=question_id, author_id=author_id, fields=fields, city=city, cell=cell
+        )
+
+    async def answers(
+        self,
+        *,
+        question_id: str,
+        viewer_id: str | None,
+        city: str | None,
+        cell: dict[str, Any] | None,
+        first: int = 20,
+        after: int | None = None,
+    ) -> dict[str, Any] | None:
+        """A question's answers oldest first: ``{items, has_next_page, total}``, or None (may not see it)."""
+        return await self._call(
+            "answers", question_id=question_id, viewer_id=viewer_id, city=city, cell=cell, first=first, after=after
+        )
+
+    async def get_answers(
+        self,
+        *,
+        answer_ids: list[str],
+        viewer_id: str | None,
+        city: str | None = None,
+        cell: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any] | None]:
+        """Answers by id as the viewer may see them, in the order asked (None where unknown or hidden)."""
+        return await self._call("get_answers", answer_ids=answer_ids, viewer_id=viewer_id, city=city, cell=cell)
+
+    async def mark_helpful(self, *, answer_id: str, asker_id: str, helpful: bool = True) -> dict[str, Any]:
+        """The asker marks an answer to their question helpful (or not): ``{answer, errors}``."""
+        return await self._call("mark_helpful", answer_id=answer_id, asker_id=asker_id, helpful=helpful)
+
+    async def contact_card(self, *, answer_id: str, member_id: str) -> dict[str, Any]:
+        """The contact an answer recommends, for its asker or author to add to the directory: ``{contact: fields
+        | None, points_to, errors}`` (``NOT_FOUND`` on ``answer_id`` for anyone else)."""
+        return await self._call("contact_card", answer_id=answer_id, member_id=member_id)
+
+    async def link_contact(self, *, answer_id: str, member_id: str, contact_id: str) -> dict[str, Any]:
+        """Point an answer at the directory's contact once listings added it (once): ``{answer, errors}``."""
+        return await self._call("link_contact", answer_id=answer_id, member_id=member_id, contact_id=contact_id)
+
+    async def send_message(
+        self, *, sender_id: str, fields: dict[str, Any], recipient_protected: bool = False
+    ) -> dict[str, Any]:
+        """Send a message, ``fields`` ``{text, recipient_id, about: {type, id}}`` or ``{text, conversation_id}``;
+        ``recipient_protected``: the recipient is in protected mode (members says). ``{message, conversation,
+        errors}`` (``FORBIDDEN``, ``RATE_LIMITED``, ``SUSPENDED``, field errors)."""
+        return await self._call(
+            "send_message", sender_id=sender_id, fields=fields, recipient_protected=recipient_protected
+        )
+
+    async def get_conversations(self, *, conversation_ids: list[str], viewer_id: str) -> list[dict[str, Any] | None]:
+        """The viewer's conversations by id, in the order asked (None where not theirs)."""
+        return await self._call("get_conversations", conversation_ids=conversation_ids, viewer_id=viewer_id)
+
+    async def conversations_of(
+        self, *, viewer_id: str, requests: bool = False, first: int = 20, after: int | None = None
+    ) -> dict[str, Any]:
+        """The viewer's conversations (``requests``: the message requests sent to them), newest first:
+        ``{items, positions, has_next_page, total, unread}``."""
+        return await self._call("conversations_of", viewer_id=viewer_id, requests=requests, first=first, after=after)
+
+    async def messages(
+        self, *, conversation_id: str, viewer_id: str, first: int = 20, before: int | None = None
+    ) -> dict[str, Any] | None:
+        """A conversation's messages newest first, before the message at position ``before``:
+        ``{items, has_next_page}``, or None (not the viewer's)."""
+        return await self._call(
+            "messages", conversation_id=conversation_id, viewer_id=viewer_id, first=first, before=before
+        )
+
+    async def get_messages(self, *, message_ids: list[str], viewer_id: str) -> list[dict[str, Any] | None]:
+        """Messages by id as the viewer sees them, in the order asked (None where not theirs)."""
+        return await self._call("get_messages", message_ids=message_ids, viewer_id=viewer_id)
+
+    async def decide_request(self, *, conversation_id: str, member_id: str, accept: bool) -> dict[str, Any]:
+        """The recipient accepts or declines a message request: ``{conversation, errors}``."""
+        return await self._call("decide_request", conversation_id=conversation_id, member_id=member_id, accept=accept)
+
+    async def set_participant(self, *, conversation_id: str, member_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change the member's place in a conversation, ``changes`` any of ``{muted, left, receipts, read}``
+        (booleans): ``{conversation, errors}``."""
+        return await self._call(
+            "set_participant", conversation_id=conversation_id, member_id=member_id, changes=changes
+        )
+
+    async def snapshot(self, *, subject_type: str, subject_id: str, reporter_id: str) -> dict[str, Any] | None:
+        """Reported content for moderation: ``{subject_type, subject_id, text, author_id, group_id, city,
+        created_at}``, or None (unknown; a message the reporter is not one of the two members of)."""
+        return await self._call("snapshot", subject_type=subject_type, subject_id=subject_id, reporter_id=reporter_id)
+
+
+CLIENTS["conversations"] = ConversationsClient

@@ -79,6 +79,7 @@ CONSUMED = frozenset(
     | {f"events.{t}" for t in OUTING_STATE_EVENTS | OUTING_REMOVAL_EVENTS | ACTIVITY_EVENTS}
     | {f"listings.{t}" for t in LISTING_STATE_EVENTS | {"listing_closed"}}
     | {f"members.{t}" for t in BLOCK_EVENTS}
+    | set(talk.ROUTING_KEYS)
 )
 
 
