@@ -91,15 +91,15 @@ outingUpdate               !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok
 outingCancel               !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok              FORBIDDEN       NOT_FOUND       FORBIDDEN
 outingJoin                 !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED*
 outingLeave                !UNAUTHENTICATED   NOT_JOINED      NOT_JOINED      NOT_JOINED      NOT_JOINED      NOT_FOUND       NOT_JOINED
-discussionThreadCreate     !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       SUSPENDED
+discussionThreadCreate     !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 discussionThreadModerate   !UNAUTHENTICATED   NOT_FOUND       FORBIDDEN       ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
-discussionReplyCreate      !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       SUSPENDED
+discussionReplyCreate      !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 discussionSuggestionSupport !UNAUTHENTICATED  NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 discussionSuggestionAnswer !UNAUTHENTICATED   NOT_FOUND       FORBIDDEN       ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 questionAsk                !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
 questionAnswer             !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED
 answerMarkHelpful          !UNAUTHENTICATED   NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_FOUND       NOT_YOURS
-answerContactSave          !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED
+answerContactSave          !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
 messageSend                !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
 messageRequestAccept       !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
 messageRequestDecline      !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
@@ -111,6 +111,23 @@ networkModeratorGrant      !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FO
 # fmt: on
 
 SUSPENSION_PENDING = "suspension arrives with moderation"
+
+# Cells where the product does not yet do what the table says (xfail, strict: fixing the bug
+# turns the cell on, and its entry must go).
+THREAD_IDS = (
+    "contentReport refuses every thread and reply as INVALID: gateway/moderation.py SUBJECT_TYPES "
+    "knows 'Thread' and 'Reply' but their global IDs are 'DiscussionThread' and 'DiscussionReply'"
+)
+KNOWN_BUGS: dict[tuple[str, str], str] = {
+    **{
+        ("contentReport", role): THREAD_IDS
+        for role in ("member", "group_member", "group_admin", "network_admin", "blocked", "suspended")
+    },
+    ("answerMarkHelpful", "blocked"): (
+        "conversations.mark_helpful answers NOT_YOURS before asking whether the caller may see the "
+        "question: a member the asker blocked learns the answer exists (the question is hidden from them)"
+    ),
+}
 
 
 def parse_table(text: str) -> dict[str, dict[str, tuple[str, bool]]]:
@@ -174,6 +191,7 @@ class World:
     people: dict[str, Person] = field(default_factory=dict)
     group: str = ""
     private: str = ""
+    last_probe: str = ""
 
     def gql(self, document: str, variables: dict | None = None, who: str = "owner") -> dict:
         body = post(self.http, document, variables, self.people[who].token).json()
@@ -193,6 +211,9 @@ def make_world(http, stack, sign_up) -> World:
     world.people["network_admin"] = network_admin(http, stack)
     world.group = new_group(world)
     world.private = new_group(world, visibility="PRIVATE")
+    world.people["keeper"] = world.person("Keeper")
+    assert world.gql(JOIN, {"g": world.private}, "keeper")["groupJoin"]["userErrors"] == []
+    world.gql(ROLE, {"g": world.private, "m": world.people["keeper"].id, "r": "ADMIN"})
     world.gql(BLOCK, {"input": {"memberId": world.people["blocked"].id}})
     suspend(world)
     return world
@@ -219,18 +240,24 @@ def suspend(world: World) -> None:
     act = {"reportId": report["report"]["id"], "action": "SUSPEND", "reason": "Spam", "until": until}
     assert world.gql(ACT, {"input": act}, "moderator")["moderationAct"]["userErrors"] == []
 
-    # events first: its probe (an outing in a group they are not in) writes nothing either way.
-    outing_probe = (OUTING_CREATE, {"input": {**INPUTS["outingCreate"](world, "suspended")}}, "outingCreate")
-    wait_for(lambda: _refused(world, *outing_probe), timeout=15, what="the suspension in events")
+    # Each probe is the suspended member posting something of their own (an outing outside any
+    # group, a listing, a question): refused once the suspension arrived, a stray post before.
+    outing_alone = {key: value for key, value in INPUTS["outingCreate"](world, "suspended").items() if key != "groupId"}
     for document, variables, name in (
+        (OUTING_CREATE, {"input": outing_alone}, "outingCreate"),
         (LISTING_CREATE, {"input": INPUTS["listingCreate"](world, "suspended")}, "listingCreate"),
         (QUESTION_ASK, {"input": {"text": "Une pédiatre près du canal ?", "scope": "CITY"}}, "questionAsk"),
     ):
-        wait_for(lambda d=document, v=variables, n=name: _refused(world, d, v, n), timeout=15, what=f"in {name}")
+        wait_for(
+            lambda d=document, v=variables, n=name: _refused(world, d, v, n),
+            timeout=30,
+            what=f"the suspension in {name}",
+        )
 
 
 def _refused(world: World, document: str, variables: dict, name: str) -> bool:
     payload = world.gql(document, variables, "suspended")[name]
+    world.last_probe = f"{name}: {payload}"
     return [e["code"] for e in payload["userErrors"]] == ["SUSPENDED"]
 
 
@@ -445,18 +472,24 @@ def _fresh_session(world: World, role: str) -> str | None:
     return body["data"]["memberLogin"]["accessToken"]
 
 
-def thread(world: World, kind: str = "DISCUSSION") -> str:
-    """A thread of the owner's in their private group."""
+def thread(world: World, kind: str = "DISCUSSION", author: str = "owner") -> str:
+    """A thread of the owner's (or the keeper's, their co-admin's) in their private group: two
+    authors, as the matrix posts more threads than one member may in an hour."""
     document = """mutation($input: DiscussionThreadCreateInput!) { discussionThreadCreate(input: $input) {
       thread { id } userErrors { code } } }"""
     fields = {"groupId": world.private, "title": "Qui connaît une pédiatre ?", "body": "Près du canal", "kind": kind}
-    made = world.gql(document, {"input": fields})["discussionThreadCreate"]
+    made = world.gql(document, {"input": fields}, author)["discussionThreadCreate"]
     assert made["userErrors"] == [], made
     return made["thread"]["id"]
 
 
-def question(world: World, asker: str = "owner") -> str:
-    made = world.gql(QUESTION_ASK, {"input": {"text": "Une pédiatre près du canal ?", "scope": "CITY"}}, asker)
+def question(world: World) -> str:
+    """A question of an owner of its own to the city: a new asker each time (a member may ask
+    only so many an hour) who, like the owner, blocked ``blocked``."""
+    asker = world.person("Asker")
+    assert post(world.http, BLOCK, {"input": {"memberId": world.people["blocked"].id}}, asker.token).json()["data"]
+    world.people["asker"] = asker
+    made = world.gql(QUESTION_ASK, {"input": {"text": "Une pédiatre près du canal ?", "scope": "CITY"}}, "asker")
     assert made["questionAsk"]["userErrors"] == [], made
     return made["questionAsk"]["question"]["id"]
 
@@ -471,14 +504,15 @@ def answer(world: World, question_id: str, author: str, contact: dict | None = N
 
 
 def _recommending_answer(world: World) -> str:
-    """The owner's answer, recommending a trusted contact, to a bystander's question."""
+    """A bystander's answer recommending a trusted contact, to the asker's question: only the
+    asker (or the answer's author) saves it to the directory from the answer."""
     card = {
         "kind": "paediatrician",
         "name": f"Dr Amrani {uuid.uuid4().hex[:6]}",
         "phone": "+33 1 48 00 00 02",
         "city": "paris",
     }
-    return answer(world, question(world, "bystander"), "owner", card)
+    return answer(world, question(world), "bystander", card)
 
 
 def _message_request(world: World) -> str:
@@ -591,7 +625,7 @@ INPUTS: dict[str, Callable[[World, str], dict]] = {
     "discussionThreadCreate": lambda w, r: {"groupId": w.private, "title": "Poussettes", "kind": "DISCUSSION"},
     "discussionThreadModerate": lambda w, r: {"threadId": thread(w), "pinned": True},
     "discussionReplyCreate": lambda w, r: {"threadId": thread(w), "text": "Moi aussi"},
-    "discussionSuggestionSupport": lambda w, r: {"threadId": thread(w, "SUGGESTION")},
+    "discussionSuggestionSupport": lambda w, r: {"threadId": thread(w, "SUGGESTION", "keeper")},
     "discussionSuggestionAnswer": lambda w, r: {"threadId": thread(w, "SUGGESTION"), "text": "Bonne idée"},
     "questionAsk": lambda w, r: {"text": "Un square ombragé ?", "scope": "CITY"},
     "questionAnswer": lambda w, r: {"questionId": question(w), "text": "Le square du Temple"},
@@ -601,7 +635,7 @@ INPUTS: dict[str, Callable[[World, str], dict]] = {
     "messageRequestAccept": lambda w, r: {"conversationId": _message_request(w)},
     "messageRequestDecline": lambda w, r: {"conversationId": _message_request(w)},
     "conversationUpdate": lambda w, r: {"conversationId": _message_request(w), "muted": True},
-    "contentReport": lambda w, r: {"subjectId": thread(w), "reason": "SPAM"},
+    "contentReport": lambda w, r: {"subjectId": thread(w, author="keeper"), "reason": "SPAM"},
     "moderationAct": lambda w, r: {"reportId": _report(w), "action": "DISMISS", "reason": "Nothing wrong"},
     "networkModeratorGrant": lambda w, r: {"memberId": w.person("Candidate").id},
 }
@@ -634,6 +668,8 @@ def cells():
         for role in ROLES:
             expected, pending = row[role]
             marks = [pytest.mark.xfail(reason=SUSPENSION_PENDING, strict=True)] if pending else []
+            if (name, role) in KNOWN_BUGS:
+                marks.append(pytest.mark.xfail(reason=KNOWN_BUGS[name, role], strict=True))
             yield pytest.param(name, role, expected, id=f"{name}-{role}", marks=marks)
 
 
