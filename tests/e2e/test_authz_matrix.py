@@ -11,9 +11,14 @@ someone else's (the world's ``owner``: their outing, listing, contact, shift, tr
 
 Columns: ``anonymous`` (no token); ``member`` (signed in, in no group of the owner's);
 ``group_member`` and ``group_admin`` (of the owner's group the thing belongs to); ``network_admin``;
-``blocked`` (the owner blocked them); ``suspended`` (moderation suspended them). Suspension arrives
-with moderation (``moderation.member_suspended {member_id, until}``): a cell marked ``*`` is
-expected to fail until then (xfail, strict: it turns on, and must be unmarked, once it lands).
+``blocked`` (the owner blocked them); ``suspended`` (reported, then suspended for 30 days by a
+network moderator through ``moderationAct``; the world waits until events, listings and
+conversations refuse them). The suspended viewer is in none of the owner's groups: where a member
+is refused anyway (``NOT_MEMBER``, ``NOT_FOUND``, ``NOT_YOURS``) so are they, with the same code;
+where anyone may act, a suspended member may not post, message or propose (``SUSPENDED``).
+Cells the product does not meet yet are in ``KNOWN_BUGS`` (xfail, strict, with the bug).
+Threads, replies and their reports are about the owner's **private** group (``world.private``):
+an outsider gets ``NOT_FOUND``, as if nothing were there.
 
 A mutation added to the schema without a row fails ``test_every_mutation_has_a_row``. Another test
 sends raw RPCs to the events service, as any process on the bus could: claiming to be a group
@@ -40,6 +45,7 @@ from conftest import post
 from PIL import Image
 
 from parentnet_kit import identity
+from parentnet_kit.testing import wait_for
 from parentnet_kit.tokens import generate_key_pair
 
 ROLES = ("anonymous", "member", "group_member", "group_admin", "network_admin", "blocked", "suspended")
@@ -49,7 +55,7 @@ TABLE = """
 mutation                   anonymous          member          group_member    group_admin     network_admin   blocked         suspended
 cityOpen                   !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FORBIDDEN       NOT_FOUND       FORBIDDEN       FORBIDDEN
 networkAdminGrant          !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FORBIDDEN       ok              FORBIDDEN       FORBIDDEN
-pictureAdd                 !UNAUTHENTICATED   NOT_YOURS       NOT_YOURS       ok              NOT_YOURS       NOT_FOUND       SUSPENDED*
+pictureAdd                 !UNAUTHENTICATED   NOT_YOURS       NOT_YOURS       ok              NOT_YOURS       NOT_FOUND       NOT_YOURS
 pictureRemove              !UNAUTHENTICATED   NOT_YOURS       NOT_YOURS       ok              NOT_YOURS       NOT_FOUND       NOT_YOURS
 calendarFeedRotate         !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 calendarFeedRevoke         !UNAUTHENTICATED   ok              ok              ok              ok              ok              ok
@@ -61,52 +67,92 @@ memberLogout               !UNAUTHENTICATED   ok              ok              ok
 memberUpdateProfile        !UNAUTHENTICATED   ok              ok              ok              ok              ok              ok
 memberBlock                !UNAUTHENTICATED   ok              ok              ok              ok              ok              ok
 memberUnblock              !UNAUTHENTICATED   ok              ok              ok              ok              ok              ok
-groupCreate                !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED*
+groupCreate                !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
 groupJoin                  !UNAUTHENTICATED   ok              ALREADY_MEMBER  ALREADY_MEMBER  ok              NOT_FOUND       ok
 groupLeave                 !UNAUTHENTICATED   NOT_MEMBER      ok              ok              NOT_MEMBER      NOT_MEMBER      NOT_MEMBER
 groupRequestApprove        !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok              FORBIDDEN       FORBIDDEN       FORBIDDEN
 groupRequestDecline        !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok              FORBIDDEN       FORBIDDEN       FORBIDDEN
 groupRoleSet               !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok              FORBIDDEN       FORBIDDEN       FORBIDDEN
-coopShiftOffer             !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       SUSPENDED*
+coopShiftOffer             !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 coopShiftBook              !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 coopBookingCancel          !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
 coopFloorSet               !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok              FORBIDDEN       FORBIDDEN       FORBIDDEN
-tripCreate                 !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       SUSPENDED*
+tripCreate                 !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 tripJoin                   !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 tripVolunteer              !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 tripSwapPropose            !UNAUTHENTICATED   NOT_FOUND       NOT_YOURS       NOT_YOURS       NOT_FOUND       NOT_FOUND       NOT_FOUND
 tripSwapAccept             !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
-listingCreate              !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED*
+listingCreate              !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
 listingRenew               !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FORBIDDEN       FORBIDDEN       NOT_FOUND       FORBIDDEN
-listingReserve             !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED*
+listingReserve             !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED
 listingReservationAccept   !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FORBIDDEN       FORBIDDEN       NOT_FOUND       FORBIDDEN
 listingReservationDecline  !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FORBIDDEN       FORBIDDEN       NOT_FOUND       FORBIDDEN
 listingComplete            !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FORBIDDEN       FORBIDDEN       NOT_FOUND       FORBIDDEN
 listingWithdraw            !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FORBIDDEN       FORBIDDEN       NOT_FOUND       FORBIDDEN
-contactCreate              !UNAUTHENTICATED   NOT_MEMBER      ok              ok              NOT_MEMBER      NOT_MEMBER      SUSPENDED*
+contactCreate              !UNAUTHENTICATED   NOT_MEMBER      ok              ok              NOT_MEMBER      NOT_MEMBER      NOT_MEMBER
 contactRecommend           !UNAUTHENTICATED   ok              ok              ok              ok              ok              ok
-outingCreate               !UNAUTHENTICATED   NOT_MEMBER      ok              ok              NOT_MEMBER      NOT_MEMBER      SUSPENDED*
+outingCreate               !UNAUTHENTICATED   NOT_MEMBER      ok              ok              NOT_MEMBER      NOT_MEMBER      NOT_MEMBER
 outingUpdate               !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok              FORBIDDEN       NOT_FOUND       FORBIDDEN
 outingCancel               !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok              FORBIDDEN       NOT_FOUND       FORBIDDEN
-outingJoin                 !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED*
+outingJoin                 !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED
 outingLeave                !UNAUTHENTICATED   NOT_JOINED      NOT_JOINED      NOT_JOINED      NOT_JOINED      NOT_FOUND       NOT_JOINED
+discussionThreadCreate     !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
+discussionThreadModerate   !UNAUTHENTICATED   NOT_FOUND       FORBIDDEN       ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
+discussionReplyCreate      !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
+discussionSuggestionSupport !UNAUTHENTICATED  NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
+discussionSuggestionAnswer !UNAUTHENTICATED   NOT_FOUND       FORBIDDEN       ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
+questionAsk                !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
+questionAnswer             !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED
+answerMarkHelpful          !UNAUTHENTICATED   NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_FOUND       NOT_YOURS
+answerContactSave          !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
+messageSend                !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
+messageRequestAccept       !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
+messageRequestDecline      !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
+conversationUpdate         !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
+contentReport              !UNAUTHENTICATED   NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
+moderationAct              !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       ok              ok              FORBIDDEN       FORBIDDEN
+networkModeratorGrant      !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FORBIDDEN       ok              FORBIDDEN       FORBIDDEN
 """
 # fmt: on
 
-SUSPENSION_PENDING = "suspension arrives with moderation"
+# Cells where the product does not yet do what the table says (xfail, strict: fixing the bug
+# turns the cell on, and its entry must go).
+THREAD_IDS = (
+    "contentReport refuses every thread and reply as INVALID: gateway/moderation.py SUBJECT_TYPES "
+    "knows 'Thread' and 'Reply' but their global IDs are 'DiscussionThread' and 'DiscussionReply'"
+)
+KNOWN_BUGS: dict[tuple[str, str], str] = {
+    (
+        "groupCreate",
+        "suspended",
+    ): "members does not consume moderation.member_suspended: a suspended member creates groups",
+    ("listingReserve", "suspended"): (
+        "listings refuses a suspended member create_listing only: they still reserve (propose to take) others' listings"
+    ),
+    ("outingJoin", "suspended"): (
+        "events refuses a suspended member create_outing only: they still join others' outings "
+        "(the matrix's author expected SUSPENDED; issue 19 names post, message, propose)"
+    ),
+    **{
+        ("contentReport", role): THREAD_IDS
+        for role in ("member", "group_member", "group_admin", "network_admin", "blocked", "suspended")
+    },
+    ("answerMarkHelpful", "blocked"): (
+        "conversations.mark_helpful answers NOT_YOURS before asking whether the caller may see the "
+        "question: a member the asker blocked learns the answer exists (the question is hidden from them)"
+    ),
+}
 
 
-def parse_table(text: str) -> dict[str, dict[str, tuple[str, bool]]]:
-    """``{mutation: {role: (expected, pending)}}``; ``pending``: the cell is marked ``*``."""
+def parse_table(text: str) -> dict[str, dict[str, str]]:
+    """``{mutation: {role: expected}}``."""
     lines = [line.split() for line in text.strip().splitlines()]
     header, rows = lines[0], lines[1:]
     assert tuple(header[1:]) == ROLES, header
     matrix = {}
     for row in rows:
         assert len(row) == len(header), row
-        matrix[row[0]] = {
-            role: (cell.rstrip("*"), cell.endswith("*")) for role, cell in zip(ROLES, row[1:], strict=True)
-        }
+        matrix[row[0]] = dict(zip(ROLES, row[1:], strict=True))
     return matrix
 
 
@@ -156,6 +202,8 @@ class World:
     sign_up: Callable[..., dict]
     people: dict[str, Person] = field(default_factory=dict)
     group: str = ""
+    private: str = ""
+    last_probe: str = ""
 
     def gql(self, document: str, variables: dict | None = None, who: str = "owner") -> dict:
         body = post(self.http, document, variables, self.people[who].token).json()
@@ -174,8 +222,61 @@ def make_world(http, stack, sign_up) -> World:
     world.people["anonymous"] = Person(None)
     world.people["network_admin"] = network_admin(http, stack)
     world.group = new_group(world)
+    world.private = new_group(world, visibility="PRIVATE")
+    world.people["keeper"] = world.person("Keeper")
+    assert world.gql(JOIN, {"g": world.private}, "keeper")["groupJoin"]["userErrors"] == []
+    world.gql(ROLE, {"g": world.private, "m": world.people["keeper"].id, "r": "ADMIN"})
     world.gql(BLOCK, {"input": {"memberId": world.people["blocked"].id}})
+    suspend(world)
     return world
+
+
+GRANT = """mutation($input: NetworkModeratorGrantInput!) {
+  networkModeratorGrant(input: $input) { granted userErrors { code } } }"""
+REPORT = """mutation($input: ContentReportInput!) { contentReport(input: $input) {
+  report { id } userErrors { code } } }"""
+ACT = """mutation($input: ModerationActInput!) { moderationAct(input: $input) { userErrors { code } } }"""
+
+
+def suspend(world: World) -> None:
+    """Suspend ``suspended`` as the product does: a network admin names a network moderator, a
+    member reports them, the moderator suspends them for 30 days; then wait (deadline) until the
+    suspension reached events, listings and conversations (each refuses them ``SUSPENDED``)."""
+    moderator = world.people["moderator"] = world.person("Moderator")
+    granted = world.gql(GRANT, {"input": {"memberId": moderator.id}}, "network_admin")["networkModeratorGrant"]
+    assert granted["userErrors"] == [], granted
+    reported = {"subjectId": world.people["suspended"].id, "reason": "SPAM", "note": "Spam in every group"}
+    report = world.gql(REPORT, {"input": reported}, "bystander")["contentReport"]
+    assert report["userErrors"] == [], report
+    until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    act = {"reportId": report["report"]["id"], "action": "SUSPEND", "reason": "Spam", "until": until}
+    assert world.gql(ACT, {"input": act}, "moderator")["moderationAct"]["userErrors"] == []
+
+    # Each probe is the suspended member posting something of their own (an outing outside any
+    # group, a listing, a question): refused once the suspension arrived, a stray post before.
+    outing_alone = {key: value for key, value in INPUTS["outingCreate"](world, "suspended").items() if key != "groupId"}
+    for document, variables, name in (
+        (OUTING_CREATE, {"input": outing_alone}, "outingCreate"),
+        (LISTING_CREATE, {"input": INPUTS["listingCreate"](world, "suspended")}, "listingCreate"),
+        (QUESTION_ASK, {"input": {"text": "Une pédiatre près du canal ?", "scope": "CITY"}}, "questionAsk"),
+    ):
+        wait_for(
+            lambda d=document, v=variables, n=name: _refused(world, d, v, n),
+            timeout=30,
+            what=f"the suspension in {name}",
+        )
+
+
+def _refused(world: World, document: str, variables: dict, name: str) -> bool:
+    payload = world.gql(document, variables, "suspended")[name]
+    world.last_probe = f"{name}: {payload}"
+    return [e["code"] for e in payload["userErrors"]] == ["SUSPENDED"]
+
+
+OUTING_CREATE = "mutation($input: OutingCreateInput!) { outingCreate(input: $input) { userErrors { code } } }"
+LISTING_CREATE = "mutation($input: ListingCreateInput!) { listingCreate(input: $input) { userErrors { code } } }"
+QUESTION_ASK = """mutation($input: QuestionAskInput!) { questionAsk(input: $input) {
+  question { id } userErrors { code } } }"""
 
 
 def network_admin(http, stack) -> Person:
@@ -210,9 +311,10 @@ APPROVE = """mutation($g: ID!, $m: ID!) {
   groupRequestApprove(input: {groupId: $g, memberId: $m}) { userErrors { code } } }"""
 
 
-def new_group(world: World, policy: str = "OPEN") -> str:
+def new_group(world: World, policy: str = "OPEN", visibility: str = "PUBLIC") -> str:
     """A group of the owner's, where group_member is a member and group_admin an admin."""
-    made = world.gql(GROUP, {"input": {"name": f"Authz {uuid.uuid4().hex[:6]}", "city": "paris", "joinPolicy": policy}})
+    fields = {"name": f"Authz {uuid.uuid4().hex[:6]}", "city": "paris", "joinPolicy": policy, "visibility": visibility}
+    made = world.gql(GROUP, {"input": fields})
     group = made["groupCreate"]["group"]["id"]
     for who in ("group_member", "group_admin"):
         assert world.gql(JOIN, {"g": group}, who)["groupJoin"]["userErrors"] == []
@@ -382,6 +484,67 @@ def _fresh_session(world: World, role: str) -> str | None:
     return body["data"]["memberLogin"]["accessToken"]
 
 
+def thread(world: World, kind: str = "DISCUSSION", author: str = "owner") -> str:
+    """A thread of the owner's (or the keeper's, their co-admin's) in their private group: two
+    authors, as the matrix posts more threads than one member may in an hour."""
+    document = """mutation($input: DiscussionThreadCreateInput!) { discussionThreadCreate(input: $input) {
+      thread { id } userErrors { code } } }"""
+    fields = {"groupId": world.private, "title": "Qui connaît une pédiatre ?", "body": "Près du canal", "kind": kind}
+    made = world.gql(document, {"input": fields}, author)["discussionThreadCreate"]
+    assert made["userErrors"] == [], made
+    return made["thread"]["id"]
+
+
+def question(world: World) -> str:
+    """A question of an owner of its own to the city: a new asker each time (a member may ask
+    only so many an hour) who, like the owner, blocked ``blocked``."""
+    asker = world.person("Asker")
+    assert post(world.http, BLOCK, {"input": {"memberId": world.people["blocked"].id}}, asker.token).json()["data"]
+    world.people["asker"] = asker
+    made = world.gql(QUESTION_ASK, {"input": {"text": "Une pédiatre près du canal ?", "scope": "CITY"}}, "asker")
+    assert made["questionAsk"]["userErrors"] == [], made
+    return made["questionAsk"]["question"]["id"]
+
+
+def answer(world: World, question_id: str, author: str, contact: dict | None = None) -> str:
+    document = """mutation($input: QuestionAnswerInput!) { questionAnswer(input: $input) {
+      answer { id } userErrors { code } } }"""
+    fields = {"questionId": question_id, "text": "La Dr Amrani, rue de Lancry", "contact": contact}
+    made = world.gql(document, {"input": fields}, author)["questionAnswer"]
+    assert made["userErrors"] == [], made
+    return made["answer"]["id"]
+
+
+def _recommending_answer(world: World) -> str:
+    """A bystander's answer recommending a trusted contact, to the asker's question: only the
+    asker (or the answer's author) saves it to the directory from the answer."""
+    card = {
+        "kind": "paediatrician",
+        "name": f"Dr Amrani {uuid.uuid4().hex[:6]}",
+        "phone": "+33 1 48 00 00 02",
+        "city": "paris",
+    }
+    return answer(world, question(world), "bystander", card)
+
+
+def _message_request(world: World) -> str:
+    """A message request from a stranger (the bystander) to the owner: the owner's to decide."""
+    document = """mutation($input: MessageSendInput!) { messageSend(input: $input) {
+      conversation { id } userErrors { code } } }"""
+    stranger = world.person("Stranger")
+    fields = {"recipientId": world.people["owner"].id, "text": "Bonjour, la poussette est-elle libre ?"}
+    made = post(world.http, document, {"input": fields}, stranger.token).json()["data"]["messageSend"]
+    assert made["userErrors"] == [], made
+    return made["conversation"]["id"]
+
+
+def _report(world: World) -> str:
+    """A bystander's report on an outing in the owner's group: in that group's queue."""
+    made = world.gql(REPORT, {"input": {"subjectId": outing(world), "reason": "MISLEADING"}}, "bystander")
+    assert made["contentReport"]["userErrors"] == [], made
+    return made["contentReport"]["report"]["id"]
+
+
 INPUTS: dict[str, Callable[[World, str], dict]] = {
     "cityOpen": lambda w, r: {"geonamesId": 1, "languages": ["fr"]},
     "networkAdminGrant": lambda w, r: {"memberId": w.person("Candidate").id},
@@ -471,6 +634,22 @@ INPUTS: dict[str, Callable[[World, str], dict]] = {
     "outingCancel": lambda w, r: {"outingId": outing(w)},
     "outingJoin": lambda w, r: {"outingId": outing(w)},
     "outingLeave": lambda w, r: {"outingId": outing(w)},
+    "discussionThreadCreate": lambda w, r: {"groupId": w.private, "title": "Poussettes", "kind": "DISCUSSION"},
+    "discussionThreadModerate": lambda w, r: {"threadId": thread(w), "pinned": True},
+    "discussionReplyCreate": lambda w, r: {"threadId": thread(w), "text": "Moi aussi"},
+    "discussionSuggestionSupport": lambda w, r: {"threadId": thread(w, "SUGGESTION", "keeper")},
+    "discussionSuggestionAnswer": lambda w, r: {"threadId": thread(w, "SUGGESTION"), "text": "Bonne idée"},
+    "questionAsk": lambda w, r: {"text": "Un square ombragé ?", "scope": "CITY"},
+    "questionAnswer": lambda w, r: {"questionId": question(w), "text": "Le square du Temple"},
+    "answerMarkHelpful": lambda w, r: {"answerId": answer(w, question(w), "bystander"), "helpful": True},
+    "answerContactSave": lambda w, r: {"answerId": _recommending_answer(w)},
+    "messageSend": lambda w, r: {"recipientId": w.people["owner"].id, "text": "Bonjour"},
+    "messageRequestAccept": lambda w, r: {"conversationId": _message_request(w)},
+    "messageRequestDecline": lambda w, r: {"conversationId": _message_request(w)},
+    "conversationUpdate": lambda w, r: {"conversationId": _message_request(w), "muted": True},
+    "contentReport": lambda w, r: {"subjectId": thread(w, author="keeper"), "reason": "SPAM"},
+    "moderationAct": lambda w, r: {"reportId": _report(w), "action": "DISMISS", "reason": "Nothing wrong"},
+    "networkModeratorGrant": lambda w, r: {"memberId": w.person("Candidate").id},
 }
 
 
@@ -499,9 +678,9 @@ def run_cell(world: World, name: str, role: str) -> str:
 def cells():
     for name, row in MATRIX.items():
         for role in ROLES:
-            expected, pending = row[role]
-            marks = [pytest.mark.xfail(reason=SUSPENSION_PENDING, strict=True)] if pending else []
-            yield pytest.param(name, role, expected, id=f"{name}-{role}", marks=marks)
+            bug = KNOWN_BUGS.get((name, role))
+            marks = [pytest.mark.xfail(reason=bug, strict=True)] if bug else []
+            yield pytest.param(name, role, row[role], id=f"{name}-{role}", marks=marks)
 
 
 @pytest.mark.parametrize(("name", "role", "expected"), list(cells()))
