@@ -230,6 +230,11 @@ async def snapshot_of(info: graphene.ResolveInfo, subject_type: str, subject_id:
         ctx = context_of(info)
         if ctx.viewer_id is None:
             return None
+        # Only what the reporter may see, as ``node(id)`` answers it: a thread of a private group
+        # the reporter is not in is "nothing to report", not a report that says it exists.
+        type_name = next(name for name, value in SUBJECT_TYPES.items() if value == subject_type)
+        if await NODE_LOADERS[type_name](info, subject_id) is None:
+            return None
         seen = await ctx.conversations.snapshot(
             subject_type=subject_type, subject_id=subject_id, reporter_id=ctx.viewer_id
         )

@@ -102,8 +102,8 @@ discussionReplyCreate      !UNAUTHENTICATED   NOT_FOUND       ok              ok
 discussionSuggestionSupport !UNAUTHENTICATED  NOT_FOUND       ok              ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 discussionSuggestionAnswer !UNAUTHENTICATED   NOT_FOUND       FORBIDDEN       ok              NOT_FOUND       NOT_FOUND       NOT_FOUND
 questionAsk                !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
-questionAnswer             !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED
-answerMarkHelpful          !UNAUTHENTICATED   NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_FOUND       NOT_YOURS
+questionAnswer             !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
+answerMarkHelpful          !UNAUTHENTICATED   NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_YOURS
 answerContactSave          !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
 messageSend                !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
 messageRequestAccept       !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
@@ -117,10 +117,6 @@ networkModeratorGrant      !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FO
 
 # Cells where the product does not yet do what the table says (xfail, strict: fixing the bug
 # turns the cell on, and its entry must go).
-THREAD_IDS = (
-    "contentReport refuses every thread and reply as INVALID: gateway/moderation.py SUBJECT_TYPES "
-    "knows 'Thread' and 'Reply' but their global IDs are 'DiscussionThread' and 'DiscussionReply'"
-)
 KNOWN_BUGS: dict[tuple[str, str], str] = {
     (
         "groupCreate",
@@ -132,14 +128,6 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("outingJoin", "suspended"): (
         "events refuses a suspended member create_outing only: they still join others' outings "
         "(the matrix's author expected SUSPENDED; issue 19 names post, message, propose)"
-    ),
-    **{
-        ("contentReport", role): THREAD_IDS
-        for role in ("member", "group_member", "group_admin", "network_admin", "blocked", "suspended")
-    },
-    ("answerMarkHelpful", "blocked"): (
-        "conversations.mark_helpful answers NOT_YOURS before asking whether the caller may see the "
-        "question: a member the asker blocked learns the answer exists (the question is hidden from them)"
     ),
 }
 
