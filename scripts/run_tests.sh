@@ -40,7 +40,7 @@ run_suite "search" services/search tests
 run_suite "moderation" services/moderation tests
 run_suite "conversations" services/conversations tests
 run_suite "gateway" gateway tests
-run_suite "end to end (all five processes, HTTP)" tests e2e
+run_suite "end to end (all seven processes, HTTP)" tests e2e
 run_suite "privacy (attackers against every location oracle, limits as deployed)" tests privacy
 run_suite "deploy (the previous release beside this one; rolling restarts under load)" tests deploy
 # Last: it restarts RabbitMQ and freezes Elasticsearch, so nothing else runs beside it.
