@@ -226,14 +226,14 @@ def _group_id(group_id: str | None) -> str | None:
 async def snapshot_of(info: graphene.ResolveInfo, subject_type: str, subject_id: str) -> dict[str, Any] | None:
     """What the viewer sees of the subject, as a report keeps it (None: not there, or not theirs to
     see). Never a location: only text, title, author, group and city."""
+    # Only what the reporter may see, as ``node(id)`` answers it: a thread of a private group the
+    # reporter is not in is "nothing to report", not a report that says it exists.
+    view = await NODE_LOADERS[NODE_TYPE_OF[subject_type]](info, subject_id)
+    if view is None:
+        return None
     if subject_type in CONVERSATION_TYPES:
         ctx = context_of(info)
         if ctx.viewer_id is None:
-            return None
-        # Only what the reporter may see, as ``node(id)`` answers it: a thread of a private group
-        # the reporter is not in is "nothing to report", not a report that says it exists.
-        type_name = next(name for name, value in SUBJECT_TYPES.items() if value == subject_type)
-        if await NODE_LOADERS[type_name](info, subject_id) is None:
             return None
         seen = await ctx.conversations.snapshot(
             subject_type=subject_type, subject_id=subject_id, reporter_id=ctx.viewer_id
@@ -247,10 +247,6 @@ async def snapshot_of(info: graphene.ResolveInfo, subject_type: str, subject_id:
             "group_id": seen.get("group_id"),
             "city": seen.get("city"),
         }
-    type_name = NODE_TYPE_OF[subject_type]
-    view = await NODE_LOADERS[type_name](info, subject_id)
-    if view is None:
-        return None
     if subject_type == "outing":
         return {
             "title": view["title"],
