@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pymongo import MongoClient
+from support.graphql import post
 from support.phones import PhoneTransport, next_address
 from test_attendance_end_to_end import ATTENDEES, INBOX, JOIN, LEAVE
 from test_listings_end_to_end import CREATE as LISTING_CREATE
@@ -73,10 +74,7 @@ def api(stack_at_volume):
     client = httpx.Client(base_url=stack_at_volume.gateway_url, timeout=30, transport=transport)
 
     def run(query: str, variables: dict | None = None, token: str | None = None, phone: str | None = None) -> dict:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        extensions = {"local_address": phone} if phone else None
-        body = {"query": query, "variables": variables or {}}
-        return client.post("/graphql", json=body, headers=headers, extensions=extensions).json()
+        return post(client, query, variables, token, local_address=phone).json()
 
     yield run
     client.close()
