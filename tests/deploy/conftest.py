@@ -1,7 +1,7 @@
 """Deploy checks: the previous release beside this checkout (N-1), and rolling restarts.
 
-The previous release is the newest ``v*`` git tag (``PARENTNET_PREVIOUS_RELEASE`` names another),
-extracted with ``git archive`` into a temporary folder and run on this checkout's .venv with its
+The previous release is the newest one ``deploy/releases.toml`` records (``PARENTNET_PREVIOUS_RELEASE``
+names another), extracted with ``git archive`` into a temporary folder and run on this checkout's .venv with its
 own ``kit`` first on the import path (``devtools.isolated.MixedStack``).
 """
 
@@ -41,37 +41,53 @@ def git(*args: str, binary: bool = False) -> str | bytes:
     return done.stdout if binary else done.stdout.decode().strip()
 
 
-def previous_release() -> str:
-    """The tag of the previous release: ``PARENTNET_PREVIOUS_RELEASE``, else the newest ``v*``
-    tag. When the clone has none (a clone that did not fetch tags), they are fetched from
-    ``origin``; failing that, the test fails saying so (it never skips)."""
+RELEASES = ROOT / "deploy" / "releases.toml"
+
+
+def recorded_releases() -> list[dict[str, str]]:
+    """The landed releases ``deploy/releases.toml`` records, newest first:
+    ``[{"name": "v0.24.0", "commit": "<40 hex>"}, ...]``."""
+    return [
+        {"name": str(r["name"]), "commit": str(r["commit"])}
+        for r in tomllib.loads(RELEASES.read_text())["release"]
+    ]
+
+
+def has_commit(commit: str) -> bool:
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True, check=False
+    )
+    return done.returncode == 0
+
+
+def previous_release() -> tuple[str, str]:
+    """(name, git revision) of the previous release.
+
+    ``PARENTNET_PREVIOUS_RELEASE`` names a tag, a commit or a release name of
+    ``deploy/releases.toml``; else the newest release that file records. The file, not git tags,
+    is the source: a fresh clone (CI's) carries no tags. When the recorded commit is not in this
+    clone (a shallow one) it is fetched from ``origin``; failing that, the test fails saying so
+    (it never skips)."""
     wanted = os.environ.get("PARENTNET_PREVIOUS_RELEASE")
-
-    def known() -> list[str]:
-        return [t for t in str(git("tag", "--list", "v*", "--sort=-v:refname")).splitlines() if t]
-
-    try:
-        tags = known()
-    except RuntimeError as exc:
-        pytest.fail(f"the N-1 test reads the previous release from git, and git cannot: {exc}", pytrace=False)
-    if (wanted and wanted not in tags) or not tags:
+    releases = recorded_releases()
+    if wanted:
+        named = [r for r in releases if r["name"] == wanted]
+        name, commit = (named[0]["name"], named[0]["commit"]) if named else (wanted, wanted)
+    else:
+        if not releases:
+            pytest.fail(f"{RELEASES.relative_to(ROOT)} records no release: add the last landed one", pytrace=False)
+        name, commit = releases[0]["name"], releases[0]["commit"]
+    if not has_commit(commit):
         try:
-            git("fetch", "--quiet", "origin", "--tags")
+            git("fetch", "--quiet", "origin", commit)
         except RuntimeError as exc:
             pytest.fail(
-                f"no release tag {'(' + wanted + ') ' if wanted else '(v*) '}in this clone, and fetching tags "
-                f"failed: {exc}. Fix: `git fetch --tags` (CI's clone must carry tags: push them with "
-                "`git push --tags`), or set PARENTNET_PREVIOUS_RELEASE to a tag that exists.",
+                f"the previous release {name} ({commit}) is not in this clone and fetching it failed: {exc}. "
+                "Fix: clone with full history (not --depth), or set PARENTNET_PREVIOUS_RELEASE to a commit "
+                "this clone has.",
                 pytrace=False,
             )
-        tags = known()
-    if wanted:
-        if wanted not in tags:
-            pytest.fail(f"PARENTNET_PREVIOUS_RELEASE={wanted} is not a tag here (tags: {tags})", pytrace=False)
-        return wanted
-    if not tags:
-        pytest.fail("no v* release tag, even after `git fetch --tags origin`: tag the last release", pytrace=False)
-    return tags[0]
+    return name, commit
 
 
 def unmet_requirements(tree: Path, parts: tuple[str, ...]) -> list[str]:
@@ -99,10 +115,10 @@ def unmet_requirements(tree: Path, parts: tuple[str, ...]) -> list[str]:
 @pytest.fixture(scope="session")
 def release(tmp_path_factory) -> tuple[str, Path]:
     """(tag, root of its extracted source): the previous release, as ``git archive`` gives it."""
-    tag = previous_release()
+    tag, commit = previous_release()
     tree = tmp_path_factory.mktemp(f"release-{tag}")
     try:
-        archive = git("archive", "--format=tar", tag, binary=True)
+        archive = git("archive", "--format=tar", commit, binary=True)
     except RuntimeError as exc:
         pytest.fail(f"extracting {tag} failed: {exc}", pytrace=False)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
