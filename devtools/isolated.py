@@ -35,10 +35,22 @@ TEST_SETTINGS = {
 LIMITS_AS_DEPLOYED = dict(TEST_SETTINGS)
 
 
+# Ports this process handed out: the kernel may give a just-released port to the next bind(0),
+# and a stack asks for a dozen at once (gateways, /metrics of each process, HAProxy), so two of
+# them got the same one (stop 25's CI: the gateway's port was also its /metrics port).
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback TCP port free now and never before returned by this process."""
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("100 binds in a row gave ports already handed out")
 
 
 def isolated_env(label: str, settings: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:

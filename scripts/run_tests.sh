@@ -8,6 +8,7 @@ PYTEST="$ROOT/.venv/bin/python -m pytest -q -p no:cacheprovider"
 failed=()
 total_passed=0
 total_failed=0
+total_errors=0
 
 run_suite() { # run_suite NAME DIR ARGS...
   local name=$1 dir=$2; shift 2
@@ -18,9 +19,10 @@ run_suite() { # run_suite NAME DIR ARGS...
   rc=${PIPESTATUS[0]}
   if [ "$rc" = 5 ]; then echo "FAILED: $name ran no test"; failed+=("$name (no tests)"); rm -f "$out"; return; fi
   [ "$rc" = 0 ] || failed+=("$name")
-  local line; line=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$out" | tail -n1)
+  local line; line=$(grep -E '^[0-9]+ (passed|failed|errors?)|^=+ .*(passed|failed|errors?)' "$out" | tail -n1)
   total_passed=$((total_passed + $(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)))
   total_failed=$((total_failed + $(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)))
+  total_errors=$((total_errors + $(echo "$line" | grep -oE '[0-9]+ errors?' | grep -oE '[0-9]+' || echo 0)))
   rm -f "$out"
 }
 
@@ -47,7 +49,7 @@ run_suite "deploy (the previous release beside this one; rolling restarts under 
 run_suite "reliability (real faults against the real servers)" tests reliability
 
 echo
-echo "${total_passed} passed, ${total_failed} failed"
+echo "${total_passed} passed, ${total_failed} failed, ${total_errors} errors"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED suites: ${failed[*]}"
   exit 1

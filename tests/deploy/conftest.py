@@ -48,8 +48,7 @@ def recorded_releases() -> list[dict[str, str]]:
     """The landed releases ``deploy/releases.toml`` records, newest first:
     ``[{"name": "v0.24.0", "commit": "<40 hex>"}, ...]``."""
     return [
-        {"name": str(r["name"]), "commit": str(r["commit"])}
-        for r in tomllib.loads(RELEASES.read_text())["release"]
+        {"name": str(r["name"]), "commit": str(r["commit"])} for r in tomllib.loads(RELEASES.read_text())["release"]
     ]
 
 
