@@ -7,6 +7,12 @@ takes every class with entrypoints in the service's module for a service), decla
 subject's pictures (``picture_refusal``). The gateway decodes, checks and strips uploads
 (``pictures.process``) and sends only the variants; ``picture_store.from_wire`` checks them
 again here before anything is written.
+
+Who acts is the request's verified identity when the service has one (``identity``, a
+``nameko_identity.Identity``: another member's token, or a refused one, raises ``Forbidden``),
+and whether they may is the service's own decision from its data and the owner's (members'
+group roles): the ``actor_is_admin`` a previous gateway sends is accepted and never believed
+(deprecated; ``picture_refusal`` always receives False for it).
 """
 
 from __future__ import annotations
@@ -50,13 +56,21 @@ class PictureEntrypoints:
 
     def picture_refusal(self, kind: str, subject_id: str, actor_id: str, actor_is_admin: bool) -> str | None:
         """Why ``actor_id`` may not add or remove pictures of the subject: ``"NOT_FOUND"`` (no
-        such subject), ``"NOT_YOURS"`` (not its owner), or None when they may."""
+        such subject), ``"NOT_YOURS"`` (not its owner, nor an admin its service finds), or None
+        when they may. ``actor_is_admin`` is always False (kept for existing overrides): roles are
+        the service's to decide, never the caller's."""
         raise NotImplementedError
 
-    def _refused(self, kind: str, subject_id: str, actor_id: str, actor_is_admin: bool) -> list[dict[str, Any]]:
+    def _actor(self, actor_id: str) -> str:
+        """``actor_id`` as the request's verified identity allows it (``Forbidden`` otherwise); as
+        given in a service without an ``identity`` dependency."""
+        viewer = getattr(self, "identity", None)
+        return viewer.acting_as(actor_id) if viewer is not None and hasattr(viewer, "acting_as") else actor_id
+
+    def _refused(self, kind: str, subject_id: str, actor_id: str) -> list[dict[str, Any]]:
         if kind not in self.picture_kinds:
             return [field_error(("subject_id",), t("{kind} has no pictures here", kind=repr(kind)), "INVALID")]
-        code = self.picture_refusal(kind, subject_id, actor_id, bool(actor_is_admin))
+        code = self.picture_refusal(kind, subject_id, actor_id, False)
         if code == "NOT_FOUND":
             return [field_error(("subject_id",), t("No such {kind}.", kind=kind), "NOT_FOUND")]
         if code is not None:
@@ -77,8 +91,10 @@ class PictureEntrypoints:
         """Add a picture made by ``pictures.process`` (``variants`` as ``picture_store.to_wire``
         gives them) to a subject. ``{"picture": view | None, "errors": [...]}``: ``NOT_FOUND``,
         ``NOT_YOURS``, ``TOO_MANY``, ``INVALID``; nothing is stored on errors. A redelivered
-        request stores nothing twice."""
-        errors = self._refused(kind, subject_id, actor_id, actor_is_admin)
+        request stores nothing twice. ``actor_is_admin``: deprecated, ignored (a previous
+        gateway's word). Raises ``Forbidden`` when the request's identity is not ``actor_id``."""
+        actor_id = self._actor(actor_id)
+        errors = self._refused(kind, subject_id, actor_id)
         if errors:
             return {"picture": None, "errors": errors}
         picture_id = once_id(self.request_id, "picture", actor_id, kind, subject_id)
@@ -89,8 +105,10 @@ class PictureEntrypoints:
         self, kind: str, subject_id: str, picture_id: str, actor_id: str, actor_is_admin: bool = False
     ) -> dict[str, Any]:
         """Take a picture off its subject: ``{"removed": bool, "errors": [...]}`` (``NOT_FOUND``
-        for a subject or picture that is not there, ``NOT_YOURS``)."""
-        errors = self._refused(kind, subject_id, actor_id, actor_is_admin)
+        for a subject or picture that is not there, ``NOT_YOURS``); ``actor_is_admin`` and
+        ``Forbidden`` as for ``picture_add``."""
+        actor_id = self._actor(actor_id)
+        errors = self._refused(kind, subject_id, actor_id)
         if errors:
             return {"removed": False, "errors": errors}
         if not self.pictures.remove(f"{kind}:{subject_id}", picture_id):

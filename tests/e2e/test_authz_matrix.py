@@ -125,10 +125,6 @@ KNOWN_BUGS: dict[tuple[str, str], str] = {
     ("listingReserve", "suspended"): (
         "listings refuses a suspended member create_listing only: they still reserve (propose to take) others' listings"
     ),
-    ("outingJoin", "suspended"): (
-        "events refuses a suspended member create_outing only: they still join others' outings "
-        "(the matrix's author expected SUSPENDED; issue 19 names post, message, propose)"
-    ),
 }
 
 

@@ -112,7 +112,8 @@ class PicturesApi(ServiceClient):
         self, *, kind: str, subject_id: str, actor_id: str, variants: list[dict[str, Any]], actor_is_admin: bool = False
     ) -> dict[str, Any]:
         """Add a picture made by ``pictures.process`` (``variants`` as ``picture_store.to_wire`` gives them) to a
-        subject. ``{"picture": view | None, "errors": [...]}``: ``NOT_FOUND``, ``NOT_YOURS``, …"""
+        subject. ``{"picture": view | None, "errors": [...]}``: ``NOT_FOUND``, ``NOT_YOURS``, …
+        ``actor_is_admin``: deprecated, ignored (the service decides roles from members' data)."""
         return await self._call(
             "picture_add",
             kind=kind,
@@ -126,7 +127,7 @@ class PicturesApi(ServiceClient):
         self, *, kind: str, subject_id: str, picture_id: str, actor_id: str, actor_is_admin: bool = False
     ) -> dict[str, Any]:
         """Take a picture off its subject: ``{"removed": bool, "errors": [...]}`` (``NOT_FOUND`` for a subject or
-        picture that is not there, ``NOT_YOURS``)."""
+        picture that is not there, ``NOT_YOURS``). ``actor_is_admin``: deprecated, ignored."""
         return await self._call(
             "picture_remove",
             kind=kind,
@@ -187,7 +188,8 @@ class EventsClient(PicturesApi, InboxApi):
         scope: str = "occurrence",
         actor_is_group_admin: bool = False,
     ) -> dict[str, Any]:
-        """Change an outing (``scope`` "series": and its later occurrences). ``{outing, errors}``."""
+        """Change an outing (``scope`` "series": and its later occurrences). ``{outing, errors}``.
+        ``actor_is_group_admin``: deprecated, ignored (events asks members who admins the group)."""
         return await self._call(
             "update_outing",
             outing_id=outing_id,
@@ -200,7 +202,8 @@ class EventsClient(PicturesApi, InboxApi):
     async def cancel_outing(
         self, *, outing_id: str, actor_id: str, scope: str = "occurrence", actor_is_group_admin: bool = False
     ) -> dict[str, Any]:
-        """Cancel an outing (``scope`` "series": and its later occurrences): ``{outing, errors}``."""
+        """Cancel an outing (``scope`` "series": and its later occurrences): ``{outing, errors}``.
+        ``actor_is_group_admin``: deprecated, ignored."""
         return await self._call(
             "cancel_outing",
             outing_id=outing_id,

@@ -21,6 +21,7 @@ from parentnet_kit.city_copy import CityCopy
 from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
+from parentnet_kit.i18n import t
 from parentnet_kit.identity import Forbidden
 from parentnet_kit.member_facts import MemberFacts
 from parentnet_kit.nameko_identity import Identity
@@ -53,11 +54,23 @@ class EventsService(picture_rpc.PictureEntrypoints):
     picture_kinds = ("outing",)
 
     def picture_refusal(self, kind: str, subject_id: str, actor_id: str, actor_is_admin: bool) -> str | None:
-        """An outing's pictures are its organizer's, or an admin's of its group (the gateway says so)."""
+        """An outing's pictures are its organizer's, or an admin's of its group (asked of members;
+        ``actor_is_admin`` is always False, see ``picture_rpc``)."""
         outing = self.outings.store.get(subject_id)
         if outing is None:
             return "NOT_FOUND"
-        return None if actor_id == outing.get("organizer_id") or actor_is_admin else "NOT_YOURS"
+        if actor_id == outing.get("organizer_id"):
+            return None
+        group_id = outing.get("group_id")
+        return None if group_id and MemberFacts(self.members).is_admin(group_id, actor_id) else "NOT_YOURS"
+
+    def _suspended(self, member_id: str | None) -> list[dict[str, Any]]:
+        """``[SUSPENDED error]`` while moderation has the member suspended (the end of it in the
+        message, a date param the gateway writes in the reader's language); ``[]`` otherwise."""
+        until = self.moderation.suspended_until(member_id)
+        if until is None:
+            return []
+        return [field_error((), t("Your account is suspended until {until}.", until=until), "SUSPENDED")]
 
     @rpc
     def ping(self) -> str:
@@ -72,16 +85,15 @@ class EventsService(picture_rpc.PictureEntrypoints):
         (``fields.group_id``): only a member of it may, and the outing takes the group's visibility
         (``NOT_MEMBER`` on ``group_id`` otherwise). Raises ``Forbidden`` for another member's identity."""
         organizer_id = self.identity.acting_as(organizer_id)
-        if (until := self.moderation.suspended_until(organizer_id)) is not None:
-            message = f"Your account is suspended until {until.isoformat(timespec='minutes')}."
-            return {"outing": None, "errors": [field_error((), message, "SUSPENDED")]}
+        if suspended := self._suspended(organizer_id):
+            return {"outing": None, "errors": suspended}
         fields = dict(fields or {})
         fields.pop("group_visibility", None)  # the group's, from its owner (below)
         if fields.get("group_id"):
             facts = MemberFacts(self.members)
             visibility = facts.group_visibility(fields["group_id"])
             if visibility is None or facts.role(fields["group_id"], organizer_id) is None:
-                message = "Choose a group you are a member of."
+                message = t("Choose a group you are a member of.")
                 return {"outing": None, "errors": [field_error(("group_id",), message, "NOT_MEMBER")]}
             fields["group_visibility"] = visibility
         clean, errors = domain.validate_new_outing(fields, datetime.now(UTC))
@@ -115,14 +127,17 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def join_outing(self, outing_id: str, member_id: str, adults: int = 1, children: int = 0) -> dict[str, Any]:
-        """Take a place, or a waitlist spot when it is full: ``{place, outing, errors}``. An outing
-        its organizer's block or its private group hides from the member is ``NOT_FOUND``."""
+        """Take a place, or a waitlist spot when it is full: ``{place, outing, errors}``. A
+        suspended member is refused (``SUSPENDED``); an outing its organizer's block or its
+        private group hides from the member is ``NOT_FOUND``."""
         member_id = self.identity.acting_as(member_id)
+        if suspended := self._suspended(member_id):
+            return {"place": None, "outing": None, "errors": suspended}
         if not self._may_see(outing_id, member_id):
             return {
                 "place": None,
                 "outing": None,
-                "errors": [field_error(("outing_id",), "No such outing.", "NOT_FOUND")],
+                "errors": [field_error(("outing_id",), t("No such outing."), "NOT_FOUND")],
             }
         return self.outings.join(outing_id, member_id, adults, children)
 
@@ -145,7 +160,9 @@ class EventsService(picture_rpc.PictureEntrypoints):
     def attendees(
         self, outing_id: str, viewer_id: str | None, first: int = 20, after: int | None = None
     ) -> dict[str, Any] | None:
-        """Who comes, for the organizer and the families coming only (None for anyone else)."""
+        """Who comes, for the organizer and the families coming only (None for anyone else). The
+        viewer is the request's verified one (``viewer_id`` only from a previous gateway)."""
+        viewer_id = self.identity.viewer_or(viewer_id)
         return self.outings.attendees(outing_id, viewer_id, max(1, min(int(first), 100)), after)
 
     @rpc
@@ -252,7 +269,9 @@ class EventsService(picture_rpc.PictureEntrypoints):
     def inbox(
         self, member_id: str, first: int = 20, before_at: str | None = None, before_id: str = ""
     ) -> dict[str, Any]:
-        """The member's notifications about outings, newest first."""
+        """The member's notifications about outings, newest first (the member's own only: raises
+        ``Forbidden`` for another member's identity)."""
+        member_id = self.identity.acting_as(member_id)
         return self.outings.inbox.page(member_id, max(1, min(int(first), 100)), before_at, before_id)
 
     @rpc
@@ -276,7 +295,7 @@ class EventsService(picture_rpc.PictureEntrypoints):
         """A page of outings in id order, for the search backfill."""
         return self.outings.export_page(after, max(1, min(size, EXPORT_PAGE_MAX)))
 
-    # -- co-op childcare (the gateway checks group membership and admin rights) ------------
+    # -- co-op childcare: membership and admin rights asked of members (the gateway too) -----
     @rpc
     def coop_offer(
         self, host_id: str, group_id: str, fields: dict[str, Any], protected: bool = False
@@ -285,6 +304,8 @@ class EventsService(picture_rpc.PictureEntrypoints):
         city level when the host is in protected mode (asked of members; ``protected`` from a
         previous gateway only ever adds to it)."""
         host_id = self.identity.acting_as(host_id)
+        if suspended := self._suspended(host_id):
+            return {"shift": None, "errors": suspended}
         self._member_of(group_id, host_id)
         protected = bool(protected) or MemberFacts(self.members).protected(host_id)
         shift_id = once_id(self.request_id, "shift", host_id)
@@ -306,25 +327,36 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def coop_book(self, shift_id: str, member_id: str, children: int) -> dict[str, Any]:
-        """Book places: ``{booking, errors}`` (``FULL``, ``BELOW_FLOOR``, ``CLOSED``, ``OWN_SHIFT``)."""
+        """Book places: ``{booking, errors}`` (``FULL``, ``BELOW_FLOOR``, ``CLOSED``, ``OWN_SHIFT``,
+        ``SUSPENDED``). Raises ``Forbidden`` unless the member is in the shift's group."""
         member_id = self.identity.acting_as(member_id)
+        if suspended := self._suspended(member_id):
+            return {"booking": None, "errors": suspended}
+        shift = self.outings.coop.shifts.find_one({"_id": shift_id}, {"group_id": 1})
+        if shift is not None:
+            self._member_of(shift["group_id"], member_id)
         return self.outings.coop.book(
             shift_id, member_id, children, once_id(self.request_id, "booking", member_id, shift_id)
         )
 
     @rpc
     def coop_cancel(self, booking_id: str, member_id: str) -> dict[str, Any]:
+        """Cancel one's own booking before the shift (``NOT_FOUND`` for anyone else's)."""
         return self.outings.coop.cancel(booking_id, self.identity.acting_as(member_id))
 
     @rpc
     def coop_balance(self, group_id: str, member_id: str) -> dict[str, int]:
-        """A member's balance and the group's floor, in child-minutes."""
+        """A member's balance and the group's floor, in child-minutes: the member's own (raises
+        ``Forbidden`` for another member's identity)."""
+        member_id = self.identity.acting_as(member_id)
         coop = self.outings.coop
         return {"balance": coop.balance(group_id, member_id), "floor": coop.floor(group_id)}
 
     @rpc
     def coop_balances(self, group_id: str) -> dict[str, int]:
-        """Every account of the group (with ``escrow``): for admins. They sum to zero."""
+        """Every account of the group (with ``escrow``): they sum to zero. Raises ``Forbidden``
+        unless the request's verified viewer admins the group (``_admin_of``)."""
+        self._admin_of(group_id)
         return self.outings.coop.balances(group_id)
 
     @rpc
@@ -336,8 +368,11 @@ class EventsService(picture_rpc.PictureEntrypoints):
     # -- school runs and activity trips ------------------------------------------------------
     @rpc
     def trip_create(self, creator_id: str, group_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """A school run of the group; the creator must be a member of it."""
+        """A school run of the group: ``{trip, errors}`` (``SUSPENDED`` ...); the creator must be
+        a member of it (``Forbidden`` otherwise)."""
         creator_id = self.identity.acting_as(creator_id)
+        if suspended := self._suspended(creator_id):
+            return {"trip": None, "errors": suspended}
         self._member_of(group_id, creator_id)
         return self.outings.trips.create(
             creator_id, group_id, fields or {}, once_id(self.request_id, "trip", creator_id)
@@ -353,7 +388,20 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def trip_join(self, trip_id: str, member_id: str, children: list[str]) -> dict[str, Any]:
-        return self.outings.trips.join(trip_id, self.identity.acting_as(member_id), children)
+        """Ride with the children named: ``{errors}`` (``FULL``, ``INVALID``, ``SUSPENDED``). Raises
+        ``Forbidden`` unless the member is in the trip's group."""
+        member_id = self.identity.acting_as(member_id)
+        if suspended := self._suspended(member_id):
+            return {"errors": suspended}
+        self._in_trips_group(trip_id, member_id)
+        return self.outings.trips.join(trip_id, member_id, children)
+
+    def _in_trips_group(self, trip_id: str, member_id: str) -> None:
+        """Raises ``Forbidden`` unless the member is in the trip's group (an unknown trip passes:
+        its ``NOT_FOUND`` is the store's)."""
+        trip = self.outings.trips.get(trip_id)
+        if trip is not None:
+            self._member_of(trip["group_id"], member_id)
 
     @rpc
     def trip_riders(self, trip_id: str) -> list[dict[str, Any]]:
@@ -365,7 +413,13 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def trip_volunteer(self, trip_id: str, member_id: str, date: str) -> dict[str, Any]:
-        return self.outings.trips.volunteer(trip_id, self.identity.acting_as(member_id), date)
+        """Drive or walk on ``date``: ``{errors}`` (``TAKEN``, ``INVALID``, ``SUSPENDED``). Raises
+        ``Forbidden`` unless the member is in the trip's group."""
+        member_id = self.identity.acting_as(member_id)
+        if suspended := self._suspended(member_id):
+            return {"errors": suspended}
+        self._in_trips_group(trip_id, member_id)
+        return self.outings.trips.volunteer(trip_id, member_id, date)
 
     @rpc
     def trip_swap_propose(self, trip_id: str, member_id: str, my_date: str, their_date: str) -> dict[str, Any]:

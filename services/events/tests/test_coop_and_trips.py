@@ -20,12 +20,14 @@ GROUP = "g-coop"
 
 @pytest.fixture(autouse=True)
 def group_members():
-    """What members says of these tests' groups: every host, parent and driver is in."""
+    """What members says of these tests' groups: every host, parent and driver is in (the
+    service asks before an offer, a booking, a trip, a ride or a turn at the wheel)."""
     everyone = ["host", "shy", "parent", "other", "ana", *(f"host{i}" for i in range(5))]
+    everyone += [f"parent{i}" for i in range(12)]
     members.group(GROUP, **dict.fromkeys(everyone, "member"))
-    members.group("g-school", ana="admin", ben="member", chloe="member")
-    members.group("g-due", **{"host-due": "member", "ana-due": "member"})
-    members.group("g-ledger", **{"host-ledger": "member"})
+    members.group("g-school", ana="admin", ben="member", bao="member", chloe="member")
+    members.group("g-due", **dict.fromkeys(["host-due", "ana-due", "bao-due", "parent-due"], "member"))
+    members.group("g-ledger", **dict.fromkeys(["host-ledger", "p1-ledger", "p2-ledger", "p3-ledger"], "member"))
 
 
 def shift_fields(day: int, hour: int, places: int = 3) -> dict:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
+from test_coop_and_trips import shift_fields, trip_fields
+from test_pictures import variants as picture_variants
 from test_service import GOOD
 
 from events.service import EventsService
@@ -95,3 +97,46 @@ def test_reads_follow_the_verified_viewer_not_the_callers_lists(secured):
     with as_member(config, "insider") as events:
         page = events.group_outings(["g-secret"], "upcoming", 20)
         assert [i["outing"]["id"] for i in page["items"]] == [secret]
+
+
+def test_no_raw_rpc_gets_a_role_or_a_membership_it_does_not_have(secured):
+    """Pictures, co-op and school runs decide from members' data, whatever the caller claims:
+    a member claiming the admin role, an outsider booking or riding in a group they are not
+    in, anyone reading another member's balance or inbox is refused."""
+    config, outing_id = secured
+    members.member("outsider")
+    with as_member(config, "plain") as events:
+        claimed = events.picture_add("outing", outing_id, "plain", picture_variants(), actor_is_admin=True)
+        assert claimed["picture"] is None and [e["code"] for e in claimed["errors"]] == ["NOT_YOURS"]
+        with pytest.raises(RemoteError) as raised:
+            events.coop_balances("g-identity")
+        assert raised.value.exc_type == "Forbidden"
+        shift = events.coop_offer("plain", "g-identity", shift_fields(4, 10))["shift"]
+        trip = events.trip_create("plain", "g-identity", trip_fields())["trip"]
+        with pytest.raises(RemoteError) as raised:
+            events.picture_add("outing", outing_id, "admin", picture_variants(), actor_is_admin=True)
+        assert raised.value.exc_type == "Forbidden"
+    with as_member(config, "admin") as events:
+        added = events.picture_add("outing", outing_id, "admin", picture_variants())
+        assert added["errors"] == [] and added["picture"] is not None
+        assert sum(events.coop_balances("g-identity").values()) == 0
+        day = events.trip_rota(trip["id"])[0]["date"]
+    with as_member(config, "outsider") as events:
+        for call_it in (
+            lambda: events.coop_book(shift["id"], "outsider", 1),
+            lambda: events.trip_join(trip["id"], "outsider", ["Lina"]),
+            lambda: events.trip_volunteer(trip["id"], "outsider", day),
+            lambda: events.coop_balance("g-identity", "plain"),
+            lambda: events.inbox("plain"),
+        ):
+            with pytest.raises(RemoteError) as raised:
+                call_it()
+            assert raised.value.exc_type == "Forbidden"
+    with as_member(config, "organizer") as events:
+        assert events.coop_shift(shift["id"])["places_left"] == shift["places"]
+        assert events.trip_riders(trip["id"]) == []
+        assert events.trip_rota(trip["id"])[0]["driver_id"] is None
+        # A member of the group books and rides.
+        assert events.coop_book(shift["id"], "organizer", 1)["errors"] == []
+        assert events.trip_join(trip["id"], "organizer", ["Lina"]) == {"errors": []}
+        assert events.trip_volunteer(trip["id"], "organizer", day) == {"errors": []}
