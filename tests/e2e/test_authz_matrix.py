@@ -118,13 +118,6 @@ networkModeratorGrant      !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FO
 # Cells where the product does not yet do what the table says (xfail, strict: fixing the bug
 # turns the cell on, and its entry must go).
 KNOWN_BUGS: dict[tuple[str, str], str] = {
-    (
-        "groupCreate",
-        "suspended",
-    ): "members does not consume moderation.member_suspended: a suspended member creates groups",
-    ("listingReserve", "suspended"): (
-        "listings refuses a suspended member create_listing only: they still reserve (propose to take) others' listings"
-    ),
     ("outingJoin", "suspended"): (
         "events refuses a suspended member create_outing only: they still join others' outings "
         "(the matrix's author expected SUSPENDED; issue 19 names post, message, propose)"
