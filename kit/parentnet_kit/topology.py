@@ -63,6 +63,8 @@ CONSUMERS: tuple[ConsumerQueue, ...] = (
     ConsumerQueue("moderation.members", ("members.group_created", "members.group_membership_changed")),
     ConsumerQueue("events.moderation", ("moderation.#",)),
     ConsumerQueue("listings.moderation", ("moderation.#",)),
+    # Members keeps suspensions: a suspended member creates no group.
+    ConsumerQueue("members.moderation", ("moderation.member_suspended", "moderation.member_unsuspended")),
     # Conversations keeps copies of groups, memberships and blocks, and applies moderation's decisions.
     ConsumerQueue(
         "conversations.copies",

@@ -117,15 +117,7 @@ networkModeratorGrant      !UNAUTHENTICATED   FORBIDDEN       FORBIDDEN       FO
 
 # Cells where the product does not yet do what the table says (xfail, strict: fixing the bug
 # turns the cell on, and its entry must go).
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    (
-        "groupCreate",
-        "suspended",
-    ): "members does not consume moderation.member_suspended: a suspended member creates groups",
-    ("listingReserve", "suspended"): (
-        "listings refuses a suspended member create_listing only: they still reserve (propose to take) others' listings"
-    ),
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 def parse_table(text: str) -> dict[str, dict[str, str]]:

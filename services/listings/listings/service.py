@@ -21,6 +21,7 @@ from parentnet_kit.city_copy import CityCopy
 from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
+from parentnet_kit.i18n import t
 from parentnet_kit.member_facts import MemberFacts
 from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
@@ -68,6 +69,15 @@ class ListingsService(picture_rpc.PictureEntrypoints):
     def ping(self) -> str:
         return "pong"
 
+    def suspension(self, member_id: str) -> list[dict[str, Any]]:
+        """``[SUSPENDED error]`` while a moderator's suspension of ``member_id`` lasts (kept from
+        moderation's events, ``moderation_copy``), else []: a suspended member posts no listing
+        or contact, proposes to take none and renews none."""
+        until = self.moderation.suspended_until(member_id)
+        if until is None:
+            return []
+        return [field_error((), t("Your account is suspended until {until}.", until=until), "SUSPENDED")]
+
     @rpc
     def create_listing(
         self, fields: dict[str, Any], owner_id: str, apart: list[str] | None = None, protected: bool = False
@@ -77,9 +87,8 @@ class ListingsService(picture_rpc.PictureEntrypoints):
         owner is in protected mode (both asked of members). Raises ``Forbidden`` for another
         member's identity."""
         owner_id = self.identity.acting_as(owner_id)
-        if (until := self.moderation.suspended_until(owner_id)) is not None:
-            message = f"Your account is suspended until {until.isoformat(timespec='minutes')}."
-            return {"listing": None, "errors": [field_error((), message, "SUSPENDED")]}
+        if errors := self.suspension(owner_id):
+            return {"listing": None, "errors": errors}
         facts = MemberFacts(self.members)
         apart = sorted(set(apart or []) | set(facts.apart(owner_id)))
         protected = bool(protected) or facts.protected(owner_id)
@@ -97,13 +106,22 @@ class ListingsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def renew_listing(self, listing_id: str, owner_id: str) -> dict[str, Any]:
-        return self.store.renew(listing_id, self.identity.acting_as(owner_id))
+        """30 more days: ``{listing, errors}``; ``FORBIDDEN`` for anyone but the owner, then
+        ``SUSPENDED`` while the owner is suspended (renewing posts it again)."""
+        owner_id = self.identity.acting_as(owner_id)
+        current = self.store.listings.get(listing_id) if isinstance(listing_id, str) else None
+        if current is not None and current.get("owner_id") == owner_id and (errors := self.suspension(owner_id)):
+            return {"listing": None, "errors": errors}
+        return self.store.renew(listing_id, owner_id)
 
     @rpc
     def reserve_listing(self, listing_id: str, member_id: str, apart: list[str] | None = None) -> dict[str, Any]:
         """Ask for a listing: ``{listing, errors}``; one whose owner blocked the member or was
-        blocked by them is ``NOT_FOUND`` (blocks asked of members)."""
+        blocked by them is ``NOT_FOUND`` (blocks asked of members); ``SUSPENDED`` while the member
+        is suspended (asking to take a listing, or offering for a wanted request, is proposing)."""
         member_id = self.identity.acting_as(member_id)
+        if errors := self.suspension(member_id):
+            return {"listing": None, "errors": errors}
         apart = sorted(set(apart or []) | set(MemberFacts(self.members).apart(member_id)))
         return self.store.reserve(listing_id, member_id, apart)
 
@@ -143,6 +161,8 @@ class ListingsService(picture_rpc.PictureEntrypoints):
         if group_id and MemberFacts(self.members).role(group_id, member_id) is None:
             message = "Choose a group you are a member of."
             return {"contact": None, "errors": [field_error(("group_id",), message, "NOT_MEMBER")]}
+        if errors := self.suspension(member_id):
+            return {"contact": None, "errors": errors}
         return self.store.add_contact(fields or {}, member_id, once_id(self.request_id, "contact", member_id))
 
     @rpc

@@ -13,9 +13,13 @@ from typing import Any
 from nameko.timer import timer
 
 from parentnet_kit import picture_rpc
+from parentnet_kit.event_feed import EventFeed
+from parentnet_kit.fields import field_error
+from parentnet_kit.i18n import t
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
+from . import moderation_copy
 from .city_directory import CityDirectory
 from .dependencies import Members, OpenCities
 from .store import MemberStore
@@ -38,6 +42,15 @@ class MembersService(picture_rpc.PictureEntrypoints):
     request_id = RequestId()
     pictures = picture_rpc.Pictures("MEMBERS_DB")
     picture_kinds = ("member", "group")
+    # Moderation's suspensions (queue members.moderation): a suspended member proposes no group.
+    moderation = EventFeed("members.moderation", moderation_copy.copy)
+
+    def suspension(self, member_id: str) -> list[dict[str, Any]]:
+        """``[SUSPENDED error]`` while a moderator's suspension of ``member_id`` lasts, else []."""
+        until = self.moderation.suspended_until(member_id)
+        if until is None:
+            return []
+        return [field_error((), t("Your account is suspended until {until}.", until=until), "SUSPENDED")]
 
     def picture_refusal(self, kind: str, subject_id: str, actor_id: str, actor_is_admin: bool) -> str | None:
         """A member's picture is their own; a group's are its admins'."""
@@ -140,6 +153,10 @@ class MembersService(picture_rpc.PictureEntrypoints):
     # groups
     @rpc
     def create_group(self, creator_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """A new group with its creator as admin: ``{group, errors}``; ``SUSPENDED`` while a
+        moderator's suspension of the creator lasts (a group is proposed to the whole city)."""
+        if errors := self.suspension(creator_id):
+            return {"group": None, "errors": errors}
         return self.store.create_group(creator_id, fields or {}, once_id(self.request_id, "group", creator_id))
 
     @rpc
