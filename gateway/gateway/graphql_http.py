@@ -41,7 +41,7 @@ from graphql.execution.values import get_variable_values
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from .errors import Forbidden, Unauthenticated
-from .limits import Limits, RateLimiter, request_errors, shape_errors
+from .limits import Limits, RateLimiter, depth_errors, request_errors, shape_errors
 from .rpc import CountingRpc, OutcomeUnknown, RemoteError, ServiceUnavailable
 from .uploads import Upload
 
@@ -132,6 +132,10 @@ class DocumentCache:
             return None, [client_error(message, "INTROSPECTION_DISABLED")]
         if errors:
             return None, [client_error(_SUGGESTION.sub("", e.message), "GRAPHQL_VALIDATION_FAILED", e) for e in errors]
+        # After validation: the depth rule assumes no fragment cycles and no unknown fragments.
+        refused = depth_errors(self.schema, document, self.limits)
+        if refused:
+            return None, refused
         return document, []
 
 

@@ -1,4 +1,17 @@
-"""A small per-request DataLoader: keys asked for in one tick become one batched call."""
+"""A per-request DataLoader: keys asked for in one tick become one batched call.
+
+Built on aiodataloader (the asyncio port of graphql/dataloader); this module only adapts it:
+
+- ``batch`` may be any callable returning an awaitable (the typed RPC clients' lambdas);
+  aiodataloader wants a coroutine function, so it is wrapped in one.
+- ``max_batch`` (default 100) keys per call; a tick with more is split into several calls.
+- The event loop is the one running at ``load``/``prime`` time, not the one at construction
+  (a request's ``Context`` may be built before its loop runs, as tests do).
+
+What aiodataloader does beyond the loader it replaced: a batch that fails is not cached (each
+key asked for again is loaded again), and a batch returning a list of the wrong length fails
+every waiting key instead of leaving some of them waiting forever.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +19,28 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
+import aiodataloader
 
-class DataLoader:
+# Passed to aiodataloader as its loop so that it does not ask for one at construction; the
+# ``loop`` property below answers the running loop instead.
+_RUNNING_LOOP: Any = object()
+
+
+class DataLoader(aiodataloader.DataLoader[Hashable, Any]):
+    """``load(key) -> Future`` of the value ``batch([keys])`` returns at that key's index; each
+    key is loaded at most once per loader (one loader per request, see ``context.Loaders``).
+    ``prime(key, value)`` seeds the cache without a call (kept if the key is already there)."""
+
     def __init__(self, batch: Callable[[list[Any]], Awaitable[list[Any]]], max_batch: int = 100) -> None:
-        self._batch = batch
-        self._max_batch = max_batch
-        self._cache: dict[Hashable, asyncio.Future[Any]] = {}
-        self._queue: list[tuple[Hashable, asyncio.Future[Any]]] = []
-        self._tasks: set[asyncio.Task[None]] = set()  # held so they are not collected mid-flight
+        async def batch_load(keys: list[Any]) -> list[Any]:
+            return await batch(keys)
 
-    def load(self, key: Hashable) -> asyncio.Future[Any]:
-        if key in self._cache:
-            return self._cache[key]
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._cache[key] = future
-        if not self._queue:
-            loop.call_soon(self._dispatch)
-        self._queue.append((key, future))
-        return future
+        super().__init__(batch_load, max_batch_size=max_batch, loop=_RUNNING_LOOP)
 
-    def prime(self, key: Hashable, value: Any) -> None:
-        if key not in self._cache:
-            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            future.set_result(value)
-            self._cache[key] = future
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
 
-    def _dispatch(self) -> None:
-        queue, self._queue = self._queue, []
-        for start in range(0, len(queue), self._max_batch):
-            task = asyncio.ensure_future(self._run(queue[start : start + self._max_batch]))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, chunk: list[tuple[Hashable, asyncio.Future[Any]]]) -> None:
-        try:
-            values = await self._batch([key for key, _ in chunk])
-        except Exception as exc:  # noqa: BLE001 - handed to every waiting resolver
-            for _, future in chunk:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, future), value in zip(chunk, values, strict=True):
-            if not future.done():
-                future.set_result(value)
+    @loop.setter
+    def loop(self, _: Any) -> None:
+        pass  # aiodataloader's __init__ sets it; the running loop is read at each use instead
