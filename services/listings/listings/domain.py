@@ -9,8 +9,19 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlparse
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from parentnet_kit import cells, cities, city_areas, contracts
 from parentnet_kit.fields import LANGUAGE_TAG, FieldError, text
@@ -303,46 +314,145 @@ def matches(wanted: dict[str, Any], offer: dict[str, Any]) -> bool:
     return area_distance_km(wanted, offer) <= wanted["match_radius_km"]
 
 
+class _ContactPoint(BaseModel):
+    """A contact's place on the map (WGS 84 degrees)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+    lat: Annotated[float, Field(ge=-90.0, le=90.0)]
+    lon: Annotated[float, Field(ge=-180.0, le=180.0)]
+
+
+def _refuse(code: str, message: Any) -> PydanticCustomError:
+    """A pydantic error carrying our code and our sentence (marked with ``t``) in its context."""
+    return PydanticCustomError(code, "{text}", {"text": str(message), "message": message})
+
+
+def _trimmed(value: Any) -> Any:
+    """None is "", a text is trimmed; anything else goes on to fail as not text."""
+    if value is None:
+        return ""
+    return value.strip() if isinstance(value, str) else value
+
+
+def _text(limit: int, required: bool = False) -> Any:
+    """A trimmed text field of at most ``limit`` characters ("" when absent or null)."""
+    constraints = StringConstraints(min_length=1 if required else 0, max_length=limit)
+    return Annotated[str, BeforeValidator(_trimmed), constraints]
+
+
+def _phone(value: str) -> str:
+    if value and not re.fullmatch(r"[+0-9 ().-]{6,40}", value):
+        raise _refuse("INVALID", t("phone must be a phone number such as +33 1 23 45 67 89"))
+    return value
+
+
+def _email(value: str) -> str:
+    if value and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise _refuse("INVALID", t("email is not an email address"))
+    return value
+
+
+def _website(value: str) -> str:
+    if value and urlparse(value).scheme not in ("https", "http"):
+        raise _refuse("INVALID", t("website must be an http(s) URL"))
+    return value
+
+
+def _kind(value: Any) -> str:
+    if not isinstance(value, str) or value not in CONTACT_KINDS:
+        raise _refuse("INVALID", t("{name} must be one of {value}", name="kind", value=", ".join(CONTACT_KINDS)))
+    return value
+
+
+def _known_city(slug: Any) -> str:
+    if not isinstance(slug, str) or cities.get(slug) is None:
+        raise _refuse("UNKNOWN_CITY", t("city is not one of the network's cities"))
+    return slug
+
+
+def _language_tags(value: Any) -> list[str]:
+    tags = value or []
+    if not isinstance(tags, list) or any(not isinstance(tag, str) or not LANGUAGE_TAG.match(tag) for tag in tags):
+        raise _refuse("INVALID", t("languages must be language tags such as fr, ar"))
+    return list(dict.fromkeys(tags))
+
+
+class ContactInput(BaseModel):
+    """A trusted contact as a member proposes it (``add_contact``'s ``fields``), validated by
+    pydantic: each field's type, trimming, length and checks are declared here; ``validate_contact``
+    turns pydantic's errors into ``FieldError``s. Unknown keys are ignored; defaults are validated
+    too (an absent city is an unknown city)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", validate_default=True)
+    kind: Annotated[str, BeforeValidator(_kind)] = ""
+    name: _text(NAME_MAX, required=True)
+    description: _text(2_000) = ""
+    phone: Annotated[_text(PHONE_MAX), AfterValidator(_phone)] = ""
+    email: Annotated[_text(254), AfterValidator(_email)] = ""
+    website: Annotated[_text(URL_MAX), AfterValidator(_website)] = ""
+    address: _text(ADDRESS_MAX) = ""
+    location: _ContactPoint | None = None
+    city: Annotated[str, BeforeValidator(_known_city)] = ""
+    languages: Annotated[list[str], BeforeValidator(_language_tags)] = []
+    group_id: Annotated[str | None, BeforeValidator(lambda value: value or None)] = None
+
+
+def _contact_error(error: Any) -> FieldError:
+    """One pydantic error as the ``FieldError`` the API gave before pydantic: the path's first
+    key is the field (``location``'s axes keep theirs), our code, our sentence (``kit.i18n.t``,
+    the same msgid and params)."""
+    path = tuple(str(part) for part in error["loc"])
+    name, kind, context = path[0], error["type"], error.get("ctx") or {}
+    if "message" in context:  # ours (_refuse)
+        return FieldError((name,), context["message"], kind)
+    if name == "location":
+        if len(path) == 2:
+            bound = 90.0 if path[1] == "lat" else 180.0
+            sentence = t("{axis} must be between -{bound} and {bound}", axis=path[1], bound=bound)
+            return FieldError(path, sentence, "OUT_OF_RANGE")
+        return FieldError((name,), t("{name} must have lat and lon", name=name), "REQUIRED")
+    if kind in ("string_too_short", "too_short", "missing"):
+        return FieldError((name,), t("{name} must not be empty", name=name), "REQUIRED")
+    if kind in ("string_too_long", "too_long"):
+        limit = context["max_length"]
+        return FieldError((name,), t("{name} must be at most {limit} characters", name=name, limit=limit), "TOO_LONG")
+    return FieldError((name,), t("{name} must be text", name=name), "INVALID")
+
+
 def validate_contact(raw: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    """``(clean contact, [])`` or ``({}, [FieldError, ...])`` for ``raw`` (``add_contact``'s
+    ``fields``): one error per field at most, in the fields' order, then "give at least one way
+    to reach them" on ``phone`` when no phone, email, website or address is given."""
     errors: list[FieldError] = []
-    kind = _choice(raw, "kind", CONTACT_KINDS, errors)
-    name = text(raw, "name", NAME_MAX, errors, required=True)
-    description = text(raw, "description", 2_000, errors, required=False)
-    phone = text(raw, "phone", PHONE_MAX, errors, required=False) or None
-    if phone and not re.fullmatch(r"[+0-9 ().-]{6,40}", phone):
-        errors.append(FieldError(("phone",), t("phone must be a phone number such as +33 1 23 45 67 89"), "INVALID"))
-    email = text(raw, "email", 254, errors, required=False) or None
-    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        errors.append(FieldError(("email",), t("email is not an email address"), "INVALID"))
-    website = text(raw, "website", URL_MAX, errors, required=False) or None
-    if website and urlparse(website).scheme not in ("https", "http"):
-        errors.append(FieldError(("website",), t("website must be an http(s) URL"), "INVALID"))
-    address = text(raw, "address", ADDRESS_MAX, errors, required=False) or None
-    location = _point(raw["location"], "location", errors) if raw.get("location") is not None else None
-    city = cities.get(raw.get("city") or "")
-    if city is None:
-        errors.append(FieldError(("city",), t("city is not one of the network's cities"), "UNKNOWN_CITY"))
-    languages = raw.get("languages") or []
-    if not isinstance(languages, list) or any(not isinstance(t, str) or not LANGUAGE_TAG.match(t) for t in languages):
-        errors.append(FieldError(("languages",), t("languages must be language tags such as fr, ar"), "INVALID"))
-        languages = []
-    if not (phone or email or website or address):
+    contact: ContactInput | None = None
+    try:
+        contact = ContactInput.model_validate(raw)
+    except ValidationError as exc:
+        seen: set[tuple[str, ...]] = set()
+        for error in exc.errors():
+            field_error = _contact_error(error)
+            if field_error.field not in seen:
+                seen.add(field_error.field)
+                errors.append(field_error)
+    reachable = [raw.get(key) for key in ("phone", "email", "website", "address")]
+    if not any(isinstance(value, str) and value.strip() for value in reachable):
         errors.append(FieldError(("phone",), t("give at least one way to reach them"), "REQUIRED"))
-    if errors:
+    if errors or contact is None:
         return {}, errors
+    city = cities.get(contact.city)
     assert city is not None
     return {
-        "kind": kind,
-        "name": name,
-        "description": description,
-        "phone": phone,
-        "email": email,
-        "website": website,
-        "address": address,
-        "location": location,
+        "kind": contact.kind,
+        "name": contact.name,
+        "description": contact.description,
+        "phone": contact.phone or None,
+        "email": contact.email or None,
+        "website": contact.website or None,
+        "address": contact.address or None,
+        "location": contact.location.model_dump() if contact.location else None,
         "city": city.slug,
-        "languages": list(dict.fromkeys(languages)),
-        "group_id": raw.get("group_id") or None,
+        "languages": contact.languages,
+        "group_id": contact.group_id,
     }, []
 
 
