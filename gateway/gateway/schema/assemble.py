@@ -11,10 +11,10 @@ from typing import Any
 
 import graphene
 
-from . import ids, scalars
+from .. import ids, scalars
+from .base import NODE_LOADERS, City, Node
 from .calendar import CalendarMutations
 from .cities import CityMutations, CityQueries
-from .common import NODE_LOADERS, City, Node
 from .community import CommunityMutations, CommunityQueries, CoopShift, Trip
 from .conversations import (
     Answer,

@@ -6,8 +6,9 @@ from typing import Any
 
 import graphene
 
-from . import ids
-from .common import (
+from .. import ids
+from ..context import Context
+from .base import (
     GeoPoint,
     GeoPointInput,
     NodeQueries,
@@ -17,7 +18,6 @@ from .common import (
     deprecated_user_errors,
     enum,
 )
-from .context import Context
 from .members import enum_value
 
 MapKind = enum(

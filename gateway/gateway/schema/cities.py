@@ -9,9 +9,9 @@ import graphene
 
 from parentnet_kit.i18n import t
 
-from . import open_cities
-from .common import City, GeoPoint, bad_input, require_viewer, user_errors, user_errors_field
-from .context import context_of
+from .. import open_cities
+from ..context import context_of
+from .base import City, GeoPoint, bad_input, require_viewer, user_errors, user_errors_field
 from .members import local_id, not_found
 
 

@@ -18,10 +18,10 @@ import graphene
 from parentnet_kit import cities
 from parentnet_kit.contract.rpc import SeenBy
 
-from . import cursors, open_cities
-from .common import after_argument, check_first, connection, connection_type, edge_type, first_argument, require_viewer
-from .context import Context
-from .errors import Forbidden, Unauthenticated
+from .. import cursors, open_cities
+from ..context import Context
+from ..errors import Forbidden, Unauthenticated
+from .base import after_argument, check_first, connection, connection_type, edge_type, first_argument, require_viewer
 from .members import enum_value
 from .outing_states import MemberOutingState
 from .outings import Outing, Place, as_outing, visible_outing

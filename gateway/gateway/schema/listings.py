@@ -10,9 +10,10 @@ import graphene
 from parentnet_kit import contracts
 from parentnet_kit.i18n import t
 
-from . import cursors, ids, open_cities
+from .. import cursors, ids, open_cities
+from ..context import Context, context_of
 from . import members as members_schema
-from .common import (
+from .base import (
     NODE_LOADERS,
     NODE_TYPES,
     City,
@@ -37,7 +38,6 @@ from .common import (
     user_errors,
     user_errors_field,
 )
-from .context import Context, context_of
 from .members import Cell, enum_value, local_id
 from .outings import CategoryCount, Money, MoneyInput, search_after, search_filter, search_page
 from .pictures import pictures_field, pictures_resolver

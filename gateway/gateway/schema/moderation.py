@@ -18,9 +18,10 @@ import graphene
 from parentnet_kit.contract.rpc import ModerationClient
 from parentnet_kit.i18n import t
 
-from . import cursors, ids
+from .. import cursors, ids
+from ..context import Context, context_of
 from . import members as members_schema
-from .common import (
+from .base import (
     NODE_LOADERS,
     NODE_TYPES,
     Node,
@@ -36,7 +37,6 @@ from .common import (
     user_errors,
     user_errors_field,
 )
-from .context import Context, context_of
 
 log = logging.getLogger(__name__)
 

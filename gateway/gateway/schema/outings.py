@@ -12,9 +12,11 @@ import graphene
 from parentnet_kit.contracts import OUTING_CATEGORIES
 from parentnet_kit.i18n import t
 
-from . import cursors, ids, scalars
+from .. import cursors, ids, scalars
+from ..context import Context
+from ..errors import Forbidden
 from . import members as members_schema
-from .common import (
+from .base import (
     NODE_LOADERS,
     NODE_TYPES,
     City,
@@ -37,8 +39,6 @@ from .common import (
     user_errors,
     user_errors_field,
 )
-from .context import Context
-from .errors import Forbidden
 from .members import enum_value
 from .pictures import pictures_field, pictures_resolver
 

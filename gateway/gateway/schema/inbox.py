@@ -16,8 +16,9 @@ import graphene
 from parentnet_kit import i18n
 from parentnet_kit.contract.rpc import InboxApi, ModerationClient
 
-from . import cursors, ids
-from .common import (
+from .. import cursors, ids
+from ..context import Context, context_of
+from .base import (
     NODE_LOADERS,
     Node,
     after_argument,
@@ -31,7 +32,6 @@ from .common import (
     require_viewer,
     user_errors_field,
 )
-from .context import Context, context_of
 
 # Every service that keeps notifications (moderation: reporters told the outcome, members warned
 # or suspended).

@@ -45,11 +45,11 @@ from parentnet_kit import picture_store
 from parentnet_kit import pictures as processing
 from parentnet_kit.i18n import t
 
-from . import ids
-from .common import NODE_LOADERS, NODE_TYPES, Node, enum, parse_time, require_viewer, user_errors, user_errors_field
-from .context import Context, picture_owner
-from .rpc import CountingRpc
-from .uploads import Upload as UploadedFile
+from .. import ids
+from ..context import Context, picture_owner
+from ..rpc import CountingRpc
+from ..uploads import Upload as UploadedFile
+from .base import NODE_LOADERS, NODE_TYPES, Node, enum, parse_time, require_viewer, user_errors, user_errors_field
 
 log = logging.getLogger(__name__)
 

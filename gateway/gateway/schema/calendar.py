@@ -26,13 +26,13 @@ from starlette.responses import Response
 from parentnet_kit.contract.rpc import EventsClient
 from parentnet_kit.i18n import t
 
-from . import calendar_ics
-from .common import require_viewer, user_errors_field
-from .context import Context
+from .. import calendar_ics
+from ..context import Context
+from ..rpc import RpcClient
+from .base import require_viewer, user_errors_field
 from .members import local_id
 from .my_outings import seen_by
 from .outings import visible_outing
-from .rpc import RpcClient
 
 MEDIA = "text/calendar; charset=utf-8"
 # Calendar apps poll; a feed may be a few minutes old. Private: it is one member's.

@@ -10,9 +10,9 @@ from graphql import GraphQLError
 
 from parentnet_kit.geo import haversine_km
 
-from . import ids
-from .common import GeoPointInput, require_viewer
-from .context import Context
+from .. import ids
+from ..context import Context
+from .base import GeoPointInput, require_viewer
 from .conversations import ConversationSubscriptions
 from .inbox import Notification
 from .outings import Outing, as_outing, visible_outing

@@ -19,8 +19,9 @@ from graphql import GraphQLError
 from parentnet_kit.geo import haversine_km
 from parentnet_kit.i18n import t
 
-from . import cursors, ids, open_cities
-from .common import (
+from .. import cursors, ids, open_cities
+from ..context import Context, context_of
+from .base import (
     NODE_LOADERS,
     NODE_TYPES,
     City,
@@ -38,7 +39,6 @@ from .common import (
     user_errors,
     user_errors_field,
 )
-from .context import Context, context_of
 from .members import Member, as_member, enum_value, local_id
 
 SERVICE = "conversations"

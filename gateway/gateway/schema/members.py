@@ -10,8 +10,10 @@ import graphene
 
 from parentnet_kit.i18n import t
 
-from . import cursors, ids, open_cities
-from .common import (
+from .. import cursors, ids, open_cities
+from ..context import Context, context_of
+from ..errors import Forbidden
+from .base import (
     NODE_LOADERS,
     NODE_TYPES,
     City,
@@ -34,8 +36,6 @@ from .common import (
     user_errors,
     user_errors_field,
 )
-from .context import Context, context_of
-from .errors import Forbidden
 from .outing_states import MemberOutingState, OutingPeriod
 from .pictures import pictures_field, pictures_resolver
 
@@ -150,7 +150,7 @@ class Member(graphene.ObjectType):
         graphene.NonNull(lambda: Group), description="Yours only: groups you are in or asked to join."
     )
     outings = graphene.Field(
-        "gateway.my_outings.MemberOutingConnection",
+        "gateway.schema.my_outings.MemberOutingConnection",
         states=graphene.Argument(
             graphene.List(graphene.NonNull(MemberOutingState)),
             description="Only outings in these states; ORGANIZING, GOING and WAITLISTED when left out.",
@@ -164,7 +164,7 @@ class Member(graphene.ObjectType):
         ),
     )
     group_outings = graphene.Field(
-        "gateway.my_outings.GroupOutingConnection",
+        "gateway.schema.my_outings.GroupOutingConnection",
         period=graphene.Argument(OutingPeriod, default_value="upcoming", description="To come, or over."),
         first=first_argument(),
         after=after_argument(),
@@ -285,7 +285,7 @@ class Group(graphene.ObjectType):
         description="Requests to join; for the group's admins only.",
     )
     outings = graphene.Field(
-        "gateway.my_outings.GroupOutingConnection",
+        "gateway.schema.my_outings.GroupOutingConnection",
         period=graphene.Argument(OutingPeriod, default_value="upcoming", description="To come, or over."),
         first=first_argument(),
         after=after_argument(),

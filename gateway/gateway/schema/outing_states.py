@@ -3,7 +3,7 @@ types, so that members.py can name them in its fields without importing outings.
 
 from __future__ import annotations
 
-from .common import enum
+from .base import enum
 
 MemberOutingState = enum(
     "MemberOutingState",

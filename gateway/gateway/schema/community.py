@@ -10,9 +10,11 @@ import graphene
 
 from parentnet_kit.i18n import t
 
-from . import ids
+from .. import ids
+from ..context import Context, context_of
+from ..errors import Forbidden
 from . import members as members_schema
-from .common import (
+from .base import (
     NODE_LOADERS,
     NODE_TYPES,
     GeoPoint,
@@ -28,8 +30,6 @@ from .common import (
     user_errors,
     user_errors_field,
 )
-from .context import Context, context_of
-from .errors import Forbidden
 from .members import Group, enum_value, local_id
 from .outings import AgeRange, AgeRangeInput, _local
 
