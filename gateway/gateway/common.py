@@ -1,6 +1,5 @@
-"""Kept for ``cursors.py``, which imports ``bad_input`` from here; everything else imports the
-schema's shared helpers from ``gateway.schema.base``."""
+"""Kept for ``cursors.py``, which imports ``bad_input`` from here; it lives in ``errors``."""
 
-from .schema.base import bad_input
+from .errors import bad_input
 
 __all__ = ["bad_input"]

@@ -1,8 +1,10 @@
-"""The GraphQL schema: types, queries and mutations, shaped for front-end teams.
+"""The GraphQL schema, put together: the only module that imports the others.
 
 Conventions: ``Node`` with opaque global IDs; Relay connections with ``totalCount``;
-object-first mutations taking one ``input`` and returning a payload with ``userErrors``.
-Each domain's part lives in its own module; this one puts them together.
+object-first mutations taking one ``input`` and returning a payload with ``userErrors``
+(``base.InputMutation``). Each bounded context's part lives in its own module; to add one, import
+its Query, Mutation or Subscription part here and put it in the list below, where its fields
+should print in ``schema.graphql`` (graphene lists a type's fields base by base).
 """
 
 from __future__ import annotations
@@ -12,29 +14,36 @@ from typing import Any
 import graphene
 
 from .. import ids, scalars
+from .accounts import AccountMutations
+from .attendance import AttendanceMutations
 from .base import NODE_LOADERS, City, Node
 from .calendar import CalendarMutations
 from .cities import CityMutations, CityQueries
-from .community import CommunityMutations, CommunityQueries, CoopShift, Trip
+from .community import CommunityQueries
 from .conversations import (
     Answer,
     Conversation,
     ConversationMutations,
     ConversationQueries,
+    ConversationSubscriptions,
     DiscussionReply,
     DiscussionThread,
     Message,
     Question,
 )
+from .coop import CoopMutations, CoopShift
 from .discovery import DiscoveryQueries
+from .groups import Group, GroupMutations, GroupQueries
 from .inbox import InboxMutations, InboxQueries, Notification
 from .listings import Contact, Listing, ListingMutations, ListingQueries
-from .members import Group, Member, MemberMutations, MemberQueries
+from .members import Member, MemberMutations, MemberQueries
 from .moderation import ModerationMutations, ModerationQueries, Report
 from .my_outings import MyOutingsQueries
-from .outings import Outing, OutingMutations, OutingQueries
+from .outing_changes import OutingChangeMutations
+from .outings import Outing, OutingQueries
 from .pictures import Picture, PictureMutations
-from .subscriptions import Subscription
+from .subscriptions import OutingSubscriptions
+from .trips import Trip, TripMutations
 
 
 class RootQueries(graphene.ObjectType):
@@ -52,39 +61,62 @@ class RootQueries(graphene.ObjectType):
         return await NODE_LOADERS[decoded[0]](info, decoded[1])
 
 
-class Query(
-    RootQueries,
-    CityQueries,
-    OutingQueries,
-    ListingQueries,
-    DiscoveryQueries,
-    CommunityQueries,
-    MemberQueries,
-    MyOutingsQueries,
-    InboxQueries,
-    ModerationQueries,
+# The parts of each root type, in the order schema.graphql prints their fields.
+QUERIES: list[type[graphene.ObjectType]] = [
     ConversationQueries,
-    graphene.ObjectType,
-):
-    """What can be read: outings, listings and people near a point, groups, your inbox, any object by id."""
-
-
-class Mutation(
-    OutingMutations,
-    ListingMutations,
-    CommunityMutations,
-    MemberMutations,
-    InboxMutations,
-    CalendarMutations,
-    PictureMutations,
-    CityMutations,
-    ModerationMutations,
+    ModerationQueries,
+    InboxQueries,
+    MyOutingsQueries,
+    MemberQueries,
+    GroupQueries,
+    CommunityQueries,
+    DiscoveryQueries,
+    ListingQueries,
+    OutingQueries,
+    CityQueries,
+    RootQueries,
+]
+MUTATIONS: list[type[graphene.ObjectType]] = [
     ConversationMutations,
-    graphene.ObjectType,
-):
-    """What can be changed. Each takes one input and answers a payload whose userErrors name the
-    fields at fault; send an Idempotency-Key header to retry one safely."""
+    ModerationMutations,
+    CityMutations,
+    PictureMutations,
+    CalendarMutations,
+    InboxMutations,
+    AccountMutations,
+    MemberMutations,
+    GroupMutations,
+    CoopMutations,
+    TripMutations,
+    ListingMutations,
+    OutingChangeMutations,
+    AttendanceMutations,
+]
+SUBSCRIPTIONS: list[type[graphene.ObjectType]] = [ConversationSubscriptions, OutingSubscriptions]
 
+
+def root_type(name: str, parts: list[type[graphene.ObjectType]], doc: str) -> type[graphene.ObjectType]:
+    """One root type of ``parts``: graphene collects fields from the last base first, so the
+    bases are the parts reversed."""
+    return type(name, (*reversed(parts), graphene.ObjectType), {"__doc__": doc})
+
+
+Query = root_type(
+    "Query",
+    QUERIES,
+    "What can be read: outings, listings and people near a point, groups, your inbox, any object by id.",
+)
+Mutation = root_type(
+    "Mutation",
+    MUTATIONS,
+    "What can be changed. Each takes one input and answers a payload whose userErrors name the\n"
+    "fields at fault; send an Idempotency-Key header to retry one safely.",
+)
+Subscription = root_type(
+    "Subscription",
+    SUBSCRIPTIONS,
+    "What is pushed as it happens, over the websocket (graphql-transport-ws) on /graphql.",
+)
 
 schema = graphene.Schema(
     query=Query,

@@ -11,8 +11,17 @@ from parentnet_kit.i18n import t
 
 from .. import open_cities
 from ..context import context_of
-from .base import City, GeoPoint, bad_input, require_viewer, user_errors, user_errors_field
-from .members import local_id, not_found
+from .base import (
+    City,
+    GeoPoint,
+    InputMutation,
+    bad_input,
+    local_id,
+    not_found,
+    require_viewer,
+    user_errors,
+    user_errors_field,
+)
 
 
 class GazetteerPlace(graphene.ObjectType):
@@ -118,14 +127,9 @@ class CityOpenPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class CityOpen(graphene.Mutation):
+class CityOpen(InputMutation, input=CityOpenInput, about="The place and how the city speaks.", output=CityOpenPayload):
     """Open a city for the whole network (network admins only): usable by every service within
     seconds. Opening an open city again changes its languages, names and area."""
-
-    class Arguments:
-        input = CityOpenInput(required=True, description="The place and how the city speaks.")
-
-    Output = CityOpenPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -162,14 +166,11 @@ class NetworkAdminGrantPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class NetworkAdminGrant(graphene.Mutation):
+class NetworkAdminGrant(
+    InputMutation, input=NetworkAdminGrantInput, about="The member.", output=NetworkAdminGrantPayload
+):
     """Make another member a network admin (network admins only; ops name the first one with
     `python -m members.admins grant EMAIL`). Granting it twice is harmless."""
-
-    class Arguments:
-        input = NetworkAdminGrantInput(required=True, description="The member.")
-
-    Output = NetworkAdminGrantPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:

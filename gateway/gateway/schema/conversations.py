@@ -19,27 +19,36 @@ from graphql import GraphQLError
 from parentnet_kit.geo import haversine_km
 from parentnet_kit.i18n import t
 
-from .. import cursors, ids, open_cities
+from .. import cursors, ids
 from ..context import Context, context_of
 from .base import (
     NODE_LOADERS,
     NODE_TYPES,
     City,
+    InputMutation,
     Node,
     after_argument,
     check_first,
     connection,
     connection_type,
+    counterpart,
     edge_type,
     enum,
+    enum_value,
     first_argument,
+    input_mutation,
+    local_id,
+    member_of,
     parse_time,
+    refused,
     require_viewer,
     resolve_city,
+    signed_in_place,
     user_errors,
     user_errors_field,
+    viewer_blocked,
+    viewer_place,
 )
-from .members import Member, as_member, enum_value, local_id
 
 SERVICE = "conversations"
 
@@ -71,61 +80,19 @@ ConversationStatus = enum(
 )
 
 
-async def _member(info: graphene.ResolveInfo, member_id: str | None) -> dict[str, Any] | None:
-    if not member_id:
-        return None
-    return as_member(await context_of(info).loaders.member.load(member_id))
-
-
-async def _counterpart(info: graphene.ResolveInfo, member_id: str) -> dict[str, Any] | None:
-    """The other member of a conversation as the viewer saw them before any block: members hides
-    a blocker's profile from the member they blocked, which here would tell the blocked side."""
-    ctx = context_of(info)
-    view = await ctx.loaders.member.load(member_id)
-    if view is None and member_id in await ctx.blocked_by():
-        view = (await ctx.members.get_members(member_ids=[member_id], viewer_id=None))[0]
-    return as_member(view)
-
-
-async def viewer_place(ctx: Context) -> tuple[str | None, dict[str, float] | None]:
-    """The viewer's city and coarse cell centre (the city's centre without a home or in
-    protected mode), from the members service; once per request."""
-    if ctx.viewer_id is None:
-        return None, None
-    cached = getattr(ctx, "_conversations_place", None)
-    if cached is None:
-        me = await ctx.members.viewer(member_id=ctx.viewer_id)
-        if me is None:  # signed in, but the account is gone
-            return None, None
-        cell = me.get("home_cell") if not me.get("protected_mode") else None
-        if cell is None:
-            city = await open_cities.DIRECTORY.get(me["city"])
-            cell = {"lat": city.lat, "lon": city.lon} if city else None
-        cached = (me["city"], {"lat": cell["lat"], "lon": cell["lon"]} if cell else None)
-        ctx._conversations_place = cached  # type: ignore[attr-defined]
-    return cached
-
-
-async def signed_in_place(ctx: Context) -> tuple[str, dict[str, float] | None]:
-    """``viewer_place`` for a signed-in viewer (``require_viewer`` first). Raises ``GraphQLError``
-    when the members service does not know them (their account is gone)."""
-    city, cell = await viewer_place(ctx)
-    if city is None:
-        raise GraphQLError("No such member.")
-    return city, cell
-
-
 # -- types -------------------------------------------------------------------------------
 class SuggestionAnswer(graphene.ObjectType):
     """The admins' answer to a suggestion."""
 
     text = graphene.String(required=True, description="The answer, as written.")
-    author = graphene.Field(Member, description="The admin who answered; null if you may not see them.")
+    author = graphene.Field(
+        "gateway.schema.members.Member", description="The admin who answered; null if you may not see them."
+    )
     created_at = graphene.DateTime(required=True, description="When it was answered.")
 
     @staticmethod
     async def resolve_author(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await _member(info, root.get("by"))
+        return await member_of(info, root.get("by"))
 
     @staticmethod
     def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
@@ -139,7 +106,7 @@ class DiscussionReply(graphene.ObjectType):
         interfaces = (Node,)
 
     text = graphene.String(required=True, description="The reply, as written.")
-    author = graphene.Field(Member, description="Who wrote it; null if you may not see them.")
+    author = graphene.Field("gateway.schema.members.Member", description="Who wrote it; null if you may not see them.")
     position = graphene.Int(required=True, description="Its place in the thread: 1 for the first reply.")
     thread = graphene.Field(lambda: DiscussionThread, description="The thread it answers.")
     created_at = graphene.DateTime(required=True, description="When it was posted.")
@@ -154,7 +121,7 @@ class DiscussionReply(graphene.ObjectType):
 
     @staticmethod
     async def resolve_author(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await _member(info, root["author_id"])
+        return await member_of(info, root["author_id"])
 
     @staticmethod
     async def resolve_thread(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -184,7 +151,9 @@ class DiscussionThread(graphene.ObjectType):
     kind = graphene.Field(ThreadKind, required=True, description="Discussion, announcement or suggestion.")
     title = graphene.String(required=True, description="As written.")
     body = graphene.String(required=True, description="As written; may be empty.")
-    author = graphene.Field(Member, description="Who started it; null if you may not see them.")
+    author = graphene.Field(
+        "gateway.schema.members.Member", description="Who started it; null if you may not see them."
+    )
     group = graphene.Field(lambda: NODE_TYPES["Group"], description="The group it is in.")
     pinned = graphene.Boolean(required=True, description="Shown first in the group's list (admins pin).")
     locked = graphene.Boolean(required=True, description="No more replies (admins lock).")
@@ -208,7 +177,7 @@ class DiscussionThread(graphene.ObjectType):
 
     @staticmethod
     async def resolve_author(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await _member(info, root["author_id"])
+        return await member_of(info, root["author_id"])
 
     @staticmethod
     async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -267,7 +236,7 @@ class Answer(graphene.ObjectType):
         interfaces = (Node,)
 
     text = graphene.String(required=True, description="The answer, as written.")
-    author = graphene.Field(Member, description="Who answered; null if you may not see them.")
+    author = graphene.Field("gateway.schema.members.Member", description="Who answered; null if you may not see them.")
     helpful = graphene.Boolean(required=True, description="The asker marked it helpful.")
     card = graphene.Field(
         Node,
@@ -289,7 +258,7 @@ class Answer(graphene.ObjectType):
 
     @staticmethod
     async def resolve_author(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await _member(info, root["author_id"])
+        return await member_of(info, root["author_id"])
 
     @staticmethod
     async def resolve_card(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -323,7 +292,7 @@ class Question(graphene.ObjectType):
     text = graphene.String(required=True, description="The question, as written.")
     scope = graphene.Field(QuestionScope, required=True, description="Who it was asked to.")
     radius_km = graphene.Float(required=True, description="For NEARBY: how far from the asker's neighbourhood.")
-    asker = graphene.Field(Member, description="Who asked; null if you may not see them.")
+    asker = graphene.Field("gateway.schema.members.Member", description="Who asked; null if you may not see them.")
     city = graphene.Field(City, description="The asker's city.")
     answer_count = graphene.Int(required=True, description="Answers shown.")
     created_at = graphene.DateTime(required=True, description="When it was asked.")
@@ -337,7 +306,7 @@ class Question(graphene.ObjectType):
 
     @staticmethod
     async def resolve_asker(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await _member(info, root["asker_id"])
+        return await member_of(info, root["asker_id"])
 
     resolve_city = staticmethod(resolve_city)
 
@@ -379,7 +348,7 @@ class Message(graphene.ObjectType):
         interfaces = (Node,)
 
     text = graphene.String(required=True, description="As written.")
-    sender = graphene.Field(Member, description="Who wrote it.")
+    sender = graphene.Field("gateway.schema.members.Member", description="Who wrote it.")
     from_viewer = graphene.Boolean(required=True, description="You wrote it.")
     read_by_other = graphene.Boolean(
         required=True,
@@ -403,7 +372,7 @@ class Message(graphene.ObjectType):
 
     @staticmethod
     async def resolve_sender(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await _counterpart(info, root["sender_id"])
+        return await counterpart(info, root["sender_id"])
 
     @staticmethod
     async def resolve_conversation(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -428,7 +397,7 @@ class Conversation(graphene.ObjectType):
     class Meta:
         interfaces = (Node,)
 
-    other_member = graphene.Field(Member, description="Who you talk with.")
+    other_member = graphene.Field("gateway.schema.members.Member", description="Who you talk with.")
     about = graphene.Field(Node, description="The Listing or Outing it is about; null when on its own, gone or hidden.")
     status = graphene.Field(ConversationStatus, required=True, description="Open, or a message request.")
     requested_by_viewer = graphene.Boolean(required=True, description="You started it as a message request.")
@@ -450,7 +419,7 @@ class Conversation(graphene.ObjectType):
 
     @staticmethod
     async def resolve_other_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await _counterpart(info, root["other_member_id"])
+        return await counterpart(info, root["other_member_id"])
 
     @staticmethod
     async def resolve_about(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -510,13 +479,6 @@ async def _visible_to_viewer(ctx: Context, view: dict[str, Any] | None, author_f
     if view is None or view[author_field] in await ctx.blocked_by():
         return None
     return view
-
-
-async def viewer_blocked(ctx: Context) -> frozenset[str]:
-    """Members the viewer blocked. Questions and answers hide those members' posts from the viewer
-    (their own choice) but never a blocker's from the member they blocked: the blocked side must
-    not tell that they are blocked from the questions and answers they get (issue 19)."""
-    return frozenset((await ctx.viewer_context()).get("blocked") or ())
 
 
 async def load_question(info: graphene.ResolveInfo, question_id: str) -> dict[str, Any] | None:
@@ -675,11 +637,6 @@ class ConversationQueries(graphene.ObjectType):
         return await ConversationQueries._conversations(info, True, first, after)
 
 
-# -- mutations -------------------------------------------------------------------------------
-def _refused(field: str, message: str, code: str = "NOT_FOUND") -> list[dict[str, Any]]:
-    return [{"field": ["input", field], "message": message, "code": code}]
-
-
 class DiscussionThreadPayload(graphene.ObjectType):
     """The thread after the mutation."""
 
@@ -696,13 +653,10 @@ class DiscussionThreadCreateInput(graphene.InputObjectType):
     kind = graphene.Field(ThreadKind, description="DISCUSSION when left out; ANNOUNCEMENT for admins only.")
 
 
-class DiscussionThreadCreate(graphene.Mutation):
+class DiscussionThreadCreate(
+    InputMutation, input=DiscussionThreadCreateInput, about="The thread.", output=DiscussionThreadPayload
+):
     """Start a thread in a group; an announcement reaches every member's inbox."""
-
-    class Arguments:
-        input = DiscussionThreadCreateInput(required=True, description="The thread.")
-
-    Output = DiscussionThreadPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -710,7 +664,7 @@ class DiscussionThreadCreate(graphene.Mutation):
         viewer = require_viewer(info)
         group = local_id(input["group_id"], "Group")
         if group is None:
-            return {"thread": None, "user_errors": _refused("groupId", t("No such group."))}
+            return {"thread": None, "user_errors": refused("groupId", t("No such group."))}
         fields = {k: enum_value(input.get(k)) for k in ("title", "body", "kind") if input.get(k) is not None}
         result = await ctx.conversations.using(headers=ctx.once(info)).create_thread(
             group_id=group, author_id=viewer, fields=fields
@@ -726,13 +680,10 @@ class DiscussionThreadModerateInput(graphene.InputObjectType):
     locked = graphene.Boolean(description="No more replies.")
 
 
-class DiscussionThreadModerate(graphene.Mutation):
+class DiscussionThreadModerate(
+    InputMutation, input=DiscussionThreadModerateInput, about="What to change.", output=DiscussionThreadPayload
+):
     """Admins: pin or lock a thread."""
-
-    class Arguments:
-        input = DiscussionThreadModerateInput(required=True, description="What to change.")
-
-    Output = DiscussionThreadPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -740,7 +691,7 @@ class DiscussionThreadModerate(graphene.Mutation):
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
-            return {"thread": None, "user_errors": _refused("threadId", t("No such thread."))}
+            return {"thread": None, "user_errors": refused("threadId", t("No such thread."))}
         result = await ctx.conversations.moderate_thread(
             thread_id=thread, actor_id=viewer, pinned=input.get("pinned"), locked=input.get("locked")
         )
@@ -753,13 +704,10 @@ class DiscussionThreadRefInput(graphene.InputObjectType):
     thread_id = graphene.ID(required=True, description="The thread's ID.")
 
 
-class DiscussionSuggestionSupport(graphene.Mutation):
+class DiscussionSuggestionSupport(
+    InputMutation, input=DiscussionThreadRefInput, about="Which suggestion.", output=DiscussionThreadPayload
+):
     """Support a suggestion in your group (once; again changes nothing)."""
-
-    class Arguments:
-        input = DiscussionThreadRefInput(required=True, description="Which suggestion.")
-
-    Output = DiscussionThreadPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -767,7 +715,7 @@ class DiscussionSuggestionSupport(graphene.Mutation):
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
-            return {"thread": None, "user_errors": _refused("threadId", t("No such thread."))}
+            return {"thread": None, "user_errors": refused("threadId", t("No such thread."))}
         result = await ctx.conversations.support_thread(thread_id=thread, member_id=viewer)
         return {"thread": as_thread(result["thread"]), "user_errors": user_errors(result["errors"], ("input",))}
 
@@ -779,13 +727,10 @@ class DiscussionSuggestionAnswerInput(graphene.InputObjectType):
     text = graphene.String(required=True, description="1 to 5,000 characters.")
 
 
-class DiscussionSuggestionAnswer(graphene.Mutation):
+class DiscussionSuggestionAnswer(
+    InputMutation, input=DiscussionSuggestionAnswerInput, about="The answer.", output=DiscussionThreadPayload
+):
     """Admins: answer a suggestion; its author is told."""
-
-    class Arguments:
-        input = DiscussionSuggestionAnswerInput(required=True, description="The answer.")
-
-    Output = DiscussionThreadPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -793,7 +738,7 @@ class DiscussionSuggestionAnswer(graphene.Mutation):
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
-            return {"thread": None, "user_errors": _refused("threadId", t("No such thread."))}
+            return {"thread": None, "user_errors": refused("threadId", t("No such thread."))}
         result = await ctx.conversations.answer_suggestion(
             thread_id=thread, admin_id=viewer, fields={"text": input["text"]}
         )
@@ -814,13 +759,10 @@ class DiscussionReplyPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class DiscussionReplyCreate(graphene.Mutation):
+class DiscussionReplyCreate(
+    InputMutation, input=DiscussionReplyCreateInput, about="The reply.", output=DiscussionReplyPayload
+):
     """Reply to a thread."""
-
-    class Arguments:
-        input = DiscussionReplyCreateInput(required=True, description="The reply.")
-
-    Output = DiscussionReplyPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -828,7 +770,7 @@ class DiscussionReplyCreate(graphene.Mutation):
         viewer = require_viewer(info)
         thread = local_id(input["thread_id"], "DiscussionThread")
         if thread is None:
-            return {"reply": None, "user_errors": _refused("threadId", t("No such thread."))}
+            return {"reply": None, "user_errors": refused("threadId", t("No such thread."))}
         fields = {"text": input["text"]}
         result = await ctx.conversations.using(headers=ctx.once(info)).reply(
             thread_id=thread, author_id=viewer, fields=fields
@@ -851,14 +793,9 @@ class QuestionPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class QuestionAsk(graphene.Mutation):
+class QuestionAsk(InputMutation, input=QuestionAskInput, about="The question.", output=QuestionPayload):
     """Ask the parents of your city, or those within a few km of your neighbourhood (placed by
     your ~1 km cell, never your home; your city's centre in protected mode)."""
-
-    class Arguments:
-        input = QuestionAskInput(required=True, description="The question.")
-
-    Output = QuestionPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -904,13 +841,8 @@ class AnswerPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class QuestionAnswer(graphene.Mutation):
+class QuestionAnswer(InputMutation, input=QuestionAnswerInput, about="The answer.", output=AnswerPayload):
     """Answer a question; it may point to a trusted contact, a listing or an outing."""
-
-    class Arguments:
-        input = QuestionAnswerInput(required=True, description="The answer.")
-
-    Output = AnswerPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -918,15 +850,15 @@ class QuestionAnswer(graphene.Mutation):
         viewer = require_viewer(info)
         question = local_id(input["question_id"], "Question")
         if question is None:
-            return {"answer": None, "user_errors": _refused("questionId", t("No such question."))}
+            return {"answer": None, "user_errors": refused("questionId", t("No such question."))}
         fields: dict[str, Any] = {"text": input["text"]}
         if input.get("points_to"):
             decoded = ids.from_global_id(input["points_to"])
             if decoded is None or decoded[0] not in ("Contact", "Listing", "Outing"):
                 message = "pointsTo must be a Contact, a Listing or an Outing."
-                return {"answer": None, "user_errors": _refused("pointsTo", message, "INVALID")}
+                return {"answer": None, "user_errors": refused("pointsTo", message, "INVALID")}
             if await NODE_LOADERS[decoded[0]](info, decoded[1]) is None:
-                return {"answer": None, "user_errors": _refused("pointsTo", t("No such object."))}
+                return {"answer": None, "user_errors": refused("pointsTo", t("No such object."))}
             fields["points_to"] = {"type": decoded[0].lower(), "id": decoded[1]}
         if input.get("contact") is not None:
             fields["contact"] = {k: v for k, v in dict(input["contact"]).items() if v is not None}
@@ -944,13 +876,8 @@ class AnswerMarkHelpfulInput(graphene.InputObjectType):
     helpful = graphene.Boolean(description="True when left out; false takes the mark back.")
 
 
-class AnswerMarkHelpful(graphene.Mutation):
+class AnswerMarkHelpful(InputMutation, input=AnswerMarkHelpfulInput, about="Which answer.", output=AnswerPayload):
     """The asker marks an answer helpful."""
-
-    class Arguments:
-        input = AnswerMarkHelpfulInput(required=True, description="Which answer.")
-
-    Output = AnswerPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -958,7 +885,7 @@ class AnswerMarkHelpful(graphene.Mutation):
         viewer = require_viewer(info)
         answer = local_id(input["answer_id"], "Answer")
         if answer is None:
-            return {"answer": None, "user_errors": _refused("answerId", t("No such answer."))}
+            return {"answer": None, "user_errors": refused("answerId", t("No such answer."))}
         helpful = True if input.get("helpful") is None else bool(input["helpful"])
         result = await ctx.conversations.mark_helpful(answer_id=answer, asker_id=viewer, helpful=helpful)
         return {"answer": as_answer(result["answer"]), "user_errors": user_errors(result["errors"], ("input",))}
@@ -978,13 +905,10 @@ class AnswerContactSavePayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class AnswerContactSave(graphene.Mutation):
+class AnswerContactSave(
+    InputMutation, input=AnswerContactSaveInput, about="Which answer.", output=AnswerContactSavePayload
+):
     """Add the contact an answer recommends to the directory in one step (you recommend it too)."""
-
-    class Arguments:
-        input = AnswerContactSaveInput(required=True, description="Which answer.")
-
-    Output = AnswerContactSavePayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -993,7 +917,7 @@ class AnswerContactSave(graphene.Mutation):
         answer = local_id(input["answer_id"], "Answer")
         empty = {"contact": None, "answer": None}
         if answer is None:
-            return {**empty, "user_errors": _refused("answerId", t("No such answer."))}
+            return {**empty, "user_errors": refused("answerId", t("No such answer."))}
         card = await ctx.conversations.contact_card(answer_id=answer, member_id=viewer)
         if card["errors"]:
             return {**empty, "user_errors": user_errors(card["errors"], ("input",))}
@@ -1008,7 +932,7 @@ class AnswerContactSave(graphene.Mutation):
                 "user_errors": user_errors(errors, ("input",)),
             }
         if not card.get("contact"):
-            return {**empty, "user_errors": _refused("answerId", t("This answer recommends no contact."), "INVALID")}
+            return {**empty, "user_errors": refused("answerId", t("This answer recommends no contact."), "INVALID")}
         result = await ctx.listings.using(headers=ctx.once(info)).add_contact(fields=card["contact"], member_id=viewer)
         if result["errors"] or result["contact"] is None:
             return {**empty, "user_errors": user_errors(result["errors"], ("input", "contact"))}
@@ -1039,14 +963,9 @@ class MessageSendPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class MessageSend(graphene.Mutation):
+class MessageSend(InputMutation, input=MessageSendInput, about="The message.", output=MessageSendPayload):
     """Write to a member. To someone who does not know you it is a message request; members in
     protected mode receive messages only from members of their groups or people they wrote to."""
-
-    class Arguments:
-        input = MessageSendInput(required=True, description="The message.")
-
-    Output = MessageSendPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -1057,24 +976,24 @@ class MessageSend(graphene.Mutation):
         if input.get("conversation_id"):
             conversation = local_id(input["conversation_id"], "Conversation")
             if conversation is None:
-                return {**empty, "user_errors": _refused("conversationId", t("No such conversation."))}
+                return {**empty, "user_errors": refused("conversationId", t("No such conversation."))}
             fields["conversation_id"] = conversation
             recipient = None
         else:
             recipient = local_id(input.get("recipient_id"), "Member")
             if recipient is None:
-                return {**empty, "user_errors": _refused("recipientId", t("Name a member to write to."), "REQUIRED")}
+                return {**empty, "user_errors": refused("recipientId", t("Name a member to write to."), "REQUIRED")}
             # Whether the member exists, asked without the viewer: a blocker's profile is hidden
             # from the member they blocked, and that must not show here.
             if (await ctx.members.get_members(member_ids=[recipient], viewer_id=None))[0] is None:
-                return {**empty, "user_errors": _refused("recipientId", t("No such member."))}
+                return {**empty, "user_errors": refused("recipientId", t("No such member."))}
             fields["recipient_id"] = recipient
             if input.get("about_id"):
                 decoded = ids.from_global_id(input["about_id"])
                 if decoded is None or decoded[0] not in ("Listing", "Outing"):
-                    return {**empty, "user_errors": _refused("aboutId", "aboutId must be a Listing or an Outing.")}
+                    return {**empty, "user_errors": refused("aboutId", "aboutId must be a Listing or an Outing.")}
                 if await NODE_LOADERS[decoded[0]](info, decoded[1]) is None:
-                    return {**empty, "user_errors": _refused("aboutId", t("No such object."))}
+                    return {**empty, "user_errors": refused("aboutId", t("No such object."))}
                 fields["about"] = {"type": decoded[0].lower(), "id": decoded[1]}
         protected = False
         if recipient is not None:
@@ -1111,26 +1030,21 @@ class ConversationPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-def _decide(accept: bool, doc: str) -> type[graphene.Mutation]:
+def _decide(accept: bool, doc: str) -> type[InputMutation]:
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx = context_of(info)
         viewer = require_viewer(info)
         conversation = local_id(input["conversation_id"], "Conversation")
         if conversation is None:
-            return {"conversation": None, "user_errors": _refused("conversationId", t("No such conversation."))}
+            return {"conversation": None, "user_errors": refused("conversationId", t("No such conversation."))}
         result = await ctx.conversations.decide_request(conversation_id=conversation, member_id=viewer, accept=accept)
         return {
             "conversation": as_conversation(result["conversation"]),
             "user_errors": user_errors(result["errors"], ("input",)),
         }
 
-    arguments = type("Arguments", (), {"input": ConversationRefInput(required=True, description="Which request.")})
     name = "MessageRequestAccept" if accept else "MessageRequestDecline"
-    return type(
-        name,
-        (graphene.Mutation,),
-        {"__doc__": doc, "Arguments": arguments, "Output": ConversationPayload, "mutate": staticmethod(mutate)},
-    )
+    return input_mutation(name, doc, ConversationRefInput, "Which request.", ConversationPayload, mutate)
 
 
 MessageRequestAccept = _decide(True, "Accept a message request: the conversation opens.")
@@ -1147,13 +1061,10 @@ class ConversationUpdateInput(graphene.InputObjectType):
     mark_read = graphene.Boolean(description="True: everything in it so far is read.")
 
 
-class ConversationUpdate(graphene.Mutation):
+class ConversationUpdate(
+    InputMutation, input=ConversationUpdateInput, about="What to change.", output=ConversationPayload
+):
     """Mute, leave, share read receipts, or mark a conversation read."""
-
-    class Arguments:
-        input = ConversationUpdateInput(required=True, description="What to change.")
-
-    Output = ConversationPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -1161,7 +1072,7 @@ class ConversationUpdate(graphene.Mutation):
         viewer = require_viewer(info)
         conversation = local_id(input["conversation_id"], "Conversation")
         if conversation is None:
-            return {"conversation": None, "user_errors": _refused("conversationId", t("No such conversation."))}
+            return {"conversation": None, "user_errors": refused("conversationId", t("No such conversation."))}
         changes = {
             "muted": input.get("muted"),
             "left": input.get("left"),

@@ -17,8 +17,8 @@ from .base import (
     check_point,
     deprecated_user_errors,
     enum,
+    enum_value,
 )
-from .members import enum_value
 
 MapKind = enum(
     "MapKind",

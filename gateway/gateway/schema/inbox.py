@@ -20,6 +20,7 @@ from .. import cursors, ids
 from ..context import Context, context_of
 from .base import (
     NODE_LOADERS,
+    InputMutation,
     Node,
     after_argument,
     check_first,
@@ -197,13 +198,10 @@ class NotificationsMarkReadPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class NotificationsMarkRead(graphene.Mutation):
+class NotificationsMarkRead(
+    InputMutation, input=NotificationsMarkReadInput, about="Which notifications.", output=NotificationsMarkReadPayload
+):
     """Mark notifications of yours read."""
-
-    class Arguments:
-        input = NotificationsMarkReadInput(required=True, description="Which notifications.")
-
-    Output = NotificationsMarkReadPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:

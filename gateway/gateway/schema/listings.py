@@ -12,13 +12,13 @@ from parentnet_kit.i18n import t
 
 from .. import cursors, ids, open_cities
 from ..context import Context, context_of
-from . import members as members_schema
 from .base import (
     NODE_LOADERS,
     NODE_TYPES,
     City,
     GeoPoint,
     GeoPointInput,
+    InputMutation,
     Node,
     after_argument,
     argument_errors,
@@ -31,16 +31,23 @@ from .base import (
     deprecated_user_errors,
     edge_type,
     enum,
+    enum_value,
     first_argument,
+    group_of,
+    input_mutation,
+    local_id,
+    member_of,
     parse_time,
+    pictures_field,
+    pictures_resolver,
     require_viewer,
     resolve_city,
+    search_after,
+    search_filter,
+    search_page,
     user_errors,
     user_errors_field,
 )
-from .members import Cell, enum_value, local_id
-from .outings import CategoryCount, Money, MoneyInput, search_after, search_filter, search_page
-from .pictures import pictures_field, pictures_resolver
 
 _KIND_DOCS = {
     "give": "Given away, free.",
@@ -143,7 +150,7 @@ class Listing(graphene.ObjectType):
     size = graphene.String(description="Clothes and shoes, e.g. 86 or 24.")
     age_range = graphene.Field(MonthsRange, description="Children's ages it suits, in months.")
     condition = graphene.Field(ListingCondition, description="How worn it is; null for WANTED and services.")
-    price = graphene.Field(Money, description="For SELL; null otherwise.")
+    price = graphene.Field("gateway.schema.outings.Money", description="For SELL; null otherwise.")
     is_free = graphene.Boolean(required=True, description="True when it has no price.")
     photos = graphene.List(
         graphene.NonNull(graphene.String),
@@ -155,12 +162,14 @@ class Listing(graphene.ObjectType):
     pictures = pictures_field("the listing (uploaded with pictureAdd; photos are links given by its owner)")
     resolve_pictures = pictures_resolver("Listing")
     pickup_area = graphene.Field(
-        Cell, required=True, description="Where, to about 1 km: a fixed area, the same every time."
+        "gateway.schema.members.Cell",
+        required=True,
+        description="Where, to about 1 km: a fixed area, the same every time.",
     )
     pickup_address = graphene.String(description="The owner's and the accepted reserver's only; null for anyone else.")
     pickup_location = graphene.Field(GeoPoint, description="As pickupAddress.")
     match_radius_km = graphene.Float(description="For WANTED: how far offers are matched.")
-    owner = graphene.Field(lambda: members_schema.Member, description="Who posted it; null if not visible to you.")
+    owner = graphene.Field("gateway.schema.members.Member", description="Who posted it; null if not visible to you.")
     status = graphene.Field(ListingStatus, required=True, description="Where it is in its life.")
     reservation_status = graphene.Field(ReservationStatus, description="Null when nobody reserved it.")
     viewer_is_owner = graphene.Boolean(required=True, description="True when it is yours.")
@@ -190,7 +199,7 @@ class Listing(graphene.ObjectType):
 
     @staticmethod
     async def resolve_owner(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return members_schema.as_member(await info.context.loaders.member.load(root["owner_id"]))
+        return await member_of(info, root["owner_id"])
 
     @staticmethod
     def resolve_viewer_is_owner(root: dict[str, Any], info: graphene.ResolveInfo) -> bool:
@@ -241,7 +250,7 @@ class Contact(graphene.ObjectType):
     city = graphene.Field(City, required=True, description="The city it serves.")
     languages = graphene.List(graphene.NonNull(graphene.String), required=True, description="Languages spoken there.")
     recommendations = graphene.Int(required=True, description="Members who recommend it (one each).")
-    group = graphene.Field(lambda: members_schema.Group, description="Set when only that group's members see it.")
+    group = graphene.Field("gateway.schema.groups.Group", description="Set when only that group's members see it.")
 
     @staticmethod
     def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
@@ -253,7 +262,7 @@ class Contact(graphene.ObjectType):
     async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
         if not root.get("group_id"):
             return None
-        return members_schema.as_group(await info.context.loaders.group.load(root["group_id"]))
+        return await group_of(info, root["group_id"])
 
 
 def as_contact(view: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -282,7 +291,9 @@ ListingConnection = connection_type(
     "listings",
     user_errors=deprecated_user_errors(),
     facets=graphene.List(
-        graphene.NonNull(CategoryCount), required=True, description="Listings per category (nearby only; else empty)."
+        graphene.NonNull("gateway.schema.outings.CategoryCount"),
+        required=True,
+        description="Listings per category (nearby only; else empty).",
     ),
 )
 
@@ -466,7 +477,9 @@ class ListingCreateInput(graphene.InputObjectType):
     size = graphene.String(description="Required to offer clothes or shoes.")
     age_range = graphene.Field(MonthsRangeInput, description="Children's ages it suits, in months.")
     condition = graphene.Field(ListingCondition, description="Offers of things; GOOD when absent.")
-    price = graphene.Field(MoneyInput, description="Required for SELL, refused otherwise.")
+    price = graphene.Field(
+        "gateway.schema.outing_changes.MoneyInput", description="Required for SELL, refused otherwise."
+    )
     photos = graphene.List(graphene.NonNull(graphene.String), description="Up to 8 https:// URLs.")
     pickup_address = graphene.String(description="Private: shown only to you and the reserver you accept.")
     pickup_location = graphene.Field(GeoPointInput, required=True, description="Private; others see a ~1 km area.")
@@ -480,14 +493,9 @@ class ListingPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class ListingCreate(graphene.Mutation):
+class ListingCreate(InputMutation, input=ListingCreateInput, about="The offer or request.", output=ListingPayload):
     """Post an offer or a wanted request. It is matched with the other side nearby at once, and
     both owners are told (inbox and notificationReceived)."""
-
-    class Arguments:
-        input = ListingCreateInput(required=True, description="The offer or request.")
-
-    Output = ListingPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -513,7 +521,7 @@ class ListingRefInput(graphene.InputObjectType):
     listing_id = graphene.ID(required=True, description="The listing's ID.")
 
 
-def _listing_mutation(method: str, doc: str, *extra: Any) -> type[graphene.Mutation]:
+def _listing_mutation(method: str, doc: str, *extra: Any) -> type[InputMutation]:
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
         viewer = require_viewer(info)
@@ -540,12 +548,8 @@ def _listing_mutation(method: str, doc: str, *extra: Any) -> type[graphene.Mutat
             result = await owners_call(listing_id=listing_id, owner_id=viewer)
         return {"listing": as_listing(result["listing"]), "user_errors": user_errors(result["errors"], ("input",))}
 
-    arguments = type("Arguments", (), {"input": ListingRefInput(required=True, description="Which listing.")})
-    return type(
-        method.title().replace("_", ""),
-        (graphene.Mutation,),
-        {"__doc__": doc, "Arguments": arguments, "Output": ListingPayload, "mutate": staticmethod(mutate)},
-    )
+    name = method.title().replace("_", "")
+    return input_mutation(name, doc, ListingRefInput, "Which listing.", ListingPayload, mutate)
 
 
 ListingRenew = _listing_mutation("renew_listing", "Owner: 30 more days (an expired listing comes back).")
@@ -586,13 +590,8 @@ class ContactPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class ContactCreate(graphene.Mutation):
+class ContactCreate(InputMutation, input=ContactCreateInput, about="The contact.", output=ContactPayload):
     """Add a trusted contact; you are its first recommendation."""
-
-    class Arguments:
-        input = ContactCreateInput(required=True, description="The contact.")
-
-    Output = ContactPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -620,13 +619,8 @@ class ContactRecommendInput(graphene.InputObjectType):
     contact_id = graphene.ID(required=True, description="The contact's ID.")
 
 
-class ContactRecommend(graphene.Mutation):
+class ContactRecommend(InputMutation, input=ContactRecommendInput, about="Which contact.", output=ContactPayload):
     """Recommend a contact (once per member)."""
-
-    class Arguments:
-        input = ContactRecommendInput(required=True, description="Which contact.")
-
-    Output = ContactPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:

@@ -20,10 +20,10 @@ from parentnet_kit.i18n import t
 
 from .. import cursors, ids
 from ..context import Context, context_of
-from . import members as members_schema
 from .base import (
     NODE_LOADERS,
     NODE_TYPES,
+    InputMutation,
     Node,
     after_argument,
     check_first,
@@ -32,6 +32,9 @@ from .base import (
     edge_type,
     enum,
     first_argument,
+    group_of,
+    local_id,
+    member_of,
     parse_time,
     require_viewer,
     user_errors,
@@ -107,21 +110,21 @@ class ReportSnapshot(graphene.ObjectType):
     title = graphene.String(required=True, description="Its title or name; may be empty.")
     text = graphene.String(required=True, description="Its text, as written; may be empty.")
     author = graphene.Field(
-        lambda: members_schema.Member, description="Who wrote or posted it; null if gone or hidden from you."
+        "gateway.schema.members.Member", description="Who wrote or posted it; null if gone or hidden from you."
     )
-    group = graphene.Field(lambda: members_schema.Group, description="The group it was posted in, if any.")
+    group = graphene.Field("gateway.schema.groups.Group", description="The group it was posted in, if any.")
 
     @staticmethod
     async def resolve_author(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
         if not root.get("author_id"):
             return None
-        return members_schema.as_member(await info.context.loaders.member.load(root["author_id"]))
+        return await member_of(info, root["author_id"])
 
     @staticmethod
     async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
         if not root.get("group_id"):
             return None
-        return members_schema.as_group(await info.context.loaders.group.load(root["group_id"]))
+        return await group_of(info, root["group_id"])
 
 
 class Report(graphene.ObjectType):
@@ -157,10 +160,10 @@ class ModerationAction(graphene.ObjectType):
 
     id = graphene.ID(required=True, description="Opaque ID of the action.")
     action = graphene.Field(ModerationActionType, required=True, description="What was done.")
-    actor = graphene.Field(lambda: members_schema.Member, description="The moderator who did it.")
+    actor = graphene.Field("gateway.schema.members.Member", description="The moderator who did it.")
     subject_type = graphene.Field(ReportSubjectType, description="What kind of thing it was done to, if content.")
     subject_id = graphene.ID(description="The global ID of the content acted on, if any.")
-    member = graphene.Field(lambda: members_schema.Member, description="The member acted on (warn, suspend...).")
+    member = graphene.Field("gateway.schema.members.Member", description="The member acted on (warn, suspend...).")
     report_id = graphene.ID(description="The report it answered, if any.")
     reason = graphene.String(required=True, description="Why, as the moderator wrote it.")
     until = graphene.DateTime(description="The end of a suspension (UTC).")
@@ -172,13 +175,13 @@ class ModerationAction(graphene.ObjectType):
 
     @staticmethod
     async def resolve_actor(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return members_schema.as_member(await info.context.loaders.member.load(root["actor_id"]))
+        return await member_of(info, root["actor_id"])
 
     @staticmethod
     async def resolve_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
         if not root.get("member_id"):
             return None
-        return members_schema.as_member(await info.context.loaders.member.load(root["member_id"]))
+        return await member_of(info, root["member_id"])
 
     @staticmethod
     def resolve_subject_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
@@ -220,7 +223,7 @@ async def network_admin(ctx: Context, member_id: str) -> bool:
 def _group_id(group_id: str | None) -> str | None:
     if group_id is None:
         return None
-    return members_schema.local_id(group_id, "Group") or "-"
+    return local_id(group_id, "Group") or "-"
 
 
 async def snapshot_of(info: graphene.ResolveInfo, subject_type: str, subject_id: str) -> dict[str, Any] | None:
@@ -291,14 +294,9 @@ class ContentReportPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class ContentReport(graphene.Mutation):
+class ContentReport(InputMutation, input=ContentReportInput, about="What and why.", output=ContentReportPayload):
     """Report something to the moderators (its group's, or the network's). You are told the outcome in
     your inbox. A few reports an hour at most."""
-
-    class Arguments:
-        input = ContentReportInput(required=True, description="What and why.")
-
-    Output = ContentReportPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -339,15 +337,10 @@ class ModerationActPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class ModerationAct(graphene.Mutation):
+class ModerationAct(InputMutation, input=ModerationActInput, about="What, how and why.", output=ModerationActPayload):
     """Act as a moderator: a network moderator on anything, a group's admins and moderators on their
     group's queue (not on members' accounts). Every action goes into the audit log and the reporters
     are told the outcome."""
-
-    class Arguments:
-        input = ModerationActInput(required=True, description="What, how and why.")
-
-    Output = ModerationActPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -386,19 +379,16 @@ class NetworkModeratorGrantPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class NetworkModeratorGrant(graphene.Mutation):
+class NetworkModeratorGrant(
+    InputMutation, input=NetworkModeratorGrantInput, about="Who.", output=NetworkModeratorGrantPayload
+):
     """Make a member a network moderator (they work the network's queue). Network admins only."""
-
-    class Arguments:
-        input = NetworkModeratorGrantInput(required=True, description="Who.")
-
-    Output = NetworkModeratorGrantPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         viewer = require_viewer(info)
         ctx = context_of(info)
-        member_id = members_schema.local_id(input["member_id"], "Member")
+        member_id = local_id(input["member_id"], "Member")
         if member_id is None:
             errors = [{"field": ["member_id"], "message": t("Not a member's ID."), "code": "INVALID"}]
             return {"granted": False, "user_errors": user_errors(errors, ("input",))}

@@ -49,18 +49,24 @@ from .. import ids
 from ..context import Context, picture_owner
 from ..rpc import CountingRpc
 from ..uploads import Upload as UploadedFile
-from .base import NODE_LOADERS, NODE_TYPES, Node, enum, parse_time, require_viewer, user_errors, user_errors_field
+from .base import (
+    NODE_LOADERS,
+    NODE_TYPES,
+    SUBJECTS,
+    TYPE_OF_KIND,
+    InputMutation,
+    Node,
+    enum,
+    may_see_member,
+    members_only,
+    parse_time,
+    require_viewer,
+    user_errors,
+    user_errors_field,
+)
 
 log = logging.getLogger(__name__)
 
-# GraphQL type of a subject -> (kind the services speak, owning service).
-SUBJECTS = {
-    "Outing": ("outing", "events"),
-    "Listing": ("listing", "listings"),
-    "Group": ("group", "members"),
-    "Member": ("member", "members"),
-}
-TYPE_OF_KIND = {kind: type_name for type_name, (kind, _) in SUBJECTS.items()}
 URL_WINDOW = 12 * 3600  # seconds a URL stays the same; it is valid for one to two windows
 # Two uploads decoded at once per gateway (the machine's cores); the others wait their turn.
 _WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pictures")
@@ -239,53 +245,15 @@ def as_picture(view: dict[str, Any]) -> dict[str, Any]:
     return {**view, "__typename": "Picture"}
 
 
-def pictures_field(what: str) -> graphene.List:
-    """The ``pictures`` field of a subject type (``what``: "the outing", ...)."""
-    return graphene.List(
-        graphene.NonNull(Picture),
-        required=True,
-        description=f"Pictures of {what}, oldest first; at most {picture_store.PER_SUBJECT}. "
-        "Seen by whoever may see it.",
-    )
-
-
-def pictures_resolver(type_name: str) -> Any:
-    """The resolver of ``pictures`` on ``type_name``: one call per page for each type."""
-    kind = SUBJECTS[type_name][0]
-
-    async def resolve(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
-        ctx: Context = info.context
-        if _members_only(type_name, root) and await ctx.group_role(root["id"]) is None:
-            return []
-        if type_name == "Member" and not await _may_see_member(ctx, root["id"]):
-            return []
-        return [as_picture(p) for p in await ctx.loaders.pictures[kind].load(root["id"])]
-
-    return staticmethod(resolve)
-
-
 async def _visible_subject(ctx: Context, type_name: str, subject_id: str) -> dict[str, Any] | None:
     """The subject as ``node(id:)`` shows it to the viewer, or None; a private group's
     pictures, like its outings, are for its members only."""
     subject = await NODE_LOADERS[type_name](SimpleNamespace(context=ctx), subject_id)  # type: ignore[arg-type]
-    if subject is not None and _members_only(type_name, subject) and await ctx.group_role(subject_id) is None:
+    if subject is not None and members_only(type_name, subject) and await ctx.group_role(subject_id) is None:
         return None
-    if subject is not None and type_name == "Member" and not await _may_see_member(ctx, subject_id):
+    if subject is not None and type_name == "Member" and not await may_see_member(ctx, subject_id):
         return None
     return subject
-
-
-async def _may_see_member(ctx: Context, member_id: str) -> bool:
-    """A member's pictures are for signed-in viewers only, and never across a block either way:
-    a member's face is not for whoever holds a link or scrapes signed out (protected mode)."""
-    if ctx.viewer_id is None:
-        return False
-    return ctx.viewer_id == member_id or member_id not in await ctx.apart()
-
-
-def _members_only(type_name: str, subject: dict[str, Any]) -> bool:
-    """A private group: anyone finds it, only its members see what is in it, pictures included."""
-    return type_name == "Group" and subject.get("visibility") == "private"
 
 
 async def _owner_refusal(ctx: Context, type_name: str, subject: dict[str, Any]) -> tuple[str | None, bool]:
@@ -344,16 +312,11 @@ class PictureAddPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class PictureAdd(graphene.Mutation):
+class PictureAdd(InputMutation, input=PictureAddInput, about="The subject and the file.", output=PictureAddPayload):
     """Add a picture (signed in, as the subject's owner). Nothing is stored when userErrors is not
     empty: TOO_LARGE, NOT_AN_IMAGE or REQUIRED on file; NOT_FOUND, NOT_YOURS or TOO_MANY on subjectId.
     Send it as a multipart request (Apollo Client's upload link, or curl -F) with an
     Apollo-Require-Preflight header."""
-
-    class Arguments:
-        input = PictureAddInput(required=True, description="The subject and the file.")
-
-    Output = PictureAddPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -409,14 +372,9 @@ def _picture_id(global_id: Any) -> tuple[str, str, str] | None:
     return TYPE_OF_KIND[kind], subject_id, picture_id
 
 
-class PictureRemove(graphene.Mutation):
+class PictureRemove(InputMutation, input=PictureRemoveInput, about="Which picture.", output=PictureRemovePayload):
     """Remove a picture (its subject's owner): its URLs stop working at once. NOT_FOUND or
     NOT_YOURS on pictureId otherwise, and nothing changes."""
-
-    class Arguments:
-        input = PictureRemoveInput(required=True, description="Which picture.")
-
-    Output = PictureRemovePayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
