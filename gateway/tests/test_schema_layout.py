@@ -14,7 +14,7 @@ BASE = "base"
 MAX_LINES = 450
 # Still over MAX_LINES, each to be split like members/groups/accounts (issue 21); a module
 # listed here that has come under the limit fails, so the list only shrinks.
-TOO_LONG_FOR_NOW = {"conversations.py", "listings.py", "moderation.py", "pictures.py"}
+TOO_LONG_FOR_NOW = {"listings.py", "moderation.py", "pictures.py"}
 
 
 def _modules() -> list[Path]:

@@ -15,34 +15,34 @@ import graphene
 
 from .. import ids, scalars
 from .accounts import AccountMutations
+from .answer_contacts import AnswerContactMutations
+from .ask_nearby import Answer, Question, QuestionMutations, QuestionQueries, QuestionSubscriptions
 from .attendance import AttendanceMutations
 from .base import NODE_LOADERS, City, Node
 from .calendar import CalendarMutations
 from .cities import CityMutations, CityQueries
 from .community import CommunityQueries
-from .conversations import (
-    Answer,
-    Conversation,
-    ConversationMutations,
-    ConversationQueries,
-    ConversationSubscriptions,
-    DiscussionReply,
-    DiscussionThread,
-    Message,
-    Question,
-)
 from .coop import CoopMutations, CoopShift
 from .discovery import DiscoveryQueries
 from .groups import Group, GroupMutations, GroupQueries
 from .inbox import InboxMutations, InboxQueries, Notification
 from .listings import Contact, Listing, ListingMutations, ListingQueries
 from .members import Member, MemberMutations, MemberQueries
+from .messages import Conversation, Message, MessageMutations, MessageQueries, MessageSubscriptions
 from .moderation import ModerationMutations, ModerationQueries, Report
 from .my_outings import MyOutingsQueries
 from .outing_changes import OutingChangeMutations
 from .outings import Outing, OutingQueries
 from .pictures import Picture, PictureMutations
 from .subscriptions import OutingSubscriptions
+from .suggestions import SuggestionMutations
+from .threads import (
+    DiscussionReply,
+    DiscussionThread,
+    ThreadMutations,
+    ThreadQueries,
+    ThreadSubscriptions,
+)
 from .trips import Trip, TripMutations
 
 
@@ -63,7 +63,9 @@ class RootQueries(graphene.ObjectType):
 
 # The parts of each root type, in the order schema.graphql prints their fields.
 QUERIES: list[type[graphene.ObjectType]] = [
-    ConversationQueries,
+    ThreadQueries,
+    QuestionQueries,
+    MessageQueries,
     ModerationQueries,
     InboxQueries,
     MyOutingsQueries,
@@ -77,7 +79,11 @@ QUERIES: list[type[graphene.ObjectType]] = [
     RootQueries,
 ]
 MUTATIONS: list[type[graphene.ObjectType]] = [
-    ConversationMutations,
+    ThreadMutations,
+    SuggestionMutations,
+    QuestionMutations,
+    AnswerContactMutations,
+    MessageMutations,
     ModerationMutations,
     CityMutations,
     PictureMutations,
@@ -92,7 +98,12 @@ MUTATIONS: list[type[graphene.ObjectType]] = [
     OutingChangeMutations,
     AttendanceMutations,
 ]
-SUBSCRIPTIONS: list[type[graphene.ObjectType]] = [ConversationSubscriptions, OutingSubscriptions]
+SUBSCRIPTIONS: list[type[graphene.ObjectType]] = [
+    ThreadSubscriptions,
+    QuestionSubscriptions,
+    MessageSubscriptions,
+    OutingSubscriptions,
+]
 
 
 def root_type(name: str, parts: list[type[graphene.ObjectType]], doc: str) -> type[graphene.ObjectType]:

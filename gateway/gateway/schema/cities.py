@@ -16,6 +16,7 @@ from .base import (
     GeoPoint,
     InputMutation,
     bad_input,
+    key_resolver,
     local_id,
     not_found,
     require_viewer,
@@ -41,9 +42,7 @@ class GazetteerPlace(graphene.ObjectType):
     )
     city = graphene.Field(City, description="The open city made from it; null while it is not open.")
 
-    @staticmethod
-    def resolve_region_code(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return root["admin1"]
+    resolve_region_code = key_resolver("admin1")
 
     @staticmethod
     def resolve_center(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, float]:

@@ -16,6 +16,7 @@ from .base import (
     check_radius,
     enum,
     first_argument,
+    key_resolver,
     require_viewer,
 )
 
@@ -39,9 +40,7 @@ class GroupActivity(graphene.ObjectType):
     shift = graphene.Field("gateway.schema.coop.CoopShift", description="The shift, when type is COOP_SHIFT.")
     trip = graphene.Field("gateway.schema.trips.Trip", description="The trip, when type is TRIP.")
 
-    @staticmethod
-    def resolve_type(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return root["kind"]
+    resolve_type = key_resolver("kind")
 
     @staticmethod
     async def resolve_shift(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:

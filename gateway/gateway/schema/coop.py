@@ -10,7 +10,6 @@ import graphene
 
 from parentnet_kit.i18n import t
 
-from .. import ids
 from ..context import context_of
 from ..errors import Forbidden
 from .base import (
@@ -21,9 +20,11 @@ from .base import (
     InputMutation,
     Node,
     enum,
+    global_id_resolver,
     group_of,
     group_only,
     in_group,
+    key_resolver,
     local_id,
     local_time,
     member_of,
@@ -88,13 +89,9 @@ class CoopShift(graphene.ObjectType):
         deprecation_reason=ENUM_INSTEAD.format(new="state"),
     )
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("CoopShift", root["id"])
+    resolve_id = global_id_resolver("CoopShift")
 
-    @staticmethod
-    def resolve_state(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return root["status"]
+    resolve_state = key_resolver("status")
 
     @staticmethod
     async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -136,13 +133,9 @@ class CoopBooking(graphene.ObjectType):
         deprecation_reason=ENUM_INSTEAD.format(new="state"),
     )
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("CoopBooking", root["id"])
+    resolve_id = global_id_resolver("CoopBooking")
 
-    @staticmethod
-    def resolve_state(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return root["status"]
+    resolve_state = key_resolver("status")
 
     @staticmethod
     def resolve_child_hours(root: dict[str, Any], info: graphene.ResolveInfo) -> float:

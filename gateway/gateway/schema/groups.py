@@ -10,7 +10,7 @@ import graphene
 
 from parentnet_kit.i18n import t
 
-from .. import cursors, ids, open_cities
+from .. import cursors, open_cities
 from ..context import Context, context_of
 from ..errors import Forbidden
 from .base import (
@@ -29,9 +29,10 @@ from .base import (
     enum,
     enum_value,
     first_argument,
+    global_id_resolver,
     group_of,
     local_id,
-    member_of,
+    member_resolver,
     not_found,
     pictures_field,
     pictures_resolver,
@@ -96,9 +97,7 @@ class GroupMembership(graphene.ObjectType):
     member = graphene.Field("gateway.schema.members.Member", description="The member; null if not visible to you.")
     group = graphene.Field(lambda: Group, description="The group.")
 
-    @staticmethod
-    async def resolve_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await member_of(info, root["member_id"])
+    resolve_member = member_resolver("member_id")
 
     @staticmethod
     async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -177,9 +176,7 @@ class Group(graphene.ObjectType):
         description="Everyone's credits (admins only); they sum to zero.",
     )
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("Group", root["id"])
+    resolve_id = global_id_resolver("Group")
 
     resolve_city = staticmethod(resolve_city)
 

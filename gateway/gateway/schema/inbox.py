@@ -8,7 +8,6 @@ the right service.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 import graphene
@@ -29,8 +28,8 @@ from .base import (
     edge_type,
     enum,
     first_argument,
-    parse_time,
     require_viewer,
+    time_resolver,
     user_errors_field,
 )
 
@@ -114,9 +113,7 @@ class Notification(graphene.ObjectType):
         ctx: Context = info.context
         return i18n.render(root, await ctx.recipient_language())
 
-    @staticmethod
-    def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("created_at"))
+    resolve_created_at = time_resolver("created_at")
 
     @staticmethod
     async def resolve_subject(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import graphene
@@ -10,7 +9,7 @@ import graphene
 from parentnet_kit import contracts
 from parentnet_kit.i18n import t
 
-from .. import cursors, ids, open_cities
+from .. import cursors, open_cities
 from ..context import Context, context_of
 from .base import (
     NODE_LOADERS,
@@ -33,11 +32,11 @@ from .base import (
     enum,
     enum_value,
     first_argument,
+    global_id_resolver,
     group_of,
     input_mutation,
     local_id,
-    member_of,
-    parse_time,
+    member_resolver,
     pictures_field,
     pictures_resolver,
     require_viewer,
@@ -45,6 +44,7 @@ from .base import (
     search_after,
     search_filter,
     search_page,
+    time_resolver,
     user_errors,
     user_errors_field,
 )
@@ -177,9 +177,7 @@ class Listing(graphene.ObjectType):
     created_at = graphene.DateTime(required=True, description="When it was posted.")
     distance_km = graphene.Float(description="To the pickup area's centre, from the point searched around.")
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("Listing", root["id"])
+    resolve_id = global_id_resolver("Listing")
 
     resolve_city = staticmethod(resolve_city)
 
@@ -197,9 +195,7 @@ class Listing(graphene.ObjectType):
     def resolve_photos(root: dict[str, Any], info: graphene.ResolveInfo) -> list[str]:
         return root.get("photos") or []
 
-    @staticmethod
-    async def resolve_owner(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await member_of(info, root["owner_id"])
+    resolve_owner = member_resolver("owner_id")
 
     @staticmethod
     def resolve_viewer_is_owner(root: dict[str, Any], info: graphene.ResolveInfo) -> bool:
@@ -210,13 +206,9 @@ class Listing(graphene.ObjectType):
         value = root.get("distance_km")
         return None if value is None else round(value, 1)
 
-    @staticmethod
-    def resolve_expires_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("expires_at"))
+    resolve_expires_at = time_resolver("expires_at")
 
-    @staticmethod
-    def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("created_at"))
+    resolve_created_at = time_resolver("created_at")
 
 
 def as_listing(view: dict[str, Any] | None, **extra: Any) -> dict[str, Any] | None:
@@ -252,9 +244,7 @@ class Contact(graphene.ObjectType):
     recommendations = graphene.Int(required=True, description="Members who recommend it (one each).")
     group = graphene.Field("gateway.schema.groups.Group", description="Set when only that group's members see it.")
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("Contact", root["id"])
+    resolve_id = global_id_resolver("Contact")
 
     resolve_city = staticmethod(resolve_city)
 

@@ -9,7 +9,7 @@ import graphene
 
 from parentnet_kit.i18n import t
 
-from .. import cursors, ids
+from .. import cursors
 from ..context import Context, context_of
 from .base import (
     NODE_LOADERS,
@@ -26,6 +26,7 @@ from .base import (
     edge_type,
     enum,
     first_argument,
+    global_id_resolver,
     local_id,
     member_of,
     not_found,
@@ -125,9 +126,7 @@ class Member(graphene.ObjectType):
         description="Yours only: you may open cities (cityOpen) and name other network admins (networkAdminGrant)."
     )
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("Member", root["id"])
+    resolve_id = global_id_resolver("Member")
 
     @staticmethod
     async def resolve_is_network_admin(root: dict[str, Any], info: graphene.ResolveInfo) -> bool | None:

@@ -10,7 +10,6 @@ events, never the caller's word.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import graphene
@@ -32,11 +31,13 @@ from .base import (
     edge_type,
     enum,
     first_argument,
+    global_id_resolver,
     group_of,
     local_id,
     member_of,
-    parse_time,
+    member_resolver,
     require_viewer,
+    time_resolver,
     user_errors,
     user_errors_field,
 )
@@ -142,17 +143,13 @@ class Report(graphene.ObjectType):
     outcome = graphene.Field(ModerationActionType, description="What the moderator did; null while open.")
     created_at = graphene.DateTime(required=True, description="When it was reported.")
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("Report", root["id"])
+    resolve_id = global_id_resolver("Report")
 
     @staticmethod
     def resolve_subject_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id(NODE_TYPE_OF[root["subject_type"]], root["subject_id"])
 
-    @staticmethod
-    def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("created_at"))
+    resolve_created_at = time_resolver("created_at")
 
 
 class ModerationAction(graphene.ObjectType):
@@ -169,13 +166,9 @@ class ModerationAction(graphene.ObjectType):
     until = graphene.DateTime(description="The end of a suspension (UTC).")
     at = graphene.DateTime(required=True, description="When it was done.")
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("ModerationAction", root["id"])
+    resolve_id = global_id_resolver("ModerationAction")
 
-    @staticmethod
-    async def resolve_actor(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await member_of(info, root["actor_id"])
+    resolve_actor = member_resolver("actor_id")
 
     @staticmethod
     async def resolve_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -193,13 +186,9 @@ class ModerationAction(graphene.ObjectType):
     def resolve_report_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
         return ids.to_global_id("Report", root["report_id"]) if root.get("report_id") else None
 
-    @staticmethod
-    def resolve_until(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("until"))
+    resolve_until = time_resolver("until")
 
-    @staticmethod
-    def resolve_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("at"))
+    resolve_at = time_resolver("at")
 
 
 ReportEdge = edge_type("ReportEdge", Report, "reports")

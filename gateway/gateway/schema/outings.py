@@ -32,7 +32,9 @@ from .base import (
     enum,
     enum_value,
     first_argument,
+    global_id_resolver,
     group_of,
+    key_resolver,
     local_time,
     member_of,
     pictures_field,
@@ -124,13 +126,9 @@ class Outing(graphene.ObjectType):
     pictures = pictures_field("the outing")
     resolve_pictures = pictures_resolver("Outing")
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("Outing", root["id"])
+    resolve_id = global_id_resolver("Outing")
 
-    @staticmethod
-    def resolve_state(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return root["status"]
+    resolve_state = key_resolver("status")
 
     @staticmethod
     def resolve_starts_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime:

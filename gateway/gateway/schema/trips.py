@@ -9,7 +9,6 @@ import graphene
 
 from parentnet_kit.i18n import t
 
-from .. import ids
 from ..context import context_of
 from .base import (
     ENUM_INSTEAD,
@@ -21,11 +20,13 @@ from .base import (
     Node,
     enum,
     enum_value,
+    global_id_resolver,
     group_of,
     group_only,
     in_group,
+    key_resolver,
     local_id,
-    member_of,
+    member_resolver,
     not_found,
     require_viewer,
     user_errors,
@@ -58,9 +59,7 @@ class TripRider(graphene.ObjectType):
     member = graphene.Field("gateway.schema.members.Member", description="The parent.")
     children = graphene.List(graphene.NonNull(graphene.String), required=True, description="First names.")
 
-    @staticmethod
-    async def resolve_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await member_of(info, root["member_id"])
+    resolve_member = member_resolver("member_id")
 
 
 class RotaDay(graphene.ObjectType):
@@ -69,9 +68,7 @@ class RotaDay(graphene.ObjectType):
     date = graphene.String(required=True, description="YYYY-MM-DD in the city's calendar.")
     driver = graphene.Field("gateway.schema.members.Member", description="Who drives or walks; null when nobody yet.")
 
-    @staticmethod
-    async def resolve_driver(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return await member_of(info, root.get("driver_id"))
+    resolve_driver = member_resolver("driver_id")
 
 
 class Trip(graphene.ObjectType):
@@ -92,9 +89,7 @@ class Trip(graphene.ObjectType):
     riders = graphene.List(graphene.NonNull(TripRider), required=True, description="Families whose children ride.")
     rota = graphene.List(graphene.NonNull(RotaDay), required=True, description="The coming six weeks.")
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("Trip", root["id"])
+    resolve_id = global_id_resolver("Trip")
 
     @staticmethod
     async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -123,13 +118,9 @@ class TripSwap(graphene.ObjectType):
         deprecation_reason=ENUM_INSTEAD.format(new="state"),
     )
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("TripSwap", root["id"])
+    resolve_id = global_id_resolver("TripSwap")
 
-    @staticmethod
-    def resolve_state(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return root["status"]
+    resolve_state = key_resolver("status")
 
 
 async def load_trip(info: graphene.ResolveInfo, trip_id: str) -> dict[str, Any] | None:

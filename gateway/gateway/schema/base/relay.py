@@ -203,3 +203,30 @@ def service_after(info: graphene.ResolveInfo, after: str | None, shape: dict[str
     """The members service's cursor for ``after`` (BAD_USER_INPUT if it is not this query's)."""
     position = cursors.decode(info, after, shape, valid)
     return None if position is None else cursors.to_service(position)
+
+
+def global_id_resolver(type_name: str) -> Any:
+    """``resolve_id`` of a ``Node`` type: its global ID from the view's ``id``."""
+
+    def resolve(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
+        return ids.to_global_id(type_name, root["id"])
+
+    return staticmethod(resolve)
+
+
+def numbered_page(
+    info: graphene.ResolveInfo,
+    arguments: dict[str, Any],
+    after: str | None,
+    page: dict[str, Any] | None,
+    type_name: str,
+    total: int | None = None,
+) -> dict[str, Any]:
+    """A connection of a service's numbered items (``{items, has_next_page, total}``, each item's
+    ``n`` its position), cursors bound to ``arguments``; an empty one when ``page`` is None (the
+    list is not the viewer's to see). ``total`` overrides the page's count."""
+    if page is None:
+        return connection([], False, after, 0)
+    cursor = cursors.encoder(info, arguments)
+    edges = [{"cursor": cursor(item["n"]), "node": {**item, "__typename": type_name}} for item in page["items"]]
+    return connection(edges, page["has_next_page"], after, page["total"] if total is None else total)

@@ -65,3 +65,21 @@ def resolver_at(path: str) -> Any:
 
 # The deprecation reason of a String field replaced by an enum field of the same values.
 ENUM_INSTEAD = "Use {new}, an enum of the same values in upper case. Deprecated 2026-11-30."
+
+
+def time_resolver(key: str) -> Any:
+    """A ``DateTime`` field's resolver: the view's ISO time at ``key`` (null when absent)."""
+
+    def resolve(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
+        return parse_time(root.get(key))
+
+    return staticmethod(resolve)
+
+
+def key_resolver(key: str) -> Any:
+    """A field's resolver reading the view's ``key`` (a field named otherwise than the service's)."""
+
+    def resolve(root: dict[str, Any], info: graphene.ResolveInfo) -> Any:
+        return root[key]
+
+    return staticmethod(resolve)

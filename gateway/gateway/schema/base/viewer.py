@@ -126,3 +126,13 @@ async def outing_in_view(info: graphene.ResolveInfo, global_id: Any) -> tuple[st
     if outing_id is None:
         return None, None
     return outing_id, await visible_outing(ctx, await ctx.loaders.outing.load(outing_id))
+
+
+def member_resolver(key: str) -> Any:
+    """A ``Member`` field's resolver: the member whose id is at the view's ``key``, as the viewer
+    may see them (null when none, gone or hidden)."""
+
+    async def resolve(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
+        return await member_of(info, root.get(key))
+
+    return staticmethod(resolve)
