@@ -22,14 +22,16 @@ from .base import NODE_LOADERS, City, Node
 from .calendar import CalendarMutations
 from .cities import CityMutations, CityQueries
 from .community import CommunityQueries
+from .contacts import Contact, ContactMutations, ContactQueries
 from .coop import CoopMutations, CoopShift
 from .discovery import DiscoveryQueries
 from .groups import Group, GroupMutations, GroupQueries
 from .inbox import InboxMutations, InboxQueries, Notification
-from .listings import Contact, Listing, ListingMutations, ListingQueries
+from .listings import Listing, ListingMutations, ListingQueries
 from .members import Member, MemberMutations, MemberQueries
 from .messages import Conversation, Message, MessageMutations, MessageQueries, MessageSubscriptions
-from .moderation import ModerationMutations, ModerationQueries, Report
+from .moderation import ModerationMutations, Report
+from .moderation_queue import ModerationQueries
 from .my_outings import MyOutingsQueries
 from .outing_changes import OutingChangeMutations
 from .outings import Outing, OutingQueries
@@ -74,6 +76,7 @@ QUERIES: list[type[graphene.ObjectType]] = [
     CommunityQueries,
     DiscoveryQueries,
     ListingQueries,
+    ContactQueries,
     OutingQueries,
     CityQueries,
     RootQueries,
@@ -95,6 +98,7 @@ MUTATIONS: list[type[graphene.ObjectType]] = [
     CoopMutations,
     TripMutations,
     ListingMutations,
+    ContactMutations,
     OutingChangeMutations,
     AttendanceMutations,
 ]

@@ -8,7 +8,7 @@ from typing import Any
 import graphene
 from graphql import GraphQLError
 
-from parentnet_kit.contract.rpc import SeenBy
+from parentnet_kit.contract.rpc import ModerationClient, SeenBy
 
 from ... import open_cities
 from ...context import Context, context_of
@@ -136,3 +136,13 @@ def member_resolver(key: str) -> Any:
         return await member_of(info, root.get(key))
 
     return staticmethod(resolve)
+
+
+def moderation_of(ctx: Context) -> ModerationClient:
+    """The moderation service's typed client over the request's transport."""
+    return ModerationClient(ctx.rpc)
+
+
+async def network_admin(ctx: Context, member_id: str) -> bool:
+    """Whether ``member_id`` is a network admin (the members service says)."""
+    return bool(await ctx.members.is_network_admin(member_id=member_id))
