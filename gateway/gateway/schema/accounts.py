@@ -12,6 +12,7 @@ from ..context import Context, context_of
 from .base import (
     GeoPointInput,
     InputMutation,
+    payload,
     require_viewer,
     typed,
     user_errors,
@@ -174,7 +175,7 @@ class MemberUpdateProfile(
         result = await context_of(info).members.update_profile(member_id=viewer, fields=fields)
         if "protected_mode" in fields and not result["errors"]:
             await _place_what_they_posted(info, viewer, bool(fields["protected_mode"]))
-        return {"member": typed("Member", result["member"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, member="Member")
 
 
 async def _place_what_they_posted(info: graphene.ResolveInfo, member_id: str, protected: bool) -> None:

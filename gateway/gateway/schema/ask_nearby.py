@@ -35,12 +35,12 @@ from .base import (
     local_id,
     member_resolver,
     numbered_page,
+    payload,
     refused,
     require_viewer,
     resolve_city,
     signed_in_place,
     time_resolver,
-    user_errors,
     user_errors_field,
     viewer_blocked,
     viewer_place,
@@ -223,7 +223,7 @@ class QuestionAsk(InputMutation, input=QuestionAskInput, about="The question.", 
         result = await ctx.conversations.using(headers=ctx.once(info)).ask(
             asker_id=viewer, fields=fields, city=city, cell=cell
         )
-        return {"question": as_question(result["question"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, question="Question")
 
 
 class RecommendedContactInput(graphene.InputObjectType):
@@ -277,7 +277,7 @@ class QuestionAnswer(InputMutation, input=QuestionAnswerInput, about="The answer
         result = await ctx.conversations.using(headers=ctx.once(info)).answer(
             question_id=question, author_id=viewer, fields=fields, city=city, cell=cell
         )
-        return {"answer": as_answer(result["answer"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, answer="Answer")
 
 
 class AnswerMarkHelpfulInput(graphene.InputObjectType):
@@ -299,7 +299,7 @@ class AnswerMarkHelpful(InputMutation, input=AnswerMarkHelpfulInput, about="Whic
             return {"answer": None, "user_errors": refused("answerId", t("No such answer."))}
         helpful = True if input.get("helpful") is None else bool(input["helpful"])
         result = await ctx.conversations.mark_helpful(answer_id=answer, asker_id=viewer, helpful=helpful)
-        return {"answer": as_answer(result["answer"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, answer="Answer")
 
 
 NODE_TYPES.update(Question=Question, Answer=Answer)

@@ -33,9 +33,9 @@ from .base import (
     global_id_resolver,
     group_of,
     local_id,
+    payload,
     require_viewer,
     resolve_city,
-    user_errors,
     user_errors_field,
 )
 
@@ -154,7 +154,7 @@ class ContactCreate(InputMutation, input=ContactCreateInput, about="The contact.
                 }
             fields["group_id"] = group_id
         result = await ctx.listings.using(headers=ctx.once(info)).add_contact(fields=fields, member_id=viewer)
-        return {"contact": as_contact(result["contact"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, contact="Contact")
 
 
 class ContactRecommendInput(graphene.InputObjectType):
@@ -178,7 +178,7 @@ class ContactRecommend(InputMutation, input=ContactRecommendInput, about="Which 
                 ],
             }
         result = await context_of(info).listings.recommend_contact(contact_id=contact_id, member_id=viewer)
-        return {"contact": as_contact(result["contact"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, contact="Contact")
 
 
 NODE_TYPES.update(Contact=Contact)

@@ -35,6 +35,7 @@ from .base import (
     input_mutation,
     local_id,
     member_resolver,
+    payload,
     pictures_field,
     pictures_resolver,
     require_viewer,
@@ -43,7 +44,6 @@ from .base import (
     search_filter,
     search_page,
     time_resolver,
-    user_errors,
     user_errors_field,
 )
 
@@ -376,7 +376,7 @@ class ListingCreate(InputMutation, input=ListingCreateInput, about="The offer or
         result = await ctx.listings.using(headers=ctx.once(info)).create_listing(
             fields=fields, owner_id=owner, apart=await ctx.apart(), protected=await ctx.protected()
         )
-        return {"listing": as_listing(result["listing"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, listing="Listing")
 
 
 class ListingRefInput(graphene.InputObjectType):
@@ -410,7 +410,7 @@ def _listing_mutation(method: str, doc: str, *extra: Any) -> type[InputMutation]
                 "withdraw_listing": ctx.listings.withdraw_listing,
             }[method]
             result = await owners_call(listing_id=listing_id, owner_id=viewer)
-        return {"listing": as_listing(result["listing"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, listing="Listing")
 
     name = method.title().replace("_", "")
     return input_mutation(name, doc, ListingRefInput, "Which listing.", ListingPayload, mutate)

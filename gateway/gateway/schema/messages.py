@@ -31,6 +31,7 @@ from .base import (
     key_resolver,
     local_id,
     numbered_page,
+    payload,
     refused,
     require_viewer,
     time_resolver,
@@ -274,10 +275,7 @@ def _decide(accept: bool, doc: str) -> type[InputMutation]:
         if conversation is None:
             return {"conversation": None, "user_errors": refused("conversationId", t("No such conversation."))}
         result = await ctx.conversations.decide_request(conversation_id=conversation, member_id=viewer, accept=accept)
-        return {
-            "conversation": as_conversation(result["conversation"]),
-            "user_errors": user_errors(result["errors"], ("input",)),
-        }
+        return payload(result, conversation="Conversation")
 
     name = "MessageRequestAccept" if accept else "MessageRequestDecline"
     return input_mutation(name, doc, ConversationRefInput, "Which request.", ConversationPayload, mutate)
@@ -320,10 +318,7 @@ class ConversationUpdate(
         result = await ctx.conversations.set_participant(
             conversation_id=conversation, member_id=viewer, changes=changes
         )
-        return {
-            "conversation": as_conversation(result["conversation"]),
-            "user_errors": user_errors(result["errors"], ("input",)),
-        }
+        return payload(result, conversation="Conversation")
 
 
 NODE_TYPES.update(Conversation=Conversation, Message=Message)

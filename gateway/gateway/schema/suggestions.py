@@ -12,10 +12,9 @@ from ..context import context_of
 from .base import (
     InputMutation,
     local_id,
+    payload,
     refused,
     require_viewer,
-    typed,
-    user_errors,
 )
 
 
@@ -35,10 +34,7 @@ class DiscussionSuggestionSupport(
         if thread is None:
             return {"thread": None, "user_errors": refused("threadId", t("No such thread."))}
         result = await ctx.conversations.support_thread(thread_id=thread, member_id=viewer)
-        return {
-            "thread": typed("DiscussionThread", result["thread"]),
-            "user_errors": user_errors(result["errors"], ("input",)),
-        }
+        return payload(result, thread="DiscussionThread")
 
 
 class DiscussionSuggestionAnswerInput(graphene.InputObjectType):
@@ -66,10 +62,7 @@ class DiscussionSuggestionAnswer(
         result = await ctx.conversations.answer_suggestion(
             thread_id=thread, admin_id=viewer, fields={"text": input["text"]}
         )
-        return {
-            "thread": typed("DiscussionThread", result["thread"]),
-            "user_errors": user_errors(result["errors"], ("input",)),
-        }
+        return payload(result, thread="DiscussionThread")
 
 
 class SuggestionMutations(graphene.ObjectType):

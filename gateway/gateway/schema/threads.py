@@ -32,10 +32,10 @@ from .base import (
     local_id,
     member_resolver,
     numbered_page,
+    payload,
     refused,
     require_viewer,
     time_resolver,
-    user_errors,
     user_errors_field,
 )
 
@@ -217,7 +217,7 @@ class DiscussionThreadCreate(
         result = await ctx.conversations.using(headers=ctx.once(info)).create_thread(
             group_id=group, author_id=viewer, fields=fields
         )
-        return {"thread": as_thread(result["thread"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, thread="DiscussionThread")
 
 
 class DiscussionThreadModerateInput(graphene.InputObjectType):
@@ -243,7 +243,7 @@ class DiscussionThreadModerate(
         result = await ctx.conversations.moderate_thread(
             thread_id=thread, actor_id=viewer, pinned=input.get("pinned"), locked=input.get("locked")
         )
-        return {"thread": as_thread(result["thread"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, thread="DiscussionThread")
 
 
 class DiscussionThreadRefInput(graphene.InputObjectType):
@@ -282,7 +282,7 @@ class DiscussionReplyCreate(
         result = await ctx.conversations.using(headers=ctx.once(info)).reply(
             thread_id=thread, author_id=viewer, fields=fields
         )
-        return {"reply": as_reply(result["reply"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, reply="DiscussionReply")
 
 
 NODE_TYPES.update(DiscussionThread=DiscussionThread, DiscussionReply=DiscussionReply)
