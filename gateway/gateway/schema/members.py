@@ -283,7 +283,7 @@ async def _block(info: graphene.ResolveInfo, input: dict[str, Any], method: str)
     viewer = require_viewer(info)
     target = local_id(input["member_id"], "Member")
     if target is None:
-        return {t("member"): None, "user_errors": not_found("memberId", t("member"))}
+        return {"member": None, "user_errors": not_found("memberId", t("member"))}
     members = context_of(info).members
     change = members.block if method == "block" else members.unblock
     result = await change(blocker_id=viewer, member_id=target)
