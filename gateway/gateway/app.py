@@ -29,16 +29,16 @@ from parentnet_kit.tokens import TokenVerifier
 
 from . import open_cities
 from .auth import Authenticator, BadToken, client_address
-from .calendar import calendar_endpoints
 from .context import Context
 from .feed import EventFeed
 from .graphql_http import DocumentCache, Runner, client_error
 from .limits import RateLimiter
 from .observe import WEBSOCKETS, RequestIds, log_operation, serve_metrics
 from .persisted import PersistedQueries
-from .pictures import UrlSigner, configure, serve
 from .rpc import CountingRpc, RemoteError, RpcClient, ServiceUnavailable
-from .schema import schema
+from .schema.assemble import schema
+from .schema.calendar import calendar_endpoints
+from .schema.pictures import UrlSigner, configure, serve
 from .settings import Settings
 from .transport import (
     GRAPHQL_RESPONSE,

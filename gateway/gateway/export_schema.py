@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphql import print_schema
 
-from .schema import schema
+from .schema.assemble import schema
 
 
 def sdl() -> str:

@@ -8,7 +8,7 @@ import pytest
 from graphql import GraphQLError
 
 from gateway import cursors
-from gateway.outings import OutingSort
+from gateway.schema.outings import OutingSort
 
 
 def info(type_name: str = "Query", field: str = "nearbyOutings") -> SimpleNamespace:

@@ -99,7 +99,7 @@ def test_a_page_costs_its_size_whether_first_is_given_left_out_or_last_or_ids():
     from graphql import parse
 
     from gateway.limits import Limits, request_errors
-    from gateway.schema import schema
+    from gateway.schema.assemble import schema
 
     def cost(query: str, variables: dict | None = None) -> int:
         document = parse(query)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gateway.my_outings import NEAR_CELL_KM, NEAR_CITY_KM, near_point, weekend
+from gateway.schema.my_outings import NEAR_CELL_KM, NEAR_CITY_KM, near_point, weekend
 from parentnet_kit import cities
 
 

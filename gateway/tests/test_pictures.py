@@ -6,8 +6,9 @@ import base64
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from gateway import pictures
-from gateway.pictures import URL_WINDOW, UrlSigner, _variant
+from gateway.picture_urls import URL_WINDOW, UrlSigner
+from gateway.schema import pictures
+from gateway.schema.pictures import _variant
 
 PATH = "/pictures/outing/o1/p1/" + "a" * 64 + ".jpg"
 

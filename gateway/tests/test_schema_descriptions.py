@@ -8,7 +8,7 @@ from typing import Any
 
 from graphql import get_introspection_query, graphql_sync
 
-from gateway.schema import schema
+from gateway.schema.assemble import schema
 
 # What graphene writes when an enum has no description of its own.
 PLACEHOLDERS = {"", "An enumeration."}

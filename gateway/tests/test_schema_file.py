@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from gateway.export_schema import sdl
-from gateway.schema import schema
+from gateway.schema.assemble import schema
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 

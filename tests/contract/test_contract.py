@@ -397,7 +397,7 @@ def test_the_gateway_calls_services_only_through_their_clients():
 def test_the_gateway_reads_each_inbox_from_the_service_that_keeps_it():
     """A notification's id names its source: the inbox and mark-read go to that service's client."""
     from gateway.context import Context
-    from gateway.inbox import SOURCES, _client
+    from gateway.schema.inbox import SOURCES, _client
 
     context = Context(request=None, rpc=Sent())
     assert set(SOURCES) == {"events", "listings", "moderation", "conversations"}

@@ -10,33 +10,34 @@ events, never the caller's word.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import graphene
 
-from parentnet_kit.contract.rpc import ModerationClient
 from parentnet_kit.i18n import t
 
-from . import cursors, ids
-from . import members as members_schema
-from .common import (
+from .. import ids
+from ..context import context_of
+from .base import (
     NODE_LOADERS,
     NODE_TYPES,
+    InputMutation,
     Node,
-    after_argument,
-    check_first,
-    connection,
     connection_type,
     edge_type,
     enum,
-    first_argument,
-    parse_time,
+    global_id_resolver,
+    group_of,
+    local_id,
+    member_of,
+    member_resolver,
+    moderation_of,
+    network_admin,
     require_viewer,
+    time_resolver,
     user_errors,
     user_errors_field,
 )
-from .context import Context, context_of
 
 log = logging.getLogger(__name__)
 
@@ -107,21 +108,21 @@ class ReportSnapshot(graphene.ObjectType):
     title = graphene.String(required=True, description="Its title or name; may be empty.")
     text = graphene.String(required=True, description="Its text, as written; may be empty.")
     author = graphene.Field(
-        lambda: members_schema.Member, description="Who wrote or posted it; null if gone or hidden from you."
+        "gateway.schema.members.Member", description="Who wrote or posted it; null if gone or hidden from you."
     )
-    group = graphene.Field(lambda: members_schema.Group, description="The group it was posted in, if any.")
+    group = graphene.Field("gateway.schema.groups.Group", description="The group it was posted in, if any.")
 
     @staticmethod
     async def resolve_author(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
         if not root.get("author_id"):
             return None
-        return members_schema.as_member(await info.context.loaders.member.load(root["author_id"]))
+        return await member_of(info, root["author_id"])
 
     @staticmethod
     async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
         if not root.get("group_id"):
             return None
-        return members_schema.as_group(await info.context.loaders.group.load(root["group_id"]))
+        return await group_of(info, root["group_id"])
 
 
 class Report(graphene.ObjectType):
@@ -139,17 +140,13 @@ class Report(graphene.ObjectType):
     outcome = graphene.Field(ModerationActionType, description="What the moderator did; null while open.")
     created_at = graphene.DateTime(required=True, description="When it was reported.")
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("Report", root["id"])
+    resolve_id = global_id_resolver("Report")
 
     @staticmethod
     def resolve_subject_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
         return ids.to_global_id(NODE_TYPE_OF[root["subject_type"]], root["subject_id"])
 
-    @staticmethod
-    def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("created_at"))
+    resolve_created_at = time_resolver("created_at")
 
 
 class ModerationAction(graphene.ObjectType):
@@ -157,28 +154,24 @@ class ModerationAction(graphene.ObjectType):
 
     id = graphene.ID(required=True, description="Opaque ID of the action.")
     action = graphene.Field(ModerationActionType, required=True, description="What was done.")
-    actor = graphene.Field(lambda: members_schema.Member, description="The moderator who did it.")
+    actor = graphene.Field("gateway.schema.members.Member", description="The moderator who did it.")
     subject_type = graphene.Field(ReportSubjectType, description="What kind of thing it was done to, if content.")
     subject_id = graphene.ID(description="The global ID of the content acted on, if any.")
-    member = graphene.Field(lambda: members_schema.Member, description="The member acted on (warn, suspend...).")
+    member = graphene.Field("gateway.schema.members.Member", description="The member acted on (warn, suspend...).")
     report_id = graphene.ID(description="The report it answered, if any.")
     reason = graphene.String(required=True, description="Why, as the moderator wrote it.")
     until = graphene.DateTime(description="The end of a suspension (UTC).")
     at = graphene.DateTime(required=True, description="When it was done.")
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("ModerationAction", root["id"])
+    resolve_id = global_id_resolver("ModerationAction")
 
-    @staticmethod
-    async def resolve_actor(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return members_schema.as_member(await info.context.loaders.member.load(root["actor_id"]))
+    resolve_actor = member_resolver("actor_id")
 
     @staticmethod
     async def resolve_member(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
         if not root.get("member_id"):
             return None
-        return members_schema.as_member(await info.context.loaders.member.load(root["member_id"]))
+        return await member_of(info, root["member_id"])
 
     @staticmethod
     def resolve_subject_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
@@ -190,13 +183,9 @@ class ModerationAction(graphene.ObjectType):
     def resolve_report_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
         return ids.to_global_id("Report", root["report_id"]) if root.get("report_id") else None
 
-    @staticmethod
-    def resolve_until(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("until"))
+    resolve_until = time_resolver("until")
 
-    @staticmethod
-    def resolve_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("at"))
+    resolve_at = time_resolver("at")
 
 
 ReportEdge = edge_type("ReportEdge", Report, "reports")
@@ -205,22 +194,6 @@ ModerationActionEdge = edge_type("ModerationActionEdge", ModerationAction, "mode
 ModerationActionConnection = connection_type(
     "ModerationActionConnection", ModerationActionEdge, ModerationAction, "moderation actions"
 )
-
-
-def moderation_of(ctx: Context) -> ModerationClient:
-    """The moderation service's typed client over the request's transport."""
-    return ModerationClient(ctx.rpc)
-
-
-async def network_admin(ctx: Context, member_id: str) -> bool:
-    """Whether ``member_id`` is a network admin (the members service says)."""
-    return bool(await ctx.members.is_network_admin(member_id=member_id))
-
-
-def _group_id(group_id: str | None) -> str | None:
-    if group_id is None:
-        return None
-    return members_schema.local_id(group_id, "Group") or "-"
 
 
 async def snapshot_of(info: graphene.ResolveInfo, subject_type: str, subject_id: str) -> dict[str, Any] | None:
@@ -291,14 +264,9 @@ class ContentReportPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class ContentReport(graphene.Mutation):
+class ContentReport(InputMutation, input=ContentReportInput, about="What and why.", output=ContentReportPayload):
     """Report something to the moderators (its group's, or the network's). You are told the outcome in
     your inbox. A few reports an hour at most."""
-
-    class Arguments:
-        input = ContentReportInput(required=True, description="What and why.")
-
-    Output = ContentReportPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -339,15 +307,10 @@ class ModerationActPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class ModerationAct(graphene.Mutation):
+class ModerationAct(InputMutation, input=ModerationActInput, about="What, how and why.", output=ModerationActPayload):
     """Act as a moderator: a network moderator on anything, a group's admins and moderators on their
     group's queue (not on members' accounts). Every action goes into the audit log and the reporters
     are told the outcome."""
-
-    class Arguments:
-        input = ModerationActInput(required=True, description="What, how and why.")
-
-    Output = ModerationActPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -386,103 +349,22 @@ class NetworkModeratorGrantPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class NetworkModeratorGrant(graphene.Mutation):
+class NetworkModeratorGrant(
+    InputMutation, input=NetworkModeratorGrantInput, about="Who.", output=NetworkModeratorGrantPayload
+):
     """Make a member a network moderator (they work the network's queue). Network admins only."""
-
-    class Arguments:
-        input = NetworkModeratorGrantInput(required=True, description="Who.")
-
-    Output = NetworkModeratorGrantPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         viewer = require_viewer(info)
         ctx = context_of(info)
-        member_id = members_schema.local_id(input["member_id"], "Member")
+        member_id = local_id(input["member_id"], "Member")
         if member_id is None:
             errors = [{"field": ["member_id"], "message": t("Not a member's ID."), "code": "INVALID"}]
             return {"granted": False, "user_errors": user_errors(errors, ("input",))}
         admin = await network_admin(ctx, viewer)
         result = await moderation_of(ctx).grant_moderator(granter_id=viewer, member_id=member_id, network_admin=admin)
         return {"granted": result["granted"], "user_errors": user_errors(result["errors"], ("input",))}
-
-
-def _group_argument() -> graphene.Argument:
-    return graphene.Argument(graphene.ID, description="A group's global ID: its queue; without it, the network's.")
-
-
-class ModerationQueries(graphene.ObjectType):
-    network_moderator = graphene.Boolean(
-        required=True,
-        description=(
-            "True when you work the network's moderation queue (a network moderator or admin); false when "
-            "signed out. A group's admins and moderators work that group's queue (moderationQueue(groupId))."
-        ),
-    )
-    moderation_queue = graphene.Field(
-        ReportConnection,
-        required=True,
-        group_id=_group_argument(),
-        first=first_argument(),
-        after=after_argument(),
-        description=(
-            "Open reports, newest first: a group's (its admins and moderators) or the network's (network "
-            "moderators). Empty, with a count of 0, for anyone else. Signed in only."
-        ),
-    )
-    moderation_audit_log = graphene.Field(
-        ModerationActionConnection,
-        required=True,
-        group_id=_group_argument(),
-        first=first_argument(),
-        after=after_argument(),
-        description=(
-            "Moderation actions, newest first: every one (network moderators) or a group's (also its admins). "
-            "Empty, with a count of 0, for anyone else. Signed in only."
-        ),
-    )
-
-    @staticmethod
-    async def _page(
-        info: graphene.ResolveInfo, items: str, group_id: str | None, first: int, after: str | None
-    ) -> dict[str, Any]:
-        viewer = require_viewer(info)
-        ctx = context_of(info)
-        first = check_first(info, first)
-        arguments = {"group_id": group_id}
-        position = cursors.decode(info, after, arguments, cursors.is_count)
-        admin = await network_admin(ctx, viewer)
-        read = moderation_of(ctx).queue if items == "reports" else moderation_of(ctx).audit_log
-        page = await read(
-            member_id=viewer, group_id=_group_id(group_id), first=first, after=position, network_admin=admin
-        )
-        cursor = cursors.encoder(info, arguments)
-        typename = "Report" if items == "reports" else None
-        edges = [
-            {"cursor": cursor(item["position"]), "node": {**item, "__typename": typename} if typename else item}
-            for item in page[items]
-        ]
-        return connection(edges, page["has_next_page"], after, page["total"])
-
-    @staticmethod
-    async def resolve_network_moderator(root: None, info: graphene.ResolveInfo) -> bool:
-        ctx = context_of(info)
-        if ctx.viewer_id is None:
-            return False
-        admin = await network_admin(ctx, ctx.viewer_id)
-        return bool(await moderation_of(ctx).is_network_moderator(member_id=ctx.viewer_id, network_admin=admin))
-
-    @staticmethod
-    async def resolve_moderation_queue(
-        root: None, info: graphene.ResolveInfo, group_id: str | None = None, first: int = 20, after: str | None = None
-    ) -> dict[str, Any]:
-        return await ModerationQueries._page(info, "reports", group_id, first, after)
-
-    @staticmethod
-    async def resolve_moderation_audit_log(
-        root: None, info: graphene.ResolveInfo, group_id: str | None = None, first: int = 20, after: str | None = None
-    ) -> dict[str, Any]:
-        return await ModerationQueries._page(info, "actions", group_id, first, after)
 
 
 class ModerationMutations(graphene.ObjectType):

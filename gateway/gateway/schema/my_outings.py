@@ -16,15 +16,44 @@ from zoneinfo import ZoneInfo
 import graphene
 
 from parentnet_kit import cities
-from parentnet_kit.contract.rpc import SeenBy
 
-from . import cursors, open_cities
-from .common import after_argument, check_first, connection, connection_type, edge_type, first_argument, require_viewer
-from .context import Context
-from .errors import Forbidden, Unauthenticated
-from .members import enum_value
-from .outing_states import MemberOutingState
-from .outings import Outing, Place, as_outing, visible_outing
+from .. import cursors, open_cities
+from ..context import Context
+from ..errors import Forbidden, Unauthenticated
+from .base import (
+    after_argument,
+    check_first,
+    connection,
+    connection_type,
+    edge_type,
+    enum,
+    enum_value,
+    first_argument,
+    require_viewer,
+    seen_by,
+    typed,
+    visible_outing,
+)
+
+MemberOutingState = enum(
+    "MemberOutingState",
+    "Where you stand with an outing, as the list of your outings shows it.",
+    [
+        ("ORGANIZING", "organizing", "You proposed it, and it is not over yet (it may have been cancelled)."),
+        ("GOING", "going", "You have a confirmed place, and it is not over yet."),
+        ("WAITLISTED", "waitlisted", "You are on its waitlist (see place.position), and it is not over yet."),
+        ("PAST", "past", "It is over, and you organised it or had a place; cancelled ones are left out."),
+    ],
+)
+OutingPeriod = enum(
+    "OutingPeriod",
+    "Which of a list's outings: the ones to come, or the ones that are over.",
+    [
+        ("UPCOMING", "upcoming", "Not over yet, soonest first; cancelled ones included (their state says so)."),
+        ("PAST", "past", "Over, most recent first; cancelled ones left out."),
+    ],
+)
+
 
 # Around a home cell's centre (cells are ~1 km), and around a city's centre (protected mode,
 # or no home given): what "near you" means on the home screen.
@@ -34,28 +63,32 @@ WEEKEND_MAX = 100
 
 MemberOutingEdge = edge_type(
     "MemberOutingEdge",
-    Outing,
+    "gateway.schema.outings.Outing",
     "your outings",
     state=graphene.Field(MemberOutingState, required=True, description="Where you stand with this outing."),
     place=graphene.Field(
-        Place,
+        "gateway.schema.outings.Place",
         description="Your place or waitlist spot (position 1-based, among the confirmed or the waitlist); "
         "null for outings you organise.",
     ),
 )
-MemberOutingConnection = connection_type("MemberOutingConnection", MemberOutingEdge, Outing, "your outings")
-GroupOutingEdge = edge_type("GroupOutingEdge", Outing, "groups' outings")
-GroupOutingConnection = connection_type("GroupOutingConnection", GroupOutingEdge, Outing, "groups' outings")
+MemberOutingConnection = connection_type(
+    "MemberOutingConnection", MemberOutingEdge, "gateway.schema.outings.Outing", "your outings"
+)
+GroupOutingEdge = edge_type("GroupOutingEdge", "gateway.schema.outings.Outing", "groups' outings")
+GroupOutingConnection = connection_type(
+    "GroupOutingConnection", GroupOutingEdge, "gateway.schema.outings.Outing", "groups' outings"
+)
 WeekendOutingEdge = edge_type(
     "WeekendOutingEdge",
-    Outing,
+    "gateway.schema.outings.Outing",
     "outings this weekend",
     in_your_groups=graphene.Boolean(required=True, description="It is an outing of one of your groups."),
 )
 WeekendOutingConnection = connection_type(
     "WeekendOutingConnection",
     WeekendOutingEdge,
-    Outing,
+    "gateway.schema.outings.Outing",
     "outings this weekend near you and in your groups, soonest first (at most 100)",
     starts_at=graphene.DateTime(required=True, description="The weekend's start: Saturday 00:00 in your city."),
     ends_at=graphene.DateTime(required=True, description="The weekend's end: Monday 00:00 in your city."),
@@ -71,20 +104,11 @@ def _page_edges(
     return [{**make(item), "cursor": cursor(item["position"])} for item in items]
 
 
-async def seen_by(ctx: Context) -> SeenBy:
-    """What the events service needs to apply ``visible_outing``'s rule before paging (so
-    ``totalCount`` counts only what shows): who blocked the viewer, and the viewer's groups."""
-    return {
-        "hidden_organizers": sorted(await ctx.blocked_by()),
-        "viewer_groups": sorted((await ctx.viewer_context())["groups"]),
-    }
-
-
 async def _visible_edges(ctx: Context, edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
     kept = []
     for edge in edges:
         if await visible_outing(ctx, edge["node"]) is not None:
-            kept.append({**edge, "node": as_outing(edge["node"])})
+            kept.append({**edge, "node": typed("Outing", edge["node"])})
     return kept
 
 
@@ -251,7 +275,7 @@ class MyOutingsQueries(graphene.ObjectType):
         visible = [v for v in views if await visible_outing(ctx, v) is not None]
         cursor = cursors.encoder(info, shape)
         edges = [
-            {"cursor": cursor(start + i + 1), "node": as_outing(v), "in_your_groups": v["id"] in in_groups}
+            {"cursor": cursor(start + i + 1), "node": typed("Outing", v), "in_your_groups": v["id"] in in_groups}
             for i, v in enumerate(visible[start : start + first])
         ]
         page = connection(edges, len(visible) > start + first, after, len(visible))

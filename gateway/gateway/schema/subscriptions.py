@@ -10,31 +10,34 @@ from graphql import GraphQLError
 
 from parentnet_kit.geo import haversine_km
 
-from . import ids
-from .common import GeoPointInput, require_viewer
-from .context import Context
-from .conversations import ConversationSubscriptions
-from .inbox import Notification
-from .outings import Outing, as_outing, visible_outing
+from .. import ids
+from ..context import Context
+from .base import (
+    RADIUS_MAX_KM,
+    GeoPointInput,
+    require_viewer,
+    typed,
+    visible_outing,
+)
 
-RADIUS_MAX_KM = 100.0
 
-
-class Subscription(ConversationSubscriptions, graphene.ObjectType):
+class OutingSubscriptions(graphene.ObjectType):
     """What is pushed as it happens, over the websocket (graphql-transport-ws) on /graphql."""
 
     notification_received = graphene.Field(
-        Notification, required=True, description="Your new notifications as they happen. Signed in only."
+        "gateway.schema.inbox.Notification",
+        required=True,
+        description="Your new notifications as they happen. Signed in only.",
     )
     outing_published_nearby = graphene.Field(
-        Outing,
+        "gateway.schema.outings.Outing",
         required=True,
         near=graphene.Argument(GeoPointInput, required=True, description="The point to watch around."),
         radius_km=graphene.Argument(graphene.Float, required=True, description="More than 0, at most 100."),
         description="Outings proposed from now on within radiusKm of a point.",
     )
     outing_attendance_changed = graphene.Field(
-        Outing,
+        "gateway.schema.outings.Outing",
         required=True,
         outing_id=graphene.Argument(graphene.ID, required=True, description="The outing's global ID."),
         description="The outing each time families join or leave it.",
@@ -62,8 +65,10 @@ class Subscription(ConversationSubscriptions, graphene.ObjectType):
         async for event in ctx.feed.listen("outing_published", close_enough):
             view = await visible_outing(ctx, event["data"])
             if view is not None:
-                yield as_outing(
-                    view, distance_km=haversine_km(near.lat, near.lon, view["location"]["lat"], view["location"]["lon"])
+                yield typed(
+                    "Outing",
+                    view,
+                    distance_km=haversine_km(near.lat, near.lon, view["location"]["lat"], view["location"]["lon"]),
                 )
 
     @staticmethod
@@ -79,4 +84,4 @@ class Subscription(ConversationSubscriptions, graphene.ObjectType):
         async for event in ctx.feed.listen("attendance_changed", lambda e: e["aggregate_id"] == decoded[1]):
             view = await visible_outing(ctx, event["data"])
             if view is not None:
-                yield as_outing(view)
+                yield typed("Outing", view)

@@ -8,7 +8,6 @@ the right service.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 import graphene
@@ -16,9 +15,11 @@ import graphene
 from parentnet_kit import i18n
 from parentnet_kit.contract.rpc import InboxApi, ModerationClient
 
-from . import cursors, ids
-from .common import (
+from .. import cursors, ids
+from ..context import Context, context_of
+from .base import (
     NODE_LOADERS,
+    InputMutation,
     Node,
     after_argument,
     check_first,
@@ -27,11 +28,10 @@ from .common import (
     edge_type,
     enum,
     first_argument,
-    parse_time,
     require_viewer,
+    time_resolver,
     user_errors_field,
 )
-from .context import Context, context_of
 
 # Every service that keeps notifications (moderation: reporters told the outcome, members warned
 # or suspended).
@@ -113,9 +113,7 @@ class Notification(graphene.ObjectType):
         ctx: Context = info.context
         return i18n.render(root, await ctx.recipient_language())
 
-    @staticmethod
-    def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("created_at"))
+    resolve_created_at = time_resolver("created_at")
 
     @staticmethod
     async def resolve_subject(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -197,13 +195,10 @@ class NotificationsMarkReadPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class NotificationsMarkRead(graphene.Mutation):
+class NotificationsMarkRead(
+    InputMutation, input=NotificationsMarkReadInput, about="Which notifications.", output=NotificationsMarkReadPayload
+):
     """Mark notifications of yours read."""
-
-    class Arguments:
-        input = NotificationsMarkReadInput(required=True, description="Which notifications.")
-
-    Output = NotificationsMarkReadPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,7 @@
-"""Listings and trusted contacts in the schema: give, lend, swap, sell, want; and the directory."""
+"""Listings in the schema: give, lend, swap, sell, want; nearby search, your listings, reserving."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import graphene
@@ -10,18 +9,18 @@ import graphene
 from parentnet_kit import contracts
 from parentnet_kit.i18n import t
 
-from . import cursors, ids, open_cities
-from . import members as members_schema
-from .common import (
+from .. import cursors
+from ..context import Context, context_of
+from .base import (
     NODE_LOADERS,
     NODE_TYPES,
     City,
     GeoPoint,
     GeoPointInput,
+    InputMutation,
     Node,
     after_argument,
     argument_errors,
-    bad_input,
     check_first,
     check_point,
     check_radius,
@@ -30,17 +29,23 @@ from .common import (
     deprecated_user_errors,
     edge_type,
     enum,
+    enum_value,
     first_argument,
-    parse_time,
+    global_id_resolver,
+    input_mutation,
+    local_id,
+    member_resolver,
+    payload,
+    pictures_field,
+    pictures_resolver,
     require_viewer,
     resolve_city,
-    user_errors,
+    search_after,
+    search_filter,
+    search_page,
+    time_resolver,
     user_errors_field,
 )
-from .context import Context, context_of
-from .members import Cell, enum_value, local_id
-from .outings import CategoryCount, Money, MoneyInput, search_after, search_filter, search_page
-from .pictures import pictures_field, pictures_resolver
 
 _KIND_DOCS = {
     "give": "Given away, free.",
@@ -67,17 +72,6 @@ _CONDITION_DOCS = {
     "like_new": "Used, but as good as new.",
     "good": "Used, in good condition.",
     "fair": "Worn, but works.",
-}
-_CONTACT_DOCS = {
-    "paediatrician": "A paediatrician.",
-    "gp": "A general practitioner (family doctor).",
-    "midwife": "A midwife.",
-    "nursery": "A nursery or a day-care centre.",
-    "childminder": "A childminder.",
-    "babysitter": "A babysitter.",
-    "speech_therapist": "A speech therapist.",
-    "psychologist": "A psychologist.",
-    "other": "Anyone else.",
 }
 ListingKind = enum(
     "ListingKind",
@@ -113,11 +107,6 @@ ReservationStatus = enum(
         ("ACCEPTED", "accepted", "Accepted: the reserver sees the pickup address."),
     ],
 )
-ContactKind = enum(
-    "ContactKind",
-    "Who a trusted contact is.",
-    [(name.upper(), name, _CONTACT_DOCS[name]) for name in contracts.CONTACT_KINDS],
-)
 
 
 class MonthsRange(graphene.ObjectType):
@@ -143,7 +132,7 @@ class Listing(graphene.ObjectType):
     size = graphene.String(description="Clothes and shoes, e.g. 86 or 24.")
     age_range = graphene.Field(MonthsRange, description="Children's ages it suits, in months.")
     condition = graphene.Field(ListingCondition, description="How worn it is; null for WANTED and services.")
-    price = graphene.Field(Money, description="For SELL; null otherwise.")
+    price = graphene.Field("gateway.schema.outings.Money", description="For SELL; null otherwise.")
     is_free = graphene.Boolean(required=True, description="True when it has no price.")
     photos = graphene.List(
         graphene.NonNull(graphene.String),
@@ -155,12 +144,14 @@ class Listing(graphene.ObjectType):
     pictures = pictures_field("the listing (uploaded with pictureAdd; photos are links given by its owner)")
     resolve_pictures = pictures_resolver("Listing")
     pickup_area = graphene.Field(
-        Cell, required=True, description="Where, to about 1 km: a fixed area, the same every time."
+        "gateway.schema.members.Cell",
+        required=True,
+        description="Where, to about 1 km: a fixed area, the same every time.",
     )
     pickup_address = graphene.String(description="The owner's and the accepted reserver's only; null for anyone else.")
     pickup_location = graphene.Field(GeoPoint, description="As pickupAddress.")
     match_radius_km = graphene.Float(description="For WANTED: how far offers are matched.")
-    owner = graphene.Field(lambda: members_schema.Member, description="Who posted it; null if not visible to you.")
+    owner = graphene.Field("gateway.schema.members.Member", description="Who posted it; null if not visible to you.")
     status = graphene.Field(ListingStatus, required=True, description="Where it is in its life.")
     reservation_status = graphene.Field(ReservationStatus, description="Null when nobody reserved it.")
     viewer_is_owner = graphene.Boolean(required=True, description="True when it is yours.")
@@ -168,9 +159,7 @@ class Listing(graphene.ObjectType):
     created_at = graphene.DateTime(required=True, description="When it was posted.")
     distance_km = graphene.Float(description="To the pickup area's centre, from the point searched around.")
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("Listing", root["id"])
+    resolve_id = global_id_resolver("Listing")
 
     resolve_city = staticmethod(resolve_city)
 
@@ -188,9 +177,7 @@ class Listing(graphene.ObjectType):
     def resolve_photos(root: dict[str, Any], info: graphene.ResolveInfo) -> list[str]:
         return root.get("photos") or []
 
-    @staticmethod
-    async def resolve_owner(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        return members_schema.as_member(await info.context.loaders.member.load(root["owner_id"]))
+    resolve_owner = member_resolver("owner_id")
 
     @staticmethod
     def resolve_viewer_is_owner(root: dict[str, Any], info: graphene.ResolveInfo) -> bool:
@@ -201,13 +188,9 @@ class Listing(graphene.ObjectType):
         value = root.get("distance_km")
         return None if value is None else round(value, 1)
 
-    @staticmethod
-    def resolve_expires_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("expires_at"))
+    resolve_expires_at = time_resolver("expires_at")
 
-    @staticmethod
-    def resolve_created_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime | None:
-        return parse_time(root.get("created_at"))
+    resolve_created_at = time_resolver("created_at")
 
 
 def as_listing(view: dict[str, Any] | None, **extra: Any) -> dict[str, Any] | None:
@@ -224,54 +207,8 @@ async def load_listing(info: graphene.ResolveInfo, listing_id: str) -> dict[str,
     return as_listing(view)
 
 
-class Contact(graphene.ObjectType):
-    """A trusted contact (paediatrician, nursery, childminder...) recommended by members."""
-
-    class Meta:
-        interfaces = (Node,)
-
-    kind = graphene.Field(ContactKind, required=True, description="Who they are.")
-    name = graphene.String(required=True, description="A person's or a place's name.")
-    description = graphene.String(required=True, description="What members say about it; may be empty.")
-    phone = graphene.String(description="A phone number, as given.")
-    email = graphene.String(description="An email address.")
-    website = graphene.String(description="An https:// URL.")
-    address = graphene.String(description="A street address (a practice, a nursery: never a member's home).")
-    location = graphene.Field(GeoPoint, description="Where it is on the map, when given.")
-    city = graphene.Field(City, required=True, description="The city it serves.")
-    languages = graphene.List(graphene.NonNull(graphene.String), required=True, description="Languages spoken there.")
-    recommendations = graphene.Int(required=True, description="Members who recommend it (one each).")
-    group = graphene.Field(lambda: members_schema.Group, description="Set when only that group's members see it.")
-
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("Contact", root["id"])
-
-    resolve_city = staticmethod(resolve_city)
-
-    @staticmethod
-    async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
-        if not root.get("group_id"):
-            return None
-        return members_schema.as_group(await info.context.loaders.group.load(root["group_id"]))
-
-
-def as_contact(view: dict[str, Any] | None) -> dict[str, Any] | None:
-    return None if view is None else {**view, "__typename": "Contact"}
-
-
-async def load_contact(info: graphene.ResolveInfo, contact_id: str) -> dict[str, Any] | None:
-    ctx: Context = info.context
-    view = (await ctx.listings.get_contacts(contact_ids=[contact_id]))[0]
-    if view is None or (view.get("group_id") and await ctx.group_role(view["group_id"]) is None):
-        return None
-    if view.get("hidden") and view.get("added_by") != ctx.viewer_id:  # hidden by a moderator
-        return None
-    return as_contact(view)
-
-
-NODE_TYPES.update(Listing=Listing, Contact=Contact)
-NODE_LOADERS.update(Listing=load_listing, Contact=load_contact)
+NODE_TYPES.update(Listing=Listing)
+NODE_LOADERS.update(Listing=load_listing)
 
 
 ListingEdge = edge_type("ListingEdge", Listing, "listings")
@@ -282,7 +219,9 @@ ListingConnection = connection_type(
     "listings",
     user_errors=deprecated_user_errors(),
     facets=graphene.List(
-        graphene.NonNull(CategoryCount), required=True, description="Listings per category (nearby only; else empty)."
+        graphene.NonNull("gateway.schema.outings.CategoryCount"),
+        required=True,
+        description="Listings per category (nearby only; else empty).",
     ),
 )
 
@@ -298,12 +237,6 @@ class ListingFilter(graphene.InputObjectType):
         graphene.NonNull(graphene.Int), description="Ages in months, 0 to 216, up to 8; every child must fit."
     )
     free_only = graphene.Boolean(description="Given, lent or swapped: no price.")
-
-
-ContactEdge = edge_type("ContactEdge", Contact, "trusted contacts")
-ContactConnection = connection_type(
-    "ContactConnection", ContactEdge, Contact, "trusted contacts", user_errors=deprecated_user_errors()
-)
 
 
 def _connection(
@@ -332,26 +265,12 @@ class ListingQueries(graphene.ObjectType):
             "BAD_USER_INPUT error naming it in extensions.field."
         ),
     )
+
     my_listings = graphene.Field(
         ListingConnection,
         first=first_argument(),
         after=after_argument(),
         description="Your listings, newest first, whatever their status. Signed in only.",
-    )
-    contacts = graphene.Field(
-        ContactConnection,
-        city=graphene.Argument(graphene.String, required=True, description="A city slug, as in `cities`."),
-        kind=graphene.Argument(ContactKind, description="Only contacts of this kind."),
-        language=graphene.Argument(graphene.String, description="Only contacts speaking it."),
-        first=first_argument(),
-        after=after_argument(),
-        last=graphene.Argument(
-            graphene.Int, description="Page backwards: the last items before `before`, 1 to 100 (with before)."
-        ),
-        before=graphene.Argument(
-            graphene.String, description="startCursor of the page after the one wanted (with last)."
-        ),
-        description="Trusted contacts of a city (and of your groups), most recommended first.",
     )
 
     @staticmethod
@@ -402,50 +321,6 @@ class ListingQueries(graphene.ObjectType):
         edges = [{"cursor": cursor(v["id"]), "node": as_listing(v)} for v in page["listings"]]
         return _connection(edges, page["has_next_page"], after, page["total"])
 
-    @staticmethod
-    async def resolve_contacts(
-        root: None,
-        info: graphene.ResolveInfo,
-        city: str,
-        kind: Any = None,
-        language: str | None = None,
-        first: int = 20,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> dict[str, Any]:
-        ctx: Context = info.context
-        if await open_cities.DIRECTORY.get(city) is None:
-            raise bad_input(
-                info, "city", t("city must be a city slug, as in cities; {city} is not one.", city=repr(city))
-            )
-        shape = {"city": city, "kind": enum_value(kind), "language": language}
-        groups = list((await ctx.viewer_context())["groups"])
-
-        async def contacts_page(size: int, offset: int) -> dict[str, Any]:
-            return await ctx.listings.list_contacts(
-                city=city, kind=enum_value(kind), language=language, viewer_groups=groups, first=size, offset=offset
-            )
-
-        # A cursor holds the item's 1-based rank in the list: paging back is an offset too.
-        if last is None and before is None:
-            offset = cursors.decode(info, after, shape, cursors.is_count) or 0
-            page = await contacts_page(check_first(info, first), offset)
-            has_next = page["has_next_page"]
-        else:
-            if after is not None:
-                raise bad_input(info, "after", t("Give after (with first) or before (with last), not both."))
-            last = check_first(info, last, name="last")
-            rank = cursors.decode(info, before, shape, cursors.is_count, "before")
-            end = rank - 1 if rank is not None else (await contacts_page(1, 0))["total"]
-            offset = max(0, end - last)
-            page = await contacts_page(max(1, end - offset), offset)
-            page["contacts"] = page["contacts"][: max(0, end - offset)]
-            has_next = rank is not None
-        cursor = cursors.encoder(info, shape)
-        edges = [{"cursor": cursor(offset + i + 1), "node": as_contact(c)} for i, c in enumerate(page["contacts"])]
-        return _connection(edges, has_next, after, page["total"], has_previous=offset > 0)
-
 
 class MonthsRangeInput(graphene.InputObjectType):
     """Children's ages in months; leave an end out for no limit."""
@@ -466,7 +341,9 @@ class ListingCreateInput(graphene.InputObjectType):
     size = graphene.String(description="Required to offer clothes or shoes.")
     age_range = graphene.Field(MonthsRangeInput, description="Children's ages it suits, in months.")
     condition = graphene.Field(ListingCondition, description="Offers of things; GOOD when absent.")
-    price = graphene.Field(MoneyInput, description="Required for SELL, refused otherwise.")
+    price = graphene.Field(
+        "gateway.schema.outing_changes.MoneyInput", description="Required for SELL, refused otherwise."
+    )
     photos = graphene.List(graphene.NonNull(graphene.String), description="Up to 8 https:// URLs.")
     pickup_address = graphene.String(description="Private: shown only to you and the reserver you accept.")
     pickup_location = graphene.Field(GeoPointInput, required=True, description="Private; others see a ~1 km area.")
@@ -480,14 +357,9 @@ class ListingPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class ListingCreate(graphene.Mutation):
+class ListingCreate(InputMutation, input=ListingCreateInput, about="The offer or request.", output=ListingPayload):
     """Post an offer or a wanted request. It is matched with the other side nearby at once, and
     both owners are told (inbox and notificationReceived)."""
-
-    class Arguments:
-        input = ListingCreateInput(required=True, description="The offer or request.")
-
-    Output = ListingPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -504,7 +376,7 @@ class ListingCreate(graphene.Mutation):
         result = await ctx.listings.using(headers=ctx.once(info)).create_listing(
             fields=fields, owner_id=owner, apart=await ctx.apart(), protected=await ctx.protected()
         )
-        return {"listing": as_listing(result["listing"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, listing="Listing")
 
 
 class ListingRefInput(graphene.InputObjectType):
@@ -513,7 +385,7 @@ class ListingRefInput(graphene.InputObjectType):
     listing_id = graphene.ID(required=True, description="The listing's ID.")
 
 
-def _listing_mutation(method: str, doc: str, *extra: Any) -> type[graphene.Mutation]:
+def _listing_mutation(method: str, doc: str, *extra: Any) -> type[InputMutation]:
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         ctx: Context = info.context
         viewer = require_viewer(info)
@@ -538,14 +410,10 @@ def _listing_mutation(method: str, doc: str, *extra: Any) -> type[graphene.Mutat
                 "withdraw_listing": ctx.listings.withdraw_listing,
             }[method]
             result = await owners_call(listing_id=listing_id, owner_id=viewer)
-        return {"listing": as_listing(result["listing"]), "user_errors": user_errors(result["errors"], ("input",))}
+        return payload(result, listing="Listing")
 
-    arguments = type("Arguments", (), {"input": ListingRefInput(required=True, description="Which listing.")})
-    return type(
-        method.title().replace("_", ""),
-        (graphene.Mutation,),
-        {"__doc__": doc, "Arguments": arguments, "Output": ListingPayload, "mutate": staticmethod(mutate)},
-    )
+    name = method.title().replace("_", "")
+    return input_mutation(name, doc, ListingRefInput, "Which listing.", ListingPayload, mutate)
 
 
 ListingRenew = _listing_mutation("renew_listing", "Owner: 30 more days (an expired listing comes back).")
@@ -563,86 +431,6 @@ ListingComplete = _listing_mutation("complete_listing", "Owner: it was given, le
 ListingWithdraw = _listing_mutation("withdraw_listing", "Owner: take it down; it leaves search.")
 
 
-class ContactCreateInput(graphene.InputObjectType):
-    """A trusted contact to add."""
-
-    kind = graphene.Field(ContactKind, required=True, description="Who they are.")
-    name = graphene.String(required=True, description="A person's or a place's name, 1 to 140 characters.")
-    city = graphene.String(required=True, description="A city slug, as in `cities`.")
-    description = graphene.String(description="What you would tell another parent about it.")
-    phone = graphene.String(description="A phone number.")
-    email = graphene.String(description="An email address.")
-    website = graphene.String(description="An https:// URL.")
-    address = graphene.String(description="A street address of a practice or a place (never a home).")
-    location = graphene.Field(GeoPointInput, description="Where it is on the map.")
-    languages = graphene.List(graphene.NonNull(graphene.String), description="Language tags spoken there.")
-    group_id = graphene.ID(description="Only this group's members see it (you must be one).")
-
-
-class ContactPayload(graphene.ObjectType):
-    """The contact after the mutation."""
-
-    contact = graphene.Field(Contact, description="The contact as it is now; null when nothing was found or made.")
-    user_errors = user_errors_field()
-
-
-class ContactCreate(graphene.Mutation):
-    """Add a trusted contact; you are its first recommendation."""
-
-    class Arguments:
-        input = ContactCreateInput(required=True, description="The contact.")
-
-    Output = ContactPayload
-
-    @staticmethod
-    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
-        viewer = require_viewer(info)
-        fields: dict[str, Any] = {k: enum_value(v) for k, v in input.items() if v is not None}
-        if "location" in fields:
-            fields["location"] = {"lat": input["location"].lat, "lon": input["location"].lon}
-        if "group_id" in fields:
-            group_id = local_id(fields["group_id"], "Group")
-            if group_id is None or await ctx.group_role(group_id) is None:
-                message = t("Choose a group you are a member of.")
-                return {
-                    "contact": None,
-                    "user_errors": [{"field": ["input", "groupId"], "message": message, "code": "NOT_MEMBER"}],
-                }
-            fields["group_id"] = group_id
-        result = await ctx.listings.using(headers=ctx.once(info)).add_contact(fields=fields, member_id=viewer)
-        return {"contact": as_contact(result["contact"]), "user_errors": user_errors(result["errors"], ("input",))}
-
-
-class ContactRecommendInput(graphene.InputObjectType):
-    """Which contact."""
-
-    contact_id = graphene.ID(required=True, description="The contact's ID.")
-
-
-class ContactRecommend(graphene.Mutation):
-    """Recommend a contact (once per member)."""
-
-    class Arguments:
-        input = ContactRecommendInput(required=True, description="Which contact.")
-
-    Output = ContactPayload
-
-    @staticmethod
-    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        viewer = require_viewer(info)
-        contact_id = local_id(input["contact_id"], "Contact")
-        if contact_id is None or await load_contact(info, contact_id) is None:
-            return {
-                "contact": None,
-                "user_errors": [
-                    {"field": ["input", "contactId"], "message": t("No such contact."), "code": "NOT_FOUND"}
-                ],
-            }
-        result = await context_of(info).listings.recommend_contact(contact_id=contact_id, member_id=viewer)
-        return {"contact": as_contact(result["contact"]), "user_errors": user_errors(result["errors"], ("input",))}
-
-
 class ListingMutations(graphene.ObjectType):
     listing_create = ListingCreate.Field()
     listing_renew = ListingRenew.Field()
@@ -651,5 +439,3 @@ class ListingMutations(graphene.ObjectType):
     listing_reservation_decline = ListingReservationDecline.Field()
     listing_complete = ListingComplete.Field()
     listing_withdraw = ListingWithdraw.Field()
-    contact_create = ContactCreate.Field()
-    contact_recommend = ContactRecommend.Field()

@@ -26,13 +26,17 @@ from starlette.responses import Response
 from parentnet_kit.contract.rpc import EventsClient
 from parentnet_kit.i18n import t
 
-from . import calendar_ics
-from .common import require_viewer, user_errors_field
-from .context import Context
-from .members import local_id
-from .my_outings import seen_by
-from .outings import visible_outing
-from .rpc import RpcClient
+from .. import calendar_ics
+from ..context import Context
+from ..rpc import RpcClient
+from .base import (
+    InputMutation,
+    local_id,
+    require_viewer,
+    seen_by,
+    user_errors_field,
+    visible_outing,
+)
 
 MEDIA = "text/calendar; charset=utf-8"
 # Calendar apps poll; a feed may be a few minutes old. Private: it is one member's.
@@ -83,13 +87,10 @@ async def _group_of(info: graphene.ResolveInfo, input: dict[str, Any]) -> tuple[
     return group_id, []
 
 
-class CalendarFeedRotate(graphene.Mutation):
+class CalendarFeedRotate(
+    InputMutation, input=CalendarFeedInput, about="Which feed; {} for your own outings.", output=CalendarFeedPayload
+):
     """Get a secret URL for your calendar feed (or a group's you are in); a URL given before stops working."""
-
-    class Arguments:
-        input = CalendarFeedInput(required=True, description="Which feed; {} for your own outings.")
-
-    Output = CalendarFeedPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -102,13 +103,10 @@ class CalendarFeedRotate(graphene.Mutation):
         return {"url": _feed_url(ctx.request, made["token"]), "revoked": made["replaced"], "user_errors": []}
 
 
-class CalendarFeedRevoke(graphene.Mutation):
+class CalendarFeedRevoke(
+    InputMutation, input=CalendarFeedInput, about="Which feed; {} for your own outings.", output=CalendarFeedPayload
+):
     """Stop your calendar feed's URL (or a group's) from working; calendar apps then get 404."""
-
-    class Arguments:
-        input = CalendarFeedInput(required=True, description="Which feed; {} for your own outings.")
-
-    Output = CalendarFeedPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:

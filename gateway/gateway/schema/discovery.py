@@ -6,8 +6,9 @@ from typing import Any
 
 import graphene
 
-from . import ids
-from .common import (
+from .. import ids
+from ..context import Context
+from .base import (
     GeoPoint,
     GeoPointInput,
     NodeQueries,
@@ -16,9 +17,8 @@ from .common import (
     check_point,
     deprecated_user_errors,
     enum,
+    enum_value,
 )
-from .context import Context
-from .members import enum_value
 
 MapKind = enum(
     "MapKind",

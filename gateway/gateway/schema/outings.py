@@ -1,20 +1,19 @@
-"""Outings in the schema: the type, nearby search and proposing one."""
+"""Outings in the schema: the type, what it shows (attendance, places, attendees) and nearby search."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import graphene
 
 from parentnet_kit.contracts import OUTING_CATEGORIES
-from parentnet_kit.i18n import t
 
-from . import cursors, ids, scalars
-from . import members as members_schema
-from .common import (
+from .. import cursors, ids
+from ..context import Context
+from ..errors import Forbidden
+from .base import (
     NODE_LOADERS,
     NODE_TYPES,
     City,
@@ -31,16 +30,23 @@ from .common import (
     deprecated_user_errors,
     edge_type,
     enum,
+    enum_value,
     first_argument,
-    require_viewer,
+    global_id_resolver,
+    group_of,
+    key_resolver,
+    local_time,
+    member_of,
+    pictures_field,
+    pictures_resolver,
     resolve_city,
-    user_errors,
+    search_after,
+    search_filter,
+    search_page,
+    typed,
     user_errors_field,
+    visible_outing,
 )
-from .context import Context
-from .errors import Forbidden
-from .members import enum_value
-from .pictures import pictures_field, pictures_resolver
 
 _CATEGORY_DOCS = {
     "zoo": "A zoo or a city farm.",
@@ -73,10 +79,6 @@ OutingState = enum(
 )
 
 
-def _local(iso_utc: str, zone: str) -> datetime:
-    return datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
-
-
 class Outing(graphene.ObjectType):
     """An outing a parent proposes to other families, at a public place."""
 
@@ -101,14 +103,15 @@ class Outing(graphene.ObjectType):
     )
     distance_km = graphene.Float(description="Distance from the point searched around, in km; null elsewhere.")
     organizer = graphene.Field(
-        lambda: members_schema.Member, description="The parent who proposed it; null if unknown or not visible to you."
+        "gateway.schema.members.Member",
+        description="The parent who proposed it; null if unknown or not visible to you.",
     )
     capacity = graphene.Int(description="Places, in families; null when there is no limit.")
     age_range = graphene.Field(lambda: AgeRange, description="Children's ages it suits; null when any.")
     with_children = graphene.Boolean(required=True, description="False for parents-only outings.")
     cost = graphene.Field(lambda: Money, description="Per family; null when free.")
     is_free = graphene.Boolean(required=True, description="True when it costs nothing.")
-    group = graphene.Field(lambda: members_schema.Group, description="The group it belongs to, if any.")
+    group = graphene.Field("gateway.schema.groups.Group", description="The group it belongs to, if any.")
     series_id = graphene.ID(description="Shared by every occurrence of a recurring outing.")
     occurrence = graphene.Int(description="1 for the first occurrence of a series.")
     recurrence = graphene.Field(lambda: Recurrence, description="How it repeats; null for a one-off.")
@@ -123,21 +126,17 @@ class Outing(graphene.ObjectType):
     pictures = pictures_field("the outing")
     resolve_pictures = pictures_resolver("Outing")
 
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return ids.to_global_id("Outing", root["id"])
+    resolve_id = global_id_resolver("Outing")
 
-    @staticmethod
-    def resolve_state(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return root["status"]
+    resolve_state = key_resolver("status")
 
     @staticmethod
     def resolve_starts_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime:
-        return _local(root["starts_at"], root["time_zone"])
+        return local_time(root["starts_at"], root["time_zone"])
 
     @staticmethod
     def resolve_ends_at(root: dict[str, Any], info: graphene.ResolveInfo) -> datetime:
-        return _local(root["ends_at"], root["time_zone"])
+        return local_time(root["ends_at"], root["time_zone"])
 
     resolve_city = staticmethod(resolve_city)
 
@@ -151,8 +150,7 @@ class Outing(graphene.ObjectType):
         organizer_id = root.get("organizer_id")
         if not organizer_id:
             return None
-        ctx: Context = info.context
-        return members_schema.as_member(await ctx.loaders.member.load(organizer_id))
+        return await member_of(info, organizer_id)
 
     @staticmethod
     def resolve_age_range(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
@@ -172,7 +170,7 @@ class Outing(graphene.ObjectType):
     async def resolve_group(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, Any] | None:
         if not root.get("group_id"):
             return None
-        return members_schema.as_group(await info.context.loaders.group.load(root["group_id"]))
+        return await group_of(info, root["group_id"])
 
     @staticmethod
     def resolve_series_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
@@ -213,7 +211,7 @@ class Outing(graphene.ObjectType):
         edges = [
             {
                 "cursor": cursor(p["ticket"]),
-                "node": members_schema.as_member(member),
+                "node": typed("Member", member),
                 **{k: p[k] for k in ("status", "position", "adults", "children")},
             }
             for p, member in zip(page["places"], members, strict=True)
@@ -291,7 +289,7 @@ class Place(graphene.ObjectType):
 
 AttendeeEdge = edge_type(
     "AttendeeEdge",
-    lambda: members_schema.Member,
+    "gateway.schema.members.Member",
     "families coming to an outing (the parent who joined)",
     status=graphene.Field(PlaceStatus, required=True, description="A place, or the waitlist."),
     position=graphene.Int(required=True, description="1-based, among the confirmed or on the waitlist."),
@@ -299,19 +297,8 @@ AttendeeEdge = edge_type(
     children=graphene.Int(required=True, description="Children coming with this family."),
 )
 AttendeeConnection = connection_type(
-    "AttendeeConnection", AttendeeEdge, lambda: members_schema.Member, "families coming to an outing"
+    "AttendeeConnection", AttendeeEdge, "gateway.schema.members.Member", "families coming to an outing"
 )
-
-
-async def visible_outing(ctx: Context, view: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The outing if the viewer may see it: not blocked by its organizer; a private group's only for members."""
-    if view is None or view.get("organizer_id") in await ctx.blocked_by():
-        return None
-    if view.get("hidden") and view.get("organizer_id") != ctx.viewer_id:  # hidden by a moderator
-        return None
-    if view.get("group_visibility") == "private" and await ctx.group_role(view.get("group_id")) is None:
-        return None
-    return view
 
 
 async def load_outing(info: graphene.ResolveInfo, outing_id: str) -> dict[str, Any] | None:
@@ -325,11 +312,6 @@ NODE_LOADERS["Outing"] = load_outing
 
 def as_outing(view: dict[str, Any] | None, **extra: Any) -> dict[str, Any] | None:
     return None if view is None else {**view, **extra, "__typename": "Outing"}
-
-
-def outing_payload(result: dict[str, Any]) -> dict[str, Any]:
-    """An outing mutation's payload from the events service's ``{outing, errors}``."""
-    return {"outing": as_outing(result["outing"]), "user_errors": user_errors(result["errors"], ("input",))}
 
 
 OutingEdge = edge_type("OutingEdge", Outing, "outings")
@@ -388,44 +370,6 @@ class OutingFilter(graphene.InputObjectType):
     min_places_left = graphene.Int(description="Outings with at least this many places left (or no limit).")
 
 
-async def search_filter(raw: dict[str, Any] | None, near: Any = None) -> dict[str, Any]:
-    """A GraphQL filter input as the search service's filters; times without an offset are read
-    in the time zone of the network's city nearest ``near`` (scalars.local_to_utc)."""
-    filters: dict[str, Any] = {}
-    for name, value in (raw or {}).items():
-        if value is None:
-            continue
-        if name in ("categories", "kinds"):
-            filters[name] = [enum_value(v) for v in value]
-        elif name in ("starts_after", "starts_before"):
-            zone = await scalars.time_zone_near(near.lat, near.lon) if near is not None else "UTC"
-            filters[name] = scalars.local_to_utc(value, zone).isoformat()
-        else:
-            filters[name] = value
-    return filters
-
-
-def search_page(
-    info: graphene.ResolveInfo, shape: dict[str, Any], page: dict[str, Any], after: str | None, make: Any
-) -> dict[str, Any]:
-    """A nearby page from the search service: its cursors rebound to this query, its nodes made by ``make``."""
-    cursor = cursors.encoder(info, shape)
-    edges = [
-        {
-            "cursor": cursor(cursors.from_service(e["cursor"])),
-            "node": make(e["node"], distance_km=e["distance_km"]),
-        }
-        for e in page["edges"]
-    ]
-    return connection(edges, page["has_next_page"], after, page["total"], user_errors=[], facets=page.get("facets", []))
-
-
-def search_after(info: graphene.ResolveInfo, after: str | None, shape: dict[str, Any]) -> str | None:
-    """The search service's cursor for ``after`` (BAD_USER_INPUT if it is not this query's)."""
-    position = cursors.decode(info, after, shape, cursors.is_sort_values)
-    return None if position is None else cursors.to_service(position)
-
-
 class OutingQueries(graphene.ObjectType):
     # Nullable, so that when search is down the rest of the response still resolves.
     nearby_outings = graphene.Field(
@@ -475,273 +419,9 @@ class OutingQueries(graphene.ObjectType):
         return search_page(info, shape, page, after, as_outing)
 
 
-class AgeRangeInput(graphene.InputObjectType):
-    """Children's ages in whole years; leave an end out for no limit."""
-
-    min_years = graphene.Int(description="0 to 18.")
-    max_years = graphene.Int(description="0 to 18, at least minYears.")
-
-
-class MoneyInput(graphene.InputObjectType):
-    """An amount of money."""
-
-    amount = graphene.String(required=True, description="A decimal with at most 2 places, e.g. 4.50; 0 is free.")
-    currency = graphene.String(description="ISO 4217; defaults to the city's.")
-
-
-class RecurrenceInput(graphene.InputObjectType):
-    """Repeat an outing: each occurrence is an outing of its own, sharing a seriesId."""
-
-    frequency = graphene.Field(RecurrenceFrequency, required=True, description="How often.")
-    count = graphene.Int(required=True, description="Occurrences, 2 to 52, the first included.")
-
-
-class OutingCreateInput(graphene.InputObjectType):
-    """A new outing."""
-
-    title = graphene.String(required=True, description="1 to 140 characters, any language.")
-    description = graphene.String(description="Up to 5,000 characters.")
-    language = graphene.String(description="Language tag of title and description; defaults to the city's first.")
-    category = graphene.Field(OutingCategory, required=True, description="What kind of outing it is.")
-    starts_at = graphene.String(
-        required=True, description="ISO 8601 date-time; without an offset it is read in the city's time zone."
-    )
-    ends_at = graphene.String(required=True, description="As startsAt; after it.")
-    venue_name = graphene.String(required=True, description="The public place where families meet.")
-    location = graphene.Field(
-        GeoPointInput, required=True, description="The public place, in the city's area (City.radiusKm)."
-    )
-    city = graphene.String(
-        description=(
-            "A city slug, as in `cities`; its area must hold `location`. When absent, the outing belongs to "
-            "the open city whose area holds `location` (the nearest centre when several do)."
-        )
-    )
-    capacity = graphene.Int(description="Places in families, 1 to 500; no limit when absent.")
-    age_range = graphene.Field(AgeRangeInput, description="Children's ages it suits.")
-    with_children = graphene.Boolean(description="False for parents only. Default true.")
-    cost = graphene.Field(MoneyInput, description="Per family; free when absent.")
-    group_id = graphene.ID(description="A group you are in; the outing is then visible as the group is.")
-    recurrence = graphene.Field(RecurrenceInput, description="Repeat it; each occurrence is an outing of its own.")
-
-
-class OutingCreatePayload(graphene.ObjectType):
-    """What outingCreate made."""
-
-    outing = graphene.Field(Outing, description="The outing, or the first occurrence of a series.")
-    user_errors = user_errors_field()
-
-
-def _point(value: Any) -> dict[str, float] | None:
-    return None if value is None else {"lat": value.lat, "lon": value.lon}
-
-
-def outing_fields(input: dict[str, Any]) -> dict[str, Any]:
-    """GraphQL input as the events service's fields (enum members as values, inputs as dicts)."""
-    fields: dict[str, Any] = {}
-    for name in ("title", "description", "language", "starts_at", "ends_at", "venue_name", "city", "capacity"):
-        if input.get(name) is not None:
-            fields[name] = input[name]
-    for name in ("with_children", "free"):
-        if input.get(name) is not None:
-            fields[name] = input[name]
-    if input.get("category") is not None:
-        fields["category"] = enum_value(input["category"])
-    if input.get("location") is not None:
-        fields["location"] = _point(input["location"])
-    if input.get("age_range") is not None:
-        fields["age_min"], fields["age_max"] = input["age_range"].get("min_years"), input["age_range"].get("max_years")
-    if input.get("cost") is not None:
-        fields["cost"] = {"amount": input["cost"]["amount"], "currency": input["cost"].get("currency")}
-    if input.get("recurrence") is not None:
-        recurrence = input["recurrence"]
-        fields["recurrence"] = {"frequency": enum_value(recurrence["frequency"]), "count": recurrence["count"]}
-    return fields
-
-
-def not_found(field: str) -> list[dict[str, Any]]:
-    return [{"field": ["input", field], "message": t("No such outing."), "code": "NOT_FOUND"}]
-
-
-class OutingCreate(graphene.Mutation):
-    """Propose an outing, as its organizer (signed in). Nothing is stored when ``userErrors`` is not empty."""
-
-    class Arguments:
-        input = OutingCreateInput(required=True, description="The outing to propose.")
-
-    Output = OutingCreatePayload
-
-    @staticmethod
-    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
-        organizer = require_viewer(info)
-        fields = outing_fields(input)
-        if input.get("group_id") is not None:
-            group_id = members_schema.local_id(input["group_id"], "Group")
-            group = await ctx.loaders.group.load(group_id) if group_id else None
-            if group is None or await ctx.group_role(group_id) is None:
-                message = t("Choose a group you are a member of.")
-                return {
-                    "outing": None,
-                    "user_errors": [{"field": ["input", "groupId"], "message": message, "code": "NOT_MEMBER"}],
-                }
-            fields.update(group_id=group_id, group_visibility=group["visibility"])
-        result = await ctx.events.using(headers=ctx.once(info)).create_outing(fields=fields, organizer_id=organizer)
-        return outing_payload(result)
-
-
-class OutingUpdateInput(graphene.InputObjectType):
-    """Changes to an outing; fields left out stay as they are. Rules as in OutingCreateInput."""
-
-    outing_id = graphene.ID(required=True, description="The outing to change.")
-    scope = graphene.Field(OutingEditScope, default_value="occurrence", description="For an outing of a series.")
-    title = graphene.String(description="1 to 140 characters.")
-    description = graphene.String(description="Up to 5,000 characters.")
-    language = graphene.String(description="Language tag of title and description.")
-    category = graphene.Field(OutingCategory, description="What kind of outing it is.")
-    starts_at = graphene.String(
-        description="ISO 8601; without an offset, in the city's time zone. For a SERIES: every occurrence moves "
-        "by as many days, to this local time."
-    )
-    ends_at = graphene.String(description="As startsAt; after it.")
-    venue_name = graphene.String(description="The public place where families meet.")
-    location = graphene.Field(GeoPointInput, description="The public place, near the city.")
-    capacity = graphene.Int(description="Not below the families already confirmed.")
-    age_range = graphene.Field(AgeRangeInput, description="Children's ages it suits.")
-    with_children = graphene.Boolean(description="False for parents only.")
-    cost = graphene.Field(MoneyInput, description="Per family.")
-    free = graphene.Boolean(description="true makes it free.")
-
-
 class OutingPayload(graphene.ObjectType):
     """The outing after the change."""
 
     outing = graphene.Field(Outing, description="The outing as it is now; null when nothing was found.")
     place = graphene.Field(Place, description="Your place after outingJoin.")
     user_errors = user_errors_field()
-
-
-async def _target(info: graphene.ResolveInfo, global_id: Any) -> tuple[str | None, dict[str, Any] | None]:
-    ctx: Context = info.context
-    outing_id = members_schema.local_id(global_id, "Outing")
-    if outing_id is None:
-        return None, None
-    return outing_id, await visible_outing(ctx, await ctx.loaders.outing.load(outing_id))
-
-
-async def _managed(info: graphene.ResolveInfo, global_id: Any) -> tuple[str | None, bool]:
-    """The outing to change (None if the viewer may not see it), and whether the viewer admins
-    its group (the events service decides what the organizer or an admin may do)."""
-    outing_id, view = await _target(info, global_id)
-    if view is None:
-        return None, False
-    return outing_id, await info.context.group_role(view.get("group_id")) == "admin"
-
-
-class OutingUpdate(graphene.Mutation):
-    """Change an outing (organizer or group admin). Fields left out stay; time or place changes tell everyone coming."""
-
-    class Arguments:
-        input = OutingUpdateInput(required=True, description="What to change.")
-
-    Output = OutingPayload
-
-    @staticmethod
-    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
-        actor = require_viewer(info)
-        outing_id, is_admin = await _managed(info, input["outing_id"])
-        if outing_id is None:
-            return {"user_errors": not_found("outingId")}
-        fields = outing_fields(input)
-        fields.pop("city", None)
-        scope = enum_value(input.get("scope")) or "occurrence"
-        result = await ctx.events.update_outing(
-            outing_id=outing_id, actor_id=actor, fields=fields, scope=scope, actor_is_group_admin=is_admin
-        )
-        return outing_payload(result)
-
-
-class OutingRefInput(graphene.InputObjectType):
-    """Which outing."""
-
-    outing_id = graphene.ID(required=True, description="The outing's ID.")
-    scope = graphene.Field(OutingEditScope, default_value="occurrence", description="For outingCancel.")
-
-
-class OutingCancel(graphene.Mutation):
-    """Cancel an outing (or its series from now on): it leaves search and everyone coming is told."""
-
-    class Arguments:
-        input = OutingRefInput(required=True, description="Which outing.")
-
-    Output = OutingPayload
-
-    @staticmethod
-    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
-        actor = require_viewer(info)
-        outing_id, is_admin = await _managed(info, input["outing_id"])
-        if outing_id is None:
-            return {"user_errors": not_found("outingId")}
-        scope = enum_value(input.get("scope")) or "occurrence"
-        result = await ctx.events.cancel_outing(
-            outing_id=outing_id, actor_id=actor, scope=scope, actor_is_group_admin=is_admin
-        )
-        return outing_payload(result)
-
-
-class OutingJoinInput(graphene.InputObjectType):
-    """Who comes along."""
-
-    outing_id = graphene.ID(required=True, description="The outing to join.")
-    adults = graphene.Int(default_value=1, description="1 to 12.")
-    children = graphene.Int(default_value=0, description="0 to 12.")
-
-
-class OutingJoin(graphene.Mutation):
-    """Come along: a confirmed place, or the waitlist when it is full (you are told when a place frees up)."""
-
-    class Arguments:
-        input = OutingJoinInput(required=True, description="The outing and who comes.")
-
-    Output = OutingPayload
-
-    @staticmethod
-    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
-        member = require_viewer(info)
-        outing_id, view = await _target(info, input["outing_id"])
-        if outing_id is None or view is None:
-            return {"user_errors": not_found("outingId")}
-        result = await ctx.events.join_outing(
-            outing_id=outing_id, member_id=member, adults=input.get("adults", 1), children=input.get("children", 0)
-        )
-        return {**outing_payload(result), "place": result["place"]}
-
-
-class OutingLeave(graphene.Mutation):
-    """Give your place (or waitlist spot) up; the first family waiting gets it."""
-
-    class Arguments:
-        input = OutingRefInput(required=True, description="Which outing.")
-
-    Output = OutingPayload
-
-    @staticmethod
-    async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
-        ctx: Context = info.context
-        member = require_viewer(info)
-        outing_id, view = await _target(info, input["outing_id"])
-        if outing_id is None or view is None:
-            return {"user_errors": not_found("outingId")}
-        result = await ctx.events.leave_outing(outing_id=outing_id, member_id=member)
-        return outing_payload(result)
-
-
-class OutingMutations(graphene.ObjectType):
-    outing_create = OutingCreate.Field()
-    outing_update = OutingUpdate.Field()
-    outing_cancel = OutingCancel.Field()
-    outing_join = OutingJoin.Field()
-    outing_leave = OutingLeave.Field()

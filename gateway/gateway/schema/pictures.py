@@ -24,19 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import hmac
 import logging
-import secrets
-import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlencode
 
 import graphene
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,85 +39,31 @@ from parentnet_kit import picture_store
 from parentnet_kit import pictures as processing
 from parentnet_kit.i18n import t
 
-from . import ids
-from .common import NODE_LOADERS, NODE_TYPES, Node, enum, parse_time, require_viewer, user_errors, user_errors_field
-from .context import Context, picture_owner
-from .rpc import CountingRpc
-from .uploads import Upload as UploadedFile
+from .. import ids
+from ..context import Context, picture_owner
+from ..picture_urls import UrlSigner
+from ..rpc import CountingRpc
+from ..uploads import Upload as UploadedFile
+from .base import (
+    NODE_LOADERS,
+    NODE_TYPES,
+    SUBJECTS,
+    TYPE_OF_KIND,
+    InputMutation,
+    Node,
+    enum,
+    may_see_member,
+    members_only,
+    parse_time,
+    require_viewer,
+    user_errors,
+    user_errors_field,
+)
 
 log = logging.getLogger(__name__)
 
-# GraphQL type of a subject -> (kind the services speak, owning service).
-SUBJECTS = {
-    "Outing": ("outing", "events"),
-    "Listing": ("listing", "listings"),
-    "Group": ("group", "members"),
-    "Member": ("member", "members"),
-}
-TYPE_OF_KIND = {kind: type_name for type_name, (kind, _) in SUBJECTS.items()}
-URL_WINDOW = 12 * 3600  # seconds a URL stays the same; it is valid for one to two windows
 # Two uploads decoded at once per gateway (the machine's cores); the others wait their turn.
 _WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pictures")
-
-
-class UrlSigner:
-    """Signs and checks picture URLs. ``key``: ``GATEWAY_PICTURE_URL_KEY`` (the same on every
-    gateway of a deployment); a random one per process when unset (URLs then work only on the
-    gateway that made them). ``base``: the public origin URLs start with (``GATEWAY_PUBLIC_URL``),
-    else the request's own.
-
-    The viewer travels sealed (AES-SIV: deterministic, so a viewer's URL stays the same and is
-    cached; authenticated): a URL passed on does not say whose it was."""
-
-    def __init__(self, key: bytes | None = None, base: str | None = None) -> None:
-        self.key = key or secrets.token_bytes(32)
-        self.base = base.rstrip("/") if base else None
-        self._seal = AESSIV(hashlib.sha512(b"picture-url-viewer:" + self.key).digest())
-
-    def _sealed(self, viewer: str | None) -> str:
-        if viewer is None:
-            return "-"
-        return base64.urlsafe_b64encode(self._seal.encrypt(viewer.encode(), [b"viewer"])).decode().rstrip("=")
-
-    def _opened(self, sealed: str) -> str | None:
-        """The viewer in ``sealed`` ("" for a URL made for nobody); None when it was altered."""
-        if sealed == "-":
-            return ""
-        try:
-            raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
-            return self._seal.decrypt(raw, [b"viewer"]).decode()
-        except (ValueError, InvalidTag, UnicodeDecodeError):
-            return None
-
-    def content_name(self, picture_id: str, sha256: str) -> str:
-        """The name of a variant's bytes in its URL and ETag: an HMAC of their digest under a key
-        of this picture's own (from ``key`` and ``picture_id``). Fixed for the stored bytes (URLs
-        stay immutable), yet the same photo added twice gets unrelated names: nobody holding a
-        photo can compute its name, or recognise it among someone's pictures."""
-        picture_key = hmac.digest(self.key, b"picture-content:" + picture_id.encode(), hashlib.sha256)
-        return hmac.new(picture_key, sha256.encode(), hashlib.sha256).hexdigest()
-
-    def _mac(self, path: str, viewer: str, expires: int) -> str:
-        message = f"{path}|{viewer}|{expires}".encode()
-        return base64.urlsafe_b64encode(hmac.digest(self.key, message, hashlib.sha256)[:18]).decode()
-
-    def url(self, path: str, viewer: str | None, base: str, now: float | None = None) -> str:
-        """The URL of ``path`` (``/pictures/...``) for ``viewer``, valid until the end of the next window."""
-        expires = (int(now or time.time()) // URL_WINDOW + 2) * URL_WINDOW
-        who = self._sealed(viewer)
-        query = urlencode({"v": who, "e": expires, "s": self._mac(path, who, expires)})
-        return f"{self.base or base.rstrip('/')}{path}?{query}"
-
-    def check(self, path: str, sealed: str, expires: str, mac: str) -> tuple[int, str | None] | None:
-        """(seconds the URL has left, the viewer it was made for or None for nobody), or None
-        when it is forged, altered or expired."""
-        if not expires.isdigit() or not hmac.compare_digest(self._mac(path, sealed, int(expires)), mac):
-            return None
-        left = int(expires) - int(time.time())
-        viewer = self._opened(sealed)
-        if left <= 0 or viewer is None:
-            return None
-        return left, viewer or None
 
 
 # Set by app.create_app from its Settings; these serve a schema built without an app.
@@ -239,53 +179,15 @@ def as_picture(view: dict[str, Any]) -> dict[str, Any]:
     return {**view, "__typename": "Picture"}
 
 
-def pictures_field(what: str) -> graphene.List:
-    """The ``pictures`` field of a subject type (``what``: "the outing", ...)."""
-    return graphene.List(
-        graphene.NonNull(Picture),
-        required=True,
-        description=f"Pictures of {what}, oldest first; at most {picture_store.PER_SUBJECT}. "
-        "Seen by whoever may see it.",
-    )
-
-
-def pictures_resolver(type_name: str) -> Any:
-    """The resolver of ``pictures`` on ``type_name``: one call per page for each type."""
-    kind = SUBJECTS[type_name][0]
-
-    async def resolve(root: dict[str, Any], info: graphene.ResolveInfo) -> list[dict[str, Any]]:
-        ctx: Context = info.context
-        if _members_only(type_name, root) and await ctx.group_role(root["id"]) is None:
-            return []
-        if type_name == "Member" and not await _may_see_member(ctx, root["id"]):
-            return []
-        return [as_picture(p) for p in await ctx.loaders.pictures[kind].load(root["id"])]
-
-    return staticmethod(resolve)
-
-
 async def _visible_subject(ctx: Context, type_name: str, subject_id: str) -> dict[str, Any] | None:
     """The subject as ``node(id:)`` shows it to the viewer, or None; a private group's
     pictures, like its outings, are for its members only."""
     subject = await NODE_LOADERS[type_name](SimpleNamespace(context=ctx), subject_id)  # type: ignore[arg-type]
-    if subject is not None and _members_only(type_name, subject) and await ctx.group_role(subject_id) is None:
+    if subject is not None and members_only(type_name, subject) and await ctx.group_role(subject_id) is None:
         return None
-    if subject is not None and type_name == "Member" and not await _may_see_member(ctx, subject_id):
+    if subject is not None and type_name == "Member" and not await may_see_member(ctx, subject_id):
         return None
     return subject
-
-
-async def _may_see_member(ctx: Context, member_id: str) -> bool:
-    """A member's pictures are for signed-in viewers only, and never across a block either way:
-    a member's face is not for whoever holds a link or scrapes signed out (protected mode)."""
-    if ctx.viewer_id is None:
-        return False
-    return ctx.viewer_id == member_id or member_id not in await ctx.apart()
-
-
-def _members_only(type_name: str, subject: dict[str, Any]) -> bool:
-    """A private group: anyone finds it, only its members see what is in it, pictures included."""
-    return type_name == "Group" and subject.get("visibility") == "private"
 
 
 async def _owner_refusal(ctx: Context, type_name: str, subject: dict[str, Any]) -> tuple[str | None, bool]:
@@ -344,16 +246,11 @@ class PictureAddPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class PictureAdd(graphene.Mutation):
+class PictureAdd(InputMutation, input=PictureAddInput, about="The subject and the file.", output=PictureAddPayload):
     """Add a picture (signed in, as the subject's owner). Nothing is stored when userErrors is not
     empty: TOO_LARGE, NOT_AN_IMAGE or REQUIRED on file; NOT_FOUND, NOT_YOURS or TOO_MANY on subjectId.
     Send it as a multipart request (Apollo Client's upload link, or curl -F) with an
     Apollo-Require-Preflight header."""
-
-    class Arguments:
-        input = PictureAddInput(required=True, description="The subject and the file.")
-
-    Output = PictureAddPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -409,14 +306,9 @@ def _picture_id(global_id: Any) -> tuple[str, str, str] | None:
     return TYPE_OF_KIND[kind], subject_id, picture_id
 
 
-class PictureRemove(graphene.Mutation):
+class PictureRemove(InputMutation, input=PictureRemoveInput, about="Which picture.", output=PictureRemovePayload):
     """Remove a picture (its subject's owner): its URLs stop working at once. NOT_FOUND or
     NOT_YOURS on pictureId otherwise, and nothing changes."""
-
-    class Arguments:
-        input = PictureRemoveInput(required=True, description="Which picture.")
-
-    Output = PictureRemovePayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:

@@ -9,10 +9,20 @@ import graphene
 
 from parentnet_kit.i18n import t
 
-from . import open_cities
-from .common import City, GeoPoint, bad_input, require_viewer, user_errors, user_errors_field
-from .context import context_of
-from .members import local_id, not_found
+from .. import open_cities
+from ..context import context_of
+from .base import (
+    City,
+    GeoPoint,
+    InputMutation,
+    bad_input,
+    key_resolver,
+    local_id,
+    not_found,
+    require_viewer,
+    user_errors,
+    user_errors_field,
+)
 
 
 class GazetteerPlace(graphene.ObjectType):
@@ -32,9 +42,7 @@ class GazetteerPlace(graphene.ObjectType):
     )
     city = graphene.Field(City, description="The open city made from it; null while it is not open.")
 
-    @staticmethod
-    def resolve_region_code(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return root["admin1"]
+    resolve_region_code = key_resolver("admin1")
 
     @staticmethod
     def resolve_center(root: dict[str, Any], info: graphene.ResolveInfo) -> dict[str, float]:
@@ -118,14 +126,9 @@ class CityOpenPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class CityOpen(graphene.Mutation):
+class CityOpen(InputMutation, input=CityOpenInput, about="The place and how the city speaks.", output=CityOpenPayload):
     """Open a city for the whole network (network admins only): usable by every service within
     seconds. Opening an open city again changes its languages, names and area."""
-
-    class Arguments:
-        input = CityOpenInput(required=True, description="The place and how the city speaks.")
-
-    Output = CityOpenPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
@@ -162,14 +165,11 @@ class NetworkAdminGrantPayload(graphene.ObjectType):
     user_errors = user_errors_field()
 
 
-class NetworkAdminGrant(graphene.Mutation):
+class NetworkAdminGrant(
+    InputMutation, input=NetworkAdminGrantInput, about="The member.", output=NetworkAdminGrantPayload
+):
     """Make another member a network admin (network admins only; ops name the first one with
     `python -m members.admins grant EMAIL`). Granting it twice is harmless."""
-
-    class Arguments:
-        input = NetworkAdminGrantInput(required=True, description="The member.")
-
-    Output = NetworkAdminGrantPayload
 
     @staticmethod
     async def mutate(root: None, info: graphene.ResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
