@@ -1,6 +1,19 @@
 """Listings and trusted contacts as plain Python: validation, states, views, matching rules.
 
 No I/O here. Field errors name the input field (snake_case; the gateway camel-cases them).
+
+A trusted contact's input is a pydantic model (``ContactInput``): its checks are per field, and
+its one cross-field rule (a way to reach them) is checked beside the model on the raw input.
+Why a listing's input checks are not a pydantic model (issue 21 asked): a listing's rules cross its
+fields (a size is required by category and kind, a condition only for offers of goods, a price
+only for "sell" with its currency from the city, the pickup point inside the city's area, the
+language defaulting to the city's), and every problem of one input is reported at once, each as
+a ``FieldError`` with its own code (``REQUIRED``, ``OUT_OF_RANGE``, ``UNKNOWN_CITY``,
+``FAR_FROM_CITY``...) and a ``t()`` message. pydantic v2 runs a model's cross-field validators
+only when every field passed: ``title=""`` with ``category="clothes"`` and no size gives
+``[("title",), "string_too_short"]`` alone where this gives both errors, so the answer a user
+sees would change; the rest would be custom validators raising our own messages and a mapping
+of pydantic's error types back to our codes, the same checks written again inside pydantic.
 """
 
 from __future__ import annotations
