@@ -27,6 +27,7 @@ from .conversations import (
     Question,
 )
 from .discovery import DiscoveryQueries
+from .discussion_search import DiscussionSearchQueries
 from .inbox import InboxMutations, InboxQueries, Notification
 from .listings import Contact, Listing, ListingMutations, ListingQueries
 from .members import Group, Member, MemberMutations, MemberQueries
@@ -64,6 +65,7 @@ class Query(
     InboxQueries,
     ModerationQueries,
     ConversationQueries,
+    DiscussionSearchQueries,
     graphene.ObjectType,
 ):
     """What can be read: outings, listings and people near a point, groups, your inbox, any object by id."""

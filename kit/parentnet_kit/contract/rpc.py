@@ -726,10 +726,12 @@ class SearchClient(ServiceClient):
         kinds: list[str] | None = None,
         first: int = 20,
         after: str | None = None,
+        question_city: str | None = None,
     ) -> dict[str, Any]:
         """Threads, replies and questions matching ``text``, best match first then newest:
         ``{errors, total, has_next_page, edges [{cursor, score, node}]}``; a private group's items
-        for its members (``viewer_groups``) only, nothing hidden, nothing across a block."""
+        for its members (``viewer_groups``) only, questions of ``question_city`` only (none
+        without), nothing hidden, nothing across a block."""
         return await self._call(
             "discussions",
             text=text,
@@ -740,6 +742,7 @@ class SearchClient(ServiceClient):
             kinds=kinds,
             first=first,
             after=after,
+            question_city=question_city,
         )
 
 

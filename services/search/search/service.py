@@ -174,13 +174,15 @@ class SearchService:
         kinds: list[str] | None = None,
         first: int = 20,
         after: str | None = None,
+        question_city: str | None = None,
     ) -> dict[str, Any]:
         """Threads, replies and questions matching ``text``, best match first then newest:
         ``{errors, total, has_next_page, edges [{cursor, score, node}]}``; ``node`` is the indexed
         document (``kind`` thread, reply or question; ``id``, ``group_id``, ``thread_id``,
         ``author_id``, ``city``, ``title``, ``text``, ``created_at``). A private group's items
         only for its members (``viewer_groups``); nothing by a member who blocked the viewer or
-        whom they blocked; never hidden or removed content; never messages (not indexed).
+        whom they blocked; questions only of ``question_city`` (the viewer's city: none without);
+        never hidden or removed content; never messages (not indexed).
         ``errors`` name the argument at fault (text, first, after, kinds)."""
         errors = []
         if not isinstance(text, str) or not text.strip() or len(text) > queries.TEXT_MAX:
@@ -204,7 +206,9 @@ class SearchService:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": []}
         es = self.indices.es
         apart = queries.apart_from(es, self.indices.alias(BLOCKS), viewer_id)
-        filters, must_not = talk.discussion_filters(list(viewer_groups or []), apart, group_id, city, chosen)
+        filters, must_not = talk.discussion_filters(
+            list(viewer_groups or []), apart, group_id, city, chosen, question_city
+        )
         body = talk.search_body(text.strip(), first, position, filters, must_not, self.indices.older(talk.DISCUSSIONS))
         hits = es.search(index=self.indices.alias(talk.DISCUSSIONS), **body)["hits"]
         edges = [

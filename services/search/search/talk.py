@@ -103,12 +103,23 @@ def _visibility(data: dict[str, Any]) -> str:
 
 
 def discussion_filters(
-    viewer_groups: list[str], apart: list[str], group_id: str | None, city: str | None, kinds: list[str]
+    viewer_groups: list[str],
+    apart: list[str],
+    group_id: str | None,
+    city: str | None,
+    kinds: list[str],
+    question_city: str | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``(filter, must_not)`` clauses: what a viewer may find. Never a hidden or removed item,
-    a private group's item only for its members (``viewer_groups``), nothing by a member kept
-    ``apart`` from the viewer by a block (either way)."""
+    a private group's item only for its members (``viewer_groups``), a question only in
+    ``question_city`` (the viewer's own: a question is for the parents of its city; none
+    without one), nothing by a member kept ``apart`` from the viewer by a block (either way)."""
+    if question_city is None:
+        kinds = [k for k in kinds if k != "question"]
     filters: list[dict[str, Any]] = [{"term": {"hidden": False}}, {"terms": {"kind": kinds}}]
+    if "question" in kinds:
+        others = {"bool": {"must_not": [{"term": {"kind": "question"}}]}}
+        filters.append({"bool": {"should": [others, {"term": {"city": question_city}}], "minimum_should_match": 1}})
     if group_id:
         filters.append({"term": {"group_id": group_id}})
     if city:
