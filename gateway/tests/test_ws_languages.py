@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.ws import localize
-
 from parentnet_kit.i18n import t
 
 SIGNED_OUT = {"query": "subscription { notificationReceived { id } }"}
