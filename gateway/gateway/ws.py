@@ -6,6 +6,11 @@ Messages: connection_init (its payload may carry ``Authorization: Bearer <token>
 connection_ack; ping/pong; subscribe {id, payload} → next* → complete; complete from the
 client stops an operation. Protocol faults close the socket with the protocol's codes.
 Queries and mutations may be sent too: they answer once, then complete.
+
+Errors (``error`` messages and ``next`` payloads' ``errors``) are written in the connection's
+language, like HTTP ``userErrors``: connection_init's ``Accept-Language``, else the upgrade
+request's header, else English (``localize``). graphql-core's own parse and validation messages,
+which name the document's fields, stay in English.
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from typing import Any
 
 import orjson
 from graphql import ExecutionResult, GraphQLError, OperationType, execute, subscribe
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from parentnet_kit import i18n
+from parentnet_kit.i18n import t
 
 from .auth import Authenticator, BadToken, client_address
 from .context import Context
@@ -34,6 +43,64 @@ INIT_TIMEOUT = 10.0
 MAX_OPERATIONS = 25
 ALL_OPERATIONS = frozenset(OperationType)
 VIEWER_REFRESH_SECONDS = 30.0
+
+
+# Sentences other modules raise in English (resolvers, the HTTP layer's refusals): marked here so
+# that the catalogues hold them and this connection can write them in its language.
+KNOWN_SENTENCES = frozenset(
+    (
+        t("Sign in to do this."),
+        t("Sign in again: your account was not found."),
+        t("You may not do this."),
+        t("Internal server error."),
+        t("No such thread."),
+        t("No such question."),
+        t("No such outing."),
+        t("outingId is not an outing's ID."),
+        t("near must be a valid point and radiusKm more than 0 and at most 100."),
+        t("The request has no query."),
+        t("variables must be a JSON object."),
+        t("operationName must be a string."),
+    )
+)
+# Sentences with a value in them, as graphql_http writes them: (its pattern, its msgid).
+PATTERNS = (
+    (re.compile(r"The (?P<service>\w+) service is unavailable; try again shortly\."), "service_unavailable"),
+    (re.compile(r"Too many requests; try again in (?P<seconds>\d+) s\."), "rate_limited"),
+    (re.compile(r"The query is too large: at most (?P<tokens>\d+) tokens\."), "too_large"),
+)
+
+
+def _pattern_message(name: str, values: dict[str, str]) -> i18n.Message:
+    if name == "service_unavailable":
+        return t("The {service} service is unavailable; try again shortly.", service=values["service"])
+    if name == "rate_limited":
+        return t("Too many requests; try again in {seconds} s.", seconds=int(values["seconds"]))
+    return t("The query is too large: at most {tokens} tokens.", tokens=int(values["tokens"]))
+
+
+def localize(errors: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
+    """``errors`` (``{message, ...}``) with each message written in ``language``: a marked one
+    (``i18n.t``) from its msgid and values, a known English sentence from the catalogues; any
+    other text (graphql-core's, or one already written in the caller's language) as it is."""
+    if language == i18n.DEFAULT:
+        return errors
+    shown = []
+    for error in errors:
+        message = error.get("message")
+        if isinstance(message, i18n.Message):
+            text = i18n.render(message, language)
+        elif isinstance(message, str) and message in KNOWN_SENTENCES:
+            text = i18n.translations(language).gettext(message)
+        else:
+            text = message
+            for pattern, name in PATTERNS:
+                found = pattern.fullmatch(message) if isinstance(message, str) else None
+                if found:
+                    text = i18n.render(_pattern_message(name, found.groupdict()), language)
+                    break
+        shown.append({**error, "message": text})
+    return shown
 
 
 class Closed(Exception):
@@ -63,16 +130,20 @@ class Connection:
         self.viewer_id: str | None = None
         self.session_id: str | None = None
         self.accept_language: str | None = None
+        self.language = i18n.DEFAULT  # errors are written in it (connection_init, else the upgrade's header)
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.send_lock = asyncio.Lock()
 
     async def send(self, message: dict[str, Any]) -> None:
+        payload = message.get("payload")
+        if message.get("type") == "next" and isinstance(payload, dict) and payload.get("errors"):
+            message = {**message, "payload": {**payload, "errors": localize(payload["errors"], self.language)}}
         async with self.send_lock:
             await self.socket.send_text(orjson.dumps(message).decode())
 
     async def send_error(self, op_id: str, errors: list[dict[str, Any]]) -> None:
         """The protocol's ``error`` message: that operation is over, the connection stays."""
-        await self.send({"type": "error", "id": op_id, "payload": errors})
+        await self.send({"type": "error", "id": op_id, "payload": localize(errors, self.language)})
 
     async def serve(self) -> None:
         if PROTOCOL not in self.socket.scope.get("subprotocols", []):
@@ -122,7 +193,10 @@ class Connection:
         op_id = message.get("id") if isinstance(message, dict) else None
         if not isinstance(op_id, str) or message.get("type") != "subscribe" or not self.acked:
             raise Closed(4400, "Message is not valid JSON in UTF-8")
-        message = "The message holds a string that is not valid Unicode (a lone surrogate such as \\ud800)."
+        message = t(
+            "The message holds a string that is not valid Unicode (a lone surrogate such as {example}).",
+            example="\\ud800",
+        )
         await self.send_error(op_id, [client_error(message, "BAD_USER_INPUT")])
         return None
 
@@ -169,6 +243,7 @@ class Connection:
         if isinstance(payload, dict):
             language = payload.get("Accept-Language") or payload.get("accept-language")
         self.accept_language = language if isinstance(language, str) else self.socket.headers.get("accept-language")
+        self.language = i18n.negotiate(i18n.accept_language(self.accept_language))
         self.acked = True
         await self.send({"type": "connection_ack"})
 
@@ -181,7 +256,7 @@ class Connection:
         if op_id in self.operations:
             raise Closed(4409, f"Subscriber for {op_id} already exists")
         if len(self.operations) >= MAX_OPERATIONS:
-            refusal = client_error("Too many operations on this connection.", "TOO_MANY_OPERATIONS")
+            refusal = client_error(t("Too many operations on this connection."), "TOO_MANY_OPERATIONS")
             await self.send_error(op_id, [refusal])
             return
         context = Context(

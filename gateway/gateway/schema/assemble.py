@@ -25,6 +25,7 @@ from .community import CommunityQueries
 from .contacts import Contact, ContactMutations, ContactQueries
 from .coop import CoopMutations, CoopShift
 from .discovery import DiscoveryQueries
+from .discussion_search import DiscussionSearchQueries
 from .groups import Group, GroupMutations, GroupQueries
 from .inbox import InboxMutations, InboxQueries, Notification
 from .listings import Listing, ListingMutations, ListingQueries
@@ -65,6 +66,7 @@ class RootQueries(graphene.ObjectType):
 
 # The parts of each root type, in the order schema.graphql prints their fields.
 QUERIES: list[type[graphene.ObjectType]] = [
+    DiscussionSearchQueries,
     ThreadQueries,
     QuestionQueries,
     MessageQueries,

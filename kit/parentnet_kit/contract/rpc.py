@@ -718,6 +718,36 @@ class SearchClient(ServiceClient):
             "suggest", text=text, near=near, limit=limit, viewer_id=viewer_id, viewer_groups=viewer_groups
         )
 
+    async def discussions(
+        self,
+        *,
+        text: str,
+        viewer_id: str | None = None,
+        viewer_groups: list[str] | None = None,
+        group_id: str | None = None,
+        city: str | None = None,
+        kinds: list[str] | None = None,
+        first: int = 20,
+        after: str | None = None,
+        question_city: str | None = None,
+    ) -> dict[str, Any]:
+        """Threads, replies and questions matching ``text``, best match first then newest:
+        ``{errors, total, has_next_page, edges [{cursor, score, node}]}``; a private group's items
+        for its members (``viewer_groups``) only, questions of ``question_city`` only (none
+        without), nothing hidden, nothing across a block."""
+        return await self._call(
+            "discussions",
+            text=text,
+            viewer_id=viewer_id,
+            viewer_groups=viewer_groups,
+            group_id=group_id,
+            city=city,
+            kinds=kinds,
+            first=first,
+            after=after,
+            question_city=question_city,
+        )
+
 
 class ModerationClient(InboxApi):
     """The ``moderation`` service: Reports, the moderators' queues, their actions, the audit log and roles.
@@ -816,6 +846,13 @@ class ConversationsClient(InboxApi):
     (for questions ``[created_at ISO 8601, id]``)."""
 
     service = "conversations"
+
+    async def export_discussions(
+        self, *, subject_type: str, after: str | None = None, size: int = 500
+    ) -> list[dict[str, Any]]:
+        """A page of threads, replies or questions (``subject_type``) in id order as their last
+        event carried them, for the search backfill; never messages."""
+        return await self._call("export_discussions", subject_type=subject_type, after=after, size=size)
 
     async def create_thread(self, *, group_id: str, author_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """Start a thread in a group: ``fields`` ``{title, body, kind: discussion | announcement | suggestion}``.

@@ -21,6 +21,7 @@ from .feed import Copies
 from .store import ConversationStore
 
 SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "2"))
+ANNOUNCE_SECONDS = float(os.environ.get("ANNOUNCE_SECONDS", "0.5"))
 PAGE_MAX = 100
 
 
@@ -202,9 +203,20 @@ class ConversationsService:
     def mark_read(self, member_id: str, notification_ids: list[str]) -> int:
         return self.store.inbox.mark_read(member_id, notification_ids)
 
+    @rpc
+    def export_discussions(self, subject_type: str, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
+        """A page of threads, replies or questions (``subject_type``) in id order, for the search
+        backfill, as their last event carried them; never messages."""
+        return self.store.export_discussions(subject_type, after, max(1, min(int(size), 1_000)))
+
     @timer(interval=SWEEP_SECONDS)
     def sweep(self) -> None:
         self.store.relay_pending()
+
+    @timer(interval=ANNOUNCE_SECONDS)
+    def announce(self) -> None:
+        """Tell the members of new announcements, a page at a time (``announcements.py``)."""
+        self.store.announcements.run()
 
     @timer(interval=3600)
     def purge_limits(self) -> None:

@@ -36,6 +36,7 @@ from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.sequences import Sequences
 
 from . import domain
+from .announcements import Announcements
 from .copies import Copies
 from .limits import Limits, RateLimiter
 
@@ -76,6 +77,7 @@ class ConversationStore:
         self.messages = AggregateStore(db, "messages", publisher, outbox="messages_outbox")
         self.inbox = Inbox(AggregateStore(db, "inbox", publisher, outbox="inbox_outbox"), SOURCE)
         self.copies = Copies(db)
+        self.announcements = Announcements(db, self.copies, self.inbox, lambda i: self.threads.get(i) is not None)
         self.limiter = RateLimiter(db, limits or Limits())
         # Entries are insert-only: a process keeps what it read of the busiest keys (kit.sequences).
         self.group_threads = Sequences(db["group_threads"], cache_keys=2_000)
@@ -223,6 +225,8 @@ class ConversationStore:
         refused = self._gate(author_id, "post", ("title",), now)
         if refused:
             return {"thread": None, "errors": refused}
+        if clean["kind"] == "announcement":  # delivered to every member by the timer (announcements.py)
+            self.announcements.enqueue(thread_id, group, author_id, clean["title"], now)
         slot = self.group_threads.append(group_id, {"thread_id": thread_id})
         state = {
             "_id": thread_id,
@@ -239,21 +243,6 @@ class ConversationStore:
         data = {**domain.thread_view(state), "visibility": group["visibility"]}
         with contextlib.suppress(ConcurrencyConflict):
             self.threads.commit(state, self._event("thread_posted", state, group["city"], data))
-        if clean["kind"] == "announcement":
-            for member_id in self.copies.active_members(group_id):
-                if member_id != author_id:
-                    self.inbox.notify(
-                        member_id,
-                        f"thread:{thread_id}:announcement",
-                        "group_announcement",
-                        t(
-                            "Announcement in {group}: {title}",
-                            group=group.get("name") or t("your group"),
-                            title=clean["title"],
-                        ),
-                        {"type": "DiscussionThread", "id": thread_id},
-                        group["city"],
-                    )
         return {"thread": self._thread_view(self.threads.get(thread_id) or state, author_id), "errors": []}
 
     def get_threads(self, thread_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
@@ -1139,6 +1128,26 @@ class ConversationStore:
         if subject_type == "question":
             return {**domain.question_view(state), "hidden": hidden, "_city": state["city"]}
         return {**domain.answer_view(state), "hidden": hidden}
+
+    EXPORTED = ("thread", "reply", "question")
+
+    def export_discussions(self, subject_type: str, after: str | None, size: int) -> list[dict[str, Any]]:
+        """A page of ``subject_type`` (thread, reply or question) in ``_id`` order after ``after``,
+        for the search backfill: each as its last event published it (``thread_updated``...: the
+        group's ``visibility``, ``hidden`` after moderation) with ``subject_type`` and ``city``.
+        Never messages. ``ValueError`` for another subject type."""
+        if subject_type not in self.EXPORTED:
+            raise ValueError(f"subject_type must be one of {', '.join(self.EXPORTED)}")
+        store = self._subject_store(subject_type)
+        assert store is not None
+        query: dict[str, Any] = {"_id": {"$gt": after}} if after else {}
+        views = []
+        for found in store.aggregates.find(query).sort("_id", 1).limit(size):
+            # The newest version (an outbox record may not be rolled into the collection yet).
+            state = store.get(found["_id"]) or found
+            view = self._public_event_data(subject_type, state)
+            views.append({**view, "city": view.pop("_city", None), "subject_type": subject_type})
+        return views
 
     def snapshot(self, subject_type: str, subject_id: str, reporter_id: str) -> dict[str, Any] | None:
         """What a moderator sees of reported content: ``{subject_type, subject_id, text, author_id,

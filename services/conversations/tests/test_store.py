@@ -3,6 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from conversations.limits import Limits
 from conversations.store import ConversationStore
 
@@ -168,3 +169,69 @@ def test_a_request_holds_a_few_messages_until_accepted_and_messages_are_limited_
     assert store.decide_request(conversation, "bob", True)["errors"] == []
     assert codes(2, "b") == [[], []]  # accepted: the request's cap is gone
     assert codes(1, "c") == [["RATE_LIMITED"]]  # the seventh attempt in the hour
+
+
+def test_an_announcement_answers_at_once_and_reaches_each_of_hundreds_of_members_exactly_once(db):
+    store = ConversationStore(db, None)
+    members = {f"m{i:03}": "member" for i in range(450)}
+    group_with(store, "g", "public", ann="admin", **members)
+    store.copies.apply_members(  # one who left before the announcement is not told
+        members_event(
+            "group_membership_changed", "gm:g:m000", 2, group_id="g", member_id="m000", role="member", status="left"
+        )
+    )
+    posted = store.create_thread("g", "ann", {"title": "Fête de quartier samedi", "kind": "announcement"}, "t1")
+    assert posted["errors"] == []
+    # The request told nobody itself: the job is waiting for the timer.
+    assert store.inbox.page("m001", 10)["items"] == [] and store.announcements.pending() == 1
+    # A process that dies after its first page: the lease runs out and the job goes on from there.
+    job = db["announcement_fanout"].find_one({"_id": "t1"})
+    store.announcements._tell(job, store.copies.group_members.range("g", 1, 50))
+    # Several processes at once, and the same job again: nobody is told twice.
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: store.announcements.run(), range(4)))
+    store.announcements.run()
+    assert store.announcements.pending() == 0
+    for member in members:
+        items = store.inbox.page(member, 10)["items"]
+        expected = [] if member == "m000" else ["Announcement in Parents: Fête de quartier samedi"]
+        assert [n["message"] for n in items] == expected, member
+    assert store.inbox.page("ann", 10)["items"] == []
+    # The same request delivered again makes no second job.
+    store.create_thread("g", "ann", {"title": "Fête de quartier samedi", "kind": "announcement"}, "t1")
+    assert store.announcements.pending() == 0
+
+
+def test_an_announcement_job_waits_for_its_thread_and_a_failed_requests_job_is_dropped(db):
+    store = ConversationStore(db, None)
+    group_with(store, "g", "public", ann="admin", bob="member")
+    group = store.copies.group("g")
+    made = datetime.now(UTC)
+    store.announcements.enqueue("never-committed", group, "ann", "Perdu", made)
+    store.announcements.run()
+    assert store.announcements.pending() == 1  # the thread's commit may still come
+    store.announcements.run(lambda: made + timedelta(minutes=11))
+    assert store.announcements.pending() == 0 and store.inbox.page("bob", 10)["items"] == []
+
+
+def test_the_search_export_pages_threads_replies_and_questions_by_id_and_never_messages(db):
+    store = ConversationStore(db, None, Limits(posts_per_hour=1_000))
+    group_with(store, "pub", "public", ann="admin")
+    group_with(store, "priv", "private", ann="admin", bob="member")
+    for i in range(5):
+        store.create_thread("pub", "ann", {"title": f"Sujet {i}"}, f"t{i}")
+    store.create_thread("priv", "ann", {"title": "Entre nous"}, "tp")
+    store.reply("tp", "bob", {"text": "Oui"}, "r1")
+    store.ask("bob", {"text": "Un pédiatre ?", "scope": "city"}, "paris", {"lat": 48.85, "lon": 2.35}, "q1")
+    pages, after = [], None
+    while page := store.export_discussions("thread", after, 2):
+        pages.append([v["id"] for v in page])
+        after = page[-1]["id"]
+    assert pages == [["t0", "t1"], ["t2", "t3"], ["t4", "tp"]]
+    (private,) = store.export_discussions("thread", "t4", 10)
+    assert private["visibility"] == "private" and private["city"] == "paris" and private["hidden"] is False
+    assert [(v["id"], v["visibility"]) for v in store.export_discussions("reply", None, 10)] == [("r1", "private")]
+    (question,) = store.export_discussions("question", None, 10)
+    assert question["text"] == "Un pédiatre ?" and "cell" not in question
+    with pytest.raises(ValueError):
+        store.export_discussions("message", None, 10)

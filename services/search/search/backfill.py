@@ -1,5 +1,5 @@
 """Rebuild the search indices from the owning services, with no downtime:
-``python -m search.backfill [--only outings,listings,blocks] [--page 500] [--keep-old]``.
+``python -m search.backfill [--only outings,listings,blocks,discussions] [--page 500] [--keep-old]``.
 
 For each index: create the next revision (``<alias>-v<n+1>``) beside the live one, copy every
 document from the owner's paged export RPC, swap the alias in one atomic step, then copy once
@@ -38,6 +38,8 @@ class Source:
     service: str
     method: str
     to_event: Callable[[dict[str, Any]], Event]
+    # One export per entry, each paged by id (the discussions: threads, then replies, then questions).
+    parts: tuple[dict[str, Any], ...] = ({},)
 
 
 def _outing(view: dict[str, Any]) -> Event:
@@ -63,12 +65,27 @@ def _group(view: dict[str, Any]) -> Event:
     return Event("group_created", "members", view["id"], view["version"], view.get("city"), view)
 
 
+DISCUSSION_EVENTS = {"thread": "thread_updated", "reply": "reply_updated", "question": "question_updated"}
+
+
+def _discussion(view: dict[str, Any]) -> Event:
+    kind = DISCUSSION_EVENTS[view["subject_type"]]
+    return Event(kind, "conversations", view["id"], view["version"], view.get("city"), view)
+
+
 SOURCES = {
     "outings": Source(index_specs.OUTINGS, "events", "export_outings", _outing),
     "listings": Source(index_specs.LISTINGS, "listings", "export_listings", _listing),
     "contacts": Source(index_specs.CONTACTS, "listings", "export_contacts", _contact),
     "groups": Source(index_specs.GROUPS, "members", "export_groups", _group),
     "blocks": Source(index_specs.BLOCKS, "members", "export_blocks", _block),
+    "discussions": Source(
+        index_specs.DISCUSSIONS,
+        "conversations",
+        "export_discussions",
+        _discussion,
+        tuple({"subject_type": kind} for kind in DISCUSSION_EVENTS),
+    ),
 }
 
 
@@ -80,9 +97,14 @@ def next_revision(es: Elasticsearch, indices: Indices, spec: IndexSpec) -> int:
 
 
 def _pages(call: RpcCall, source: Source, page: int) -> Iterator[list[dict[str, Any]]]:
+    for part in source.parts:
+        yield from _part_pages(call, source, page, part)
+
+
+def _part_pages(call: RpcCall, source: Source, page: int, part: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
     after = None
     while True:
-        views = call(source.service, source.method, after=after, size=page)
+        views = call(source.service, source.method, **part, after=after, size=page)
         if not views:
             return
         yield views

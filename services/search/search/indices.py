@@ -321,6 +321,15 @@ class Indices:
                 self.es.indices.put_mapping(index=self.alias(spec), properties=kept)
             except BadRequestError as error:
                 log.warning("%s: could not map lang on the old revision: %s", self.alias(spec), error)
+        # Plain new fields (a keyword) go onto the old revision as they are; one whose type or
+        # analysis changed is refused there and waits for the backfill.
+        for name, field in spec.mapping["properties"].items():
+            if name == "lang" or field.get("type") not in ("keyword", "boolean", "long", "integer", "date"):
+                continue
+            try:
+                self.es.indices.put_mapping(index=self.alias(spec), properties={name: field})
+            except BadRequestError as error:
+                log.warning("%s: could not map %s on the old revision: %s", self.alias(spec), name, error)
 
     def revision_of(self, spec: IndexSpec) -> int:
         """The revision the alias points at now (0 when there is none)."""

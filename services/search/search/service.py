@@ -12,7 +12,7 @@ from parentnet_kit.i18n import t
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import rpc
 
-from . import city_view, queries
+from . import city_view, queries, talk
 from .dependencies import IndexerRunner, SearchIndices
 from .indices import ACTIVITIES, BLOCKS, CONTACTS, GROUPS, LISTINGS, OUTINGS
 
@@ -162,6 +162,65 @@ class SearchService:
             ):
                 found.append({"kind": "listings", **cell})
         return {"errors": [], "clusters": found}
+
+    @rpc
+    def discussions(
+        self,
+        text: str,
+        viewer_id: str | None = None,
+        viewer_groups: list[str] | None = None,
+        group_id: str | None = None,
+        city: str | None = None,
+        kinds: list[str] | None = None,
+        first: int = 20,
+        after: str | None = None,
+        question_city: str | None = None,
+    ) -> dict[str, Any]:
+        """Threads, replies and questions matching ``text``, best match first then newest:
+        ``{errors, total, has_next_page, edges [{cursor, score, node}]}``; ``node`` is the indexed
+        document (``kind`` thread, reply or question; ``id``, ``group_id``, ``thread_id``,
+        ``author_id``, ``city``, ``title``, ``text``, ``created_at``). A private group's items
+        only for its members (``viewer_groups``); nothing by a member who blocked the viewer or
+        whom they blocked; questions only of ``question_city`` (the viewer's city: none without);
+        never hidden or removed content; never messages (not indexed).
+        ``errors`` name the argument at fault (text, first, after, kinds)."""
+        errors = []
+        if not isinstance(text, str) or not text.strip() or len(text) > queries.TEXT_MAX:
+            message = t("text must be 1 to {text_max} characters", text_max=queries.TEXT_MAX)
+            errors.append(queries.field_error("text", message, "INVALID"))
+        elif len(text.split()) > queries.WORDS_MAX:
+            message = t("text must be at most {words_max} words", words_max=queries.WORDS_MAX)
+            errors.append(queries.field_error("text", message, "TOO_LONG"))
+        if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= queries.PAGE_MAX:
+            message = t("first must be between 1 and {page_max}", page_max=queries.PAGE_MAX)
+            errors.append(queries.field_error("first", message, "OUT_OF_RANGE"))
+        position = queries.decode_cursor(after) if isinstance(after, str) else None
+        if after is not None and (position is None or len(position) != 3):
+            errors.append(
+                queries.field_error("after", t("after is not a cursor this query returned"), "INVALID_CURSOR")
+            )
+        chosen = list(kinds or talk.KINDS)
+        if any(k not in talk.KINDS for k in chosen):
+            errors.append(queries.field_error("kinds", t("kinds are thread, reply and question"), "INVALID"))
+        if errors:
+            return {"errors": errors, "total": 0, "has_next_page": False, "edges": []}
+        es = self.indices.es
+        apart = queries.apart_from(es, self.indices.alias(BLOCKS), viewer_id)
+        filters, must_not = talk.discussion_filters(
+            list(viewer_groups or []), apart, group_id, city, chosen, question_city
+        )
+        body = talk.search_body(text.strip(), first, position, filters, must_not, self.indices.older(talk.DISCUSSIONS))
+        hits = es.search(index=self.indices.alias(talk.DISCUSSIONS), **body)["hits"]
+        edges = [
+            {"cursor": queries.encode_cursor(hit["sort"]), "score": hit["_score"], "node": hit["_source"]}
+            for hit in hits["hits"][:first]
+        ]
+        return {
+            "errors": [],
+            "total": hits["total"]["value"],
+            "has_next_page": len(hits["hits"]) > first,
+            "edges": edges,
+        }
 
     @rpc
     def suggest(
