@@ -30,8 +30,8 @@ a reader that does not know the outing reads the snapshot, then forward from it 
 (a plain replace by ``_id``, no condition: FerretDB could not honour one atomically) when the
 one in the store lags what a join, leave or read just saw by ``SNAPSHOT_LAG`` records or more;
 a racing writer that puts back an older one costs the next reader a few lookups, never a wrong
-answer. A store filled before snapshots existed gets them once at start-up for the outings
-still ahead (``adopt_snapshots``); any other outing gets its snapshot the first time it is read.
+answer. An outing gets its snapshot the first time it is read; ``adopt_snapshots`` writes them
+for every outing ahead at once (one read of every ticket: a one-off, not at start-up).
 """
 
 from __future__ import annotations
@@ -117,8 +117,9 @@ class Attendance:
 
     def ensure_indexes(self) -> None:
         """Nothing to index: tickets, leaves, claims, promotions and snapshots are read by ``_id``
-        only. Adopts a store filled before snapshots existed (``adopt_snapshots``), once."""
-        self.adopt_snapshots()
+        only. Not ``adopt_snapshots``: on a year of data its one read of every ticket kept the
+        service from serving for minutes (the gateway's health probe then ran out of channels);
+        outings get their snapshot the first time they are read instead."""
 
     def _from_store(self, outing_id: str) -> _Known:
         """The outing's snapshot as stored (nothing known when it has none)."""

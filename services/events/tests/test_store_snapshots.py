@@ -62,12 +62,12 @@ def test_a_store_filled_before_snapshots_is_adopted_once(db):
     expected = seen_by_a_new_process(db, "ahead", 3)
     db.attendance_snapshots.drop()  # as code from before snapshots left it
 
-    Attendance(db).ensure_indexes()
+    assert Attendance(db).adopt_snapshots() == 1
     assert [s["_id"] for s in db.attendance_snapshots.find({})] == ["ahead"]
     assert db.attendance_snapshots.find_one({"_id": "ahead"})["left"] == [2]
     assert seen_by_a_new_process(db, "ahead", 3) == expected
     db.attendance_snapshots.drop()
-    Attendance(db).ensure_indexes()  # adopted already: nothing written again
+    assert Attendance(db).adopt_snapshots() == 0  # adopted already: nothing written again
     assert list(db.attendance_snapshots.find({})) == []
 
 
