@@ -8,7 +8,8 @@ have one — so every read path finds what it would find after a year:
 
 - events: outings (80 % over, some cancelled) with ``places`` tickets and attendance claims
   each, one outbox record per version (every join bumped the version), the attendance
-  already derived; inbox notifications with their outbox records; co-op shifts and bookings.
+  already derived, each joined outing's attendance snapshot (events.attendance); inbox
+  notifications with their outbox records; co-op shifts and bookings.
 - members: accounts with their email keys, sessions, refresh tokens (live and spent), two
   days of login attempts (per-key sequences in day collections); groups, memberships (most
   members in a few groups) and blocks (a few per tenth of the members), with the per-member
@@ -213,6 +214,7 @@ def fill_events(
         )
         joined = rng.randint(0, places * 2)
         live: list[dict[str, Any]] = []
+        taken: list[dict[str, Any]] = []
         for n, member_id in enumerate(rng.sample(members, min(joined, len(members))), start=1):
             record_at = record_at + timedelta(minutes=rng.uniform(1, 600))
             left = rng.random() < 0.1
@@ -228,6 +230,7 @@ def fill_events(
                 "joined_at": record_at,
             }
             out.put("tickets", ticket)
+            taken.append(ticket)
             if not left:
                 live.append(ticket)
                 out.put(
@@ -279,6 +282,9 @@ def fill_events(
                 ),
             )
         out.put("outings", state)
+        if taken:  # as events.attendance leaves it once the outing was read (no leave records here)
+            kept = [{k: v for k, v in t.items() if k != "joined_at"} for t in taken]
+            out.put("attendance_snapshots", {"_id": outing_id, "tickets": kept, "leaves": 0, "left": []})
         for ticket in live[:2]:  # what the members were told: changes, promotions
             _notification(out, ticket["member_id"], outing_id, "outing_changed", "events", record_at, rng)
     for _ in range(max(1, outings // 20)):  # co-op childcare, all settled

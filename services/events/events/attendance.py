@@ -20,19 +20,34 @@ missing one. A leave is recorded the same way, as ``<outing>:left:<k>`` (dense, 
 besides the ticket's ``left`` flag. Both are written once and never changed, so each process
 keeps what it read of an outing and asks only for what came after: reading an outing's
 attendance is two lookups when nothing changed, however many families came and went.
+
+What one process read is shared with the others through the store: ``attendance_snapshots``
+holds, per outing, ``{_id: <outing>, tickets: [...], leaves: k, left: [...]}``, i.e. the
+tickets ``1..len(tickets)`` and which tickets the first ``k`` leave records name. A snapshot is
+a function of a prefix of two insert-only sequences, so *any* snapshot ever written stays true:
+a reader that does not know the outing reads the snapshot, then forward from it until a miss
+(three lookups when it is current), instead of every ticket the outing ever had. It is written
+(a plain replace by ``_id``, no condition: FerretDB could not honour one atomically) when the
+one in the store lags what a join, leave or read just saw by ``SNAPSHOT_LAG`` records or more;
+a racing writer that puts back an older one costs the next reader a few lookups, never a wrong
+answer. An outing gets its snapshot the first time it is read; ``adopt_snapshots`` writes them
+for every outing ahead at once (one read of every ticket: a one-off, not at start-up).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from parentnet_kit.lookups import is_ferretdb
 
@@ -70,14 +85,22 @@ def ticket_id(outing_id: str, n: int) -> str:
 @dataclass(frozen=True)
 class _Known:
     """What this process has read of one outing: tickets 1..len, and the first ``leaves`` leave
-    records (which tickets they name: ``left``)."""
+    records (which tickets they name: ``left``); ``stored``: (tickets, leaves) of the outing's
+    snapshot in the store as this process last read or wrote it."""
 
     tickets: tuple[dict[str, Any], ...] = ()
     leaves: int = 0
     left: frozenset[int] = frozenset()
+    stored: tuple[int, int] = (0, 0)
+
+    def lag(self) -> int:
+        """Records read since the stored snapshot."""
+        return len(self.tickets) - self.stored[0] + self.leaves - self.stored[1]
 
 
 KNOWN_OUTINGS_MAX = 2_000
+SNAPSHOT_LAG = 2  # records a stored snapshot may lag before a writer replaces it
+SNAPSHOT_FIELDS = ("_id", "outing_id", "n", "member_id", "adults", "children", "left", "waitlisted")
 # Green locks under nameko (eventlet patches threading), shared by the process's workers.
 TICKET_LOCKS = [threading.Lock() for _ in range(64)]
 
@@ -88,22 +111,40 @@ class Attendance:
         self.leaves = db["attendance_leaves"]
         self.claims = db["attendance_claims"]
         self.promotions = db["promotions"]
+        self.snapshots = db["attendance_snapshots"]
         self._ferretdb = is_ferretdb(db)
         self._known: OrderedDict[str, _Known] = OrderedDict()
 
     def ensure_indexes(self) -> None:
-        """Nothing to index: tickets, leaves, claims and promotions are read by ``_id`` only."""
+        """Nothing to index: tickets, leaves, claims, promotions and snapshots are read by ``_id``
+        only. Not ``adopt_snapshots``: on a year of data its one read of every ticket kept the
+        service from serving for minutes (the gateway's health probe then ran out of channels);
+        outings get their snapshot the first time they are read instead."""
+
+    def _from_store(self, outing_id: str) -> _Known:
+        """The outing's snapshot as stored (nothing known when it has none)."""
+        doc = self.snapshots.find_one({"_id": outing_id})
+        if doc is None:
+            return _Known()
+        tickets = tuple(doc["tickets"])
+        return _Known(tickets, doc["leaves"], frozenset(doc["left"]), (len(tickets), doc["leaves"]))
 
     def _read(self, outing_id: str) -> _Known:
-        """The outing's tickets and leaves, from what this process knew plus what came after."""
-        known = self._known.get(outing_id, _Known())
+        """The outing's tickets and leaves: what this process knew (else the stored snapshot),
+        plus what came after."""
+        known = self._known.get(outing_id) or self._from_store(outing_id)
         tickets = known.tickets + tuple(self.more_tickets(outing_id, len(known.tickets) + 1))
         leaves = []
         while (
             leave := self.leaves.find_one({"_id": f"{outing_id}:left:{known.leaves + len(leaves) + 1}"})
         ) is not None:
             leaves.append(leave)
-        fresh = _Known(tickets, known.leaves + len(leaves), known.left | {leave["n"] for leave in leaves})
+        fresh = _Known(tickets, known.leaves + len(leaves), known.left | {leave["n"] for leave in leaves}, known.stored)
+        self._keep(outing_id, fresh)
+        self._store_snapshot(outing_id, fresh)
+        return fresh
+
+    def _keep(self, outing_id: str, fresh: _Known) -> None:
         # Green threads share this: keep whichever read saw more.
         current = self._known.get(outing_id, _Known())
         if (len(fresh.tickets), fresh.leaves) >= (len(current.tickets), current.leaves):
@@ -111,7 +152,68 @@ class Attendance:
             self._known.move_to_end(outing_id)
             while len(self._known) > KNOWN_OUTINGS_MAX:
                 self._known.popitem(last=False)
-        return fresh
+
+    def _store_snapshot(self, outing_id: str, known: _Known) -> None:
+        """Share ``known`` through the store when the stored snapshot lags it by ``SNAPSHOT_LAG``."""
+        if known.lag() < SNAPSHOT_LAG:
+            return
+        self.snapshots.replace_one({"_id": outing_id}, self.snapshot_of(outing_id, known.tickets, known), upsert=True)
+        self._keep(outing_id, _Known(known.tickets, known.leaves, known.left, (len(known.tickets), known.leaves)))
+
+    @staticmethod
+    def snapshot_of(outing_id: str, tickets: Sequence[dict[str, Any]], known: _Known) -> dict[str, Any]:
+        """The stored shape: ``{_id: outing, tickets: [ticket fields], leaves: k, left: [n]}``."""
+        return {
+            "_id": outing_id,
+            "tickets": [{k: t[k] for k in SNAPSHOT_FIELDS if k in t} for t in tickets],
+            "leaves": known.leaves,
+            "left": sorted(known.left),
+        }
+
+    def adopt_snapshots(self) -> int:
+        """Once per database: a snapshot for every outing still ahead that has tickets, from one
+        read of the outings ahead, the tickets and the leave records (a store filled by code from
+        before snapshots). Returns how many were written."""
+        adopted = self.snapshots.database["attendance_snapshots_adopted"]
+        if adopted.find_one({"_id": "v1"}) is not None:
+            return 0
+        now = datetime.now(UTC)
+        ahead = {o["_id"] for o in self.snapshots.database["outings"].find({"ends_at": {"$gt": now}}, {"_id": 1})}
+        tickets: dict[str, list[dict[str, Any]]] = {}
+        for ticket in self.tickets.find({}, {"joined_at": 0}):
+            if ticket.get("outing_id") in ahead:
+                tickets.setdefault(ticket["outing_id"], []).append(ticket)
+        leaves: dict[str, dict[int, int]] = {}
+        for leave in self.leaves.find({}, {"at": 0}):
+            if leave.get("outing_id") in ahead:
+                k = int(leave["_id"].rsplit(":", 1)[1])
+                leaves.setdefault(leave["outing_id"], {})[k] = leave["n"]
+        batch, written = [], 0
+        for outing_id, found in tickets.items():
+            found.sort(key=lambda t: t["n"])
+            dense = [t for i, t in itertools.takewhile(lambda it: it[1]["n"] == it[0], enumerate(found, start=1))]
+            named = leaves.get(outing_id, {})
+            k = 0
+            while k + 1 in named:
+                k += 1
+            known = _Known(tuple(dense), k, frozenset(named[i] for i in range(1, k + 1)))
+            batch.append(self.snapshot_of(outing_id, dense, known))
+            if len(batch) >= 500:
+                written += self._insert_snapshots(batch)
+                batch = []
+        written += self._insert_snapshots(batch)
+        with contextlib.suppress(DuplicateKeyError):
+            adopted.insert_one({"_id": "v1", "at": datetime.now(UTC)})
+        return written
+
+    def _insert_snapshots(self, batch: list[dict[str, Any]]) -> int:
+        """Insert those not stored yet (one written meanwhile by a join is as true)."""
+        if not batch:
+            return 0
+        try:
+            return len(self.snapshots.insert_many(batch, ordered=False).inserted_ids)
+        except BulkWriteError as exc:
+            return int(exc.details.get("nInserted", 0))
 
     def all_tickets(self, outing_id: str) -> list[dict[str, Any]]:
         """Every ticket of the outing in number order, with ``left`` as it is now."""

@@ -24,6 +24,24 @@ debits are the dense ``<group>:<member>:1..n`` (by ``_id`` until a miss, kept pe
 ledger is insert-only), and the entries crediting them are listed in ``coop_credit_ids``, a
 per-(group, member) sequence appended *before* each credit is written; an entry listed but never
 written (a crash, or a refund that lost to a payout) credits nobody and is skipped on read.
+
+A group's shifts and its balances are read by ``_id`` too (FerretDB answers a filter on
+``group_id`` by reading every shift or ledger entry ever written):
+- ``coop_group_shifts``: a per-group sequence of ``{shift, starts_at}``, appended *before* the
+  shift is committed (a listed shift that was never written is skipped; a redelivered offer
+  lists it again, and the reader keeps one). A group's upcoming shifts are those entries with
+  ``starts_at`` ahead, then the shifts by ``_id``; each process keeps what it read of a group
+  (the sequence is insert-only) and reads only what came after.
+- ``coop_group_entries``: a per-group sequence of ledger entry ids, appended *before* each
+  entry is inserted, and ``coop_group_balances``: per group, ``{_id: group, upto: k, accounts: [...],
+  minutes: [...], seen: [ids], unseen: [ids]}``, the sum of the entries the first ``k`` listings name
+  (each counted once: a debit that lost its number and a refund that lost to a payout list an
+  id another writer wrote), ``unseen`` those not written when it was summed. The ledger is
+  insert-only, so a summary ever written stays true: a reader reads it, then the listings after
+  ``k`` and the ``unseen`` ids again, and writes it back (a replace by ``_id``) when it moved.
+  A racing writer putting back an older one costs the next reader a few lookups, never a wrong
+  sum; an entry redelivered is the same ``_id``, so it is never counted twice.
+A store from before these sequences is adopted once at start-up (``_adopt_groups``).
 """
 
 from __future__ import annotations
@@ -68,6 +86,9 @@ class Coop:
         self.credits = Sequences(db["coop_credit_ids"], cache_keys=10_000)
         # A member's debits are numbered <group>:<member>:<n> in the ledger: read as a sequence.
         self.debits = Sequences(self.ledger, cache_keys=10_000)
+        self.group_shift_ids = Sequences(db["coop_group_shifts"], cache_keys=10_000)
+        self.group_entries = Sequences(db["coop_group_entries"])
+        self.group_balances = db["coop_group_balances"]
 
     def ensure_indexes(self) -> None:
         self.shift_store.ensure_indexes()
@@ -79,6 +100,28 @@ class Coop:
         self.shifts.create_index([("group_id", ASCENDING), ("starts_at", ASCENDING)])
         self.shifts.create_index([("host_id", ASCENDING), ("status", ASCENDING)])
         self._adopt_due()
+        self._adopt_groups()
+
+    def _adopt_groups(self) -> None:
+        """Once per database: the group sequences (shifts, ledger entries) for what code from
+        before them wrote (one read of shifts and of the ledger)."""
+        adopted = self.due.database["coop_groups_adopted"]
+        if adopted.find_one({"_id": "v1"}) is not None:
+            return
+        shifts: dict[str, list[dict[str, Any]]] = {}
+        for shift in self.shifts.find({}, {"group_id": 1, "starts_at": 1, "created_at": 1}):
+            shifts.setdefault(shift["group_id"], []).append(shift)
+        for group_id, found in shifts.items():
+            found.sort(key=lambda d: (_aware(d.get("created_at") or d["starts_at"]), d["_id"]))
+            self.group_shift_ids.extend(group_id, [{"shift": d["_id"], "starts_at": d["starts_at"]} for d in found])
+        entries: dict[str, list[dict[str, Any]]] = {}
+        for entry in self.ledger.find({}, {"group_id": 1, "at": 1}):
+            entries.setdefault(entry["group_id"], []).append(entry)
+        for group_id, found in entries.items():
+            found.sort(key=lambda d: (_aware(d["at"]), d["_id"]))
+            self.group_entries.extend(group_id, [{"entry": d["_id"]} for d in found])
+        with contextlib.suppress(DuplicateKeyError):
+            adopted.insert_one({"_id": "v1", "at": datetime.now(UTC)})
 
     def _adopt_due(self) -> None:
         """Once per database: markers for what code from before ``coop_due`` left open or pending
@@ -161,6 +204,8 @@ class Coop:
         # Before the shift: a crash between leaves a marker the timer drops (no open shift).
         with contextlib.suppress(DuplicateKeyError):
             self.due.insert_one({"_id": f"shift:{shift['_id']}", "at": ends})
+        # Listed before it is written: a listed shift that never was is skipped on read.
+        self.group_shift_ids.append(group_id, {"shift": shift["_id"], "starts_at": starts})
         try:
             self.shift_store.commit(shift, Event("coop_shift_offered", "events", shift["_id"], 1, city.slug, data))
         except ConcurrencyConflict:
@@ -216,9 +261,19 @@ class Coop:
         }
 
     def group_shifts(self, group_id: str, first: int) -> list[dict[str, Any]]:
+        """The group's shifts starting at most 12 hours ago or later, earliest first, at most
+        ``first``: the group's sequence of shifts, then those shifts by ``_id``."""
         since = datetime.now(UTC) - timedelta(hours=12)
-        docs = self.shifts.find({"group_id": group_id, "starts_at": {"$gte": since}}).sort("starts_at", ASCENDING)
-        return [self.view(d) for d in docs.limit(first)]
+        listed = {e["shift"]: _aware(e["starts_at"]) for e in self.group_shift_ids.all(group_id)}
+        wanted = sorted((at, shift_id) for shift_id, at in listed.items() if at >= since)
+        views: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), first):
+            ids = [shift_id for _, shift_id in wanted[start : start + first]]
+            found = by_ids(self.shifts, ids)
+            views += [self.view(found[i]) for i in ids if i in found]  # a listed shift never written: skipped
+            if len(views) >= first:
+                break
+        return views[:first]
 
     # -- balances ------------------------------------------------------------------------
     def floor(self, group_id: str) -> int:
@@ -244,11 +299,50 @@ class Coop:
         return self.debits.all(f"{group_id}:{member_id}")
 
     def balances(self, group_id: str) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for entry in self.ledger.find({"group_id": group_id}):
+        """Every account's child-minutes in the group (``{account: minutes}``, the escrow's
+        included; they sum to zero): the stored summary, plus the entries listed after it and
+        those it had not seen written, by ``_id``; the summary is written back when it moved."""
+        stored = self.group_balances.find_one({"_id": group_id}) or {}
+        upto = int(stored.get("upto", 0))
+        totals: dict[str, int] = dict(zip(stored.get("accounts", []), stored.get("minutes", []), strict=True))
+        seen: set[str] = set(stored.get("seen", []))
+        unseen: list[str] = list(stored.get("unseen", []))
+        listed = self._listed_after(group_id, upto)
+        candidates = [i for i in dict.fromkeys([*unseen, *listed]) if i not in seen]
+        found = by_ids(self.ledger, candidates)
+        for entry_id in candidates:
+            entry = found.get(entry_id)
+            if entry is None:
+                continue
             totals[entry["creditor"]] = totals.get(entry["creditor"], 0) + entry["amount"]
             totals[entry["debtor"]] = totals.get(entry["debtor"], 0) - entry["amount"]
+            seen.add(entry_id)
+        still_unseen = [i for i in candidates if i not in found]
+        if listed or still_unseen != unseen:
+            summary = {
+                "_id": group_id,
+                "upto": upto + len(listed),
+                "accounts": list(totals),  # FerretDB stores no nested arrays: two lists, same order
+                "minutes": list(totals.values()),
+                "seen": sorted(seen),
+                "unseen": still_unseen,
+            }
+            self.group_balances.replace_one({"_id": group_id}, summary, upsert=True)
         return totals
+
+    def _listed_after(self, group_id: str, upto: int) -> list[str]:
+        """The entry ids the group's listings ``upto + 1, upto + 2, ...`` name, until a miss."""
+        listed: list[str] = []
+        while True:
+            entry_id = Sequences.entry_id(group_id, upto + len(listed) + 1)
+            listing = self.group_entries.collection.find_one({"_id": entry_id})
+            if listing is None:
+                return listed
+            listed.append(listing["entry"])
+
+    def _list_entry(self, group_id: str, entry_id: str) -> None:
+        """List a ledger entry in its group's sequence, before it is inserted."""
+        self.group_entries.append(group_id, {"entry": entry_id})
 
     # -- booking -------------------------------------------------------------------------
     def book(self, shift_id: str, member_id: str, children: Any, booking_id: str | None = None) -> dict[str, Any]:
@@ -335,6 +429,7 @@ class Coop:
             seq = len(self._debits(group, member)) + 1  # dense: the next number after the last taken
             if self.balance(group, member) - booking["cost"] < floor:
                 return False
+            self._list_entry(group, f"{group}:{member}:{seq}")
             entry = {
                 "_id": f"{group}:{member}:{seq}",
                 "group_id": group,
@@ -386,6 +481,7 @@ class Coop:
         """The escrow pays ``to`` for a booking, once (a refund and a payout exclude each other)."""
         entry_id = f"{booking['group_id']}:{ESCROW}:{booking['_id']}"
         self.credits.append(f"{booking['group_id']}:{to}", {"entry": entry_id})  # listed before it is written
+        self._list_entry(booking["group_id"], entry_id)
         entry = {
             "_id": entry_id,
             "group_id": booking["group_id"],
