@@ -639,13 +639,20 @@ class MemberStore:
 
     def get_groups(self, group_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
         found = by_ids(self.groups.aggregates, group_ids)
-        return [self._group_for(found.get(i), viewer_id) for i in group_ids]
+        hidden = set(self.blocked_by(viewer_id))
+        return [self._group_for(found.get(i), viewer_id, hidden) for i in group_ids]
 
-    def _group_for(self, state: dict[str, Any] | None, viewer_id: str | None) -> dict[str, Any] | None:
+    def _group_for(
+        self, state: dict[str, Any] | None, viewer_id: str | None, hidden: set[str] | None = None
+    ) -> dict[str, Any] | None:
+        """The group as ``viewer_id`` sees it. ``hidden``: who blocked the viewer; they are not
+        counted, as ``group_members`` does not list them, so the count and the list agree and the
+        blocked viewer sees the group as if the blocker had never joined (no oracle)."""
         if state is None:
             return None
         view = domain.group_view(state)
-        view["member_count"] = len(self.group_memberships(state["_id"], "active"))
+        active = self.group_memberships(state["_id"], "active")
+        view["member_count"] = len([m for m in active if m["member_id"] not in (hidden or set())])
         mine = self.membership(state["_id"], viewer_id)
         view["viewer_membership"] = domain.membership_view(mine) if mine else None
         view["members_visible"] = state["visibility"] == "public" or bool(mine and mine["status"] == "active")
@@ -666,7 +673,10 @@ class MemberStore:
             ids = [i for i in ids if i > start]
         found = by_ids(self.groups.aggregates, ids[: first + 1])
         docs = [found[i] for i in ids[: first + 1] if i in found]
-        edges = [{"cursor": encode_cursor(d["_id"]), "node": self._group_for(d, viewer_id)} for d in docs[:first]]
+        hidden = set(self.blocked_by(viewer_id))
+        edges = [
+            {"cursor": encode_cursor(d["_id"]), "node": self._group_for(d, viewer_id, hidden)} for d in docs[:first]
+        ]
         return {"edges": edges, "has_next_page": len(docs) > first, "total": total, "errors": []}
 
     def group_members(

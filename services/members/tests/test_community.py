@@ -233,3 +233,27 @@ def test_a_shared_key_never_signs_anyone_in_to_another_account(container, servic
             {"email": "ana@example.org", "password": password, "display_name": "Ana", "city": "paris"}
         )
         assert again["errors"] == [] and again["member"]["id"] == ana["member"]["id"]
+
+
+def test_a_blocked_member_sees_a_group_as_if_the_blocker_had_never_joined(container):
+    """Issue 19: the blocked side cannot tell from a group's count and list that a member of it
+    blocked them; both read as for a group the blocker never joined (as a stranger sees it)."""
+    admin = member(container, "Founder")
+    blocker = member(container, "Blocker")
+    blocked = member(container, "Blocked")
+    stranger = member(container, "Stranger")
+    gid = call(container, "create_group", admin, {"name": "Parents du canal", "city": "paris"})["group"]["id"]
+    call(container, "join_group", blocker, gid)
+    call(container, "block", blocker, blocked)
+
+    def seen_by(viewer):
+        group = call(container, "get_groups", [gid], viewer)[0]
+        listed = call(container, "group_members", gid, viewer)
+        return group["member_count"], listed["total"], [e["node"]["id"] for e in listed["edges"]]
+
+    assert seen_by(blocked) == (1, 1, [admin])
+    assert seen_by(stranger) == (2, 2, sorted([admin, blocker], key=lambda i: f"gm:{gid}:{i}"))
+    [listed] = [g for g in call(container, "list_groups", "paris", blocked, 100)["edges"] if g["node"]["id"] == gid]
+    assert listed["node"]["member_count"] == 1
+    call(container, "unblock", blocker, blocked)
+    assert seen_by(blocked)[:2] == (2, 2)

@@ -1,0 +1,65 @@
+"""Issue 19, "a blocked member can never tell that they are blocked from the answers they get",
+as an attacker: the blocked viewer asks about the member who blocked them and about a member
+who never existed (a well-formed id nobody has), and compares the answers field by field. The
+blocker, for their part, sees nothing of the blocked member.
+
+Covered here: ``node(id)`` (the schema's only lookup of a member by id), a public group's
+``memberCount`` and ``members`` (count, total and list). The other answers (an outing's attendees, a listing's owner, a
+conversation's participants, parents near me, message send results) are discussed in
+services/members/README.md ("Blocks as the blocked side sees them")."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from conftest import post
+
+from gateway import ids
+
+MEMBER = """query($id: ID!) { node(id: $id) { id ... on Member { displayName } } }"""
+GROUP = """query($id: ID!) { node(id: $id) { ... on Group { memberCount
+  members(first: 100) { totalCount edges { node { id } } } } } }"""
+CREATE = """mutation($name: String!) { groupCreate(input: {name: $name, city: "paris"}) {
+  group { id } userErrors { code } } }"""
+JOIN = "mutation($g: ID!) { groupJoin(input: {groupId: $g}) { userErrors { code } } }"
+BLOCK = "mutation($id: ID!) { memberBlock(input: {memberId: $id}) { userErrors { code } } }"
+
+
+def test_the_blocked_side_sees_the_blocker_as_a_member_who_never_existed(http, sign_up):
+    founder, blocker, blocked = sign_up("Founder"), sign_up("Blocker"), sign_up("Blocked")
+
+    def ask(query: str, variables: dict, who: dict) -> dict:
+        answer = post(http, query, variables, who["token"]).json()
+        assert "errors" not in answer, answer
+        return answer["data"]
+
+    group = ask(CREATE, {"name": f"Canal {uuid.uuid4().hex[:6]}"}, founder)["groupCreate"]["group"]["id"]
+    assert ask(JOIN, {"g": group}, blocker)["groupJoin"]["userErrors"] == []
+    # Before the block, the viewer sees the blocker (so what follows is the block's doing).
+    assert ask(MEMBER, {"id": blocker["id"]}, blocked)["node"]["displayName"] == "Blocker"
+    assert ask(BLOCK, {"id": blocked["id"]}, blocker)["memberBlock"]["userErrors"] == []
+
+    never = ids.to_global_id("Member", uuid.uuid4().hex)
+    about_blocker = ask(MEMBER, {"id": blocker["id"]}, blocked)
+    about_nobody = ask(MEMBER, {"id": never}, blocked)
+    assert about_blocker == about_nobody == {"node": None}
+
+    # The group reads as one the blocker never joined: the count and the list agree.
+    seen = ask(GROUP, {"id": group}, blocked)["node"]
+    assert seen["memberCount"] == seen["members"]["totalCount"] == 1
+    assert [e["node"]["id"] for e in seen["members"]["edges"]] == [founder["id"]]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "members' get_members hides only those who blocked the viewer: the blocker still reads the "
+        "blocked member's profile by node(id); hiding it both ways also empties memberBlock's "
+        "payload.member (the member you blocked), a schema decision (services/members/README.md)"
+    ),
+)
+def test_the_blocker_sees_nothing_of_the_blocked(http, sign_up):
+    blocker, blocked = sign_up("Blocker"), sign_up("Blocked")
+    assert post(http, BLOCK, {"id": blocked["id"]}, blocker["token"]).json()["data"]["memberBlock"]["userErrors"] == []
+    assert post(http, MEMBER, {"id": blocked["id"]}, blocker["token"]).json()["data"] == {"node": None}
