@@ -77,6 +77,7 @@ CONSUMERS: tuple[ConsumerQueue, ...] = (
             "moderation.content_removed",
             "moderation.content_restored",
             "moderation.member_suspended",
+            "moderation.member_unsuspended",
             "moderation.member_held",
             "moderation.member_released",
         ),

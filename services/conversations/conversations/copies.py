@@ -30,6 +30,7 @@ MODERATION_EVENTS = (
     "content_removed",
     "content_restored",
     "member_suspended",
+    "member_unsuspended",
     "member_held",
     "member_released",
 )
@@ -83,6 +84,8 @@ class Copies:
         if event.type == "member_suspended":
             until = datetime.fromisoformat(str(data["until"]).replace("Z", "+00:00"))
             self._newer(self.suspensions, data["member_id"], event.version, {"until": until})
+        elif event.type == "member_unsuspended":  # lifted before its end: no end to wait for
+            self._newer(self.suspensions, data["member_id"], event.version, {"until": None})
         elif event.type in ("member_held", "member_released"):
             self._newer(self.holds, data["member_id"], event.version, {"held": event.type == "member_held"})
 
@@ -123,7 +126,7 @@ class Copies:
 
     def suspended_until(self, member_id: str, now: datetime) -> datetime | None:
         doc = self.suspensions.find_one({"_id": member_id})
-        if doc is None:
+        if doc is None or doc.get("until") is None:
             return None
         until = aware(doc["until"])
         return until if until > now else None

@@ -1066,7 +1066,7 @@ class ConversationStore:
         """``content_hidden/removed/restored`` for this service's subject types: the item leaves
         (or comes back to) every list, count and subscription; republished so search follows."""
         data = event.data
-        if event.type in ("member_suspended", "member_held"):
+        if event.type in ("member_suspended", "member_unsuspended", "member_held"):
             self.copies.apply_moderation(event)
             return
         if event.type == "member_released":

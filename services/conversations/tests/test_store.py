@@ -93,6 +93,19 @@ def test_suspended_members_cannot_post_until_the_time_given(db):
     assert store.reply("t1", "bob", {"text": "hello"}, "r1")["errors"] == []
 
 
+def test_a_suspension_lifted_early_lets_the_member_post_again_and_a_late_copy_changes_nothing(db):
+    store = ConversationStore(db, None)
+    group_with(store, "g", "public", ann="admin", bob="member")
+    store.create_thread("g", "ann", {"title": "Goûter"}, "t1")
+    until = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    suspended = Event("member_suspended", "moderation", "bob", 1, None, {"member_id": "bob", "until": until})
+    store.apply_moderation(suspended)
+    assert store.reply("t1", "bob", {"text": "hello"}, "r1")["errors"][0]["code"] == "SUSPENDED"
+    store.apply_moderation(Event("member_unsuspended", "moderation", "bob", 2, None, {"member_id": "bob"}))
+    store.apply_moderation(suspended)  # redelivered late: older than the lifting
+    assert store.reply("t1", "bob", {"text": "hello"}, "r1")["errors"] == []
+
+
 def test_a_held_members_requests_wait_until_released(db):
     store = ConversationStore(db, None)
     store.apply_moderation(Event("member_held", "moderation", "eve", 1, None, {"member_id": "eve"}))
