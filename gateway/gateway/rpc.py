@@ -14,6 +14,7 @@ service called (``x-parentnet-identity``, ``parentnet_kit.identity``), which the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -71,7 +72,8 @@ class RpcClient:
         self._exchange: aio_pika.abc.AbstractExchange | None = None
         self.calls = 0  # counted per process, for tests of batching
         self._probe: aio_pika.abc.AbstractChannel | None = None
-        self._serving: dict[str, tuple[float, bool]] = {}  # service -> (checked at, has a consumer)
+        # service -> (checked at, has a consumer; None: its queue does not exist)
+        self._serving: dict[str, tuple[float, bool | None]] = {}
 
     async def connect(self) -> None:
         self._connection = await aio_pika.connect_robust(self.amqp_uri)
@@ -95,6 +97,8 @@ class RpcClient:
         now = time.monotonic()
         checked = self._serving.get(service)
         if checked is not None and now - checked[0] < SERVING_CHECK_SECONDS:
+            if checked[1] is None:
+                raise ServiceUnavailable(service, "no instance has ever served it")
             return checked[1]
         assert self._connection is not None
         try:
@@ -106,7 +110,15 @@ class RpcClient:
             queue = await self._probe.declare_queue(f"rpc-{service}", passive=True, robust=False)  # type: ignore[call-arg]
             serving = bool(queue.declaration_result.consumer_count)
         except ChannelNotFoundEntity as exc:
-            self._probe = None
+            # The broker closed the channel. It is a robust one, which would reopen itself and
+            # stay open beside the next probe's: closed here, or every check while a service
+            # has never started leaks a channel until RabbitMQ's 2,047 per connection close the
+            # gateway's connection (seen by the soak while events adopted data for minutes).
+            probe, self._probe = self._probe, None
+            if probe is not None:
+                with contextlib.suppress(Exception):
+                    await probe.close()
+            self._serving[service] = (now, None)
             raise ServiceUnavailable(service, "no instance has ever served it") from exc
         self._serving[service] = (now, serving)
         return serving

@@ -103,3 +103,32 @@ def test_a_call_carries_the_bound_request_id_and_is_counted(broker):
     finally:
         stop.set()
         server.join()
+
+
+def test_checking_a_service_that_never_started_thousands_of_times_leaks_no_channel(broker, monkeypatch):
+    """A gateway polled by a load balancer while a service has not started yet asks RabbitMQ
+    each time; each refused check used to leave a robust channel reopening itself, until the
+    broker's 2,047 channels per connection closed the gateway's connection (the soak saw it)."""
+    monkeypatch.setattr("gateway.rpc.SERVING_CHECK_SECONDS", 0.0)
+    ready, stop = threading.Event(), threading.Event()
+    server = threading.Thread(target=serve, args=(broker, ready, stop))
+    server.start()
+    assert ready.wait(30)
+
+    async def scenario() -> None:
+        client = RpcClient(broker, default_timeout=30)
+        await client.connect()
+        try:
+            for _ in range(2_100):
+                with pytest.raises(ServiceUnavailable, match="no instance has ever served it"):
+                    await client.call("nobody", "ping")
+            assert client.connected
+            assert await client.call("adder", "add", 2, 3) == 5
+        finally:
+            await client.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        stop.set()
+        server.join()
