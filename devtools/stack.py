@@ -126,7 +126,10 @@ class Stack:
             with urllib.request.urlopen(f"{self.gateway_url}/health", timeout=5) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
+            try:  # a 500 from a gateway still starting may be plain text
+                return error.code, json.loads(error.read() or b"{}")
+            except (OSError, ValueError):
+                return error.code, {}
         except (urllib.error.URLError, OSError, ValueError):
             return 0, {}
 
