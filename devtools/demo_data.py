@@ -10,6 +10,7 @@ title already shows near its place is left alone.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -290,16 +291,38 @@ def titles_near(client: httpx.Client, lat: float, lon: float) -> set[str]:
     return {node["title"] for node in page["nodes"]}
 
 
+def account_address(email: str) -> str:
+    """The loopback address a demo account signs up and in from, the same on every run
+    (127.3.x.y from a hash of the email): the members service limits sign-ups per address, as
+    deployed, and one address for every demo account of every city went past it (`make up`
+    failed with THROTTLED, reported as a wrong password)."""
+    digest = hashlib.sha256(email.encode()).digest()
+    return f"127.3.{digest[0]}.{1 + digest[1] % 254}"
+
+
+def account_post(client: httpx.Client, query: str, variables: dict, email: str) -> dict:
+    """``post`` for a sign-up or sign-in of ``email``, from that account's own address."""
+    transport = httpx.HTTPTransport(local_address=account_address(email))
+    with httpx.Client(base_url=client.base_url, timeout=client.timeout, transport=transport) as own:
+        return post(own, query, variables)
+
+
 def organizer_token(client: httpx.Client, city: str, tokens: dict[str, str]) -> str:
     """Sign in as the city's demo organizer, registering it the first time."""
     if city not in tokens:
         email = f"demo+{city}@parentnet.example"
         fields = {"email": email, "password": DEMO_PASSWORD, "displayName": f"Demo parent ({city})", "city": city}
-        result = post(client, REGISTER, {"input": fields})["memberRegister"]
+        result = account_post(client, REGISTER, {"input": fields}, email)["memberRegister"]
         if result["userErrors"]:
-            result = post(client, LOGIN, {"input": {"email": email, "password": DEMO_PASSWORD}})["memberLogin"]
+            refused = result["userErrors"]
+            result = account_post(client, LOGIN, {"input": {"email": email, "password": DEMO_PASSWORD}}, email)[
+                "memberLogin"
+            ]
         if result["userErrors"]:
-            print(f"demo organizer for {city} cannot sign in: {result['userErrors']}", file=sys.stderr)
+            print(
+                f"demo organizer for {city} cannot sign up ({refused}) nor sign in: {result['userErrors']}",
+                file=sys.stderr,
+            )
             sys.exit(1)
         tokens[city] = result["accessToken"]
     return tokens[city]
@@ -307,11 +330,14 @@ def organizer_token(client: httpx.Client, city: str, tokens: dict[str, str]) -> 
 
 def sign_in(client: httpx.Client, email: str, name: str) -> str:
     fields = {"email": email, "password": DEMO_PASSWORD, "displayName": name, "city": "paris"}
-    result = post(client, REGISTER, {"input": fields})["memberRegister"]
+    result = account_post(client, REGISTER, {"input": fields}, email)["memberRegister"]
     if result["userErrors"]:
-        result = post(client, LOGIN, {"input": {"email": email, "password": DEMO_PASSWORD}})["memberLogin"]
+        refused = result["userErrors"]
+        result = account_post(client, LOGIN, {"input": {"email": email, "password": DEMO_PASSWORD}}, email)[
+            "memberLogin"
+        ]
     if result["userErrors"]:
-        print(f"{email} cannot sign in: {result['userErrors']}", file=sys.stderr)
+        print(f"{email} cannot sign up ({refused}) nor sign in: {result['userErrors']}", file=sys.stderr)
         sys.exit(1)
     return result["accessToken"]
 
