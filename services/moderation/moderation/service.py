@@ -2,7 +2,11 @@
 
 The gateway authenticates callers and passes their member id, and whether they are a network
 admin (it asks members); group roles come from this service's own copy of members' events,
-never from the caller.
+never from the caller. The member a method acts for or reads as must be the one the request's
+identity token names (``self.identity``, a token the gateway signed: ``parentnet_kit.identity``):
+anyone else is refused, ``FORBIDDEN`` in the answer's ``errors`` where it has them, else
+``Forbidden`` raised (as the events service does). Methods for other services and ops
+(``member_status``, ``ping``) take no member's identity.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from nameko.timer import timer
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
+from parentnet_kit.identity import Forbidden
+from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
@@ -39,6 +45,12 @@ def _forbidden(field: str = "group_id") -> dict[str, Any]:
     return field_error((field,), t("Only this queue's moderators can do this."), "FORBIDDEN")
 
 
+def _not_you(field: str) -> dict[str, Any]:
+    """The error of a method answering ``{errors}`` when the request's identity is not the member
+    it would act for (``Forbidden`` from ``Viewer.acting_as``)."""
+    return field_error((field,), t("You may not do this."), "FORBIDDEN")
+
+
 class ModerationService:
     name = "moderation"
     # Request ids, a log line and metrics per RPC, /metrics /alive /ready (METRICS_PORT).
@@ -48,6 +60,8 @@ class ModerationService:
     # Group roles, from members' events (queue moderation.members).
     roles_feed = EventFeed("moderation.members", RolesCopy)
     request_id = RequestId()
+    # Who the request is for, verified (``Viewer.acting_as`` refuses anyone else).
+    identity = Identity()
 
     @rpc
     def ping(self) -> str:
@@ -67,7 +81,12 @@ class ModerationService:
     ) -> dict[str, Any]:
         """File a report on ``fields`` ``{subject_type, subject_id, reason, note}``; ``snapshot``
         ``{title, text, author_id, group_id, city}`` is what the gateway read of the subject for the
-        reporter (None: not found). ``{report, errors}`` (``RATE_LIMITED``, ``NOT_FOUND``, ...)."""
+        reporter (None: not found). ``{report, errors}`` (``RATE_LIMITED``, ``NOT_FOUND``, ...;
+        ``FORBIDDEN`` on ``reporter_id`` when the request's identity is another member)."""
+        try:
+            reporter_id = self.identity.acting_as(reporter_id)
+        except Forbidden:
+            return {"report": None, "errors": [_not_you("reporter_id")]}
         report_id = once_id(self.request_id, "report", reporter_id)
         return self.store.report(reporter_id, fields or {}, snapshot, report_id)
 
@@ -83,7 +102,8 @@ class ModerationService:
         """Open reports, newest first, after the one whose ``position`` is ``after``: a group's (its
         admins and moderators, network moderators) or, without ``group_id``, the network's
         (network moderators). ``{reports, has_next_page, total, allowed}``: nothing at all (total
-        0) for anyone else."""
+        0) for anyone else. Raises ``Forbidden`` when the request's identity is another member."""
+        member_id = self.identity.acting_as(member_id)
         if not self._may_read(member_id, group_id, network_admin, domain.GROUP_QUEUE_ROLES):
             return {"reports": [], "has_next_page": False, "total": 0, "allowed": False}
         page = self.store.queue(domain.queue_key(group_id), _first(first), _after(after))
@@ -99,7 +119,9 @@ class ModerationService:
         network_admin: bool = False,
     ) -> dict[str, Any]:
         """Actions newest first: every action (network moderators), or a group's (also its admins).
-        ``{actions, has_next_page, allowed}``."""
+        ``{actions, has_next_page, allowed}``. Raises ``Forbidden`` when the request's identity is
+        another member."""
+        member_id = self.identity.acting_as(member_id)
         if not self._may_read(member_id, group_id, network_admin, ("admin",)):
             return {"actions": [], "has_next_page": False, "total": 0, "allowed": False}
         key = f"group:{group_id}" if group_id else domain.NETWORK
@@ -111,7 +133,12 @@ class ModerationService:
         ``subject_id``: restoring what was hidden) or a member (``member_id``: unsuspend,
         release, warn or suspend without a report). ``fields``: ``{action, reason, until,
         report_id | subject_id (+ subject_type) | member_id}``. ``{action, errors}``:
-        ``FORBIDDEN`` for anyone who may not, ``NOT_FOUND``, field errors."""
+        ``FORBIDDEN`` for anyone who may not (on ``actor_id`` when the request's identity is
+        another member), ``NOT_FOUND``, field errors."""
+        try:
+            actor_id = self.identity.acting_as(actor_id)
+        except Forbidden:
+            return {"action": None, "errors": [_not_you("actor_id")]}
         fields = fields or {}
         clean, errors = domain.validate_action(fields, domain.now_utc())
         if errors:
@@ -179,11 +206,20 @@ class ModerationService:
 
     @rpc
     def is_network_moderator(self, member_id: str, network_admin: bool = False) -> bool:
+        """Whether ``member_id`` moderates the network. Raises ``Forbidden`` when the request's
+        identity is another member."""
+        member_id = self.identity.acting_as(member_id)
         return self._network(member_id, network_admin)
 
     @rpc
     def grant_moderator(self, granter_id: str, member_id: str, network_admin: bool = False) -> dict[str, Any]:
-        """A network admin makes ``member_id`` a network moderator: ``{granted, errors}``."""
+        """A network admin makes ``member_id`` a network moderator: ``{granted, errors}``
+        (``FORBIDDEN`` unless a network admin, or on ``granter_id`` when the request's identity is
+        another member)."""
+        try:
+            granter_id = self.identity.acting_as(granter_id)
+        except Forbidden:
+            return {"granted": False, "errors": [_not_you("granter_id")]}
         if not network_admin:
             return {
                 "granted": False,
@@ -195,11 +231,16 @@ class ModerationService:
     def inbox(
         self, member_id: str, first: int = 20, before_at: str | None = None, before_id: str = ""
     ) -> dict[str, Any]:
+        """The member's notifications, newest first. Raises ``Forbidden`` when the request's
+        identity is another member."""
+        member_id = self.identity.acting_as(member_id)
         return self.store.inbox.page(member_id, _first(first), before_at, before_id)
 
     @rpc
     def mark_read(self, member_id: str, notification_ids: list[str]) -> int:
-        return self.store.inbox.mark_read(member_id, notification_ids)
+        """Marks the member's notifications read: how many were unread. Raises ``Forbidden`` when
+        the request's identity is another member."""
+        return self.store.inbox.mark_read(self.identity.acting_as(member_id), notification_ids)
 
     @timer(interval=SWEEP_SECONDS)
     def sweep(self) -> None:
