@@ -51,3 +51,22 @@ def test_an_argument_error_is_written_in_the_accepted_language(make_client):
     body = client.post("/graphql", json={"query": query}, headers={"Accept-Language": "fr"}).json()
     assert body["errors"][0]["message"] == "near.lat doit être entre -90 et 90."
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "near.lat"}
+
+
+def test_a_sentence_names_the_field_as_the_client_knows_it(make_client):
+    """The services name fields in their own terms ({name: display_name}); the API's clients
+    know displayName, in every language (the review saw "display_name ne doit pas être vide")."""
+
+    def empty_name(*args, **kwargs) -> dict:
+        return {
+            "errors": [field_error(("display_name",), t("{name} must not be empty", name="display_name"), "REQUIRED")]
+        }
+
+    client, _ = make_client({"members.register": empty_name})
+    sent = {"query": REGISTER, "variables": {"input": {**FIELDS, "displayName": " "}}}
+    english = client.post("/graphql", json=sent).json()["data"]["memberRegister"]["userErrors"]
+    assert [(e["field"], e["message"]) for e in english] == [
+        (["input", "displayName"], "displayName must not be empty")
+    ]
+    french = client.post("/graphql", json=sent, headers={"Accept-Language": "fr"}).json()
+    assert messages(french) == ["displayName ne doit pas être vide"]

@@ -4,6 +4,7 @@ turn a service's errors (snake_case paths) into them; query-argument mistakes as
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import graphene
@@ -87,16 +88,27 @@ def error_code(code: str) -> str:
 
 
 def user_errors(errors: list[dict[str, Any]], prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Domain errors (snake_case field paths) as GraphQL ``userErrors`` (camelCase paths)."""
-    return [
-        {
-            "field": [*prefix, *(camel(part) for seg in e["field"] for part in seg.split("."))],
-            **i18n.wire(e["message"]),
-            **{k: e[k] for k in ("message_id", "params", "message_plural") if k in e},
-            "code": error_code(e["code"]),
-        }
-        for e in errors
-    ]
+    """Domain errors (snake_case field paths) as GraphQL ``userErrors`` (camelCase paths, and
+    the field a sentence names as the client knows it: "displayName must not be empty")."""
+    return [_user_error(e, prefix) for e in errors]
+
+
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+
+
+def _user_error(error: dict[str, Any], prefix: tuple[str, ...]) -> dict[str, Any]:
+    shaped = {
+        "field": [*prefix, *(camel(part) for seg in error["field"] for part in seg.split("."))],
+        **i18n.wire(error["message"]),
+        **{k: error[k] for k in ("message_id", "params", "message_plural") if k in error},
+        "code": error_code(error["code"]),
+    }
+    name = (shaped.get("params") or {}).get("name")
+    if shaped.get("message_id") and isinstance(name, str) and _SNAKE.match(name):
+        # The services name a field in their own (snake_case) terms, e.g. {name: display_name}.
+        shaped["params"] = {**shaped["params"], "name": camel(name)}
+        shaped["message"] = i18n.render(shaped, i18n.DEFAULT)
+    return shaped
 
 
 class UserError(graphene.ObjectType):
