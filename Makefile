@@ -5,9 +5,9 @@ PY := .venv/bin/python
 .PHONY: up down test bench soak provision services demo lint schema help
 
 help:
-	@echo "make up     provision RabbitMQ, a MongoDB-protocol server and Elasticsearch, start the five processes, load demo data"
+	@echo "make up     provision RabbitMQ, a MongoDB-protocol server and Elasticsearch, start the seven processes, load demo data"
 	@echo "make test   the same provisioning, then every test suite"
-	@echo "make down   stop the five processes and the local servers"
+	@echo "make down   stop the seven processes and the local servers"
 
 provision:
 	@bash scripts/provision.sh up
