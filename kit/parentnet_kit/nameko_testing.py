@@ -17,6 +17,8 @@ from nameko.rpc import rpc
 FACTS: dict[str, dict[str, Any]] = {}
 # group id -> {id, visibility, ...}
 GROUPS: dict[str, dict[str, Any]] = {}
+# member ids members names network admins (``members.admins grant``)
+NETWORK_ADMINS: set[str] = set()
 
 
 def nobody() -> dict[str, Any]:
@@ -40,9 +42,15 @@ def block(blocker_id: str, blocked_id: str) -> None:
     FACTS.setdefault(blocked_id, nobody())["blocked_by"].append(blocker_id)
 
 
+def network_admin(member_id: str) -> None:
+    """Say that members knows ``member_id`` as a network admin."""
+    NETWORK_ADMINS.add(member_id)
+
+
 def reset() -> None:
     FACTS.clear()
     GROUPS.clear()
+    NETWORK_ADMINS.clear()
 
 
 class MembersStub:
@@ -55,6 +63,10 @@ class MembersStub:
     @rpc
     def get_groups(self, group_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
         return [copy.deepcopy(GROUPS.get(g)) for g in group_ids]
+
+    @rpc
+    def is_network_admin(self, member_id: str) -> bool:
+        return member_id in NETWORK_ADMINS
 
 
 def start_members_stub(container_factory: Any, service_config: dict[str, Any]) -> Any:

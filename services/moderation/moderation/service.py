@@ -1,7 +1,8 @@
 """The moderation service's entrypoints: reports, queues, actions, the audit log, roles.
 
-The gateway authenticates callers and passes their member id, and whether they are a network
-admin (it asks members); group roles come from this service's own copy of members' events,
+The gateway authenticates callers and passes their member id; whether one is a network admin
+is asked of members (``members.is_network_admin``; the ``network_admin`` arguments older gateways
+send are not believed), and group roles come from this service's own copy of members' events,
 never from the caller. The member a method acts for or reads as must be the one the request's
 identity token names (``self.identity``, a token the gateway signed: ``parentnet_kit.identity``):
 anyone else is refused, ``FORBIDDEN`` in the answer's ``errors`` where it has them, else
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from parentnet_kit.event_feed import EventFeed
@@ -62,13 +64,20 @@ class ModerationService:
     request_id = RequestId()
     # Who the request is for, verified (``Viewer.acting_as`` refuses anyone else).
     identity = Identity()
+    # Network admins are members' to say (members.is_network_admin), never the caller's.
+    members = RpcProxy("members")
 
     @rpc
     def ping(self) -> str:
         return "pong"
 
-    def _network(self, member_id: str, network_admin: bool) -> bool:
-        return bool(network_admin) or self.store.is_network_moderator(member_id)
+    def _network(self, member_id: str, network_admin: bool = False) -> bool:
+        """A network moderator (this service's own grants) or a network admin (asked of
+        members). ``network_admin``, a caller's word, is not believed (kept for N-1 callers)."""
+        return self.store.is_network_moderator(member_id) or self._network_admin(member_id)
+
+    def _network_admin(self, member_id: str) -> bool:
+        return bool(member_id) and bool(self.members.is_network_admin(member_id))
 
     def _may_read(self, member_id: str, group_id: str | None, network_admin: bool, roles: tuple[str, ...]) -> bool:
         if self._network(member_id, network_admin):
@@ -220,7 +229,7 @@ class ModerationService:
             granter_id = self.identity.acting_as(granter_id)
         except Forbidden:
             return {"granted": False, "errors": [_not_you("granter_id")]}
-        if not network_admin:
+        if not self._network_admin(granter_id):
             return {
                 "granted": False,
                 "errors": [field_error(("member_id",), t("Only network admins can."), "FORBIDDEN")],

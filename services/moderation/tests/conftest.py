@@ -24,3 +24,13 @@ def db(service_config):
     client = MongoClient(service_config["MONGO_URI"], tz_aware=True)
     yield client[service_config["MODERATION_DB"]]
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def members(container_factory, service_config):
+    """The members service as moderation asks it (network admins): ``parentnet_kit.nameko_testing``."""
+    from parentnet_kit import nameko_testing
+
+    nameko_testing.start_members_stub(container_factory, service_config)
+    yield nameko_testing
+    nameko_testing.reset()

@@ -24,8 +24,10 @@ def _config(service_config, required: bool) -> dict:
 
 
 @pytest.fixture
-def secured(container_factory, service_config):
-    """The moderation service requiring identity tokens signed with KEYS."""
+def secured(container_factory, service_config, members):
+    """The moderation service requiring identity tokens signed with KEYS; members knows
+    "moderator" as a network admin."""
+    members.network_admin("moderator")
     config = _config(service_config, True)
     container_factory(ModerationService, config).start()
     return config
@@ -136,3 +138,21 @@ def test_without_tokens_required_a_call_with_none_is_taken_but_a_token_for_anoth
     with as_member(config, "moderator", signer=FORGER) as moderation, pytest.raises(RemoteError) as raised:
         moderation.queue("moderator", None, 20, None, True)
     assert raised.value.exc_type == "Forbidden"
+
+
+def test_a_genuine_member_claiming_to_be_a_network_admin_is_not_believed(secured):
+    """The caller's network_admin=True is a claim; members says who is one (issue 21)."""
+    config = secured
+    subject = {"subject_type": "outing", "subject_id": "o-claim", "reason": "spam"}
+    with as_member(config, "reporter") as moderation:
+        filed = moderation.report("reporter", subject, SNAPSHOT)
+    with as_member(config, "mallory") as moderation:
+        assert moderation.queue("mallory", None, 20, None, True)["allowed"] is False
+        assert moderation.is_network_moderator("mallory", True) is False
+        acted = moderation.act("mallory", {"report_id": filed["report"]["id"], "action": "hide", "reason": "x"}, True)
+        assert [e["code"] for e in acted["errors"]] == ["FORBIDDEN"] and acted["action"] is None
+        granted = moderation.grant_moderator("mallory", "mallory", True)
+        assert granted == {"granted": False, "errors": granted["errors"]} and granted["errors"]
+    with as_member(config, "moderator") as moderation:
+        assert moderation.is_network_moderator("moderator") is True  # members says so, no claim needed
+        assert moderation.grant_moderator("moderator", "helper")["granted"] is True
