@@ -360,10 +360,11 @@ def fill_members(
     filled: Filled,
     slugs: tuple[str, ...] = tuple(CITY_SLUGS),
 ) -> None:
-    from members import domain
+    from members import domain, nearby_cells
 
     out = _Writer(db, filled)
     attempts: list[tuple[datetime, str]] = []
+    tiles: dict[str, list[dict[str, Any]]] = {}  # parents near me (members.nearby_cells)
     for member_id in members:
         city = world()[rng.choice(slugs)]
         created = now - YEAR * rng.random()
@@ -387,6 +388,9 @@ def fill_members(
                 ),
             )
         out.put("members", state)
+        if state["discoverable"]:
+            key, entry = nearby_cells.entry_for(state)
+            tiles.setdefault(key, []).append(entry)
         out.put("emails", {"_id": email, "member_id": member_id, "at": created})
         sessions = []
         for _ in range(2):
@@ -412,8 +416,10 @@ def fill_members(
         _sequence(out, "member_session_ids", member_id, sessions)
     _fill_attempts(out, attempts, rng)
     _fill_community(out, members, rng, now, slugs)
+    for key, entries in tiles.items():
+        _sequence(out, nearby_cells.COLLECTION, key, entries)
     # What the members service would otherwise index once at start-up is indexed already.
-    for name in ("memberships", "blocks", "sessions"):
+    for name in ("memberships", "blocks", "sessions", nearby_cells.MARKER):
         out.put("sequences_adopted", {"_id": name, "at": now})
     out.close()
 

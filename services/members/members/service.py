@@ -242,6 +242,11 @@ class MembersService(picture_rpc.PictureEntrypoints):
         """Another members process opened a city: read the copy again (one lookup by _id)."""
         self.directory.refresh()
 
+    @timer(interval=5)
+    def adopt_nearby(self) -> None:
+        """Once per database, after the service answers: the members of before the nearby tiles."""
+        self.store.adopt_nearby()
+
     @timer(interval=3600)
     def purge_attempts(self) -> None:
         self.store.purge_attempts()

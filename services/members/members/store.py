@@ -12,7 +12,7 @@ import base64
 import binascii
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from parentnet_kit.sequences import Sequences
 from parentnet_kit.tokens import TokenSigner
 
 from . import cells, domain
+from .nearby_cells import NearbyCells
 from .security import DUMMY_HASH, Attempts, Blocking, Limits, Sessions, digest, hash_password, verify_password
 
 SOURCE = "members"
@@ -81,6 +82,9 @@ class MemberStore:
         # city (and ALL_GROUPS) -> {group_id} created there, appended once the group is
         # committed (and again by a redelivered creation): the group list reads it, then groups by _id.
         self.groups_in = Sequences(db["city_group_ids"], CACHED_KEYS)
+        # tile -> {member_id, cell} of members who became discoverable there (nearby_cells.py):
+        # appended before the commit that makes them so, read by parents_nearby once adopted.
+        self.nearby = NearbyCells(db)
         self.attempts = Attempts(db, limits)
         self.sessions = Sessions(db, refresh_ttl)
         self.signer = signer
@@ -96,6 +100,13 @@ class MemberStore:
         self.attempts.ensure_indexes()
         self.sessions.ensure_indexes()
         self.adopt_sequences()
+        self.nearby.adopt_if_empty(self.members.aggregates)
+
+    def adopt_nearby(self) -> int | None:
+        """On a timer once the service answers (never at start-up): enter the members written
+        before the tiles of ``parents_nearby``, once per database (``NearbyCells.adopt``).
+        Returns how many were entered, None when done already or adopted by another process."""
+        return self.nearby.adopt(self.members.aggregates, domain.now_utc())
 
     def adopt_sequences(self) -> None:
         """Once per database: index the memberships and blocks written before the per-member
@@ -209,6 +220,7 @@ class MemberStore:
             holder = self.emails.find_one({"_id": clean["email"]})
             if not (member_id and holder and holder["member_id"] == member_id):
                 return taken
+        self.nearby.enter(None, state)
         with contextlib.suppress(ConcurrencyConflict):  # stored by this request's first delivery
             self.members.commit(state, self._event("member_registered", state, state["city"], domain.event_view(state)))
         stored = self.members.get(state["_id"]) or state
@@ -298,6 +310,7 @@ class MemberStore:
             state = domain.with_cell({**current, **patch, "home_moves": moves, "updated_at": now})
             state["version"] = current["version"] + 1
             event = self._event("member_updated", state, state["city"], domain.event_view(state))
+            self.nearby.enter(current, state)
             self.members.commit(state, event)
             return {"member": domain.private_view(state, now), "errors": []}
 
@@ -347,11 +360,6 @@ class MemberStore:
             }
         centre = viewer["cell"]
         box = cells.search_box(centre)
-        query = {
-            "discoverable": True,
-            "cell.lat": {"$gte": box["lat"][0], "$lte": box["lat"][1]},
-            "cell.lon": {"$gte": box["lon"][0], "$lte": box["lon"][1]},
-        }
         apart = self.block_relations(viewer_id)
         hidden = set(apart["blocked_by"]) | set(apart["blocked"]) | {viewer_id}
         wanted_languages = set(filters.get("languages") or [])
@@ -360,8 +368,7 @@ class MemberStore:
         viewer_ages = [domain.age_months(c, now) for c in viewer["children"]]
         age_min, age_max = filters.get("child_age_min_months"), filters.get("child_age_max_months")
         ranked = []
-        projection = {"password_hash": 0, "email": 0, "home": 0, "home_moves": 0}
-        for state in self.members.aggregates.find(query, projection):
+        for state in self._discoverable_in(box, centre, hidden):
             if state["_id"] in hidden:
                 continue
             band = cells.band(centre, state["cell"])
@@ -393,6 +400,35 @@ class MemberStore:
             for key, band, state in page
         ]
         return {"edges": edges, "has_next_page": len(ranked) > first, "total": total, "errors": []}
+
+    def _discoverable_in(
+        self, box: dict[str, tuple[float, float]], centre: dict[str, Any], hidden: set[str]
+    ) -> Iterator[dict[str, Any]]:
+        """The members discoverable now with their cell in ``box`` (others' states, without
+        ``hidden`` ids): by the tiles of ``nearby_cells`` (reads by ``_id``) once adopted, by
+        scanning the members collection until then."""
+        projection = {"password_hash": 0, "email": 0, "home": 0, "home_moves": 0}
+        if not self.nearby.adopted():
+            query = {
+                "discoverable": True,
+                "cell.lat": {"$gte": box["lat"][0], "$lte": box["lat"][1]},
+                "cell.lon": {"$gte": box["lon"][0], "$lte": box["lon"][1]},
+            }
+            yield from (s for s in self.members.aggregates.find(query, projection) if s["_id"] not in hidden)
+            return
+        cells_of: dict[str, set[str]] = {}  # member -> the cells they were entered in (in the box)
+        for entry in self.nearby.candidates(box):
+            # Beyond the largest band the member would be dropped anyway: never read them.
+            if entry["member_id"] not in hidden and cells.band(centre, entry) is not None:
+                cells_of.setdefault(entry["member_id"], set()).add(entry["cell_id"])
+        found = by_ids(self.members.aggregates, list(cells_of))
+        for member_id, entered in cells_of.items():
+            state = found.get(member_id)
+            # The member's own document is the truth: gone or never committed, protected or
+            # without a home since, or moved to a cell they have no entry of here: not shown.
+            if state is None or not state.get("discoverable") or state["cell"]["id"] not in entered:
+                continue
+            yield {k: v for k, v in state.items() if k not in projection}
 
     # -- blocks --------------------------------------------------------------------------
     def blocked_by(self, member_id: str | None) -> list[str]:
