@@ -70,6 +70,9 @@ def acting_as_bea(members, awa, bea, gid):
         "get_members": lambda: members.get_members([awa], viewer_id=bea),
         "parents_nearby": lambda: members.parents_nearby(bea),
         "block": lambda: members.block(bea, awa),
+        "unblock": lambda: members.unblock(bea, awa),
+        "join_group": lambda: members.join_group(bea, gid),
+        "list_groups": lambda: members.list_groups("paris", bea),
         "create_group": lambda: members.create_group(bea, {"name": "Hijackers", "city": "paris"}),
         "leave_group": lambda: members.leave_group(bea, gid),
         "decide_request": lambda: members.decide_request(bea, gid, awa, True),
@@ -79,6 +82,7 @@ def acting_as_bea(members, awa, bea, gid):
         "open_city": lambda: members.open_city(bea, {"geonames_id": 2988507}),
         "grant_network_admin": lambda: members.grant_network_admin(bea, awa),
         "picture_add": lambda: members.picture_add("member", bea, bea, picture_variants()),
+        "picture_remove": lambda: members.picture_remove("member", bea, "any-picture", bea),
         "logout": lambda: members.logout(bea, "any-session", True),
     }
 
