@@ -1,8 +1,16 @@
 """The members service's entrypoints: accounts, profiles, parents near me, groups, blocks.
 
-The gateway authenticates the caller (it verifies the access token) and passes the
-viewer's member id; these methods trust it, as only the gateway and other services can
-reach RabbitMQ. Every method returns plain data with ``errors`` for the user to fix.
+The gateway authenticates the caller (it verifies the access token) and tells each service who
+the viewer is in an identity token it signs (``parentnet_kit.identity``). A method that acts or
+reads as a member takes that member as ``self.identity.acting_as(<the argument>)``: a request
+whose token names someone else, or is forged, expired or for another service, or that carries
+none while ``INTERNAL_IDENTITY_REQUIRED`` is on, is refused with ``Forbidden`` (a remote error,
+as events and listings refuse it) before anything is read. An optional viewer left out (None)
+is an anonymous read and is not checked. Lookups other services make about any member
+(``viewer_context``, ``member_groups``, ``is_network_admin``, ``blocked_by``,
+``block_relations``), the search backfill's exports and the ops' ``member_id_by_email`` are not
+checked (README "Who a request is for"). Every method returns plain data with ``errors`` for
+the user to fix.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from parentnet_kit import picture_rpc
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
+from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
 
@@ -40,6 +49,8 @@ class MembersService(picture_rpc.PictureEntrypoints):
     store: MemberStore = Members()
     directory: CityDirectory = OpenCities()
     request_id = RequestId()
+    # Who a request is for: the gateway's signed identity token (parentnet_kit.identity).
+    identity = Identity()
     pictures = picture_rpc.Pictures("MEMBERS_DB")
     picture_kinds = ("member", "group")
     # Moderation's suspensions (queue members.moderation): a suspended member proposes no group.
@@ -64,6 +75,10 @@ class MembersService(picture_rpc.PictureEntrypoints):
         admin = membership is not None and membership["status"] == "active" and membership["role"] == "admin"
         return None if admin else "NOT_YOURS"
 
+    def _viewer(self, viewer_id: str | None) -> str | None:
+        """An optional viewer: None (an anonymous read) as it is, else as ``acting_as`` allows it."""
+        return None if viewer_id is None else self.identity.acting_as(viewer_id)
+
     @rpc
     def ping(self) -> str:
         return "pong"
@@ -85,8 +100,9 @@ class MembersService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def logout(self, member_id: str, session_id: str, everywhere: bool = False) -> int:
-        """Revoke the session (or all the member's sessions); returns how many."""
-        return self.store.logout(member_id, session_id, everywhere)
+        """Revoke the session (or all the member's sessions); returns how many. Raises
+        ``Forbidden`` when the request's identity is not ``member_id``."""
+        return self.store.logout(self.identity.acting_as(member_id), session_id, everywhere)
 
     @rpc
     def session_active(self, session_id: str) -> bool:
@@ -104,31 +120,40 @@ class MembersService(picture_rpc.PictureEntrypoints):
     # profiles
     @rpc
     def viewer(self, member_id: str) -> dict[str, Any] | None:
-        return self.store.viewer(member_id)
+        """The member's own view (private fields included), or None. Raises ``Forbidden`` when the
+        request's identity is not ``member_id``."""
+        return self.store.viewer(self.identity.acting_as(member_id))
 
     @rpc
     def update_profile(self, member_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        return self.store.update_profile(member_id, fields or {})
+        """``{member, errors}``. Raises ``Forbidden`` when the request's identity is not ``member_id``."""
+        return self.store.update_profile(self.identity.acting_as(member_id), fields or {})
 
     @rpc
     def get_members(self, member_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
-        """Batch lookup in the order asked; None for unknown members and for those who blocked the viewer."""
-        return self.store.get_members(member_ids, viewer_id)
+        """Batch lookup in the order asked; None for unknown members and for those who blocked the
+        viewer. Raises ``Forbidden`` when a ``viewer_id`` is given and the request's identity is
+        not that member (None: an anonymous read, unchecked)."""
+        return self.store.get_members(member_ids, self._viewer(viewer_id))
 
     @rpc
     def parents_nearby(
         self, viewer_id: str, filters: dict[str, Any] | None = None, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
-        return self.store.parents_nearby(viewer_id, filters or {}, _first(first), after)
+        """A page of parents near the viewer. Raises ``Forbidden`` when the request's identity is
+        not ``viewer_id``."""
+        return self.store.parents_nearby(self.identity.acting_as(viewer_id), filters or {}, _first(first), after)
 
     # blocks
     @rpc
     def block(self, blocker_id: str, member_id: str) -> dict[str, Any]:
-        return self.store.set_block(blocker_id, member_id, True)
+        """``{blocked, errors}``. Raises ``Forbidden`` when the request's identity is not ``blocker_id``."""
+        return self.store.set_block(self.identity.acting_as(blocker_id), member_id, True)
 
     @rpc
     def unblock(self, blocker_id: str, member_id: str) -> dict[str, Any]:
-        return self.store.set_block(blocker_id, member_id, False)
+        """As ``block``."""
+        return self.store.set_block(self.identity.acting_as(blocker_id), member_id, False)
 
     @rpc
     def blocked_by(self, member_id: str) -> list[str]:
@@ -154,36 +179,45 @@ class MembersService(picture_rpc.PictureEntrypoints):
     @rpc
     def create_group(self, creator_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         """A new group with its creator as admin: ``{group, errors}``; ``SUSPENDED`` while a
-        moderator's suspension of the creator lasts (a group is proposed to the whole city)."""
+        moderator's suspension of the creator lasts (a group is proposed to the whole city).
+        Raises ``Forbidden`` when the request's identity is not ``creator_id``."""
+        creator_id = self.identity.acting_as(creator_id)
         if errors := self.suspension(creator_id):
             return {"group": None, "errors": errors}
         return self.store.create_group(creator_id, fields or {}, once_id(self.request_id, "group", creator_id))
 
     @rpc
     def join_group(self, member_id: str, group_id: str) -> dict[str, Any]:
-        return self.store.join_group(member_id, group_id)
+        """``{group, errors}``. Raises ``Forbidden`` when the request's identity is not ``member_id``."""
+        return self.store.join_group(self.identity.acting_as(member_id), group_id)
 
     @rpc
     def leave_group(self, member_id: str, group_id: str) -> dict[str, Any]:
-        return self.store.leave_group(member_id, group_id)
+        """As ``join_group``."""
+        return self.store.leave_group(self.identity.acting_as(member_id), group_id)
 
     @rpc
     def decide_request(self, admin_id: str, group_id: str, member_id: str, approve: bool) -> dict[str, Any]:
-        return self.store.decide_request(admin_id, group_id, member_id, bool(approve))
+        """``{group, errors}`` (``FORBIDDEN`` unless ``admin_id`` admins the group). Raises
+        ``Forbidden`` when the request's identity is not ``admin_id``."""
+        return self.store.decide_request(self.identity.acting_as(admin_id), group_id, member_id, bool(approve))
 
     @rpc
     def set_role(self, admin_id: str, group_id: str, member_id: str, role: str) -> dict[str, Any]:
-        return self.store.set_role(admin_id, group_id, member_id, role)
+        """As ``decide_request``."""
+        return self.store.set_role(self.identity.acting_as(admin_id), group_id, member_id, role)
 
     @rpc
     def get_groups(self, group_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
-        return self.store.get_groups(group_ids, viewer_id)
+        """Groups as the viewer may see them, in the order asked; ``viewer_id`` as for ``get_members``."""
+        return self.store.get_groups(group_ids, self._viewer(viewer_id))
 
     @rpc
     def list_groups(
         self, city: str | None = None, viewer_id: str | None = None, first: int = 20, after: str | None = None
     ) -> dict[str, Any]:
-        return self.store.list_groups(city, viewer_id, _first(first), after)
+        """A page of the city's groups the viewer may see; ``viewer_id`` as for ``get_members``."""
+        return self.store.list_groups(city, self._viewer(viewer_id), _first(first), after)
 
     @rpc
     def group_members(
@@ -194,8 +228,10 @@ class MembersService(picture_rpc.PictureEntrypoints):
         first: int = 20,
         after: str | None = None,
     ) -> dict[str, Any] | None:
+        """A page of the group's members (``pending``: its requests) as the viewer may see them, or
+        None; ``viewer_id`` as for ``get_members``."""
         status = "pending" if pending else "active"
-        return self.store.group_members(viewer_id, group_id, status, _first(first), after)
+        return self.store.group_members(self._viewer(viewer_id), group_id, status, _first(first), after)
 
     @rpc
     def viewer_context(self, member_id: str) -> dict[str, Any]:
@@ -225,8 +261,9 @@ class MembersService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def open_city(self, admin_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """Open (or change) a city as a network admin: ``{city, errors}``; ``FORBIDDEN`` otherwise."""
-        return self.directory.open_city(admin_id, fields or {})
+        """Open (or change) a city as a network admin: ``{city, errors}``; ``FORBIDDEN`` otherwise.
+        Raises ``Forbidden`` when the request's identity is not ``admin_id``."""
+        return self.directory.open_city(self.identity.acting_as(admin_id), fields or {})
 
     @rpc
     def is_network_admin(self, member_id: str) -> bool:
@@ -234,8 +271,9 @@ class MembersService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def grant_network_admin(self, granter_id: str, member_id: str) -> dict[str, Any]:
-        """``{errors}``; only a network admin may grant the role."""
-        return self.directory.grant_network_admin(granter_id, member_id)
+        """``{errors}``; only a network admin may grant the role. Raises ``Forbidden`` when the
+        request's identity is not ``granter_id``."""
+        return self.directory.grant_network_admin(self.identity.acting_as(granter_id), member_id)
 
     @timer(interval=1)
     def refresh_cities(self) -> None:
