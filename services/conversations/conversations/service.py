@@ -18,11 +18,13 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
 from parentnet_kit.identity import Forbidden
+from parentnet_kit.member_facts import MemberFacts
 from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
@@ -52,6 +54,8 @@ class ConversationsService:
     copies = Copies()
     request_id = RequestId()
     identity = Identity()
+    # Protected mode is members' to say (viewer_context), asked for a stranger's message only.
+    members = RpcProxy("members")
 
     def _reader(self, viewer_id: str | None) -> str | None:
         """The member a read is for: ``viewer_id`` when the request may read as them (None: a
@@ -204,7 +208,12 @@ class ConversationsService:
         if refused := self._refused(sender_id, "sender_id", "message", "conversation"):
             return refused
         message_id = once_id(self.request_id, "message", sender_id)
-        return self.store.send_message(sender_id, fields or {}, message_id, bool(recipient_protected))
+        claimed = bool(recipient_protected)  # the caller's word may only add protection
+
+        def protected(recipient_id: str) -> bool:
+            return claimed or MemberFacts(self.members).protected(recipient_id)
+
+        return self.store.send_message(sender_id, fields or {}, message_id, protected)
 
     @rpc
     def get_conversations(self, conversation_ids: list[str], viewer_id: str) -> list[dict[str, Any] | None]:

@@ -708,7 +708,11 @@ class ConversationStore:
         return self.wrote.find_one({"_id": f"{a}:{b}"}) is not None
 
     def send_message(
-        self, sender_id: str, fields: dict[str, Any], message_id: str, recipient_protected: bool
+        self,
+        sender_id: str,
+        fields: dict[str, Any],
+        message_id: str,
+        recipient_protected: bool | Callable[[str], bool],
     ) -> Result:
         """A message to another member, on its own or about a listing or an outing (``about``), or
         into an existing conversation (``conversation_id``): ``{message, conversation, errors}``.
@@ -716,7 +720,9 @@ class ConversationStore:
         From a stranger (no group in common, never written to by the recipient) it is a message
         request; to a member in protected mode a stranger's is refused. Where the recipient
         blocked the sender, or the sender is held by moderation (a request), the answer is the
-        same as when it is delivered, and it is not."""
+        same as when it is delivered, and it is not. ``recipient_protected``: whether the recipient
+        is in protected mode, or a function of the recipient's id asked only for a stranger's
+        message (the service asks members)."""
         fields = fields or {}
         now = domain.now_utc()
         text, errors = domain.validate_text(fields, "text", domain.MESSAGE_MAX)
@@ -752,7 +758,8 @@ class ConversationStore:
             or self._wrote_first(recipient_id, sender_id)
             or self.copies.share_a_group(sender_id, recipient_id)
         )
-        if not knows and recipient_protected:
+        protected = recipient_protected(recipient_id) if callable(recipient_protected) else recipient_protected
+        if not knows and protected:
             message = t("This member receives messages only from parents they know.")
             return {"message": None, "conversation": None, "errors": [error(("recipient_id",), message, "FORBIDDEN")]}
         request = not knows
