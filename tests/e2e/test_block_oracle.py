@@ -4,9 +4,9 @@ who never existed (a well-formed id nobody has), and compares the answers field 
 blocker, for their part, sees nothing of the blocked member.
 
 Covered here: ``node(id)`` (the schema's only lookup of a member by id), a public group's
-``memberCount`` and ``members`` (count, total and list). The other answers (an outing's attendees, a listing's owner, a
-conversation's participants, parents near me, message send results) are discussed in
-services/members/README.md ("Blocks as the blocked side sees them")."""
+``memberCount`` and ``members`` (count, total and list), and ``messageSend`` to them by id. The
+other answers (an outing's attendees, a listing's owner, a conversation's participants, parents
+near me) are discussed in services/members/README.md."""
 
 from __future__ import annotations
 
@@ -44,6 +44,14 @@ def test_the_blocked_side_sees_the_blocker_as_a_member_who_never_existed(http, s
     about_blocker = ask(MEMBER, {"id": blocker["id"]}, blocked)
     about_nobody = ask(MEMBER, {"id": never}, blocked)
     assert about_blocker == about_nobody == {"node": None}
+
+    # Writing to them by id answers as writing to an id nobody has (the review's finding 3: the
+    # send once "succeeded" for the blocker and said "No such member." for nobody).
+    write = """mutation($to: ID!) { messageSend(input: {recipientId: $to, text: "Coucou"}) {
+      message { id } userErrors { field message code } } }"""
+    to_blocker = ask(write, {"to": blocker["id"]}, blocked)["messageSend"]
+    to_nobody = ask(write, {"to": never}, blocked)["messageSend"]
+    assert to_blocker == to_nobody and to_blocker["message"] is None
 
     # The group reads as one the blocker never joined: the count and the list agree.
     seen = ask(GROUP, {"id": group}, blocked)["node"]

@@ -220,9 +220,11 @@ class MessageSend(InputMutation, input=MessageSendInput, about="The message.", o
             recipient = local_id(input.get("recipient_id"), "Member")
             if recipient is None:
                 return {**empty, "user_errors": refused("recipientId", t("Name a member to write to."), "REQUIRED")}
-            # Whether the member exists, asked without the viewer: a blocker's profile is hidden
-            # from the member they blocked, and that must not show here.
-            if (await ctx.members.get_members(member_ids=[recipient], viewer_id=None))[0] is None:
+            # Whether the member exists for this viewer, as node(id) answers it: a member who
+            # blocked the viewer is absent for them everywhere, here too ("No such member.", as for
+            # an id nobody has). Asked without the viewer, this answer told a blocked member that
+            # a member node(id) hid from them existed (the review's finding 3).
+            if (await ctx.members.get_members(member_ids=[recipient], viewer_id=viewer))[0] is None:
                 return {**empty, "user_errors": refused("recipientId", t("No such member."))}
             fields["recipient_id"] = recipient
             if input.get("about_id"):
