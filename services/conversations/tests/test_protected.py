@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from nameko.standalone.rpc import ServiceRpcProxy
-
 from conversations.service import ConversationsService
+from nameko.standalone.rpc import ServiceRpcProxy
 
 
 def test_a_strangers_message_to_a_protected_member_is_refused_whatever_the_caller_says(
