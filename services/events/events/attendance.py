@@ -157,7 +157,15 @@ class Attendance:
         """Share ``known`` through the store when the stored snapshot lags it by ``SNAPSHOT_LAG``."""
         if known.lag() < SNAPSHOT_LAG:
             return
-        self.snapshots.replace_one({"_id": outing_id}, self.snapshot_of(outing_id, known.tickets, known), upsert=True)
+        try:
+            self.snapshots.replace_one(
+                {"_id": outing_id}, self.snapshot_of(outing_id, known.tickets, known), upsert=True
+            )
+        except DuplicateKeyError:
+            # Another process (two instances in a rolling restart, or workers of two) upserted the
+            # same outing's first snapshot at the same instant. Whichever landed is true (any
+            # snapshot is); this join goes on, and a later read shares its own if it still lags.
+            return
         self._keep(outing_id, _Known(known.tickets, known.leaves, known.left, (len(known.tickets), known.leaves)))
 
     @staticmethod

@@ -327,7 +327,10 @@ class Coop:
                 "seen": sorted(seen),
                 "unseen": still_unseen,
             }
-            self.group_balances.replace_one({"_id": group_id}, summary, upsert=True)
+            # Two readers upserting a group's first summary at once: one gets a duplicate key. Any
+            # summary is a true prefix, so losing that race only costs a later reader some reads.
+            with contextlib.suppress(DuplicateKeyError):
+                self.group_balances.replace_one({"_id": group_id}, summary, upsert=True)
         return totals
 
     def _listed_after(self, group_id: str, upto: int) -> list[str]:

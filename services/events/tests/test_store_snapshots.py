@@ -49,6 +49,29 @@ def test_a_new_process_reads_the_snapshot_and_what_came_after_it(db):
     assert (place.status, place.position) == ("waitlisted", 4)
 
 
+def test_a_join_goes_on_when_another_process_upserts_the_first_snapshot_at_the_same_instant(db, monkeypatch):
+    """Two events instances (a rolling restart) upserting one outing's first snapshot at once:
+    the store answers one of them with a duplicate key (CI saw 4 joins fail with an internal error)."""
+    from pymongo.collection import Collection
+    from pymongo.errors import DuplicateKeyError
+
+    from events.attendance import Attendance
+
+    writer = Attendance(db)
+    raced = []
+
+    def racing_upsert(self, *args, **kwargs):
+        raced.append(args[0])
+        raise DuplicateKeyError("E11000 duplicate key error: another process upserted it first")
+
+    monkeypatch.setattr(Collection, "replace_one", racing_upsert)
+    places = [writer.join("o-race", f"m{i}", 1, 0, 3) for i in range(5)]
+    assert raced  # the snapshot was shared (and lost the race) along the way
+    assert [(p.status, p.position) for p in places][-2:] == [("waitlisted", 1), ("waitlisted", 2)]
+    monkeypatch.undo()
+    assert [p["member_id"] for p in seen_by_a_new_process(db, "o-race", 3)] == [f"m{i}" for i in range(5)]
+
+
 def test_a_store_filled_before_snapshots_is_adopted_once(db):
     from events.attendance import Attendance
 
