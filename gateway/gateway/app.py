@@ -52,7 +52,7 @@ from .transport import (
     response_media_type,
 )
 from .uploads import UploadRefused, needs_preflight, read_multipart
-from .ws import Connection
+from .ws import PROTOCOL, Connection
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +325,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def graphql_ws(socket: WebSocket) -> None:
         address = client_address(socket, settings.trust_forwarded)
         if sockets[address] >= settings.max_sockets_per_address:
+            # Accepted, then closed with 4429, so a client library sees why (a close before the
+            # accept is an HTTP 403 to the handshake, which tells it nothing: the review's finding).
+            offered = socket.scope.get("subprotocols", [])
+            await socket.accept(subprotocol=PROTOCOL if PROTOCOL in offered else None)
             await socket.close(4429, "Too many open connections from this address")
             return
         sockets[address] += 1
