@@ -97,7 +97,7 @@ _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 
 
 def _user_error(error: dict[str, Any], prefix: tuple[str, ...]) -> dict[str, Any]:
-    shaped = {
+    shaped: dict[str, Any] = {
         "field": [*prefix, *(camel(part) for seg in error["field"] for part in seg.split("."))],
         **i18n.wire(error["message"]),
         **{k: error[k] for k in ("message_id", "params", "message_plural") if k in error},
