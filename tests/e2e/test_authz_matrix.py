@@ -11,7 +11,9 @@ someone else's (the world's ``owner``: their outing, listing, contact, shift, tr
 
 Columns: ``anonymous`` (no token); ``member`` (signed in, in no group of the owner's);
 ``group_member`` and ``group_admin`` (of the owner's group the thing belongs to); ``network_admin``;
-``blocked`` (the owner blocked them); ``suspended`` (reported, then suspended for 30 days by a
+``blocked`` (the owner blocked them: the owner reads as a member nobody has, so a new message to
+them is ``NOT_FOUND`` as for an unknown id, while one into a conversation they already had looks
+sent and is kept from the owner); ``suspended`` (reported, then suspended for 30 days by a
 network moderator through ``moderationAct``; the world waits until events, listings and
 conversations refuse them). The suspended viewer is in none of the owner's groups: where a member
 is refused anyway (``NOT_MEMBER``, ``NOT_FOUND``, ``NOT_YOURS``) so are they, with the same code;
@@ -105,7 +107,7 @@ questionAsk                !UNAUTHENTICATED   ok              ok              ok
 questionAnswer             !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
 answerMarkHelpful          !UNAUTHENTICATED   NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_YOURS       NOT_YOURS
 answerContactSave          !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
-messageSend                !UNAUTHENTICATED   ok              ok              ok              ok              ok              SUSPENDED
+messageSend                !UNAUTHENTICATED   ok              ok              ok              ok              NOT_FOUND       SUSPENDED
 messageRequestAccept       !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
 messageRequestDecline      !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
 conversationUpdate         !UNAUTHENTICATED   NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND       NOT_FOUND
