@@ -108,7 +108,17 @@ def test_discussions_are_found_in_each_language_by_whom_may_see_them(container_f
     ):
         publisher.publish(event)
 
+    # The queue's events are applied by several workers in no promised order: wait for each of them.
     wait_for(lambda: len(ids(search(container, "cheval", viewer_groups=["g-priv"]))) == 3, 15, what="the threads")
+    wait_for(lambda: "t-eve" not in ids(search(container, "cheval", viewer_id="viewer")), 15, what="the block")
+    wait_for(lambda: search(container, "poussette")["total"] == 1, 15, what="the reply")
+    wait_for(
+        lambda: search(container, "儿科医生", question_city="saint-denis")["total"]
+        + search(container, "اطفال", question_city="saint-denis")["total"]
+        == 2,
+        15,
+        what="the questions",
+    )
     # A French word's stem: "chevaux" is "cheval" to French analysis (two edits: no typo match).
     assert set(ids(search(container, "chevaux", viewer_id="outsider"))) == {"t-fr", "t-eve"}
     # A private group's thread for its members only; to anyone else it is not even counted.
