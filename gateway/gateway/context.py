@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,9 @@ class Context:
     listings: ListingsClient = field(init=False)
     search: SearchClient = field(init=False)
     feed: Any = None
+    # A subscription's: set once its source stream listens to the feed (ws.py waits for it
+    # before it reads the connection's next message, so a pong after a subscribe means "listening").
+    listening: asyncio.Event | None = None
     # For a long-lived context (a subscription): how often to re-read blocks and groups.
     refresh_viewer_after: float | None = None
     # The request's Idempotency-Key header, if the client sent one.
@@ -97,6 +101,11 @@ class Context:
         self.search = SearchClient(self.rpc)
         if self.accept_language is None and self.request is not None:
             self.accept_language = self.request.headers.get("accept-language")
+
+    def listen(self, event_type: str, accept: Any = None) -> AsyncIterator[dict[str, Any]]:
+        """The feed's events of ``event_type`` that ``accept`` (an event → bool) lets through,
+        from the moment the iteration starts (``EventFeed.listen``); ``listening`` is set then."""
+        return self.feed.listen(event_type, accept or (lambda _: True), started=self.listening)
 
     def accepted_languages(self) -> list[str]:
         """The caller's Accept-Language tags, most preferred first."""

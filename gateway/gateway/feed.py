@@ -81,11 +81,17 @@ class EventFeed:
             queue.put_nowait(event)
 
     async def listen(
-        self, event_type: str, accept: Callable[[dict[str, Any]], bool] = lambda _: True
+        self,
+        event_type: str,
+        accept: Callable[[dict[str, Any]], bool] = lambda _: True,
+        started: asyncio.Event | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
-        """Events of ``event_type`` that ``accept`` lets through, from now on, until the caller stops."""
+        """Events of ``event_type`` that ``accept`` lets through, from the first ``__anext__``
+        on, until the caller stops; ``started`` is set once this listener is registered."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SUBSCRIBER_BUFFER)
         self._subscribers.setdefault(event_type, set()).add(queue)
+        if started is not None:
+            started.set()
         try:
             while True:
                 event = await queue.get()

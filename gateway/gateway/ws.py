@@ -43,6 +43,8 @@ INIT_TIMEOUT = 10.0
 MAX_OPERATIONS = 25
 ALL_OPERATIONS = frozenset(OperationType)
 VIEWER_REFRESH_SECONDS = 30.0
+# How long a subscribe may hold the connection's next message while its checks run.
+LISTEN_DEADLINE = 10.0
 
 
 # Sentences other modules raise in English (resolvers, the HTTP layer's refusals): marked here so
@@ -269,6 +271,7 @@ class Connection:
             feed=self.feed,
             refresh_viewer_after=VIEWER_REFRESH_SECONDS,
             accept_language=self.accept_language,
+            listening=asyncio.Event(),
         )
         # The same steps and budget as over HTTP: size, limits, variables, cost.
         variables, operation_name = payload.get("variables"), payload.get("operationName")
@@ -282,6 +285,15 @@ class Connection:
             raise Closed(4409, f"Subscriber for {op_id} already exists")
         task = asyncio.create_task(self._run(op_id, document, operation, variables, operation_name, context, cost))
         self.operations[op_id] = task
+        if operation is not None and operation.operation == OperationType.SUBSCRIPTION and context.listening:
+            # The connection's next message waits until the subscription listens (its checks
+            # done, its queue registered) or has ended: what the client sends after a subscribe,
+            # a ping or a mutation, comes after the subscription started, as the client sent it.
+            listening = asyncio.ensure_future(context.listening.wait())
+            try:
+                await asyncio.wait({listening, task}, timeout=LISTEN_DEADLINE, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                listening.cancel()
 
     async def _run(
         self, op_id: str, document: Any, operation: Any, variables: Any, name: Any, context: Context, cost: int

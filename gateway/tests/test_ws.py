@@ -3,9 +3,13 @@ message for an operation that cannot run."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.ids import to_global_id
 from gateway.limits import Limits
 
 
@@ -68,3 +72,27 @@ def test_one_address_opens_a_bounded_number_of_websockets(make_client):
     opened.append(handshake(client))  # a closed one frees its place
     for socket, _ws in opened:
         socket.__exit__(None, None, None)
+
+
+def test_a_pong_after_a_subscribe_means_the_subscription_listens(make_client):
+    """The subscription's checks (an RPC here) run before the connection's next message is read,
+    so an event sent after the client's subscribe and ping reaches it (it was lost under load)."""
+    client, _ = make_client({})
+    checked = []
+
+    async def slow_call(service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        assert (service, method) == ("conversations", "get_threads")
+        await asyncio.sleep(0.3)
+        checked.append(method)
+        return [{"id": "t1", "group_id": "g1", "title": "Piscine", "author_id": "m1", "reply_count": 0}]
+
+    client.app.state.rpc.call = slow_call
+    feed = client.app.state.feed
+    socket, ws = handshake(client)
+    query = "subscription($t: ID!) { discussionReplyAdded(threadId: $t) { text } }"
+    variables = {"t": to_global_id("DiscussionThread", "t1")}
+    ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": query, "variables": variables}})
+    ws.send_json({"type": "ping"})
+    assert ws.receive_json() == {"type": "pong"}
+    assert checked == ["get_threads"] and feed.subscriber_count() == 1
+    socket.__exit__(None, None, None)

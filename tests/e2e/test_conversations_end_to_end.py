@@ -403,12 +403,9 @@ def test_a_question_reaches_parents_nearby_and_not_another_city(gql, stack, sign
             token=asker["token"],
         )["questionAsk"]
         assert asked["userErrors"] == []
-        # The parent 2 km away hears of it live, within 3 s.
-        end = time.monotonic() + 3.0
-        while not near_feed.messages and time.monotonic() < end:
-            time.sleep(0.02)
-        assert near_feed.messages, "the question did not reach the parent 2 km away within 3 s"
-    live = near_feed.messages[0]["payload"]["data"]["questionAskedNearby"]
+        # The parent 2 km away hears of it live (how fast: bench/, not here).
+        (live,) = near_feed.wait(1)
+    live = live["payload"]["data"]["questionAskedNearby"]
     assert live == {
         "id": asked["question"]["id"],
         "text": "paediatrician near the canal?",

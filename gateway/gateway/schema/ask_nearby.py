@@ -369,7 +369,7 @@ class QuestionSubscriptions(graphene.ObjectType):
                 return False
             return haversine_km(where["lat"], where["lon"], cell["lat"], cell["lon"]) <= float(data.get("radius_km", 0))
 
-        async for event in ctx.feed.listen("question_asked", reaches):
+        async for event in ctx.listen("question_asked", reaches):
             view = (
                 await ctx.conversations.get_questions(
                     question_ids=[event["aggregate_id"]], viewer_id=viewer, city=city, cell=cell
@@ -389,7 +389,7 @@ class QuestionSubscriptions(graphene.ObjectType):
             raise GraphQLError("No such question.")
         city, cell = await viewer_place(ctx)
         accept = lambda e: e["source"] == SERVICE and e["data"].get("question_id") == question  # noqa: E731
-        async for event in ctx.feed.listen("answer_posted", accept):
+        async for event in ctx.listen("answer_posted", accept):
             view = (
                 await ctx.conversations.get_answers(
                     answer_ids=[event["aggregate_id"]], viewer_id=ctx.viewer_id, city=city, cell=cell

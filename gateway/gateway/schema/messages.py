@@ -388,7 +388,7 @@ class MessageSubscriptions(graphene.ObjectType):
         ctx = context_of(info)
         viewer = require_viewer(info)
         accept = lambda e: e["source"] == SERVICE and viewer in (e["data"].get("deliver_to") or [])  # noqa: E731
-        async for event in ctx.feed.listen("message_sent", accept):
+        async for event in ctx.listen("message_sent", accept):
             view = (await ctx.conversations.get_messages(message_ids=[event["aggregate_id"]], viewer_id=viewer))[0]
             if view is not None:
                 yield as_message(view)  # type: ignore[misc]

@@ -47,7 +47,7 @@ class OutingSubscriptions(graphene.ObjectType):
     async def subscribe_notification_received(root: None, info: graphene.ResolveInfo) -> AsyncIterator[dict[str, Any]]:
         viewer = require_viewer(info)
         ctx: Context = info.context
-        async for event in ctx.feed.listen("member_notified", lambda e: e["data"].get("recipient_id") == viewer):
+        async for event in ctx.listen("member_notified", lambda e: e["data"].get("recipient_id") == viewer):
             yield {**event["data"], "source": event["source"], "__typename": "Notification"}
 
     @staticmethod
@@ -62,7 +62,7 @@ class OutingSubscriptions(graphene.ObjectType):
             where = event["data"].get("location") or {}
             return "lat" in where and haversine_km(near.lat, near.lon, where["lat"], where["lon"]) <= radius_km
 
-        async for event in ctx.feed.listen("outing_published", close_enough):
+        async for event in ctx.listen("outing_published", close_enough):
             view = await visible_outing(ctx, event["data"])
             if view is not None:
                 yield typed(
@@ -81,7 +81,7 @@ class OutingSubscriptions(graphene.ObjectType):
             raise GraphQLError("outingId is not an outing's ID.")
         if await visible_outing(ctx, await ctx.loaders.outing.load(decoded[1])) is None:
             raise GraphQLError("No such outing.")
-        async for event in ctx.feed.listen("attendance_changed", lambda e: e["aggregate_id"] == decoded[1]):
+        async for event in ctx.listen("attendance_changed", lambda e: e["aggregate_id"] == decoded[1]):
             view = await visible_outing(ctx, event["data"])
             if view is not None:
                 yield typed("Outing", view)

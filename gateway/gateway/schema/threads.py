@@ -348,7 +348,7 @@ class ThreadSubscriptions(graphene.ObjectType):
         if thread is None or await load_thread(info, thread) is None:
             raise GraphQLError("No such thread.")
         accept = lambda e: e["source"] == SERVICE and e["data"].get("thread_id") == thread  # noqa: E731
-        async for event in ctx.feed.listen("reply_posted", accept):
+        async for event in ctx.listen("reply_posted", accept):
             # Loaded again: what moderation hid since, or a group the viewer left, is not shown.
             view = (await ctx.conversations.get_replies(reply_ids=[event["aggregate_id"]], viewer_id=ctx.viewer_id))[0]
             if view is not None and view["author_id"] not in await ctx.blocked_by():

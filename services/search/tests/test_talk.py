@@ -113,9 +113,11 @@ def test_discussions_are_found_in_each_language_by_whom_may_see_them(container_f
     wait_for(lambda: "t-eve" not in ids(search(container, "cheval", viewer_id="viewer")), 15, what="the block")
     wait_for(lambda: search(container, "poussette")["total"] == 1, 15, what="the reply")
     wait_for(
-        lambda: search(container, "儿科医生", question_city="saint-denis")["total"]
-        + search(container, "اطفال", question_city="saint-denis")["total"]
-        == 2,
+        lambda: (
+            search(container, "儿科医生", question_city="saint-denis")["total"]
+            + search(container, "اطفال", question_city="saint-denis")["total"]
+            == 2
+        ),
         15,
         what="the questions",
     )
