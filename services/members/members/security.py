@@ -204,11 +204,18 @@ class Attempts:
             refusal = self._refusal(by_account, self.limits.per_account_unknown_clients, window, now, counted=True)
         return refusal
 
-    def succeeded(self, account: str, client: str, now: datetime) -> None:
+    def succeeded(self, account: str, client: str, now: datetime, attempt: Attempt) -> None:
         """Clear the failures of this account+client inside the window (under all three keys),
-        and remember the client as known."""
+        and remember the client as known. Reads back to the previous success only (``attempt``,
+        this sign-in's own, settled ``ok`` already, is passed over): that one cleared what came
+        before it, so a member who signs in often costs no more reads than one who rarely does."""
         key = self._keys("login", account, client)[0]
+        own = set(attempt.entries)
         for day, entry in self._newest_first(key, now - self.limits.window, now):
+            if entry["_id"] in own:
+                continue
+            if entry.get("outcome") == "ok":
+                break
             if entry.get("outcome") != "failed":
                 continue
             collection = self._sequences(day).collection

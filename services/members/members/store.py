@@ -253,7 +253,7 @@ class MemberStore:
             self.attempts.settle(attempt, "failed")
             return {"errors": [error((), t("The email or the password is wrong."), "INVALID_CREDENTIALS")]}
         self.attempts.settle(attempt, "ok")
-        self.attempts.succeeded(account, client, now)
+        self.attempts.succeeded(account, client, now, attempt)
         return self._signed_in(state, now)
 
     def refresh(self, token: Any) -> dict[str, Any]:

@@ -56,11 +56,42 @@ def test_a_success_clears_that_clients_failures_under_every_key(db):
         _fail(attempts, "acct", "phone", NOON + timedelta(minutes=minute))
     ok = attempts.record("login", "acct", "phone", NOON + timedelta(minutes=3))
     attempts.settle(ok, "ok")
-    attempts.succeeded("acct", "phone", NOON + timedelta(minutes=3))
+    attempts.succeeded("acct", "phone", NOON + timedelta(minutes=3), ok)
     # Cleared for the per-client count too: three more failures fit before a refusal.
     for minute in range(4, 7):
         assert _fail(attempts, "other", "phone", NOON + timedelta(minutes=minute)) is None
     assert _fail(attempts, "other", "phone", NOON + timedelta(minutes=7)) is not None
+
+
+def test_a_success_reads_back_to_the_previous_success_only(db):
+    """A member who signed in 20 times in the window: the next success reads its own entry, the
+    failure since and the success before it, not all 22; the failure is cleared as before."""
+    attempts = _attempts(db, per_account_client=3)
+
+    def sign_in(at):
+        ok = attempts.record("login", "acct", "phone", at)
+        attempts.settle(ok, "ok")
+        attempts.succeeded("acct", "phone", at, ok)
+
+    for second in range(20):
+        sign_in(NOON + timedelta(seconds=10 * second))
+    at = NOON + timedelta(minutes=8)
+    _fail(attempts, "acct", "phone", at)
+    read = []
+    newest_first = attempts._newest_first
+
+    def counted(*args):
+        for item in newest_first(*args):
+            read.append(item[1]["outcome"])
+            yield item
+
+    attempts._newest_first = counted
+    sign_in(at + timedelta(seconds=1))
+    assert read == ["ok", "failed", "ok"]  # its own entry, the failure, the previous success
+    # The failure was cleared: three more fit before a refusal.
+    for second in range(2, 5):
+        assert _fail(attempts, "acct", "phone", at + timedelta(seconds=second)) is None
+    assert _fail(attempts, "acct", "phone", at + timedelta(seconds=6)) is not None
 
 
 def test_windows_cross_midnight_and_the_purge_drops_whole_days(db):
