@@ -661,8 +661,8 @@ def test_search_keeps_threads_and_replies_with_their_groups_visibility_never_mes
         answer = httpx.get(f"{index}/_doc/{doc_id}", timeout=10)
         return answer.json().get("_source") if answer.status_code == 200 else None
 
-    # Search's queue has several workers: events are applied in no promised order, so each
-    # document is waited for on its own.
+    # Each document is waited for on its own: that the indexer writes in the queue's order is
+    # how it works today (one consumer, one bulk in flight), not what its README promises.
     assert wait_for(lambda: document(reply_id), "the reply indexed")["text"] == "Je viens avec des puzzles"
     assert wait_for(lambda: document(local(shown["id"])), "the public thread indexed")["title"] == (
         "Troc de jouets dimanche"
