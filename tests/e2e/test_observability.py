@@ -26,8 +26,10 @@ ID = re.compile(r"[0-9a-f]{12,}|[0-9a-f]{8}-[0-9a-f]{4}-")
 
 
 def log_lines(stack, name: str) -> list[dict]:
-    """Process ``name``'s log, each line parsed (a line that is not JSON fails the test)."""
-    lines = (stack.run_dir / f"{name}.log").read_text(errors="replace").splitlines()
+    """Process ``name``'s log, each line parsed (a line that is not JSON fails the test). The
+    processes keep writing: a last line without its newline yet is still being written."""
+    text = (stack.run_dir / f"{name}.log").read_text(errors="replace")
+    lines = text[: text.rfind("\n") + 1].splitlines()
     parsed = []
     for number, line in enumerate(lines, 1):
         try:
@@ -57,17 +59,23 @@ def test_one_outing_create_is_followed_by_its_request_id_through_every_log(stack
         lambda: with_id(stack, "search", request_id, "event indexed"), timeout=15, what="search's log line"
     )
     assert indexed["event_type"] == "outing_published"
-    [handled] = with_id(stack, "events", request_id, "rpc handled")
+
+    # Each process writes its own lines in its own time (the access line after the answer is
+    # sent): each is waited for.
+    def line(name: str, msg: str) -> list[dict]:
+        return wait_for(lambda: with_id(stack, name, request_id, msg), timeout=15, what=f"{name}'s {msg!r} line")
+
+    [handled] = line("events", "rpc handled")
     assert handled["rpc"] == "events.create_outing" and handled["outcome"] == "ok"
     assert handled["duration_ms"] >= 0
-    [published] = with_id(stack, "events", request_id, "event published")
+    [published] = line("events", "event published")
     assert published["event_id"] == indexed["event_id"]
-    [operation] = with_id(stack, "gateway", request_id, "graphql operation")
+    [operation] = line("gateway", "graphql operation")
     assert operation["operation_name"] == "Create"
     assert operation["operation_type"] == "mutation" and operation["root_fields"] == ["outingCreate"]
     assert operation["outcome"] == "ok" and operation["status"] == 200
     assert operation["cost"] > 0 and operation["rpc_calls"] >= 1
-    [access] = with_id(stack, "gateway", request_id, "http request")
+    [access] = line("gateway", "http request")
     assert access == {**access, "method": "POST", "route": "/graphql", "status": 200}
     # Never variables, tokens or bodies: neither the title, nor the token, nor the place.
     for name in PROCESSES:

@@ -55,7 +55,7 @@ def test_a_new_outing_is_found_nearby_within_seconds(gql):
         page = gql(NEARBY, {"near": {"lat": 48.8584, "lon": 2.2945}, "radiusKm": 2, "first": 10})["nearbyOutings"]
         return [e["node"] for e in page["edges"] if e["node"]["id"] == outing["id"]]
 
-    [node] = wait_for(found, timeout=3, what="the new outing in nearbyOutings")
+    [node] = wait_for(found, timeout=15, what="the new outing in nearbyOutings")
     assert node["title"] == title
     assert 0.3 < node["distanceKm"] < 0.6
 
@@ -75,7 +75,7 @@ def test_results_are_sorted_by_distance_and_paginate(gql):
         page = gql(NEARBY, {"near": centre, "radiusKm": 5, "first": 2})["nearbyOutings"]
         return page if page["totalCount"] == 3 else None
 
-    page = wait_for(first_page, timeout=5, what="three Annecy outings indexed")
+    page = wait_for(first_page, timeout=15, what="three Annecy outings indexed")
     assert [n["id"] for n in page["nodes"]] == expected[:2]
     assert page["pageInfo"]["hasNextPage"] is True
     rest = gql(NEARBY, {"near": centre, "radiusKm": 5, "first": 2, "after": page["pageInfo"]["endCursor"]})
@@ -99,7 +99,7 @@ def test_bad_input_names_each_field_and_nothing_is_stored_or_indexed(gql):
     good_id = good["outingCreate"]["outing"]["id"]
     page = wait_for(
         lambda: (p := gql(NEARBY, {"near": near, "radiusKm": 50})["nearbyOutings"])["totalCount"] >= 1 and p,
-        timeout=5,
+        timeout=15,
         what="the good Cần Thơ outing indexed",
     )
     assert [n["id"] for n in page["nodes"]] == [good_id]

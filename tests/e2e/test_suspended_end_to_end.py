@@ -125,13 +125,19 @@ def test_a_suspended_group_member_is_refused_in_french_wherever_they_would_take_
     act = {"reportId": report["report"]["id"], "action": "SUSPEND", "reason": "Spam", "until": until.isoformat()}
     assert run(http, ACT, {"input": act}, moderator["token"])["moderationAct"]["userErrors"] == []
 
-    def join() -> dict:
-        return run(http, OUTING_JOIN, {"input": {"outingId": outing["id"]}}, suspect["token"], FRENCH)["outingJoin"]
+    def propose() -> dict:
+        return run(http, OUTING_CREATE, {"input": outing_fields()}, suspect["token"], FRENCH)["outingCreate"]
 
-    joined = wait_for(lambda: (answer := join())["userErrors"] and answer, 30, what="the suspension to reach events")
+    # Probed by proposing an outing of their own: a stray one before the suspension arrives
+    # changes nothing checked below (a join would have taken a place: "nothing was taken").
+    proposed = wait_for(
+        lambda: (answer := propose())["userErrors"] and answer, 30, 0.2, what="the suspension to reach events"
+    )
     attempts = {
-        "outingJoin": joined,
-        "outingCreate": run(http, OUTING_CREATE, {"input": outing_fields()}, suspect["token"], FRENCH)["outingCreate"],
+        "outingJoin": run(http, OUTING_JOIN, {"input": {"outingId": outing["id"]}}, suspect["token"], FRENCH)[
+            "outingJoin"
+        ],
+        "outingCreate": proposed,
         "coopShiftOffer": run(http, SHIFT_OFFER, {"input": shift_fields}, suspect["token"], FRENCH)["coopShiftOffer"],
         "coopShiftBook": run(
             http, SHIFT_BOOK, {"input": {"shiftId": shift["id"], "children": 1}}, suspect["token"], FRENCH
