@@ -108,7 +108,8 @@ def test_discussions_are_found_in_each_language_by_whom_may_see_them(container_f
     ):
         publisher.publish(event)
 
-    # The queue's events are applied by several workers in no promised order: wait for each of them.
+    # One queue, written in order, but each index (threads, blocks, questions) refreshes on its own:
+    # wait for each effect asserted below.
     wait_for(lambda: len(ids(search(container, "cheval", viewer_groups=["g-priv"]))) == 3, 15, what="the threads")
     wait_for(lambda: "t-eve" not in ids(search(container, "cheval", viewer_id="viewer")), 15, what="the block")
     wait_for(lambda: search(container, "poussette")["total"] == 1, 15, what="the reply")
