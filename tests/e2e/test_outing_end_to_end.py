@@ -64,7 +64,8 @@ def test_a_new_outing_is_found_nearby_within_seconds(gql):
 
 
 def test_results_are_sorted_by_distance_and_paginate(gql):
-    centre = {"lat": 45.8992, "lon": 6.1294}  # Annecy
+    # Annecy; within 2.5 km only these three (the subscriptions test's "Près" is 3 km away).
+    centre = {"lat": 45.8992, "lon": 6.1294}
     ids = []
     for i, offset in enumerate((0.02, 0.005, 0.01)):
         result = gql(CREATE, {"input": proposal(f"Annecy {i}", 45.8992 + offset, 6.1294, city="annecy")})
@@ -72,13 +73,13 @@ def test_results_are_sorted_by_distance_and_paginate(gql):
     expected = [ids[1], ids[2], ids[0]]
 
     def first_page():
-        page = gql(NEARBY, {"near": centre, "radiusKm": 5, "first": 2})["nearbyOutings"]
+        page = gql(NEARBY, {"near": centre, "radiusKm": 2.5, "first": 2})["nearbyOutings"]
         return page if page["totalCount"] == 3 else None
 
     page = wait_for(first_page, timeout=15, what="three Annecy outings indexed")
     assert [n["id"] for n in page["nodes"]] == expected[:2]
     assert page["pageInfo"]["hasNextPage"] is True
-    rest = gql(NEARBY, {"near": centre, "radiusKm": 5, "first": 2, "after": page["pageInfo"]["endCursor"]})
+    rest = gql(NEARBY, {"near": centre, "radiusKm": 2.5, "first": 2, "after": page["pageInfo"]["endCursor"]})
     assert [n["id"] for n in rest["nearbyOutings"]["nodes"]] == expected[2:]
     assert rest["nearbyOutings"]["pageInfo"]["hasNextPage"] is False
 
