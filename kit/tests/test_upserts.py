@@ -3,8 +3,10 @@ succeeds and one document stays (FerretDB 1.24 answers the losers of a bare upse
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,3 +144,17 @@ def test_a_second_loss_is_raised_and_another_index_is_not_retried():
     with pytest.raises(DuplicateKeyError):
         upserts.replace(on_id, "a", {"w": 1})
     assert on_id.calls == 2
+
+
+def test_every_upsert_in_services_and_kit_goes_through_the_helpers():
+    """A bare ``upsert=True`` is the fault these helpers absorb: none may come back."""
+    root = Path(__file__).resolve().parents[2]
+    sources = [*root.glob("services/*/*/**/*.py"), *root.glob("kit/parentnet_kit/**/*.py")]
+    bare = [
+        f"{path.relative_to(root)}:{n}"
+        for path in sources
+        if "tests" not in path.relative_to(root).parts and path.name != "upserts.py"
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if re.search(r"\bupsert\s*=\s*True", line)
+    ]
+    assert len(sources) > 50 and bare == []
