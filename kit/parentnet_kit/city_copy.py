@@ -26,7 +26,7 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from . import cities
+from . import cities, upserts
 from .cities import City
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,7 @@ class CityCopy:
             cities.remember([city])
         if added:
             stamp = uuid.uuid4().hex
-            self.changed.replace_one(
-                {"_id": CHANGED_ID}, {"_id": CHANGED_ID, "stamp": stamp, "at": datetime.now(UTC)}, upsert=True
-            )
+            upserts.replace(self.changed, CHANGED_ID, {"_id": CHANGED_ID, "stamp": stamp, "at": datetime.now(UTC)})
         return added
 
     def load(self) -> list[City]:

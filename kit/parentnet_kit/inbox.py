@@ -38,6 +38,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from . import upserts
 from .clock import aware
 from .envelope import Event
 from .i18n import wire
@@ -220,12 +221,7 @@ class Inbox:
         still = [i for i, d in by_ids(self.store.aggregates, unread).items() if not d.get("read")]
         if upto != checkpoint["upto"] or len(still) < len(checkpoint["unread"]) or not checkpoint.get("old"):
             # Any checkpoint is right as of when it was computed; racing writers only make it older.
-            with contextlib.suppress(DuplicateKeyError):  # a racing first checkpoint: as good
-                self.counts.replace_one(
-                    {"_id": recipient_id},
-                    {"upto": upto, "total": total, "unread": still, "old": True},
-                    upsert=True,
-                )
+            upserts.replace(self.counts, recipient_id, {"upto": upto, "total": total, "unread": still, "old": True})
         return total + fresh_total, min(UNREAD_TRACKED, len(still) + len(fresh_unread))
 
     def mark_read(self, recipient_id: str, notification_ids: list[str]) -> int:

@@ -38,7 +38,7 @@ from bson import Binary
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from . import pictures
+from . import pictures, upserts
 from .fields import field_error
 from .i18n import t
 from .lookups import by_ids
@@ -169,11 +169,7 @@ class PictureStore:
             current = self._current(subject)
             if current == written:
                 return
-            try:
-                self.sets.replace_one({"_id": subject}, {"_id": subject, "pictures": current}, upsert=True)
-            except DuplicateKeyError:
-                written = None  # a racing writer created it first: write again over it
-                continue
+            upserts.replace(self.sets, subject, {"_id": subject, "pictures": current})
             written = current
 
     # -- reading -----------------------------------------------------------------------------

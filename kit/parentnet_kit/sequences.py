@@ -31,6 +31,7 @@ from typing import Any
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from . import upserts
 from .lookups import by_ids, is_ferretdb
 
 BATCH = 16  # entries asked for at once going down (one ``$in`` on MongoDB)
@@ -111,12 +112,9 @@ class Sequences:
         self._advance_hint(key, start + len(many) - 1)
 
     def _advance_hint(self, key: str, n: int) -> None:
-        hint_id = f"{key}:head"
-        try:
-            # Not atomic on FerretDB; a lost race leaves the hint a little behind: harmless.
-            self.collection.update_one({"_id": hint_id}, {"$max": {"n": n}}, upsert=True)
-        except DuplicateKeyError:
-            self.collection.update_one({"_id": hint_id}, {"$max": {"n": n}})
+        # $max is not atomic on FerretDB; a lost race leaves the hint a little behind: harmless.
+        # Losing the race to create the hint leaves the winner's: $max again over it.
+        upserts.update(self.collection, f"{key}:head", {"$max": {"n": n}})
 
     def newest_first(self, key: str, top: int | None = None) -> Iterator[dict[str, Any]]:
         """The entries of ``key`` from ``top`` (default: the head) down, until a miss or n = 1.

@@ -49,6 +49,7 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from parentnet_kit import upserts
 from parentnet_kit.lookups import is_ferretdb
 
 MAX_TICKET_ATTEMPTS = 200
@@ -157,15 +158,10 @@ class Attendance:
         """Share ``known`` through the store when the stored snapshot lags it by ``SNAPSHOT_LAG``."""
         if known.lag() < SNAPSHOT_LAG:
             return
-        try:
-            self.snapshots.replace_one(
-                {"_id": outing_id}, self.snapshot_of(outing_id, known.tickets, known), upsert=True
-            )
-        except DuplicateKeyError:
-            # Another process (two instances in a rolling restart, or workers of two) upserted the
-            # same outing's first snapshot at the same instant. Whichever landed is true (any
-            # snapshot is); this join goes on, and a later read shares its own if it still lags.
-            return
+        # Another process (two instances in a rolling restart, or workers of two) may upsert the
+        # same outing's first snapshot at the same instant: the loser writes again over it. Any
+        # snapshot is true, so whichever lands last is too.
+        upserts.replace(self.snapshots, outing_id, self.snapshot_of(outing_id, known.tickets, known))
         self._keep(outing_id, _Known(known.tickets, known.leaves, known.left, (len(known.tickets), known.leaves)))
 
     @staticmethod

@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+
+from parentnet_kit import upserts
 
 # 256 bits, URL-safe: the token is the whole secret of the URL.
 TOKEN_BYTES = 32
-UPSERT_ATTEMPTS = 5
 
 
 def _hash(token: str) -> str:
@@ -49,14 +49,9 @@ class CalendarFeeds:
         self.feeds.insert_one({"_id": digest, "member_id": member_id, "group_id": group_id, "created_at": now})
         key = _owner_key(member_id, group_id)
         previous = self.owners.find_one({"_id": key})
-        for _ in range(UPSERT_ATTEMPTS):
-            try:
-                self.owners.replace_one({"_id": key}, {"_id": key, "hash": digest, "at": now}, upsert=True)
-                break
-            except DuplicateKeyError:
-                # Two first rotations raced and both upserts inserted: the other one's is there
-                # now, so a replace finds it. The last write wins; the resolver checks it.
-                continue
+        # Two first rotations may race (the loser writes again over the winner's): the last write
+        # wins, and the resolver opens only the token its owner's document names.
+        upserts.replace(self.owners, key, {"_id": key, "hash": digest, "at": now})
         if previous is not None and previous["hash"] != digest:
             self.feeds.delete_one({"_id": previous["hash"]})
         return {"token": token, "replaced": previous is not None}

@@ -55,7 +55,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from parentnet_kit import cells
+from parentnet_kit import cells, upserts
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import field_error as error
@@ -327,10 +327,9 @@ class Coop:
                 "seen": sorted(seen),
                 "unseen": still_unseen,
             }
-            # Two readers upserting a group's first summary at once: one gets a duplicate key. Any
-            # summary is a true prefix, so losing that race only costs a later reader some reads.
-            with contextlib.suppress(DuplicateKeyError):
-                self.group_balances.replace_one({"_id": group_id}, summary, upsert=True)
+            # Two readers may upsert a group's first summary at once (the loser writes again over
+            # it). Any summary is a true prefix, so whichever stays only costs a later reader reads.
+            upserts.replace(self.group_balances, group_id, summary)
         return totals
 
     def _listed_after(self, group_id: str, upto: int) -> list[str]:

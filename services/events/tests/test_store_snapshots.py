@@ -51,7 +51,8 @@ def test_a_new_process_reads_the_snapshot_and_what_came_after_it(db):
 
 def test_a_join_goes_on_when_another_process_upserts_the_first_snapshot_at_the_same_instant(db, monkeypatch):
     """Two events instances (a rolling restart) upserting one outing's first snapshot at once:
-    the store answers one of them with a duplicate key (CI saw 4 joins fail with an internal error)."""
+    the store answers one of them with a duplicate key (CI saw 4 joins fail with an internal error).
+    Here the other instance's snapshot lands first each time; this one writes again over it."""
     from pymongo.collection import Collection
     from pymongo.errors import DuplicateKeyError
 
@@ -59,16 +60,22 @@ def test_a_join_goes_on_when_another_process_upserts_the_first_snapshot_at_the_s
 
     writer = Attendance(db)
     raced = []
+    replace_one = Collection.replace_one
 
-    def racing_upsert(self, *args, **kwargs):
-        raced.append(args[0])
-        raise DuplicateKeyError("E11000 duplicate key error: another process upserted it first")
+    def racing_upsert(self, flt, replacement, *args, **kwargs):
+        if self.name == "attendance_snapshots" and not raced:
+            raced.append(flt["_id"])
+            # The other instance's first snapshot (an older one: any snapshot is true) lands first.
+            self.insert_one({"_id": flt["_id"], "tickets": [], "leaves": 0, "left": []})
+            raise DuplicateKeyError("E11000 duplicate key error: another process upserted it first")
+        return replace_one(self, flt, replacement, *args, **kwargs)
 
     monkeypatch.setattr(Collection, "replace_one", racing_upsert)
     places = [writer.join("o-race", f"m{i}", 1, 0, 3) for i in range(5)]
-    assert raced  # the snapshot was shared (and lost the race) along the way
+    assert raced == ["o-race"]  # the snapshot was shared (and lost the race) along the way
     assert [(p.status, p.position) for p in places][-2:] == [("waitlisted", 1), ("waitlisted", 2)]
     monkeypatch.undo()
+    assert len(db.attendance_snapshots.find_one({"_id": "o-race"})["tickets"]) >= 1  # written over the racer's
     assert [p["member_id"] for p in seen_by_a_new_process(db, "o-race", 3)] == [f"m{i}" for i in range(5)]
 
 

@@ -16,7 +16,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from parentnet_kit import cells
+from parentnet_kit import cells, upserts
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import FieldError
@@ -233,7 +233,7 @@ class ListingStore:
         if adopted.find_one({"_id": "v2"}) is not None:
             return
         for doc in self.listings.aggregates.find({"status": "active"}):
-            self.expiring.replace_one({"_id": doc["_id"]}, _open_marker(doc), upsert=True)
+            upserts.replace(self.expiring, doc["_id"], _open_marker(doc))
             if doc.get("matched") is False:
                 with contextlib.suppress(DuplicateKeyError):
                     self.unmatched.insert_one({"_id": doc["_id"], "at": datetime.now(UTC)})
@@ -256,7 +256,7 @@ class ListingStore:
             # leaves the old marker, so a retry enters it again (an entry too many is harmless).
             if not _same_marker(self.expiring.find_one({"_id": state["_id"]}), marker):
                 self.matching.enter(state["_id"], marker)
-            self.expiring.replace_one({"_id": state["_id"]}, marker, upsert=True)
+            upserts.replace(self.expiring, state["_id"], marker)
             self._mark_due(state["_id"], state["expires_at"])
         self.listings.commit(state, self._event(type_, state, view))
         if not active:  # after: a failed commit leaves the listing as it was, marker included
@@ -299,7 +299,7 @@ class ListingStore:
         state["owner_apart"] = sorted(set(apart or []))
         if wanted:  # the last wanted_per_day posting times are all the check needs
             kept = [*recent, now][-self.wanted_per_day :]
-            self.wanted_posts.replace_one({"_id": owner_id}, {"at": kept}, upsert=True)
+            upserts.replace(self.wanted_posts, owner_id, {"at": kept})
         with contextlib.suppress(DuplicateKeyError):
             self.unmatched.insert_one({"_id": state["_id"], "at": now})
         self.by_owner.append(owner_id, {"listing_id": state["_id"]})

@@ -35,6 +35,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from parentnet_kit import upserts
 from parentnet_kit.clock import aware
 from parentnet_kit.sequences import Sequences
 
@@ -141,7 +142,7 @@ class NearbyCells:
             if claim is not None and now - aware(claim["at"]) < CLAIM_EXPIRES:
                 return False
             # The claimant died: take over (two takers at once only adopt twice, harmlessly).
-            self.adopted_marks.update_one({"_id": CLAIM}, {"$set": {"at": now}}, upsert=True)
+            upserts.update(self.adopted_marks, CLAIM, {"$set": {"at": now}})
             return True
 
     def _mark(self) -> None:
