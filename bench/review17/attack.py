@@ -1,3 +1,4 @@
+# ruff: noqa
 """Review 17: does a client's own history make one request's store cost grow? Per request:
 FerretDB finds and store CPU (idle background subtracted), through the API of a held stack."""
 

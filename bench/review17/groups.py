@@ -1,3 +1,4 @@
+# ruff: noqa
 import sys
 
 sys.argv = [sys.argv[0], "/tmp/rev17/run1/stack.json"]

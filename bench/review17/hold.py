@@ -1,3 +1,4 @@
+# ruff: noqa
 """Review 17: a private FerretDB (bench.store), filled with devtools.volume, an isolated stack on
 it, held until <run>/stop exists. Writes <run>/stack.json (gateway url, store pid, debug url, env)."""
 

@@ -1,3 +1,4 @@
+# ruff: noqa
 """Review 17: idle store CPU (/proc/<pid>/stat utime+stime) and FerretDB command rates over N s."""
 
 from __future__ import annotations

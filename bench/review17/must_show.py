@@ -1,3 +1,4 @@
+# ruff: noqa
 """Review 17: the issue's Must-show cases through the GraphQL API of a held stack (hold.py),
 each phone on its own loopback address. Prints numbers; asserts nothing (a review)."""
 
