@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "e2e")]
 
 import httpx  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 from support.graphql import post  # noqa: E402
 from support.phones import PhoneTransport, next_address  # noqa: E402
