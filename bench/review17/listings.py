@@ -1,5 +1,6 @@
 # ruff: noqa
 """Review 17: does myListings (first: 2, totalCount) cost grow with the owner's listings?"""
+
 import sys
 
 sys.argv = [sys.argv[0], sys.argv[1]]
@@ -14,9 +15,12 @@ cost("listings 0: myListings(first 2)", probe, 20)
 made = 0
 for n in (50, 150):
     while made < n:
-        b = api(LCREATE, {"input": {**stroller("GIVE", {"lat": 48.853, "lon": 2.369}), "title": f"L{made}"}}, me["token"])
+        b = api(
+            LCREATE, {"input": {**stroller("GIVE", {"lat": 48.853, "lon": 2.369}), "title": f"L{made}"}}, me["token"]
+        )
         if "errors" in b or b["data"]["listingCreate"]["userErrors"]:
-            print("stop at", made, str(b)[:300]); break
+            print("stop at", made, str(b)[:300])
+            break
         made += 1
     out = cost(f"listings {made}: myListings(first 2)", probe, 20)
     print("  totalCount", out[-1]["data"]["myListings"]["totalCount"])

@@ -1,5 +1,6 @@
 # ruff: noqa
 """Review 17: the reservation race at volume: 10 listings, 5 members reserving each at once."""
+
 import sys
 
 sys.argv = [sys.argv[0], sys.argv[1]]

@@ -1,5 +1,6 @@
 # ruff: noqa
 """Review 17: does posting an offer cost more as wanted requests pile up in its area?"""
+
 import sys
 
 sys.argv = [sys.argv[0], sys.argv[1]]
@@ -16,7 +17,8 @@ for n in (100, 200):
     while made < n:
         b = api(LCREATE, {"input": {**stroller("WANTED", spot), "title": f"W{made}"}}, wanter["token"])
         if "errors" in b or b["data"]["listingCreate"]["userErrors"]:
-            print("stop at", made, str(b)[:300]); break
+            print("stop at", made, str(b)[:300])
+            break
         made += 1
     cost(f"wanted {made}: listingCreate GIVE", give, 5)
     if made < n:
