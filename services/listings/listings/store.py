@@ -326,21 +326,29 @@ class ListingStore:
 
     def of_owner(self, owner_id: str, first: int, after: str | None) -> dict[str, Any]:
         """The owner's listings, newest first (in the order posted), after the listing ``after``:
-        ``{listings: [view], has_next_page, total}``. Reads the owner's sequence and each listing
-        by ``_id``, so it costs what the owner ever posted, not what everybody did."""
+        ``{listings: [view], has_next_page, total}``. Reads the owner's sequence (kept by this
+        process, so read once, then only what came after) and, by ``_id``, only the listings of
+        the page and the one after it: a page costs ``first + 1`` lookups, however many the
+        owner ever posted. ``total`` counts what the sequence names (a listing whose post
+        crashed before it was stored would be counted, never shown)."""
         ids = list(dict.fromkeys(e["listing_id"] for e in self.by_owner.all(owner_id)))
-        found = by_ids(self.listings.aggregates, ids)
-        mine = [found[i] for i in reversed(ids) if i in found and found[i]["owner_id"] == owner_id]
-        total = len(mine)
+        ids.reverse()
+        start = 0
         if after:
-            position = next((k for k, d in enumerate(mine) if d["_id"] == after), None)
-            docs = mine[position + 1 :] if position is not None else []
-        else:
-            docs = mine
+            position = next((k for k, listing_id in enumerate(ids) if listing_id == after), None)
+            start = len(ids) if position is None else position + 1
+        docs: list[dict[str, Any]] = []
+        for listing_id in ids[start:]:
+            doc = self.listings.get(listing_id)
+            if doc is None or doc["owner_id"] != owner_id:
+                continue
+            docs.append(doc)
+            if len(docs) > first:
+                break
         return {
             "listings": [domain.view_for(d, owner_id) for d in docs[:first]],
             "has_next_page": len(docs) > first,
-            "total": total,
+            "total": len(ids),
         }
 
     def export_page(self, after: str | None, size: int) -> list[dict[str, Any]]:
