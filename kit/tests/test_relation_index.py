@@ -106,6 +106,7 @@ def test_a_snapshot_is_written_once_markers_come_and_order_follows_arrival(db):
     assert stored["k"] == follows.index.markers.head("ann")
     assert [r["b"] for r in stored["relations"]] == ["c1", "c2", "c3"]
     follows.set("ann", "c1", False)
+    assert [r["b"] for r in follows.index.read("ann")] == ["c2", "c3"]
     follows.set("ann", "c1", True)  # back: after the others now
     assert [r["b"] for r in follows.index.read("ann")] == ["c2", "c3", "c1"]
 
