@@ -4,6 +4,13 @@ Aggregates (members, groups, memberships, blocks) go through the kit's outbox, e
 with its own outbox collection. Anything that can race is an insert with a unique key:
 an email is reserved by inserting it, a membership or a block is one document per pair
 whose versions are outbox keys, a refresh token is spent by inserting its digest.
+
+A member's current blocks (either way) and groups are read from a per-member snapshot plus the
+changes after it (``parentnet_kit.relation_index``): every write of a block or membership marks
+it in the member's sequence after the write (the outbox's ``on_applied``, repeated by the sweeper
+for a record a crash left pending), and a snapshot holds the states read after its marker k, so
+it stays true and a read costs the snapshot, the markers after it and what they name, a few
+finds however many blocks or groups the member ever had (docs/store.md).
 """
 
 from __future__ import annotations
