@@ -14,29 +14,14 @@ eventlet.monkey_patch()
 import time  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
-from pymongo import MongoClient, monitoring  # noqa: E402
+from pymongo import MongoClient  # noqa: E402
 
 from members import security  # noqa: E402
 from members.store import MemberStore  # noqa: E402
 from parentnet_kit import cities, config, testing  # noqa: E402
 
 
-class Finds(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find":
-            self.count += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-def store_on(name: str, finds: Finds | None = None) -> tuple[MongoClient, MemberStore]:
+def store_on(name: str, finds: testing.StoreReads | None = None) -> tuple[MongoClient, MemberStore]:
     client = MongoClient(config.mongo_uri(), tz_aware=True, event_listeners=[finds] if finds else [])
     limits = security.Limits()
     return client, MemberStore(client[name], None, None, limits, timedelta(days=1), lambda f, *a: f(*a))  # type: ignore[arg-type]
@@ -45,7 +30,7 @@ def store_on(name: str, finds: Finds | None = None) -> tuple[MongoClient, Member
 def main() -> None:
     cities.remember(cities.founding())
     name = testing.unique_name("relprobe")
-    finds = Finds()
+    finds = testing.StoreReads()
     writer_client, store = store_on(name)
     reader_client, other = store_on(name, finds)
     blocked = [f"b{i:03d}" for i in range(500)]
@@ -64,18 +49,18 @@ def main() -> None:
     for gid in groups[10:]:
         store.leave_group("me", gid)
     for label in ("first read", "second read"):
-        finds.count = 0
+        finds.clear()
         started = time.perf_counter()
         other.viewer_context("me")
-        print(f"{label}: {finds.count} finds, {(time.perf_counter() - started) * 1000:.1f} ms")
+        print(f"{label}: {len(finds.finds())} finds, {(time.perf_counter() - started) * 1000:.1f} ms")
     took = []
     for _ in range(20):
-        finds.count = 0
+        finds.clear()
         started = time.perf_counter()
         other.viewer_context("me")
         took.append(time.perf_counter() - started)
     took.sort()
-    print(f"20 reads: {finds.count} finds each, median {took[10] * 1000:.1f} ms, max {took[-1] * 1000:.1f} ms")
+    print(f"20 reads: {len(finds.finds())} finds each, median {took[10] * 1000:.1f} ms, max {took[-1] * 1000:.1f} ms")
     writer_client.drop_database(name)
     writer_client.close()
     reader_client.close()

@@ -9,13 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from parentnet_kit import config
 from parentnet_kit.envelope import Event
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.relation_index import RelationIndex
 from parentnet_kit.sequences import Sequences
+from parentnet_kit.testing import StoreReads
 
 
 class Published:
@@ -26,21 +27,6 @@ class Published:
 
     def publish(self, event: Event) -> None:
         self.events.append(event)
-
-
-class Finds(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find":
-            self.count += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 class Follows:
@@ -176,7 +162,7 @@ def test_racing_changes_and_snapshot_writes_leave_every_reader_right(db):
 
 
 def test_a_read_costs_a_few_finds_at_500_relations_ever(db):
-    finds = Finds()
+    finds = StoreReads()
     client = MongoClient(config.mongo_uri(), tz_aware=True, event_listeners=[finds])
     try:
         watched = Follows(client[db.name])
@@ -185,19 +171,19 @@ def test_a_read_costs_a_few_finds_at_500_relations_ever(db):
             follows.set("ann", f"c{i}", True)
         for i in range(0, 500, 2):
             follows.set("ann", f"c{i}", False)  # 500 ever, 250 now, 750 changes
-        finds.count = 0
+        finds.clear()
         assert len(watched.following("ann")) == 250  # first read since: the whole tail, once
-        first = finds.count
-        finds.count = 0
+        first = len(finds.finds())
+        finds.clear()
         assert len(watched.following("ann")) == 250
-        assert finds.count <= 2  # the snapshot, the next marker's miss
+        assert len(finds.finds()) <= 2  # the snapshot, the next marker's miss
         follows.set("ann", "c0", True)
-        finds.count = 0
+        finds.clear()
         assert len(watched.following("ann")) == 251
-        assert finds.count <= 4  # + the marker, the follow it names
-        finds.count = 0
+        assert len(finds.finds()) <= 4  # + the marker, the follow it names
+        finds.clear()
         assert len(watched.following("ann")) == 251
-        assert finds.count <= 2
+        assert len(finds.finds()) <= 2
         assert first > 500  # what every read cost before the snapshot
     finally:
         client.close()

@@ -11,29 +11,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 from test_accounts import _signer
 
 from members import security
 from members.store import MemberStore
+from parentnet_kit.testing import StoreReads
 
 
-class Finds(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.count = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find":
-            self.count += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-def _store(service_config, finds: Finds | None = None):
+def _store(service_config, finds: StoreReads | None = None):
     client = MongoClient(service_config["MONGO_URI"], tz_aware=True, event_listeners=[finds] if finds else [])
     db = client[service_config["MEMBERS_DB"]]
     store = MemberStore(db, None, _signer(service_config), security.Limits(), timedelta(days=1), lambda f, *a: f(*a))
@@ -43,7 +29,7 @@ def _store(service_config, finds: Finds | None = None):
 @pytest.fixture
 def stores(service_config):
     """Two stores on the test's database, as two processes have: the second one's finds counted."""
-    finds = Finds()
+    finds = StoreReads()
     first_client, first = _store(service_config)
     second_client, second = _store(service_config, finds)
     yield first, second, finds
@@ -79,25 +65,25 @@ def test_viewer_context_costs_five_finds_at_500_blocks_120_received_and_200_grou
         "protected": False,
     }
 
-    finds.count = 0
+    finds.clear()
     assert other.viewer_context("me") == expected  # the first read: the snapshots are written
-    first = finds.count
-    finds.count = 0
+    first = len(finds.finds())
+    finds.clear()
     assert other.viewer_context("me") == expected
     # The block snapshot and the miss after it, the same for the groups, the member's document.
-    assert finds.count <= 5
-    quiet = finds.count
+    assert len(finds.finds()) <= 5
+    quiet = len(finds.finds())
 
     assert store.set_block("me", blocked[1], False) == {"errors": []}
     assert store.join_group("me", groups[-1])["errors"] == []
-    finds.count = 0
+    finds.clear()
     context = other.viewer_context("me")
     assert context["blocked"] == [b for b in expected["blocked"] if b != blocked[1]]
     assert context["groups"] == {**expected["groups"], groups[-1]: "member"}
-    assert finds.count <= quiet + 4  # a marker and its relation each, read once
-    finds.count = 0
+    assert len(finds.finds()) <= quiet + 4  # a marker and its relation each, read once
+    finds.clear()
     other.viewer_context("me")
-    assert finds.count <= 5
+    assert len(finds.finds()) <= 5
     # Before the snapshots every read paid the first read's price (a find per entry ever).
     assert first > 1000
     print(f"\nviewer_context finds: {first} (first read), {quiet} (after)")
