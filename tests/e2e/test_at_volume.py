@@ -371,14 +371,6 @@ def test_more_bookers_than_places_and_cancellations_racing_at_volume(api):
     assert sum(a["childHours"] for a in accounts if a["isEscrow"]) == len(rebooked)  # what is booked now
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=AssertionError,
-    reason="a known bug in services/events (events.trips: Trips._apply): a swap moves each day with "
-    "update_one({_id, driver_id: before}), which FerretDB 1.24 does not check atomically (it reads, "
-    "compares in Go and writes back: its #3040), so two swaps accepted at once can both answer DONE "
-    "and leave half of each: seen as rota (Chloe, Ana, Ana), Bao's day lost, in 3 of 8 runs at volume",
-)
 def test_two_swaps_racing_for_the_same_school_run_day_at_volume(api):
     """Ana walks day 1, Bao day 2, Chloe day 3. Ana offers her day 1 for Bao's day 2, Chloe
     offers her day 3 for Ana's day 1; Bao and Ana accept at the same instant. Exactly one swap

@@ -3,10 +3,27 @@ children to school or a class. A trip has weekdays and a time; parents join it w
 children (first names, shown only to the group); each day has one driver or walker in the
 rota, and two parents can swap days.
 
-Concurrency (FerretDB and MongoDB alike): a day's rota entry is a document ``<trip>:<date>``
-inserted by whoever volunteers first. A swap is proposed, then accepted once (a unique insert);
-accepting moves the two days' drivers, each change guarded by the driver it expects, and a
-timer finishes an accepted swap that a crash interrupted.
+Concurrency (FerretDB and MongoDB alike). FerretDB 1.24 checks an update's filter in its own
+process (read, compare, write back: its issue #3040), so a guarded ``update_one({_id, driver_id:
+before})`` is not a compare-and-set there; only an insert of a unique ``_id`` is atomic. So:
+
+- A day's rota entry ``<trip>:<date>`` is inserted by whoever volunteers first (version 0).
+- Every later change of a day is the document ``<trip>:<date>:<n>`` in ``trip_rota_changes``,
+  the day's n-th change, inserted once: of two swaps that read the day at version n - 1, one
+  inserts change n and the other gets a duplicate key and loses. A change names its swap, the
+  driver before and after.
+- A swap's outcome is the document ``<swap>`` in ``trip_swap_outcomes`` (``done`` or
+  ``conflict``), inserted once, after the swap holds a change of each of its days (``done``) or
+  lost one (``conflict``). A change counts only once its swap's outcome is ``done``; until an
+  outcome exists, the day is *pending*: readers show the driver before it, and any other swap
+  that needs the day ends as a conflict. So a swap is applied whole or not at all, and two swaps
+  sharing a day never both end ``done``.
+- The rota entry keeps ``(version, driver_id)`` of a true state as a cache for readers, written
+  after a done outcome; readers follow the changes after it (one lookup by ``_id`` per day when
+  none came). A stale cache costs a lookup, never a wrong answer.
+- A swap is proposed, then accepted once (a unique insert); a timer finishes an accepted swap
+  that a crash interrupted, from its marker in ``trip_swaps_due``; finishing twice, or at once
+  with the accepting request, reaches the same outcome (the outcome insert decides).
 """
 
 from __future__ import annotations
@@ -44,6 +61,10 @@ class Trips:
         self.trips = self.trip_store.aggregates
         self.members = db["trip_members"]
         self.rota = db["trip_rota"]
+        # A day's n-th change ``<trip>:<date>:<n>`` and a swap's outcome ``<swap>``, each inserted
+        # once (module docstring): the two compare-and-sets FerretDB can do.
+        self.rota_changes = db["trip_rota_changes"]
+        self.swap_outcomes = db["trip_swap_outcomes"]
         self.swaps = db["trip_swaps"]
         # A marker per accepted swap until it is applied: the five-second timer reads these,
         # never the history of swaps (docs/store.md).
@@ -229,14 +250,43 @@ class Trips:
             if (today + timedelta(days=i)).weekday() in trip["weekdays"]
         ]
 
+    def _days(self, trip_id: str, days: list[str]) -> dict[str, dict[str, Any]]:
+        """The current state of these days of the trip: ``{date: {version, driver_id, pending}}``
+        for the days someone took (absent: nobody did). ``pending`` is a change whose swap has no
+        outcome yet (its driver is still the one before it). Reads the days' entries, then the
+        change after each one's cached version (one lookup by ``_id`` per day), more only when
+        changes came since the cache was written."""
+        entries = by_ids(self.rota, [f"{trip_id}:{d}" for d in days])
+        states = {
+            e["date"]: {"version": e.get("version", 0), "driver_id": e["driver_id"], "pending": None}
+            for e in entries.values()
+        }
+        walking = list(states)
+        while walking:
+            changes = by_ids(self.rota_changes, [f"{trip_id}:{d}:{states[d]['version'] + 1}" for d in walking])
+            outcomes = by_ids(self.swap_outcomes, [c["swap_id"] for c in changes.values()])
+            walking = []
+            for change in changes.values():
+                state = states[change["date"]]
+                outcome = outcomes.get(change["swap_id"])
+                if outcome is None:
+                    state["pending"] = change
+                    continue
+                state["version"] += 1
+                if outcome["outcome"] == "done":
+                    state["driver_id"] = change["after"]
+                walking.append(change["date"])
+        return states
+
     def rota_of(self, trip_id: str) -> list[dict[str, Any]] | None:
+        """The trip's coming days ``[{date: "YYYY-MM-DD", driver_id: str | None}]``, in order;
+        None for an unknown trip."""
         trip = self.trips.find_one({"_id": trip_id})
         if trip is None:
             return None
         dates = [d.isoformat() for d in self._dates(trip)]
-        found = by_ids(self.rota, [f"{trip_id}:{d}" for d in dates])
-        taken = {e["date"]: e["driver_id"] for e in found.values()}
-        return [{"date": d.isoformat(), "driver_id": taken.get(d.isoformat())} for d in self._dates(trip)]
+        states = self._days(trip_id, dates)
+        return [{"date": d, "driver_id": states[d]["driver_id"] if d in states else None} for d in dates]
 
     def volunteer(self, trip_id: str, member_id: str, day: Any) -> dict[str, Any]:
         trip = self.trips.find_one({"_id": trip_id})
@@ -259,8 +309,9 @@ class Trips:
         if known is not None:
             self._tell_proposed(known)
             return {"swap": swap_view(known), "errors": []}
-        mine = self.rota.find_one({"_id": f"{trip_id}:{my_day}"})
-        theirs = self.rota.find_one({"_id": f"{trip_id}:{their_day}"})
+        days = [d for d in (my_day, their_day) if isinstance(d, str)]
+        states = self._days(trip_id, days)
+        mine, theirs = states.get(my_day) if days else None, states.get(their_day) if days else None
         if mine is None or mine["driver_id"] != member_id:
             return {"swap": None, "errors": [error(("my_date",), t("You do not take that day."), "NOT_YOURS")]}
         if theirs is None or theirs["driver_id"] == member_id:
@@ -329,27 +380,67 @@ class Trips:
         )
 
     def _drivers(self, swap: dict[str, Any]) -> list[str | None]:
-        days = [self.rota.find_one({"_id": f"{swap['trip_id']}:{day}"}) for day, _, _ in self._moves(swap)]
-        return [day["driver_id"] if day else None for day in days]
+        states = self._days(swap["trip_id"], [day for day, _, _ in self._moves(swap)])
+        return [states[day]["driver_id"] if day in states else None for day, _, _ in self._moves(swap)]
+
+    def _claim(self, swap: dict[str, Any]) -> str:
+        """Insert a change of each of the swap's days, in date order, each at the version after
+        the day's current one and only while the day has the driver the swap expects; ``done``
+        if the swap holds both, ``conflict`` as soon as a day changed hands or another swap holds
+        it (its change exists at that version, or is pending). Run again, it finds its own."""
+        for day, before, after in sorted(self._moves(swap)):
+            state = self._days(swap["trip_id"], [day]).get(day)
+            if state is None:
+                return "conflict"
+            pending = state["pending"]
+            if pending is not None:
+                if pending["swap_id"] == swap["_id"]:
+                    continue  # ours, from an earlier run
+                return "conflict"
+            if state["driver_id"] != before:
+                return "conflict"
+            change_id = f"{swap['trip_id']}:{day}:{state['version'] + 1}"
+            try:
+                self.rota_changes.insert_one(
+                    {
+                        "_id": change_id,
+                        "trip_id": swap["trip_id"],
+                        "date": day,
+                        "swap_id": swap["_id"],
+                        "before": before,
+                        "after": after,
+                        "at": datetime.now(UTC),
+                    }
+                )
+            except DuplicateKeyError:
+                holder = self.rota_changes.find_one({"_id": change_id})
+                if holder is None or holder["swap_id"] != swap["_id"]:
+                    return "conflict"
+        return "done"
 
     def _apply(self, swap: dict[str, Any]) -> bool:
-        """Move both days' drivers (each guarded by the driver it expects), then tell everyone on
-        them. Run again after a crash, it finishes what is left. If a day changed hands between
-        the check and the move, the other day is moved back and the swap ends as a conflict:
-        never half a swap (a day without its driver, or a driver twice)."""
-        trip = self.trips.find_one({"_id": swap["trip_id"]})
-        for day, before, after in self._moves(swap):
-            self.rota.update_one(
-                {"_id": f"{swap['trip_id']}:{day}", "driver_id": before}, {"$set": {"driver_id": after}}
-            )
-        if self._drivers(swap) != [after for _, _, after in self._moves(swap)]:
-            for day, before, after in self._moves(swap):
-                self.rota.update_one(
-                    {"_id": f"{swap['trip_id']}:{day}", "driver_id": after}, {"$set": {"driver_id": before}}
-                )
+        """Apply an accepted swap whole or not at all (module docstring), then tell everyone on
+        its days. Run again after a crash, or at once by the timer and the accepting request, it
+        reaches the outcome the first run decided. True when the swap is done."""
+        decided = self.swap_outcomes.find_one({"_id": swap["_id"]})
+        if decided is None:
+            decided = {"_id": swap["_id"], "outcome": self._claim(swap), "at": datetime.now(UTC)}
+            try:
+                self.swap_outcomes.insert_one(decided)
+            except DuplicateKeyError:
+                decided = self.swap_outcomes.find_one({"_id": swap["_id"]}) or decided
+        if decided["outcome"] != "done":
             self.swaps.update_one({"_id": swap["_id"]}, {"$set": {"status": "conflict"}})
             return False
+        days = [day for day, _, _ in self._moves(swap)]
+        for day, state in self._days(swap["trip_id"], days).items():
+            if state["pending"] is None:  # a true (version, driver): the next readers start there
+                self.rota.update_one(
+                    {"_id": f"{swap['trip_id']}:{day}"},
+                    {"$set": {"version": state["version"], "driver_id": state["driver_id"]}},
+                )
         self.swaps.update_one({"_id": swap["_id"]}, {"$set": {"status": "done"}})
+        trip = self.trips.find_one({"_id": swap["trip_id"]})
         everyone = {m["member_id"] for m in self._riders(swap["trip_id"])} | {
             swap["from_member"],
             swap["to_member"],
