@@ -1,5 +1,6 @@
 """The store against the real MongoDB-protocol server (no broker: events stay in the outbox)."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -213,6 +214,43 @@ def test_an_announcement_answers_at_once_and_reaches_each_of_hundreds_of_members
     # The same request delivered again makes no second job.
     store.create_thread("g", "ann", {"title": "Fête de quartier samedi", "kind": "announcement"}, "t1")
     assert store.announcements.pending() == 0
+
+
+def test_workers_racing_for_an_announcement_job_one_works_it_and_a_dead_ones_lease_runs_out(db):
+    """Eight workers (two processes' timers and more) take the same job at the same instant:
+    exactly one works it (its lease is a unique insert; the guarded update it replaced is no
+    compare-and-set on FerretDB). A worker that dies after a page holds its slot to the slot's
+    end; then another one goes on from the page it reached, and nobody is told twice."""
+    store = ConversationStore(db, None)
+    members = {f"m{i:03}": "member" for i in range(450)}
+    group_with(store, "g", "public", ann="admin", **members)
+    assert store.create_thread("g", "ann", {"title": "Vide-grenier", "kind": "announcement"}, "t1")["errors"] == []
+    moment = datetime.now(UTC)
+    start = moment.replace(second=0, microsecond=0)  # the first second of a lease slot: 59 s of it left
+    barrier = threading.Barrier(8)
+
+    def worker(_):
+        barrier.wait(timeout=15)
+        return store.announcements.run(lambda: start)
+
+    with ThreadPoolExecutor(8) as pool:
+        told = list(pool.map(worker, range(8)))
+    assert sorted(told) == [0] * 7 + [450]
+    assert store.announcements.pending() == 0 and db["announcement_leases"].count_documents({}) == 0
+
+    # A second announcement; its worker dies after the first page, holding the slot.
+    assert store.create_thread("g", "ann", {"title": "Kermesse", "kind": "announcement"}, "t2")["errors"] == []
+    job = db["announcement_fanout"].find_one({"_id": "t2"})
+    slot = int(start.timestamp() // 60)
+    db["announcement_leases"].insert_one({"_id": f"t2:{slot}", "job_id": "t2", "owner": "dead", "at": start})
+    first_page = store.announcements._tell(job, store.copies.group_members.range("g", 1, 201))
+    db["announcement_fanout"].update_one({"_id": "t2"}, {"$set": {"next": 201}})
+    assert store.announcements.run(lambda: start + timedelta(seconds=30)) == 0  # still its slot
+    assert store.announcements.run(lambda: start + timedelta(seconds=61)) == 450 - first_page
+    assert store.announcements.pending() == 0
+    for member in ("m000", "m199", "m449"):
+        messages = [n["message"] for n in store.inbox.page(member, 10)["items"]]
+        assert messages.count("Announcement in Parents: Kermesse") == 1, member
 
 
 def test_an_announcement_job_waits_for_its_thread_and_a_failed_requests_job_is_dropped(db):
