@@ -158,6 +158,23 @@ class MemberStore:
         Returns how many were entered, None when done already or adopted by another process."""
         return self.nearby.adopt(self.members.aggregates, domain.now_utc())
 
+    def remark_relations(self) -> int:
+        """An operator's step after a rolling deploy from a version that did not mark every
+        change (``README``): one read of ``memberships`` and of ``blocks``, and a marker for each
+        relation in its owners' indexes (member and group; blocker and blocked), so every reader
+        reads each relation's current state again. Safe beside running instances (an extra
+        marker only costs a re-read). Returns how many relations were marked."""
+        marked = 0
+        for m in self.memberships.aggregates.find({}, {"group_id": 1, "member_id": 1}):
+            self.group_index.mark(m["member_id"], m["group_id"])
+            self.member_index.mark(m["group_id"], m["member_id"])
+            marked += 1
+        for b in self.blocks.aggregates.find({}, {"blocker_id": 1, "blocked_id": 1}):
+            for member_id in (b["blocker_id"], b["blocked_id"]):
+                self.block_index.mark(member_id, b["_id"])
+            marked += 1
+        return marked
+
     def adopt_sequences(self) -> None:
         """Once per database: index the memberships and blocks written before the per-member
         sequences (one read of each collection). Safe to run twice or concurrently: readers

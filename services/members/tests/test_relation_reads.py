@@ -193,3 +193,29 @@ def test_group_members_stay_bounded_through_many_joins_and_leaves(stores):
     marks = [d["_id"] for d in store.db.group_membership_marks.find({}, {"_id": 1})]
     assert len([m for m in marks if m.startswith(f"{gid}:") or m.startswith(f"{gid}#")]) <= 2 * 64 + 2
     assert store.db.group_member_snapshots.find_one({"_id": gid})["e"] >= 3
+
+
+def test_changes_an_older_version_wrote_unmarked_are_read_after_remark_relations(stores):
+    """A membership and a block written as an instance of the previous version writes them
+    (the documents, no marker in the group's index or after the write) are missed by snapshots
+    written since; ``remark_relations`` (the step after such a rollout) makes every reader read
+    them."""
+    store, other, _ = stores
+    _members(store.db, "founder", "ann", "bob")
+    gid = store.create_group("founder", {"name": "Old", "city": "paris", "join_policy": "open"})["group"]["id"]
+    assert other.get_groups([gid], "founder")[0]["member_count"] == 1  # the snapshot is written
+    assert other.blocked("ann") == []
+    now = datetime.now(UTC)
+    store.members_of.append(gid, {"member_id": "ann"})
+    store.memberships.aggregates.insert_one(
+        {"_id": f"gm:{gid}:ann", "version": 1, "group_id": gid, "member_id": "ann", "role": "member"}
+        | {"status": "active", "updated_at": now}
+    )
+    store.blocks.aggregates.insert_one(
+        {"_id": "block:ann:bob", "version": 1, "blocker_id": "ann", "blocked_id": "bob", "active": True}
+    )
+    assert other.get_groups([gid], "founder")[0]["member_count"] == 1
+    assert store.remark_relations() == 3
+    assert other.get_groups([gid], "founder")[0]["member_count"] == 2
+    assert other.blocked("ann") == ["bob"]
+    assert other.viewer_context("ann")["groups"] == {gid: "member"}
