@@ -166,7 +166,8 @@ class RelationIndex:
         after every write of it (``AggregateStore.on_applied``). When a newer epoch was opened
         meanwhile it marks there too (and deletes its marker in the old one once that one is
         dropped): the last marker is in an epoch found not yet closed *after* it was appended."""
-        epoch = self.epochs.head(self._epochs_key(owner))
+        # The hint may be behind the newest epoch: the look after each append catches up.
+        epoch = self.epochs.hint(self._epochs_key(owner))
         while True:
             key = self.marker_key(owner, epoch)
             n = self.markers.append(key, {self.field: value})

@@ -66,6 +66,11 @@ class Sequences:
         doc = self.collection.find_one({"_id": f"{key}:head"}, {"n": 1})
         return int(doc["n"]) if doc else 0
 
+    def hint(self, key: str) -> int:
+        """The head hint of ``key`` (one find): an n whose entry existed, at or below the head
+        (0 without one); a stale start for a caller that reads on from it anyway."""
+        return self._hint(key)
+
     def head(self, key: str) -> int:
         """The highest n of ``key`` (0 when it has none): the hint, then forward until a miss."""
         n = self._hint(key)
