@@ -66,6 +66,11 @@ class Sequences:
         doc = self.collection.find_one({"_id": f"{key}:head"}, {"n": 1})
         return int(doc["n"]) if doc else 0
 
+    def hint(self, key: str) -> int:
+        """The head hint of ``key`` (one find): an n whose entry existed, at or below the head
+        (0 without one); a stale start for a caller that reads on from it anyway."""
+        return self._hint(key)
+
     def head(self, key: str) -> int:
         """The highest n of ``key`` (0 when it has none): the hint, then forward until a miss."""
         n = self._hint(key)
@@ -110,6 +115,34 @@ class Sequences:
                 self.append(key, fields)
             return
         self._advance_hint(key, start + len(many) - 1)
+
+    def put(self, key: str, n: int, fields: dict[str, Any]) -> bool:
+        """Insert entry ``n`` of ``key`` exactly (a one-shot claim: of racing callers exactly one
+        gets True, the unique ``_id`` insert being atomic on both servers). The caller keeps the
+        sequence dense: it puts ``n`` only once ``n - 1`` exists (``relation_index`` epochs)."""
+        if "_id" in fields or "n" in fields:
+            raise ValueError("fields must not hold _id or n")
+        try:
+            self.collection.insert_one({**fields, "_id": self.entry_id(key, n), "n": n})
+        except DuplicateKeyError:
+            return False
+        self._advance_hint(key, n)
+        return True
+
+    def drop(self, key: str, through: int) -> int:
+        """Delete entries 1..``through`` of ``key``, then on up until one is missing, then its
+        hint; returns how many entries went. For a key nobody reads or appends to any more
+        (``relation_index`` drops an epoch's markers once a newer epoch's base holds them): a
+        late appender re-creating an entry afterwards is its own to delete."""
+        gone = 0
+        for n in range(1, through + 1):
+            gone += self.collection.delete_one({"_id": self.entry_id(key, n)}).deleted_count
+        n = through + 1
+        while self.collection.delete_one({"_id": self.entry_id(key, n)}).deleted_count:
+            gone += 1
+            n += 1
+        self.collection.delete_one({"_id": f"{key}:head"})
+        return gone
 
     def _advance_hint(self, key: str, n: int) -> None:
         # $max is not atomic on FerretDB; a lost race leaves the hint a little behind: harmless.

@@ -114,6 +114,21 @@ class MemberStore:
             lambda state: state["status"] in CURRENT_STATUSES,
             ("version", "group_id", "member_id", "role", "status"),
         )
+        # A group's current memberships (active or pending), the same way with the group as
+        # owner: its markers, one entry before a membership's first commit and one after every
+        # write of it, in their own sequence. A group from before it is seeded once from its
+        # list of members ever joined (the first read without a snapshot).
+        self.group_marks = Sequences(db["group_membership_marks"])  # group -> {member_id} per change
+        self.member_index = RelationIndex(
+            self.group_marks,
+            db["group_member_snapshots"],
+            db["memberships"],
+            "member_id",
+            lambda group_id, member_id: f"gm:{group_id}:{member_id}",
+            lambda state: state["status"] in CURRENT_STATUSES,
+            ("version", "group_id", "member_id", "role", "status"),
+            seed=lambda group_id: [f"gm:{group_id}:{e['member_id']}" for e in self.members_of.all(group_id)],
+        )
         # city (and ALL_GROUPS) -> {group_id} created there, appended once the group is
         # committed (and again by a redelivered creation): the group list reads it, then groups by _id.
         self.groups_in = Sequences(db["city_group_ids"], CACHED_KEYS)
@@ -142,6 +157,23 @@ class MemberStore:
         before the tiles of ``parents_nearby``, once per database (``NearbyCells.adopt``).
         Returns how many were entered, None when done already or adopted by another process."""
         return self.nearby.adopt(self.members.aggregates, domain.now_utc())
+
+    def remark_relations(self) -> int:
+        """An operator's step after a rolling deploy from a version that did not mark every
+        change (``README``): one read of ``memberships`` and of ``blocks``, and a marker for each
+        relation in its owners' indexes (member and group; blocker and blocked), so every reader
+        reads each relation's current state again. Safe beside running instances (an extra
+        marker only costs a re-read). Returns how many relations were marked."""
+        marked = 0
+        for m in self.memberships.aggregates.find({}, {"group_id": 1, "member_id": 1}):
+            self.group_index.mark(m["member_id"], m["group_id"])
+            self.member_index.mark(m["group_id"], m["member_id"])
+            marked += 1
+        for b in self.blocks.aggregates.find({}, {"blocker_id": 1, "blocked_id": 1}):
+            for member_id in (b["blocker_id"], b["blocked_id"]):
+                self.block_index.mark(member_id, b["_id"])
+            marked += 1
+        return marked
 
     def adopt_sequences(self) -> None:
         """Once per database: index the memberships and blocks written before the per-member
@@ -479,7 +511,7 @@ class MemberStore:
     def block_relations(self, member_id: str) -> dict[str, list[str]]:
         """``{blocked: [whom the member blocked], blocked_by: [who blocked them]}`` (active
         blocks): the member's snapshot of their blocks either way, then the blocks changed after
-        it by ``_id`` (``block_index``: 2 finds when none did, whatever the blocks ever made)."""
+        it by ``_id`` (``block_index``: 3 finds when none did, whatever the blocks ever made)."""
         blocks = self.block_index.read(member_id)
         return {
             "blocked": [b["blocked_id"] for b in blocks if b["blocker_id"] == member_id],
@@ -575,6 +607,7 @@ class MemberStore:
     ) -> dict[str, Any]:
         if current is None:
             self.group_index.mark(member_id, group_id)  # before the first commit; after each: on_applied
+            self.member_index.mark(group_id, member_id)
             self.members_of.append(group_id, {"member_id": member_id})
         if role == "admin" and (current is None or current["role"] != "admin"):
             self.admins_of.append(group_id, {"member_id": member_id})
@@ -651,15 +684,20 @@ class MemberStore:
         return sum(1 for m in found if m["status"] == "active" and m["role"] == "admin")
 
     def group_memberships(self, group_id: str, status: str) -> list[dict[str, Any]]:
-        """The group's memberships with ``status``: its sequence of members ever joined, then
-        ``gm:<group>:<member>`` by ``_id`` (grows with the group, not with every group)."""
+        """The group's memberships with ``status``. Active or pending (``CURRENT_STATUSES``): the
+        group's snapshot, then what changed after it (``member_index``: 3 finds when nothing did,
+        whatever the members ever joined), each ``{_id, version, group_id, member_id, role,
+        status, at}``. Another status: its sequence of members ever joined, then
+        ``gm:<group>:<member>`` by ``_id`` (grows with every member the group ever had)."""
+        if status in CURRENT_STATUSES:
+            return [m for m in self.member_index.read(group_id) if m["status"] == status]
         ids = [f"gm:{group_id}:{e['member_id']}" for e in self.members_of.all(group_id)]
         return [m for m in by_ids(self.memberships.aggregates, ids).values() if m["status"] == status]
 
     def memberships_of(self, member_id: str, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
         """The member's memberships with one of ``statuses`` (among ``CURRENT_STATUSES``), each
         ``{_id, version, group_id, member_id, role, status, at}``, in the order joined (or
-        rejoined): the member's snapshot, then what changed after it (``group_index``: 2 finds
+        rejoined): the member's snapshot, then what changed after it (``group_index``: 3 finds
         when nothing did, whatever the groups ever joined). Raises ``ValueError`` for another
         status (the snapshot keeps only current memberships)."""
         if not set(statuses) <= set(CURRENT_STATUSES):
@@ -667,8 +705,10 @@ class MemberStore:
         return [m for m in self.group_index.read(member_id) if m["status"] in statuses]
 
     def _membership_applied(self, state: dict[str, Any]) -> None:
-        """After each write of a membership (``AggregateStore.on_applied``): its member's marker."""
+        """After each write of a membership (``AggregateStore.on_applied``): its member's marker
+        and its group's."""
         self.group_index.mark(state["member_id"], state["group_id"])
+        self.member_index.mark(state["group_id"], state["member_id"])
 
     def decide_request(self, admin_id: str, group_id: Any, member_id: Any, approve: bool) -> dict[str, Any]:
         def decide(group: dict[str, Any]) -> dict[str, Any]:
