@@ -8,6 +8,9 @@ blocked by 120 members, and joined 200 groups of which they left 190.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -215,7 +218,18 @@ def test_changes_an_older_version_wrote_unmarked_are_read_after_remark_relations
         {"_id": "block:ann:bob", "version": 1, "blocker_id": "ann", "blocked_id": "bob", "active": True}
     )
     assert other.get_groups([gid], "founder")[0]["member_count"] == 1
-    assert store.remark_relations() == 3
+    # The operator's command (docs/operations.md), with the service's own variables.
+    env = {**os.environ, "MONGO_URI": _uri(store), "MEMBERS_DB": store.db.name}
+    ran = subprocess.run(
+        [sys.executable, "-m", "members.remark_relations"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == f"remark_relations: 3 relations marked in {store.db.name}"
     assert other.get_groups([gid], "founder")[0]["member_count"] == 2
     assert other.blocked("ann") == ["bob"]
     assert other.viewer_context("ann")["groups"] == {gid: "member"}
+
+
+def _uri(store: MemberStore) -> str:
+    host, port = store.db.client.address
+    return f"mongodb://{host}:{port}/"
