@@ -28,29 +28,17 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
-from pymongo import ASCENDING, MongoClient, monitoring
+from pymongo import ASCENDING, MongoClient
 from pymongo.database import Database
 
 from bench.store_queries import _default_pid, store_cpu_seconds
 from parentnet_kit import cities, config, testing
 
-
-class Commands(monitoring.CommandListener):
-    """Counts the commands sent to the store, by name."""
-
-    counts: ClassVar[dict[str, int]] = {}
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name in ("find", "insert", "update", "delete"):
-            Commands.counts[event.command_name] = Commands.counts.get(event.command_name, 0) + 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+# Every command the bench's client sends, by name (parentnet_kit.testing.StoreReads).
+READS = testing.StoreReads()
+COUNTED = ("find", "insert", "update", "delete")
 
 
 def _before_attendance(db: Database) -> Any:
@@ -68,13 +56,14 @@ def _before_attendance(db: Database) -> Any:
 
 
 def _measure(label: str, calls: list[Callable[[], Any]], pid: int | None, rows: list[str]) -> None:
-    Commands.counts = {}
+    READS.clear()
     cpu, began = store_cpu_seconds(pid), time.perf_counter()
     for call in calls:
         call()
     wall = (time.perf_counter() - began) * 1000 / len(calls)
     cpu_ms = (store_cpu_seconds(pid) - cpu) * 1000 / len(calls)
-    per = ", ".join(f"{name} {n / len(calls):.1f}" for name, n in sorted(Commands.counts.items()))
+    counts = {name: n for name, n in READS.commands.items() if name in COUNTED}
+    per = ", ".join(f"{name} {n / len(calls):.1f}" for name, n in sorted(counts.items()))
     rows.append(f"| {label} | {len(calls)} | {per} | {cpu_ms:.1f} | {wall:.1f} |")
 
 
@@ -177,8 +166,7 @@ def main() -> None:
     args = parser.parse_args()
     pid = args.store_pid or _default_pid()
     cities.remember(cities.founding())  # the open cities, as a started service loads them
-    monitoring.register(Commands())
-    client = MongoClient(config.mongo_uri(), tz_aware=True)
+    client = MongoClient(config.mongo_uri(), tz_aware=True, event_listeners=[READS])
     db = client[testing.unique_name("bench_attendance")]
     rows = [
         "| call | calls | store commands per call | store CPU per call (ms) | wall per call (ms) |",

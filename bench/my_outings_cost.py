@@ -17,27 +17,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from parentnet_kit import config, testing
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.outbox import AggregateStore
 
-
-class Commands(monitoring.CommandListener):
-    """Counts the reads and writes sent to the store."""
-
-    count = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name in ("find", "insert", "update", "delete"):
-            Commands.count += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+# Every command the bench's client sends, by name (parentnet_kit.testing.StoreReads).
+READS = testing.StoreReads()
+COUNTED = ("find", "insert", "update", "delete")
 
 
 def main() -> None:
@@ -46,7 +34,6 @@ def main() -> None:
     parser.add_argument("--over", type=int, default=150)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    monitoring.register(Commands())
     from events.attendance import Attendance
     from events.calendar_feeds import CalendarFeeds
     from events.coop import Coop
@@ -54,7 +41,7 @@ def main() -> None:
     from events.my_outings import MemberOutings
     from events.trips import Trips
 
-    client = MongoClient(config.mongo_uri(), tz_aware=True)
+    client = MongoClient(config.mongo_uri(), tz_aware=True, event_listeners=[READS])
     db = client[testing.unique_name("bench_my_outings")]
 
     def process() -> OutingStore:
@@ -105,11 +92,11 @@ def main() -> None:
                     store = process()
                 times, counts = [], []
                 for _ in range(1 if run == "cold" else args.repeat):
-                    Commands.count = 0
+                    READS.clear()
                     began = time.perf_counter()
                     page = store.member_outings("me", states, 20, None)
                     times.append((time.perf_counter() - began) * 1000)
-                    counts.append(Commands.count)
+                    counts.append(sum(n for name, n in READS.commands.items() if name in COUNTED))
                 print(f"| {label} | {run} | {counts[-1]} | {statistics.median(times):.0f} ms | {page['total']} |")
     finally:
         client.drop_database(db.name)

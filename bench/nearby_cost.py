@@ -26,29 +26,17 @@ import argparse
 import random
 import time
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 from pymongo.database import Database
 
 from bench.store_queries import _default_pid, store_cpu_seconds
 from parentnet_kit import cities, config, testing, tokens
 
-
-class Commands(monitoring.CommandListener):
-    """Counts the commands sent to the store, by name."""
-
-    counts: ClassVar[dict[str, int]] = {}
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name in ("find", "insert", "update", "delete", "getMore"):
-            Commands.counts[event.command_name] = Commands.counts.get(event.command_name, 0) + 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+# Every command the bench's client sends, by name (parentnet_kit.testing.StoreReads).
+READS = testing.StoreReads()
+COUNTED = ("find", "insert", "update", "delete", "getMore")
 
 
 _KEY: list[bytes] = []
@@ -119,9 +107,8 @@ def main() -> None:
     from devtools import volume
 
     cities.remember(list(volume.world().values()))  # the open cities, as volume.fill opens them
-    monitoring.register(Commands())
     rng = random.Random(17)
-    client = MongoClient(config.mongo_uri(), tz_aware=True)
+    client = MongoClient(config.mongo_uri(), tz_aware=True, event_listeners=[READS])
     db = client[testing.unique_name("bench_nearby")]
     labels = ("before (range scan)", "after, cold (new process)", "after, warm")
     totals = {label: {"calls": 0, "cpu": 0.0, "wall": 0.0, "commands": {}} for label in labels}
@@ -140,15 +127,16 @@ def main() -> None:
             answers = []
             for label in labels:
                 searcher = {"before (range scan)": before, "after, warm": store}.get(label) or _store(db)
-                Commands.counts = {}
+                READS.clear()
                 cpu, began = store_cpu_seconds(pid), time.perf_counter()
                 answers.append(_answer(searcher.parents_nearby(viewer, {}, args.page, None)))
                 row = totals[label]
                 row["wall"] += time.perf_counter() - began
                 row["cpu"] += store_cpu_seconds(pid) - cpu
                 row["calls"] += 1
-                for name, n in Commands.counts.items():
-                    row["commands"][name] = row["commands"].get(name, 0) + n
+                for name, n in READS.commands.items():
+                    if name in COUNTED:
+                        row["commands"][name] = row["commands"].get(name, 0) + n
             assert answers[0] == answers[1] == answers[2], (viewer, answers)
             seen += answers[0][1]
     finally:

@@ -35,11 +35,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, monitoring
+from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.database import Database
 
 from devtools import volume
-from parentnet_kit import cells, cities, config, contracts
+from parentnet_kit import cells, cities, config, contracts, testing
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -339,20 +339,9 @@ def measure(rows: list[Shape], repeat: int, pid: int | None) -> list[tuple[Shape
     return results
 
 
-class CommandCount(monitoring.CommandListener):
+def commands_sent(reads: testing.StoreReads) -> int:
     """How many commands a client sent (every find, getMore, insert... counts one)."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.sent += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+    return sum(reads.commands.values())
 
 
 def _volume_listing(rng: random.Random, now: datetime, kind: str | None = None) -> dict[str, Any]:
@@ -432,7 +421,7 @@ def _bucket_matching(index: Any, state: dict[str, Any], now: datetime) -> set[st
     return {i for i, m in index.candidates(state, now) if m["expires_at"] > now and _fits(state, m)}
 
 
-def measure_matching(db: Database, counter: CommandCount, repeat: int, pid: int | None) -> None:
+def measure_matching(db: Database, counter: testing.StoreReads, repeat: int, pid: int | None) -> None:
     """Print the per-posting cost of finding the candidates, before and now (see the module)."""
     from listings.buckets import MatchIndex
     from listings.store import ListingStore
@@ -449,13 +438,13 @@ def measure_matching(db: Database, counter: CommandCount, repeat: int, pid: int 
         answers = {}
         _bucket_matching(warm, state, now)  # a process that served a posting here before
         for way, index in zip(ways, (None, MatchIndex(db), warm), strict=True):
-            sent, cpu, started = counter.sent, store_cpu_seconds(pid), time.perf_counter()
+            sent, cpu, started = commands_sent(counter), store_cpu_seconds(pid), time.perf_counter()
             answers[way] = (
                 _markers_matching(db, store, state, now) if index is None else _bucket_matching(index, state, now)
             )
             wall = time.perf_counter() - started
             if k:  # the first posting warms the store
-                costs[way].append((wall * 1000, counter.sent - sent, (store_cpu_seconds(pid) - cpu) * 1000))
+                costs[way].append((wall * 1000, commands_sent(counter) - sent, (store_cpu_seconds(pid) - cpu) * 1000))
                 found[way] += len(answers[way])
         assert len({frozenset(a) for a in answers.values()}) == 1, "the ways found different matches"
     markers = db.listings_expiring.estimated_document_count()
@@ -482,7 +471,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--matching", type=int, metavar="ACTIVE", help="measure matching at this many active listings")
     args = parser.parse_args(argv)
     if args.matching:
-        counter = CommandCount()
+        counter = testing.StoreReads()
         db = MongoClient(args.mongo_uri, tz_aware=True, event_listeners=[counter])[f"{args.prefix}_matching"]
         cities.remember(list(volume.world().values()))
         if not args.reuse:

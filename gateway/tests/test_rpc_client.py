@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import threading
+import time
+import urllib.parse
+import urllib.request
 
 import pika
 import pytest
@@ -21,8 +25,9 @@ def broker():
     testing.delete_vhost(vhost)
 
 
-def serve(uri: str, ready: threading.Event, stop: threading.Event) -> None:
-    """A responder for service "adder" speaking nameko's protocol: add(a, b), and fail()."""
+def serve(uri: str, ready: threading.Event, stop: threading.Event, busy: threading.Event | None = None) -> None:
+    """A responder for service "adder" speaking nameko's protocol: add(a, b), fail(), and
+    slow(seconds), which sets ``busy`` when it arrives."""
     connection = pika.BlockingConnection(pika.URLParameters(uri))
     channel = connection.channel()
     channel.exchange_declare("nameko-rpc", "topic", durable=True)
@@ -39,6 +44,13 @@ def serve(uri: str, ready: threading.Event, stop: threading.Event) -> None:
             reply = {"result": sum(request["args"]), "error": None}
         elif method.routing_key == "adder.request_id":  # the request id the call carried
             reply = {"result": (properties.headers or {}).get("x-request-id"), "error": None}
+        elif method.routing_key == "adder.slow":  # answers after a while (blocking this responder)
+            if busy is not None:
+                busy.set()
+            deadline = time.monotonic() + request["args"][0]
+            while time.monotonic() < deadline:
+                connection.sleep(0.05)
+            reply = {"result": "late", "error": None}
         else:
             reply = {"result": None, "error": {"exc_type": "ValueError", "value": "no"}}
         out = pika.BasicProperties(correlation_id=properties.correlation_id, content_type="application/json")
@@ -124,6 +136,65 @@ def test_checking_a_service_that_never_started_thousands_of_times_leaks_no_chann
                     await client.call("nobody", "ping")
             assert client.connected
             assert await client.call("adder", "add", 2, 3) == 5
+        finally:
+            await client.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        stop.set()
+        server.join()
+
+
+def management(method: str, path: str) -> object:
+    """RabbitMQ's management API (the one ``parentnet_kit.testing`` uses): JSON answer or None."""
+    parsed = urllib.parse.urlsplit(testing.management_url())
+    request = urllib.request.Request(f"{parsed.scheme}://{parsed.hostname}:{parsed.port}/api/{path}", method=method)
+    token = base64.b64encode(f"{parsed.username or 'guest'}:{parsed.password or 'guest'}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+def connections_of(vhost_uri: str, product: str) -> list[str]:
+    """The names of the connections of ``product`` (the client library's name) in the vhost, as
+    the management API lists them (it learns of a new one within its 5 s statistics interval)."""
+    vhost = urllib.parse.unquote(urllib.parse.urlsplit(vhost_uri).path.lstrip("/"))
+    listed = management("GET", f"vhosts/{urllib.parse.quote(vhost, safe='')}/connections")
+    assert isinstance(listed, list)
+    return [c["name"] for c in listed if product in str((c.get("client_properties") or {}).get("product", ""))]
+
+
+def test_a_connection_the_broker_closes_still_answers_the_call_in_flight_and_serves_the_next(broker):
+    """As a RabbitMQ restart does to every connection: the call in flight gets its answer, which
+    the responder sends after the client has declared its reply queue again (under the same
+    name); a call made while the connection is being re-opened waits for it and is served
+    (it used to fail at once, as an unhandled RuntimeError: an HTTP 500 from the API)."""
+    ready, stop, busy = threading.Event(), threading.Event(), threading.Event()
+    server = threading.Thread(target=serve, args=(broker, ready, stop, busy))
+    server.start()
+    assert ready.wait(30)
+
+    async def scenario() -> None:
+        client = RpcClient(broker, default_timeout=30)
+        await client.connect()
+        try:
+            listed = await asyncio.to_thread(
+                testing.wait_for, lambda: connections_of(broker, "aiormq"), 15, 0.2, "the client's connection listed"
+            )
+            assert len(listed) == 1
+            in_flight = asyncio.create_task(client.call("adder", "slow", 3))
+            assert await asyncio.to_thread(busy.wait, 15)  # sent, and the responder is at it
+            await asyncio.to_thread(management, "DELETE", f"connections/{urllib.parse.quote(listed[0], safe='')}")
+            deadline = time.monotonic() + 15
+            while client.broker_up and time.monotonic() < deadline:  # until the client has noticed
+                await asyncio.sleep(0.01)
+            assert not client.broker_up
+            next_call = asyncio.create_task(client.call("adder", "add", 2, 3))
+            assert await in_flight == "late"
+            assert await next_call == 5
+            assert await client.call("adder", "add", 4, 3) == 7
         finally:
             await client.close()
 

@@ -158,13 +158,17 @@ class StoreRead:
 class StoreReads(monitoring.CommandListener):
     """A pymongo command listener that records every selection a client sends (``StoreRead``),
     in order, so a test can say what a store method read: how many finds, to which collections,
-    with which filters. Other commands (inserts, index builds, handshakes) are not recorded.
-    Give it to a ``MongoClient`` (``event_listeners=[reads]``), or use ``recording_store``."""
+    with which filters. Other commands (inserts, getMores, index builds) are not recorded as
+    reads; ``commands`` counts every command sent by name, those included (what the bench
+    scripts report per call). Give it to a ``MongoClient`` (``event_listeners=[reads]``), or use
+    ``recording_store``."""
 
     def __init__(self) -> None:
         self.reads: list[StoreRead] = []
+        self.commands: Counter[str] = Counter()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.commands[event.command_name] += 1
         field = _SELECTORS.get(event.command_name)
         if field is None:
             return
@@ -185,6 +189,7 @@ class StoreReads(monitoring.CommandListener):
     def clear(self) -> None:
         """Forget what was recorded (call it after a test's set-up, before what it measures)."""
         self.reads.clear()
+        self.commands.clear()
 
     def finds(self, collection: str | None = None) -> list[Any]:
         """The filters of the ``find`` commands recorded (to ``collection`` only, if named), in order."""

@@ -31,10 +31,14 @@ def test_the_record_says_which_selections_went_by_id_and_where():
                 ("aggregate", "kids"),
             ]
             assert reads.not_by_id(commands=("find",)) == [StoreRead("find", "kids", {"age": {"$gt": 4}})]
+            # Every command by name, inserts included (what the bench scripts count).
+            counted = ("insert", "find", "update", "delete", "aggregate")
+            assert {c: reads.commands[c] for c in counted} == dict(zip(counted, (2, 4, 1, 1, 1), strict=True))
 
             reads.clear()
             db.kids.find_one({"_id": "a"})
             assert reads.reads == [StoreRead("find", "kids", {"_id": "a"})] and reads.not_by_id() == []
+            assert reads.commands == {"find": 1}
     finally:
         MongoClient(config.mongo_uri()).drop_database(name)
 
