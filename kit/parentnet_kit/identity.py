@@ -17,10 +17,20 @@ Without a token, and not required, the actor argument is taken as before: that i
 of the previous release (which sends none) keeps working during a rolling deploy. Roles never
 come from the caller in either case: a service decides them from the owner's data.
 
+Reads about a member that another service makes while it serves her request (events asking
+members for her groups and blocks) carry her token on (nameko passes a worker's context data to
+the calls it makes), signed for the service she called, not for members. ``Viewer.reading_about``
+accepts such a relayed token: genuine, unexpired, from the gateway, for any audience. It says
+whether the request is hers (``SELF``), another member's (``OTHER``: a service answers only what
+that member may see) or, without a token while none is required, a previous gateway's
+(``TRUSTED``); a missing token when one is required, or one that does not verify, is ``Forbidden``.
+
 Configuration (one key pair per deployment, docs/operations.md):
 - gateway: ``INTERNAL_IDENTITY_PRIVATE_KEY`` or ``INTERNAL_IDENTITY_PRIVATE_KEY_FILE`` (PEM);
 - services: ``INTERNAL_IDENTITY_PUBLIC_KEY`` or ``INTERNAL_IDENTITY_PUBLIC_KEY_FILE`` (PEM), and
-  ``INTERNAL_IDENTITY_REQUIRED`` ("true" once every gateway sends tokens).
+  ``INTERNAL_IDENTITY_REQUIRED`` ("true" once every gateway sends tokens); while a key is being
+  rotated, ``INTERNAL_IDENTITY_PREVIOUS_PUBLIC_KEY`` or ``_FILE``: a token verifies with either
+  key, the one its ``kid`` header names.
 
 No nameko here (the gateway imports the signer): services take ``nameko_identity.Identity``.
 """
@@ -115,35 +125,65 @@ class IdentitySigner:
         return token
 
 
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """The ``kid`` a signer puts in its tokens' header for this key (its PEM's hash, 16 hex)."""
+    return _key_id(public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
 class IdentityVerifier:
-    """Checks identity tokens (a service)."""
+    """Checks identity tokens (a service), with the current public key and, during a rotation,
+    the previous one: the token's ``kid`` header picks the key (a token without one is tried
+    with each; an unknown ``kid`` is refused)."""
 
-    def __init__(self, public_pem: bytes) -> None:
-        key = serialization.load_pem_public_key(public_pem)
-        if not isinstance(key, Ed25519PublicKey):
-            raise RuntimeError("the internal identity public key must be an Ed25519 key")
-        self._key = key
+    def __init__(self, public_pem: bytes, *previous_pems: bytes) -> None:
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        for pem in (public_pem, *previous_pems):
+            key = serialization.load_pem_public_key(pem)
+            if not isinstance(key, Ed25519PublicKey):
+                raise RuntimeError("the internal identity public key must be an Ed25519 key")
+            self._keys[key_id(key)] = key
 
-    def verify(self, token: Any, service: str) -> str:
-        """The member id ``token`` names, if it is genuine, unexpired and for ``service``.
+    def _candidates(self, token: str) -> list[Ed25519PublicKey]:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise InvalidIdentity(str(exc)) from exc
+        if kid is None:
+            return list(self._keys.values())
+        if kid not in self._keys:
+            raise InvalidIdentity("signed with a key this service does not know (kid)")
+        return [self._keys[kid]]
+
+    def verify(self, token: Any, service: str | None) -> str:
+        """The member id ``token`` names, if it is genuine, unexpired and for ``service`` (for
+        any service when ``service`` is None: a token relayed by the service it was signed for).
         Raises ``InvalidIdentity`` otherwise."""
         if not isinstance(token, str) or not token:
             raise InvalidIdentity("no token")
-        try:
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=[ALGORITHM],
-                audience=service,
-                issuer=ISSUER,
-                leeway=LEEWAY,
-                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise InvalidIdentity(str(exc)) from exc
-        if not isinstance(claims["sub"], str) or not claims["sub"]:
-            raise InvalidIdentity("sub must be a member id")
-        return claims["sub"]
+        problem = "no key"
+        for key in self._candidates(token):
+            try:
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=[ALGORITHM],
+                    audience=service,
+                    issuer=ISSUER,
+                    leeway=LEEWAY,
+                    options={"require": ["exp", "iat", "iss", "aud", "sub"], "verify_aud": service is not None},
+                )
+            except jwt.InvalidSignatureError as exc:
+                problem = str(exc)
+                continue
+            except jwt.PyJWTError as exc:
+                raise InvalidIdentity(str(exc)) from exc
+            if not isinstance(claims["sub"], str) or not claims["sub"]:
+                raise InvalidIdentity("sub must be a member id")
+            return claims["sub"]
+        raise InvalidIdentity(problem)
+
+
+SELF, OTHER, TRUSTED = "self", "other", "trusted"
 
 
 class Viewer:
@@ -152,7 +192,8 @@ class Viewer:
     ``id``: the verified member id, or None (no token, or one that did not verify).
     ``presented``: a token came with the request. ``problem``: why it did not verify.
     With ``verify`` (token -> member id, raising ``InvalidIdentity``), the token is checked on
-    first use only: a read that never asks costs nothing (a check is ~0.1-0.4 ms)."""
+    first use only: a read that never asks costs nothing (a check is ~0.1-0.4 ms).
+    ``relayed`` verifies the same token for any audience (``reading_about``)."""
 
     def __init__(
         self,
@@ -161,12 +202,14 @@ class Viewer:
         problem: str | None,
         required: bool,
         verify: Callable[[], str] | None = None,
+        relayed: Callable[[], str] | None = None,
     ) -> None:
         self._id = member_id
         self.presented = presented
         self._problem = problem
         self.required = required
         self._verify = verify
+        self._relayed = relayed
 
     def _check(self) -> None:
         if self._verify is not None:
@@ -205,3 +248,25 @@ class Viewer:
         if self.problem is not None or (self.id is None and self.required):
             return None
         return self.id if self.id is not None else claimed
+
+    def reading_about(self, member_id: Any) -> str:
+        """Whose request a read about ``member_id`` is: ``SELF`` (a genuine token names her, signed
+        for this service or for the one relaying her request), ``OTHER`` (it names another member:
+        answer only what they may see of her), ``TRUSTED`` (no token while none is required: a
+        previous gateway's read, answered as before). Raises ``Forbidden`` for no token while one
+        is required, or a token that does not verify for any service."""
+        if self.id is not None:
+            return SELF if member_id == self.id else OTHER
+        if not self.presented:
+            if self.required:
+                raise Forbidden("no identity token came with this request")
+            return TRUSTED
+        if self._relayed is None:  # a token came, and this service has no key to check it
+            if self.required:
+                raise Forbidden(f"the identity token was refused: {self.problem or 'no key to verify it'}")
+            return TRUSTED
+        try:
+            relayed_for = self._relayed()
+        except InvalidIdentity as exc:
+            raise Forbidden(f"the identity token was refused: {exc}") from exc
+        return SELF if member_id == relayed_for else OTHER

@@ -167,7 +167,12 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def places_of(self, member_id: str, outing_ids: list[str]) -> list[dict[str, Any] | None]:
-        return self.outings.places_of(member_id, outing_ids)
+        """The member's place in each outing (None where not coming), in order: where she is
+        going, for herself only. ``member_id`` "" (an anonymous page) has no place anywhere.
+        Raises ``Forbidden`` when the request's identity is not ``member_id``."""
+        if not member_id:
+            return [None for _ in outing_ids or []]
+        return self.outings.places_of(self.identity.acting_as(member_id), outing_ids)
 
     @rpc
     def member_outings(
@@ -186,7 +191,10 @@ class EventsService(picture_rpc.PictureEntrypoints):
         organizer; ``after`` is an item's ``position``. Unknown states are ignored. Left out, before
         paging: outings of organizers who blocked the viewer, and private groups' ones outside the
         viewer's groups (both asked of members; ``hidden_organizers``/``viewer_groups`` are a
-        previous gateway's, believed only without an identity token while none is required)."""
+        previous gateway's, believed only without an identity token while none is required).
+        For the member herself only: raises ``Forbidden`` when the request's identity is not
+        ``member_id``."""
+        member_id = self.identity.acting_as(member_id)
         wanted = [s for s in (states or my_outings.STATES[:3]) if s in my_outings.STATES]
         visible = my_outings.may_see(*self._viewer_filter(hidden_organizers, viewer_groups))
         return self.outings.member_outings(member_id, wanted, max(1, min(int(first), 100)), after, visible)
@@ -313,8 +321,9 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def coop_place_host(self, host_id: str) -> int:
-        """After a host turned protected mode on: their open shifts' areas move to city level."""
-        return self.outings.coop.place_host(host_id)
+        """After a host turned protected mode on: their open shifts' areas move to city level.
+        Raises ``Forbidden`` when the request's identity is not ``host_id``."""
+        return self.outings.coop.place_host(self.identity.acting_as(host_id))
 
     @rpc
     def coop_shifts(self, group_id: str, first: int = 50) -> list[dict[str, Any]]:

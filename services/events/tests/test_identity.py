@@ -140,3 +140,33 @@ def test_no_raw_rpc_gets_a_role_or_a_membership_it_does_not_have(secured):
         assert events.coop_book(shift["id"], "organizer", 1)["errors"] == []
         assert events.trip_join(trip["id"], "organizer", ["Lina"]) == {"errors": []}
         assert events.trip_volunteer(trip["id"], "organizer", day) == {"errors": []}
+
+
+def test_where_a_member_is_going_goes_with_her_token_only(secured):
+    """member_outings and places_of tell which outings a member organizes and goes to, when and
+    where; coop_place_host moves her shifts. A raw RPC naming her without her token: refused."""
+    config, outing_id = secured
+    with as_member(config, "plain") as events:
+        assert events.join_outing(outing_id, "plain")["errors"] == []
+        mine = events.member_outings("plain")
+        (place,) = events.places_of("plain", [outing_id])
+        assert events.coop_place_host("plain") == 0
+    assert [i["outing"]["id"] for i in mine["items"]] == [outing_id]
+    assert place["status"] == "confirmed"
+    for client in (
+        as_member(config),
+        as_member(config, "admin"),
+        as_member(config, "plain", signer=FORGER),
+        as_member(config, "plain", audience="listings"),
+    ):
+        for method, args in (
+            ("member_outings", ("plain",)),
+            ("places_of", ("plain", [outing_id])),
+            ("coop_place_host", ("plain",)),
+        ):
+            with client as events, pytest.raises(RemoteError) as raised:
+                getattr(events, method)(*args)
+            assert raised.value.exc_type == "Forbidden", method
+    # An anonymous page (the gateway's DataLoader without a viewer) has no place anywhere.
+    with as_member(config) as events:
+        assert events.places_of("", [outing_id]) == [None]

@@ -97,12 +97,17 @@ class ListingsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def get_listings(self, listing_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
-        """Views in the order asked; the exact pickup address only for the owner and the accepted reserver."""
-        return self.store.get_many(listing_ids, viewer_id)
+        """Views in the order asked; the exact pickup address only for the owner and the accepted
+        reserver. The viewer is the request's verified member whatever ``viewer_id`` says (a
+        previous gateway's argument, believed only without a token while none is required): a
+        caller without a genuine token sees what an anonymous visitor sees."""
+        return self.store.get_many(listing_ids, self.identity.viewer_or(viewer_id))
 
     @rpc
     def listings_of(self, owner_id: str, first: int = 20, after: str | None = None) -> dict[str, Any]:
-        return self.store.of_owner(owner_id, _first(first), after)
+        """The owner's own listings, pickup addresses included: ``{listings, has_next_page, total}``.
+        Raises ``Forbidden`` when the request's identity is not ``owner_id``."""
+        return self.store.of_owner(self.identity.acting_as(owner_id), _first(first), after)
 
     @rpc
     def renew_listing(self, listing_id: str, owner_id: str) -> dict[str, Any]:
@@ -204,11 +209,15 @@ class ListingsService(picture_rpc.PictureEntrypoints):
     def inbox(
         self, member_id: str, first: int = 20, before_at: str | None = None, before_id: str = ""
     ) -> dict[str, Any]:
-        return self.store.inbox.page(member_id, _first(first), before_at, before_id)
+        """The member's listing notices (matches, reservations), newest first. Raises
+        ``Forbidden`` when the request's identity is not ``member_id``."""
+        return self.store.inbox.page(self.identity.acting_as(member_id), _first(first), before_at, before_id)
 
     @rpc
     def mark_read(self, member_id: str, notification_ids: list[str]) -> int:
-        return self.store.inbox.mark_read(member_id, notification_ids)
+        """Mark the member's notices read; how many were unread. Raises ``Forbidden`` when the
+        request's identity is not ``member_id``."""
+        return self.store.inbox.mark_read(self.identity.acting_as(member_id), notification_ids)
 
     @timer(interval=SWEEP_SECONDS)
     def sweep(self) -> None:

@@ -6,11 +6,13 @@ reads as a member takes that member as ``self.identity.acting_as(<the argument>)
 whose token names someone else, or is forged, expired or for another service, or that carries
 none while ``INTERNAL_IDENTITY_REQUIRED`` is on, is refused with ``Forbidden`` (a remote error,
 as events and listings refuse it) before anything is read. An optional viewer left out (None)
-is an anonymous read and is not checked. Lookups other services make about any member
-(``viewer_context``, ``member_groups``, ``is_network_admin``, ``blocked_by``,
-``block_relations``), the search backfill's exports and the ops' ``member_id_by_email`` are not
-checked (README "Who a request is for"). Every method returns plain data with ``errors`` for
-the user to fix.
+is an anonymous read and is not checked. What a member blocked, who blocked her and her groups
+(``viewer_context``, ``block_relations``, ``blocked_by``, ``member_groups``) go only with a
+genuine token naming her: the gateway's for members, or one relayed by the service she called
+while it serves her request (``Viewer.reading_about``); a token naming another member gets
+``viewer_context``'s public part (``protected``) and is refused the others. ``is_network_admin``,
+the search backfill's exports and the ops' ``member_id_by_email`` are not checked (README "Who
+a request is for"). Every method returns plain data with ``errors`` for the user to fix.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from parentnet_kit import picture_rpc
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
+from parentnet_kit.identity import OTHER, Forbidden
 from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
@@ -157,13 +160,24 @@ class MembersService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def blocked_by(self, member_id: str) -> list[str]:
-        """Who blocked this member: what they must not see anywhere."""
-        return self.store.blocked_by(member_id)
+        """Who blocked this member: what they must not see anywhere. Raises ``Forbidden`` unless
+        a genuine token names ``member_id`` (``_herself``)."""
+        return self.store.blocked_by(self._herself(member_id))
 
     @rpc
     def block_relations(self, member_id: str) -> dict[str, list[str]]:
-        """``{blocked: [whom this member blocked], blocked_by: [who blocked them]}``: keep them apart."""
-        return self.store.block_relations(member_id)
+        """``{blocked: [whom this member blocked], blocked_by: [who blocked them]}``: keep them
+        apart. Raises ``Forbidden`` unless a genuine token names ``member_id`` (``_herself``)."""
+        return self.store.block_relations(self._herself(member_id))
+
+    def _herself(self, member_id: Any) -> Any:
+        """``member_id`` when the request is hers: a genuine token naming her, for members or
+        relayed by the service she called (or no token while none is required: a previous
+        gateway's). Whom she blocked, who blocked her and her groups are hers alone: raises
+        ``Forbidden`` for another member's token, none while one is required, or a bad one."""
+        if self.identity.reading_about(member_id) == OTHER:
+            raise Forbidden("the identity token names another member than the one asked about")
+        return member_id
 
     @rpc
     def export_blocks(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
@@ -235,12 +249,23 @@ class MembersService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def viewer_context(self, member_id: str) -> dict[str, Any]:
-        """``{blocked_by: [ids], blocked: [ids], groups: {group id: role}}``: one call per request for the gateway."""
+        """``{blocked_by: [ids], blocked: [ids], groups: {group id: role}, protected: bool}``: one
+        call per request for the gateway, and the facts other services decide on (``MemberFacts``)
+        while they serve her request. All of it for a genuine token naming ``member_id``; for a
+        token naming another member (a sender asking whether the recipient is in protected mode)
+        only ``protected``, the lists and groups empty. Raises ``Forbidden`` with no token while
+        one is required, or a token that verifies for no service."""
+        if self.identity.reading_about(member_id) == OTHER:
+            found = self.store.members.aggregates.find_one({"_id": member_id}, {"protected": 1}) or {}
+            protected = bool(found.get("protected", False))
+            return {"blocked_by": [], "blocked": [], "groups": {}, "protected": protected}
         return self.store.viewer_context(member_id)
 
     @rpc
     def member_groups(self, member_id: str) -> list[dict[str, Any]]:
-        return self.store.member_groups(member_id)
+        """The groups the member is in or asked to join (private ones included). Raises
+        ``Forbidden`` unless a genuine token names ``member_id`` (``_herself``)."""
+        return self.store.member_groups(self._herself(member_id))
 
     @timer(interval=SWEEP_SECONDS)
     def sweep_outbox(self) -> None:

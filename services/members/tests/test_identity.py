@@ -128,17 +128,47 @@ def test_the_members_own_token_acts_for_them(secured):
         assert members.leave_group(awa, gid)["errors"] == []
 
 
-def test_lookups_other_services_make_are_not_checked(secured):
-    """Events and listings ask about any member, carrying the token the gateway made for them
-    (nameko forwards it): those lookups, and anonymous reads (no viewer), answer as before."""
+def test_what_a_member_blocked_and_her_groups_go_with_her_token_only(secured):
+    """viewer_context, block_relations, blocked_by and member_groups tell whom a member blocked,
+    who blocked her and her private groups. Her token answers them, signed for members (the
+    gateway) or relayed by the service she called (events asking while it serves her request);
+    another member's token gets viewer_context's public part (protected mode) only; no token, a
+    forged or expired one: refused. Anonymous reads (no viewer) answer as before."""
     config, awa, bea, gid = secured
-    for client in (as_member(config, awa, audience="events"), as_member(config)):
+    with as_member(config, bea) as members:
+        assert members.block(bea, awa)["errors"] == []
+    for client in (as_member(config, bea), as_member(config, bea, audience="events")):
         with client as members:
-            assert members.viewer_context(bea)["groups"] == {gid: "admin"}
+            context = members.viewer_context(bea)
+            assert (context["groups"], context["blocked"], context["blocked_by"]) == ({gid: "admin"}, [awa], [])
             assert [g["id"] for g in members.member_groups(bea)] == [gid]
-            assert members.is_network_admin(bea) is False
-            assert [m["id"] for m in members.get_members([bea])] == [bea]
-            assert members.get_groups([gid], None)[0]["id"] == gid
+            assert members.block_relations(bea) == {"blocked": [awa], "blocked_by": []}
+    with as_member(config, awa, audience="events") as members:
+        assert members.blocked_by(awa) == [bea]  # her own
+        assert members.viewer_context(bea) == {"blocked_by": [], "blocked": [], "groups": {}, "protected": False}
+    expired = identity.IdentitySigner(KEYS[0]).token(bea, "members", now=0)
+    for how, client in {
+        "no token": as_member(config),
+        "forged": as_member(config, bea, signer=FORGER),
+        "expired": _Proxy(config, {identity.HEADER: expired}),
+        "Awa's": as_member(config, awa, audience="conversations"),
+    }.items():
+        with client as members:
+            calls = {
+                "member_groups": lambda m=members: m.member_groups(bea),
+                "block_relations": lambda m=members: m.block_relations(bea),
+                "blocked_by": lambda m=members, whom=(bea if how == "Awa's" else awa): m.blocked_by(whom),
+            }
+            if how != "Awa's":
+                calls["viewer_context"] = lambda m=members: m.viewer_context(bea)
+            for method, call_it in calls.items():
+                with pytest.raises(RemoteError) as raised:
+                    call_it()
+                assert raised.value.exc_type == "Forbidden", (how, method)
+    with as_member(config) as members:
+        assert members.is_network_admin(bea) is False
+        assert [m["id"] for m in members.get_members([bea])] == [bea]
+        assert members.get_groups([gid], None)[0]["id"] == gid
 
 
 def test_without_requiring_tokens_a_call_with_none_acts_as_before(container_factory, service_config):

@@ -6,8 +6,9 @@ send are not believed), and group roles come from this service's own copy of mem
 never from the caller. The member a method acts for or reads as must be the one the request's
 identity token names (``self.identity``, a token the gateway signed: ``parentnet_kit.identity``):
 anyone else is refused, ``FORBIDDEN`` in the answer's ``errors`` where it has them, else
-``Forbidden`` raised (as the events service does). Methods for other services and ops
-(``member_status``, ``ping``) take no member's identity.
+``Forbidden`` raised (as the events service does). ``member_status`` (a member's record:
+suspended, held, warnings) answers only about the member a genuine token names (also relayed
+by the service she called: ``Viewer.reading_about``); ``ping`` takes no identity.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from nameko.timer import timer
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
-from parentnet_kit.identity import Forbidden
+from parentnet_kit.identity import OTHER, Forbidden
 from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
@@ -198,9 +199,12 @@ class ModerationService:
     @rpc
     def member_status(self, member_ids: list[str]) -> list[dict[str, Any]]:
         """Each member's ``{member_id, suspended_until, held, warnings}`` (nothing known: not
-        suspended, not held)."""
+        suspended, not held). Her own record only: raises ``Forbidden`` when an id is not the
+        member a genuine token names (or no token came while one is required)."""
         out = []
         for member_id in member_ids:
+            if self.identity.reading_about(member_id) == OTHER:
+                raise Forbidden("the identity token names another member than the one asked about")
             state = self.store.member_state(member_id) or {}
             until = state.get("suspended_until")
             out.append(

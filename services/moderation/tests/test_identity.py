@@ -156,3 +156,26 @@ def test_a_genuine_member_claiming_to_be_a_network_admin_is_not_believed(secured
     with as_member(config, "moderator") as moderation:
         assert moderation.is_network_moderator("moderator") is True  # members says so, no claim needed
         assert moderation.grant_moderator("moderator", "helper")["granted"] is True
+
+
+def test_a_members_record_goes_with_her_token_only(secured):
+    """member_status tells whether a member is suspended or held and her warnings: to her own
+    token only (also relayed by the service she called); anyone else on the bus is refused."""
+    config = secured
+    for client in (as_member(config, "subject"), as_member(config, "subject", audience="events")):
+        with client as moderation:
+            (status,) = moderation.member_status(["subject"])
+        assert status["member_id"] == "subject" and status["held"] is False
+    impostors = [
+        as_member(config),
+        as_member(config, "subject", signer=FORGER),
+        as_member(config, "mallory"),
+        as_member(config, "mallory", audience="events"),
+    ]
+    for client in impostors:
+        with client as moderation, pytest.raises(RemoteError) as raised:
+            moderation.member_status(["subject"])
+        assert raised.value.exc_type == "Forbidden"
+    with as_member(config, "subject") as moderation, pytest.raises(RemoteError) as raised:
+        moderation.member_status(["subject", "mallory"])
+    assert raised.value.exc_type == "Forbidden"
