@@ -141,6 +141,8 @@ class MixedStack(Stack):
         if name in self.metrics_ports:
             env["METRICS_PORT"] = str(self.metrics_ports[name])
         env.update(self.auth_keys(env))
+        # As deployed: the gateway signs identity tokens, the services verify (and require) them.
+        env.update(self.identity_keys(self.kind(name), env))
         log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         (self.run_dir / f"{name}.pid").write_text(str(process.pid))

@@ -657,6 +657,21 @@ def fill(
     return filled
 
 
+def fill_stack(mongo_uri: str, outings: int, env: dict[str, str], outbox_history: bool = False) -> Filled:
+    """``fill`` the three databases a stack's ``env`` names (``EVENTS_DB``, ``MEMBERS_DB``,
+    ``LISTINGS_DB``; ``devtools.isolated``), in ``FAR_FROM_TESTS``, before its processes start:
+    a stack at volume for end-to-end tests and benches. Returns ``fill``'s counts; raises as it does."""
+    return fill(
+        mongo_uri,
+        outings,
+        events_db=env["EVENTS_DB"],
+        members_db=env["MEMBERS_DB"],
+        listings_db=env["LISTINGS_DB"],
+        in_cities=FAR_FROM_TESTS,
+        outbox_history=outbox_history,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--outings", type=int, required=True, help="outings; as many members and listings")

@@ -25,15 +25,7 @@ with private_store(run / "ferret") as store:
     with isolated_stack("rev17", run / "stack", start=False) as stack:
         env = stack.env
         t = time.monotonic()
-        filled = volume.fill(
-            store.uri,
-            outings,
-            events_db=env["EVENTS_DB"],
-            members_db=env["MEMBERS_DB"],
-            listings_db=env["LISTINGS_DB"],
-            in_cities=volume.FAR_FROM_TESTS,
-            outbox_history=history,
-        )
+        filled = volume.fill_stack(store.uri, outings, env, outbox_history=history)
         print(f"filled {filled.total:,} docs in {time.monotonic() - t:.0f} s", flush=True)
         for k, v in sorted(filled.counts.items()):
             print(f"  {k}: {v:,}", flush=True)

@@ -15,11 +15,13 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "e2e")]
 
 import httpx  # noqa: E402
 from support.graphql import post  # noqa: E402
-from support.phones import PhoneTransport, next_address  # noqa: E402
+from support.phones import PhoneTransport  # noqa: E402
 from test_attendance_end_to_end import ATTENDEES, INBOX, JOIN, LEAVE  # noqa: E402
 from test_outing_end_to_end import proposal  # noqa: E402
 
-from parentnet_kit import testing  # noqa: E402
+import test_at_volume  # noqa: E402
+from test_at_volume import CANCEL, CREATE, UPDATE  # noqa: E402
+
 
 info = json.load(open(sys.argv[1]))
 which = sys.argv[2:] or ["fifty", "series", "five"]
@@ -38,31 +40,12 @@ def api(q, v=None, token=None, phone=None):
     return body, time.monotonic() - t
 
 
-REGISTER = """mutation($input: MemberRegisterInput!) {
-  memberRegister(input: $input) { accessToken member { id } userErrors { code } } }"""
-CREATE = """mutation($input: OutingCreateInput!) { outingCreate(input: $input) {
-  outing { id seriesId occurrence } userErrors { field message code } } }"""
-UPDATE = """mutation($id: ID!) { outingUpdate(input: {outingId: $id, scope: SERIES,
-  title: "Éveil musical (nouvelle salle)", venueName: "Salle des fêtes"}) {
-  outing { title } userErrors { field message code } } }"""
-CANCEL = """mutation($id: ID!) { outingCancel(input: {outingId: $id, scope: SERIES}) {
-  outing { status } userErrors { field message code } } }"""
-
-
 PUBLIC = """query($id: ID!) { node(id: $id) { ... on Outing { title attendance { families placesLeft } } } }"""
 
 
 def register(name):
-    email = f"{testing.unique_name(name.lower())}@example.org"
-    phone = next_address()
-    body, _ = api(
-        REGISTER,
-        {"input": {"email": email, "password": "a long test password", "displayName": name, "city": "paris"}},
-        phone=phone,
-    )
-    r = body["data"]["memberRegister"]
-    assert not r["userErrors"], r
-    return {"token": r["accessToken"], "id": r["member"]["id"], "email": email, "phone": phone}
+    """A new member on a phone of their own: ``{token, id, email, phone}`` (test_at_volume's)."""
+    return test_at_volume.register(lambda q, v=None, token=None, phone=None: api(q, v, token, phone)[0], name)
 
 
 def err_codes(body):

@@ -3,14 +3,20 @@
 Events and listings ask members about group roles, group visibility, blocks and protected mode
 (``member_facts``). A test starts ``MembersStub`` in its own virtual host (``start_members_stub``)
 and says what members would answer by filling ``FACTS`` and ``GROUPS``; a member it says
-nothing about is in no group, blocks nobody and is not protected.
+nothing about is in no group, blocks nobody and is not protected. A service's tests may take the
+``members`` fixture below instead (``from parentnet_kit.nameko_testing import members`` in their
+conftest): it starts the stub for every test on a broker and resets it after each test.
 """
 
 from __future__ import annotations
 
 import copy
+import sys
+from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
+import pytest
 from nameko.rpc import rpc
 
 # member id -> {blocked, blocked_by, groups: {group id: role}, protected}
@@ -75,3 +81,16 @@ def start_members_stub(container_factory: Any, service_config: dict[str, Any]) -
     container = container_factory(MembersStub, service_config)
     container.start()
     return container
+
+
+@pytest.fixture(autouse=True)
+def members(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
+    """For a test on a broker (one that uses the conftest's ``service_config``, directly or through
+    another fixture): ``MembersStub`` started on that config's broker (``start_members_stub``).
+    Yields this module, to say what members knows (``member``, ``group``, ``block``,
+    ``network_admin``); resets it after every test, broker or not. Autouse where imported."""
+    if "service_config" in request.fixturenames:
+        container_factory = request.getfixturevalue("container_factory")
+        start_members_stub(container_factory, request.getfixturevalue("service_config"))
+    yield sys.modules[__name__]
+    reset()

@@ -37,6 +37,14 @@ two seconds holds only what is in flight:
   record, the aggregate, the done marker and deletes the marker.
 - Markers stamped ``published_at`` by the code before ``_done`` existed are moved there by the
   first sweep that reads them.
+
+``on_applied`` (optional) is told every state this store applies, *after* the aggregate write,
+and *before* the record is published: by the commit (even when a newer version was there
+already), by every roll-forward, and by the sweeper for each pending record it publishes (once
+per record and process). A crash between a write and its call leaves the record unpublished
+(it is published only after both), so the sweeper calls it then: every write to an aggregate is
+followed by a call, crashes included (``parentnet_kit.relation_index`` appends its markers so).
+Calls may repeat; what they do must be idempotent in effect.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ import logging
 import os
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -78,6 +87,8 @@ RETENTION = timedelta(seconds=float(os.environ.get("OUTBOX_RETENTION_SECONDS", "
 # left by an outage or older code is worked off at ~17 records/s, not at the store's full speed).
 COMPACT_EVERY = timedelta(seconds=float(os.environ.get("OUTBOX_COMPACT_EVERY_SECONDS", "30")))
 COMPACT_MAX = 500
+# Pending records whose on_applied a sweeper remembers having called.
+TOLD_MAX = 10_000
 # A marker whose record never came: its writer died between the two inserts.
 ORPHAN_AFTER = timedelta(minutes=5)
 
@@ -92,7 +103,11 @@ class AggregateStore:
         publisher: EventPublisher | None,
         outbox: str = "outbox",
         retention: timedelta = RETENTION,
+        on_applied: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
+        """``on_applied(state)``: called after each write of ``state`` to the aggregate and
+        before its record is published (module docstring); an exception from it fails the
+        commit after the write, and the sweeper calls it again before publishing."""
         # One outbox collection per aggregate collection: the sweeper rolls records forward
         # into ``collection``, so two kinds of aggregate must never share an outbox.
         self.aggregates: Collection = db[collection]
@@ -104,6 +119,8 @@ class AggregateStore:
         self._compacted_at = 0.0  # time.monotonic() of the last compaction run
         self._adopted = False  # what older code left unpublished has markers (``adopt``)
         self._ferretdb = is_ferretdb(db)
+        self.on_applied = on_applied
+        self._told: OrderedDict[str, None] = OrderedDict()  # records the sweeper told on_applied of
 
     def ensure_indexes(self) -> None:
         """Nothing to create: every read is by ``_id`` or of the small markers (FerretDB would
@@ -189,6 +206,12 @@ class AggregateStore:
         self._publish(record)
 
     def _apply(self, state: dict[str, Any]) -> None:
+        """Write ``state`` unless a newer version is there, then tell ``on_applied``."""
+        self._write(state)
+        if self.on_applied is not None:
+            self.on_applied(state)
+
+    def _write(self, state: dict[str, Any]) -> None:
         version = state["version"]
         if version == 1:
             # A DuplicateKeyError means the sweeper rolled it forward already.
@@ -274,6 +297,7 @@ class AggregateStore:
                 self._adopted = True
             for record in itertools.islice(self.pending(older_than), limit):
                 self._roll_forward(record["aggregate_id"])
+                self._tell(record)
                 if not self._publish(record):
                     break  # the broker is away; the next sweep tries again
                 published += 1
@@ -282,6 +306,17 @@ class AggregateStore:
         except PyMongoError as exc:
             log.warning("outbox sweep interrupted: %s", exc)
         return published
+
+    def _tell(self, record: dict[str, Any]) -> None:
+        """``on_applied`` for a pending record, once per process (its writer may have died
+        after the write and before its call); a broker outage leaves records pending for many
+        sweeps, and each would otherwise call it again."""
+        if self.on_applied is None or record["_id"] in self._told:
+            return
+        self.on_applied(record["state"])
+        self._told[record["_id"]] = None
+        while len(self._told) > TOLD_MAX:
+            self._told.popitem(last=False)
 
     def compact(self, limit: int = COMPACT_MAX) -> int:
         """Delete up to ``limit`` records published more than ``retention`` ago, with their

@@ -133,6 +133,21 @@ class Sequences:
                 yield entry
             n = low - 1
 
+    def forward(self, key: str, start: int) -> list[dict[str, Any]]:
+        """The entries of ``key`` from ``start`` (1-based) up, oldest first, until a miss (one
+        lookup each on FerretDB, ``BATCH`` at once on MongoDB; the miss costs one more). No
+        cache: for a reader that keeps its own position (``relation_index``)."""
+        entries: list[dict[str, Any]] = []
+        n = max(1, start)
+        while True:
+            ids = [self.entry_id(key, m) for m in range(n, n + self._batch)]
+            found = self._lookup(ids)
+            run = [found[i] for i in itertools.takewhile(found.__contains__, ids)]
+            entries += run
+            if len(run) < len(ids):
+                return entries
+            n += len(ids)
+
     def range(self, key: str, start: int, stop: int) -> list[dict[str, Any]]:
         """The entries of ``key`` with ``start <= n < stop`` that exist, oldest first."""
         ids = [self.entry_id(key, m) for m in range(max(1, start), stop)]

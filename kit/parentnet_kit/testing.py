@@ -9,8 +9,14 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
+
+from pymongo import MongoClient, monitoring
+from pymongo.database import Database
 
 from . import config
 
@@ -113,3 +119,104 @@ def call_twice(
         return results[0], results[1]
     finally:
         connection.close()
+
+
+# Commands that select documents, and where each keeps its selector (update and delete: one
+# selector per statement).
+_SELECTORS = {
+    "find": "filter",
+    "count": "query",
+    "distinct": "query",
+    "findAndModify": "query",
+    "aggregate": "pipeline",
+    "update": "updates",
+    "delete": "deletes",
+}
+
+
+@dataclass(frozen=True)
+class StoreRead:
+    """One selection a client sent: ``command`` (``find``, ``count``, ``distinct``,
+    ``findAndModify``, ``aggregate``, ``update``, ``delete``), the ``collection`` it went to, and
+    its ``selector``: the filter or query (``{}`` when none), an aggregate's pipeline (a list), an
+    update's or delete's ``q`` (one ``StoreRead`` per statement)."""
+
+    command: str
+    collection: str
+    selector: Any
+
+    def by_id(self, in_allowed: bool = False) -> bool:
+        """True for ``{_id: <string>}``, the one shape FerretDB 1.24 serves from an index
+        (docs/store.md); with ``in_allowed``, ``{_id: {$in: [...]}}`` too (what
+        ``parentnet_kit.lookups.by_ids`` sends to MongoDB)."""
+        if not isinstance(self.selector, dict) or set(self.selector) != {"_id"}:
+            return False
+        value = self.selector["_id"]
+        return isinstance(value, str) or (in_allowed and isinstance(value, dict) and set(value) == {"$in"})
+
+
+class StoreReads(monitoring.CommandListener):
+    """A pymongo command listener that records every selection a client sends (``StoreRead``),
+    in order, so a test can say what a store method read: how many finds, to which collections,
+    with which filters. Other commands (inserts, index builds, handshakes) are not recorded.
+    Give it to a ``MongoClient`` (``event_listeners=[reads]``), or use ``recording_store``."""
+
+    def __init__(self) -> None:
+        self.reads: list[StoreRead] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        field = _SELECTORS.get(event.command_name)
+        if field is None:
+            return
+        name, command = event.command_name, event.command
+        collection = str(command.get(name, ""))
+        if name in ("update", "delete"):
+            selectors = [statement.get("q", {}) for statement in command.get(field, [])]
+        else:
+            selectors = [command.get(field, {})]
+        self.reads.extend(StoreRead(name, collection, selector) for selector in selectors)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def clear(self) -> None:
+        """Forget what was recorded (call it after a test's set-up, before what it measures)."""
+        self.reads.clear()
+
+    def finds(self, collection: str | None = None) -> list[Any]:
+        """The filters of the ``find`` commands recorded (to ``collection`` only, if named), in order."""
+        return [r.selector for r in self.reads if r.command == "find" and collection in (None, r.collection)]
+
+    def finds_per_collection(self) -> dict[str, int]:
+        """How many ``find`` commands went to each collection: ``{collection: finds}``."""
+        return dict(Counter(r.collection for r in self.reads if r.command == "find"))
+
+    def not_by_id(self, commands: Iterable[str] = tuple(_SELECTORS), in_allowed: bool = False) -> list[StoreRead]:
+        """The recorded selections among ``commands`` (default: all) that are not by ``_id``
+        (``StoreRead.by_id``): ``[]`` when every one is a point lookup."""
+        wanted = set(commands)
+        return [r for r in self.reads if r.command in wanted and not r.by_id(in_allowed)]
+
+
+@contextmanager
+def recording_store(mongo_uri: str, db_name: str) -> Iterator[tuple[Database, StoreReads]]:
+    """A database ``db_name`` on its own client whose selections are recorded, and the record;
+    the client is closed on leaving. Usage::
+
+        with recording_store(config.mongo_uri(), name) as (db, reads):
+            store = ListingStore(db, None)
+            ...  # set-up
+            reads.clear()
+            store.of_owner("owner", 2, None)
+            assert reads.finds_per_collection() == {"listings": 3}
+            assert reads.not_by_id() == []
+    """
+    reads = StoreReads()
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri, tz_aware=True, event_listeners=[reads])
+    try:
+        yield client[db_name], reads
+    finally:
+        client.close()

@@ -2,18 +2,32 @@
 
 A stack of its own (the session's stack keeps an empty store for the tests that count what
 they find, e.g. the search backfill), whose databases are filled with devtools.volume before
-its processes start: VOLUME_OUTINGS outings with their tickets, claims and outbox records,
-as many members (sessions, tokens, attempts) and listings, about 117,000 documents, in cities
-no test uses. FerretDB's cost of a query follows the size of what it reads, so these tests
-fail if a hot path reads a whole collection again (answers past the gateway's deadline come
-back as SERVICE_UNAVAILABLE).
+its processes start: VOLUME_OUTINGS outings with their tickets, claims and a year of outbox
+records (one per version ever written, ``outbox_history=True``), as many members (sessions,
+tokens, attempts) and listings, in cities no test uses. FerretDB's cost of a query follows the
+size of what it reads, so these tests fail if a hot path reads a whole collection again
+(answers past the gateway's deadline come back as SERVICE_UNAVAILABLE).
+
+The outbox history costs little (measured on 2 shared cores, 3,000 outings): the fill writes
+247,977 documents in 23.7 s with it, 192,023 in 10.1 s without (55,955 outbox records); this
+module's setup (fill and start) took 32.7 s against 18.9 s, the whole module 62-66 s against
+54 s, about 3 % of the e2e suite's 7.5 min. The records are filled as adopted and published
+long ago, so the sweepers never read them again: they only make the store bigger.
+
+Through the API, at the same instant: 50 parents join a 10-place outing; 20 members reserve one
+listing; 12 parents book a 5-place co-op shift, then cancellations race rebookings; two swaps
+of a school run's rota that share a day are accepted.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -22,12 +36,31 @@ from pymongo import MongoClient
 from support.graphql import post
 from support.phones import PhoneTransport, next_address
 from test_attendance_end_to_end import ATTENDEES, INBOX, JOIN, LEAVE
+from test_community_end_to_end import (
+    ACCEPT_SWAP,
+    BALANCE,
+    BOOK,
+    CANCEL_BOOKING,
+    EVERYONE,
+    GROUP,
+    JOIN_GROUP,
+    OFFER,
+    PROPOSE,
+    SHIFTS,
+    TRIP_CREATE,
+    TRIP_JOIN,
+    VOLUNTEER,
+    school_run,
+    shift,
+)
+from test_listings_end_to_end import ACCEPT as RESERVATION_ACCEPT
+from test_listings_end_to_end import ADDRESS, LISTING, RESERVE, stroller
 from test_listings_end_to_end import CREATE as LISTING_CREATE
-from test_listings_end_to_end import stroller
 from test_outing_end_to_end import proposal
 
 from gateway.ids import from_global_id
 from parentnet_kit import config, testing
+from parentnet_kit.testing import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -59,7 +92,7 @@ def stack_at_volume(tmp_path_factory):
             members_db=env["MEMBERS_DB"],
             listings_db=env["LISTINGS_DB"],
             in_cities=volume.FAR_FROM_TESTS,
-            outbox_history=False,
+            outbox_history=True,
         )
         running.start_all()
         running.wait_healthy(120)
@@ -99,6 +132,39 @@ def ok(body: dict, field: str) -> dict:
     payload = body["data"][field]
     assert payload["userErrors"] == [], payload["userErrors"]
     return payload
+
+
+def answered(body: dict, field: str) -> dict:
+    """The payload of ``field``, asserting no top-level error (SERVICE_UNAVAILABLE is one);
+    its userErrors may say no."""
+    assert "errors" not in body, body["errors"]
+    return body["data"][field]
+
+
+def at_once(calls: list[Callable[[], dict]]) -> list[dict]:
+    """Run ``calls`` each on a thread of its own, released together (a barrier), and return
+    their answers in order: requests that reach the gateway at the same instant."""
+    start = threading.Barrier(len(calls))
+
+    def released(call: Callable[[], dict]) -> dict:
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(released, calls))
+
+
+def members(api, names: list[str]) -> list[dict]:
+    """``register`` each name, four at a time (sign-up hashes passwords: not what is tested)."""
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(lambda name: register(api, name), names))
+
+
+def inbox(api, who: dict) -> list[dict]:
+    """``who``'s inbox as they see it, newest first: ``[{kind, message, subject: {id}}]``."""
+    body = api(INBOX, token=who["token"], phone=who["phone"])
+    assert "errors" not in body, body["errors"]
+    return body["data"]["inbox"]["nodes"]
 
 
 def test_fifty_parents_race_for_ten_places_at_volume(api):
@@ -197,3 +263,174 @@ def test_a_parents_groups_blocks_sign_ins_and_listings_at_volume(api):
     assert "errors" not in body, body
     codes = [body["data"][f"g{i}"]["userErrors"][0]["code"] for i in range(12)]
     assert codes.count("INVALID_CREDENTIALS") == 5 and codes.count("THROTTLED") == 7
+
+
+def test_twenty_members_reserve_one_listing_at_the_same_instant_at_volume(api):
+    owner = register(api, "Volume lender")
+    askers = members(api, [f"Asker{i}" for i in range(20)])
+    made = ok(
+        api(
+            LISTING_CREATE, {"input": stroller("GIVE", {"lat": 48.8521, "lon": 2.3712})}, owner["token"], owner["phone"]
+        ),
+        "listingCreate",
+    )
+    listing_id = made["listing"]["id"]
+    answers = at_once([lambda a=a: api(RESERVE, {"id": listing_id}, a["token"], a["phone"]) for a in askers])
+    # Every asker is answered within the deadline (no SERVICE_UNAVAILABLE); one holds it.
+    refusals = [answered(a, "listingReserve")["userErrors"] for a in answers]
+    assert sorted(len(e) for e in refusals) == [0] + [1] * 19
+    assert {(e[0]["code"], tuple(e[0]["field"])) for e in refusals if e} == {
+        ("ALREADY_RESERVED", ("input", "listingId"))
+    }
+    assert all(ADDRESS not in json.dumps(a) for a in answers)  # not before the owner accepts
+    (winner,) = [who for who, e in zip(askers, refusals, strict=True) if not e]
+    losers = [who for who in askers if who is not winner]
+
+    requested = ("listing_reservation_requested", listing_id)
+    wait_for(lambda: requested in [(n["kind"], n["subject"]["id"]) for n in inbox(api, owner)], timeout=15)
+    assert [(n["kind"], n["subject"]["id"]) for n in inbox(api, owner)] == [requested]  # asked once
+    accepted = ok(
+        api(RESERVATION_ACCEPT, {"id": listing_id}, owner["token"], owner["phone"]), "listingReservationAccept"
+    )
+    assert accepted["listing"]["status"] == "RESERVED"
+
+    seen = api(LISTING, {"id": listing_id}, winner["token"], winner["phone"])
+    assert seen["data"]["node"]["pickupAddress"] == ADDRESS
+    for loser in losers:
+        assert ADDRESS not in json.dumps(api(LISTING, {"id": listing_id}, loser["token"], loser["phone"]))
+    told = ("listing_reservation_accepted", listing_id)
+    wait_for(lambda: [(n["kind"], n["subject"]["id"]) for n in inbox(api, winner)] == [told], timeout=15)
+    assert all(inbox(api, loser) == [] for loser in losers)
+
+
+def test_more_bookers_than_places_and_cancellations_racing_at_volume(api):
+    """A five-place, one-hour co-op shift: twelve parents book a place each at the same instant,
+    then the five who got one cancel (each twice, from two taps) while the seven others book
+    again: places never oversold, each parent's credits and the group's ledger right."""
+    admin, host = register(api, "Coop admin"), register(api, "Coop host")
+    parents = members(api, [f"Coop parent{i}" for i in range(12)])
+    group = ok(api(GROUP, token=admin["token"], phone=admin["phone"]), "groupCreate")["group"]["id"]
+    for who in (host, *parents):
+        ok(api(JOIN_GROUP, {"g": group}, who["token"], who["phone"]), "groupJoin")
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(hour=14, minute=0, second=0, microsecond=0)
+    offered = ok(
+        api(OFFER, {"input": shift(group, start, hours=1, places=5)}, host["token"], host["phone"]), "coopShiftOffer"
+    )
+    shift_id = offered["shift"]["id"]
+
+    def book(who: dict) -> dict:
+        return answered(api(BOOK, {"s": shift_id, "n": 1}, who["token"], who["phone"]), "coopShiftBook")
+
+    def places_left() -> int:
+        body = api(SHIFTS, {"g": group}, host["token"], host["phone"])
+        assert "errors" not in body, body["errors"]
+        (seen,) = [s for s in body["data"]["node"]["coopShifts"] if s["id"] == shift_id]
+        return seen["placesLeft"]
+
+    def balance(who: dict) -> float:
+        body = api(BALANCE, {"g": group}, who["token"], who["phone"])
+        assert "errors" not in body, body["errors"]
+        return body["data"]["node"]["viewerCoopBalance"]["childHours"]
+
+    def ledger() -> list[dict]:
+        body = api(EVERYONE, {"g": group}, admin["token"], admin["phone"])
+        assert "errors" not in body, body["errors"]
+        return body["data"]["node"]["coopBalances"]
+
+    first = at_once([lambda p=p: book(p) for p in parents])
+    booked = {p["id"]: b["booking"] for p, b in zip(parents, first, strict=True) if not b["userErrors"]}
+    assert len(booked) == 5
+    assert all(b["booking"]["childHours"] == 1.0 for b in first if not b["userErrors"])
+    assert [b["userErrors"][0]["code"] for b in first if b["userErrors"]] == ["FULL"] * 7
+    assert places_left() == 0
+    assert [balance(p) for p in parents] == [-1.0 if p["id"] in booked else 0.0 for p in parents]
+
+    cancelling = [p for p in parents if p["id"] in booked]
+    again = [p for p in parents if p["id"] not in booked]
+
+    def cancel(who: dict) -> dict:
+        body = api(CANCEL_BOOKING, {"b": booked[who["id"]]["id"]}, who["token"], who["phone"])
+        return answered(body, "coopBookingCancel")
+
+    calls = [lambda p=p: cancel(p) for p in cancelling] * 2 + [lambda p=p: book(p) for p in again]
+    second = at_once(calls)
+    cancels, rebooks = second[: 2 * len(cancelling)], second[2 * len(cancelling) :]
+    for i in range(len(cancelling)):  # each booking cancelled once, the other tap told so
+        pair = (cancels[i], cancels[i + len(cancelling)])
+        assert sorted(len(c["userErrors"]) for c in pair) == [0, 1]
+        assert {c["booking"]["state"] for c in pair if not c["userErrors"]} == {"CANCELLED"}
+        assert {c["userErrors"][0]["code"] for c in pair if c["userErrors"]} <= {"NOT_CONFIRMED", "CANCELLED"}
+    rebooked = [p for p, b in zip(again, rebooks, strict=True) if not b["userErrors"]]
+    assert {b["userErrors"][0]["code"] for b in rebooks if b["userErrors"]} <= {"FULL"}
+    assert len(rebooked) <= 5  # never oversold (a rebooking gets a place freed before it looked)
+
+    assert places_left() == 5 - len(rebooked)
+    assert [balance(p) for p in parents] == [-1.0 if p in rebooked else 0.0 for p in parents]  # refunded once
+    accounts = ledger()
+    assert sum(a["childHours"] for a in accounts) == 0
+    assert sum(a["childHours"] for a in accounts if a["isEscrow"]) == len(rebooked)  # what is booked now
+
+
+@pytest.mark.xfail(
+    strict=False,
+    raises=AssertionError,
+    reason="a known bug in services/events (events.trips: Trips._apply): a swap moves each day with "
+    "update_one({_id, driver_id: before}), which FerretDB 1.24 does not check atomically (it reads, "
+    "compares in Go and writes back: its #3040), so two swaps accepted at once can both answer DONE "
+    "and leave half of each: seen as rota (Chloe, Ana, Ana), Bao's day lost, in 3 of 8 runs at volume",
+)
+def test_two_swaps_racing_for_the_same_school_run_day_at_volume(api):
+    """Ana walks day 1, Bao day 2, Chloe day 3. Ana offers her day 1 for Bao's day 2, Chloe
+    offers her day 3 for Ana's day 1; Bao and Ana accept at the same instant. Exactly one swap
+    happens; every family on the trip is told once of each of its two days."""
+    ana, bao, chloe, dan = members(api, ["Ana", "Bao", "Chloe", "Dan"])
+    group = ok(api(GROUP, token=ana["token"], phone=ana["phone"]), "groupCreate")["group"]["id"]
+    for who in (bao, chloe, dan):
+        ok(api(JOIN_GROUP, {"g": group}, who["token"], who["phone"]), "groupJoin")
+    made = ok(
+        api(TRIP_CREATE, {"input": school_run(group, "Pédibus au volume")}, ana["token"], ana["phone"]), "tripCreate"
+    )
+    trip_id, days = made["trip"]["id"], [d["date"] for d in made["trip"]["rota"]]
+    for who, children in ((ana, ["Lina"]), (bao, ["Minh", "Thu"]), (chloe, ["Jules"]), (dan, ["Inès"])):
+        ok(api(TRIP_JOIN, {"t": trip_id, "c": children}, who["token"], who["phone"]), "tripJoin")
+    for who, day in ((ana, days[0]), (bao, days[1]), (chloe, days[2])):
+        ok(api(VOLUNTEER, {"t": trip_id, "d": day}, who["token"], who["phone"]), "tripVolunteer")
+    ana_for_bao = ok(
+        api(PROPOSE, {"t": trip_id, "a": days[0], "b": days[1]}, ana["token"], ana["phone"]), "tripSwapPropose"
+    )
+    chloe_for_ana = ok(
+        api(PROPOSE, {"t": trip_id, "a": days[2], "b": days[0]}, chloe["token"], chloe["phone"]), "tripSwapPropose"
+    )
+
+    accepting = [(bao, ana_for_bao["swap"]["id"]), (ana, chloe_for_ana["swap"]["id"])]
+    answers = at_once(
+        [lambda w=w, s=s: api(ACCEPT_SWAP, {"s": s, "t": trip_id}, w["token"], w["phone"]) for w, s in accepting]
+    )
+    results = [answered(a, "tripSwapAccept") for a in answers]
+    rota = "query($t: ID!) { node(id: $t) { ... on Trip { rota { date driver { displayName } } } } }"
+
+    def drivers(who: dict) -> tuple[str | None, ...]:
+        body = api(rota, {"t": trip_id}, who["token"], who["phone"])
+        assert "errors" not in body, body["errors"]
+        named = {d["date"]: (d["driver"] or {}).get("displayName") for d in body["data"]["node"]["rota"]}
+        return tuple(named[d] for d in days[:3])
+
+    assert sorted(len(r["userErrors"]) for r in results) == [0, 1], (results, drivers(dan))
+    (won,) = [i for i, r in enumerate(results) if not r["userErrors"]]
+    lost = results[1 - won]
+    assert results[won]["swap"] == {"state": "DONE"}
+    assert lost["userErrors"] == [{"code": "STALE"}] and lost["swap"]["state"] in ("STALE", "CONFLICT")
+    # Never half a swap: the winner's two days changed hands, the third day stayed; everyone
+    # on the trip sees that rota.
+    expected = [("Bao", "Ana", "Chloe"), ("Chloe", "Bao", "Ana")][won]
+    assert [drivers(who) for who in (ana, bao, chloe, dan)] == [expected] * 4
+
+    changed = [(days[0], days[1]), (days[2], days[0])][won]
+
+    def rota_news(who: dict) -> list[str]:
+        return [n["message"] for n in inbox(api, who) if n["kind"] == "trip_rota_changed"]
+
+    for who in (ana, bao, chloe, dan):
+        wait_for(lambda who=who: len(rota_news(who)) >= 2, timeout=15, what=f"{who['email']} told of the swap")
+        news = rota_news(who)
+        assert len(news) == 2 and {day for day in days[:3] for m in news if day in m} == set(changed), news

@@ -719,6 +719,37 @@ def test_a_raw_rpc_claiming_to_be_a_group_admin_or_with_a_forged_identity_is_ref
         with events(token) as cluster, pytest.raises(RemoteError) as refused:
             cluster.events.cancel_outing(outing_id, admin, "occurrence", True)
         assert refused.value.exc_type == "Forbidden"
+    # No token at all: services require one by default (config.yml, INTERNAL_IDENTITY_REQUIRED).
+    with events(None) as cluster, pytest.raises(RemoteError) as refused:
+        cluster.events.cancel_outing(outing_id, admin, "occurrence", True)
+    assert refused.value.exc_type == "Forbidden"
     with events(None) as cluster:
         now = cluster.events.get_outing(outing_id)
     assert now["status"] == "published" and now["title"] == "Jardin des Plantes"
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "args"),
+    [
+        ("members", "viewer", lambda m: (m,)),
+        ("events", "mark_read", lambda m: (m, [])),
+        ("listings", "renew_listing", lambda m: ("listing:none", m)),
+        ("moderation", "mark_read", lambda m: (m, [])),
+        ("conversations", "mark_read", lambda m: (m, [])),
+    ],
+)
+def test_a_raw_rpc_acting_for_a_member_without_a_token_is_refused_by_default(world, stack, service, method, args):
+    """Every service, as configured by default (its config.yml), refuses a call over RabbitMQ
+    that names a member and carries no identity token: only the gateway may say who acts."""
+    from nameko.exceptions import RemoteError
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from gateway.ids import from_global_id
+
+    member = from_global_id(world.people["group_member"].id)[1]
+    with (
+        ClusterRpcProxy({"AMQP_URI": stack.env["AMQP_URI"]}, timeout=20) as cluster,
+        pytest.raises(RemoteError) as refused,
+    ):
+        getattr(getattr(cluster, service), method)(*args(member))
+    assert refused.value.exc_type == "Forbidden", refused.value

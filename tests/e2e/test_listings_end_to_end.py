@@ -28,6 +28,10 @@ NEARBY = """query($near: GeoPointInput!, $radius: Float!) {
 }"""
 LISTING = "query($id: ID!) { node(id: $id) { ... on Listing { status reservationStatus pickupAddress } } }"
 ADDRESS = "7 rue Saint-Maur, 75011 Paris, 3e étage"
+RESERVE = """mutation($id: ID!) {
+  listingReserve(input: {listingId: $id}) { listing { pickupAddress } userErrors { field message code } } }"""
+ACCEPT = """mutation($id: ID!) {
+  listingReservationAccept(input: {listingId: $id}) { listing { status } userErrors { code } } }"""
 
 
 def stroller(kind: str, where: dict, **extra) -> dict:
@@ -87,13 +91,9 @@ def test_the_exact_address_reaches_only_the_accepted_reserver(gql, http, sign_up
         assert ADDRESS not in raw(NEARBY, {"near": where, "radius": 2}, token)
         assert ADDRESS not in raw(LISTING, {"id": listing_id}, token)
 
-    reserve = """mutation($id: ID!) {
-      listingReserve(input: {listingId: $id}) { listing { pickupAddress } userErrors { code } } }"""
-    answer = raw(reserve, {"id": listing_id}, reserver["token"])
+    answer = raw(RESERVE, {"id": listing_id}, reserver["token"])
     assert ADDRESS not in answer and json.loads(answer)["data"]["listingReserve"]["userErrors"] == []
-    accept = """mutation($id: ID!) {
-      listingReservationAccept(input: {listingId: $id}) { listing { status } userErrors { code } } }"""
-    assert gql(accept, {"id": listing_id}, token=owner["token"])["listingReservationAccept"]["userErrors"] == []
+    assert gql(ACCEPT, {"id": listing_id}, token=owner["token"])["listingReservationAccept"]["userErrors"] == []
 
     assert gql(LISTING, {"id": listing_id}, token=reserver["token"])["node"]["pickupAddress"] == ADDRESS
     assert ADDRESS not in raw(LISTING, {"id": listing_id}, stranger["token"])
@@ -105,11 +105,10 @@ def test_the_exact_address_reaches_only_the_accepted_reserver(gql, http, sign_up
 def test_two_members_reserving_at_the_same_moment_one_wins(gql, http, sign_up):
     owner, first, second = sign_up("Owner"), sign_up("Quick"), sign_up("Quick too")
     made = gql(CREATE, {"input": stroller("GIVE", {"lat": 48.85, "lon": 2.36})}, token=owner["token"])["listingCreate"]
-    reserve = "mutation($id: ID!) { listingReserve(input: {listingId: $id}) { userErrors { field message code } } }"
     with ThreadPoolExecutor(2) as pool:
         answers = list(
             pool.map(
-                lambda who: post(http, reserve, {"id": made["listing"]["id"]}, who["token"]).json(), [first, second]
+                lambda who: post(http, RESERVE, {"id": made["listing"]["id"]}, who["token"]).json(), [first, second]
             )
         )
     errors = [a["data"]["listingReserve"]["userErrors"] for a in answers]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from applied import Witness
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -47,8 +48,21 @@ def fill(env: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
-    with isolated_stack("faults", tmp_path_factory.mktemp("run")) as running:
+def witness():
+    """The proxy search talks to instead of Elasticsearch: it keeps which (document, version)
+    writes Elasticsearch applied (applied.py)."""
+    proxy = Witness(config.elasticsearch_url())
+    proxy.start()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, witness):
+    with isolated_stack("faults", tmp_path_factory.mktemp("run"), start=False) as running:
+        running.env["ELASTICSEARCH_URL"] = witness.url  # the fill below writes directly
+        running.start_all()
+        running.wait_healthy(90)
         if VOLUME_OUTINGS > 0:
             fill(running.env)
         yield running

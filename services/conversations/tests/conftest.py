@@ -7,6 +7,7 @@ import pytest  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
 from parentnet_kit import config, testing  # noqa: E402
+from parentnet_kit.nameko_testing import members  # noqa: E402, F401 - the members stub, autouse
 
 
 @pytest.fixture
@@ -27,16 +28,3 @@ def db():
     yield client[name]
     client.drop_database(name)
     client.close()
-
-
-@pytest.fixture(autouse=True)
-def members(request):
-    """For tests on a broker (``service_config``): the members service as conversations asks it
-    (protected mode, through ``viewer_context``): ``parentnet_kit.nameko_testing``."""
-    from parentnet_kit import nameko_testing
-
-    if "service_config" in request.fixturenames:
-        container_factory = request.getfixturevalue("container_factory")
-        nameko_testing.start_members_stub(container_factory, request.getfixturevalue("service_config"))
-    yield nameko_testing
-    nameko_testing.reset()

@@ -4,6 +4,13 @@ Aggregates (members, groups, memberships, blocks) go through the kit's outbox, e
 with its own outbox collection. Anything that can race is an insert with a unique key:
 an email is reserved by inserting it, a membership or a block is one document per pair
 whose versions are outbox keys, a refresh token is spent by inserting its digest.
+
+A member's current blocks (either way) and groups are read from a per-member snapshot plus the
+changes after it (``parentnet_kit.relation_index``): every write of a block or membership marks
+it in the member's sequence after the write (the outbox's ``on_applied``, repeated by the sweeper
+for a record a crash left pending), and a snapshot holds the states read after its marker k, so
+it stays true and a read costs the snapshot, the markers after it and what they name, a few
+finds however many blocks or groups the member ever had (docs/store.md).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from parentnet_kit.i18n import t, tn
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.outbox import AggregateStore, ConcurrencyConflict, retry_on_conflict
 from parentnet_kit.publisher import EventPublisher
+from parentnet_kit.relation_index import RelationIndex
 from parentnet_kit.sequences import Sequences
 from parentnet_kit.tokens import TokenSigner
 
@@ -41,6 +49,7 @@ CONFLICT_ATTEMPTS = 5
 # Owners whose sequences (insert-only) a process keeps in memory, reading only what came after.
 CACHED_KEYS = 10_000
 ALL_GROUPS = "*"  # the groups_in key listing every group, whatever its city
+CURRENT_STATUSES = ("active", "pending")  # the memberships a member's snapshot keeps
 
 
 def encode_cursor(value: Any) -> str:
@@ -69,16 +78,42 @@ class MemberStore:
         self.db = db
         self.members = AggregateStore(db, "members", publisher, outbox="members_outbox")
         self.groups = AggregateStore(db, "groups", publisher, outbox="groups_outbox")
-        self.memberships = AggregateStore(db, "memberships", publisher, outbox="memberships_outbox")
-        self.blocks = AggregateStore(db, "blocks", publisher, outbox="blocks_outbox")
+        # Every write of a membership or a block appends a marker to its member's (both members')
+        # sequence, before its event is published (``on_applied``; relation_index.py).
+        self.memberships = AggregateStore(
+            db, "memberships", publisher, outbox="memberships_outbox", on_applied=self._membership_applied
+        )
+        self.blocks = AggregateStore(db, "blocks", publisher, outbox="blocks_outbox", on_applied=self._block_applied)
         self.emails = db["emails"]
         # Per-owner lists read by _id (FerretDB scans a collection for any other filter;
         # docs/store.md). Each is appended *before* the commit it indexes: a crash in between
         # leaves an entry that points at nothing, skipped on read; duplicates are skipped too.
-        self.groups_of = Sequences(db["member_group_ids"], CACHED_KEYS)  # member -> {group_id} ever joined
+        self.groups_of = Sequences(db["member_group_ids"], CACHED_KEYS)  # member -> {group_id} per change
         self.admins_of = Sequences(db["group_admin_ids"], CACHED_KEYS)  # group -> {member_id} ever made admin
         self.members_of = Sequences(db["group_member_ids"], CACHED_KEYS)  # group -> {member_id} ever joined
-        self.blocks_of = Sequences(db["member_block_ids"], CACHED_KEYS)  # member -> {block_id}, both directions
+        self.blocks_of = Sequences(db["member_block_ids"], CACHED_KEYS)  # member -> {block_id} per change, both ways
+        # A member's current blocks (either way) and groups (active or pending): a snapshot plus
+        # the markers after it (parentnet_kit.relation_index): a few finds, however many they
+        # ever had. The two sequences above are their markers: one entry before a relation's
+        # first commit, one after every write of it.
+        self.block_index = RelationIndex(
+            self.blocks_of,
+            db["member_block_snapshots"],
+            db["blocks"],
+            "block_id",
+            lambda _member, block_id: block_id,
+            lambda state: bool(state["active"]),
+            ("blocker_id", "blocked_id"),
+        )
+        self.group_index = RelationIndex(
+            self.groups_of,
+            db["member_group_snapshots"],
+            db["memberships"],
+            "group_id",
+            lambda member_id, group_id: f"gm:{group_id}:{member_id}",
+            lambda state: state["status"] in CURRENT_STATUSES,
+            ("version", "group_id", "member_id", "role", "status"),
+        )
         # city (and ALL_GROUPS) -> {group_id} created there, appended once the group is
         # committed (and again by a redelivered creation): the group list reads it, then groups by _id.
         self.groups_in = Sequences(db["city_group_ids"], CACHED_KEYS)
@@ -442,11 +477,10 @@ class MemberStore:
         return self.block_relations(member_id)["blocked"]
 
     def block_relations(self, member_id: str) -> dict[str, list[str]]:
-        """``{blocked: [whom the member blocked], blocked_by: [who blocked them]}``: the member's
-        sequence of blocks ever made either way, then those blocks by ``_id``."""
-        block_ids = [e["block_id"] for e in self.blocks_of.all(member_id)]
-        found = by_ids(self.blocks.aggregates, block_ids)
-        blocks = [b for b in found.values() if b["active"]]
+        """``{blocked: [whom the member blocked], blocked_by: [who blocked them]}`` (active
+        blocks): the member's snapshot of their blocks either way, then the blocks changed after
+        it by ``_id`` (``block_index``: 2 finds when none did, whatever the blocks ever made)."""
+        blocks = self.block_index.read(member_id)
         return {
             "blocked": [b["blocked_id"] for b in blocks if b["blocker_id"] == member_id],
             "blocked_by": [b["blocker_id"] for b in blocks if b["blocked_id"] == member_id],
@@ -464,9 +498,10 @@ class MemberStore:
             if (current is None and not active) or (current is not None and current["active"] == active):
                 return {"errors": []}
             if current is None:
-                # Indexed for both members before it exists (a crash leaves a harmless entry).
+                # Indexed for both members before it exists (a crash leaves a harmless entry);
+                # every write of it is marked again after (``_block_applied``).
                 for member_id in (blocker_id, blocked_id):
-                    self.blocks_of.append(member_id, {"block_id": block_id})
+                    self.block_index.mark(member_id, block_id)
             now = domain.now_utc()
             state = {
                 "_id": block_id,
@@ -483,6 +518,11 @@ class MemberStore:
             return {"errors": []}
 
         return retry_on_conflict(CONFLICT_ATTEMPTS, change)
+
+    def _block_applied(self, state: dict[str, Any]) -> None:
+        """After each write of a block (``AggregateStore.on_applied``): both members' markers."""
+        for member_id in (state["blocker_id"], state["blocked_id"]):
+            self.block_index.mark(member_id, state["_id"])
 
     def export_blocks(self, after: str | None, size: int) -> list[dict[str, Any]]:
         query = {"_id": {"$gt": after}} if after else {}
@@ -534,7 +574,7 @@ class MemberStore:
         self, group_id: str, member_id: str, current: dict[str, Any] | None, role: str, status: str, city: str | None
     ) -> dict[str, Any]:
         if current is None:
-            self.groups_of.append(member_id, {"group_id": group_id})
+            self.group_index.mark(member_id, group_id)  # before the first commit; after each: on_applied
             self.members_of.append(group_id, {"member_id": member_id})
         if role == "admin" and (current is None or current["role"] != "admin"):
             self.admins_of.append(group_id, {"member_id": member_id})
@@ -617,11 +657,18 @@ class MemberStore:
         return [m for m in by_ids(self.memberships.aggregates, ids).values() if m["status"] == status]
 
     def memberships_of(self, member_id: str, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
-        """The member's memberships with one of ``statuses``, in the order first joined: the
-        member's sequence of groups ever joined, then ``gm:<group>:<member>`` by ``_id``."""
-        ids = [f"gm:{e['group_id']}:{member_id}" for e in self.groups_of.all(member_id)]
-        found = by_ids(self.memberships.aggregates, ids)
-        return [found[i] for i in dict.fromkeys(ids) if i in found and found[i]["status"] in statuses]
+        """The member's memberships with one of ``statuses`` (among ``CURRENT_STATUSES``), each
+        ``{_id, version, group_id, member_id, role, status, at}``, in the order joined (or
+        rejoined): the member's snapshot, then what changed after it (``group_index``: 2 finds
+        when nothing did, whatever the groups ever joined). Raises ``ValueError`` for another
+        status (the snapshot keeps only current memberships)."""
+        if not set(statuses) <= set(CURRENT_STATUSES):
+            raise ValueError(f"statuses must be among {CURRENT_STATUSES}")
+        return [m for m in self.group_index.read(member_id) if m["status"] in statuses]
+
+    def _membership_applied(self, state: dict[str, Any]) -> None:
+        """After each write of a membership (``AggregateStore.on_applied``): its member's marker."""
+        self.group_index.mark(state["member_id"], state["group_id"])
 
     def decide_request(self, admin_id: str, group_id: Any, member_id: Any, approve: bool) -> dict[str, Any]:
         def decide(group: dict[str, Any]) -> dict[str, Any]:

@@ -8,12 +8,11 @@ from datetime import timedelta
 import pytest
 from pymongo import MongoClient
 from test_accounts import PASSWORD, _signer, call
-from test_store_shapes import Commands
 
 from members import cells, domain, nearby_cells, security
 from members.service import MembersService
 from members.store import MemberStore
-from parentnet_kit.testing import wait_for
+from parentnet_kit.testing import StoreReads, wait_for
 
 # Paris, 9th arrondissement: the centre of its cell.
 _cell = cells.cell_for(48.8760, 2.3380)
@@ -27,7 +26,7 @@ def km_north(km: float) -> dict[str, float]:
 @pytest.fixture
 def watched(service_config):
     """A MemberStore on the test's own database, whose commands are recorded."""
-    commands = Commands()
+    commands = StoreReads()
     client = MongoClient(service_config["MONGO_URI"], tz_aware=True, event_listeners=[commands])
     db = client[service_config["MEMBERS_DB"]]
     store = MemberStore(db, None, _signer(service_config), security.Limits(), timedelta(days=1), lambda f, *a: f(*a))
@@ -67,12 +66,12 @@ def test_a_new_database_searches_by_id_only(watched):
     _member(store, "Hidden", 6, km_north(0.3), protected_mode=True)
     _member(store, "Homeless", 7)
 
-    commands.filters.clear()
+    commands.clear()
     page = store.parents_nearby(me, {}, 10, None)
     assert _bands(page) == {near: "UNDER_1_KM", mid: "FROM_1_TO_3_KM", far: "FROM_3_TO_10_KM"}
     assert page["total"] == 3
-    assert commands.not_by_id() == []
-    assert any(f == {"_id": near} for _, f in commands.filters), "members are read by _id"
+    assert commands.not_by_id(in_allowed=True) == []
+    assert any(r.selector == {"_id": near} for r in commands.reads), "members are read by _id"
 
 
 def test_stale_and_repeated_entries_are_never_shown_twice_or_wrongly(watched):
@@ -145,9 +144,9 @@ def test_existing_members_are_searched_by_scan_until_adopted_then_by_id(watched)
     assert store.adopt_nearby() == 5  # the four and me
     assert store.adopt_nearby() is None  # once per database
     assert store.db["sequences_adopted"].find_one({"_id": nearby_cells.MARKER}) is not None
-    commands.filters.clear()
+    commands.clear()
     assert _bands(store.parents_nearby(me, {}, 10, None)) == expected
-    assert commands.not_by_id() == []
+    assert commands.not_by_id(in_allowed=True) == []
 
 
 def test_another_process_adopting_is_left_to_it(watched):

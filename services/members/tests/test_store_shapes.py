@@ -11,46 +11,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from pymongo import MongoClient, monitoring
 from test_accounts import PASSWORD, _signer, call, register
 
 from members import security
 from members.service import MembersService
 from members.store import MemberStore
-
-READS = {"find", "count", "aggregate", "update", "delete", "distinct", "findAndModify"}
-
-
-class Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.filters: list[tuple[str, object]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name not in READS:
-            return
-        cmd = event.command
-        if event.command_name == "find":
-            self.filters.append(("find", cmd.get("filter", {})))
-        elif event.command_name in ("update", "delete"):
-            for statement in cmd.get("updates", cmd.get("deletes", [])):
-                self.filters.append((event.command_name, statement["q"]))
-        else:
-            self.filters.append((event.command_name, cmd.get("query", cmd)))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-    def not_by_id(self) -> list[tuple[str, object]]:
-        def by_id(f: object) -> bool:
-            if not isinstance(f, dict) or set(f) != {"_id"}:
-                return False
-            value = f["_id"]
-            return isinstance(value, str) or (isinstance(value, dict) and set(value) == {"$in"})
-
-        return [(name, f) for name, f in self.filters if not by_id(f)]
+from parentnet_kit import testing
 
 
 @pytest.fixture
@@ -62,15 +28,11 @@ def container(container_factory, service_config_at_volume):
 
 @pytest.fixture
 def watched(service_config_at_volume):
-    """A MemberStore on the volume database whose commands are recorded."""
-    commands = Commands()
-    client = MongoClient(service_config_at_volume["MONGO_URI"], tz_aware=True, event_listeners=[commands])
-    db = client[service_config_at_volume["MEMBERS_DB"]]
-    store = MemberStore(
-        db, None, _signer(service_config_at_volume), security.Limits(), timedelta(days=1), lambda f, *a: f(*a)
-    )
-    yield store, commands
-    client.close()
+    """A MemberStore on the volume database whose selections are recorded (``testing.StoreReads``)."""
+    config = service_config_at_volume
+    with testing.recording_store(config["MONGO_URI"], config["MEMBERS_DB"]) as (db, reads):
+        store = MemberStore(db, None, _signer(config), security.Limits(), timedelta(days=1), lambda f, *a: f(*a))
+        yield store, reads
 
 
 def _member(container, name):
@@ -89,22 +51,22 @@ def test_viewer_context_blocks_and_groups_read_by_id_at_volume(container, watche
     call(container, "block", me, friend)
     call(container, "unblock", me, friend)
 
-    commands.filters.clear()
+    commands.clear()
     context = store.viewer_context(me)
     groups = {gids[0]: "member", gids[1]: "member"}
     assert context == {"blocked": [], "blocked_by": [foe], "groups": groups, "protected": False}
     assert {g["id"] for g in store.member_groups(me)} == set(gids[:2])
     assert store.blocked(foe) == [me] and store.blocked_by(friend) == []
     assert store._admin_count(gids[0]) == 1
-    assert commands.not_by_id() == []
+    assert commands.not_by_id(in_allowed=True) == []
 
     # A volume member's context is what its documents say (read here the slow way).
     db = store.db
     someone = db.memberships.find_one({"status": "active", "member_id": {"$regex": "^vol"}})["member_id"]
     expected = {m["group_id"]: m["role"] for m in db.memberships.find({"member_id": someone, "status": "active"})}
-    commands.filters.clear()
+    commands.clear()
     assert store.viewer_context(someone)["groups"] == expected
-    assert commands.not_by_id() == []
+    assert commands.not_by_id(in_allowed=True) == []
 
 
 def test_sign_in_throttling_and_sign_out_everywhere_read_by_id_at_volume(container, watched):
@@ -114,11 +76,11 @@ def test_sign_in_throttling_and_sign_out_everywhere_read_by_id_at_volume(contain
     for _ in range(2):
         assert store.login(email, PASSWORD, "10.1.1.1")["errors"] == []
     member_id = store.login(email, "wrong", "10.1.1.1")
-    commands.filters.clear()
+    commands.clear()
     signed_in = store.login(email, PASSWORD, "10.1.1.1")
     assert signed_in["errors"] == [] and member_id["errors"][0]["code"] == "INVALID_CREDENTIALS"
     assert store.logout(signed_in["member"]["id"], "", everywhere=True) == 4  # the sign-up's and three logins
-    assert commands.not_by_id() == []
+    assert commands.not_by_id(in_allowed=True) == []
 
 
 def test_a_crash_between_the_index_entry_and_the_commit_leaves_nothing_visible(container, watched):

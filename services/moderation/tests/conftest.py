@@ -7,6 +7,7 @@ import pytest  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 
 from parentnet_kit import config, testing  # noqa: E402
+from parentnet_kit.nameko_testing import members  # noqa: E402, F401 - the members stub, autouse
 
 
 @pytest.fixture
@@ -24,13 +25,3 @@ def db(service_config):
     client = MongoClient(service_config["MONGO_URI"], tz_aware=True)
     yield client[service_config["MODERATION_DB"]]
     client.close()
-
-
-@pytest.fixture(autouse=True)
-def members(container_factory, service_config):
-    """The members service as moderation asks it (network admins): ``parentnet_kit.nameko_testing``."""
-    from parentnet_kit import nameko_testing
-
-    nameko_testing.start_members_stub(container_factory, service_config)
-    yield nameko_testing
-    nameko_testing.reset()
