@@ -23,7 +23,9 @@ the names were.
 Why a count locates nobody better than the published area: whatever is counted, each match is
 decided by ``domain.matches``, which compares the requester's radius with the distance between
 the two listings' published areas (the ~1 km cell's centre, or the city's centre in protected
-mode), never an exact point; the cap keeps the nearest 20 by that same distance of areas. So the
+mode), never an exact point; the cap keeps the nearest 20 by that same distance of areas (an
+attacker who fills those 20 places with requests of its own learns, from which are left out, an
+order of areas: the same function of the victim's area, argued here, not attacked). So the
 count an attacker reads, like a name, is a function of the victim's area and of what the
 attacker chose: the mirrored twins (victims.py) get the same answers and the same estimate, and
 the judge (conftest.py) cannot see them beat their baseline. Were the exact point counted
