@@ -54,6 +54,12 @@ _TYPES = [
     ("OUTING_CANCELLED", "outing_cancelled", "An outing you were coming to was cancelled."),
     ("WAITLIST_PROMOTED", "waitlist_promoted", "A place freed up: you moved from the waitlist to coming."),
     ("LISTING_MATCHED", "listing_matched", "An offer nearby matches your wanted request (or the other way round)."),
+    (
+        "LISTING_MATCHES",
+        "listing_matches",
+        "Your new listing matches several listings nearby (the message says how many; their owners were told;"
+        " the subject is your listing). A single match comes as LISTING_MATCHED.",
+    ),
     ("LISTING_RESERVATION_REQUESTED", "listing_reservation_requested", "Someone asked for your listing."),
     ("LISTING_RESERVATION_ACCEPTED", "listing_reservation_accepted", "The owner accepted your reservation."),
     ("LISTING_RESERVATION_DECLINED", "listing_reservation_declined", "The owner declined your reservation."),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
 from parentnet_kit.fields import FieldError
 from parentnet_kit.fields import field_error as error
-from parentnet_kit.i18n import t
+from parentnet_kit.i18n import t, tn
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.moderation_copy import is_hidden
@@ -41,6 +42,13 @@ MATCH_SWEEP_AFTER = timedelta(seconds=5)
 # request is a new one), so a sweep of points and radii is slow even where it learns nothing.
 WANTED_PER_DAY = 10
 ORPHAN_MARKER_AFTER = timedelta(minutes=5)
+# A new listing is matched with at most this many listings of the other side, the nearest first
+# (by published area): an offer posted into a popular category near many wanted requests tells
+# these, not all of them, and its poster is told once how many (the others can find it in
+# search). Bounds the work of one posting and what it sends to inboxes.
+MATCHES_PER_LISTING = 20
+FINAL_STATUSES = ("completed", "withdrawn")
+CLOSED_REMEMBERED = 50_000  # closed listings a process remembers not to read again (ids only)
 log = logging.getLogger(__name__)
 
 Decision = Callable[[dict[str, Any]], tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]]
@@ -69,6 +77,13 @@ def _same_marker(stored: dict[str, Any] | None, marker: dict[str, Any]) -> bool:
         return {**doc, "expires_at": at.replace(microsecond=at.microsecond // 1000 * 1000)}
 
     return plain({k: v for k, v in stored.items() if k != "_id"}) == plain(marker)
+
+
+def _nearest_first(state: dict[str, Any], marker: dict[str, Any], listing_id: str) -> tuple[float, float, str]:
+    """The order in which a posting's candidates are matched: nearest published area first
+    (areas are fixed ~1 km cells or city centres, never points), then the one expiring last
+    (the most recently posted or renewed), then by id."""
+    return (domain.area_distance_km(state, marker), -_aware(marker["expires_at"]).timestamp(), listing_id)
 
 
 def directory_entry(contact: dict[str, Any]) -> dict[str, Any]:
@@ -110,6 +125,7 @@ class ListingStore:
         # Matching's candidates: active listings in buckets by category, side and tile, per
         # period of expiry (buckets.py), read by _id, never the markers of every active listing.
         self.matching = MatchIndex(db)
+        self._closed: OrderedDict[str, None] = OrderedDict()  # listings found completed or withdrawn
         self._buckets_adopted = False
         # city -> the contacts' versions as committed ({contact_id, version, kind, group_id,
         # languages, recommendations}), appended after each commit: the directory's page folds
@@ -357,33 +373,53 @@ class ListingStore:
 
     # -- matching ------------------------------------------------------------------------
     def match(self, listing_id: str) -> int:
-        """Tell both sides of every new match of this listing; safe to run again (each match is told once)."""
+        """Match a listing with at most ``MATCHES_PER_LISTING`` listings of the other side, the
+        nearest first (by their published areas; the freshest first among equals), record each
+        match once (``listing_matched``), tell each of their owners, and tell the poster once
+        how many (``_tell_poster``). Returns how many matches this run recorded or found
+        recorded. Safe to run again: nobody is told of a match twice, nor the poster twice."""
         state = self.listings.get(listing_id)
         if state is None or state["status"] != "active":
             return 0
         now = datetime.now(UTC)
         wanted_side = state["kind"] == "wanted"
         apart = set(state.get("owner_apart", []))
-        told = 0
         # Candidates from the buckets of the tiles around the listing's area (buckets.py), each
-        # with the marker it was entered with (no text, no point); a listing is read only when
-        # that marker matches, and matched only if it still does, active and unexpired.
-        looked: set[str] = {listing_id}
+        # with the marker it was entered with (no text, no point), compared in memory; a
+        # listing's later entry is its fresher one. Only the nearest are read, until enough
+        # still match as they are now (active, unexpired, nobody apart, ``domain.matches``).
+        fitting: dict[str, dict[str, Any]] = {}
         found = self.matching.candidates(state, now) if self.buckets_adopted() else self._candidates_by_scan(state, now)
         for other_id, marker in found:
-            if other_id in looked or _aware(marker["expires_at"]) <= now or not self._fits(state, marker, apart):
+            if other_id == listing_id or other_id in self._closed:
+                continue
+            if _aware(marker["expires_at"]) <= now or not self._fits(state, marker, apart):
                 continue  # a stale entry of a listing entered again is judged by its fresher one
-            looked.add(other_id)
+            fitting[other_id] = marker
+        matched: list[dict[str, Any]] = []
+        for other_id in sorted(fitting, key=lambda i: _nearest_first(state, fitting[i], i)):
+            if len(matched) >= MATCHES_PER_LISTING:
+                break  # the others can still find it in search (README)
             other = self.listings.get(other_id)
+            if other is not None and other["status"] in FINAL_STATUSES:
+                self._remember_closed(other_id)
             if other is None or other["status"] != "active" or _aware(other["expires_at"]) <= now:
                 continue
             if not self._fits(state, other, apart):
                 continue
             wanted, offer = (state, other) if wanted_side else (other, state)
-            if self._record_match(wanted, offer):
-                told += 1
+            self._record_match(wanted, offer, other)
+            matched.append(other)
+        self._tell_poster(state, matched)
         self.listings.aggregates.update_one({"_id": listing_id}, {"$set": {"matched": True}})
-        return told
+        return len(matched)
+
+    def _remember_closed(self, listing_id: str) -> None:
+        """A listing completed or withdrawn stays so: its bucket entries are never read again by
+        this process (at most ``CLOSED_REMEMBERED`` remembered, the oldest forgotten first)."""
+        self._closed[listing_id] = None
+        while len(self._closed) > CLOSED_REMEMBERED:
+            self._closed.popitem(last=False)
 
     @staticmethod
     def _fits(state: dict[str, Any], other: dict[str, Any], apart: set[str]) -> bool:
@@ -393,7 +429,9 @@ class ListingStore:
         wanted, offer = (state, other) if state["kind"] == "wanted" else (other, state)
         return domain.matches(wanted, offer)
 
-    def _record_match(self, wanted: dict[str, Any], offer: dict[str, Any]) -> bool:
+    def _record_match(self, wanted: dict[str, Any], offer: dict[str, Any], other: dict[str, Any]) -> None:
+        """Record the match (once) and tell the owner of ``other`` (the side that was there
+        before), once per match."""
         match_id = f"match:{wanted['_id']}:{offer['_id']}"
         data = {
             "wanted_id": wanted["_id"],
@@ -406,16 +444,36 @@ class ListingStore:
         # Recorded by an earlier run already? The notices below are told once anyway.
         with contextlib.suppress(ConcurrencyConflict):
             self.matches.commit(state, Event("listing_matched", SOURCE, match_id, 1, wanted["city"], data))
-        for recipient, mine, theirs in (
-            (wanted["owner_id"], wanted, offer),
-            (offer["owner_id"], offer, wanted),
-        ):
+        new = offer if other is wanted else wanted
+        message = t("A match for “{title}”: “{their_title}” nearby.", title=other["title"], their_title=new["title"])
+        subject = {"type": "Listing", "id": new["_id"]}
+        self.inbox.notify(other["owner_id"], match_id, "listing_matched", message, subject, other["city"])
+
+    def _tell_poster(self, state: dict[str, Any], matched: list[dict[str, Any]]) -> None:
+        """One notice to the poster, whatever the number of matches: with one, the match itself
+        (``listing_matched``, about the other listing, as each match was told before); with more,
+        how many (``listing_matches``, about the poster's own listing). Told once per version
+        of the listing (a listing moved by protected mode is matched again from its new area)."""
+        if not matched:
+            return
+        if len(matched) == 1:
+            (other,) = matched
+            wanted, offer = (state, other) if state["kind"] == "wanted" else (other, state)
+            key, kind = f"match:{wanted['_id']}:{offer['_id']}", "listing_matched"
             message = t(
-                "A match for “{title}”: “{their_title}” nearby.", title=mine["title"], their_title=theirs["title"]
+                "A match for “{title}”: “{their_title}” nearby.", title=state["title"], their_title=other["title"]
             )
-            subject = {"type": "Listing", "id": theirs["_id"]}
-            self.inbox.notify(recipient, match_id, "listing_matched", message, subject, mine["city"])
-        return True
+            subject = {"type": "Listing", "id": other["_id"]}
+        else:
+            key, kind = f"listing:{state['_id']}:matches:v{state['version']}", "listing_matches"
+            message = tn(
+                "“{title}” matches {count} listing nearby; their owners were told.",
+                "“{title}” matches {count} listings nearby; their owners were told.",
+                len(matched),
+                title=state["title"],
+            )
+            subject = {"type": "Listing", "id": state["_id"]}
+        self.inbox.notify(state["owner_id"], key, kind, message, subject, state["city"])
 
     def sweep_unmatched(self) -> int:
         """Match what a crash between posting and matching left behind."""
