@@ -7,7 +7,7 @@ import io
 from typing import Any
 
 from nameko.testing.services import entrypoint_hook
-from test_indexing import block
+from test_indexing import block, membership
 
 from parentnet_kit.envelope import Event
 from parentnet_kit.publisher import EventPublisher
@@ -105,12 +105,15 @@ def test_discussions_are_found_in_each_language_by_whom_may_see_them(container_f
         question("q-ar", "أين أجد طبيب أطفال للأطفال الصغار؟"),
         reply("r-1", "t-fr", "g-pub", "Les poussettes passent par le canal"),
         block("eve", "viewer", 1, True),
+        membership("g-priv", "friend"),
+        membership("g-priv", "viewer"),
     ):
         publisher.publish(event)
 
     # One queue, written in order, but each index (threads, blocks, questions) refreshes on its own:
     # wait for each effect asserted below.
-    wait_for(lambda: len(ids(search(container, "cheval", viewer_groups=["g-priv"]))) == 3, 15, what="the threads")
+    friend = {"viewer_id": "friend", "viewer_groups": ["g-priv"]}
+    wait_for(lambda: len(ids(search(container, "cheval", **friend))) == 3, 15, what="the threads")
     wait_for(lambda: "t-eve" not in ids(search(container, "cheval", viewer_id="viewer")), 15, what="the block")
     wait_for(lambda: search(container, "poussette")["total"] == 1, 15, what="the reply")
     wait_for(
