@@ -45,6 +45,7 @@ from .base import (
     search_page,
     time_resolver,
     user_errors_field,
+    without_apart,
 )
 
 _KIND_DOCS = {
@@ -307,6 +308,7 @@ class ListingQueries(graphene.ObjectType):
             filters=await search_filter(filter),
         )
         argument_errors(info, page["errors"])
+        page = await without_apart(ctx, page, "owner_id")  # a block at once (search lags it)
         return search_page(info, shape, page, after, as_listing)
 
     @staticmethod

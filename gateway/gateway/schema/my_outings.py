@@ -33,6 +33,7 @@ from .base import (
     seen_by,
     typed,
     visible_outing,
+    without_apart,
 )
 
 MemberOutingState = enum(
@@ -257,6 +258,7 @@ class MyOutingsQueries(graphene.ObjectType):
             filters={"starts_after": starts.isoformat(), "starts_before": (ends - timedelta(seconds=1)).isoformat()},
             sort="start",
         )
+        nearby = await without_apart(ctx, nearby, "organizer_id")  # a block at once (search lags it)
         mine = await ctx.events.group_outings(
             group_ids=group_ids,
             period="upcoming",

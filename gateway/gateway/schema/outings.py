@@ -46,6 +46,7 @@ from .base import (
     typed,
     user_errors_field,
     visible_outing,
+    without_apart,
 )
 
 _CATEGORY_DOCS = {
@@ -416,6 +417,7 @@ class OutingQueries(graphene.ObjectType):
             sort=enum_value(sort),
         )
         argument_errors(info, page["errors"])
+        page = await without_apart(ctx, page, "organizer_id")  # a block at once (search lags it)
         return search_page(info, shape, page, after, as_outing)
 
 

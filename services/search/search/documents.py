@@ -45,6 +45,7 @@ OUTING_FIELDS = (
 OUTING_STATE_EVENTS = {"outing_published", "outing_updated", "attendance_changed"}
 OUTING_REMOVAL_EVENTS = {"outing_cancelled"}
 BLOCK_EVENTS = {"member_blocked", "member_unblocked"}
+MEMBERSHIP_EVENTS = {"group_membership_changed"}
 LISTING_FIELDS = (
     "id",
     "status",
@@ -78,7 +79,7 @@ CONSUMED = frozenset(
     {"members.city_opened", "listings.contact_recommended", "members.group_created"}
     | {f"events.{t}" for t in OUTING_STATE_EVENTS | OUTING_REMOVAL_EVENTS | ACTIVITY_EVENTS}
     | {f"listings.{t}" for t in LISTING_STATE_EVENTS | {"listing_closed"}}
-    | {f"members.{t}" for t in BLOCK_EVENTS}
+    | {f"members.{t}" for t in BLOCK_EVENTS | MEMBERSHIP_EVENTS}
     | set(talk.ROUTING_KEYS)
 )
 
@@ -189,6 +190,17 @@ def write_for(event: Event) -> IndexWrite | None:
             "active": event.type == "member_blocked",
         }
         return IndexWrite(indices.BLOCKS, event.aggregate_id, event.version, doc)
+    if event.type in MEMBERSHIP_EVENTS:
+        # Only an active membership lets a private group's items show (a pending request, a
+        # member who left or was removed: not a member).
+        doc = {
+            "id": event.aggregate_id,
+            "version": event.version,
+            "group_id": event.data["group_id"],
+            "member_id": event.data["member_id"],
+            "active": event.data.get("status") == "active",
+        }
+        return IndexWrite(indices.MEMBERSHIPS, event.aggregate_id, event.version, doc)
     talk_doc = talk.document_for(event)
     return None if talk_doc is None else IndexWrite(talk.DISCUSSIONS, event.aggregate_id, event.version, talk_doc)
 

@@ -159,6 +159,18 @@ BLOCKS_MAPPING: dict[str, Any] = strict_mapping(
     tombstones=False,
 )
 
+# Who is an active member of which group, learnt from members' group_membership_changed: the
+# search service's own copy, so a private group's items show only to members it knows of,
+# whatever a caller claims (search/viewers.py). One document per membership (gm:<group>:<member>).
+MEMBERSHIPS_MAPPING: dict[str, Any] = strict_mapping(
+    {
+        "group_id": {"type": "keyword"},
+        "member_id": {"type": "keyword"},
+        "active": {"type": "boolean"},
+    },
+    tombstones=False,
+)
+
 LISTINGS_MAPPING: dict[str, Any] = strict_mapping(
     {
         "status": {"type": "keyword"},
@@ -247,7 +259,8 @@ GROUPS = IndexSpec("groups", GROUPS_MAPPING, 3)
 LISTINGS = IndexSpec("listings", LISTINGS_MAPPING, 3)
 BLOCKS = IndexSpec("blocks", BLOCKS_MAPPING, 1)
 CITIES = IndexSpec("cities", CITIES_MAPPING, 1)
-ALL = (OUTINGS, LISTINGS, CONTACTS, GROUPS, ACTIVITIES, BLOCKS, CITIES)
+MEMBERSHIPS = IndexSpec("memberships", MEMBERSHIPS_MAPPING, 1)
+ALL = (OUTINGS, LISTINGS, CONTACTS, GROUPS, ACTIVITIES, BLOCKS, CITIES, MEMBERSHIPS)
 
 
 class Indices:

@@ -568,7 +568,9 @@ def _suggest(
                 "query": query,
                 "size": limit,
                 "track_total_hits": False,
-                "_source": ["id", *fields_to_names(fields), "city"],
+                # The owner (an outing's organizer, a listing's owner): the gateway re-checks
+                # blocks with the viewer's fresh relations.
+                "_source": ["id", *fields_to_names(fields), "city", "organizer_id", "owner_id"],
             },
         ]
     found = []
@@ -578,8 +580,16 @@ def _suggest(
         for hit in answer.get("hits", {}).get("hits", []):
             source = hit["_source"]
             label = next((source[n] for n in fields_to_names(fields) if source.get(n)), "")
+            owner = source.get("organizer_id") or source.get("owner_id")
             found.append(
-                {"kind": kind, "id": source["id"], "text": label, "city": source.get("city"), "score": hit["_score"]}
+                {
+                    "kind": kind,
+                    "id": source["id"],
+                    "text": label,
+                    "city": source.get("city"),
+                    "owner_id": owner,
+                    "score": hit["_score"],
+                }
             )
     found.sort(key=lambda s: -s["score"])
     return found[:limit]

@@ -9,12 +9,13 @@ from nameko.timer import timer
 
 from parentnet_kit import cities
 from parentnet_kit.i18n import t
+from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import rpc
 
-from . import city_view, queries, talk
+from . import city_view, queries, talk, viewers
 from .dependencies import IndexerRunner, SearchIndices
-from .indices import ACTIVITIES, BLOCKS, CONTACTS, GROUPS, LISTINGS, OUTINGS
+from .indices import ACTIVITIES, BLOCKS, CONTACTS, GROUPS, LISTINGS, MEMBERSHIPS, OUTINGS
 
 
 class SearchService:
@@ -24,6 +25,15 @@ class SearchService:
 
     indices = SearchIndices()
     indexer = IndexerRunner()
+    # Who a search is for: the gateway's identity token (parentnet_kit.identity), see viewers.py.
+    identity = Identity()
+
+    def seen(self, viewer_id: Any, viewer_groups: Any = None) -> viewers.Seen:
+        """What this request may show (``viewers.Seen``): never groups or a viewer on the
+        caller's word. Raises ``Forbidden`` for a refused token or unverified claims."""
+        viewer = viewers.viewer_of(self.identity, viewer_id, viewer_groups)
+        es = self.indices.es
+        return viewers.seen_by(es, self.indices.alias(BLOCKS), self.indices.alias(MEMBERSHIPS), viewer, viewer_groups)
 
     @rpc
     def ping(self) -> str:
@@ -63,9 +73,9 @@ class SearchService:
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
-        hidden = queries.apart_from(es, self.indices.alias(BLOCKS), viewer_id)
+        seen = self.seen(viewer_id, viewer_groups)
         older = self.indices.older(OUTINGS)
-        body = queries.outings_body(near, float(radius_km), first, after, hidden, viewer_groups, clean, sort, older)
+        body = queries.outings_body(near, float(radius_km), first, after, seen.apart, seen.groups, clean, sort, older)
         page = queries.nearby_page(es.search(index=self.indices.alias(OUTINGS), **body), "location", near, first, sort)
         return {"errors": [], **page}
 
@@ -96,7 +106,7 @@ class SearchService:
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
-        hidden = queries.apart_from(es, self.indices.alias(BLOCKS), viewer_id)
+        hidden = self.seen(viewer_id).apart
         page = queries.nearby_listings(
             es,
             self.indices.alias(LISTINGS),
@@ -118,8 +128,10 @@ class SearchService:
         errors = queries.validate_nearby(near, radius_km, first, None)
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
+        # The verified viewer's groups only (no viewer_id argument: the token says whose).
+        groups = self.seen(None, viewer_groups).groups if viewer_groups else []
         filters = [
-            {"terms": {"group_id": list(viewer_groups or [])}},
+            {"terms": {"group_id": groups}},
             {"bool": {"should": [{"range": {"ends_at": {"gte": "now"}}}, {"term": {"kind": "trip"}}]}},
         ]
         body = queries.nearby_body("point", near, float(radius_km), first, None, filters, [])
@@ -145,10 +157,11 @@ class SearchService:
         if errors:
             return {"errors": errors, "clusters": []}
         es = self.indices.es
-        hidden = queries.apart_from(es, self.indices.alias(BLOCKS), viewer_id)
+        seen = self.seen(viewer_id, viewer_groups)
+        hidden = seen.apart
         found = []
         if "outings" in kinds:
-            exclusions = queries.outings_hidden_from(hidden, viewer_groups)
+            exclusions = queries.outings_hidden_from(hidden, seen.groups)
             filters = [{"range": {"ends_at": {"gte": "now"}}}]
             for cell in queries.clusters(
                 es, self.indices.alias(OUTINGS), "location", bounds, zoom, filters, exclusions
@@ -205,10 +218,8 @@ class SearchService:
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": []}
         es = self.indices.es
-        apart = queries.apart_from(es, self.indices.alias(BLOCKS), viewer_id)
-        filters, must_not = talk.discussion_filters(
-            list(viewer_groups or []), apart, group_id, city, chosen, question_city
-        )
+        seen = self.seen(viewer_id, viewer_groups)
+        filters, must_not = talk.discussion_filters(seen.groups, seen.apart, group_id, city, chosen, question_city)
         body = talk.search_body(text.strip(), first, position, filters, must_not, self.indices.older(talk.DISCUSSIONS))
         hits = es.search(index=self.indices.alias(talk.DISCUSSIONS), **body)["hits"]
         edges = [
@@ -242,8 +253,8 @@ class SearchService:
             return {"errors": [queries.field_error("text", message, "TOO_LONG")], "suggestions": []}
         limit = max(1, min(int(limit), 20))
         es = self.indices.es
-        hidden = queries.apart_from(es, self.indices.alias(BLOCKS), viewer_id)
-        groups = list(viewer_groups or [])
+        seen = self.seen(viewer_id, viewer_groups)
+        hidden, groups = seen.apart, seen.groups
         outings_visible = {
             "bool": {
                 "filter": [{"range": {"ends_at": {"gte": "now"}}}],
@@ -275,7 +286,7 @@ class SearchService:
         ]
         found = queries.suggestions(es, searches, text.strip(), near, limit)
         places = [
-            {"kind": "place", "id": city.slug, "text": city.name, "city": city.slug, "score": None}
+            {"kind": "place", "id": city.slug, "text": city.name, "city": city.slug, "owner_id": None, "score": None}
             for city in cities.CITIES.values()
             if _folded(city.name).startswith(_folded(text.strip())) or city.slug.startswith(_folded(text.strip()))
         ]

@@ -135,6 +135,11 @@ def block(blocker: str, blocked: str, version: int, active: bool) -> Event:
     return Event(type_, "members", f"block:{blocker}:{blocked}", version, None, data)
 
 
+def membership(group: str, member: str, version: int = 1, status: str = "active") -> Event:
+    data = {"group_id": group, "member_id": member, "role": "member", "status": status}
+    return Event("group_membership_changed", "members", f"gm:{group}:{member}", version, "paris", data)
+
+
 def test_a_blocked_member_does_not_find_the_blockers_outings(container_factory, service_config):
     container = container_factory(SearchService, service_config)
     container.start()
@@ -178,6 +183,8 @@ def test_private_group_outings_show_to_members_only_and_attendance_is_searchable
     )
     publisher.publish(private)
     publisher.publish(public)
+    publisher.publish(membership("g1", "x"))
+    publisher.publish(membership("g2", "y"))
     wait_for(lambda: document(service_config, "o-public") and document(service_config, "o-private"), 10, what="both")
 
     def ids(**kwargs):
@@ -187,6 +194,9 @@ def test_private_group_outings_show_to_members_only_and_attendance_is_searchable
     wait_for(lambda: ids(viewer_id="x", viewer_groups=["g1"]) == ["o-private", "o-public"], 10, what="searchable")
     assert ids() == ["o-public"]
     assert ids(viewer_id="x", viewer_groups=["g2"]) == ["o-public"]
+    # Groups come from the service's copy of memberships, never from the caller's word alone.
+    assert ids(viewer_id="y", viewer_groups=["g1", "g2"]) == ["o-public"]
+    assert ids(viewer_groups=["g1"]) == ["o-public"]  # no viewer: anonymous
     assert document(service_config, "o-public")["attendance"]["places_left"] == 6
     publisher.close()
 

@@ -161,6 +161,7 @@ def test_suggestions_as_you_type_across_kinds(container):
         "id": "annecy",
         "text": "Annecy",
         "city": "annecy",
+        "owner_id": None,
         "score": None,
     }
     assert call(container, "suggest", text="éveil")["suggestions"][0]["id"] == "babies"
