@@ -168,17 +168,27 @@ class RelationIndex:
         dropped): the last marker is in an epoch found not yet closed *after* it was appended."""
         # The hint may be behind the newest epoch: the look after each append catches up.
         epoch = self.epochs.hint(self._epochs_key(owner))
+        left: list[tuple[int, str, int]] = []  # (epoch, key, n): our markers in epochs closing
         while True:
             key = self.marker_key(owner, epoch)
             n = self.markers.append(key, {self.field: value})
             if not self._opened(owner, epoch + 1):
-                if n >= 2 * self.rotate_at and n % self.rotate_at == 0:
-                    self.read(owner)  # nobody read this owner for long: close the epoch here
-                return n
+                break
             if self.snapshots.find_one({"_id": self.base_id(owner, epoch + 1)}, {"_id": 1}) is not None:
                 # A late marker in an epoch already dropped: nobody reads it any more.
                 self.markers.collection.delete_one({"_id": self.markers.entry_id(key, n)})
+            else:
+                left.append((epoch, key, n))
             epoch += 1
+        for closed, old_key, old_n in left:
+            # Its base may have gone in since, its drop missing our marker (appended after the
+            # drop looked): look once more, so that a race leaks a marker only when the base
+            # comes after this look, when the drop sees it.
+            if self.snapshots.find_one({"_id": self.base_id(owner, closed + 1)}, {"_id": 1}) is not None:
+                self.markers.collection.delete_one({"_id": self.markers.entry_id(old_key, old_n)})
+        if n >= 2 * self.rotate_at and n % self.rotate_at == 0:
+            self.read(owner)  # nobody read this owner for long: close the epoch here
+        return n
 
     # -- reading -----------------------------------------------------------------------------
     def read(self, owner: str) -> list[dict[str, Any]]:
