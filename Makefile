@@ -14,8 +14,10 @@ provision:
 
 up: provision
 	@$(PY) -m devtools.stack up
-	@# Indices built by an older version of the code are rebuilt, with no downtime.
-	@$(PY) -m search.backfill --outdated
+	@# Indices built by an older version of the code are rebuilt, with no downtime. The exports
+	@# answer the backfill's operator token only: signed with the stack's identity key.
+	@INTERNAL_IDENTITY_PRIVATE_KEY_FILE=$${INTERNAL_IDENTITY_PRIVATE_KEY_FILE:-.run/keys/identity-private.pem} \
+		$(PY) -m search.backfill --outdated
 	@$(PY) -m devtools.demo_data
 	@echo
 	@echo "GraphQL API:      http://127.0.0.1:$${GATEWAY_PORT:-8000}/graphql  (POST)"

@@ -76,6 +76,11 @@ class Stack:
             return {"INTERNAL_IDENTITY_PRIVATE_KEY_FILE": str(private)}
         return {"INTERNAL_IDENTITY_PUBLIC_KEY_FILE": str(public)}
 
+    def operator_env(self) -> dict[str, str]:
+        """What an operator's tool run beside this stack needs (``python -m search.backfill``
+        signs its export calls with the identity key, as the gateway does), over ``self.env``."""
+        return {**self.env, **self.identity_keys("gateway", {**os.environ, **self.env})}
+
     def start(self, name: str) -> subprocess.Popen:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         argv, cwd = self.command(name)

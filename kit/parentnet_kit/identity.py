@@ -184,6 +184,16 @@ class IdentityVerifier:
 
 
 SELF, OTHER, TRUSTED = "self", "other", "trusted"
+# An operator's tool, not a member: the token's ``sub`` is ``operator:<purpose>`` (a member id is
+# never that: members makes them). Signed with the same deployment key, by whoever runs the tool
+# with ``INTERNAL_IDENTITY_PRIVATE_KEY[_FILE]`` (docs/operations.md).
+OPERATOR_PREFIX = "operator:"
+BACKFILL = "search-backfill"  # python -m search.backfill: the services' export_* RPCs
+
+
+def operator_subject(purpose: str) -> str:
+    """The ``sub`` of an operator tool's token for ``purpose`` (e.g. ``BACKFILL``)."""
+    return f"{OPERATOR_PREFIX}{purpose}"
 
 
 class Viewer:
@@ -241,6 +251,20 @@ class Viewer:
         if actor_id != self.id:
             raise Forbidden("the identity token names another member than the one acting")
         return actor_id
+
+    def operating(self, purpose: str) -> None:
+        """Allow a request only from the operator tool for ``purpose`` (its token's ``sub`` is
+        ``operator_subject(purpose)``), or with no token while none is required (a previous
+        release's tool). Raises ``Forbidden`` otherwise: a member's token, another tool's, a bad
+        one, or none while one is required."""
+        if self.problem is not None:
+            raise Forbidden(f"the identity token was refused: {self.problem}")
+        if self.id is None:
+            if self.required:
+                raise Forbidden("no identity token came with this request")
+            return
+        if self.id != operator_subject(purpose):
+            raise Forbidden(f"only the {purpose} operator tool may call this")
 
     def viewer_or(self, claimed: Any) -> Any:
         """Whom a read is for: the verified member when there is one (whatever ``claimed`` says),

@@ -43,7 +43,7 @@ def test_the_backfill_brings_back_lost_discussions_from_conversations(stack, gql
     run = subprocess.run(
         [sys.executable, "-m", "search.backfill", "--only", "discussions", "--page", "2"],
         cwd=ROOT,
-        env={**os.environ, **stack.env},
+        env={**os.environ, **stack.operator_env()},
         capture_output=True,
         text=True,
         timeout=120,
@@ -58,7 +58,7 @@ def test_the_backfill_brings_back_lost_discussions_from_conversations(stack, gql
     again = subprocess.run(
         [sys.executable, "-m", "search.backfill", "--outdated"],
         cwd=ROOT,
-        env={**os.environ, **stack.env},
+        env={**os.environ, **stack.operator_env()},
         capture_output=True,
         text=True,
         timeout=120,

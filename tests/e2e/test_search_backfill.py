@@ -63,7 +63,7 @@ def test_backfill_rebuilds_and_swaps_with_no_downtime(stack, gql):
     searcher = threading.Thread(target=keep_searching)
     searcher.start()
     try:
-        env = {**os.environ, **stack.env}
+        env = {**os.environ, **stack.operator_env()}
         run = subprocess.run(
             [sys.executable, "-m", "search.backfill", "--page", "2"],
             cwd=ROOT,

@@ -547,6 +547,10 @@ class MembersClient(PicturesApi):
         """A page of block pairs in id order (as their events carry them), for the search backfill."""
         return await self._call("export_blocks", after=after, size=size)
 
+    async def export_memberships(self, *, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
+        """A page of memberships in id order (as their events carry them), for the search backfill."""
+        return await self._call("export_memberships", after=after, size=size)
+
     async def export_groups(self, *, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
         """A page of public groups in id order, for the search backfill."""
         return await self._call("export_groups", after=after, size=size)

@@ -23,7 +23,7 @@ from nameko.timer import timer
 
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
-from parentnet_kit.identity import Forbidden
+from parentnet_kit.identity import BACKFILL, Forbidden
 from parentnet_kit.member_facts import MemberFacts
 from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
@@ -271,7 +271,10 @@ class ConversationsService:
     @rpc
     def export_discussions(self, subject_type: str, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
         """A page of threads, replies or questions (``subject_type``) in id order, for the search
-        backfill, as their last event carried them; never messages."""
+        backfill, as their last event carried them; never messages.
+        Raises ``Forbidden`` unless the search backfill's operator token came
+        (``parentnet_kit.identity.BACKFILL``; docs/operations.md)."""
+        self.identity.operating(BACKFILL)
         return self.store.export_discussions(subject_type, after, max(1, min(int(size), 1_000)))
 
     @timer(interval=SWEEP_SECONDS)

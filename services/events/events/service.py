@@ -22,7 +22,7 @@ from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
-from parentnet_kit.identity import Forbidden
+from parentnet_kit.identity import BACKFILL, Forbidden
 from parentnet_kit.member_facts import MemberFacts
 from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
@@ -300,7 +300,10 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def export_outings(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
-        """A page of outings in id order, for the search backfill."""
+        """A page of outings in id order, for the search backfill.
+        Raises ``Forbidden`` unless the search backfill's operator token came
+        (``parentnet_kit.identity.BACKFILL``; docs/operations.md)."""
+        self.identity.operating(BACKFILL)
         return self.outings.export_page(after, max(1, min(size, EXPORT_PAGE_MAX)))
 
     # -- co-op childcare: membership and admin rights asked of members (the gateway too) -----

@@ -22,6 +22,7 @@ from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
+from parentnet_kit.identity import BACKFILL
 from parentnet_kit.member_facts import MemberFacts
 from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
@@ -155,6 +156,10 @@ class ListingsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def export_listings(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
+        """A page of listings in id order, for the search backfill.
+        Raises ``Forbidden`` unless the search backfill's operator token came
+        (``parentnet_kit.identity.BACKFILL``; docs/operations.md)."""
+        self.identity.operating(BACKFILL)
         return self.store.export_page(after, max(1, min(int(size), 1_000)))
 
     @rpc
@@ -176,7 +181,10 @@ class ListingsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def export_contacts(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
-        """A page of trusted contacts in id order, for the search backfill."""
+        """A page of trusted contacts in id order, for the search backfill.
+        Raises ``Forbidden`` unless the search backfill's operator token came
+        (``parentnet_kit.identity.BACKFILL``; docs/operations.md)."""
+        self.identity.operating(BACKFILL)
         return self.store.export_contacts(after, max(1, min(int(size), 1_000)))
 
     @rpc

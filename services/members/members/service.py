@@ -26,7 +26,7 @@ from parentnet_kit import picture_rpc
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
-from parentnet_kit.identity import OTHER, Forbidden
+from parentnet_kit.identity import BACKFILL, OTHER, Forbidden
 from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
@@ -181,12 +181,26 @@ class MembersService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def export_blocks(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
-        """A page of block pairs in id order (as their events carry them), for the search backfill."""
+        """A page of block pairs in id order (as their events carry them), for the search backfill.
+        Raises ``Forbidden`` unless the search backfill's operator token came (who blocked whom
+        is nobody else's to read; ``parentnet_kit.identity.OPERATOR_BACKFILL``)."""
+        self.identity.operating(BACKFILL)
         return self.store.export_blocks(after, max(1, min(int(size), 1_000)))
 
     @rpc
+    def export_memberships(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
+        """A page of memberships in id order (``{id, version, group_id, member_id, role, status}``,
+        as ``group_membership_changed`` carries them), for the search backfill. Raises
+        ``Forbidden`` unless the search backfill's operator token came."""
+        self.identity.operating(BACKFILL)
+        return self.store.export_memberships(after, max(1, min(int(size), 1_000)))
+
+    @rpc
     def export_groups(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
-        """A page of public groups in id order, for the search backfill."""
+        """A page of public groups in id order, for the search backfill.
+        Raises ``Forbidden`` unless the search backfill's operator token came
+        (``parentnet_kit.identity.BACKFILL``; docs/operations.md)."""
+        self.identity.operating(BACKFILL)
         return self.store.export_groups(after, max(1, min(int(size), 1_000)))
 
     # groups

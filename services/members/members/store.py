@@ -570,6 +570,14 @@ class MemberStore:
             for d in docs
         ]
 
+    def export_memberships(self, after: str | None, size: int) -> list[dict[str, Any]]:
+        """A page of memberships in id order, as their events carry them (``{id, version,
+        group_id, member_id, role, status}``), for the search backfill (its copy of who may see a
+        private group's items). A scan a page: an operator's rebuild, never a request's path."""
+        query = {"_id": {"$gt": after}} if after else {}
+        docs = self.memberships.aggregates.find(query).sort("_id", ASCENDING).limit(size)
+        return [{"id": d["_id"], "version": d["version"], **domain.membership_view(d)} for d in docs]
+
     def export_groups(self, after: str | None, size: int) -> list[dict[str, Any]]:
         """Public groups only: a private group is never in a discovery index."""
         query: dict[str, Any] = {"visibility": "public"}

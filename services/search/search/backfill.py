@@ -1,5 +1,6 @@
 """Rebuild the search indices from the owning services, with no downtime:
-``python -m search.backfill [--only outings,listings,blocks,discussions] [--page 500] [--keep-old]``.
+``python -m search.backfill [--only outings,listings,contacts,groups,blocks,memberships,discussions] [--page 500]
+[--keep-old]``.
 
 For each index: create the next revision (``<alias>-v<n+1>``) beside the live one, copy every
 document from the owner's paged export RPC, swap the alias in one atomic step, then copy once
@@ -24,6 +25,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
 from parentnet_kit.envelope import Event
+from parentnet_kit.identity import BACKFILL, HEADER, IdentitySigner, operator_subject
 
 from . import indices as index_specs
 from .documents import write_for
@@ -57,6 +59,10 @@ def _block(view: dict[str, Any]) -> Event:
     return Event(kind, "members", view["id"], view["version"], None, view)
 
 
+def _membership(view: dict[str, Any]) -> Event:
+    return Event("group_membership_changed", "members", view["id"], view["version"], None, view)
+
+
 def _contact(view: dict[str, Any]) -> Event:
     return Event("contact_recommended", "listings", view["id"], view["version"], view.get("city"), view)
 
@@ -79,6 +85,7 @@ SOURCES = {
     "contacts": Source(index_specs.CONTACTS, "listings", "export_contacts", _contact),
     "groups": Source(index_specs.GROUPS, "members", "export_groups", _group),
     "blocks": Source(index_specs.BLOCKS, "members", "export_blocks", _block),
+    "memberships": Source(index_specs.MEMBERSHIPS, "members", "export_memberships", _membership),
     "discussions": Source(
         index_specs.DISCUSSIONS,
         "conversations",
@@ -203,12 +210,24 @@ def main() -> None:
         if not only:
             print("every index is at the code's revision")
             return
-    with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=60) as cluster:
+    # The exports answer only the backfill's operator token (docs/operations.md): signed here with
+    # the deployment's identity key, one token a service (its audience), renewed as it ages.
+    signer = IdentitySigner.from_config(
+        os.environ.get("INTERNAL_IDENTITY_PRIVATE_KEY"), os.environ.get("INTERNAL_IDENTITY_PRIVATE_KEY_FILE")
+    )
+    if signer is None:
+        print(
+            "search.backfill: no INTERNAL_IDENTITY_PRIVATE_KEY[_FILE]: the exports are asked without a token, "
+            "which services refuse while INTERNAL_IDENTITY_REQUIRED is on (the default)",
+            file=sys.stderr,
+        )
 
-        def call(service: str, method: str, **kwargs: Any) -> Any:
+    def call(service: str, method: str, **kwargs: Any) -> Any:
+        context = {} if signer is None else {HEADER: signer.token(operator_subject(BACKFILL), service)}
+        with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, context_data=context, timeout=60) as cluster:
             return getattr(getattr(cluster, service), method)(**kwargs)
 
-        counts = backfill(indices, call, only, args.page, args.keep_old)
+    counts = backfill(indices, call, only, args.page, args.keep_old)
     print("backfilled: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
 
 

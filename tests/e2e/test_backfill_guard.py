@@ -1,0 +1,112 @@
+"""The services' export RPCs (the search backfill's sources) and the search copy of memberships.
+
+- Each ``export_*`` RPC answers only the backfill's operator token (``parentnet_kit.identity
+  .BACKFILL``): a raw RPC on the bus without a token, with a member's genuine token, or with a
+  token for another service is refused. They page out who blocked whom, every membership of
+  every private group, private groups' threads: before, anyone on the bus could read them.
+- An upgrade's gap, closed: search keeps its own copy of memberships (a private group's items
+  show to members it knows of). On the first deploy of that copy, or after losing it, it is
+  empty, and members of a private group would not find its items until their membership
+  changed. ``python -m search.backfill --only memberships`` fills it from
+  ``members.export_memberships``: the member finds the group's outing again.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import post
+from test_my_outings_end_to_end import GROUP
+from test_outing_end_to_end import CREATE as OUTING_CREATE
+from test_outing_end_to_end import proposal
+
+from gateway.ids import from_global_id
+from parentnet_kit import config, identity
+from parentnet_kit.testing import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+NEARBY = """query($near: GeoPointInput!) { nearbyOutings(near: $near, radiusKm: 2, first: 50) {
+  nodes { id } } }"""
+# A corner of Montréal no other test places anything near.
+PLACE = {"lat": 45.6100, "lon": -73.5200}
+EXPORTS = [
+    ("members", "export_blocks", {}),
+    ("members", "export_memberships", {}),
+    ("members", "export_groups", {}),
+    ("events", "export_outings", {}),
+    ("listings", "export_listings", {}),
+    ("listings", "export_contacts", {}),
+    ("conversations", "export_discussions", {"subject_type": "thread"}),
+]
+
+
+def _signer(stack) -> identity.IdentitySigner:
+    return identity.IdentitySigner(Path(stack.run_dir / "keys" / "identity-private.pem").read_bytes())
+
+
+def bus(stack, service: str, method: str, token: str | None, **kwargs: Any) -> Any:
+    """``service.method(**kwargs)`` sent raw on the bus; "Forbidden" when refused."""
+    from nameko.exceptions import RemoteError
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    context = {identity.HEADER: token} if token is not None else {}
+    with ClusterRpcProxy({"AMQP_URI": stack.env["AMQP_URI"]}, context_data=context, timeout=20) as cluster:
+        try:
+            return getattr(getattr(cluster, service), method)(**kwargs)
+        except RemoteError as error:
+            if error.exc_type == "Forbidden":
+                return "Forbidden"
+            raise
+
+
+@pytest.mark.parametrize(("service", "method", "args"), EXPORTS, ids=[m for _, m, _ in EXPORTS])
+def test_an_export_answers_the_backfills_token_only(stack, sign_up, service, method, args):
+    member = from_global_id(sign_up("Eve")["id"])[1]
+    signer = _signer(stack)
+    operator = identity.operator_subject(identity.BACKFILL)
+    assert bus(stack, service, method, None, size=5, **args) == "Forbidden"
+    assert bus(stack, service, method, signer.token(member, service), size=5, **args) == "Forbidden"
+    assert bus(stack, service, method, signer.token(operator, "search"), size=5, **args) == "Forbidden"
+    assert bus(stack, service, method, signer.token("operator:other-tool", service), size=5, **args) == "Forbidden"
+    answered = bus(stack, service, method, signer.token(operator, service), size=5, **args)
+    assert isinstance(answered, list)
+
+
+def test_a_lost_memberships_copy_is_filled_by_the_backfill(stack, gql, sign_up, http):
+    alice, bob = sign_up("Alice"), sign_up("Bob")
+    tag = uuid.uuid4().hex[:8]
+    group = gql(GROUP, {"name": f"Refuge {tag}", "visibility": "PRIVATE"}, token=alice["token"])["groupCreate"]
+    inside = proposal(f"Goûter caché {tag}", PLACE["lat"], PLACE["lon"], groupId=group["group"]["id"], city="montreal")
+    outing = gql(OUTING_CREATE, {"input": inside}, token=alice["token"])["outingCreate"]["outing"]["id"]
+
+    def alice_finds() -> bool:
+        body = post(http, NEARBY, {"near": PLACE}, alice["token"]).json()
+        return outing in [n["id"] for n in body["data"]["nearbyOutings"]["nodes"]]
+
+    wait_for(alice_finds, 15, what="the private outing found by its group's member")
+    # The copy is lost (or was never filled: the first deploy of it): Alice's membership with it.
+    es, alias = config.elasticsearch_url(), f"{stack.env['SEARCH_INDEX_PREFIX']}memberships"
+    membership = f"gm:{from_global_id(group['group']['id'])[1]}:{from_global_id(alice['id'])[1]}"
+    httpx.delete(f"{es}/{alias}/_doc/{membership}", params={"refresh": "true"}).raise_for_status()
+    assert not alice_finds()  # fail-closed: search knows no membership of hers
+
+    run = subprocess.run(
+        [sys.executable, "-m", "search.backfill", "--only", "memberships", "--page", "50"],
+        cwd=ROOT,
+        env={**os.environ, **stack.operator_env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "memberships" in run.stdout
+    wait_for(alice_finds, 15, what="the private outing found again after the backfill")
+    body = post(http, NEARBY, {"near": PLACE}, bob["token"]).json()
+    assert outing not in [n["id"] for n in body["data"]["nearbyOutings"]["nodes"]]  # still not Bob's
