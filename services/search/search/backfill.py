@@ -174,7 +174,13 @@ def backfill(
             out.write(f"\r{label:<9} {done:>9,} documents  {rate:>8,.0f}/s")
             out.flush()
 
-        copy(es, new_index, call, source, page, progress)
+        try:
+            copy(es, new_index, call, source, page, progress)
+        except Exception:
+            # Nothing swapped yet: leave no half-built revision behind (a refused export, a
+            # broker gone), so that a retry starts clean.
+            es.indices.delete(index=new_index, ignore_unavailable=True)
+            raise
         # Searchable before it is swapped in: otherwise the first second after the swap finds nothing.
         es.indices.refresh(index=new_index)
         old = swap_alias(es, alias, new_index)
@@ -198,11 +204,28 @@ def main() -> None:
     parser.add_argument("--page", type=int, default=500, help="documents per export page")
     parser.add_argument("--keep-old", action="store_true", help="keep the previous indices (for a rollback)")
     parser.add_argument("--outdated", action="store_true", help="only indices older than the code's revision")
+    parser.add_argument(
+        "--without-token",
+        action="store_true",
+        help="ask the exports without an identity token (only services with INTERNAL_IDENTITY_REQUIRED off answer)",
+    )
     args = parser.parse_args()
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in only if name not in SOURCES]
     if unknown:
         parser.error(f"unknown index {unknown[0]!r}; choose from {', '.join(SOURCES)}")
+    # The exports answer only the backfill's operator token (docs/operations.md): signed here with
+    # the deployment's identity key, one token a service (its audience), renewed as it ages.
+    # Checked before anything is created: a run that cannot read the exports changes nothing.
+    signer = IdentitySigner.from_config(
+        os.environ.get("INTERNAL_IDENTITY_PRIVATE_KEY"), os.environ.get("INTERNAL_IDENTITY_PRIVATE_KEY_FILE")
+    )
+    if signer is None and not args.without_token:
+        parser.error(
+            "INTERNAL_IDENTITY_PRIVATE_KEY or INTERNAL_IDENTITY_PRIVATE_KEY_FILE must name the deployment's "
+            "identity private key (the gateway's): the services' exports answer only the backfill's token "
+            "(docs/operations.md); --without-token only where INTERNAL_IDENTITY_REQUIRED is off"
+        )
     indices = make_indices({**os.environ, "ELASTICSEARCH_URL": config.elasticsearch_url()})
     indices.ensure()
     if args.outdated:
@@ -210,17 +233,6 @@ def main() -> None:
         if not only:
             print("every index is at the code's revision")
             return
-    # The exports answer only the backfill's operator token (docs/operations.md): signed here with
-    # the deployment's identity key, one token a service (its audience), renewed as it ages.
-    signer = IdentitySigner.from_config(
-        os.environ.get("INTERNAL_IDENTITY_PRIVATE_KEY"), os.environ.get("INTERNAL_IDENTITY_PRIVATE_KEY_FILE")
-    )
-    if signer is None:
-        print(
-            "search.backfill: no INTERNAL_IDENTITY_PRIVATE_KEY[_FILE]: the exports are asked without a token, "
-            "which services refuse while INTERNAL_IDENTITY_REQUIRED is on (the default)",
-            file=sys.stderr,
-        )
 
     def call(service: str, method: str, **kwargs: Any) -> Any:
         context = {} if signer is None else {HEADER: signer.token(operator_subject(BACKFILL), service)}
