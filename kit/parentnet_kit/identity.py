@@ -189,6 +189,7 @@ SELF, OTHER, TRUSTED = "self", "other", "trusted"
 # with ``INTERNAL_IDENTITY_PRIVATE_KEY[_FILE]`` (docs/operations.md).
 OPERATOR_PREFIX = "operator:"
 BACKFILL = "search-backfill"  # python -m search.backfill: the services' export_* RPCs
+MODERATION_ROLES = "moderation-roles"  # python -m moderation.roles: members.member_id_by_email
 
 
 def operator_subject(purpose: str) -> str:

@@ -185,7 +185,7 @@ def test_a_hidden_outing_leaves_search_and_the_live_feed_and_a_suspended_member_
     assert gql(QUEUE, {}, token=moderator["token"])["moderationQueue"]["totalCount"] == 0
     granted = subprocess.run(
         [sys.executable, "-m", "moderation.roles", "grant", moderator["email"]],
-        env={**os.environ, **stack.env},
+        env={**os.environ, **stack.operator_env()},
         capture_output=True,
         text=True,
         timeout=60,

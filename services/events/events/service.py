@@ -241,6 +241,16 @@ class EventsService(picture_rpc.PictureEntrypoints):
         if group_id and MemberFacts(self.members).role(group_id, member_id) is None:
             raise Forbidden("only the group's members can do that")
 
+    def _sees_group(self, group_id: str | None) -> bool:
+        """Whether the request's verified viewer is an active member of ``group_id``: a group's
+        school runs, riders (children's first names) and co-op shifts are its members' only, on
+        the bus as through the API. Without a token, only while none is required (a previous
+        gateway, which checked it) is the answer as before."""
+        viewer = self.identity
+        if viewer.id is None:
+            return viewer.problem is None and not (viewer.presented or viewer.required)
+        return bool(group_id) and MemberFacts(self.members).role(group_id, viewer.id) is not None
+
     def _admin_of(self, group_id: str) -> None:
         """Raises ``Forbidden`` unless the request's verified viewer admins ``group_id``; without
         a token (a previous gateway, while none is required) the caller checked it."""
@@ -330,12 +340,16 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def coop_shifts(self, group_id: str, first: int = 50) -> list[dict[str, Any]]:
+        """The group's coming shifts; ``[]`` unless the viewer is in the group (``_sees_group``)."""
+        if not self._sees_group(group_id):
+            return []
         return self.outings.coop.group_shifts(group_id, max(1, min(int(first), 100)))
 
     @rpc
     def coop_shift(self, shift_id: str) -> dict[str, Any] | None:
+        """The shift, or None (unknown, or the viewer is not in its group: ``_sees_group``)."""
         shift = self.outings.coop.shifts.find_one({"_id": shift_id})
-        return None if shift is None else self.outings.coop.view(shift)
+        return None if shift is None or not self._sees_group(shift["group_id"]) else self.outings.coop.view(shift)
 
     @rpc
     def coop_book(self, shift_id: str, member_id: str, children: int) -> dict[str, Any]:
@@ -392,11 +406,14 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def trip_get(self, trip_id: str) -> dict[str, Any] | None:
-        return self.outings.trips.get(trip_id)
+        """The trip, or None (unknown, or the viewer is not in its group: ``_sees_group``)."""
+        trip = self.outings.trips.get(trip_id)
+        return trip if trip is not None and self._sees_group(trip["group_id"]) else None
 
     @rpc
     def group_trips(self, group_id: str) -> list[dict[str, Any]]:
-        return self.outings.trips.of_group(group_id)
+        """The group's trips; ``[]`` unless the viewer is in the group (``_sees_group``)."""
+        return self.outings.trips.of_group(group_id) if self._sees_group(group_id) else []
 
     @rpc
     def trip_join(self, trip_id: str, member_id: str, children: list[str]) -> dict[str, Any]:
@@ -417,11 +434,16 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def trip_riders(self, trip_id: str) -> list[dict[str, Any]]:
-        return self.outings.trips.riders(trip_id)
+        """Who rides, with their children's first names; ``[]`` unless the viewer is in the
+        trip's group (``_sees_group``)."""
+        trip = self.outings.trips.get(trip_id)
+        return self.outings.trips.riders(trip_id) if trip is not None and self._sees_group(trip["group_id"]) else []
 
     @rpc
     def trip_rota(self, trip_id: str) -> list[dict[str, Any]] | None:
-        return self.outings.trips.rota_of(trip_id)
+        """The coming days and who drives; None unless the viewer is in the trip's group."""
+        trip = self.outings.trips.get(trip_id)
+        return self.outings.trips.rota_of(trip_id) if trip is not None and self._sees_group(trip["group_id"]) else None
 
     @rpc
     def trip_volunteer(self, trip_id: str, member_id: str, date: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ is an anonymous read and is not checked. What a member blocked, who blocked her 
 genuine token naming her: the gateway's for members, or one relayed by the service she called
 while it serves her request (``Viewer.reading_about``); a token naming another member gets
 ``viewer_context``'s public part (``protected``) and is refused the others. ``is_network_admin``,
-the search backfill's exports and the ops' ``member_id_by_email`` are not checked (README "Who
+the search backfill's exports and the ops' ``member_id_by_email`` answer their operator tools' tokens only (README "Who
 a request is for"). Every method returns plain data with ``errors`` for the user to fix.
 """
 
@@ -26,7 +26,7 @@ from parentnet_kit import picture_rpc
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
-from parentnet_kit.identity import BACKFILL, OTHER, Forbidden
+from parentnet_kit.identity import BACKFILL, MODERATION_ROLES, OTHER, Forbidden
 from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
 from parentnet_kit.nameko_rpc import RequestId, once_id, rpc
@@ -114,7 +114,10 @@ class MembersService(picture_rpc.PictureEntrypoints):
     @rpc
     def member_id_by_email(self, email: str) -> str | None:
         """For ops' commands (``moderation.roles``): the member id registered with ``email``, or
-        None. Never exposed through the gateway."""
+        None. Never exposed through the gateway. Raises ``Forbidden`` unless that command's
+        operator token came (``parentnet_kit.identity.MODERATION_ROLES``): an email would name
+        its member to anyone on the bus."""
+        self.identity.operating(MODERATION_ROLES)
         from .domain import normalise_email
 
         holder = self.store.emails.find_one({"_id": normalise_email(email)}, {"member_id": 1})
