@@ -249,7 +249,21 @@ class EventsService(picture_rpc.PictureEntrypoints):
         viewer = self.identity
         if viewer.id is None:
             return viewer.problem is None and not (viewer.presented or viewer.required)
-        return bool(group_id) and MemberFacts(self.members).role(group_id, viewer.id) is not None
+        return bool(group_id) and self._facts().role(group_id, viewer.id) is not None
+
+    def _facts(self) -> MemberFacts:
+        """This worker's questions to members, each asked once (a new one per request)."""
+        facts = getattr(self, "_member_facts", None)
+        if facts is None or facts.members is not self.members:
+            facts = self._member_facts = MemberFacts(self.members)
+        return facts
+
+    def _apart_from_viewer(self, member_id: str) -> bool:
+        """Whether the verified viewer blocked ``member_id`` or was blocked by them: a host's
+        shifts are not shown or booked across a block (issue 5's promise: nothing of a blocker
+        shows to the blocked member, anywhere)."""
+        viewer = self.identity.id
+        return viewer is not None and member_id in self._facts().apart(viewer)
 
     def _admin_of(self, group_id: str) -> None:
         """Raises ``Forbidden`` unless the request's verified viewer admins ``group_id``; without
@@ -343,13 +357,16 @@ class EventsService(picture_rpc.PictureEntrypoints):
         """The group's coming shifts; ``[]`` unless the viewer is in the group (``_sees_group``)."""
         if not self._sees_group(group_id):
             return []
-        return self.outings.coop.group_shifts(group_id, max(1, min(int(first), 100)))
+        shifts = self.outings.coop.group_shifts(group_id, max(1, min(int(first), 100)))
+        return [shift for shift in shifts if not self._apart_from_viewer(shift["host_id"])]
 
     @rpc
     def coop_shift(self, shift_id: str) -> dict[str, Any] | None:
         """The shift, or None (unknown, or the viewer is not in its group: ``_sees_group``)."""
         shift = self.outings.coop.shifts.find_one({"_id": shift_id})
-        return None if shift is None or not self._sees_group(shift["group_id"]) else self.outings.coop.view(shift)
+        if shift is None or not self._sees_group(shift["group_id"]) or self._apart_from_viewer(shift["host_id"]):
+            return None
+        return self.outings.coop.view(shift)
 
     @rpc
     def coop_book(self, shift_id: str, member_id: str, children: int) -> dict[str, Any]:
@@ -358,9 +375,11 @@ class EventsService(picture_rpc.PictureEntrypoints):
         member_id = self.identity.acting_as(member_id)
         if suspended := self._suspended(member_id):
             return {"booking": None, "errors": suspended}
-        shift = self.outings.coop.shifts.find_one({"_id": shift_id}, {"group_id": 1})
+        shift = self.outings.coop.shifts.find_one({"_id": shift_id}, {"group_id": 1, "host_id": 1})
         if shift is not None:
             self._member_of(shift["group_id"], member_id)
+            if self._apart_from_viewer(shift["host_id"]):  # as if there were no such shift
+                return {"booking": None, "errors": [field_error(("shift_id",), t("No such shift."), "NOT_FOUND")]}
         return self.outings.coop.book(
             shift_id, member_id, children, once_id(self.request_id, "booking", member_id, shift_id)
         )

@@ -170,3 +170,25 @@ def test_where_a_member_is_going_goes_with_her_token_only(secured):
     # An anonymous page (the gateway's DataLoader without a viewer) has no place anywhere.
     with as_member(config) as events:
         assert events.places_of("", [outing_id]) == [None]
+
+
+def test_a_hosts_shift_is_neither_shown_nor_booked_across_a_block(secured):
+    """A second review booked the blocker's co-op shift as the blocked member: a block keeps a
+    host's shifts from the member either way (list, by id, booking: NOT_FOUND, as for no shift),
+    and a group's shifts and school runs are its members' only, on the bus too."""
+    config, _ = secured
+    with as_member(config, "admin") as events:
+        shift = events.coop_offer("admin", "g-identity", shift_fields(2, 9))["shift"]
+    members.block("admin", "plain")
+    with as_member(config, "plain") as events:
+        assert events.coop_shifts("g-identity") == []
+        assert events.coop_shift(shift["id"]) is None
+        booked = events.coop_book(shift["id"], "plain", 1)
+    assert booked["booking"] is None and [e["code"] for e in booked["errors"]] == ["NOT_FOUND"]
+    with as_member(config, "organizer") as events:  # not apart: sees and books it
+        assert [s["id"] for s in events.coop_shifts("g-identity")] == [shift["id"]]
+        assert events.coop_book(shift["id"], "organizer", 1)["errors"] == []
+    with as_member(config, "stranger") as events:  # outside the group: nothing, not even by id
+        assert events.coop_shifts("g-identity") == [] and events.coop_shift(shift["id"]) is None
+    with as_member(config, None) as events:  # no token while one is required
+        assert events.coop_shifts("g-identity") == [] and events.coop_shift(shift["id"]) is None
