@@ -5,6 +5,7 @@ poster 60 times). On the real store: what members would see is their inbox."""
 from __future__ import annotations
 
 import pytest
+from test_match_buckets import fields, post
 
 from listings import domain
 from listings import store as store_module
@@ -14,15 +15,8 @@ HERE = {"lat": 48.8530, "lon": 2.3690}
 
 
 def toys(kind: str, where: dict, **extra) -> dict:
-    return {
-        "kind": kind,
-        "category": "toys",
-        "title": f"{kind} toys",
-        "city": "paris",
-        "pickup_location": where,
-        **({"condition": "good"} if kind != "wanted" else {"match_radius_km": 5}),
-        **extra,
-    }
+    """test_match_buckets' listing, a wanted one reaching 5 km."""
+    return fields(kind, where, **{**({"match_radius_km": 5} if kind == "wanted" else {}), **extra})
 
 
 @pytest.fixture
@@ -30,12 +24,6 @@ def store(db) -> ListingStore:
     store = ListingStore(db, None)
     store.ensure_indexes()
     return store
-
-
-def post(store: ListingStore, owner: str, raw: dict) -> str:
-    result = store.create(raw, owner, [])
-    assert result["errors"] == [], result
-    return result["listing"]["id"]
 
 
 def inbox(store: ListingStore, member: str) -> list[dict]:
