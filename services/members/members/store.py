@@ -65,6 +65,15 @@ def decode_cursor(cursor: str | None) -> Any:
         raise ValueError("after is not a cursor from this list") from None
 
 
+# What both indexes of memberships (a member's groups, a group's members) keep of one, and when
+# it is current (active or pending).
+MEMBERSHIP_FIELDS = ("version", "group_id", "member_id", "role", "status")
+
+
+def _membership_current(state: dict[str, Any]) -> bool:
+    return state["status"] in CURRENT_STATUSES
+
+
 class MemberStore:
     def __init__(
         self,
@@ -111,8 +120,8 @@ class MemberStore:
             db["memberships"],
             "group_id",
             lambda member_id, group_id: f"gm:{group_id}:{member_id}",
-            lambda state: state["status"] in CURRENT_STATUSES,
-            ("version", "group_id", "member_id", "role", "status"),
+            _membership_current,
+            MEMBERSHIP_FIELDS,
         )
         # A group's current memberships (active or pending), the same way with the group as
         # owner: its markers, one entry before a membership's first commit and one after every
@@ -125,8 +134,8 @@ class MemberStore:
             db["memberships"],
             "member_id",
             lambda group_id, member_id: f"gm:{group_id}:{member_id}",
-            lambda state: state["status"] in CURRENT_STATUSES,
-            ("version", "group_id", "member_id", "role", "status"),
+            _membership_current,
+            MEMBERSHIP_FIELDS,
             seed=lambda group_id: [f"gm:{group_id}:{e['member_id']}" for e in self.members_of.all(group_id)],
         )
         # city (and ALL_GROUPS) -> {group_id} created there, appended once the group is
