@@ -238,7 +238,7 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     def _member_of(self, group_id: str | None, member_id: str) -> None:
         """Raises ``Forbidden`` unless ``member_id`` is an active member of ``group_id`` (when given)."""
-        if group_id and MemberFacts(self.members).role(group_id, member_id) is None:
+        if group_id and self._facts().role(group_id, member_id) is None:
             raise Forbidden("only the group's members can do that")
 
     def _sees_group(self, group_id: str | None) -> bool:
@@ -271,7 +271,7 @@ class EventsService(picture_rpc.PictureEntrypoints):
         viewer = self.identity
         if viewer.id is None and not (viewer.presented or viewer.required):
             return
-        if viewer.id is None or not MemberFacts(self.members).is_admin(group_id, viewer.id):
+        if viewer.id is None or not self._facts().is_admin(group_id, viewer.id):
             raise Forbidden("only the group's admins can do that")
 
     @rpc
