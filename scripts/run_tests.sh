@@ -4,7 +4,8 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-PYTEST="$ROOT/.venv/bin/python -m pytest -q -p no:cacheprovider"
+# --durations: the slowest tests of each suite, so a CI log shows where its time went.
+PYTEST="$ROOT/.venv/bin/python -m pytest -q -p no:cacheprovider --durations=8 --durations-min=5"
 failed=()
 total_passed=0
 total_failed=0

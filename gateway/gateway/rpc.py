@@ -91,6 +91,10 @@ class RpcClient:
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None
         self.calls = 0  # counted per process, for tests of batching
+        # How many times the connection was lost since ``connect`` (each loss counted once,
+        # however many close callbacks it fires): for logs and tests, which cannot rely on
+        # seeing ``broker_up`` False, as a reconnection may take less than their polling.
+        self.connection_losses = 0
         self._probe: aio_pika.abc.AbstractChannel | None = None
         # service -> (checked at, has a consumer; None: its queue does not exist)
         self._serving: dict[str, tuple[float, bool | None]] = {}
@@ -117,6 +121,7 @@ class RpcClient:
         """The broker is away: new calls wait for it (``_until_up``); calls in flight keep
         waiting for their answers, which may come once the reply queue is declared again."""
         if self._up.is_set():
+            self.connection_losses += 1
             log.warning("RabbitMQ connection lost (%s): %d calls in flight", exc, len(self._pending))
         self._up.clear()
         self._serving.clear()
