@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.graphql import post, register  # noqa: E402 - e2e tests import post from here
+from support.graphql import SignedIn, post, register  # noqa: E402 - e2e tests import post from here
 from support.phones import PhoneTransport, next_address  # noqa: E402
 
 from devtools.isolated import isolated_stack  # noqa: E402
@@ -70,14 +70,19 @@ def sign_up(http):
     the global ID)."""
 
     def sign(name: str = "Parent", city: str = "paris") -> dict:
-        result = register(http, name, city, local_address=next_address())
+        phone = next_address()
+        result = register(http, name, city, local_address=phone)
         assert result["userErrors"] == [], result
-        return {
-            "token": result["accessToken"],
-            "refresh": result["refreshToken"],
-            "id": result["member"]["id"],
-            "email": result["email"],
-        }
+        # SignedIn: its token is refreshed as an app's is, so the session's organizer outlives
+        # the 15-minute access token in a slow run (a CI run on a busy machine took 17 minutes).
+        return SignedIn(
+            http,
+            phone,
+            token=result["accessToken"],
+            refresh=result["refreshToken"],
+            id=result["member"]["id"],
+            email=result["email"],
+        )
 
     return sign
 

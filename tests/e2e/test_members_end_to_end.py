@@ -6,6 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from conftest import post
+from support import graphql
 from test_outing_end_to_end import CREATE, NEARBY, proposal
 
 from parentnet_kit.testing import wait_for
@@ -177,3 +178,15 @@ def test_private_group_membership_through_the_api(gql, http, sign_up):
     assert approved["membership"] == {"status": "ACTIVE", "member": {"displayName": "Parent"}}
     seen = gql(members_query, {"g": group_id}, token=parent["token"])["node"]
     assert seen == {"memberCount": 2, "members": {"totalCount": 2}}
+
+
+def test_a_suite_long_member_renews_its_access_token_as_an_app_does(sign_up, http, monkeypatch):
+    """The fixtures' members (support.graphql.SignedIn) refresh their access token before it
+    expires, so the session's organizer still works in a run longer than its 15 minutes."""
+    member = sign_up("Renewer")
+    first = dict.__getitem__(member, "token")
+    monkeypatch.setattr(graphql, "REFRESH_MARGIN_SECONDS", 10**6)  # every read is "about to expire"
+    renewed = member["token"]
+    assert renewed != first and member["refresh"]
+    body = post(http, "{ viewer { id } }", None, renewed).json()
+    assert body["data"]["viewer"]["id"] == member["id"]
