@@ -3,11 +3,10 @@ token, a forged one, another member's genuine one, one for another service, and 
 operator token for the wrong service. What a private group's outsider (Bob) can learn of Alice's
 private group and of Alice herself.
 
-Two reads by id still answer anyone on the bus and are marked xfail (strict) until fixed:
-events' get_outing(s) and listings' get_contacts (the gateway filters what it shows; the
-services do not check the viewer). The rest passes: school runs, riders and shifts are the
-group's members' only (events ``_sees_group``), an email names its member to moderation.roles'
-token only."""
+Every case holds: school runs, riders and shifts are the group's members' only (events
+``_sees_group``); reads by id (events' get_outing(s), listings' get_contacts) answer what the
+verified viewer may see, as the API does (they answered anyone with the id until stop 28); an
+email names its member to moderation.roles' token only."""
 
 from __future__ import annotations
 
@@ -124,14 +123,9 @@ def test_the_private_groups_school_run_riders_are_not_read_off_the_bus(stack, se
     assert leaked == dict.fromkeys(leaked, nothing)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: events.get_outing(s) answer(s) any caller on the bus with the id; the gateway filters, the service "
-    "checks no viewer (next: a viewer-aware read, as events' trips and shifts now are)",
-)
 def test_a_private_groups_outing_is_not_read_off_the_bus_by_id(stack, secret):
-    """events.get_outing / get_outings answer any caller, token or not: the private outing's
-    title and place to whoever has its id (the gateway filters, the service does not)."""
+    """events.get_outing / get_outings, asked by Bob with each kind of token (or none): nothing
+    of the private outing (they answered its title and place to anyone with its id until stop 28)."""
     leaked = {}
     for name, token in _tokens(stack, secret["bob"], "events").items():
         one = bus(stack, "events", "get_outing", token, outing_id=secret["outing"])
@@ -272,14 +266,9 @@ def test_the_private_groups_other_reads_off_the_bus(stack, secret):
     assert leaked == dict.fromkeys(answers, False), answers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: listings.get_contacts answer(s) any caller on the bus with the id; the gateway filters, the service "
-    "checks no viewer (next: a viewer-aware read, as events' trips and shifts now are)",
-)
 def test_a_private_groups_contact_and_thread_are_not_read_off_the_bus_by_id(stack, secret):
-    """listings.get_contacts takes no identity: a private group's contact (name, phone) to anyone
-    with its id. conversations.get_threads / replies read "for nobody" (what held, or not)."""
+    """listings.get_contacts (a private group's contact: name, phone; answered to anyone with its
+    id until stop 28), conversations.get_threads / replies read "for nobody": nothing."""
     answers = {
         "listings.get_contacts": bus(stack, "listings", "get_contacts", None, contact_ids=[secret["contact"]]),
         "conversations.get_threads": bus(stack, "conversations", "get_threads", None, thread_ids=[secret["thread"]]),

@@ -312,15 +312,47 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def get_outing(self, outing_id: str) -> dict[str, Any] | None:
+        """The outing's public view, or None: unknown, or not for the request's viewer
+        (``_shown_to_viewer``)."""
         try:
-            return self.outings.get(outing_id)
+            view = self.outings.get(outing_id)
         except NotFound:
             return None
+        return self._shown_to_viewer([view])[0]
 
     @rpc
     def get_outings(self, outing_ids: list[str]) -> list[dict[str, Any] | None]:
-        """Batch lookup for the gateway's DataLoader; answers in the order asked."""
-        return self.outings.get_many(outing_ids)
+        """Batch lookup for the gateway's DataLoader; answers in the order asked, None for an
+        unknown outing or one not for the request's viewer (``_shown_to_viewer``)."""
+        return self._shown_to_viewer(self.outings.get_many(outing_ids))
+
+    def _shown_to_viewer(self, views: list[dict[str, Any] | None]) -> list[dict[str, Any] | None]:
+        """Each view, or None where the request's viewer may not see it, by the gateway's rule
+        (``visible_outing``), so a read by id off the bus tells no more than the API does:
+        - a verified member: not an outing whose organizer blocked them, not one a moderator hid
+          (unless theirs), a private group's only for its active members (members asked once);
+        - no token: what anybody sees (nothing hidden, nothing of a private group) — the
+          gateway's signed-out reads, and anyone else on the bus without one;
+        - no token while none is required: every view, as before (a previous gateway, which
+          filters itself). A token that does not verify: ``Forbidden``."""
+        viewer = self.identity
+        if viewer.problem is not None:
+            raise Forbidden(f"the identity token was refused: {viewer.problem}")
+        if not any(views) or (viewer.id is None and not viewer.presented and not viewer.required):
+            return views
+        if viewer.id is None:
+            may_see = my_outings.may_see([], [])
+        else:
+            facts = self._facts()
+            may_see = my_outings.may_see(facts.blocked_by(viewer.id), facts.groups(viewer.id))
+        return [
+            view
+            if view is not None
+            and may_see(view)
+            and (not view.get("hidden") or (viewer.id is not None and view.get("organizer_id") == viewer.id))
+            else None
+            for view in views
+        ]
 
     @rpc
     def export_outings(self, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:

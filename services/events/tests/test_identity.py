@@ -99,6 +99,34 @@ def test_reads_follow_the_verified_viewer_not_the_callers_lists(secured):
         assert [i["outing"]["id"] for i in page["items"]] == [secret]
 
 
+def test_an_outing_read_by_id_answers_only_what_the_viewer_may_see(secured):
+    """get_outing and get_outings apply the API's rule for the verified viewer (from the
+    stop-27 review: they answered a private group's outing to anyone on the bus with its id):
+    a private group's outing only to its members, nothing of an organizer to a member they
+    blocked, without a token what a signed-out visitor sees; a forged token is refused."""
+    config, public_id = secured
+    members.group("g-hushed", visibility="private", insider="member")
+    with as_member(config, "insider") as events:
+        made = events.create_outing({**GOOD, "group_id": "g-hushed"}, organizer_id="insider")
+    hushed = made["outing"]["id"]
+    members.block("organizer", "blocked-one")
+
+    def read(member_id, **kw):
+        with as_member(config, member_id, **kw) as events:
+            one = {i: (events.get_outing(i) or {}).get("id") for i in (public_id, hushed)}
+            many = [(v or {}).get("id") for v in events.get_outings([public_id, hushed, "no-such-outing"])]
+        assert [one[public_id], one[hushed], None] == many  # the batch answers as each read does
+        return many[:2]
+
+    assert read("insider") == [public_id, hushed]
+    assert read("outsider") == [public_id, None]
+    assert read(None) == [public_id, None]  # no token: a signed-out visitor's view
+    assert read("blocked-one") == [None, None]  # the organizer blocked them
+    with as_member(config, "insider", signer=FORGER) as events, pytest.raises(RemoteError) as raised:
+        events.get_outings([hushed])
+    assert raised.value.exc_type == "Forbidden"
+
+
 def test_no_raw_rpc_gets_a_role_or_a_membership_it_does_not_have(secured):
     """Pictures, co-op and school runs decide from members' data, whatever the caller claims:
     a member claiming the admin role, an outsider booking or riding in a group they are not

@@ -22,7 +22,7 @@ from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.event_feed import EventFeed
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
-from parentnet_kit.identity import BACKFILL
+from parentnet_kit.identity import BACKFILL, Forbidden
 from parentnet_kit.member_facts import MemberFacts
 from parentnet_kit.nameko_identity import Identity
 from parentnet_kit.nameko_observe import Observed
@@ -189,7 +189,26 @@ class ListingsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def get_contacts(self, contact_ids: list[str]) -> list[dict[str, Any] | None]:
-        return self.store.get_contacts(contact_ids)
+        """Contacts by id, in the order asked; None for an unknown one or one the request's viewer
+        may not see, by the API's rule (the gateway's ``load_contact``): a group's contact only for
+        that group's active members (asked of members), one a moderator hid only for who added it.
+        No token: what a signed-out visitor sees; no token while none is required: every contact,
+        as before (a previous gateway, which filters itself). Raises ``Forbidden`` for a token
+        that does not verify."""
+        viewer = self.identity
+        if viewer.problem is not None:
+            raise Forbidden(f"the identity token was refused: {viewer.problem}")
+        views = self.store.get_contacts(contact_ids)
+        if not any(views) or (viewer.id is None and not viewer.presented and not viewer.required):
+            return views
+        groups = set(MemberFacts(self.members).groups(viewer.id)) if viewer.id is not None else set()
+
+        def shown(view: dict[str, Any]) -> bool:
+            if view.get("group_id") and view["group_id"] not in groups:
+                return False
+            return not view.get("hidden") or (viewer.id is not None and view.get("added_by") == viewer.id)
+
+        return [view if view is not None and shown(view) else None for view in views]
 
     @rpc
     def list_contacts(

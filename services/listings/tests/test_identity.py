@@ -11,6 +11,7 @@ from test_listings import BASTILLE, listing
 
 from listings.service import ListingsService
 from parentnet_kit import identity
+from parentnet_kit import nameko_testing as members
 from parentnet_kit.tokens import generate_key_pair
 
 KEYS = generate_key_pair()
@@ -84,3 +85,26 @@ def test_a_members_notices_go_with_her_token_only(secured):
         assert refusal(client, "mark_read", "asker", [items[0]["id"]]) == "Forbidden"
     with as_member(config, "asker") as listings:
         assert listings.mark_read("asker", [items[0]["id"]]) == 1
+
+
+def test_a_contact_read_by_id_answers_only_what_the_viewer_may_see(secured):
+    """get_contacts applies the API's rule for the verified viewer (from the stop-27 review: it
+    answered a private group's contact, name and phone, to anyone on the bus with its id): a
+    group's contact only to its members, a city's to anyone, with a token or without; a forged
+    token is refused."""
+    config, _ = secured
+    members.group("g-quiet", visibility="private", insider="member")
+    fields = {"kind": "paediatrician", "city": "paris", "phone": "+33 1 43 00 00 00", "languages": ["fr"]}
+    with as_member(config, "insider") as listings:
+        grouped = listings.add_contact({**fields, "name": "Dr Quiet", "group_id": "g-quiet"}, "insider")
+        open_one = listings.add_contact({**fields, "name": "Dr Open"}, "insider")
+    ids = [open_one["contact"]["id"], grouped["contact"]["id"], "no-such-contact"]
+
+    def read(member_id, **kw):
+        with as_member(config, member_id, **kw) as listings:
+            return [(v or {}).get("name") for v in listings.get_contacts(ids)]
+
+    assert read("insider") == ["Dr Open", "Dr Quiet", None]
+    assert read("outsider") == ["Dr Open", None, None]
+    assert read(None) == ["Dr Open", None, None]
+    assert refusal(as_member(config, "insider", signer=FORGER), "get_contacts", ids) == "Forbidden"
