@@ -44,6 +44,26 @@ class Seen:
 ANONYMOUS = Seen(None, [], [])
 
 
+def caller_apart(apart_ids: Any) -> list[str]:
+    """The caller's ``apart_ids`` as a list of member ids (None: none). Raises ``ValueError``
+    for anything but a list of strings of at most ``MAX_APART`` (a caller's bug, not a user's
+    input: refused rather than read as fewer ids, which would show more)."""
+    if apart_ids is None:
+        return []
+    if not isinstance(apart_ids, list | tuple) or not all(isinstance(i, str) for i in apart_ids):
+        raise ValueError("apart_ids must be a list of member ids")
+    if len(apart_ids) > MAX_APART:
+        raise ValueError(f"apart_ids must name at most {MAX_APART} members")
+    return [i for i in apart_ids if i]
+
+
+def with_apart(seen: Seen, apart_ids: list[str]) -> Seen:
+    """``seen`` also keeping ``apart_ids`` apart (the union with its own copy's)."""
+    if not apart_ids:
+        return seen
+    return Seen(seen.viewer_id, seen.groups, sorted(set(seen.apart) | set(apart_ids)))
+
+
 def viewer_of(identity: Viewer, viewer_id: Any, viewer_groups: Any) -> str | None:
     """The member a search is for (None: anonymous), from the request's ``identity`` and the
     caller's claims. Raises ``Forbidden`` (see the module's docstring for when)."""
