@@ -74,7 +74,13 @@ class CommunityQueries(graphene.ObjectType):
         groups = list((await ctx.viewer_context())["groups"])
         if not groups:
             return []
-        page = await ctx.search.nearby_activities(near=point, radius_km=radius, viewer_groups=groups, first=first)
+        page = await ctx.search.nearby_activities(
+            near=point,
+            radius_km=radius,
+            viewer_groups=groups,
+            first=first,
+            apart_ids=await ctx.apart(),  # a host's or organizer's block at once (search's copy lags it)
+        )
         argument_errors(info, page["errors"])
         return [
             {"id": e["node"]["id"], "kind": e["node"]["kind"], "distance_km": round(e["distance_km"], 1)}
