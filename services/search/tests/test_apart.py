@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from nameko.testing.services import entrypoint_hook
 from test_indexing import EIFFEL, block, document, listing_event, membership, outing
+from test_talk import thread
 from test_viewers import KEYS, activity, as_member
 
 from parentnet_kit.envelope import Event
@@ -94,6 +95,30 @@ def test_the_callers_ids_add_to_the_blocks_copy_and_never_replace_it(indexed):
     # An empty list from the caller hides what the copy hides, no less.
     alone = call(container, "nearby_outings", near=EIFFEL, radius_km=5, viewer_id="dana", apart_ids=[])
     assert [e["node"]["id"] for e in alone["edges"]] == ["e1"]
+
+
+def test_discussions_by_an_apart_author_leave_the_page_and_the_total(indexed):
+    container, publisher = indexed
+    for n, author in enumerate(("eve", "fay", "fay")):
+        publisher.publish(thread(f"t{n}", "g-public", "public", f"Balade au parc {n}", author_id=author))
+
+    def found(**extra) -> dict:
+        return call(container, "discussions", text="balade", viewer_id="dana", first=1, **extra)
+
+    wait_for(lambda: found()["total"] == 3, 10, what="the three threads")
+    page = found(apart_ids=["eve"])
+    assert (page["total"], page["has_next_page"], len(page["edges"])) == (2, True, 1)
+    assert page["edges"][0]["node"]["author_id"] == "fay"
+    after = call(
+        container,
+        "discussions",
+        text="balade",
+        viewer_id="dana",
+        first=5,
+        after=page["edges"][0]["cursor"],
+        apart_ids=["eve"],
+    )
+    assert [e["node"]["author_id"] for e in after["edges"]] == ["fay"]
 
 
 def test_apart_ids_that_are_not_a_list_of_ids_are_refused(indexed):
