@@ -9,6 +9,7 @@ from typing import Any
 
 from graphql import execute, parse
 
+from gateway import ids
 from gateway.context import Context
 from gateway.schema.assemble import schema
 
@@ -67,3 +68,49 @@ def test_a_signed_out_search_sends_no_one_and_asks_members_nothing():
     run(services, FIELDS["search.nearby_outings"], viewer=None)
     assert services.calls == [("search.nearby_outings", services.calls[0][1])]
     assert services.calls[0][1]["apart_ids"] == []
+
+
+def test_activities_indexed_before_they_named_their_members_are_checked_with_events():
+    """Search cannot leave out a document without ``member_ids`` (indexed before the field): for
+    those only, with a block, the gateway asks events for the shift or trip and leaves out a host
+    or organizer kept apart; documents with ``member_ids`` were filtered by search already."""
+
+    def edge(activity_id: str, kind: str, **node: Any) -> dict[str, Any]:
+        return {"cursor": activity_id, "distance_km": 0.2, "node": {"id": activity_id, "kind": kind, **node}}
+
+    services = Services(blocked=["whom-i-blocked"], blocked_by=["who-blocked-me"])
+    edges = [
+        edge("new-shift", "coop_shift", member_ids=["someone"]),
+        edge("old-shift-apart", "coop_shift"),
+        edge("old-shift", "coop_shift"),
+        edge("old-trip-apart", "trip"),
+        edge("old-trip", "trip"),
+    ]
+    shifts = {  # events hides a shift of a host kept apart: old-shift-apart is not here
+        "new-shift": {"id": "new-shift", "group_id": "g1", "host_id": "someone"},
+        "old-shift": {"id": "old-shift", "group_id": "g1", "host_id": "someone"},
+    }
+    trips = {
+        "old-trip-apart": {"id": "old-trip-apart", "group_id": "g1", "created_by": "whom-i-blocked"},
+        "old-trip": {"id": "old-trip", "group_id": "g1", "created_by": "someone"},
+    }
+    answer = services.call
+
+    async def call(service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        if (service, method) == ("search", "nearby_activities"):
+            await answer(service, method, *args, **kwargs)
+            return {**EMPTY_PAGE, "edges": edges}
+        if (service, method) == ("events", "coop_shift"):
+            return shifts.get(kwargs["shift_id"])
+        if (service, method) == ("events", "trip_get"):
+            return trips.get(kwargs["trip_id"])
+        return await answer(service, method, *args, **kwargs)
+
+    services.call = call  # type: ignore[method-assign]
+    found = run(
+        services, "nearbyGroupActivities(near: {lat: 48.85, lon: 2.29}, radiusKm: 1) { shift { id } trip { id } }"
+    )
+    listed = [ids.from_global_id((a["shift"] or a["trip"])["id"]) for a in found["nearbyGroupActivities"]]
+    assert listed == [("CoopShift", "new-shift"), ("CoopShift", "old-shift"), ("Trip", "old-trip")]
+    asked = [name for name, _ in services.calls]
+    assert asked.count("members.viewer_context") == 1 and asked.count("search.nearby_activities") == 1
