@@ -123,7 +123,7 @@ def test_discussions_by_an_apart_author_leave_the_page_and_the_total(indexed):
 
 def test_apart_ids_that_are_not_a_list_of_ids_are_refused(indexed):
     container, _ = indexed
-    for wrong in ("eve", [1], {"eve": True}):
+    for wrong in ("eve", [1], {"eve": True}, [f"m{n}" for n in range(50_001)]):
         with pytest.raises(ValueError):
             call(container, "nearby_outings", near=EIFFEL, radius_km=5, viewer_id="dana", apart_ids=wrong)
 
