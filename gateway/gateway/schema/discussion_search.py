@@ -28,7 +28,6 @@ from .base import (
     edge_type,
     enum,
     first_argument,
-    without_apart,
 )
 
 KIND_TYPES = {"thread": "DiscussionThread", "reply": "DiscussionReply", "question": "Question"}
@@ -126,11 +125,11 @@ class DiscussionSearchQueries(graphene.ObjectType):
             question_city=question_city,
             first=first,
             after=after,
+            apart_ids=await ctx.apart(),  # a block at once, before paging (search's copy lags it)
         )
         argument_errors(
             info, [{**e, "field": ["query" if e["field"] == ["text"] else e["field"][0]]} for e in answer["errors"]]
         )
-        answer = await without_apart(ctx, answer, "author_id")  # a block at once (search lags it)
         nodes = await asyncio.gather(
             *(NODE_LOADERS[KIND_TYPES[e["node"]["kind"]]](info, e["node"]["id"]) for e in answer["edges"])
         )

@@ -45,7 +45,6 @@ from .base import (
     search_page,
     time_resolver,
     user_errors_field,
-    without_apart,
 )
 
 _KIND_DOCS = {
@@ -306,9 +305,9 @@ class ListingQueries(graphene.ObjectType):
             kinds=kind_values,
             category=enum_value(category),
             filters=await search_filter(filter),
+            apart_ids=await ctx.apart(),  # a block at once, before paging (search's copy lags it)
         )
         argument_errors(info, page["errors"])
-        page = await without_apart(ctx, page, "owner_id")  # a block at once (search lags it)
         return search_page(info, shape, page, after, as_listing)
 
     @staticmethod

@@ -33,7 +33,6 @@ from .base import (
     seen_by,
     typed,
     visible_outing,
-    without_apart,
 )
 
 MemberOutingState = enum(
@@ -257,8 +256,8 @@ class MyOutingsQueries(graphene.ObjectType):
             # The search service's window includes its end: stop a second before Monday.
             filters={"starts_after": starts.isoformat(), "starts_before": (ends - timedelta(seconds=1)).isoformat()},
             sort="start",
+            apart_ids=await ctx.apart(),  # a block at once (search's copy lags it)
         )
-        nearby = await without_apart(ctx, nearby, "organizer_id")  # a block at once (search lags it)
         mine = await ctx.events.group_outings(
             group_ids=group_ids,
             period="upcoming",

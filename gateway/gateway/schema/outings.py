@@ -46,7 +46,6 @@ from .base import (
     typed,
     user_errors_field,
     visible_outing,
-    without_apart,
 )
 
 _CATEGORY_DOCS = {
@@ -415,9 +414,9 @@ class OutingQueries(graphene.ObjectType):
             viewer_groups=list((await ctx.viewer_context())["groups"]),
             filters=await search_filter(filter, near),
             sort=enum_value(sort),
+            apart_ids=await ctx.apart(),  # a block at once, before paging (search's copy lags it)
         )
         argument_errors(info, page["errors"])
-        page = await without_apart(ctx, page, "organizer_id")  # a block at once (search lags it)
         return search_page(info, shape, page, after, as_outing)
 
 

@@ -636,6 +636,10 @@ class SearchClient(ServiceClient):
 
     service = "search"
 
+    # Every read takes ``apart_ids``: members the caller knows are kept apart from the viewer by a
+    # block (the gateway's fresh ``Context.apart()``), left out by search together with its own
+    # ``blocks`` copy inside the query, so pages, totals, facets and clusters agree. Only hides more.
+
     async def nearby_outings(
         self,
         *,
@@ -647,6 +651,7 @@ class SearchClient(ServiceClient):
         viewer_groups: list[str] | None = None,
         filters: dict[str, Any] | None = None,
         sort: str = "distance",
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """A page of upcoming outings near a point with counts per category; ``errors`` names any bad argument."""
         return await self._call(
@@ -659,6 +664,7 @@ class SearchClient(ServiceClient):
             viewer_groups=viewer_groups,
             filters=filters,
             sort=sort,
+            apart_ids=apart_ids,
         )
 
     async def nearby_listings(
@@ -672,6 +678,7 @@ class SearchClient(ServiceClient):
         kinds: list[str] | None = None,
         category: str | None = None,
         filters: dict[str, Any] | None = None,
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """Available listings near a point, nearest pickup area first, with counts per category."""
         return await self._call(
@@ -684,14 +691,27 @@ class SearchClient(ServiceClient):
             kinds=kinds,
             category=category,
             filters=filters,
+            apart_ids=apart_ids,
         )
 
     async def nearby_activities(
-        self, *, near: dict[str, float], radius_km: float, viewer_groups: list[str] | None = None, first: int = 20
+        self,
+        *,
+        near: dict[str, float],
+        radius_km: float,
+        viewer_groups: list[str] | None = None,
+        first: int = 20,
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Co-op shifts still to come and school runs of the viewer's groups, nearest first."""
+        """Co-op shifts still to come and school runs of the viewer's groups, nearest first; none
+        hosted or organized by a member kept apart from the viewer."""
         return await self._call(
-            "nearby_activities", near=near, radius_km=radius_km, viewer_groups=viewer_groups, first=first
+            "nearby_activities",
+            near=near,
+            radius_km=radius_km,
+            viewer_groups=viewer_groups,
+            first=first,
+            apart_ids=apart_ids,
         )
 
     async def map_clusters(
@@ -702,10 +722,17 @@ class SearchClient(ServiceClient):
         kinds: list[str] | None = None,
         viewer_id: str | None = None,
         viewer_groups: list[str] | None = None,
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """Grid clusters of outings and listings in the map's bounds: ``{clusters: [{kind, cell, count, centre}]}``."""
         return await self._call(
-            "map_clusters", bounds=bounds, zoom=zoom, kinds=kinds, viewer_id=viewer_id, viewer_groups=viewer_groups
+            "map_clusters",
+            bounds=bounds,
+            zoom=zoom,
+            kinds=kinds,
+            viewer_id=viewer_id,
+            viewer_groups=viewer_groups,
+            apart_ids=apart_ids,
         )
 
     async def suggest(
@@ -716,10 +743,17 @@ class SearchClient(ServiceClient):
         limit: int = 8,
         viewer_id: str | None = None,
         viewer_groups: list[str] | None = None,
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """As-you-type suggestions across outings, listings, contacts, public groups and places."""
         return await self._call(
-            "suggest", text=text, near=near, limit=limit, viewer_id=viewer_id, viewer_groups=viewer_groups
+            "suggest",
+            text=text,
+            near=near,
+            limit=limit,
+            viewer_id=viewer_id,
+            viewer_groups=viewer_groups,
+            apart_ids=apart_ids,
         )
 
     async def discussions(
@@ -734,6 +768,7 @@ class SearchClient(ServiceClient):
         first: int = 20,
         after: str | None = None,
         question_city: str | None = None,
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """Threads, replies and questions matching ``text``, best match first then newest:
         ``{errors, total, has_next_page, edges [{cursor, score, node}]}``; a private group's items
@@ -750,6 +785,7 @@ class SearchClient(ServiceClient):
             first=first,
             after=after,
             question_city=question_city,
+            apart_ids=apart_ids,
         )
 
 

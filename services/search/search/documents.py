@@ -148,6 +148,7 @@ def write_for(event: Event) -> IndexWrite | None:
             "city": event.data.get("city"),
             "starts_at": event.data["starts_at"],
             "ends_at": event.data["ends_at"],
+            "member_ids": _member_ids(event.data.get("host_id")),
         }
         return IndexWrite(indices.ACTIVITIES, event.aggregate_id, event.version, doc)
     if event.type == "trip_created":
@@ -163,6 +164,8 @@ def write_for(event: Event) -> IndexWrite | None:
             "city": event.data.get("city"),
             "weekdays": event.data.get("weekdays", []),
             "time": event.data.get("time"),
+            # The organizer; a day's driver is not in any event (the rota stays with events).
+            "member_ids": _member_ids(event.data.get("created_by")),
         }
         return IndexWrite(indices.ACTIVITIES, event.aggregate_id, event.version, doc)
     if event.type == "contact_recommended":
@@ -203,6 +206,11 @@ def write_for(event: Event) -> IndexWrite | None:
         return IndexWrite(indices.MEMBERSHIPS, event.aggregate_id, event.version, doc)
     talk_doc = talk.document_for(event)
     return None if talk_doc is None else IndexWrite(talk.DISCUSSIONS, event.aggregate_id, event.version, talk_doc)
+
+
+def _member_ids(*ids: Any) -> list[str]:
+    """The members an activity's event names (host, organizer), without blanks."""
+    return sorted({i for i in ids if isinstance(i, str) and i})
 
 
 def _add_language_copies(doc: dict[str, Any], fields: tuple[str, ...], declared: Any) -> None:

@@ -242,6 +242,9 @@ ACTIVITIES_MAPPING: dict[str, Any] = strict_mapping(
         "ends_at": {"type": "date"},
         "weekdays": {"type": "integer"},
         "time": {"type": "keyword", "index": False},
+        # Who takes part as host (a shift) or organizer (a school run): a block with any of them
+        # keeps the activity from the viewer. Added in place (a keyword: no new revision).
+        "member_ids": {"type": "keyword"},
     }
 )
 

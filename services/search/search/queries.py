@@ -397,6 +397,13 @@ def listings_hidden_from(hidden_owners: list[str] | None) -> list[dict[str, Any]
     return [{"terms": {"owner_id": hidden_owners}}] if hidden_owners else []
 
 
+def activities_hidden_from(apart: list[str] | None) -> list[dict[str, Any]]:
+    """What a viewer never sees of co-op shifts and school runs: those a member kept apart from
+    them takes part in as host or organizer (``member_ids``). A document written before that
+    field was indexed has none and is not left out by this (see the README's "Upgrading")."""
+    return [{"terms": {"member_ids": list(apart)}}] if apart else []
+
+
 def outings_body(
     near: dict[str, float],
     radius_km: float,

@@ -28,12 +28,17 @@ class SearchService:
     # Who a search is for: the gateway's identity token (parentnet_kit.identity), see viewers.py.
     identity = Identity()
 
-    def seen(self, viewer_id: Any, viewer_groups: Any = None) -> viewers.Seen:
+    def seen(self, viewer_id: Any, viewer_groups: Any = None, apart_ids: Any = None) -> viewers.Seen:
         """What this request may show (``viewers.Seen``): never groups or a viewer on the
-        caller's word. Raises ``Forbidden`` for a refused token or unverified claims."""
+        caller's word; ``apart_ids`` (the caller's fresh list of members kept apart from the
+        viewer) are left out as well as those of the ``blocks`` copy. Raises ``Forbidden`` for a
+        refused token or unverified claims, ``ValueError`` for ``apart_ids`` that are not a list
+        of member ids (``viewers.caller_apart``)."""
+        extra = viewers.caller_apart(apart_ids)
         viewer = viewers.viewer_of(self.identity, viewer_id, viewer_groups)
         es = self.indices.es
-        return viewers.seen_by(es, self.indices.alias(BLOCKS), self.indices.alias(MEMBERSHIPS), viewer, viewer_groups)
+        own = viewers.seen_by(es, self.indices.alias(BLOCKS), self.indices.alias(MEMBERSHIPS), viewer, viewer_groups)
+        return viewers.with_apart(own, extra)
 
     @rpc
     def ping(self) -> str:
@@ -55,6 +60,7 @@ class SearchService:
         viewer_groups: list[str] | None = None,
         filters: dict[str, Any] | None = None,
         sort: str = "distance",
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """A page of upcoming outings near a point with counts per category; ``errors`` names any bad argument.
 
@@ -63,6 +69,9 @@ class SearchService:
         categories, language, child_ages (years; every child must fit), starts_after/before,
         free_only, min_places_left. With ``viewer_id``, outings of members who blocked the viewer
         are left out; a private group's outings show only to its members (``viewer_groups``).
+        ``apart_ids``: members the caller knows are kept apart from the viewer by a block (the
+        gateway's fresh list), left out with those of the service's own ``blocks`` copy, before
+        paging and counting.
         """
         errors = queries.validate_nearby(near, radius_km, first, after)
         clean, filter_errors = queries.validate_filter(filters, "outings")
@@ -73,7 +82,7 @@ class SearchService:
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
-        seen = self.seen(viewer_id, viewer_groups)
+        seen = self.seen(viewer_id, viewer_groups, apart_ids)
         older = self.indices.older(OUTINGS)
         body = queries.outings_body(near, float(radius_km), first, after, seen.apart, seen.groups, clean, sort, older)
         page = queries.nearby_page(es.search(index=self.indices.alias(OUTINGS), **body), "location", near, first, sort)
@@ -90,10 +99,14 @@ class SearchService:
         kinds: list[str] | None = None,
         category: str | None = None,
         filters: dict[str, Any] | None = None,
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """Available listings near a point, nearest pickup area first, with counts per category.
 
         ``filters``: text, kinds, categories, language, child_ages (months), free_only.
+        ``apart_ids``: members the caller knows are kept apart from the viewer by a block (the
+        gateway's fresh list), left out with those of the service's own ``blocks`` copy, before
+        paging and counting.
         """
         merged = dict(filters or {})
         if kinds:
@@ -106,7 +119,7 @@ class SearchService:
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         es = self.indices.es
-        hidden = self.seen(viewer_id).apart
+        hidden = self.seen(viewer_id, None, apart_ids).apart
         page = queries.nearby_listings(
             es,
             self.indices.alias(LISTINGS),
@@ -122,19 +135,28 @@ class SearchService:
 
     @rpc
     def nearby_activities(
-        self, near: dict[str, float], radius_km: float, viewer_groups: list[str] | None = None, first: int = 20
+        self,
+        near: dict[str, float],
+        radius_km: float,
+        viewer_groups: list[str] | None = None,
+        first: int = 20,
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Co-op shifts still to come and school runs of the viewer's groups, nearest first."""
+        """Co-op shifts still to come and school runs of the viewer's groups, nearest first;
+        none hosted or organized by a member kept apart from the viewer by a block (either way:
+        the ``blocks`` copy and ``apart_ids``, the caller's fresh list)."""
         errors = queries.validate_nearby(near, radius_km, first, None)
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": [], "facets": []}
         # The verified viewer's groups only (no viewer_id argument: the token says whose).
-        groups = self.seen(None, viewer_groups).groups if viewer_groups else []
+        seen = self.seen(None, viewer_groups, apart_ids) if viewer_groups else viewers.ANONYMOUS
+        groups = seen.groups
         filters = [
             {"terms": {"group_id": groups}},
             {"bool": {"should": [{"range": {"ends_at": {"gte": "now"}}}, {"term": {"kind": "trip"}}]}},
         ]
-        body = queries.nearby_body("point", near, float(radius_km), first, None, filters, [])
+        exclusions = queries.activities_hidden_from(seen.apart)
+        body = queries.nearby_body("point", near, float(radius_km), first, None, filters, exclusions)
         page = queries.nearby_page(
             self.indices.es.search(index=self.indices.alias(ACTIVITIES), **body), "point", near, first
         )
@@ -148,8 +170,11 @@ class SearchService:
         kinds: list[str] | None = None,
         viewer_id: str | None = None,
         viewer_groups: list[str] | None = None,
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Grid clusters of outings and listings in the map's bounds: ``{clusters: [{kind, cell, count, centre}]}``."""
+        """Grid clusters of outings and listings in the map's bounds: ``{clusters: [{kind, cell, count, centre}]}``;
+        counts leave out what a block keeps from the viewer (the ``blocks`` copy and ``apart_ids``,
+        the caller's fresh list) and other groups' private outings."""
         errors = queries.validate_bounds(bounds, zoom)
         kinds = kinds or ["outings", "listings"]
         if any(k not in ("outings", "listings") for k in kinds):
@@ -157,7 +182,7 @@ class SearchService:
         if errors:
             return {"errors": errors, "clusters": []}
         es = self.indices.es
-        seen = self.seen(viewer_id, viewer_groups)
+        seen = self.seen(viewer_id, viewer_groups, apart_ids)
         hidden = seen.apart
         found = []
         if "outings" in kinds:
@@ -188,6 +213,7 @@ class SearchService:
         first: int = 20,
         after: str | None = None,
         question_city: str | None = None,
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """Threads, replies and questions matching ``text``, best match first then newest:
         ``{errors, total, has_next_page, edges [{cursor, score, node}]}``; ``node`` is the indexed
@@ -195,8 +221,10 @@ class SearchService:
         ``author_id``, ``city``, ``title``, ``text``, ``created_at``). A private group's items
         only for its members (``viewer_groups``); nothing by a member who blocked the viewer or
         whom they blocked; questions only of ``question_city`` (the viewer's city: none without);
-        never hidden or removed content; never messages (not indexed).
-        ``errors`` name the argument at fault (text, first, after, kinds)."""
+        never hidden or removed content; never messages (not indexed). ``apart_ids``: members
+        the caller knows are kept apart from the viewer (the gateway's fresh list), left out with
+        the ``blocks`` copy's before paging and counting. ``errors`` name the argument at fault
+        (text, first, after, kinds)."""
         errors = []
         if not isinstance(text, str) or not text.strip() or len(text) > queries.TEXT_MAX:
             message = t("text must be 1 to {text_max} characters", text_max=queries.TEXT_MAX)
@@ -218,7 +246,7 @@ class SearchService:
         if errors:
             return {"errors": errors, "total": 0, "has_next_page": False, "edges": []}
         es = self.indices.es
-        seen = self.seen(viewer_id, viewer_groups)
+        seen = self.seen(viewer_id, viewer_groups, apart_ids)
         filters, must_not = talk.discussion_filters(seen.groups, seen.apart, group_id, city, chosen, question_city)
         body = talk.search_body(text.strip(), first, position, filters, must_not, self.indices.older(talk.DISCUSSIONS))
         hits = es.search(index=self.indices.alias(talk.DISCUSSIONS), **body)["hits"]
@@ -241,8 +269,11 @@ class SearchService:
         limit: int = 8,
         viewer_id: str | None = None,
         viewer_groups: list[str] | None = None,
+        apart_ids: list[str] | None = None,
     ) -> dict[str, Any]:
-        """As-you-type suggestions across outings, listings, contacts, public groups and places."""
+        """As-you-type suggestions across outings, listings, contacts, public groups and places;
+        no outing or listing of a member kept apart from the viewer (the ``blocks`` copy and
+        ``apart_ids``, the caller's fresh list)."""
         if not isinstance(text, str) or not text.strip() or len(text) > 100:
             return {
                 "errors": [queries.field_error("text", t("text must be 1 to 100 characters"), "INVALID")],
@@ -253,7 +284,7 @@ class SearchService:
             return {"errors": [queries.field_error("text", message, "TOO_LONG")], "suggestions": []}
         limit = max(1, min(int(limit), 20))
         es = self.indices.es
-        seen = self.seen(viewer_id, viewer_groups)
+        seen = self.seen(viewer_id, viewer_groups, apart_ids)
         hidden, groups = seen.apart, seen.groups
         outings_visible = {
             "bool": {

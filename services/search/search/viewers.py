@@ -29,6 +29,9 @@ from parentnet_kit.identity import Forbidden, Viewer
 MAX_GROUPS = 1_000
 # As queries.MAX_BLOCKERS: the block pairs read per search.
 MAX_APART = 10_000
+# Ids a caller may add: with the copy's, one ``terms`` clause stays under Elasticsearch's
+# ``index.max_terms_count`` (65,536 by default).
+MAX_CALLER_APART = 50_000
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,26 @@ class Seen:
 
 
 ANONYMOUS = Seen(None, [], [])
+
+
+def caller_apart(apart_ids: Any) -> list[str]:
+    """The caller's ``apart_ids`` as a list of member ids (None: none). Raises ``ValueError``
+    for anything but a list of strings of at most ``MAX_CALLER_APART`` (a caller's bug, not a
+    user's input: refused rather than read as fewer ids, which would show more)."""
+    if apart_ids is None:
+        return []
+    if not isinstance(apart_ids, list | tuple) or not all(isinstance(i, str) for i in apart_ids):
+        raise ValueError("apart_ids must be a list of member ids")
+    if len(apart_ids) > MAX_CALLER_APART:
+        raise ValueError(f"apart_ids must name at most {MAX_CALLER_APART} members")
+    return [i for i in apart_ids if i]
+
+
+def with_apart(seen: Seen, apart_ids: list[str]) -> Seen:
+    """``seen`` also keeping ``apart_ids`` apart (the union with its own copy's)."""
+    if not apart_ids:
+        return seen
+    return Seen(seen.viewer_id, seen.groups, sorted(set(seen.apart) | set(apart_ids)))
 
 
 def viewer_of(identity: Viewer, viewer_id: Any, viewer_groups: Any) -> str | None:

@@ -54,7 +54,7 @@ from .relay import (
     service_after,
     service_page,
 )
-from .search import search_after, search_filter, search_page, without_apart
+from .search import search_after, search_filter, search_page
 from .values import (
     ENUM_INSTEAD,
     camel,
@@ -167,5 +167,4 @@ __all__ = [
     "viewer_id",
     "viewer_place",
     "visible_outing",
-    "without_apart",
 ]

@@ -1,5 +1,12 @@
 """Nearby searches answered by the search service: filters as it takes them, and its pages and
-cursors rebound to the query that asked (outings and listings alike)."""
+cursors rebound to the query that asked (outings and listings alike).
+
+Blocks: every search-backed field sends search ``apart_ids=await ctx.apart()`` (members' fresh
+relations, one call per request), which search leaves out inside its query with its own copy's:
+a page it answers is already without them, full, and counted right. The gateway no longer drops
+edges afterwards (``without_apart`` was removed): it filtered with the same ids, so it could only
+ever drop what search did not, and dropping from a page made it short or empty while more
+remained, with totals only partly corrected and no cursor to go on."""
 
 from __future__ import annotations
 
@@ -8,7 +15,6 @@ from typing import Any
 import graphene
 
 from ... import cursors, scalars
-from ...context import Context
 from .relay import connection
 from .values import enum_value
 
@@ -49,30 +55,3 @@ def search_after(info: graphene.ResolveInfo, after: str | None, shape: dict[str,
     """The search service's cursor for ``after`` (BAD_USER_INPUT if it is not this query's)."""
     position = cursors.decode(info, after, shape, cursors.is_sort_values)
     return None if position is None else cursors.to_service(position)
-
-
-async def without_apart(ctx: Context, page: dict[str, Any], owner: str) -> dict[str, Any]:
-    """``page`` (a search service answer: ``edges`` of ``{node}``, ``total``, maybe ``facets``)
-    without the edges whose ``node[owner]`` is kept apart from the viewer by a block, either way,
-    as members says at this request (``Context.apart``).
-
-    Search filters blocks too, from its index fed by members' events, which lags a block by about
-    a second: this makes a block show at once in every search-backed field. ``total`` and the
-    facet counts lose what was dropped from this page (items of later pages stay counted until
-    search has the block); the page may come out shorter than ``first``. An unblock shows once
-    search has it (this can only take away)."""
-    apart = set(await ctx.apart())
-    if not apart:
-        return page
-    dropped = [e for e in page["edges"] if e["node"].get(owner) in apart]
-    if not dropped:
-        return page
-    kept = [e for e in page["edges"] if e["node"].get(owner) not in apart]
-    answer = {**page, "edges": kept, "total": max(0, int(page.get("total") or 0) - len(dropped))}
-    if page.get("facets"):
-        less: dict[Any, int] = {}
-        for edge in dropped:
-            less[edge["node"].get("category")] = less.get(edge["node"].get("category"), 0) + 1
-        facets = [{**f, "count": f["count"] - less.get(f["category"], 0)} for f in page["facets"]]
-        answer["facets"] = [f for f in facets if f["count"] > 0]
-    return answer
