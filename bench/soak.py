@@ -45,6 +45,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from bench import soak_report
+from bench.other_work import OtherWork
 from bench.phones import OPERATIONS, Phone, Pools, Sample, run_mix
 from bench.stack import bench_stack
 from bench.store import Store, newest_build, private_store
@@ -72,7 +73,8 @@ class Side:
     CPU ms and commands per call; ``idle``: per phase, the idle store's share of one core
     (``idle_commands``: the commands per second the stack's timers send it meanwhile);
     ``registered``: phones that signed up (the others sit out); ``aborted``: why the side
-    stopped before its mix, if it did."""
+    stopped before its mix, if it did; ``other_work``: the CPU other work on the machine used
+    while the sides ran, as a share of one core (``bench.other_work``; -1: not measured)."""
 
     name: str
     filled: dict[str, Any] = field(default_factory=dict)
@@ -87,6 +89,7 @@ class Side:
     registered: int = 0
     aborted: str = ""
     queries: list[dict[str, Any]] = field(default_factory=list)
+    other_work: float = -1.0
 
 
 async def idle_share(store: Store, seconds: float) -> tuple[float, dict[str, float]]:
@@ -301,7 +304,10 @@ def run_sides(args: argparse.Namespace, run_dir: Path) -> list[Side]:
                 )
             )
 
+        others = OtherWork.start()
         asyncio.run(both())
+        for side in sides:
+            side.other_work = others.stop()  # the same figure on both sides: the machine's
     for side in sides:
         log = run_dir / side.name / "queries.jsonl"
         with log.open(encoding="utf-8") as lines:

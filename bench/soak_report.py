@@ -20,6 +20,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SOAK_HEADING = "## Soak"  # bench/report.py keeps every section from this heading on
 WINDOW = 30.0  # seconds per point of the chart
+# Other work (a share of one core, `bench.other_work`) beyond which a run is flagged as disturbed.
+DISTURBED = 0.10
 
 
 def median(values: Sequence[float]) -> float:
@@ -142,7 +144,8 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
         f"{args['rate']:g} calls/s from "
         f"{args['phones']} phones (each its own 127.77.x.y address, limits at production values), "
         f"on {context['cores']} cores; load average {context['load'][0][0]:.1f} before, "
-        f"{context['load'][1][0]:.1f} after (the machine is shared: other work ran beside it).",
+        f"{context['load'][1][0]:.1f} after (the machine is shared: other work ran beside it)"
+        + _other_work(full.other_work),
         f"Volume store: {total:,} documents written in {full.filled.get('seconds', 0):.0f} s "
         + ("(kept from an earlier run's fill, copied in) " if full.filled.get("kept") else "")
         + f"({by_kind}); {full.filled.get('indexed', 0):,} upcoming outings indexed for search. "
@@ -217,6 +220,15 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
         f"{_verdict(join_v <= 1.5 * join_e)}",
         *flatness(empty, full),
         f"- the idle volume store under 5 % of a core: {100 * idle_max:.1f} %, {_verdict(idle_max < 0.05)}",
+        *(
+            [
+                f"- **disturbed run**: other work on the machine used {100 * full.other_work:.0f} % of a core while "
+                f"the sides ran (more than {100 * DISTURBED:.0f} %): the ratios above compare sides that shared it, "
+                "but a p99 and its flatness say more about that work than about the store"
+            ]
+            if full.other_work > DISTURBED
+            else []
+        ),
         "",
         "![latency over the soak](soak.png)",
         "",
@@ -267,6 +279,16 @@ def chart(sides: list[Side], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def _other_work(share: float) -> str:
+    """The header's note of what else ran (``Side.other_work``)."""
+    if share < 0:
+        return "."
+    return (
+        f"; other work on the machine used {100 * share:.0f} % of a core while the sides ran (its CPU outside "
+        "the soak's processes and the shared servers, `bench.other_work`)."
+    )
 
 
 def write(sides: list[Side], context: dict[str, Any], append: bool = True) -> None:
