@@ -17,12 +17,15 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from conftest import post
+from test_community_end_to_end import OFFER, TRIP_CREATE, school_run, shift
+from test_conversations_end_to_end import JOIN, PUBLIC_GROUP
 from test_my_outings_end_to_end import GROUP
 from test_outing_end_to_end import CREATE as OUTING_CREATE
 from test_outing_end_to_end import proposal
@@ -41,6 +44,7 @@ EXPORTS = [
     ("members", "export_memberships", {}),
     ("members", "export_groups", {}),
     ("events", "export_outings", {}),
+    ("events", "export_activities", {"kind": "coop_shift"}),
     ("listings", "export_listings", {}),
     ("listings", "export_contacts", {}),
     ("conversations", "export_discussions", {"subject_type": "thread"}),
@@ -110,3 +114,59 @@ def test_a_lost_memberships_copy_is_filled_by_the_backfill(stack, gql, sign_up, 
     wait_for(alice_finds, 15, what="the private outing found again after the backfill")
     body = post(http, NEARBY, {"near": PLACE}, bob["token"]).json()
     assert outing not in [n["id"] for n in body["data"]["nearbyOutings"]["nodes"]]  # still not Bob's
+
+
+def test_activities_indexed_before_they_named_their_members_are_rebuilt_by_the_backfill(stack, gql, sign_up, http):
+    """Activity documents name their host or organizer (``member_ids``) since stop 28, so search
+    can leave out a blocker's. Those indexed before have none: ``python -m search.backfill
+    --only activities`` rebuilds them from ``events.export_activities`` (a shift as its last
+    event carried it, a school run as ``trip_created`` did), and the group still finds both."""
+    alice, bob = sign_up("Alice"), sign_up("Bob")
+    group = gql(PUBLIC_GROUP, token=alice["token"])["groupCreate"]["group"]["id"]
+    assert gql(JOIN, {"g": group}, token=bob["token"])["groupJoin"]["userErrors"] == []
+    spot = {"lat": 45.6150, "lon": -73.5250}
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
+    made = gql(OFFER, {"input": {**shift(group, start, hours=2, places=2), "location": spot}}, token=alice["token"])
+    shift_id = from_global_id(made["coopShiftOffer"]["shift"]["id"])[1]
+    run = {**school_run(group, title="Pédibus du backfill"), "meetingLocation": spot}
+    trip_id = from_global_id(gql(TRIP_CREATE, {"input": run}, token=alice["token"])["tripCreate"]["trip"]["id"])[1]
+    near = """query($near: GeoPointInput!) { nearbyGroupActivities(near: $near, radiusKm: 1, first: 50) {
+      shift { id } trip { id } } }"""
+
+    def bob_finds() -> set[str]:
+        body = post(http, near, {"near": spot}, bob["token"]).json()
+        assert "errors" not in body, body
+        found = {(a["shift"] or {}).get("id") for a in body["data"]["nearbyGroupActivities"]}
+        found |= {(a["trip"] or {}).get("id") for a in body["data"]["nearbyGroupActivities"]}
+        return {from_global_id(i)[1] for i in found if i} & {shift_id, trip_id}
+
+    wait_for(lambda: bob_finds() == {shift_id, trip_id}, 15, what="the shift and the school run found")
+    es, alias = config.elasticsearch_url(), f"{stack.env['SEARCH_INDEX_PREFIX']}activities"
+    for doc in (shift_id, trip_id):  # as a release before stop 28 indexed them (external versions)
+        found = httpx.get(f"{es}/{alias}/_doc/{doc}").json()
+        old = {k: v for k, v in found["_source"].items() if k != "member_ids"}
+        put = httpx.put(
+            f"{es}/{found['_index']}/_doc/{doc}",
+            params={"refresh": "true", "version": found["_version"] + 1, "version_type": "external"},
+            json=old,
+        )
+        assert put.status_code in (200, 201), put.text
+
+    def named() -> dict[str, list[str] | None]:
+        return {d: httpx.get(f"{es}/{alias}/_doc/{d}").json()["_source"].get("member_ids") for d in (shift_id, trip_id)}
+
+    assert named() == {shift_id: None, trip_id: None}
+    before = set(httpx.get(f"{es}/_alias/{alias}").json())
+    done = subprocess.run(
+        [sys.executable, "-m", "search.backfill", "--only", "activities", "--page", "50"],
+        cwd=ROOT,
+        env={**os.environ, **stack.operator_env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(httpx.get(f"{es}/_alias/{alias}").json()) != before  # a new revision behind the alias
+    alice_id = from_global_id(alice["id"])[1]
+    assert named() == {shift_id: [alice_id], trip_id: [alice_id]}
+    assert bob_finds() == {shift_id, trip_id}

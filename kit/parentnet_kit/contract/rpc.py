@@ -311,6 +311,11 @@ class EventsClient(PicturesApi, InboxApi):
         """A page of outings in id order, for the search backfill."""
         return await self._call("export_outings", after=after, size=size)
 
+    async def export_activities(self, *, kind: str, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
+        """Co-op shifts ("coop_shift") or school runs ("trip") in id order, for the search
+        backfill's ``activities`` index (the backfill's operator token only)."""
+        return await self._call("export_activities", kind=kind, after=after, size=size)
+
     async def coop_offer(
         self, *, host_id: str, group_id: str, fields: dict[str, Any], protected: bool = False
     ) -> dict[str, Any]:

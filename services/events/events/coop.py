@@ -212,6 +212,26 @@ class Coop:
             shift = self.shifts.find_one({"_id": shift["_id"]}) or shift  # offered by this request's first delivery
         return {"shift": self.view(shift), "errors": []}
 
+    def export_page(self, after: str | None, size: int) -> list[dict[str, Any]]:
+        """Up to ``size`` shifts after id ``after``, in id order, for the search backfill: what
+        their last event (``coop_shift_offered``/``_moved``) told search, ``{id, version,
+        group_id, host_id, city, starts_at, ends_at (ISO 8601), area ({lat, lon, ...} or None)}``
+        (no seat counts: search keeps none)."""
+        query = {"_id": {"$gt": after}} if after else {}
+        return [
+            {
+                "id": shift["_id"],
+                "version": shift.get("version", 1),
+                "group_id": shift["group_id"],
+                "host_id": shift["host_id"],
+                "city": shift["city"],
+                "starts_at": domain._iso(shift["starts_at"]),
+                "ends_at": domain._iso(shift["ends_at"]),
+                "area": shift.get("area"),
+            }
+            for shift in self.shifts.find(query).sort("_id", 1).limit(size)
+        ]
+
     def place_host(self, host_id: str) -> int:
         """Move a host's open shifts to city level after they turned protected mode on (the exact
         point was never kept, so turning it off leaves them there). Idempotent; returns how many moved."""

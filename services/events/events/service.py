@@ -362,6 +362,20 @@ class EventsService(picture_rpc.PictureEntrypoints):
         self.identity.operating(BACKFILL)
         return self.outings.export_page(after, max(1, min(size, EXPORT_PAGE_MAX)))
 
+    @rpc
+    def export_activities(self, kind: str, after: str | None = None, size: int = 500) -> list[dict[str, Any]]:
+        """A page of co-op shifts (``kind`` "coop_shift") or school runs ("trip") in id order,
+        for the search backfill's ``activities`` index: each as its last event carried it
+        (``Coop.export_page``, ``Trips.export_page``). Raises ``Forbidden`` unless the
+        search backfill's operator token came, ``ValueError`` for another ``kind``."""
+        self.identity.operating(BACKFILL)
+        size = max(1, min(size, EXPORT_PAGE_MAX))
+        if kind == "coop_shift":
+            return self.outings.coop.export_page(after, size)
+        if kind == "trip":
+            return self.outings.trips.export_page(after, size)
+        raise ValueError("kind must be coop_shift or trip")
+
     # -- co-op childcare: membership and admin rights asked of members (the gateway too) -----
     @rpc
     def coop_offer(

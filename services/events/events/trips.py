@@ -174,6 +174,15 @@ class Trips:
             trip = self.trips.find_one({"_id": trip["_id"]}) or trip  # made by this request's first delivery
         return {"trip": self.view(trip), "errors": []}
 
+    def export_page(self, after: str | None, size: int) -> list[dict[str, Any]]:
+        """Up to ``size`` trips after id ``after``, in id order, for the search backfill: what
+        ``trip_created`` told search (``view``) and ``version``."""
+        query = {"_id": {"$gt": after}} if after else {}
+        return [
+            {**self.view(trip), "version": trip.get("version", 1)}
+            for trip in self.trips.find(query).sort("_id", 1).limit(size)
+        ]
+
     def view(self, trip: dict[str, Any]) -> dict[str, Any]:
         return {
             k: trip[k]

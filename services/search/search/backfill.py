@@ -1,6 +1,6 @@
 """Rebuild the search indices from the owning services, with no downtime:
-``python -m search.backfill [--only outings,listings,contacts,groups,blocks,memberships,discussions] [--page 500]
-[--keep-old]``.
+``python -m search.backfill [--only outings,listings,contacts,groups,blocks,memberships,activities,discussions]
+[--page 500] [--keep-old]``.
 
 For each index: create the next revision (``<alias>-v<n+1>``) beside the live one, copy every
 document from the owner's paged export RPC, swap the alias in one atomic step, then copy once
@@ -71,6 +71,13 @@ def _group(view: dict[str, Any]) -> Event:
     return Event("group_created", "members", view["id"], view["version"], view.get("city"), view)
 
 
+def _activity(view: dict[str, Any]) -> Event:
+    """A co-op shift or a school run as events exports it (``events.export_activities``): the
+    event that indexes it, with the data its own event carried."""
+    kind = "trip_created" if "meeting_location" in view else "coop_shift_moved"
+    return Event(kind, "events", view["id"], view["version"], view.get("city"), view)
+
+
 DISCUSSION_EVENTS = {"thread": "thread_updated", "reply": "reply_updated", "question": "question_updated"}
 
 
@@ -86,6 +93,13 @@ SOURCES = {
     "groups": Source(index_specs.GROUPS, "members", "export_groups", _group),
     "blocks": Source(index_specs.BLOCKS, "members", "export_blocks", _block),
     "memberships": Source(index_specs.MEMBERSHIPS, "members", "export_memberships", _membership),
+    "activities": Source(
+        index_specs.ACTIVITIES,
+        "events",
+        "export_activities",
+        _activity,
+        ({"kind": "coop_shift"}, {"kind": "trip"}),
+    ),
     "discussions": Source(
         index_specs.DISCUSSIONS,
         "conversations",

@@ -243,7 +243,8 @@ ACTIVITIES_MAPPING: dict[str, Any] = strict_mapping(
         "weekdays": {"type": "integer"},
         "time": {"type": "keyword", "index": False},
         # Who takes part as host (a shift) or organizer (a school run): a block with any of them
-        # keeps the activity from the viewer. Added in place (a keyword: no new revision).
+        # keeps the activity from the viewer. Added in place to a live revision 2 (a keyword), and
+        # revision 3 so that `search.backfill --outdated` rebuilds documents written without it.
         "member_ids": {"type": "keyword"},
     }
 )
@@ -254,9 +255,10 @@ CITIES_MAPPING: dict[str, Any] = strict_mapping(
     {"slug": {"type": "keyword"}, "city": {"type": "object", "enabled": False}}, tombstones=False
 )
 
-# Revisions 3 (2 for activities): ICU folding and per-language copies (issue 22).
+# Revisions 3: ICU folding and per-language copies (issue 22); activities 2 for that, 3 for
+# member_ids (stop 28).
 OUTINGS = IndexSpec("outings", OUTINGS_MAPPING, 3)
-ACTIVITIES = IndexSpec("activities", ACTIVITIES_MAPPING, 2)
+ACTIVITIES = IndexSpec("activities", ACTIVITIES_MAPPING, 3)
 CONTACTS = IndexSpec("contacts", CONTACTS_MAPPING, 3)
 GROUPS = IndexSpec("groups", GROUPS_MAPPING, 3)
 LISTINGS = IndexSpec("listings", LISTINGS_MAPPING, 3)
