@@ -3,6 +3,8 @@ with their own RabbitMQ virtual host, database names, index prefix and gateway p
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -102,3 +104,17 @@ def gql(http, organizer):
         return body["data"]
 
     return run
+
+
+def run_backfill(stack, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m search.backfill *args`` as an operator runs it, from the checkout, for
+    ``stack``; ``env``: the whole environment (default: this process's with the stack's and its
+    operator key, ``stack.operator_env()``). Its output captured as text; 120 s at most."""
+    return subprocess.run(
+        [sys.executable, "-m", "search.backfill", *args],
+        cwd=ROOT,
+        env=env if env is not None else {**os.environ, **stack.operator_env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -13,9 +13,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import post
+from conftest import post, run_backfill
 from test_community_end_to_end import OFFER, TRIP_CREATE, school_run, shift
 from test_conversations_end_to_end import JOIN, PUBLIC_GROUP
 from test_my_outings_end_to_end import GROUP
@@ -34,7 +31,6 @@ from gateway.ids import from_global_id
 from parentnet_kit import config, identity
 from parentnet_kit.testing import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 NEARBY = """query($near: GeoPointInput!) { nearbyOutings(near: $near, radiusKm: 2, first: 50) {
   nodes { id } } }"""
 # A corner of Montréal no other test places anything near.
@@ -101,14 +97,7 @@ def test_a_lost_memberships_copy_is_filled_by_the_backfill(stack, gql, sign_up, 
     httpx.delete(f"{es}/{alias}/_doc/{membership}", params={"refresh": "true"}).raise_for_status()
     assert not alice_finds()  # fail-closed: search knows no membership of hers
 
-    run = subprocess.run(
-        [sys.executable, "-m", "search.backfill", "--only", "memberships", "--page", "50"],
-        cwd=ROOT,
-        env={**os.environ, **stack.operator_env()},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = run_backfill(stack, "--only", "memberships", "--page", "50")
     assert run.returncode == 0, run.stderr
     assert "memberships" in run.stdout
     wait_for(alice_finds, 15, what="the private outing found again after the backfill")
@@ -157,14 +146,7 @@ def test_activities_indexed_before_they_named_their_members_are_rebuilt_by_the_b
 
     assert named() == {shift_id: None, trip_id: None}
     before = set(httpx.get(f"{es}/_alias/{alias}").json())
-    done = subprocess.run(
-        [sys.executable, "-m", "search.backfill", "--only", "activities", "--page", "50"],
-        cwd=ROOT,
-        env={**os.environ, **stack.operator_env()},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_backfill(stack, "--only", "activities", "--page", "50")
     assert done.returncode == 0, done.stderr
     assert set(httpx.get(f"{es}/_alias/{alias}").json()) != before  # a new revision behind the alias
     alice_id = from_global_id(alice["id"])[1]

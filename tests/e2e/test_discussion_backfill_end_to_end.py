@@ -3,20 +3,15 @@ indexer lost come back from conversations' export, in a new revision, with who m
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import httpx
+from conftest import run_backfill
 from test_conversations_end_to_end import PUBLIC_GROUP, REPLY, private_group, start_thread, wait_for
 from test_discussion_search_end_to_end import found, ids_of
 
 from gateway.ids import from_global_id
 from parentnet_kit import config
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_backfill_brings_back_lost_discussions_from_conversations(stack, gql, sign_up):
@@ -40,14 +35,7 @@ def test_the_backfill_brings_back_lost_discussions_from_conversations(stack, gql
     assert found(gql, member, f"grenier {tag}")["totalCount"] == 0
     before = set(httpx.get(f"{es}/_alias/{alias}").json())
 
-    run = subprocess.run(
-        [sys.executable, "-m", "search.backfill", "--only", "discussions", "--page", "2"],
-        cwd=ROOT,
-        env={**os.environ, **stack.operator_env()},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = run_backfill(stack, "--only", "discussions", "--page", "2")
     assert run.returncode == 0, run.stderr
     (old,) = before
     assert set(httpx.get(f"{es}/_alias/{alias}").json()) == {f"{alias}-v{int(old.rsplit('-v', 1)[1]) + 1}"}
@@ -55,12 +43,5 @@ def test_the_backfill_brings_back_lost_discussions_from_conversations(stack, gql
     assert set(ids_of(found(gql, member, f"grenier {tag}"))) == made
     assert set(ids_of(found(gql, outsider, f"grenier {tag}"))) == {thread["id"], reply_id}
     # And the code's revision is there: --outdated has nothing to do.
-    again = subprocess.run(
-        [sys.executable, "-m", "search.backfill", "--outdated"],
-        cwd=ROOT,
-        env={**os.environ, **stack.operator_env()},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = run_backfill(stack, "--outdated")
     assert again.returncode == 0 and "every index is at the code's revision" in again.stdout, again.stderr

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import run_backfill
 
 from parentnet_kit import config
 
@@ -32,14 +33,7 @@ def test_the_backfill_without_the_key_fails_clearly_and_leaves_nothing_behind(st
     memberships index, then die on the first export with a traceback, the index left behind)."""
     prefix = f"{stack.env['SEARCH_INDEX_PREFIX']}memberships"
     before = _indices(prefix)
-    run = subprocess.run(
-        [sys.executable, "-m", "search.backfill", "--only", "memberships"],
-        cwd=ROOT,
-        env={**_without_keys(dict(os.environ)), **stack.env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = run_backfill(stack, "--only", "memberships", env={**_without_keys(dict(os.environ)), **stack.env})
     assert run.returncode != 0
     assert "INTERNAL_IDENTITY_PRIVATE_KEY" in run.stderr
     outcome = {"traceback": "Traceback" in run.stderr, "left behind": sorted(_indices(prefix) - before)}

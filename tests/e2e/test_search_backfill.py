@@ -4,22 +4,16 @@ services into a new revision, the alias swapped, and searches answering all alon
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import httpx
-from conftest import post
+from conftest import post, run_backfill
 from support.phones import PhoneTransport, next_address
 from test_outing_end_to_end import CREATE, NEARBY, proposal
 
 from gateway.ids import from_global_id
 from parentnet_kit import config
 from parentnet_kit.testing import wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_backfill_rebuilds_and_swaps_with_no_downtime(stack, gql):
@@ -63,15 +57,7 @@ def test_backfill_rebuilds_and_swaps_with_no_downtime(stack, gql):
     searcher = threading.Thread(target=keep_searching)
     searcher.start()
     try:
-        env = {**os.environ, **stack.operator_env()}
-        run = subprocess.run(
-            [sys.executable, "-m", "search.backfill", "--page", "2"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        run = run_backfill(stack, "--page", "2")
     finally:
         stop.set()
         searcher.join()
