@@ -31,6 +31,9 @@ from .app import DRAIN
 
 log = logging.getLogger("gateway")
 
+# Seconds an idle HTTP keep-alive connection is kept open (``GATEWAY_KEEP_ALIVE_SECONDS``).
+KEEP_ALIVE_SECONDS = 75
+
 
 class DrainingServer(uvicorn.Server):
     """uvicorn's server, with a readiness drain before its graceful shutdown (module docstring)."""
@@ -73,6 +76,11 @@ def main() -> None:
         # default of 16 MB let a 10 MB document through to be parsed.
         ws_max_size=int(os.environ.get("GATEWAY_MAX_BODY_BYTES") or 64 * 1024) + 1024,
         timeout_graceful_shutdown=int(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT") or 30),  # whole seconds (uvicorn)
+        # How long an idle keep-alive connection stays open. uvicorn's default (5 s) equals
+        # httpx's pool expiry (5 s): a client reusing a connection just as the server closed it
+        # got "Server disconnected without sending a response" (the at-volume join test, stop 28).
+        # Longer than a balancer's idle timeout too (AWS ALB: 60 s), as nginx's default 75 s is.
+        timeout_keep_alive=int(os.environ.get("GATEWAY_KEEP_ALIVE_SECONDS") or KEEP_ALIVE_SECONDS),
     )
     DrainingServer(config, float(os.environ.get("GATEWAY_DRAIN_SECONDS") or 5)).run()
 

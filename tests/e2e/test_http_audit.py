@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
+import socket
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,3 +26,20 @@ def test_graphql_over_http_audit_has_no_error_and_no_warning(stack):
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     assert run.returncode == 0 and summary["error"] == 0 and summary["warn"] == 0, summary
     assert summary["ok"] >= 57, summary
+
+
+def test_an_idle_keep_alive_connection_outlives_a_clients_pool_expiry(stack):
+    """The gateway keeps an idle connection open longer than clients keep one in their pool
+    (httpx: 5 s), so a client never reuses a connection the gateway is closing at that instant
+    ("Server disconnected without sending a response": the at-volume join test in stop 28, when
+    uvicorn's keep-alive was its default 5 s). A raw HTTP/1.1 connection, one request answered,
+    then idle: still open 8 s later, and it serves a second request."""
+    url = urlsplit(stack.gateway_url)
+    request = f"GET /alive HTTP/1.1\r\nHost: {url.hostname}\r\n\r\n".encode()
+    with socket.create_connection((url.hostname, url.port), timeout=10) as conn:
+        conn.sendall(request)
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        readable, _, _ = select.select([conn], [], [], 8)  # the server closing it would make it readable (EOF)
+        assert readable == [], "the gateway closed an idle keep-alive connection within 8 s"
+        conn.sendall(request)
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200")
