@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import post, run_backfill
+from test_blocks_in_search import activities_found
 from test_community_end_to_end import OFFER, TRIP_CREATE, school_run, shift
 from test_conversations_end_to_end import JOIN, PUBLIC_GROUP
 from test_my_outings_end_to_end import GROUP
@@ -119,15 +120,9 @@ def test_activities_indexed_before_they_named_their_members_are_rebuilt_by_the_b
     shift_id = from_global_id(made["coopShiftOffer"]["shift"]["id"])[1]
     run = {**school_run(group, title="Pédibus du backfill"), "meetingLocation": spot}
     trip_id = from_global_id(gql(TRIP_CREATE, {"input": run}, token=alice["token"])["tripCreate"]["trip"]["id"])[1]
-    near = """query($near: GeoPointInput!) { nearbyGroupActivities(near: $near, radiusKm: 1, first: 50) {
-      shift { id } trip { id } } }"""
 
     def bob_finds() -> set[str]:
-        body = post(http, near, {"near": spot}, bob["token"]).json()
-        assert "errors" not in body, body
-        found = {(a["shift"] or {}).get("id") for a in body["data"]["nearbyGroupActivities"]}
-        found |= {(a["trip"] or {}).get("id") for a in body["data"]["nearbyGroupActivities"]}
-        return {from_global_id(i)[1] for i in found if i} & {shift_id, trip_id}
+        return {from_global_id(i)[1] for i in activities_found(http, bob["token"], spot)} & {shift_id, trip_id}
 
     wait_for(lambda: bob_finds() == {shift_id, trip_id}, 15, what="the shift and the school run found")
     es, alias = config.elasticsearch_url(), f"{stack.env['SEARCH_INDEX_PREFIX']}activities"

@@ -25,6 +25,19 @@ CLUSTERS = """query($b: BoundsInput!) { mapClusters(bounds: $b, zoom: 14, kinds:
   clusters { count } } }"""
 
 
+NEAR_ACTIVITIES = """query($near: GeoPointInput!) { nearbyGroupActivities(near: $near, radiusKm: 1, first: 50) {
+  shift { id } trip { id } } }"""
+
+
+def activities_found(http, token: str, near: dict) -> set[str]:
+    """The global ids of the shifts and school runs nearbyGroupActivities lists within 1 km of
+    ``near`` for the member whose ``token`` it is."""
+    body = post(http, NEAR_ACTIVITIES, {"near": near}, token).json()
+    assert "errors" not in body, body
+    listed = body["data"]["nearbyGroupActivities"]
+    return {(a["shift"] or a["trip"] or {}).get("id") for a in listed} - {None}
+
+
 def _bounds(place: dict) -> dict:
     return {
         "north": place["lat"] + 0.005,
@@ -108,15 +121,9 @@ def test_a_blockers_shift_and_school_run_leave_nearby_group_activities(gql, sign
     shift_id = offered["coopShiftOffer"]["shift"]["id"]
     run = {**school_run(group, title="Pédibus d'Alice"), "meetingLocation": spot}
     trip_id = gql(TRIP_CREATE, {"input": run}, token=alice["token"])["tripCreate"]["trip"]["id"]
-    near = """query($near: GeoPointInput!) { nearbyGroupActivities(near: $near, radiusKm: 1, first: 50) {
-      shift { id } trip { id } } }"""
 
     def bob_finds() -> set[str]:
-        body = post(http, near, {"near": spot}, bob["token"]).json()
-        assert "errors" not in body, body
-        found = {(a["shift"] or {}).get("id") for a in body["data"]["nearbyGroupActivities"]}
-        found |= {(a["trip"] or {}).get("id") for a in body["data"]["nearbyGroupActivities"]}
-        return found & {shift_id, trip_id}
+        return activities_found(http, bob["token"], spot) & {shift_id, trip_id}
 
     wait_for(lambda: bob_finds() == {shift_id, trip_id}, 15, what="Alice's shift and school run found by Bob")
     assert gql(BLOCK, {"id": bob["id"]}, token=alice["token"])["memberBlock"]["userErrors"] == []
