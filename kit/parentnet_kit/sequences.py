@@ -144,6 +144,19 @@ class Sequences:
         self.collection.delete_one({"_id": f"{key}:head"})
         return gone
 
+    def drop_prefix(self, key: str, start: int, through: int) -> int:
+        """Delete entries ``start``..``through`` of ``key``, oldest first, for a key that lives
+        on (``inbox`` expiring its oldest entries; those below ``start`` went before). The head
+        hint is raised to ``through`` first, so that neither a reader looking for the head nor
+        an appender starts below what is gone (``head`` reads forward from the hint until a
+        miss, ``append`` tries the number after it). Returns how many entries went; a crash
+        half-way is finished by calling it again."""
+        self._advance_hint(key, through)
+        gone = 0
+        for n in range(max(1, start), through + 1):
+            gone += self.collection.delete_one({"_id": self.entry_id(key, n)}).deleted_count
+        return gone
+
     def _advance_hint(self, key: str, n: int) -> None:
         # $max is not atomic on FerretDB; a lost race leaves the hint a little behind: harmless.
         # Losing the race to create the hint leaves the winner's: $max again over it.

@@ -70,3 +70,15 @@ def test_a_cache_reads_only_what_came_after(db):
     assert [e["v"] for e in seq.all("k")] == [0, 1, 2, 3]  # 1..3 from the cache, 4 read
     seq.all("a"), seq.all("b")  # "k" is the least recently used of three: out
     assert seq.all("k")[0]["v"] == "changed under the cache"
+
+
+def test_dropping_a_prefix_never_lets_the_head_or_an_append_start_below_it(db):
+    seq = Sequences(db["seq"])
+    for i in range(5):
+        seq.append("k", {"i": i})
+    db["seq"].update_one({"_id": "k:head"}, {"$set": {"n": 2}})  # a stale hint (a lost race)
+    assert seq.drop_prefix("k", 1, 4) == 4
+    assert seq.head("k") == 5
+    assert seq.append("k", {"i": 5}) == 6
+    assert [e["i"] for e in seq.newest_first("k")] == [5, 4]
+    assert seq.drop_prefix("k", 1, 4) == 0  # again: nothing left to do

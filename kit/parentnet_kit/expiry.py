@@ -1,0 +1,123 @@
+"""What must go after a while, read only once it is due: markers in one collection per UTC day.
+
+FerretDB 1.24 has no TTL index and evaluates every filter but ``{_id}`` after reading a whole
+collection (docs/store.md), so a sweeper cannot ask "what is older than X?" of a collection that
+grows. Instead, whoever writes something that will expire also writes a small marker into the
+collection of the UTC day it falls due, ``<name>_<YYYYMMDD>`` (``{_id, ...what the sweeper
+needs}``). A sweep lists the collection names (reads no document), takes the days that are
+over, and reads those collections whole: every marker it reads is due. It hands them to the
+owner's ``expire`` callback a batch at a time, deletes each handled marker by ``_id`` and drops a
+day once it is empty.
+
+- **Markers are hints, never the truth.** A marker may be written twice, or for something that
+  went another way (a session revoked, a notification whose commit lost a race), or for
+  something whose life was extended since (a session refreshed writes a marker for its new
+  day): ``expire`` looks at what it finds and removes only what is really over. It may also be
+  called twice with the same markers (two processes sweeping at once, or a crash between its
+  work and the markers' deletion), so it must be idempotent.
+- **An idle store is asked nothing.** After a sweep found no day that is over, the process
+  remembers the date and asks again only once the UTC date has changed.
+- **Bounded work per run**: at most ``limit`` markers; a backlog (a year's first sweep, a
+  day when an announcement reached every member) is worked off over the next runs.
+
+On MongoDB the same code runs (a TTL index would serve there; one path for both servers keeps
+the tests honest about what production runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+BATCH = 200  # markers handed to ``expire`` at once
+BULK = 1000  # markers written at once by ``mark_many``
+# How often the services sweep what is due (``RETENTION_SWEEP_SECONDS``); a sweep on a day with
+# nothing due asks the store nothing, so this only bounds how fast a backlog is worked off.
+SWEEP_SECONDS = float(os.environ.get("RETENTION_SWEEP_SECONDS", "60"))
+
+
+class DueDays:
+    """Markers of what falls due, one collection per UTC day: ``<name>_<YYYYMMDD>``."""
+
+    def __init__(self, db: Database, name: str) -> None:
+        if not re.fullmatch(r"[a-z_]+", name):
+            raise ValueError("name: lower-case letters and underscores only")
+        self.db = db
+        self.name = name
+        self._pattern = re.compile(rf"{re.escape(name)}_(\d{{8}})")
+        self._idle_on: str | None = None  # the UTC date of the last sweep that found nothing due
+
+    def collection_for(self, due: datetime) -> str:
+        """The name of the collection holding the markers due on ``due``'s UTC date."""
+        return f"{self.name}_{due.astimezone(UTC):%Y%m%d}"
+
+    def mark(self, due: datetime, marker_id: str, fields: dict[str, Any]) -> None:
+        """Note that what ``marker_id`` names falls due at ``due`` (aware). Writing the same
+        marker for the same day again is a no-op (the first one's ``fields`` stay)."""
+        with contextlib.suppress(DuplicateKeyError):
+            self.db[self.collection_for(due)].insert_one({**fields, "_id": marker_id})
+
+    def mark_many(self, markers: Iterable[tuple[datetime, str, dict[str, Any]]]) -> int:
+        """``mark`` for each ``(due, marker_id, fields)``, ``BULK`` at a time per day (marking
+        what was written before the markers existed: one insert per thousand, not per item);
+        those marked already are skipped. Returns how many were given."""
+        pending: dict[str, list[dict[str, Any]]] = {}
+        given = 0
+
+        def flush(name: str) -> None:
+            with contextlib.suppress(BulkWriteError):  # some were marked already: the rest went in
+                self.db[name].insert_many(pending.pop(name), ordered=False)
+
+        for due, marker_id, fields in markers:
+            name = self.collection_for(due)
+            pending.setdefault(name, []).append({**fields, "_id": marker_id})
+            given += 1
+            if len(pending[name]) >= BULK:
+                flush(name)
+        for name in list(pending):
+            flush(name)
+        return given
+
+    def due_days(self, now: datetime) -> list[str]:
+        """The collections of the days that are over at ``now``, oldest first (one
+        ``listCollections``; no document is read)."""
+        today = f"{now.astimezone(UTC):%Y%m%d}"
+        days = []
+        for name in self.db.list_collection_names():
+            match = self._pattern.fullmatch(name)
+            if match and match.group(1) < today:
+                days.append(name)
+        return sorted(days)
+
+    def sweep(self, now: datetime, expire: Callable[[list[dict[str, Any]]], None], limit: int = 2000) -> int:
+        """Hand the markers of the days that are over to ``expire`` (``BATCH`` at a time), delete
+        them, drop the emptied days; returns how many markers were handled (≤ ``limit``, about).
+        Asks the store nothing when an earlier sweep on the same UTC date found nothing due.
+        ``expire`` raising stops the sweep; its markers stay for the next one."""
+        today = f"{now.astimezone(UTC):%Y%m%d}"
+        if self._idle_on == today:
+            return 0
+        handled = 0
+        for name in self.due_days(now):
+            collection = self.db[name]
+            while True:
+                if handled >= limit:
+                    return handled  # more next time; not idle
+                # No filter and no sort: FerretDB pushes the limit down to SQLite.
+                markers = list(collection.find({}).limit(min(BATCH, limit - handled)))
+                if not markers:
+                    self.db.drop_collection(name)
+                    break
+                expire(markers)
+                for marker in markers:
+                    collection.delete_one({"_id": marker["_id"]})
+                handled += len(markers)
+        self._idle_on = today
+        return handled

@@ -1,0 +1,69 @@
+"""Markers by the day they fall due, on the real store: only days that are over are read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from parentnet_kit.expiry import DueDays
+
+DAY = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+class _Counting:
+    """The database, counting what is asked of it through ``DueDays``."""
+
+    def __init__(self, db):
+        self.db, self.name, self.asked = db, db.name, 0
+
+    def __getitem__(self, name):
+        self.asked += 1
+        return self.db[name]
+
+    def list_collection_names(self):
+        self.asked += 1
+        return self.db.list_collection_names()
+
+    def drop_collection(self, name):
+        self.asked += 1
+        return self.db.drop_collection(name)
+
+
+def test_only_days_that_are_over_are_read_and_an_idle_day_asks_nothing(db):
+    counting = _Counting(db)
+    due = DueDays(counting, "things_expiring")
+    for i in range(450):
+        due.mark(DAY + timedelta(days=i % 3), f"t{i}", {"i": i})
+    due.mark(DAY, "t0", {"i": -1})  # twice: the first stays
+    assert due.mark_many((DAY + timedelta(days=1), f"t{i}", {"i": i}) for i in range(3)) == 3
+
+    seen: list[dict] = []
+    assert due.sweep(DAY + timedelta(hours=1), seen.extend) == 0  # today's are not over yet
+    asked = counting.asked
+    assert due.sweep(DAY + timedelta(hours=2), seen.extend) == 0
+    assert counting.asked == asked  # the same UTC day, nothing due: nothing asked
+
+    assert due.sweep(DAY + timedelta(days=1), seen.extend, limit=100) == 100  # a bounded run
+    assert due.sweep(DAY + timedelta(days=1), seen.extend) == 50
+    assert sorted(m["i"] for m in seen) == list(range(0, 450, 3))
+    assert sorted(n for n in db.list_collection_names() if n.startswith("things_expiring_")) == [
+        "things_expiring_20261202",
+        "things_expiring_20261203",
+    ]
+
+
+def test_a_callback_that_raises_leaves_its_markers_for_the_next_sweep(db):
+    due = DueDays(db, "things_expiring")
+    for i in range(3):
+        due.mark(DAY, f"t{i}", {})
+
+    def fails(markers):
+        raise ConnectionError("the store went away")
+
+    later = DAY + timedelta(days=1)
+    with pytest.raises(ConnectionError):
+        due.sweep(later, fails)
+    seen: list[dict] = []
+    assert due.sweep(later, seen.extend) == 3
+    assert "things_expiring_20261201" not in db.list_collection_names()
