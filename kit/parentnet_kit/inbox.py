@@ -25,12 +25,25 @@ Read by ``_id`` only (FerretDB 1.24 scans a whole collection for any other filte
   written by a racing reader is still right, only older. Entries younger than ``GRACE`` are
   never checkpointed (their notification may still be on its way); a notify that took longer
   than half of it between its entry and its commit appends a new entry first.
+- **Notifications expire** ``retention`` after they were sent (``INBOX_RETENTION_DAYS``, 180 by
+  default). ``notify`` marks each entry in the day it falls due (``parentnet_kit.expiry``:
+  ``<inbox>_expiring_<YYYYMMDD>``), and ``expire``, on a timer, reads only the days that are
+  over. Per recipient it raises a *floor* (``<inbox>_expired``: ``{n, gen}``): entries at or
+  below it are over, readers never go below it, and the sweep then deletes those entries (a
+  prefix of the sequence, as ``sequences`` allows) and their notifications. ``gen`` counts the
+  floor's moves: a checkpoint of counts made under another ``gen`` is recounted from the floor,
+  so totals never count what expired, whatever a racing reader wrote. Notifications from before
+  these markers are marked once per database by the first sweep (one read of the inbox). The
+  floor is the highest entry due, so an entry appended out of time order (``SKEW``) across
+  midnight may be hidden up to a minute early. Once expired, the same news (the same key) could
+  be told again: only a replay of an event older than the retention would do that.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -41,6 +54,7 @@ from pymongo.errors import DuplicateKeyError
 from . import upserts
 from .clock import aware
 from .envelope import Event
+from .expiry import DueDays
 from .i18n import wire
 from .lookups import by_ids
 from .outbox import AggregateStore, ConcurrencyConflict
@@ -52,6 +66,9 @@ from .sequences import Sequences
 UNREAD_TRACKED = 100
 GRACE = timedelta(minutes=10)  # an entry older than this whose notification is missing never gets one
 SKEW = timedelta(seconds=60)  # how far out of time order entries may be appended
+# How long a notification is kept; then it, its index entry and its count go (``Inbox.expire``).
+RETENTION = timedelta(days=float(os.environ.get("INBOX_RETENTION_DAYS", "180")))
+EXPIRY_LIMIT = 500  # entries one ``expire`` call handles at most (a backlog goes over the next calls)
 
 
 def _key(recipient_id: str, old: bool) -> str:
@@ -59,17 +76,47 @@ def _key(recipient_id: str, old: bool) -> str:
 
 
 class Inbox:
-    def __init__(self, store: AggregateStore, source: str) -> None:
+    def __init__(self, store: AggregateStore, source: str, retention: timedelta = RETENTION) -> None:
         self.store = store
         self.source = source
+        self.retention = retention
         db = store.aggregates.database
-        self.index = Sequences(db[f"{store.aggregates.name}_by_recipient"])
-        self.counts = db[f"{store.aggregates.name}_counts"]
+        name = store.aggregates.name
+        self.index = Sequences(db[f"{name}_by_recipient"])
+        self.counts = db[f"{name}_counts"]
+        self.floors = db[f"{name}_expired"]
+        self.due = DueDays(db, f"{name}_expiring")
+        self._expiry_adopted = False
 
     def ensure_indexes(self) -> None:
         """No index: every read is by ``_id``. Once per database, notifications from before the
         per-recipient sequences are indexed (one read of the inbox)."""
         self.store.ensure_indexes()
+        self._adopt_sequences()
+
+    def _adopt_expiry(self) -> None:
+        """Once per database, on the expiry timer (not at start-up: one read of the inbox and a
+        write per thousand), the notifications from before the expiry markers are marked.
+        Safe twice or concurrently: a marker is written once."""
+        if self._expiry_adopted:
+            return
+        adopted = self.store.aggregates.database["sequences_adopted"]
+        done = f"{self.store.aggregates.name}:expiry"
+        if adopted.find_one({"_id": done}) is None:
+
+            def marker(doc: dict[str, Any]) -> tuple[datetime, str, dict[str, Any]]:
+                slot = doc.get("slot")  # none for those from before the sequences (``old:``)
+                entry_id = f"old:{doc['_id']}" if slot is None else self.index.entry_id(doc["recipient_id"], slot)
+                fields = {"recipient_id": doc["recipient_id"], "n": slot, "notification_id": doc["_id"]}
+                return aware(doc["created_at"]) + self.retention, entry_id, fields
+
+            docs = self.store.aggregates.find({}, {"recipient_id": 1, "created_at": 1, "slot": 1})
+            self.due.mark_many(marker(doc) for doc in docs)
+            with contextlib.suppress(DuplicateKeyError):
+                adopted.insert_one({"_id": done, "at": datetime.now(UTC)})
+        self._expiry_adopted = True
+
+    def _adopt_sequences(self) -> None:
         adopted = self.store.aggregates.database["sequences_adopted"]
         name = self.store.aggregates.name
         if adopted.find_one({"_id": name}) is not None:
@@ -105,6 +152,11 @@ class Inbox:
         if time.monotonic() - started > GRACE.total_seconds() / 2:
             # Stalled: a page may soon take that entry for a crash's leftover. Take a fresh one.
             slot = self.index.append(recipient_id, {"notification_id": notification_id, "at": now})
+        self.due.mark(
+            now + self.retention,
+            self.index.entry_id(recipient_id, slot),
+            {"recipient_id": recipient_id, "n": slot, "notification_id": notification_id},
+        )
         state = {
             "_id": notification_id,
             "version": 1,
@@ -130,6 +182,38 @@ class Inbox:
             return False
         return True
 
+    # -- expiry --------------------------------------------------------------------------
+    def expire(self, now: datetime | None = None, limit: int = EXPIRY_LIMIT) -> int:
+        """On a timer: delete the notifications sent more than ``retention`` ago (by the UTC day
+        they fall due), their index entries and their share of the counts. Reads only the days
+        that are over, nothing at all once a sweep found none today (``expiry.DueDays``).
+        Returns how many entries were handled (at most about ``limit`` a call)."""
+        self._adopt_expiry()
+        return self.due.sweep(now or datetime.now(UTC), self._expire, limit)
+
+    def _floor(self, recipient_id: str) -> tuple[int, int]:
+        """(n, gen): entries at or below n are over; gen counts the floor's moves."""
+        doc = self.floors.find_one({"_id": recipient_id}) or {}
+        return int(doc.get("n", 0)), int(doc.get("gen", 0))
+
+    def _expire(self, markers: list[dict[str, Any]]) -> None:
+        by_recipient: dict[str, list[dict[str, Any]]] = {}
+        for marker in markers:
+            by_recipient.setdefault(marker["recipient_id"], []).append(marker)
+        for recipient_id, mine in by_recipient.items():
+            floor, _ = self._floor(recipient_id)
+            top = max((m["n"] for m in mine if m.get("n") is not None), default=0)
+            # First the floor (readers stop at it, and recount under the new gen), then the
+            # entries below it, then the notifications: a reader in between sees none of them.
+            moves: dict[str, Any] = {"$inc": {"gen": 1}}
+            if top > floor:
+                moves["$max"] = {"n": top}
+            upserts.update(self.floors, recipient_id, moves)
+            if top > floor:
+                self.index.drop_prefix(recipient_id, floor + 1, top)
+            for marker in mine:
+                self.store.aggregates.delete_one({"_id": marker["notification_id"]})
+
     # -- reading -------------------------------------------------------------------------
     def _owned(self, recipient_id: str, entries: list[dict[str, Any]], old: bool) -> list[dict[str, Any]]:
         """The notifications these entries are the index of, in the entries' order."""
@@ -143,10 +227,11 @@ class Inbox:
                 owned.append(doc)
         return owned
 
-    def _top_at_or_before(self, key: str, head: int, at: datetime) -> int:
-        """The highest n <= ``head`` whose entry's ``at`` is at or before ``at`` (0: none);
-        a binary search, as entries are appended in time order (up to ``SKEW``)."""
-        low, high = 0, head
+    def _top_at_or_before(self, key: str, head: int, at: datetime, floor: int = 0) -> int:
+        """The highest n <= ``head`` whose entry's ``at`` is at or before ``at`` (``floor``:
+        none above the floor); a binary search, as entries are appended in time order (up to
+        ``SKEW``)."""
+        low, high = floor, head
         while low < high:
             mid = (low + high + 1) // 2
             entry = self.index.collection.find_one({"_id": self.index.entry_id(key, mid)}, {"at": 1})
@@ -156,16 +241,18 @@ class Inbox:
                 high = mid - 1
         return low
 
-    def _newest_first(self, recipient_id: str, before: datetime | None) -> Iterator[dict[str, Any]]:
-        """The recipient's notifications from the newest (or from ``before`` + ``SKEW``) down."""
+    def _newest_first(self, recipient_id: str, before: datetime | None, floor: int) -> Iterator[dict[str, Any]]:
+        """The recipient's notifications from the newest (or from ``before`` + ``SKEW``) down to
+        the ``floor`` (what expired)."""
         for old in (False, True):
             key = _key(recipient_id, old)
+            bottom = 0 if old else floor
             head = self.index.head(key)
             if before is not None:
-                head = self._top_at_or_before(key, head, before + SKEW)
+                head = self._top_at_or_before(key, head, before + SKEW, bottom)
             n = head
-            while n >= 1:
-                entries = self.index.range(key, max(1, n - 15), n + 1)[::-1]
+            while n > bottom:
+                entries = self.index.range(key, max(bottom + 1, n - 15), n + 1)[::-1]
                 yield from self._owned(recipient_id, entries, old)
                 n -= 16
 
@@ -178,7 +265,8 @@ class Inbox:
             position = (datetime.fromisoformat(before_at.replace("Z", "+00:00")), before_id)
         picked: list[dict[str, Any]] = []
         stop: datetime | None = None
-        for doc in self._newest_first(recipient_id, position[0] if position else None):
+        floor, gen = self._floor(recipient_id)
+        for doc in self._newest_first(recipient_id, position[0] if position else None, floor):
             at = aware(doc["created_at"])
             if stop is not None and at < stop:
                 break
@@ -188,14 +276,17 @@ class Inbox:
             if stop is None and len(picked) > first:
                 stop = min(aware(d["created_at"]) for d in picked) - SKEW
         picked.sort(key=lambda d: (aware(d["created_at"]), d["_id"]), reverse=True)
-        total, unread = self._counts(recipient_id)
+        total, unread = self._counts(recipient_id, floor, gen)
         items = [view(d) for d in picked[:first]]
         return {"items": items, "has_next_page": len(picked) > first, "unread": unread, "total": total}
 
-    def _counts(self, recipient_id: str) -> tuple[int, int]:
+    def _counts(self, recipient_id: str, floor: int, gen: int) -> tuple[int, int]:
         """(total, unread): the checkpoint, the entries after it, and a fresh look at what was
-        unread; a newer checkpoint is written when entries older than ``GRACE`` came in."""
-        checkpoint = self.counts.find_one({"_id": recipient_id}) or {"upto": 0, "total": 0, "unread": []}
+        unread; a newer checkpoint is written when entries older than ``GRACE`` came in. A
+        checkpoint made before the floor last moved (another ``gen``) is recounted from it."""
+        checkpoint = self.counts.find_one({"_id": recipient_id})
+        if checkpoint is None or checkpoint.get("gen", 0) != gen:
+            checkpoint = {"upto": floor, "total": 0, "unread": []}
         total, unread = checkpoint["total"], list(checkpoint["unread"])
         if not checkpoint.get("old"):
             key = _key(recipient_id, old=True)
@@ -203,7 +294,7 @@ class Inbox:
             total += len(olds)
             unread += [d["_id"] for d in olds if not d.get("read")]
         key = _key(recipient_id, old=False)
-        upto = checkpoint["upto"]
+        upto = max(checkpoint["upto"], floor)
         entries = self.index.range(key, upto + 1, self.index.head(key) + 1)
         settled_before = datetime.now(UTC) - GRACE
         fresh_total, fresh_unread, settled = 0, [], True
@@ -221,7 +312,8 @@ class Inbox:
         still = [i for i, d in by_ids(self.store.aggregates, unread).items() if not d.get("read")]
         if upto != checkpoint["upto"] or len(still) < len(checkpoint["unread"]) or not checkpoint.get("old"):
             # Any checkpoint is right as of when it was computed; racing writers only make it older.
-            upserts.replace(self.counts, recipient_id, {"upto": upto, "total": total, "unread": still, "old": True})
+            checkpoint = {"upto": upto, "total": total, "unread": still, "old": True, "gen": gen}
+            upserts.replace(self.counts, recipient_id, checkpoint)
         return total + fresh_total, min(UNREAD_TRACKED, len(still) + len(fresh_unread))
 
     def mark_read(self, recipient_id: str, notification_ids: list[str]) -> int:

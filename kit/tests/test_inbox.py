@@ -111,3 +111,111 @@ def test_a_page_looks_again_at_the_newest_unread_only_however_many_are_left_unre
     newest = page["items"][0]["id"]
     assert inbox.mark_read("cy", [newest]) == 1
     assert inbox.page("cy", 3)["unread"] == 4  # the newest tracked are looked at again, no more
+
+
+# -- expiry --------------------------------------------------------------------------------
+def _boxes(db):
+    """Two views of one inbox: notifications told through ``short`` fall due today (retention
+    0, so swept from tomorrow on), those told through ``kept`` in 30 days."""
+    short = Inbox(AggregateStore(db, "inbox", None), "kit", retention=timedelta(0))
+    kept = Inbox(AggregateStore(db, "inbox", None), "kit", retention=timedelta(days=30))
+    short.ensure_indexes()
+    return short, kept
+
+
+def test_expired_notifications_leave_the_pages_the_counts_and_the_store(db):
+    short, kept = _boxes(db)
+    for i in range(5):
+        _tell(short, "ann", f"old{i}")
+    for i in range(3):
+        _tell(kept, "ann", f"new{i}")
+    _tell(short, "bob", "old")
+    assert kept.mark_read("ann", [kept.page("ann", 10)["items"][-1]["id"]]) == 1  # old0, read
+    page = kept.page("ann", 10)
+    assert (page["total"], page["unread"]) == (8, 7)
+
+    today = datetime.now(UTC)
+    assert kept.expire(today) == 0  # nothing is over yet
+    tomorrow = today + timedelta(days=1, minutes=1)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two processes sweeping at once
+        swept = list(pool.map(lambda box: box.expire(tomorrow), [short, kept]))
+    assert sum(swept) >= 6
+
+    assert [i["message"] for i in _all_pages(kept, "ann", 2)] == ["news new2", "news new1", "news new0"]
+    page = kept.page("ann", 10)
+    assert (page["total"], page["unread"]) == (3, 3)
+    assert kept.page("bob", 10) == {"items": [], "has_next_page": False, "unread": 0, "total": 0}
+    assert kept.store.aggregates.count_documents({}) == 3
+    assert kept.index.collection.count_documents({"_id": {"$regex": "^ann:[0-9]+$"}}) == 3  # 6, 7, 8
+    assert kept.index.collection.count_documents({"_id": {"$regex": "^bob:[0-9]+$"}}) == 0
+    assert [n for n in db.list_collection_names() if n.startswith("inbox_expiring_")] == [
+        kept.due.collection_for(today + timedelta(days=30))
+    ]
+    # Numbers are never given twice: the next notification comes after what expired.
+    _tell(kept, "ann", "later")
+    assert kept.store.aggregates.find_one({"recipient_id": "ann", "message": "news later"})["slot"] == 9
+    assert (kept.page("ann", 10)["total"], len(_all_pages(kept, "ann", 3))) == (4, 4)
+    _tell(kept, "bob", "later")
+    assert kept.page("bob", 10)["total"] == 1
+
+
+def test_a_count_written_by_a_reader_that_read_before_the_expiry_is_recounted(db, monkeypatch):
+    monkeypatch.setattr(inbox_module, "GRACE", timedelta(0))
+    short, kept = _boxes(db)
+    for i in range(4):
+        _tell(short, "ann", f"old{i}")
+    _tell(kept, "ann", "new")
+    assert kept.page("ann", 2)["total"] == 5
+    before = kept.counts.find_one({"_id": "ann"})
+    kept.expire(datetime.now(UTC) + timedelta(days=2))
+    kept.counts.replace_one({"_id": "ann"}, before)  # a racing reader's checkpoint lands late
+    page = kept.page("ann", 2)
+    assert (page["total"], page["unread"]) == (1, 1)
+
+
+def test_a_sweep_that_died_half_way_is_finished_by_the_next(db, monkeypatch):
+    short, kept = _boxes(db)
+    for i in range(3):
+        _tell(short, "ann", f"old{i}")
+    _tell(kept, "ann", "new")
+    later = datetime.now(UTC) + timedelta(days=2)
+    real = kept.store.aggregates.delete_one
+    calls = []
+
+    def dies_on_the_second(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise ConnectionError("the store went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kept.store.aggregates, "delete_one", dies_on_the_second)
+    with pytest.raises(ConnectionError):
+        kept.expire(later)
+    monkeypatch.setattr(kept.store.aggregates, "delete_one", real)
+    assert [i["message"] for i in kept.page("ann", 10)["items"]] == ["news new"]  # the floor moved first
+    assert kept.expire(later) == 3
+    assert kept.store.aggregates.count_documents({}) == 1
+    assert kept.page("ann", 10)["total"] == 1
+
+
+def test_notifications_from_before_the_markers_are_marked_once_at_start_up(db):
+    legacy = datetime.now(UTC) - timedelta(days=400)
+    db.inbox.insert_one(
+        {"_id": "legacy", "version": 1, "recipient_id": "ann", "kind": "news", "message": "legacy"}
+        | {"subject": {}, "read": False, "created_at": legacy}
+    )
+    box = Inbox(AggregateStore(db, "inbox", None), "kit", retention=timedelta(days=180))
+    box.ensure_indexes()
+    _tell(box, "ann", "older")
+    _tell(box, "ann", "recent")
+    db.inbox.update_one({"message": "news older"}, {"$set": {"created_at": legacy}})
+    for name in db.list_collection_names():  # as if written by the code before the markers
+        if name.startswith("inbox_expiring_"):
+            db.drop_collection(name)
+    db.sequences_adopted.delete_one({"_id": "inbox:expiry"})
+    Inbox(AggregateStore(db, "inbox", None), "kit", retention=timedelta(days=180)).ensure_indexes()
+    box.ensure_indexes()  # once only: the flag
+    assert box.page("ann", 10)["total"] == 3
+    assert box.expire(datetime.now(UTC) + timedelta(days=1)) == 2
+    assert [i["message"] for i in box.page("ann", 10)["items"]] == ["news recent"]
+    assert box.page("ann", 10)["total"] == 1

@@ -21,6 +21,7 @@ from typing import Any
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
+from parentnet_kit.expiry import SWEEP_SECONDS as DUE_SWEEP_SECONDS
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
 from parentnet_kit.identity import BACKFILL, Forbidden
@@ -285,6 +286,12 @@ class ConversationsService:
     def announce(self) -> None:
         """Tell the members of new announcements, a page at a time (``announcements.py``)."""
         self.store.announcements.run()
+
+    @timer(interval=DUE_SWEEP_SECONDS)
+    def expire_inbox(self) -> None:
+        """Notifications past their retention go, with their index entries and counts
+        (``parentnet_kit.inbox.Inbox.expire``; asks the store nothing on a day with none due)."""
+        self.store.inbox.expire()
 
     @timer(interval=3600)
     def purge_limits(self) -> None:

@@ -20,6 +20,7 @@ from parentnet_kit import picture_rpc
 from parentnet_kit.city_copy import CityCopy
 from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.event_feed import EventFeed
+from parentnet_kit.expiry import SWEEP_SECONDS as DUE_SWEEP_SECONDS
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
 from parentnet_kit.identity import BACKFILL, Forbidden
@@ -535,6 +536,12 @@ class EventsService(picture_rpc.PictureEntrypoints):
         """Pay hosts for finished shifts; finish what a crash interrupted."""
         self.outings.coop.settle_finished()
         self.outings.trips.finish_accepted()
+
+    @timer(interval=DUE_SWEEP_SECONDS)
+    def expire_inbox(self) -> None:
+        """Notifications past their retention go, with their index entries and counts
+        (``parentnet_kit.inbox.Inbox.expire``; asks the store nothing on a day with none due)."""
+        self.outings.inbox.expire()
 
     @timer(interval=SWEEP_SECONDS)
     def sweep_outbox(self) -> None:

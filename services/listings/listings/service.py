@@ -20,6 +20,7 @@ from parentnet_kit import picture_rpc
 from parentnet_kit.city_copy import CityCopy
 from parentnet_kit.city_feed import CityFeed
 from parentnet_kit.event_feed import EventFeed
+from parentnet_kit.expiry import SWEEP_SECONDS as DUE_SWEEP_SECONDS
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
 from parentnet_kit.identity import BACKFILL, Forbidden
@@ -257,6 +258,12 @@ class ListingsService(picture_rpc.PictureEntrypoints):
         100,000 listings: a timer of its own, so the outbox sweep never waits for it); a
         remembered flag afterwards."""
         self.store.adopt_buckets()
+
+    @timer(interval=DUE_SWEEP_SECONDS)
+    def expire_inbox(self) -> None:
+        """Notifications past their retention go, with their index entries and counts
+        (``parentnet_kit.inbox.Inbox.expire``; asks the store nothing on a day with none due)."""
+        self.store.inbox.expire()
 
     @timer(interval=EXPIRY_SECONDS)
     def expire(self) -> None:

@@ -20,6 +20,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from parentnet_kit.event_feed import EventFeed
+from parentnet_kit.expiry import SWEEP_SECONDS as DUE_SWEEP_SECONDS
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
 from parentnet_kit.identity import OTHER, Forbidden
@@ -254,6 +255,12 @@ class ModerationService:
         """Marks the member's notifications read: how many were unread. Raises ``Forbidden`` when
         the request's identity is another member."""
         return self.store.inbox.mark_read(self.identity.acting_as(member_id), notification_ids)
+
+    @timer(interval=DUE_SWEEP_SECONDS)
+    def expire_inbox(self) -> None:
+        """Notifications past their retention go, with their index entries and counts
+        (``parentnet_kit.inbox.Inbox.expire``; asks the store nothing on a day with none due)."""
+        self.store.inbox.expire()
 
     @timer(interval=SWEEP_SECONDS)
     def sweep(self) -> None:
