@@ -32,6 +32,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit.clock import aware
+from parentnet_kit.expiry import DueDays
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.sequences import Sequences
 
@@ -132,10 +133,35 @@ class Attempts:
     def __init__(self, db: Database, limits: Limits) -> None:
         self.db = db
         self.known: Collection = db["known_clients"]
+        # A known client is forgotten ``known_client_days`` after its last sign-in: each
+        # sign-in marks the day that falls on (``parentnet_kit.expiry``), and ``expire_known``
+        # reads only the days that are over.
+        self.known_due = DueDays(db, "known_clients_expiring")
         self.limits = limits
 
     def ensure_indexes(self) -> None:
         """Nothing to index: every read is by ``_id``."""
+
+    def _known_until(self, at: datetime) -> datetime:
+        return at + timedelta(days=self.limits.known_client_days)
+
+    def expire_known(self, now: datetime, limit: int = 500) -> int:
+        """Forget the clients not signed in from for ``known_client_days`` (by the UTC day that
+        falls on); returns how many markers were handled. A client that signed in since is kept
+        (its newer sign-in marked a later day)."""
+
+        def forget(markers: list[dict[str, Any]]) -> None:
+            for marker in markers:
+                doc = self.known.find_one({"_id": marker["_id"]})
+                if doc is not None and self._known_until(aware(doc["at"])) <= now:
+                    self.known.delete_one({"_id": marker["_id"]})
+
+        if not _adopted(self.db, "known_clients:expiry"):
+            # Once per database: the known clients from before the markers (one read of them).
+            marks = ((self._known_until(aware(d["at"])), d["_id"], {}) for d in self.known.find({}, {"at": 1}))
+            self.known_due.mark_many(marks)
+            _adopted(self.db, "known_clients:expiry", now)
+        return self.known_due.sweep(now, forget, limit)
 
     @staticmethod
     def _day(at: datetime) -> str:
@@ -222,6 +248,7 @@ class Attempts:
             for entry_id in (entry["_id"], *entry.get("also", [])):
                 collection.update_one({"_id": entry_id}, {"$set": {"outcome": "cleared"}})
         known = f"{account}:{client}"
+        self.known_due.mark(self._known_until(now), known, {})
         try:
             self.known.insert_one({"_id": known, "at": now})
         except DuplicateKeyError:
@@ -255,6 +282,25 @@ class Attempts:
         return dropped
 
 
+_DONE: set[tuple[str, str]] = set()  # (database, step) this process knows done
+
+
+def _adopted(db: Database, step: str, now: datetime | None = None) -> bool:
+    """Whether the once-per-database ``step`` was done (asked of the store until it was); with
+    ``now``, record that it was."""
+    key = (db.name, step)
+    if key in _DONE:
+        return True
+    adopted = db["sequences_adopted"]
+    if now is not None:
+        with contextlib.suppress(DuplicateKeyError):
+            adopted.insert_one({"_id": step, "at": now})
+    if now is not None or adopted.find_one({"_id": step}) is not None:
+        _DONE.add(key)
+        return True
+    return False
+
+
 _TOKEN_DAY = re.compile(r"^pnr_(\d{8})_[A-Za-z0-9_-]{20,}$")
 
 
@@ -271,6 +317,13 @@ class Sessions:
     (``pnr_<random>``) stay in ``refresh_tokens`` / ``spent_refresh_tokens``, dropped whole once
     the last of them has expired (``legacy_refresh_until``, one refresh lifetime after the first
     start of this code).
+
+    A session is over once its newest refresh token has expired: the session holds that moment
+    (``expires_at``), and every new token marks its day (``parentnet_kit.expiry``,
+    ``sessions_expiring_<YYYYMMDD>``), so ``expire`` deletes the sessions that are over, reading
+    only the days that are over. Revoked ones go the same way (their access tokens expired long
+    before). The member's list of sessions (``member_session_ids``) keeps its entries: "sign out
+    everywhere" skips those whose session is gone.
     """
 
     def __init__(self, db: Database, refresh_ttl: timedelta) -> None:
@@ -282,12 +335,34 @@ class Sessions:
         # _id instead of scanning every session ever started (a dangling entry is skipped).
         self.sessions_of = Sequences(db["member_session_ids"], cache_keys=10_000)
         self.refresh_ttl = refresh_ttl
+        self.due = DueDays(db, "sessions_expiring")
 
     def ensure_indexes(self) -> None:
         """Nothing to index: every read is by ``_id``. Records when the legacy token collections
         may go (once)."""
         with contextlib.suppress(DuplicateKeyError):
             self.db["legacy_refresh_until"].insert_one({"_id": "until", "at": datetime.now(UTC) + self.refresh_ttl})
+
+    def expire(self, now: datetime, limit: int = 500) -> int:
+        """Delete the sessions whose newest refresh token expired (by the UTC day it did);
+        returns how many markers were handled. A session refreshed since is kept: its newer
+        token moved ``expires_at`` and marked a later day."""
+
+        def over(markers: list[dict[str, Any]]) -> None:
+            for marker in markers:
+                doc = self.sessions.find_one({"_id": marker["_id"]}, {"expires_at": 1})
+                # Without ``expires_at``: from before it, not refreshed since (a refresh sets it),
+                # so its last token expired by the day its marker was written for.
+                if doc is not None and ("expires_at" not in doc or aware(doc["expires_at"]) <= now):
+                    self.sessions.delete_one({"_id": marker["_id"]})
+
+        if not _adopted(self.db, "sessions:expiry"):
+            # Once per database: the sessions from before ``expires_at`` are marked for a refresh
+            # lifetime from now, the latest any token they hold can expire (one read of them).
+            until = now + self.refresh_ttl
+            self.due.mark_many((until, d["_id"], {}) for d in self.sessions.find({}, {"_id": 1}))
+            _adopted(self.db, "sessions:expiry", now)
+        return self.due.sweep(now, over, limit)
 
     def _collections(self, token: str) -> tuple[Collection, Collection]:
         """(tokens, spent) where ``token`` is kept: its expiry day's, or the legacy ones."""
@@ -330,11 +405,15 @@ class Sessions:
     def start(self, member_id: str, now: datetime) -> tuple[str, str]:
         session_id = secrets.token_hex(16)
         self.sessions_of.append(member_id, {"session_id": session_id})
-        self.sessions.insert_one({"_id": session_id, "member_id": member_id, "created_at": now, "revoked": False})
+        expires = now + self.refresh_ttl
+        self.sessions.insert_one(
+            {"_id": session_id, "member_id": member_id, "created_at": now, "revoked": False, "expires_at": expires}
+        )
         return session_id, self._new_refresh(session_id, member_id, now)
 
     def _new_refresh(self, session_id: str, member_id: str, now: datetime) -> str:
         expires = now + self.refresh_ttl
+        self.due.mark(expires, session_id, {})
         token = f"pnr_{expires.astimezone(UTC):%Y%m%d}_{secrets.token_urlsafe(32)}"
         tokens, _ = self._collections(token)
         tokens.insert_one(
@@ -359,11 +438,10 @@ class Sessions:
         expires = aware(record["expires_at"])
         if expires <= now or not self.active(record["session_id"]):
             return None
-        return (
-            record["member_id"],
-            record["session_id"],
-            self._new_refresh(record["session_id"], record["member_id"], now),
-        )
+        refresh = self._new_refresh(record["session_id"], record["member_id"], now)
+        # Raised after the new token exists: a sweep in between finds the old moment, not over.
+        self.sessions.update_one({"_id": record["session_id"]}, {"$max": {"expires_at": now + self.refresh_ttl}})
+        return record["member_id"], record["session_id"], refresh
 
     def active(self, session_id: str) -> bool:
         doc = self.sessions.find_one({"_id": session_id}, {"revoked": 1})

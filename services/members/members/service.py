@@ -24,6 +24,7 @@ from nameko.timer import timer
 
 from parentnet_kit import picture_rpc
 from parentnet_kit.event_feed import EventFeed
+from parentnet_kit.expiry import SWEEP_SECONDS as DUE_SWEEP_SECONDS
 from parentnet_kit.fields import field_error
 from parentnet_kit.i18n import t
 from parentnet_kit.identity import BACKFILL, MODERATION_ROLES, OTHER, Forbidden
@@ -330,3 +331,10 @@ class MembersService(picture_rpc.PictureEntrypoints):
     @timer(interval=3600)
     def purge_attempts(self) -> None:
         self.store.purge_attempts()
+
+    @timer(interval=DUE_SWEEP_SECONDS)
+    def expire_sessions(self) -> None:
+        """Sessions whose last refresh token expired, and clients not signed in from for
+        ``known_client_days``, go (``parentnet_kit.expiry``; asks the store nothing on a day
+        with none due)."""
+        self.store.expire_due()

@@ -236,6 +236,12 @@ class MemberStore:
         now = domain.now_utc()
         return self.attempts.purge(timedelta(days=2), now) + self.sessions.purge(now)
 
+    def expire_due(self, now: datetime | None = None) -> int:
+        """On a timer: sessions that are over and clients no longer known go
+        (``Sessions.expire``, ``Attempts.expire_known``); returns how many markers were handled."""
+        now = now or domain.now_utc()
+        return self.sessions.expire(now) + self.attempts.expire_known(now)
+
     def _event(self, type_: str, state: dict[str, Any], city: str | None, data: dict[str, Any]) -> Event:
         return Event(
             type=type_, source=SOURCE, aggregate_id=state["_id"], version=state["version"], city=city, data=data

@@ -147,3 +147,44 @@ def test_refresh_tokens_are_kept_by_their_expiry_day_and_the_days_that_are_over_
     assert sessions.purge(datetime.now(UTC) + timedelta(days=31)) == 4
     names = db.list_collection_names()
     assert not {"refresh_tokens_20261230", "spent_refresh_tokens_20261230", "refresh_tokens"} & set(names)
+
+
+def test_sessions_go_once_their_newest_token_expired_and_refreshed_ones_stay(db):
+    from members.security import Sessions
+
+    sessions = Sessions(db, timedelta(days=30))
+    sessions.ensure_indexes()
+    db["sessions"].insert_one({"_id": "legacy", "member_id": "m1", "created_at": NOON, "revoked": False})
+    assert sessions.expire(NOON) == 0  # marks the one from before: over a refresh lifetime from now
+    idle, _ = sessions.start("m1", NOON)
+    live, token = sessions.start("m1", NOON)
+    revoked, _ = sessions.start("m2", NOON)
+    sessions.revoke(revoked, NOON)
+    _, _, token = sessions.rotate(token, NOON + timedelta(days=20))
+
+    day31 = NOON + timedelta(days=31)
+    assert sessions.expire(day31) >= 4
+    assert [s for s in ("legacy", idle, live, revoked) if sessions.member_of(s)] == [live]
+    _, _, token = sessions.rotate(token, day31)  # still signed in, and refreshed again
+    assert sessions.revoke_all("m1", day31) == 1  # the gone ones' entries are skipped
+    assert sessions.expire(day31 + timedelta(days=31)) >= 1
+    assert sessions.member_of(live) is None
+    assert not [n for n in db.list_collection_names() if n.startswith("sessions_expiring_")]
+
+
+def test_known_clients_are_forgotten_after_the_days_and_kept_while_they_sign_in(db):
+    attempts = _attempts(db, known_client_days=90)
+
+    def sign_in(client, at):
+        attempt = attempts.record("login", "acct", client, at)
+        attempts.settle(attempt, "ok")
+        attempts.succeeded("acct", client, at, attempt)
+
+    db["known_clients"].insert_one({"_id": "acct:legacy", "at": NOON - timedelta(days=89)})
+    sign_in("phone", NOON)
+    sign_in("laptop", NOON)
+    sign_in("laptop", NOON + timedelta(days=60))
+    assert attempts.expire_known(NOON) == 0  # marks the one from before; nothing due yet
+    assert attempts.expire_known(NOON + timedelta(days=92)) >= 3
+    assert sorted(d["_id"] for d in db["known_clients"].find()) == ["acct:laptop"]
+    assert attempts.is_known("acct", "laptop", NOON + timedelta(days=92))
