@@ -22,7 +22,10 @@ Read by ``_id`` only (FerretDB 1.24 scans a whole collection for any other filte
   and which notifications (the newest ``UNREAD_TRACKED``) were still unread then. Being read is final (nothing marks a
   notification unread), so a page re-reads only those by ``_id`` plus the entries after the
   checkpoint: a racing notify or mark-read is seen by the next page, and any stale checkpoint
-  written by a racing reader is still right, only older. Entries younger than ``GRACE`` are
+  written by a racing reader is still right, only older. ``mark_read`` then writes a fresh random
+  token in ``<inbox>_read_marks``; a checkpoint keeps the token it read before looking, so a page
+  looks again at the unread only when something was marked read since (its cost does not grow
+  with what a member leaves unread). Entries younger than ``GRACE`` are
   never checkpointed (their notification may still be on its way); a notify that took longer
   than half of it between its entry and its commit appends a new entry first.
 - **Notifications expire** ``retention`` after they were sent (``INBOX_RETENTION_DAYS``, 180 by
@@ -44,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -85,6 +89,7 @@ class Inbox:
         self.index = Sequences(db[f"{name}_by_recipient"])
         self.counts = db[f"{name}_counts"]
         self.floors = db[f"{name}_expired"]
+        self.read_marks = db[f"{name}_read_marks"]
         self.due = DueDays(db, f"{name}_expiring")
         self._expiry_adopted = False
 
@@ -283,7 +288,10 @@ class Inbox:
     def _counts(self, recipient_id: str, floor: int, gen: int) -> tuple[int, int]:
         """(total, unread): the checkpoint, the entries after it, and a fresh look at what was
         unread; a newer checkpoint is written when entries older than ``GRACE`` came in. A
-        checkpoint made before the floor last moved (another ``gen``) is recounted from it."""
+        checkpoint made before the floor last moved (another ``gen``) is recounted from it; the
+        unread it holds are looked at again only when ``mark_read`` ran since it was made."""
+        # Read before anything else: a mark_read that writes a token after this is seen next time.
+        token = (self.read_marks.find_one({"_id": recipient_id}) or {}).get("token")
         checkpoint = self.counts.find_one({"_id": recipient_id})
         if checkpoint is None or checkpoint.get("gen", 0) != gen:
             checkpoint = {"upto": floor, "total": 0, "unread": []}
@@ -309,10 +317,18 @@ class Inbox:
                 fresh_total += len(mine)
                 fresh_unread += [d["_id"] for d in mine if not d.get("read")]
         unread = unread[-UNREAD_TRACKED:]  # oldest first: the newest are kept
-        still = [i for i, d in by_ids(self.store.aggregates, unread).items() if not d.get("read")]
-        if upto != checkpoint["upto"] or len(still) < len(checkpoint["unread"]) or not checkpoint.get("old"):
+        if checkpoint.get("read_token", "") == token:
+            still = unread  # nothing was marked read since the checkpoint looked (and since these were read)
+        else:
+            still = [i for i, d in by_ids(self.store.aggregates, unread).items() if not d.get("read")]
+        if (
+            upto != checkpoint["upto"]
+            or len(still) < len(checkpoint["unread"])
+            or not checkpoint.get("old")
+            or checkpoint.get("read_token", "") != token
+        ):
             # Any checkpoint is right as of when it was computed; racing writers only make it older.
-            checkpoint = {"upto": upto, "total": total, "unread": still, "old": True, "gen": gen}
+            checkpoint = {"upto": upto, "total": total, "unread": still, "old": True, "gen": gen, "read_token": token}
             upserts.replace(self.counts, recipient_id, checkpoint)
         return total + fresh_total, min(UNREAD_TRACKED, len(still) + len(fresh_unread))
 
@@ -325,6 +341,9 @@ class Inbox:
             if doc["recipient_id"] == recipient_id and not doc.get("read"):
                 self.store.aggregates.update_one({"_id": doc["_id"]}, {"$set": {"read": True}})
                 marked += 1
+        if marked:
+            # After the notifications: a page that reads this token sees them read.
+            upserts.replace(self.read_marks, recipient_id, {"token": secrets.token_hex(8)})
         return marked
 
 

@@ -219,3 +219,28 @@ def test_notifications_from_before_the_markers_are_marked_once_at_start_up(db):
     assert box.expire(datetime.now(UTC) + timedelta(days=1)) == 2
     assert [i["message"] for i in box.page("ann", 10)["items"]] == ["news recent"]
     assert box.page("ann", 10)["total"] == 1
+
+
+def test_a_page_looks_again_at_the_unread_only_after_something_was_marked_read(inbox, monkeypatch):
+    monkeypatch.setattr(inbox_module, "GRACE", timedelta(0))  # checkpoint at once
+    for i in range(30):
+        _tell(inbox, "dee", f"u{i}")
+    looked: list[str] = []
+    real = inbox_module.by_ids
+
+    def counting(collection, ids):
+        if collection.name == "inbox":
+            looked.extend(ids)
+        return real(collection, ids)
+
+    def counts():  # what a page adds to its items: (total, unread), and the notifications it read
+        looked.clear()
+        return inbox._counts("dee", 0, 0), len(looked)
+
+    monkeypatch.setattr(inbox_module, "by_ids", counting)
+    assert counts()[0] == (30, 30)
+    assert counts() == ((30, 30), 0)  # the 30 unread are not read again
+    assert inbox.mark_read("dee", [inbox.page("dee", 5)["items"][0]["id"]]) == 1
+    (total, unread), read = counts()
+    assert (total, unread, read) == (30, 29, 30)  # something was marked read: looked again
+    assert counts() == ((30, 29), 0)
