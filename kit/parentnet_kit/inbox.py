@@ -31,12 +31,15 @@ Read by ``_id`` only (FerretDB 1.24 scans a whole collection for any other filte
 - **Notifications expire** ``retention`` after they were sent (``INBOX_RETENTION_DAYS``, 180 by
   default). ``notify`` marks each entry in the day it falls due (``parentnet_kit.expiry``:
   ``<inbox>_expiring_<YYYYMMDD>``), and ``expire``, on a timer, reads only the days that are
-  over. Per recipient it raises a *floor* (``<inbox>_expired``: ``{n, gen}``): entries at or
-  below it are over, readers never go below it, and the sweep then deletes those entries (a
-  prefix of the sequence, as ``sequences`` allows) and their notifications. ``gen`` counts the
+  over. Per recipient it raises a *floor* (``<inbox>_expired``: ``{n, old_n, gen}``, for the
+  recipient's sequence and its ``old:`` one): entries at or below it are over, readers never
+  go below it, and the sweep then deletes those entries (a prefix of the sequence, as
+  ``sequences`` allows) and their notifications. ``gen`` counts the
   floor's moves: a checkpoint of counts made under another ``gen`` is recounted from the floor,
   so totals never count what expired, whatever a racing reader wrote. Notifications from before
-  these markers are marked once per database by the first sweep (one read of the inbox). The
+  these markers are marked once per database by the first sweep (one read of the inbox); one an
+  older release writes after that (beside this one, or in a rollback) is marked when a page
+  first reads it (``marked``), and goes anyway with the entries below a later one's floor. The
   floor is the highest entry due, so an entry appended out of time order (``SKEW``) across
   midnight may be hidden up to a minute early. Once expired, the same news (the same key) could
   be told again: only a replay of an event older than the retention would do that.
@@ -50,6 +53,7 @@ import os
 import secrets
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,6 +77,16 @@ SKEW = timedelta(seconds=60)  # how far out of time order entries may be appende
 # How long a notification is kept; then it, its index entry and its count go (``Inbox.expire``).
 RETENTION = timedelta(days=float(os.environ.get("INBOX_RETENTION_DAYS", "180")))
 EXPIRY_LIMIT = 500  # entries one ``expire`` call handles at most (a backlog goes over the next calls)
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A recipient's expired entries: those at or below ``n`` (of ``<recipient>``) and ``old_n``
+    (of ``old:<recipient>``); ``gen`` counts the floor's moves (``<inbox>_expired``)."""
+
+    n: int = 0
+    old_n: int = 0
+    gen: int = 0
 
 
 def _key(recipient_id: str, old: bool) -> str:
@@ -108,18 +122,33 @@ class Inbox:
         adopted = self.store.aggregates.database["sequences_adopted"]
         done = f"{self.store.aggregates.name}:expiry"
         if adopted.find_one({"_id": done}) is None:
+            # The numbers of the entries from before the sequences (``old:<recipient>``), which
+            # their notifications do not hold: one read of the index.
+            legacy = {
+                e["notification_id"]: e["n"]
+                for e in self.index.collection.find({}, {"notification_id": 1, "n": 1})
+                if str(e["_id"]).startswith("old:") and "notification_id" in e
+            }
 
-            def marker(doc: dict[str, Any]) -> tuple[datetime, str, dict[str, Any]]:
-                slot = doc.get("slot")  # none for those from before the sequences (``old:``)
-                entry_id = f"old:{doc['_id']}" if slot is None else self.index.entry_id(doc["recipient_id"], slot)
-                fields = {"recipient_id": doc["recipient_id"], "n": slot, "notification_id": doc["_id"]}
-                return aware(doc["created_at"]) + self.retention, entry_id, fields
+            def marker(doc: dict[str, Any]) -> tuple[datetime, str, dict[str, Any]] | None:
+                slot = doc.get("slot")
+                if slot is None and doc["_id"] not in legacy:
+                    return None  # in no sequence: no page shows it; the index adoption never ran
+                return self._marker(doc, slot if slot is not None else legacy[doc["_id"]], old=slot is None)
 
             docs = self.store.aggregates.find({}, {"recipient_id": 1, "created_at": 1, "slot": 1})
-            self.due.mark_many(marker(doc) for doc in docs)
+            self.due.mark_many(m for m in map(marker, docs) if m is not None)
             with contextlib.suppress(DuplicateKeyError):
                 adopted.insert_one({"_id": done, "at": datetime.now(UTC)})
         self._expiry_adopted = True
+
+    def _marker(self, doc: dict[str, Any], n: int, old: bool) -> tuple[datetime, str, dict[str, Any]]:
+        """(due, marker id, fields) of the notification ``doc`` whose index entry is ``n`` of the
+        recipient's sequence (``old``: of ``old:<recipient>``)."""
+        recipient_id = doc["recipient_id"]
+        fields = {"recipient_id": recipient_id, "n": n, "notification_id": doc["_id"], "old": old}
+        entry_id = self.index.entry_id(_key(recipient_id, old), n)
+        return aware(doc["created_at"]) + self.retention, entry_id, fields
 
     def _adopt_sequences(self) -> None:
         adopted = self.store.aggregates.database["sequences_adopted"]
@@ -157,11 +186,8 @@ class Inbox:
         if time.monotonic() - started > GRACE.total_seconds() / 2:
             # Stalled: a page may soon take that entry for a crash's leftover. Take a fresh one.
             slot = self.index.append(recipient_id, {"notification_id": notification_id, "at": now})
-        self.due.mark(
-            now + self.retention,
-            self.index.entry_id(recipient_id, slot),
-            {"recipient_id": recipient_id, "n": slot, "notification_id": notification_id},
-        )
+        told = {"_id": notification_id, "recipient_id": recipient_id, "created_at": now}
+        self.due.mark(*self._marker(told, slot, old=False))
         state = {
             "_id": notification_id,
             "version": 1,
@@ -172,6 +198,7 @@ class Inbox:
             "read": False,
             "created_at": now,
             "slot": slot,
+            "marked": True,  # its expiry is marked (one written by an older release is marked when read)
         }
         event = Event(
             type="member_notified",
@@ -196,32 +223,46 @@ class Inbox:
         self._adopt_expiry()
         return self.due.sweep(now or datetime.now(UTC), self._expire, limit)
 
-    def _floor(self, recipient_id: str) -> tuple[int, int]:
-        """(n, gen): entries at or below n are over; gen counts the floor's moves."""
+    def _floor(self, recipient_id: str) -> Floor:
         doc = self.floors.find_one({"_id": recipient_id}) or {}
-        return int(doc.get("n", 0)), int(doc.get("gen", 0))
+        return Floor(int(doc.get("n", 0)), int(doc.get("old_n", 0)), int(doc.get("gen", 0)))
 
     def _expire(self, markers: list[dict[str, Any]]) -> None:
         by_recipient: dict[str, list[dict[str, Any]]] = {}
         for marker in markers:
             by_recipient.setdefault(marker["recipient_id"], []).append(marker)
         for recipient_id, mine in by_recipient.items():
-            floor, _ = self._floor(recipient_id)
-            top = max((m["n"] for m in mine if m.get("n") is not None), default=0)
+            floor = self._floor(recipient_id)
+            tops = {
+                old: max((m["n"] for m in mine if bool(m.get("old")) == old and m.get("n") is not None), default=0)
+                for old in (False, True)
+            }
             # First the floor (readers stop at it, and recount under the new gen), then the
             # entries below it, then the notifications: a reader in between sees none of them.
             moves: dict[str, Any] = {"$inc": {"gen": 1}}
-            if top > floor:
-                moves["$max"] = {"n": top}
+            raised = {k: v for k, v in (("n", tops[False]), ("old_n", tops[True])) if v > getattr(floor, k)}
+            if raised:
+                moves["$max"] = raised
             upserts.update(self.floors, recipient_id, moves)
-            if top > floor:
-                self.index.drop_prefix(recipient_id, floor + 1, top)
+            handled = {m["notification_id"] for m in mine}
+            for old, field in ((False, "n"), (True, "old_n")):
+                if field in raised:
+                    gone = self.index.drop_prefix(_key(recipient_id, old), getattr(floor, field) + 1, raised[field])
+                    # An entry without a marker (written by an older release beside this one):
+                    # its notification goes with it, if the entry was its.
+                    unmarked = [e for e in gone if e.get("notification_id") not in handled]
+                    for doc in self._owned(recipient_id, unmarked, old, mark=False):
+                        self.store.aggregates.delete_one({"_id": doc["_id"]})
             for marker in mine:
                 self.store.aggregates.delete_one({"_id": marker["notification_id"]})
 
     # -- reading -------------------------------------------------------------------------
-    def _owned(self, recipient_id: str, entries: list[dict[str, Any]], old: bool) -> list[dict[str, Any]]:
-        """The notifications these entries are the index of, in the entries' order."""
+    def _owned(
+        self, recipient_id: str, entries: list[dict[str, Any]], old: bool, mark: bool = True
+    ) -> list[dict[str, Any]]:
+        """The notifications these entries are the index of, in the entries' order. One found
+        without its expiry marked (written by an older release, during a rolling deploy or a
+        rollback, after this database's adoption) is marked now (``mark``)."""
         found = by_ids(self.store.aggregates, [e["notification_id"] for e in entries])
         owned = []
         for entry in entries:
@@ -230,6 +271,9 @@ class Inbox:
                 continue
             if (doc.get("slot") is None) if old else (doc.get("slot") == entry["n"]):
                 owned.append(doc)
+                if mark and not doc.get("marked"):
+                    self.due.mark(*self._marker(doc, entry["n"], old))
+                    self.store.aggregates.update_one({"_id": doc["_id"]}, {"$set": {"marked": True}})
         return owned
 
     def _top_at_or_before(self, key: str, head: int, at: datetime, floor: int = 0) -> int:
@@ -246,12 +290,12 @@ class Inbox:
                 high = mid - 1
         return low
 
-    def _newest_first(self, recipient_id: str, before: datetime | None, floor: int) -> Iterator[dict[str, Any]]:
+    def _newest_first(self, recipient_id: str, before: datetime | None, floor: Floor) -> Iterator[dict[str, Any]]:
         """The recipient's notifications from the newest (or from ``before`` + ``SKEW``) down to
         the ``floor`` (what expired)."""
         for old in (False, True):
             key = _key(recipient_id, old)
-            bottom = 0 if old else floor
+            bottom = floor.old_n if old else floor.n
             head = self.index.head(key)
             if before is not None:
                 head = self._top_at_or_before(key, head, before + SKEW, bottom)
@@ -270,7 +314,7 @@ class Inbox:
             position = (datetime.fromisoformat(before_at.replace("Z", "+00:00")), before_id)
         picked: list[dict[str, Any]] = []
         stop: datetime | None = None
-        floor, gen = self._floor(recipient_id)
+        floor = self._floor(recipient_id)
         for doc in self._newest_first(recipient_id, position[0] if position else None, floor):
             at = aware(doc["created_at"])
             if stop is not None and at < stop:
@@ -281,11 +325,11 @@ class Inbox:
             if stop is None and len(picked) > first:
                 stop = min(aware(d["created_at"]) for d in picked) - SKEW
         picked.sort(key=lambda d: (aware(d["created_at"]), d["_id"]), reverse=True)
-        total, unread = self._counts(recipient_id, floor, gen)
+        total, unread = self._counts(recipient_id, floor)
         items = [view(d) for d in picked[:first]]
         return {"items": items, "has_next_page": len(picked) > first, "unread": unread, "total": total}
 
-    def _counts(self, recipient_id: str, floor: int, gen: int) -> tuple[int, int]:
+    def _counts(self, recipient_id: str, floor: Floor) -> tuple[int, int]:
         """(total, unread): the checkpoint, the entries after it, and a fresh look at what was
         unread; a newer checkpoint is written when entries older than ``GRACE`` came in. A
         checkpoint made before the floor last moved (another ``gen``) is recounted from it; the
@@ -293,16 +337,17 @@ class Inbox:
         # Read before anything else: a mark_read that writes a token after this is seen next time.
         token = (self.read_marks.find_one({"_id": recipient_id}) or {}).get("token")
         checkpoint = self.counts.find_one({"_id": recipient_id})
+        gen = floor.gen
         if checkpoint is None or checkpoint.get("gen", 0) != gen:
-            checkpoint = {"upto": floor, "total": 0, "unread": []}
+            checkpoint = {"upto": floor.n, "total": 0, "unread": []}
         total, unread = checkpoint["total"], list(checkpoint["unread"])
         if not checkpoint.get("old"):
             key = _key(recipient_id, old=True)
-            olds = self._owned(recipient_id, self.index.range(key, 1, self.index.head(key) + 1), old=True)
+            olds = self._owned(recipient_id, self.index.range(key, floor.old_n + 1, self.index.head(key) + 1), old=True)
             total += len(olds)
             unread += [d["_id"] for d in olds if not d.get("read")]
         key = _key(recipient_id, old=False)
-        upto = max(checkpoint["upto"], floor)
+        upto = max(checkpoint["upto"], floor.n)
         entries = self.index.range(key, upto + 1, self.index.head(key) + 1)
         settled_before = datetime.now(UTC) - GRACE
         fresh_total, fresh_unread, settled = 0, [], True

@@ -144,17 +144,19 @@ class Sequences:
         self.collection.delete_one({"_id": f"{key}:head"})
         return gone
 
-    def drop_prefix(self, key: str, start: int, through: int) -> int:
+    def drop_prefix(self, key: str, start: int, through: int) -> list[dict[str, Any]]:
         """Delete entries ``start``..``through`` of ``key``, oldest first, for a key that lives
         on (``inbox`` expiring its oldest entries; those below ``start`` went before). The head
         hint is raised to ``through`` first, so that neither a reader looking for the head nor
         an appender starts below what is gone (``head`` reads forward from the hint until a
-        miss, ``append`` tries the number after it). Returns how many entries went; a crash
-        half-way is finished by calling it again."""
+        miss, ``append`` tries the number after it). Returns the entries that went (read before
+        each is deleted); a crash half-way is finished by calling it again."""
         self._advance_hint(key, through)
-        gone = 0
+        gone = []
         for n in range(max(1, start), through + 1):
-            gone += self.collection.delete_one({"_id": self.entry_id(key, n)}).deleted_count
+            entry = self.collection.find_one({"_id": self.entry_id(key, n)})
+            if entry is not None and self.collection.delete_one({"_id": entry["_id"]}).deleted_count:
+                gone.append(entry)
         return gone
 
     def _advance_hint(self, key: str, n: int) -> None:

@@ -148,6 +148,7 @@ def test_expired_notifications_leave_the_pages_the_counts_and_the_store(db):
     assert kept.store.aggregates.count_documents({}) == 3
     assert kept.index.collection.count_documents({"_id": {"$regex": "^ann:[0-9]+$"}}) == 3  # 6, 7, 8
     assert kept.index.collection.count_documents({"_id": {"$regex": "^bob:[0-9]+$"}}) == 0
+    assert kept.expire(tomorrow + timedelta(days=1)) == 0  # the emptied day goes on a later date
     assert [n for n in db.list_collection_names() if n.startswith("inbox_expiring_")] == [
         kept.due.collection_for(today + timedelta(days=30))
     ]
@@ -235,7 +236,7 @@ def test_a_page_looks_again_at_the_unread_only_after_something_was_marked_read(i
 
     def counts():  # what a page adds to its items: (total, unread), and the notifications it read
         looked.clear()
-        return inbox._counts("dee", 0, 0), len(looked)
+        return inbox._counts("dee", inbox_module.Floor()), len(looked)
 
     monkeypatch.setattr(inbox_module, "by_ids", counting)
     assert counts()[0] == (30, 30)
@@ -244,3 +245,85 @@ def test_a_page_looks_again_at_the_unread_only_after_something_was_marked_read(i
     (total, unread), read = counts()
     assert (total, unread, read) == (30, 29, 30)  # something was marked read: looked again
     assert counts() == ((30, 29), 0)
+
+
+# -- found by a review from outside (review4) ------------------------------------------------
+def _as_the_previous_release_wrote_it(db, message):
+    """No day marker, no ``marked``: what the release before the markers writes when it runs
+    beside this one (a rolling deploy) or instead of it (a rollback), after the adoption."""
+    doc = db["inbox"].find_one({"message": message})
+    for name in db.list_collection_names():
+        if name.startswith("inbox_expiring_"):
+            db[name].delete_many({"notification_id": doc["_id"]})
+    db["inbox"].update_one({"_id": doc["_id"]}, {"$unset": {"marked": ""}})
+
+
+def test_what_the_previous_release_writes_after_the_adoption_still_expires(db):
+    box = Inbox(AggregateStore(db, "inbox", None), "kit")
+    box.ensure_indexes()
+    _tell(box, "ann", "a1")
+    box.expire()  # this release's first sweep: the adoption is recorded
+    for key in ("a2", "a3"):
+        _tell(box, "ann", key)
+        _as_the_previous_release_wrote_it(db, f"news {key}")
+    _tell(box, "ann", "a4")
+    _tell(box, "bob", "b1")
+    _as_the_previous_release_wrote_it(db, "news b1")
+    assert box.page("bob", 10)["total"] == 1  # bob's is marked when a page reads it
+    later = Inbox(AggregateStore(db, "inbox", None), "kit")
+    assert later.expire(datetime.now(UTC) + timedelta(days=400)) == 3  # a1, a4, b1
+    # ann's a2 and a3, never read, lay below a4: they went with the entries a4's expiry dropped.
+    assert (later.page("ann", 10)["total"], later.page("bob", 10)["total"]) == (0, 0)
+    assert db["inbox"].count_documents({}) == 0
+
+
+def _legacy(db, recipient, count, start, read=False):
+    """Notifications from before the per-recipient sequences, indexed as ``old:`` entries."""
+    db["inbox"].insert_many(
+        [
+            {"_id": f"n{i}", "version": 1, "recipient_id": recipient, "kind": "outing_changed"}
+            | {"message": "The time changed.", "subject": {}, "read": read, "created_at": start + timedelta(hours=i)}
+            for i in range(count)
+        ]
+    )
+    db["inbox_by_recipient"].insert_many(
+        [
+            {"_id": f"old:{recipient}:{n}", "notification_id": f"n{n - 1}", "at": start + timedelta(hours=n), "n": n}
+            for n in range(1, count + 1)
+        ]
+        + [{"_id": f"old:{recipient}:head", "n": count}]
+    )
+    db["sequences_adopted"].insert_one({"_id": "inbox", "at": start})  # as devtools/volume leaves it
+
+
+def test_an_old_notification_leaves_its_index_entry_when_it_expires(db):
+    _legacy(db, "rcp", 1, datetime.now(UTC) - timedelta(days=200))
+    box = Inbox(AggregateStore(db, "inbox", None), "kit")
+    box.ensure_indexes()
+    assert box.page("rcp", 10)["total"] == 1
+    assert box.expire() == 1  # adopts: its day is over
+    assert db["inbox"].find_one({"_id": "n0"}) is None
+    assert db["inbox_by_recipient"].find_one({"_id": "old:rcp:1"}) is None
+    assert box.page("rcp", 10) == {"items": [], "has_next_page": False, "unread": 0, "total": 0}
+
+
+def test_a_page_after_old_notifications_expired_costs_what_a_page_costs(db, monkeypatch):
+    _legacy(db, "rcp", 300, datetime.now(UTC) - timedelta(days=400), read=True)
+    box = Inbox(AggregateStore(db, "inbox", None), "kit")
+    box.ensure_indexes()
+    _tell(box, "rcp", "today")
+    while box.expire():  # the adoption, then every old notification goes (all past 180 days)
+        pass
+    assert db["inbox"].count_documents({}) == 1
+    box.page("rcp", 20)
+    finds = []
+    real = box.index.collection.find_one
+
+    def counting(*args, **kwargs):
+        finds.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(box.index.collection, "find_one", counting)
+    page = box.page("rcp", 20)
+    assert [item["message"] for item in page["items"]] == ["news today"] and page["total"] == 1
+    assert len(finds) < 20, f"{len(finds)} index lookups for a page of one notification"
