@@ -7,7 +7,8 @@ collection of the UTC day it falls due, ``<name>_<YYYYMMDD>`` (``{_id, ...what t
 needs}``). A sweep lists the collection names (reads no document), takes the days that are
 over, and reads those collections whole: every marker it reads is due. It hands them to the
 owner's ``expire`` callback a batch at a time, deletes each handled marker by ``_id`` and drops a
-day once it is empty.
+day found empty on an earlier UTC date (not at once: a writer marking something already overdue,
+such as an adoption on another process, may be writing into it right then).
 
 - **Markers are hints, never the truth.** A marker may be written twice, or for something that
   went another way (a session revoked, a notification whose commit lost a race), or for
@@ -53,6 +54,7 @@ class DueDays:
         self.name = name
         self._pattern = re.compile(rf"{re.escape(name)}_(\d{{8}})")
         self._idle_on: str | None = None  # the UTC date of the last sweep that found nothing due
+        self._emptied: dict[str, str] = {}  # day collection -> the UTC date a sweep found it empty
 
     def collection_for(self, due: datetime) -> str:
         """The name of the collection holding the markers due on ``due``'s UTC date."""
@@ -98,7 +100,8 @@ class DueDays:
 
     def sweep(self, now: datetime, expire: Callable[[list[dict[str, Any]]], None], limit: int = 2000) -> int:
         """Hand the markers of the days that are over to ``expire`` (``BATCH`` at a time), delete
-        them, drop the emptied days; returns how many markers were handled (≤ ``limit``, about).
+        them, drop the days found empty on an earlier date; returns how many markers were
+        handled (≤ ``limit``, about).
         Asks the store nothing when an earlier sweep on the same UTC date found nothing due.
         ``expire`` raising stops the sweep; its markers stay for the next one."""
         today = f"{now.astimezone(UTC):%Y%m%d}"
@@ -113,8 +116,11 @@ class DueDays:
                 # No filter and no sort: FerretDB pushes the limit down to SQLite.
                 markers = list(collection.find({}).limit(min(BATCH, limit - handled)))
                 if not markers:
-                    self.db.drop_collection(name)
+                    if self._emptied.setdefault(name, today) < today:
+                        self.db.drop_collection(name)
+                        del self._emptied[name]
                     break
+                self._emptied.pop(name, None)
                 expire(markers)
                 for marker in markers:
                     collection.delete_one({"_id": marker["_id"]})

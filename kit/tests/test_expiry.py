@@ -47,10 +47,16 @@ def test_only_days_that_are_over_are_read_and_an_idle_day_asks_nothing(db):
     assert due.sweep(DAY + timedelta(days=1), seen.extend, limit=100) == 100  # a bounded run
     assert due.sweep(DAY + timedelta(days=1), seen.extend) == 50
     assert sorted(m["i"] for m in seen) == list(range(0, 450, 3))
-    assert sorted(n for n in db.list_collection_names() if n.startswith("things_expiring_")) == [
-        "things_expiring_20261202",
-        "things_expiring_20261203",
-    ]
+    days = ["things_expiring_20261201", "things_expiring_20261202", "things_expiring_20261203"]
+    assert sorted(n for n in db.list_collection_names() if n.startswith("things_expiring_")) == days
+    # An emptied day is dropped on a later date (a writer marking something overdue may be
+    # writing into it right now), by a sweep that hands over nothing more.
+    assert due.sweep(DAY + timedelta(days=1, hours=1), seen.extend) == 0
+    assert due.sweep(DAY + timedelta(days=1, hours=14), seen.extend) == 0  # 23:00, the same UTC date
+    assert "things_expiring_20261201" in db.list_collection_names()
+    del seen[:]
+    assert due.sweep(DAY + timedelta(days=2), seen.extend) == 152  # and t0, t2 of mark_many
+    assert sorted(n for n in db.list_collection_names() if n.startswith("things_expiring_")) == days[1:]
 
 
 def test_a_callback_that_raises_leaves_its_markers_for_the_next_sweep(db):
@@ -66,4 +72,5 @@ def test_a_callback_that_raises_leaves_its_markers_for_the_next_sweep(db):
         due.sweep(later, fails)
     seen: list[dict] = []
     assert due.sweep(later, seen.extend) == 3
+    assert due.sweep(later + timedelta(days=1), seen.extend) == 0
     assert "things_expiring_20261201" not in db.list_collection_names()

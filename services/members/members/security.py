@@ -360,7 +360,8 @@ class Sessions:
             # Once per database: the sessions from before ``expires_at`` are marked for a refresh
             # lifetime from now, the latest any token they hold can expire (one read of them).
             until = now + self.refresh_ttl
-            self.due.mark_many((until, d["_id"], {}) for d in self.sessions.find({}, {"_id": 1}))
+            older = (d for d in self.sessions.find({}, {"expires_at": 1}) if "expires_at" not in d)
+            self.due.mark_many((until, d["_id"], {}) for d in older)
             _adopted(self.db, "sessions:expiry", now)
         return self.due.sweep(now, over, limit)
 

@@ -169,6 +169,7 @@ def test_sessions_go_once_their_newest_token_expired_and_refreshed_ones_stay(db)
     assert sessions.revoke_all("m1", day31) == 1  # the gone ones' entries are skipped
     assert sessions.expire(day31 + timedelta(days=31)) >= 1
     assert sessions.member_of(live) is None
+    assert sessions.expire(day31 + timedelta(days=32)) == 0  # emptied days go on a later date
     assert not [n for n in db.list_collection_names() if n.startswith("sessions_expiring_")]
 
 
