@@ -39,7 +39,7 @@ import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -246,18 +246,59 @@ def prepared_volume(args: argparse.Namespace, run_dir: Path) -> tuple[dict[str, 
     summary = where / "filled.json"
     if summary.exists() and all(f.exists() for f in files.values()):
         print(f"soak: the volume store kept in {where} (filled {json.loads(summary.read_text())['at']})", flush=True)
-        return files, {**json.loads(summary.read_text()), "kept": True}
-    print(f"soak: filling the volume store ({args.outings:,} outings) ...", flush=True)
-    with private_store(run_dir / "fill" / "store", keep=files) as store:
-        if not store.private:
-            raise SystemExit("soak: the volume side needs the local FerretDB on SQLite (a store of its own)")
-        filled = volume.fill(store.uri, args.outings, args.places, *DATABASES)
-    done = {"counts": filled.counts, "seconds": filled.seconds, "at": datetime.now(UTC).isoformat()}
-    summary.write_text(json.dumps(done))
-    for stale in kept.iterdir():  # one kept fill at a time: each is gigabytes
-        if stale != where:
-            shutil.rmtree(stale, ignore_errors=True)
-    return files, {**done, "kept": False}
+        done, kept_fill = json.loads(summary.read_text()), True
+    else:
+        print(f"soak: filling the volume store ({args.outings:,} outings) ...", flush=True)
+        with private_store(run_dir / "fill" / "store", keep=files) as store:
+            if not store.private:
+                raise SystemExit("soak: the volume side needs the local FerretDB on SQLite (a store of its own)")
+            filled = volume.fill(store.uri, args.outings, args.places, *DATABASES)
+        done = {"counts": filled.counts, "seconds": filled.seconds, "at": datetime.now(UTC).isoformat()}
+        kept_fill = False
+        summary.write_text(json.dumps(done))
+        for stale in kept.iterdir():  # one kept fill at a time: each is gigabytes
+            if stale != where:
+                shutil.rmtree(stale, ignore_errors=True)
+    retired = where / "retired.json"
+    if not retired.exists():
+        print("soak: retiring what the year's retention would have removed ...", flush=True)
+        t0 = time.monotonic()
+        with private_store(run_dir / "retire" / "store", seed=files, keep=files) as store:
+            counts = retire_overdue(store.uri)
+        retired.write_text(json.dumps({"counts": counts, "seconds": time.monotonic() - t0}))
+    done["retired"] = json.loads(retired.read_text())
+    return files, {**done, "kept": kept_fill}
+
+
+def retire_overdue(uri: str) -> dict[str, int]:
+    """Run the retention sweeps over a fill until nothing is due (markers adopted first), as the
+    code would have run them every day of the year the fill stands for: notifications older than
+    the retention, known clients no longer known, sessions over. Returns markers handled per
+    collection. An upgrade's one-time drain (docs/operations.md), not the steady state the mix
+    measures: a store that ran this code all year holds none of it."""
+    from members.security import Attempts, Limits, Sessions  # the members service's, installed editable
+    from parentnet_kit.inbox import Inbox
+    from parentnet_kit.outbox import AggregateStore
+
+    client: MongoClient = MongoClient(uri, tz_aware=True)
+    now = datetime.now(UTC)
+    counts: dict[str, int] = {}
+    try:
+        sweeps: dict[str, Callable[[], int]] = {}
+        for name in ("events", "listings"):
+            inbox = Inbox(AggregateStore(client[name], "inbox", None, outbox="inbox_outbox"), "soak")
+            sweeps[f"{name}.inbox"] = lambda inbox=inbox: inbox.expire(now, limit=5_000)
+        members = client["members"]
+        sessions, attempts = Sessions(members, timedelta(days=30)), Attempts(members, Limits())
+        sweeps["members.sessions"] = lambda: sessions.expire(now, limit=5_000)
+        sweeps["members.known_clients"] = lambda: attempts.expire_known(now, limit=5_000)
+        for key, sweep in sweeps.items():
+            counts[key] = 0
+            while handled := sweep():
+                counts[key] += handled
+    finally:
+        client.close()
+    return counts
 
 
 # What the first retention sweep of newer code adopts once per database (``sequences_adopted``):

@@ -127,6 +127,14 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def _retired(retired: dict[str, Any] | None) -> str:
+    """What the retention would have removed during the fill's year, removed before the run."""
+    if not retired:
+        return ""
+    counts = ", ".join(f"{n:,} {name}" for name, n in retired["counts"].items() if n)
+    return f"Past their retention and swept before the run, as the year's sweeps would have: {counts or 'none'}. "
+
+
 def section(sides: list[Side], context: dict[str, Any]) -> str:
     empty, full = sides
     args = context["args"]
@@ -149,7 +157,8 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
         f"Volume store: {total:,} documents written in {full.filled.get('seconds', 0):.0f} s "
         + ("(kept from an earlier run's fill, copied in) " if full.filled.get("kept") else "")
         + f"({by_kind}); {full.filled.get('indexed', 0):,} upcoming outings indexed for search. "
-        f"Store: {'a FerretDB of its own per side' if full.store_private else 'the shared store (CPU is everyone’s)'}"
+        + _retired(full.filled.get("retired"))
+        + f"Store: {'a FerretDB of its own per side' if full.store_private else 'the shared store (CPU is everyone’s)'}"
         f" (`{full.store_binary}`); code at `{context.get('commit', '?')}`.",
         f"Phones signed up: {empty.registered} of {args['phones']} (empty), {full.registered} (volume)."
         + "".join(
