@@ -25,8 +25,9 @@ Read by ``_id`` only (FerretDB 1.24 scans a whole collection for any other filte
   written by a racing reader is still right, only older. ``mark_read`` then writes a fresh random
   token in ``<inbox>_read_marks``; a checkpoint keeps the token it read before looking, so a page
   looks again at the unread only when something was marked read since (its cost does not grow
-  with what a member leaves unread). Entries younger than ``GRACE`` are
-  never checkpointed (their notification may still be on its way); a notify that took longer
+  with what a member leaves unread). An entry whose notification is there is checkpointed at
+  once (so a page does not read again what came in the last ``GRACE``); one without only once
+  older than ``GRACE`` (its notification may still be on its way); a notify that took longer
   than half of it between its entry and its commit appends a new entry first.
 - **Notifications expire** ``retention`` after they were sent (``INBOX_RETENTION_DAYS``, 180 by
   default). ``notify`` marks each entry in the day it falls due (``parentnet_kit.expiry``:
@@ -353,7 +354,9 @@ class Inbox:
         fresh_total, fresh_unread, settled = 0, [], True
         for entry in entries:
             mine = self._owned(recipient_id, [entry], old=False)
-            settled = settled and aware(entry["at"]) < settled_before
+            # An entry whose notification is there is final at once (expiry moves the gen); one
+            # without is final once older than GRACE (its notify may still be committing).
+            settled = settled and (bool(mine) or aware(entry["at"]) < settled_before)
             if settled:
                 upto = entry["n"]
                 total += len(mine)
