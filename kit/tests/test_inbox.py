@@ -33,6 +33,20 @@ def _all_pages(box, recipient, first):
     return items
 
 
+def _notifications_read(monkeypatch) -> list[str]:
+    """The ids of the notifications read from now on (grows as the inbox reads them)."""
+    looked: list[str] = []
+    real = inbox_module.by_ids
+
+    def counting(collection, ids):
+        if collection.name == "inbox":
+            looked.extend(ids)
+        return real(collection, ids)
+
+    monkeypatch.setattr(inbox_module, "by_ids", counting)
+    return looked
+
+
 def test_pages_newest_first_with_the_cursor_and_counts(inbox):
     for i in range(7):
         assert _tell(inbox, "ann", f"k{i}")
@@ -226,19 +240,12 @@ def test_a_page_looks_again_at_the_unread_only_after_something_was_marked_read(i
     monkeypatch.setattr(inbox_module, "GRACE", timedelta(0))  # checkpoint at once
     for i in range(30):
         _tell(inbox, "dee", f"u{i}")
-    looked: list[str] = []
-    real = inbox_module.by_ids
-
-    def counting(collection, ids):
-        if collection.name == "inbox":
-            looked.extend(ids)
-        return real(collection, ids)
+    looked = _notifications_read(monkeypatch)
 
     def counts():  # what a page adds to its items: (total, unread), and the notifications it read
         looked.clear()
         return inbox._counts("dee", inbox_module.Floor()), len(looked)
 
-    monkeypatch.setattr(inbox_module, "by_ids", counting)
     assert counts()[0] == (30, 30)
     assert counts() == ((30, 30), 0)  # the 30 unread are not read again
     assert inbox.mark_read("dee", [inbox.page("dee", 5)["items"][0]["id"]]) == 1
@@ -332,15 +339,7 @@ def test_a_page_after_old_notifications_expired_costs_what_a_page_costs(db, monk
 def test_a_page_does_not_read_again_what_came_in_the_last_minutes(inbox, monkeypatch):
     for i in range(25):  # all younger than GRACE (10 minutes)
         _tell(inbox, "eve", f"f{i}")
-    looked: list[str] = []
-    real = inbox_module.by_ids
-
-    def counting(collection, ids):
-        if collection.name == "inbox":
-            looked.extend(ids)
-        return real(collection, ids)
-
-    monkeypatch.setattr(inbox_module, "by_ids", counting)
+    looked = _notifications_read(monkeypatch)
     assert inbox._counts("eve", inbox_module.Floor()) == (25, 25)
     looked.clear()
     assert inbox._counts("eve", inbox_module.Floor()) == (25, 25)
