@@ -254,6 +254,10 @@ class Inbox:
                     unmarked = [e for e in gone if e.get("notification_id") not in handled]
                     for doc in self._owned(recipient_id, unmarked, old, mark=False):
                         self.store.aggregates.delete_one({"_id": doc["_id"]})
+                else:  # the floor is there already (an interrupted or racing sweep): their entries
+                    for marker in mine:
+                        if bool(marker.get("old")) == old and marker.get("n") is not None:
+                            self.index.collection.delete_one({"_id": marker["_id"]})  # a marker's id is its entry's
             for marker in mine:
                 self.store.aggregates.delete_one({"_id": marker["notification_id"]})
 

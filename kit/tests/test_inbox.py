@@ -211,6 +211,7 @@ def test_a_sweep_that_died_half_way_is_finished_by_the_next(db, monkeypatch):
     assert kept.expire(later) == 3
     assert kept.store.aggregates.count_documents({}) == 1
     assert kept.page("ann", 10)["total"] == 1
+    assert kept.index.collection.count_documents({"_id": {"$regex": "^ann:[0-9]+$"}}) == 1  # the retry's too
 
 
 def test_notifications_from_before_the_markers_are_marked_once_at_start_up(db):
@@ -349,3 +350,22 @@ def test_a_page_does_not_read_again_what_came_in_the_last_minutes(inbox, monkeyp
     _tell(inbox, "eve", "after")
     assert inbox._counts("eve", inbox_module.Floor()) == (26, 26)
     assert inbox.counts.find_one({"_id": "eve"})["upto"] == 25
+
+
+def test_a_sweep_that_died_after_raising_the_floor_still_deletes_the_entries(db, monkeypatch):
+    short, kept = _boxes(db)
+    for i in range(3):
+        _tell(short, "ann", f"old{i}")
+    _tell(kept, "ann", "new")
+
+    def dies(*args, **kwargs):
+        raise ConnectionError("the store went away")
+
+    monkeypatch.setattr(kept.index, "drop_prefix", dies)
+    later = datetime.now(UTC) + timedelta(days=2)
+    with pytest.raises(ConnectionError):
+        kept.expire(later)
+    monkeypatch.undo()
+    assert kept.expire(later) == 3
+    assert kept.index.collection.count_documents({"_id": {"$regex": "^ann:[0-9]+$"}}) == 1
+    assert [i["message"] for i in kept.page("ann", 10)["items"]] == ["news new"]
