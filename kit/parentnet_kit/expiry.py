@@ -55,6 +55,7 @@ class DueDays:
         self._pattern = re.compile(rf"{re.escape(name)}_(\d{{8}})")
         self._idle_on: str | None = None  # the UTC date of the last sweep that found nothing due
         self._emptied: dict[str, str] = {}  # day collection -> the UTC date a sweep found it empty
+        self._adopted: set[str] = set()  # adoption steps this process knows done
 
     def collection_for(self, due: datetime) -> str:
         """The name of the collection holding the markers due on ``due``'s UTC date."""
@@ -86,6 +87,21 @@ class DueDays:
         for name in list(pending):
             flush(name)
         return given
+
+    def adopt(self, step: str, markers: Callable[[], Iterable[tuple[datetime, str, dict[str, Any]]]]) -> None:
+        """Once per database, mark what was written before the markers existed: ``markers()``
+        (``(due, marker_id, fields)``, typically one read of the collection) is called only if
+        ``sequences_adopted`` holds no ``step`` yet, and ``step`` is recorded after. Remembered in
+        the process, so later calls ask nothing. Safe twice or concurrently: a marker is written
+        once."""
+        if step in self._adopted:
+            return
+        adopted = self.db["sequences_adopted"]
+        if adopted.find_one({"_id": step}) is None:
+            self.mark_many(markers())
+            with contextlib.suppress(DuplicateKeyError):
+                adopted.insert_one({"_id": step, "at": datetime.now(UTC)})
+        self._adopted.add(step)
 
     def due_days(self, now: datetime) -> list[str]:
         """The collections of the days that are over at ``now``, oldest first (one

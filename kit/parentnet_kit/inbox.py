@@ -106,7 +106,6 @@ class Inbox:
         self.floors = db[f"{name}_expired"]
         self.read_marks = db[f"{name}_read_marks"]
         self.due = DueDays(db, f"{name}_expiring")
-        self._expiry_adopted = False
 
     def ensure_indexes(self) -> None:
         """No index: every read is by ``_id``. Once per database, notifications from before the
@@ -114,34 +113,21 @@ class Inbox:
         self.store.ensure_indexes()
         self._adopt_sequences()
 
-    def _adopt_expiry(self) -> None:
-        """Once per database, on the expiry timer (not at start-up: one read of the inbox and a
-        write per thousand), the notifications from before the expiry markers are marked.
-        Safe twice or concurrently: a marker is written once."""
-        if self._expiry_adopted:
-            return
-        adopted = self.store.aggregates.database["sequences_adopted"]
-        done = f"{self.store.aggregates.name}:expiry"
-        if adopted.find_one({"_id": done}) is None:
-            # The numbers of the entries from before the sequences (``old:<recipient>``), which
-            # their notifications do not hold: one read of the index.
-            legacy = {
-                e["notification_id"]: e["n"]
-                for e in self.index.collection.find({}, {"notification_id": 1, "n": 1})
-                if str(e["_id"]).startswith("old:") and "notification_id" in e
-            }
-
-            def marker(doc: dict[str, Any]) -> tuple[datetime, str, dict[str, Any]] | None:
-                slot = doc.get("slot")
-                if slot is None and doc["_id"] not in legacy:
-                    return None  # in no sequence: no page shows it; the index adoption never ran
-                return self._marker(doc, slot if slot is not None else legacy[doc["_id"]], old=slot is None)
-
-            docs = self.store.aggregates.find({}, {"recipient_id": 1, "created_at": 1, "slot": 1})
-            self.due.mark_many(m for m in map(marker, docs) if m is not None)
-            with contextlib.suppress(DuplicateKeyError):
-                adopted.insert_one({"_id": done, "at": datetime.now(UTC)})
-        self._expiry_adopted = True
+    def _expiry_markers(self) -> Iterator[tuple[datetime, str, dict[str, Any]]]:
+        """The markers of the notifications from before the expiry markers (``DueDays.adopt``,
+        on the expiry timer, not at start-up): one read of the index, one of the inbox."""
+        # The numbers of the entries from before the sequences (``old:<recipient>``), which
+        # their notifications do not hold.
+        legacy = {
+            e["notification_id"]: e["n"]
+            for e in self.index.collection.find({}, {"notification_id": 1, "n": 1})
+            if str(e["_id"]).startswith("old:") and "notification_id" in e
+        }
+        for doc in self.store.aggregates.find({}, {"recipient_id": 1, "created_at": 1, "slot": 1}):
+            slot = doc.get("slot")
+            if slot is None and doc["_id"] not in legacy:
+                continue  # in no sequence: no page shows it; the index adoption never ran
+            yield self._marker(doc, slot if slot is not None else legacy[doc["_id"]], old=slot is None)
 
     def _marker(self, doc: dict[str, Any], n: int, old: bool) -> tuple[datetime, str, dict[str, Any]]:
         """(due, marker id, fields) of the notification ``doc`` whose index entry is ``n`` of the
@@ -221,7 +207,7 @@ class Inbox:
         they fall due), their index entries and their share of the counts. Reads only the days
         that are over, nothing at all once a sweep found none today (``expiry.DueDays``).
         Returns how many entries were handled (at most about ``limit`` a call)."""
-        self._adopt_expiry()
+        self.due.adopt(f"{self.store.aggregates.name}:expiry", self._expiry_markers)
         return self.due.sweep(now or datetime.now(UTC), self._expire, limit)
 
     def _floor(self, recipient_id: str) -> Floor:

@@ -156,11 +156,11 @@ class Attempts:
                 if doc is not None and self._known_until(aware(doc["at"])) <= now:
                     self.known.delete_one({"_id": marker["_id"]})
 
-        if not _adopted(self.db, "known_clients:expiry"):
-            # Once per database: the known clients from before the markers (one read of them).
-            marks = ((self._known_until(aware(d["at"])), d["_id"], {}) for d in self.known.find({}, {"at": 1}))
-            self.known_due.mark_many(marks)
-            _adopted(self.db, "known_clients:expiry", now)
+        # Once per database: the known clients from before the markers (one read of them).
+        self.known_due.adopt(
+            "known_clients:expiry",
+            lambda: ((self._known_until(aware(d["at"])), d["_id"], {}) for d in self.known.find({}, {"at": 1})),
+        )
         return self.known_due.sweep(now, forget, limit)
 
     @staticmethod
@@ -282,25 +282,6 @@ class Attempts:
         return dropped
 
 
-_DONE: set[tuple[str, str]] = set()  # (database, step) this process knows done
-
-
-def _adopted(db: Database, step: str, now: datetime | None = None) -> bool:
-    """Whether the once-per-database ``step`` was done (asked of the store until it was); with
-    ``now``, record that it was."""
-    key = (db.name, step)
-    if key in _DONE:
-        return True
-    adopted = db["sequences_adopted"]
-    if now is not None:
-        with contextlib.suppress(DuplicateKeyError):
-            adopted.insert_one({"_id": step, "at": now})
-    if now is not None or adopted.find_one({"_id": step}) is not None:
-        _DONE.add(key)
-        return True
-    return False
-
-
 _TOKEN_DAY = re.compile(r"^pnr_(\d{8})_[A-Za-z0-9_-]{20,}$")
 
 
@@ -356,13 +337,16 @@ class Sessions:
                 if doc is not None and ("expires_at" not in doc or aware(doc["expires_at"]) <= now):
                     self.sessions.delete_one({"_id": marker["_id"]})
 
-        if not _adopted(self.db, "sessions:expiry"):
-            # Once per database: the sessions from before ``expires_at`` are marked for a refresh
-            # lifetime from now, the latest any token they hold can expire (one read of them).
-            until = now + self.refresh_ttl
-            older = (d for d in self.sessions.find({}, {"expires_at": 1}) if "expires_at" not in d)
-            self.due.mark_many((until, d["_id"], {}) for d in older)
-            _adopted(self.db, "sessions:expiry", now)
+        # Once per database: the sessions from before ``expires_at`` are marked for a refresh
+        # lifetime from now, the latest any token they hold can expire (one read of them).
+        self.due.adopt(
+            "sessions:expiry",
+            lambda: (
+                (now + self.refresh_ttl, d["_id"], {})
+                for d in self.sessions.find({}, {"expires_at": 1})
+                if "expires_at" not in d
+            ),
+        )
         return self.due.sweep(now, over, limit)
 
     def _collections(self, token: str) -> tuple[Collection, Collection]:
