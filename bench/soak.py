@@ -301,34 +301,6 @@ def retire_overdue(uri: str) -> dict[str, int]:
     return counts
 
 
-# What the first retention sweep of newer code adopts once per database (``sequences_adopted``):
-# the kept fill was written before the expiry markers. An upgrade does it once, long before any
-# steady state; here it must be done before the mix, not measured in it.
-ADOPTED_BEFORE_THE_MIX = {
-    "MEMBERS_DB": ("sessions:expiry", "known_clients:expiry"),
-    "EVENTS_DB": ("inbox:expiry",),
-    "LISTINGS_DB": ("inbox:expiry",),
-}
-
-
-def await_adopted(uri: str, env: dict[str, str], timeout: float = 900) -> float:
-    """Wait until the volume side's services have adopted the kept fill into what they read
-    (``ADOPTED_BEFORE_THE_MIX``); returns the seconds waited. Raises ``TimeoutError``."""
-    client: MongoClient = MongoClient(uri, serverSelectionTimeoutMS=10_000)
-    started = time.monotonic()
-    try:
-        for variable, steps in ADOPTED_BEFORE_THE_MIX.items():
-            adopted = client[env[variable]]["sequences_adopted"]
-            for step in steps:
-                while adopted.find_one({"_id": step}) is None:
-                    if time.monotonic() - started > timeout:
-                        raise TimeoutError(f"{env[variable]}: {step} not adopted within {timeout:g} s")
-                    time.sleep(1)
-    finally:
-        client.close()
-    return time.monotonic() - started
-
-
 def run_sides(args: argparse.Namespace, run_dir: Path) -> list[Side]:
     """Both sides at once, each on a stack and store of its own."""
     seed, filled = prepared_volume(args, run_dir)
@@ -362,9 +334,7 @@ def run_sides(args: argparse.Namespace, run_dir: Path) -> list[Side]:
                 # A year's outings were indexed long ago in production: their segment merges
                 # must not fall in the mix (as make bench waits for them; the 15:34 run's stall).
                 settle(es, stack.env["SEARCH_INDEX_PREFIX"])
-                adopting = await_adopted(store.uri, stack.env)
                 side.filled = {**filled, "indexed": indexed, "index seconds": time.monotonic() - t0}
-                side.filled["adopting seconds"] = adopting
                 total = sum(filled["counts"].values())
                 print(f"soak: {total:,} documents; {indexed:,} outings indexed", flush=True)
             urls.append(stack.gateway_url)
