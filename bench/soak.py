@@ -77,7 +77,9 @@ class Side:
     (``idle_commands``: the commands per second the stack's timers send it meanwhile);
     ``registered``: phones that signed up (the others sit out); ``aborted``: why the side
     stopped before its mix, if it did; ``other_work``: the CPU other work on the machine used
-    while the sides ran, as a share of one core (``bench.other_work``; -1: not measured)."""
+    while the sides ran, as a share of one core (``bench.other_work``; -1: not measured);
+    ``mix_started_unix``: when the mix began (Unix seconds), to line samples (seconds into the
+    mix) up with the query log's ``at``."""
 
     name: str
     filled: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +95,7 @@ class Side:
     aborted: str = ""
     queries: list[dict[str, Any]] = field(default_factory=list)
     other_work: float = -1.0
+    mix_started_unix: float = 0.0
 
 
 async def idle_share(store: Store, seconds: float) -> tuple[float, dict[str, float]]:
@@ -195,7 +198,7 @@ async def drive(
         side.solo["start"] = await solo(phones, store, args.solo, idle)
         side.samples.clear()
         await in_step(together)
-        mix_started = time.monotonic()
+        mix_started, side.mix_started_unix = time.monotonic(), time.time()
         for phone in phones:
             phone.started = mix_started
         stop = asyncio.Event()

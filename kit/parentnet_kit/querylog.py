@@ -5,7 +5,8 @@ one JSON line per command it sent: ``{"db", "collection", "command", "shape", "m
 ``shape`` is the filter (or update/delete query) with every value replaced by its type, so
 ``{"_id": "a1"}`` and ``{"_id": "b2"}`` are one shape (``{"_id": "str"}``) and nothing a member
 wrote or where they live reaches the file; ``ms`` is the time from send to answer, as the service
-saw it (the store's queueing included). Off by default: nothing is installed and nothing written.
+saw it (the store's queueing included); ``at`` is when the answer came (Unix seconds), so a
+benchmark can line the commands up with its own slow calls. Off by default: nothing is installed and nothing written.
 
 ``summarize(lines)`` folds such a file into rows per (db, collection, command, shape), and
 ``is_point_lookup(shape)`` says whether FerretDB 1.x serves that shape from an index (only
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -90,7 +92,7 @@ class QueryLog(monitoring.CommandListener):
             return
         db, collection, name, found = begun
         line = {"db": db, "collection": collection, "command": name, "shape": found}
-        line |= {"ms": round(event.duration_micros / 1000, 3), "ok": ok}
+        line |= {"ms": round(event.duration_micros / 1000, 3), "ok": ok, "at": round(time.time(), 3)}
         with self._lock:
             self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
 
