@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import random
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,6 +61,34 @@ def _ratio(a: float, b: float) -> str:
     return "–" if not b or a != a or b != b else f"{a / b:.2f}×"
 
 
+# Bootstrap resamples behind each interval the targets print: 90 % of ratios fall inside it.
+RESAMPLES = 2000
+
+
+def p99_ratio_interval(before: Sequence[float], after: Sequence[float], seed: str = "soak") -> tuple[float, float]:
+    """A 90 % percentile-bootstrap interval of ``p99(after) / p99(before)``: each list resampled
+    with replacement ``RESAMPLES`` times. How far the ratio of two p99s could move had the run
+    drawn other calls of the same kind: over ~140 calls a p99 is about the second slowest, and one
+    stall of the machine moves it by tens of percent (bench/README.md "Reading a soak").
+    (nan, nan) when either list is empty."""
+    if not before or not after:
+        return float("nan"), float("nan")
+    draw = random.Random(seed)
+    ratios = sorted(
+        p99(draw.choices(after, k=len(after))) / p99(draw.choices(before, k=len(before))) for _ in range(RESAMPLES)
+    )
+    return ratios[int(0.05 * RESAMPLES)], ratios[int(0.95 * RESAMPLES) - 1]
+
+
+def _interval(before: Sequence[float], after: Sequence[float], as_change: bool = False) -> str:
+    low, high = p99_ratio_interval(before, after)
+    if low != low:
+        return ""
+    if as_change:
+        return f" (90 % bootstrap interval {100 * (low - 1):+.0f} to {100 * (high - 1):+.0f} %)"
+    return f" (90 % bootstrap interval {low:.2f}–{high:.2f}×)"
+
+
 def _edge_p99(side: Side, operation: str, seconds: float = 60) -> tuple[float, float, int, int]:
     """p99 in the mix's first and last ``seconds``, and how many calls each holds."""
     first = _answered(side.samples, operation, 0, seconds)
@@ -82,10 +111,15 @@ def flatness(empty: Side, full: Side, operation: str = "join") -> list[str]:
         e_first, e_last, _, _ = _edge_p99(empty, operation, seconds)
         drift = (last - first) / first if first else float("nan")
         judged = seconds == FLAT_WINDOW
+        spread = _interval(
+            _answered(full.samples, operation, 0, seconds),
+            _answered(full.samples, operation, full.mix_seconds - seconds, full.mix_seconds + 1),
+            as_change=True,
+        )
         lines.append(
             f"- {operation} p99 flat (±20 %) from the first to the last {seconds / 60:g} min at volume: "
             f"{_ms(first)} ms ({n_first} calls) → {_ms(last)} ms ({n_last} calls), {100 * drift:+.0f} %"
-            + (f", {_verdict(abs(drift) <= 0.2)}" if judged else " (not judged: too few calls for a p99)")
+            + (f", {_verdict(abs(drift) <= 0.2)}{spread}" if judged else " (not judged: too few calls for a p99)")
             + f"; the empty side meanwhile {_ms(e_first)} → {_ms(e_last)} ms"
         )
     return lines
@@ -226,7 +260,8 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
         "Issue 17's targets:",
         "",
         f"- join p99 at volume ≤ 1.5× on an empty store: {_ms(join_v)} ÷ {_ms(join_e)} ms = {_ratio(join_v, join_e)}, "
-        f"{_verdict(join_v <= 1.5 * join_e)}",
+        f"{_verdict(join_v <= 1.5 * join_e)}"
+        + _interval(_answered(empty.samples, "join"), _answered(full.samples, "join")),
         *flatness(empty, full),
         f"- the idle volume store under 5 % of a core: {100 * idle_max:.1f} %, {_verdict(idle_max < 0.05)}",
         *(
@@ -320,7 +355,7 @@ def write(sides: list[Side], context: dict[str, Any], append: bool = True) -> No
 
 
 def main() -> None:
-    """``python -m bench.soak_report [raw.json]``: the flatness lines of a run kept in raw.json."""
+    """``python -m bench.soak_report [raw.json]``: the join targets' lines of a run kept in raw.json."""
     import sys
 
     from bench.soak import Side
@@ -331,6 +366,8 @@ def main() -> None:
     for name in ("empty", "volume"):
         fields = {k: v for k, v in raw[name].items() if k != "samples"}
         sides.append(Side(**{**fields, "samples": [Sample(*x) for x in raw[name]["samples"]]}))
+    join_e, join_v = (_answered(side.samples, "join") for side in sides)
+    print(f"join p99 volume ÷ empty: {_ratio(p99(join_v), p99(join_e))}" + _interval(join_e, join_v))
     print("\n".join(flatness(*sides)))
 
 
