@@ -472,14 +472,26 @@ class EventsService(picture_rpc.PictureEntrypoints):
 
     @rpc
     def trip_get(self, trip_id: str) -> dict[str, Any] | None:
-        """The trip, or None (unknown, or the viewer is not in its group: ``_sees_group``)."""
+        """The trip, or None (unknown, the viewer is not in its group, or its organizer and the
+        viewer are kept apart by a block: ``_sees_trip``)."""
         trip = self.outings.trips.get(trip_id)
-        return trip if trip is not None and self._sees_group(trip["group_id"]) else None
+        return trip if trip is not None and self._sees_trip(trip) else None
+
+    def _sees_trip(self, trip: dict[str, Any]) -> bool:
+        """Whether the trip shows to the request's viewer: in its group (``_sees_group``), and not
+        started by someone the viewer blocked or was blocked by. A school run says where and when
+        a parent's children walk: nothing of a blocker shows to the blocked member (issue 5), as
+        with co-op shifts."""
+        return self._sees_group(trip["group_id"]) and not self._apart_from_viewer(trip["created_by"])
 
     @rpc
     def group_trips(self, group_id: str) -> list[dict[str, Any]]:
-        """The group's trips; ``[]`` unless the viewer is in the group (``_sees_group``)."""
-        return self.outings.trips.of_group(group_id) if self._sees_group(group_id) else []
+        """The group's trips but those ``_sees_trip`` hides; ``[]`` unless the viewer is in the
+        group (``_sees_group``)."""
+        if not self._sees_group(group_id):
+            return []
+        trips = self.outings.trips.of_group(group_id)
+        return [trip for trip in trips if not self._apart_from_viewer(trip["created_by"])]
 
     @rpc
     def trip_join(self, trip_id: str, member_id: str, children: list[str]) -> dict[str, Any]:
@@ -488,28 +500,44 @@ class EventsService(picture_rpc.PictureEntrypoints):
         member_id = self.identity.acting_as(member_id)
         if suspended := self._suspended(member_id):
             return {"errors": suspended}
-        self._in_trips_group(trip_id, member_id)
+        if hidden := self._in_trips_group(trip_id, member_id):
+            return {"errors": hidden}
         return self.outings.trips.join(trip_id, member_id, children)
 
-    def _in_trips_group(self, trip_id: str, member_id: str) -> None:
-        """Raises ``Forbidden`` unless the member is in the trip's group (an unknown trip passes:
-        its ``NOT_FOUND`` is the store's)."""
+    def _in_trips_group(self, trip_id: str, member_id: str) -> list[dict[str, Any]]:
+        """Raises ``Forbidden`` unless the member is in the trip's group; ``[NOT_FOUND]`` for a
+        trip whose organizer and the member are kept apart by a block (as if there were no such
+        trip, as ``trip_get`` answers); ``[]`` otherwise (an unknown trip passes: its
+        ``NOT_FOUND`` is the store's)."""
         trip = self.outings.trips.get(trip_id)
-        if trip is not None:
-            self._member_of(trip["group_id"], member_id)
+        if trip is None:
+            return []
+        self._member_of(trip["group_id"], member_id)
+        if self._apart_from_viewer(trip["created_by"]):
+            return [field_error(("trip_id",), t("No such trip."), "NOT_FOUND")]
+        return []
 
     @rpc
     def trip_riders(self, trip_id: str) -> list[dict[str, Any]]:
-        """Who rides, with their children's first names; ``[]`` unless the viewer is in the
-        trip's group (``_sees_group``)."""
+        """Who rides, with their children's first names, but the families kept apart from the
+        viewer by a block (their children's names and times are theirs); ``[]`` unless the trip
+        shows to the viewer (``_sees_trip``)."""
         trip = self.outings.trips.get(trip_id)
-        return self.outings.trips.riders(trip_id) if trip is not None and self._sees_group(trip["group_id"]) else []
+        if trip is None or not self._sees_trip(trip):
+            return []
+        riders = self.outings.trips.riders(trip_id)
+        return [rider for rider in riders if not self._apart_from_viewer(rider["member_id"])]
 
     @rpc
     def trip_rota(self, trip_id: str) -> list[dict[str, Any]] | None:
-        """The coming days and who drives; None unless the viewer is in the trip's group."""
+        """The coming days and who drives, but the days someone kept apart from the viewer by a
+        block drives (when a blocker walks the children is theirs: the day is left out, and
+        taking it answers ``TAKEN``); None unless the trip shows to the viewer (``_sees_trip``)."""
         trip = self.outings.trips.get(trip_id)
-        return self.outings.trips.rota_of(trip_id) if trip is not None and self._sees_group(trip["group_id"]) else None
+        if trip is None or not self._sees_trip(trip):
+            return None
+        days = self.outings.trips.rota_of(trip_id) or []
+        return [day for day in days if not (day["driver_id"] and self._apart_from_viewer(day["driver_id"]))]
 
     @rpc
     def trip_volunteer(self, trip_id: str, member_id: str, date: str) -> dict[str, Any]:
@@ -518,14 +546,23 @@ class EventsService(picture_rpc.PictureEntrypoints):
         member_id = self.identity.acting_as(member_id)
         if suspended := self._suspended(member_id):
             return {"errors": suspended}
-        self._in_trips_group(trip_id, member_id)
+        if hidden := self._in_trips_group(trip_id, member_id):
+            return {"errors": hidden}
         return self.outings.trips.volunteer(trip_id, member_id, date)
 
     @rpc
     def trip_swap_propose(self, trip_id: str, member_id: str, my_date: str, their_date: str) -> dict[str, Any]:
+        """Offer one's day for another parent's: ``{swap, errors}`` (``NOT_YOURS``, ``INVALID``;
+        ``NOT_FOUND`` for a trip ``_in_trips_group`` hides). A day driven by someone kept apart
+        from the member by a block answers as a day nobody takes (``INVALID``): no proposal
+        reaches across a block, and the answer does not say who drives it."""
         member_id = self.identity.acting_as(member_id)
+        if hidden := self._in_trips_group(trip_id, member_id):
+            return {"swap": None, "errors": hidden}
         swap_id = once_id(self.request_id, "swap", member_id)
-        return self.outings.trips.propose_swap(trip_id, member_id, my_date, their_date, swap_id)
+        return self.outings.trips.propose_swap(
+            trip_id, member_id, my_date, their_date, swap_id, apart=self._apart_from_viewer
+        )
 
     @rpc
     def trip_swap_accept(self, swap_id: str, member_id: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -310,10 +311,18 @@ class Trips:
         return {"errors": []}
 
     def propose_swap(
-        self, trip_id: str, member_id: str, my_day: Any, their_day: Any, swap_id: str | None = None
+        self,
+        trip_id: str,
+        member_id: str,
+        my_day: Any,
+        their_day: Any,
+        swap_id: str | None = None,
+        apart: Callable[[str], bool] = lambda _: False,
     ) -> dict[str, Any]:
         """Ask whoever takes ``their_day`` to swap it for ``my_day``. ``swap_id`` (``once_id``): a
-        request delivered twice returns the swap it proposed (its notice is sent once)."""
+        request delivered twice returns the swap it proposed (its notice is sent once).
+        ``apart(driver_id)``: True for a driver the member is kept apart from by a block, whose
+        day answers as one nobody takes (``INVALID``)."""
         known = self.swaps.find_one({"_id": swap_id}) if swap_id else None
         if known is not None:
             self._tell_proposed(known)
@@ -323,7 +332,7 @@ class Trips:
         mine, theirs = states.get(my_day) if days else None, states.get(their_day) if days else None
         if mine is None or mine["driver_id"] != member_id:
             return {"swap": None, "errors": [error(("my_date",), t("You do not take that day."), "NOT_YOURS")]}
-        if theirs is None or theirs["driver_id"] == member_id:
+        if theirs is None or theirs["driver_id"] == member_id or apart(theirs["driver_id"]):
             return {"swap": None, "errors": [error(("their_date",), t("Nobody else takes that day."), "INVALID")]}
         swap = {
             "_id": swap_id or uuid.uuid4().hex,
