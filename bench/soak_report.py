@@ -187,6 +187,7 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
         f"{args['phones']} phones (each its own 127.77.x.y address, limits at production values), "
         f"on {context['cores']} cores; load average {context['load'][0][0]:.1f} before, "
         f"{context['load'][1][0]:.1f} after (the machine is shared: other work ran beside it)"
+        + _warmup(sides)
         + _other_work(full.other_work),
         f"Volume store: {total:,} documents written in {full.filled.get('seconds', 0):.0f} s "
         + ("(kept from an earlier run's fill, copied in) " if full.filled.get("kept") else "")
@@ -323,6 +324,18 @@ def chart(sides: list[Side], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def _warmup(sides: list[Side]) -> str:
+    """The header's words on the unmeasured mix before the measured one, if there was one."""
+    empty, full = sides
+    if not full.warmup:
+        return ""
+    return (
+        f"; before the measured mix, {full.warmup['seconds'] / 60:.0f} min of the same mix not measured "
+        f"(a store just started reads cold pages; join p99 then {_ms(empty.warmup.get('join p99 ms', float('nan')))}"
+        f" → {_ms(full.warmup['join p99 ms'])} ms, empty → volume)"
+    )
 
 
 def _other_work(share: float) -> str:

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from parentnet_kit import request_ids
+from parentnet_kit import gc_tuning, request_ids
 from parentnet_kit.contract.rpc import CLIENTS
 from parentnet_kit.identity import IdentitySigner
 from parentnet_kit.tokens import TokenVerifier
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await feed.connect()
         except Exception as exc:  # noqa: BLE001 - /health reports it; calls fail fast
             log.error("gateway could not reach RabbitMQ at start: %s", exc)
+        gc_tuning.freeze()  # the schema and the rest of start-up: out of the collector's full walks
         started.set()
         yield
         started.clear()  # shutting down: not ready any more
