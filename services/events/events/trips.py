@@ -321,8 +321,10 @@ class Trips:
     ) -> dict[str, Any]:
         """Ask whoever takes ``their_day`` to swap it for ``my_day``. ``swap_id`` (``once_id``): a
         request delivered twice returns the swap it proposed (its notice is sent once).
-        ``apart(driver_id)``: True for a driver the member is kept apart from by a block, whose
-        day answers as one nobody takes (``INVALID``)."""
+        ``apart(member_id)``: True for a member the proposer is kept apart from by a block (asked
+        of members with the proposer's token): a day such a driver takes answers as one nobody
+        takes (``INVALID``), and the riders among them are kept in the swap (``untold``) so that
+        the rota's change is not told to them when it is applied, by whichever request or timer."""
         known = self.swaps.find_one({"_id": swap_id}) if swap_id else None
         if known is not None:
             self._tell_proposed(known)
@@ -343,6 +345,9 @@ class Trips:
             "to_date": their_day,
             "status": "proposed",
             "at": datetime.now(UTC),
+            # Only the trip's riders the proposer is kept apart from: no more of her relations
+            # than this swap needs is written here.
+            "untold": sorted(m["member_id"] for m in self._riders(trip_id) if apart(m["member_id"])),
         }
         try:
             self.swaps.insert_one(swap)
@@ -367,9 +372,15 @@ class Trips:
             trip["city"],
         )
 
-    def accept_swap(self, swap_id: str, member_id: str) -> dict[str, Any]:
+    def accept_swap(
+        self, swap_id: str, member_id: str, apart: Callable[[str], bool] = lambda _: False
+    ) -> dict[str, Any]:
+        """Accept a swap proposed to ``member_id``: ``{swap, errors}`` (``NOT_FOUND``, ``STALE``,
+        ``DONE``). ``apart(member_id)``: True for a member the accepting one is kept apart from by
+        a block (asked of members with their token): a swap proposed before a block between the
+        two is not found any more, and the riders among them are not told of the change."""
         swap = self.swaps.find_one({"_id": swap_id})
-        if swap is None or swap["to_member"] != member_id:
+        if swap is None or swap["to_member"] != member_id or apart(swap["from_member"]):
             return {"swap": None, "errors": [error(("swap_id",), t("No such swap for you."), "NOT_FOUND")]}
         changed = [error(("swap_id",), t("The rota changed since this swap was proposed; propose it again."), "STALE")]
         if swap["status"] in ("stale", "conflict"):
@@ -386,7 +397,7 @@ class Trips:
         except DuplicateKeyError:
             return {"swap": swap_view(swap), "errors": [error(("swap_id",), t("Accepted already."), "DONE")]}
         self.swaps.update_one({"_id": swap_id}, {"$set": {"status": "accepted"}})
-        swap["status"] = "done" if self._apply(swap) else "conflict"
+        swap["status"] = "done" if self._apply(swap, apart) else "conflict"
         self.swaps_due.delete_one({"_id": swap_id})
         return {"swap": swap_view(swap), "errors": [] if swap["status"] == "done" else changed}
 
@@ -436,10 +447,13 @@ class Trips:
                     return "conflict"
         return "done"
 
-    def _apply(self, swap: dict[str, Any]) -> bool:
+    def _apply(self, swap: dict[str, Any], apart: Callable[[str], bool] = lambda _: False) -> bool:
         """Apply an accepted swap whole or not at all (module docstring), then tell everyone on
-        its days. Run again after a crash, or at once by the timer and the accepting request, it
-        reaches the outcome the first run decided. True when the swap is done."""
+        its days but the riders kept apart by a block from the proposer (``untold``, written
+        when it was proposed) or from the accepting member (``apart``, during their request; the
+        timer, finishing after a crash, knows the proposer's side only). Run again after a crash,
+        or at once by the timer and the accepting request, it reaches the outcome the first run
+        decided. True when the swap is done."""
         decided = self.swap_outcomes.find_one({"_id": swap["_id"]})
         if decided is None:
             decided = {"_id": swap["_id"], "outcome": self._claim(swap), "at": datetime.now(UTC)}
@@ -459,10 +473,9 @@ class Trips:
                 )
         self.swaps.update_one({"_id": swap["_id"]}, {"$set": {"status": "done"}})
         trip = self.trips.find_one({"_id": swap["trip_id"]})
-        everyone = {m["member_id"] for m in self._riders(swap["trip_id"])} | {
-            swap["from_member"],
-            swap["to_member"],
-        }
+        riders = {m["member_id"] for m in self._riders(swap["trip_id"])}
+        untold = set(swap.get("untold", ())) | {m for m in riders if apart(m)}
+        everyone = (riders - untold) | {swap["from_member"], swap["to_member"]}
         for day in (swap["from_date"], swap["to_date"]):
             for member in everyone:
                 self.notify(
