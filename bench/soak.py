@@ -19,7 +19,8 @@ CPU read from /proc is that side's alone. Per side:
    address: every per-address limit stays at its production value;
 4. each operation alone, ``--solo`` times in a row: the store's CPU and commands per call;
 5. the mix at ``--rate`` calls per second for ``--warmup`` minutes, not measured, then for
-   ``--minutes``, measured;
+   ``--minutes``, measured, its last 3 minutes repeating the calls of its first 3
+   (``bench.phones.schedule``);
 6. 4 and 2 again: how the per-call cost and the idle cost moved over the run.
 
 Latency is the phone's: from the request leaving to the answer read. ``--short`` is a quick
@@ -81,7 +82,8 @@ class Side:
     while the sides ran, as a share of one core (``bench.other_work``; -1: not measured);
     ``mix_started_unix``: when the mix began (Unix seconds), to line samples (seconds into the
     mix) up with the query log's ``at``; ``warmup``: the unmeasured mix before it (seconds,
-    calls, its join p99)."""
+    calls, its join p99); ``replayed``: seconds at the mix's end that repeat the calls of its
+    start (``bench.phones.schedule``; 0: none)."""
 
     name: str
     filled: dict[str, Any] = field(default_factory=dict)
@@ -99,6 +101,7 @@ class Side:
     other_work: float = -1.0
     mix_started_unix: float = 0.0
     warmup: dict[str, float] = field(default_factory=dict)
+    replayed: float = 0.0
 
 
 async def idle_share(store: Store, seconds: float) -> tuple[float, dict[str, float]]:
@@ -224,7 +227,11 @@ async def drive(
             phone.started = mix_started
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_store(store, side, mix_started, stop))
-        await run_mix(phones, args.rate, args.minutes * 60, rng)
+        # The last stretch judged for flatness repeats the first one's calls (common random
+        # numbers): the two then differ in what the run wrote between them, not in where chance
+        # bunched the arrivals (bench.phones.schedule).
+        side.replayed = soak_report.FLAT_WINDOW if args.minutes * 60 >= 2 * soak_report.FLAT_WINDOW else 0.0
+        await run_mix(phones, args.rate, args.minutes * 60, rng, replay=side.replayed)
         side.mix_seconds = time.monotonic() - mix_started
         stop.set()
         await sampler

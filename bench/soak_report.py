@@ -188,6 +188,7 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
         f"on {context['cores']} cores; load average {context['load'][0][0]:.1f} before, "
         f"{context['load'][1][0]:.1f} after (the machine is shared: other work ran beside it)"
         + _warmup(sides)
+        + _replayed(full.replayed)
         + _other_work(full.other_work),
         f"Volume store: {total:,} documents written in {full.filled.get('seconds', 0):.0f} s "
         + ("(kept from an earlier run's fill, copied in) " if full.filled.get("kept") else "")
@@ -335,6 +336,17 @@ def _warmup(sides: list[Side]) -> str:
         f"; before the measured mix, {full.warmup['seconds'] / 60:.0f} min of the same mix not measured "
         f"(a store just started reads cold pages; join p99 then {_ms(empty.warmup.get('join p99 ms', float('nan')))}"
         f" → {_ms(full.warmup['join p99 ms'])} ms, empty → volume)"
+    )
+
+
+def _replayed(seconds: float) -> str:
+    """The header's words on the mix's last stretch repeating its first (``Side.replayed``)."""
+    if not seconds:
+        return ""
+    return (
+        f"; the mix's last {seconds / 60:g} min repeat the calls of its first {seconds / 60:g} "
+        "(each phone the same operations at the same offsets: `bench.phones.schedule`), so that "
+        "the flatness target compares the same load at both ends"
     )
 
 
