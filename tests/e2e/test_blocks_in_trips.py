@@ -113,6 +113,16 @@ def _kinds_about(gql, member, trip_id: str, kind: str) -> list[str]:
     ]
 
 
+def _swap_with_cara(gql, proposer: dict, cara: dict, run: str, days: list[str]) -> None:
+    """The proposer offers their day (``days[0]``) for Cara's (``days[1]``), Cara accepts, and
+    returns once Cara has been told of both days' change."""
+    swap = gql(PROPOSE, {"t": run, "a": days[0], "b": days[1]}, token=proposer["token"])["tripSwapPropose"]
+    assert swap["userErrors"] == []
+    accepted = gql(ACCEPT, {"s": swap["swap"]["id"], "t": run}, token=cara["token"])["tripSwapAccept"]
+    assert (accepted["swap"]["state"], accepted["userErrors"]) == ("DONE", [])
+    wait_for(lambda: len(_kinds_about(gql, cara, run, "TRIP_ROTA_CHANGED")) >= 2, 20, what="Cara told of the swap")
+
+
 def test_a_rider_the_blocker_blocked_is_not_told_of_her_swap(gql, sign_up):
     """Bob rides Cara's run; Alice (who blocked Bob) swaps her day with Cara's. Every rider is
     sent TRIP_ROTA_CHANGED for both days, but not Bob: "the rota changed" on a day his rota does
@@ -125,11 +135,7 @@ def test_a_rider_the_blocker_blocked_is_not_told_of_her_swap(gql, sign_up):
     assert gql(BLOCK, {"id": bob["id"]}, token=alice["token"])["memberBlock"]["userErrors"] == []
     assert days[0] not in [d["date"] for d in gql(SEATS, {"id": run}, token=bob["token"])["node"]["rota"]]
 
-    swap = gql(PROPOSE, {"t": run, "a": days[0], "b": days[1]}, token=alice["token"])["tripSwapPropose"]
-    assert swap["userErrors"] == []
-    accepted = gql(ACCEPT, {"s": swap["swap"]["id"], "t": run}, token=cara["token"])["tripSwapAccept"]
-    assert (accepted["swap"]["state"], accepted["userErrors"]) == ("DONE", [])
-    wait_for(lambda: len(_kinds_about(gql, cara, run, "TRIP_ROTA_CHANGED")) >= 2, 20, what="Cara told of the swap")
+    _swap_with_cara(gql, alice, cara, run, days)
     told_bob = _kinds_about(gql, bob, run, "TRIP_ROTA_CHANGED")
     assert told_bob == [], f"Bob, blocked by Alice, was told of her swap: {told_bob}"
 
@@ -145,11 +151,7 @@ def test_the_blocker_is_not_told_of_the_blocked_members_swap(gql, sign_up):
         assert gql(VOLUNTEER, {"t": run, "d": day}, token=member["token"])["tripVolunteer"]["userErrors"] == []
     assert gql(BLOCK, {"id": bob["id"]}, token=alice["token"])["memberBlock"]["userErrors"] == []
 
-    swap = gql(PROPOSE, {"t": run, "a": days[0], "b": days[1]}, token=bob["token"])["tripSwapPropose"]
-    assert swap["userErrors"] == []
-    accepted = gql(ACCEPT, {"s": swap["swap"]["id"], "t": run}, token=cara["token"])["tripSwapAccept"]
-    assert (accepted["swap"]["state"], accepted["userErrors"]) == ("DONE", [])
-    wait_for(lambda: len(_kinds_about(gql, cara, run, "TRIP_ROTA_CHANGED")) >= 2, 20, what="Cara told of the swap")
+    _swap_with_cara(gql, bob, cara, run, days)
     told_alice = _kinds_about(gql, alice, run, "TRIP_ROTA_CHANGED")
     assert told_alice == [], f"Alice, who blocked Bob, was told of his swap: {told_alice}"
 
