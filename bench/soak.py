@@ -49,6 +49,7 @@ from elasticsearch import Elasticsearch
 from pymongo import MongoClient
 
 from bench import soak_report
+from bench.machine_speed import SpeedProbe
 from bench.other_work import OtherWork
 from bench.phones import OPERATIONS, Phone, Pools, Sample, run_mix
 from bench.run import settle
@@ -83,7 +84,8 @@ class Side:
     ``mix_started_unix``: when the mix began (Unix seconds), to line samples (seconds into the
     mix) up with the query log's ``at``; ``warmup``: the unmeasured mix before it (seconds,
     calls, its join p99); ``replayed``: seconds at the mix's end that repeat the calls of its
-    start (``bench.phones.schedule``; 0: none)."""
+    start (``bench.phones.schedule``; 0: none); ``machine_speed``: (Unix seconds, CPU ms) of a
+    fixed piece of work every 10 s while the sides ran (``bench.machine_speed``)."""
 
     name: str
     filled: dict[str, Any] = field(default_factory=dict)
@@ -102,6 +104,7 @@ class Side:
     mix_started_unix: float = 0.0
     warmup: dict[str, float] = field(default_factory=dict)
     replayed: float = 0.0
+    machine_speed: list[tuple[float, float]] = field(default_factory=list)
 
 
 async def idle_share(store: Store, seconds: float) -> tuple[float, dict[str, float]]:
@@ -383,9 +386,14 @@ def run_sides(args: argparse.Namespace, run_dir: Path) -> list[Side]:
             )
 
         others = OtherWork.start()
-        asyncio.run(both())
+        speed = SpeedProbe(run_dir / "machine_speed.txt").start()
+        try:
+            asyncio.run(both())
+        finally:
+            readings = speed.stop()
         for side in sides:
             side.other_work = others.stop()  # the same figure on both sides: the machine's
+            side.machine_speed = readings
     for side in sides:
         log = run_dir / side.name / "queries.jsonl"
         with log.open(encoding="utf-8") as lines:

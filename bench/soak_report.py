@@ -148,6 +148,22 @@ def cost_share(empty: Side, full: Side) -> str:
     )
 
 
+def machine_speed(full: Side) -> str:
+    """A line beside the targets: the CPU ms a fixed piece of work took (``bench.machine_speed``),
+    median of the readings in the mix's first and last ``FLAT_WINDOW`` seconds; "" if none."""
+    mix = full.mix_started_unix
+    first = [ms for at, ms in full.machine_speed if mix <= at < mix + FLAT_WINDOW]
+    last = [ms for at, ms in full.machine_speed if mix + full.mix_seconds - FLAT_WINDOW <= at <= mix + full.mix_seconds]
+    if not (mix and first and last):
+        return ""
+    before, after = median(first), median(last)
+    return (
+        f"- the machine's speed: a fixed piece of work took {before:.1f} → {after:.1f} ms of CPU, first → last "
+        f"{FLAT_WINDOW / 60:g} min ({100 * (after - before) / before:+.0f} %; median of {len(first)} and "
+        f"{len(last)} readings, `bench.machine_speed`; measured, not a target)"
+    )
+
+
 def _mix_cpu_per_call(side: Side, start: float, end: float) -> float:
     """The store's CPU ms per call answered between two moments of the mix (timeline points)."""
     points = [p for p in side.timeline if start <= p[0] <= end]
@@ -289,6 +305,7 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
         + _interval(_answered(empty.samples, "join"), _answered(full.samples, "join")),
         *flatness(empty, full),
         cost_share(empty, full),
+        *([line] if (line := machine_speed(full)) else []),
         f"- the idle volume store under 5 % of a core: {100 * idle_max:.1f} %, {_verdict(idle_max < 0.05)}",
         *(
             [
@@ -419,6 +436,7 @@ def main() -> None:
     print(f"join p99 volume ÷ empty: {_ratio(p99(join_v), p99(join_e))}" + _interval(join_e, join_v))
     print("\n".join(flatness(*sides)))
     print(cost_share(*sides))
+    print(machine_speed(sides[1]))
 
 
 if __name__ == "__main__":
