@@ -386,13 +386,14 @@ def run_sides(args: argparse.Namespace, run_dir: Path) -> list[Side]:
             )
 
         others = OtherWork.start()
-        speed = SpeedProbe(run_dir / "machine_speed.txt").start()
+        speed = SpeedProbe(run_dir / "machine_speed.txt").start()  # a child: ours, not other work
         try:
             asyncio.run(both())
         finally:
+            other_work = others.stop()  # while the probe still runs, so its CPU counts as ours
             readings = speed.stop()
         for side in sides:
-            side.other_work = others.stop()  # the same figure on both sides: the machine's
+            side.other_work = other_work  # the same figure on both sides: the machine's
             side.machine_speed = readings
     for side in sides:
         log = run_dir / side.name / "queries.jsonl"
