@@ -567,15 +567,10 @@ class EventsService(picture_rpc.PictureEntrypoints):
     @rpc
     def trip_swap_accept(self, swap_id: str, member_id: str) -> dict[str, Any]:
         """Accept a swap proposed to the member: ``{swap, errors}``. One proposed by someone kept
-        apart from them by a block since is ``NOT_FOUND``; riders kept apart from either of the
-        two are not told of the change (``Trips.accept_swap``)."""
+        apart from them by a block since, or on a trip whose organizer is, is ``NOT_FOUND``;
+        riders kept apart from either of the two are not told of the change (``Trips.accept_swap``)."""
         member_id = self.identity.acting_as(member_id)
-        trips = self.outings.trips
-        swap = trips.swaps.find_one({"_id": swap_id}, {"trip_id": 1}) if isinstance(swap_id, str) else None
-        trip = trips.get(swap["trip_id"]) if swap is not None else None
-        if trip is not None and self._apart_from_viewer(trip["created_by"]):  # a trip they do not see
-            return {"swap": None, "errors": [field_error(("swap_id",), t("No such swap for you."), "NOT_FOUND")]}
-        return trips.accept_swap(swap_id, member_id, apart=self._apart_from_viewer)
+        return self.outings.trips.accept_swap(swap_id, member_id, apart=self._apart_from_viewer)
 
     @timer(interval=5)
     def settle(self) -> None:

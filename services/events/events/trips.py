@@ -378,9 +378,10 @@ class Trips:
         """Accept a swap proposed to ``member_id``: ``{swap, errors}`` (``NOT_FOUND``, ``STALE``,
         ``DONE``). ``apart(member_id)``: True for a member the accepting one is kept apart from by
         a block (asked of members with their token): a swap proposed before a block between the
-        two is not found any more, and the riders among them are not told of the change."""
-        swap = self.swaps.find_one({"_id": swap_id})
-        if swap is None or swap["to_member"] != member_id or apart(swap["from_member"]):
+        two, or on a trip whose organizer is kept apart from them, is not found any more, and the
+        riders among them are not told of the change."""
+        swap = self._swap_for(swap_id, member_id, apart)
+        if swap is None:
             return {"swap": None, "errors": [error(("swap_id",), t("No such swap for you."), "NOT_FOUND")]}
         changed = [error(("swap_id",), t("The rota changed since this swap was proposed; propose it again."), "STALE")]
         if swap["status"] in ("stale", "conflict"):
@@ -400,6 +401,16 @@ class Trips:
         swap["status"] = "done" if self._apply(swap, apart) else "conflict"
         self.swaps_due.delete_one({"_id": swap_id})
         return {"swap": swap_view(swap), "errors": [] if swap["status"] == "done" else changed}
+
+    def _swap_for(self, swap_id: Any, member_id: str, apart: Callable[[str], bool]) -> dict[str, Any] | None:
+        """The swap proposed to ``member_id``, or None: unknown (or not a string), someone else's,
+        proposed by someone kept apart from them, or on a trip whose organizer is (a trip they do
+        not see)."""
+        swap = self.swaps.find_one({"_id": swap_id}) if isinstance(swap_id, str) else None
+        if swap is None or swap["to_member"] != member_id or apart(swap["from_member"]):
+            return None
+        trip = self.trips.find_one({"_id": swap["trip_id"]}, {"created_by": 1})
+        return None if trip is not None and apart(trip["created_by"]) else swap
 
     def _moves(self, swap: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
         """(day, driver before, driver after) for both days of a swap."""
