@@ -28,10 +28,7 @@ NOTICES = "{ inbox(first: 50) { nodes { type message subject { id } } } }"
 
 
 def test_a_blocker_and_the_member_they_blocked_see_nothing_of_each_others_school_runs(gql, sign_up):
-    alice, bob, cara = sign_up("Alice"), sign_up("Bob"), sign_up("Cara")
-    group = gql(PUBLIC_GROUP, token=cara["token"])["groupCreate"]["group"]["id"]
-    for member in (alice, bob):
-        assert gql(JOIN, {"g": group}, token=member["token"])["groupJoin"]["userErrors"] == []
+    alice, bob, cara, group = _group_of_three(gql, sign_up)
     alices = gql(TRIP_CREATE, {"input": school_run(group, "Pédibus d'Alice")}, token=alice["token"])
     alices_run = alices["tripCreate"]["trip"]["id"]
     caras = gql(TRIP_CREATE, {"input": school_run(group, "Pédibus de Cara")}, token=cara["token"])["tripCreate"]
