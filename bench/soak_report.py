@@ -89,10 +89,21 @@ def _interval(before: Sequence[float], after: Sequence[float], as_change: bool =
     return f" (90 % bootstrap interval {low:.2f}–{high:.2f}×)"
 
 
+def _stretches(side: Side, seconds: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The mix's first and last ``seconds``, each as (start, end) in seconds into the mix; the
+    last reaches a second past the end, so a call begun in the mix's final moment counts."""
+    return (0.0, seconds), (side.mix_seconds - seconds, side.mix_seconds + 1)
+
+
+def _edges(side: Side, operation: str, seconds: float) -> tuple[list[float], list[float]]:
+    """Latencies of ``operation`` in the mix's first and last ``seconds`` (``_stretches``)."""
+    first, last = (_answered(side.samples, operation, start, end) for start, end in _stretches(side, seconds))
+    return first, last
+
+
 def _edge_p99(side: Side, operation: str, seconds: float = 60) -> tuple[float, float, int, int]:
     """p99 in the mix's first and last ``seconds``, and how many calls each holds."""
-    first = _answered(side.samples, operation, 0, seconds)
-    last = _answered(side.samples, operation, side.mix_seconds - seconds, side.mix_seconds + 1)
+    first, last = _edges(side, operation, seconds)
     return p99(first), p99(last), len(first), len(last)
 
 
@@ -107,15 +118,12 @@ def flatness(empty: Side, full: Side, operation: str = "join") -> list[str]:
     empty side (what the machine did meanwhile: both sides run at once), and the verdict."""
     lines = []
     for seconds in (60.0, FLAT_WINDOW):
-        first, last, n_first, n_last = _edge_p99(full, operation, seconds)
+        first_calls, last_calls = _edges(full, operation, seconds)
+        first, last, n_first, n_last = p99(first_calls), p99(last_calls), len(first_calls), len(last_calls)
         e_first, e_last, _, _ = _edge_p99(empty, operation, seconds)
         drift = (last - first) / first if first else float("nan")
         judged = seconds == FLAT_WINDOW
-        spread = _interval(
-            _answered(full.samples, operation, 0, seconds),
-            _answered(full.samples, operation, full.mix_seconds - seconds, full.mix_seconds + 1),
-            as_change=True,
-        )
+        spread = _interval(first_calls, last_calls, as_change=True) if judged else ""
         lines.append(
             f"- {operation} p99 flat (±20 %) from the first to the last {seconds / 60:g} min at volume: "
             f"{_ms(first)} ms ({n_first} calls) → {_ms(last)} ms ({n_last} calls), {100 * drift:+.0f} %"
@@ -133,12 +141,11 @@ def cost_share(empty: Side, full: Side) -> str:
     in both stores and every process alike, which a p99 from one side's first to last minutes
     reads as drift. Growth of the store's own cost with what a run writes shows here."""
     shares = []
-    for first in (True, False):
-        per_call = []
-        for side in (empty, full):
-            start = 0.0 if first else side.mix_seconds - FLAT_WINDOW
-            per_call.append(_mix_cpu_per_call(side, start, start + FLAT_WINDOW + (0 if first else 1)))
-        shares.append(per_call[1] / per_call[0] if per_call[0] else float("nan"))
+    for stretch in (0, 1):  # the first, then the last
+        per_call_e, per_call_v = (
+            _mix_cpu_per_call(side, *_stretches(side, FLAT_WINDOW)[stretch]) for side in (empty, full)
+        )
+        shares.append(per_call_v / per_call_e if per_call_e else float("nan"))
     before, after = shares
     change = (after - before) / before if before else float("nan")
     return (
@@ -152,8 +159,10 @@ def machine_speed(full: Side) -> str:
     """A line beside the targets: the CPU ms a fixed piece of work took (``bench.machine_speed``),
     median of the readings in the mix's first and last ``FLAT_WINDOW`` seconds; "" if none."""
     mix = full.mix_started_unix
-    first = [ms for at, ms in full.machine_speed if mix <= at < mix + FLAT_WINDOW]
-    last = [ms for at, ms in full.machine_speed if mix + full.mix_seconds - FLAT_WINDOW <= at <= mix + full.mix_seconds]
+    first, last = (
+        [ms for at, ms in full.machine_speed if mix + start <= at < mix + end]
+        for start, end in _stretches(full, FLAT_WINDOW)
+    )
     if not (mix and first and last):
         return ""
     before, after = median(first), median(last)
@@ -264,11 +273,8 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
             f"| idle, {phase} of run (% of one core) | {_ms(100 * empty.idle.get(phase, float('nan')))} "
             f"| {_ms(100 * full.idle.get(phase, float('nan')))} |"
         )
-    for label, (a, b) in (("first minute", (0, 60)), ("last minute", (None, None))):
-        values = []
-        for side in sides:
-            start, end = (a, b) if a is not None else (side.mix_seconds - 60, side.mix_seconds + 1)
-            values.append(_mix_cpu_per_call(side, start, end))
+    for label, stretch in (("first minute", 0), ("last minute", 1)):
+        values = [_mix_cpu_per_call(side, *_stretches(side, 60)[stretch]) for side in sides]
         lines.append(f"| CPU per call in the mix, {label} (ms) | {_ms(values[0])} | {_ms(values[1])} |")
     idle_rates = [
         ", ".join(
@@ -436,7 +442,8 @@ def main() -> None:
     print(f"join p99 volume ÷ empty: {_ratio(p99(join_v), p99(join_e))}" + _interval(join_e, join_v))
     print("\n".join(flatness(*sides)))
     print(cost_share(*sides))
-    print(machine_speed(sides[1]))
+    if line := machine_speed(sides[1]):
+        print(line)
 
 
 if __name__ == "__main__":
