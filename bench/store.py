@@ -84,50 +84,54 @@ def _port_open(port: int) -> bool:
     return False
 
 
-@contextlib.contextmanager
-def private_store(
-    data_dir: Path, seed: dict[str, Path] | None = None, keep: dict[str, Path] | None = None
-) -> Iterator[Store]:
-    """A new FerretDB like the shared one, removed (with ``data_dir``) afterwards.
-
-    ``seed``: ``{database name: SQLite file}`` copied in before it starts (FerretDB's SQLite
-    backend keeps database ``X`` in ``X.sqlite``), so a filled store is reused instead of filled
-    again. ``keep``: ``{database name: destination}``, copied out after it stopped cleanly.
-    Both need the local FerretDB on SQLite; without it ``seed`` raises ``RuntimeError``."""
+def _shared() -> tuple[str, psutil.Process | None, list[str]]:
+    """The shared store's URI, its process (None when nothing listens) and its command line."""
     shared_uri = config.mongo_uri()
-    port = urlsplit(shared_uri).port or 27017
-    shared = _listener(port)
-    argv = shared.cmdline() if shared else []
+    shared = _listener(urlsplit(shared_uri).port or 27017)
+    return shared_uri, shared, shared.cmdline() if shared else []
+
+
+def _on_sqlite(argv: list[str]) -> bool:
     # Only the SQLite backend keeps all its data under a directory of our choosing.
-    if not argv or "ferretdb" not in Path(argv[0]).name or "--handler=sqlite" not in argv:
-        process = shared or psutil.Process()
-        print(
-            f"soak: no local FerretDB on SQLite at port {port}; using the shared store (its CPU includes others' work)"
-        )
-        if seed:
-            raise RuntimeError("a seeded store needs the local FerretDB on SQLite")
-        yield Store(shared_uri, process, None, False, argv[0] if argv else "")
-        return
+    return bool(argv) and "ferretdb" in Path(argv[0]).name and "--handler=sqlite" in argv
+
+
+def sqlite_query(argv: list[str]) -> str:
+    """The query part of a FerretDB command line's ``--sqlite-url`` (``_pragma=...&...``, the
+    SQLite settings every connection gets), "" when it has none."""
+    url = next((a.split("=", 1)[1] for a in argv if a.startswith("--sqlite-url=")), "")
+    return urlsplit(url).query
+
+
+@contextlib.contextmanager
+def ferretdb_on(data_dir: Path, query: str | None = None, name: str = "") -> Iterator[Store]:
+    """A FerretDB with the shared one's flags serving ``data_dir`` as it is (nothing copied or
+    removed), stopped afterwards. ``query``: its ``--sqlite-url`` query (SQLite pragmas; None:
+    the shared store's). Two of these may serve one directory at once (SQLite in WAL mode
+    allows several processes), e.g. to compare settings on the very same files. Raises
+    ``RuntimeError`` without a local FerretDB on SQLite, or when it does not start in 60 s."""
+    _, _, argv = _shared()
+    if not _on_sqlite(argv):
+        raise RuntimeError("needs the local FerretDB on SQLite (scripts/provision.sh)")
     binary = newest_build() or argv[0]
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
-    for name, source in (seed or {}).items():
-        shutil.copyfile(source, data_dir / f"{name}.sqlite")
+    query = sqlite_query(argv) if query is None else query
     own_port, debug_port = free_port(), free_port()
+    state = data_dir.parent / f"{data_dir.name}{name}-state"
+    state.mkdir(parents=True, exist_ok=True)
     kept = [a for a in argv[1:] if not a.startswith(_OWN)]
     own = [
         f"--listen-addr=127.0.0.1:{own_port}",
         f"--debug-addr=127.0.0.1:{debug_port}",
-        f"--state-dir={data_dir}",
-        f"--sqlite-url=file:{data_dir}/",
+        f"--state-dir={state}",
+        f"--sqlite-url=file:{data_dir}/" + (f"?{query}" if query else ""),
     ]
-    log = open(data_dir.parent / f"{data_dir.name}-ferretdb.log", "wb")  # noqa: SIM115 - the child's
+    log = open(data_dir.parent / f"{data_dir.name}{name}-ferretdb.log", "wb")  # noqa: SIM115 - the child's
     child = subprocess.Popen([binary, *kept, *own], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while not _port_open(own_port):
             if child.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the soak's FerretDB did not start; see {log.name}")
+                raise RuntimeError(f"FerretDB did not start; see {log.name}")
             time.sleep(0.1)
         debug_url = f"http://127.0.0.1:{debug_port}"
         yield Store(f"mongodb://127.0.0.1:{own_port}/", psutil.Process(child.pid), debug_url, True, binary)
@@ -139,7 +143,42 @@ def private_store(
             child.kill()
             child.wait()
         log.close()
-        if child.returncode is not None and keep:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_store(
+    data_dir: Path, seed: dict[str, Path] | None = None, keep: dict[str, Path] | None = None
+) -> Iterator[Store]:
+    """A new FerretDB like the shared one (its flags and SQLite settings), removed (with
+    ``data_dir``) afterwards.
+
+    ``seed``: ``{database name: SQLite file}`` copied in before it starts (FerretDB's SQLite
+    backend keeps database ``X`` in ``X.sqlite``), so a filled store is reused instead of filled
+    again. ``keep``: ``{database name: destination}``, copied out after it stopped cleanly.
+    Both need the local FerretDB on SQLite; without it ``seed`` raises ``RuntimeError``."""
+    shared_uri, shared, argv = _shared()
+    if not _on_sqlite(argv):
+        process = shared or psutil.Process()
+        port = urlsplit(shared_uri).port or 27017
+        print(
+            f"soak: no local FerretDB on SQLite at port {port}; using the shared store (its CPU includes others' work)"
+        )
+        if seed:
+            raise RuntimeError("a seeded store needs the local FerretDB on SQLite")
+        yield Store(shared_uri, process, None, False, argv[0] if argv else "")
+        return
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    for name, source in (seed or {}).items():
+        shutil.copyfile(source, data_dir / f"{name}.sqlite")
+    stopped = False
+    try:
+        with ferretdb_on(data_dir) as store:
+            yield store
+        stopped = True
+    finally:
+        if stopped and keep:
             for name, destination in keep.items():
                 _copy_database(data_dir, name, destination)
         shutil.rmtree(data_dir, ignore_errors=True)
