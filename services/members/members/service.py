@@ -139,8 +139,10 @@ class MembersService(picture_rpc.PictureEntrypoints):
     @rpc
     def get_members(self, member_ids: list[str], viewer_id: str | None = None) -> list[dict[str, Any] | None]:
         """Batch lookup in the order asked; None for unknown members and for those who blocked the
-        viewer. Raises ``Forbidden`` when a ``viewer_id`` is given and the request's identity is
-        not that member (None: an anonymous read, unchecked)."""
+        viewer (blocks read at each call). Other members' profiles may be up to ``store.PUBLIC_TTL``
+        (30 s) old when another process changed them; the viewer's own is read each time. Raises
+        ``Forbidden`` when a ``viewer_id`` is given and the request's identity is not that member
+        (None: an anonymous read, unchecked)."""
         return self.store.get_members(member_ids, self._viewer(viewer_id))
 
     @rpc

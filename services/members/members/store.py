@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from cachetools import TTLCache
 from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -48,6 +49,11 @@ SIMILAR_AGE_MONTHS = 12
 CONFLICT_ATTEMPTS = 5
 # Owners whose sequences (insert-only) a process keeps in memory, reading only what came after.
 CACHED_KEYS = 10_000
+# Other members' profiles as a page shows them (get_members): a page of 20 outings names up to 20
+# organizers, each a lookup. Kept this long in a process, this many at most; a write through
+# this process drops its copy at once, another process's is seen within PUBLIC_TTL.
+PUBLIC_TTL = timedelta(seconds=30)
+PUBLIC_CACHED = 20_000
 ALL_GROUPS = "*"  # the groups_in key listing every group, whatever its city
 CURRENT_STATUSES = ("active", "pending")  # the memberships a member's snapshot keeps
 
@@ -83,8 +89,11 @@ class MemberStore:
         limits: Limits,
         refresh_ttl: timedelta,
         run_blocking: Blocking,
+        public_ttl: timedelta = PUBLIC_TTL,
     ) -> None:
         self.db = db
+        # member id -> stored state, for others' public views only (never the viewer's own).
+        self.public_states: TTLCache[str, dict[str, Any]] = TTLCache(PUBLIC_CACHED, public_ttl.total_seconds())
         self.members = AggregateStore(db, "members", publisher, outbox="members_outbox")
         self.groups = AggregateStore(db, "groups", publisher, outbox="groups_outbox")
         # Every write of a membership or a block appends a marker to its member's (both members')
@@ -394,6 +403,7 @@ class MemberStore:
             event = self._event("member_updated", state, state["city"], domain.event_view(state))
             self.nearby.enter(current, state)
             self.members.commit(state, event)
+            self.public_states.pop(state["_id"], None)
             return {"member": domain.private_view(state, now), "errors": []}
 
         return retry_on_conflict(CONFLICT_ATTEMPTS, change)
@@ -401,7 +411,15 @@ class MemberStore:
     def get_members(self, member_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
         now = domain.now_utc()
         hidden = set(self.blocked_by(viewer_id)) if viewer_id else set()
-        found = by_ids(self.members.aggregates, member_ids)
+        found = {}
+        for member_id in member_ids:
+            if member_id != viewer_id and (kept := self.public_states.get(member_id)) is not None:
+                found[member_id] = kept
+        read = by_ids(self.members.aggregates, [i for i in member_ids if i not in found])
+        for member_id, state in read.items():
+            if member_id != viewer_id:
+                self.public_states[member_id] = state
+        found.update(read)
         views: list[dict[str, Any] | None] = []
         for member_id in member_ids:
             state = found.get(member_id)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from cachetools import TTLCache
 from nameko.standalone.rpc import ClusterRpcProxy
 from pymongo import MongoClient
 from test_accounts import call, published, register
 
 from members import cells
+from members.dependencies import Members
 from members.service import MembersService
-from parentnet_kit import config
+from members.store import PUBLIC_CACHED, PUBLIC_TTL
+from parentnet_kit import config, testing
 from parentnet_kit.contracts import IDEMPOTENCY_HEADER
 from parentnet_kit.testing import call_twice
 
@@ -257,3 +260,31 @@ def test_a_blocked_member_sees_a_group_as_if_the_blocker_had_never_joined(contai
     assert listed["node"]["member_count"] == 1
     call(container, "unblock", blocker, blocked)
     assert seen_by(blocked)[:2] == (2, 2)
+
+
+def test_other_members_profiles_are_kept_briefly_and_edits_and_blocks_show_at_once(container, service_config):
+    """get_members (the organizers of a page of outings) reads each other member once per
+    PUBLIC_TTL in a process: a block, an edit through this process and the viewer's own profile
+    are current at once; another process's edit shows once the copy expires."""
+    store = next(e for e in container.extensions if isinstance(e, Members)).store
+    clock = [0.0]
+    store.public_states = TTLCache(PUBLIC_CACHED, PUBLIC_TTL.total_seconds(), timer=lambda: clock[0])
+    me = member(container, "Me")
+    others = [member(container, f"Organizer{n}") for n in range(5)]
+    first = call(container, "get_members", [*others, me], me)
+    assert [v["display_name"] for v in first] == [*(f"Organizer{n}" for n in range(5)), "Me"]
+    with testing.recording_store(service_config["MONGO_URI"], service_config["MEMBERS_DB"]) as (db, reads):
+        stored, store.members.aggregates = store.members.aggregates, db["members"]
+        try:
+            assert call(container, "get_members", [*others, me], me) == first
+        finally:
+            store.members.aggregates = stored
+    assert [r.selector for r in reads.reads if r.collection == "members"] == [{"_id": me}]
+    call(container, "update_profile", others[0], {"display_name": "Renamed"})
+    call(container, "block", others[1], me)
+    elsewhere = MongoClient(service_config["MONGO_URI"])[service_config["MEMBERS_DB"]]["members"]
+    elsewhere.update_one({"_id": others[2]}, {"$set": {"display_name": "Changed elsewhere"}})
+    names = [v and v["display_name"] for v in call(container, "get_members", others, me)]
+    assert names == ["Renamed", None, "Organizer2", "Organizer3", "Organizer4"]
+    clock[0] += PUBLIC_TTL.total_seconds() + 1
+    assert call(container, "get_members", [others[2]], me)[0]["display_name"] == "Changed elsewhere"
