@@ -205,6 +205,48 @@ def query_table(side: Side, top: int = 12) -> list[str]:
     return out
 
 
+def _shape_key(row: dict[str, Any]) -> tuple[str, str, str, str]:
+    # Each side's databases are prefixed with its name (and a run key): the last part names it.
+    shape = json.dumps(row["shape"], separators=(",", ":"), sort_keys=True)
+    return row["db"].rsplit("_", 1)[-1], row["collection"], row["command"], shape
+
+
+def _p50(row: dict[str, Any]) -> str:
+    return "–" if not row["calls"] else f"{row['p50 ms']:.2f}"
+
+
+def query_difference(empty: Side, full: Side, top: int = 10) -> list[str]:
+    """The query shapes whose store time grew most from the empty side to the volume side over
+    the whole run (kit.querylog, start-up included): more calls of a shape (a page with more
+    results, a sweep with work to do) or slower ones. Empty when either side has no log."""
+    if not empty.queries or not full.queries:
+        return []
+    before = {_shape_key(r): r for r in empty.queries}
+    after = {_shape_key(r): r for r in full.queries}
+    none = {"calls": 0, "total ms": 0.0, "p50 ms": float("nan")}
+    rows = []
+    for key in before.keys() | after.keys():
+        a, b = before.get(key, none), after.get(key, none)
+        rows.append((b["total ms"] - a["total ms"], key, a, b))
+    rows.sort(key=lambda row: row[0], reverse=True)
+    total = (sum(r["total ms"] for r in empty.queries), sum(r["total ms"] for r in full.queries))
+    out = [
+        f"Where the volume side's store time grew over the empty side's, the whole run, start-up included "
+        f"(kit.querylog: each command's time as the service saw it, waiting included; {total[0] / 1000:,.0f} s → "
+        f"{total[1] / 1000:,.0f} s in all):",
+        "",
+        "| collection | command | shape | calls empty → volume | p50 ms empty → volume | time empty → volume (s) |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for _, (database, collection, command, shape), a, b in rows[:top]:
+        shown = shape.replace("|", "\\|")
+        out.append(
+            f"| {database}.{collection} | {command} | `{shown}` | {a['calls']:,} → {b['calls']:,} | "
+            f"{_p50(a)} → {_p50(b)} | {a['total ms'] / 1000:.1f} → {b['total ms'] / 1000:.1f} |"
+        )
+    return out
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -300,6 +342,8 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
             shown.append(text or "–")
         lines.append(f"- {operation}: {shown[0]} → {shown[1]}")
     lines += ["", *query_table(full)]
+    if difference := query_difference(empty, full):
+        lines += ["", *difference]
     join_e, join_v = p99(_answered(empty.samples, "join")), p99(_answered(full.samples, "join"))
     idle_max = max(full.idle.values(), default=float("nan"))
     lines += [
@@ -444,6 +488,8 @@ def main() -> None:
     print(cost_share(*sides))
     if line := machine_speed(sides[1]):
         print(line)
+    if difference := query_difference(*sides):
+        print("\n" + "\n".join(difference))
 
 
 if __name__ == "__main__":
