@@ -100,6 +100,7 @@ class Side:
     registered: int = 0
     aborted: str = ""
     queries: list[dict[str, Any]] = field(default_factory=list)
+    queries_mix: list[dict[str, Any]] = field(default_factory=list)  # the measured mix's only
     other_work: float = -1.0
     mix_started_unix: float = 0.0
     warmup: dict[str, float] = field(default_factory=dict)
@@ -399,6 +400,10 @@ def run_sides(args: argparse.Namespace, run_dir: Path) -> list[Side]:
         log = run_dir / side.name / "queries.jsonl"
         with log.open(encoding="utf-8") as lines:
             side.queries = querylog.summarize(lines)
+        if side.mix_started_unix:
+            with log.open(encoding="utf-8") as lines:
+                end = side.mix_started_unix + side.mix_seconds
+                side.queries_mix = querylog.summarize(lines, side.mix_started_unix, end)
     return sides
 
 

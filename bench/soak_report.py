@@ -216,22 +216,26 @@ def _p50(row: dict[str, Any]) -> str:
 
 
 def query_difference(empty: Side, full: Side, top: int = 10) -> list[str]:
-    """The query shapes whose store time grew most from the empty side to the volume side over
-    the whole run (kit.querylog, start-up included): more calls of a shape (a page with more
-    results, a sweep with work to do) or slower ones. Empty when either side has no log."""
-    if not empty.queries or not full.queries:
+    """The query shapes whose store time grew most from the empty side to the volume side during
+    the measured mix (kit.querylog; the whole run, start-up included, for a run recorded before
+    the log was windowed): more calls of a shape (a page with more results, a sweep with work to
+    do) or slower ones. Empty when either side has no log."""
+    mix = bool(empty.queries_mix and full.queries_mix)
+    rows_e, rows_v = (empty.queries_mix, full.queries_mix) if mix else (empty.queries, full.queries)
+    if not rows_e or not rows_v:
         return []
-    before = {_shape_key(r): r for r in empty.queries}
-    after = {_shape_key(r): r for r in full.queries}
+    before = {_shape_key(r): r for r in rows_e}
+    after = {_shape_key(r): r for r in rows_v}
     none = {"calls": 0, "total ms": 0.0, "p50 ms": float("nan")}
     rows = []
     for key in before.keys() | after.keys():
         a, b = before.get(key, none), after.get(key, none)
         rows.append((b["total ms"] - a["total ms"], key, a, b))
     rows.sort(key=lambda row: row[0], reverse=True)
-    total = (sum(r["total ms"] for r in empty.queries), sum(r["total ms"] for r in full.queries))
+    total = (sum(r["total ms"] for r in rows_e), sum(r["total ms"] for r in rows_v))
+    when = "during the measured mix" if mix else "the whole run, start-up included"
     out = [
-        f"Where the volume side's store time grew over the empty side's, the whole run, start-up included "
+        f"Where the volume side's store time grew over the empty side's, {when} "
         f"(kit.querylog: each command's time as the service saw it, waiting included; {total[0] / 1000:,.0f} s → "
         f"{total[1] / 1000:,.0f} s in all):",
         "",

@@ -110,14 +110,21 @@ def listeners() -> list[monitoring.CommandListener]:
     return [QueryLog(path)] if path else []
 
 
-def summarize(lines: Iterable[str]) -> list[dict[str, Any]]:
+def summarize(lines: Iterable[str], start: float | None = None, end: float | None = None) -> list[dict[str, Any]]:
     """Rows ``{db, collection, command, shape, calls, total ms, p50 ms, max ms, indexed}`` per
-    distinct (db, collection, command, shape), most total time first."""
+    distinct (db, collection, command, shape), most total time first. ``start``/``end`` (Unix
+    seconds): only the commands answered in that window (``at``; entries without it are left out
+    when a window is given)."""
     groups: dict[str, dict[str, Any]] = {}
+    windowed = start is not None or end is not None
     for line in lines:
         if not line.strip():
             continue
         entry = json.loads(line)
+        if windowed:
+            at = entry.get("at")
+            if at is None or (start is not None and at < start) or (end is not None and at > end):
+                continue
         key = json.dumps([entry["db"], entry["collection"], entry["command"], entry["shape"]], sort_keys=True)
         group = groups.setdefault(key, {**{k: entry[k] for k in ("db", "collection", "command", "shape")}, "ms": []})
         group["ms"].append(entry["ms"])

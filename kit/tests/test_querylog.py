@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pymongo import MongoClient
 
 from parentnet_kit import config, querylog, testing
@@ -39,3 +41,12 @@ def test_every_command_a_client_sends_is_logged_by_shape_and_summarized(tmp_path
     scans = [r for r in rows.values() if r["command"] == "aggregate"]  # count_documents
     assert scans and not scans[0]["indexed"]
     assert rows[("update", "[{'q': {'_id': 'str'}, 'multi': False}]")]["indexed"]
+
+
+def test_a_window_keeps_only_the_commands_answered_in_it():
+    entry = {"db": "d", "collection": "c", "command": "find", "shape": {"_id": "str"}, "ms": 1.0, "ok": True}
+    lines = [json.dumps({**entry, "at": at}) for at in (10.0, 20.0, 30.0)] + [json.dumps(entry)]
+    assert querylog.summarize(lines)[0]["calls"] == 4
+    assert querylog.summarize(lines, 15.0, 30.0)[0]["calls"] == 2
+    assert querylog.summarize(lines, start=25.0)[0]["calls"] == 1
+    assert querylog.summarize(lines, 40.0, 50.0) == []
