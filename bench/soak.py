@@ -57,7 +57,7 @@ from bench.stack import bench_stack
 from bench.store import Store, newest_build, private_store
 from devtools import volume
 from devtools.search_fill import index_filled_outings
-from parentnet_kit import config, gc_tuning, querylog
+from parentnet_kit import config, expiry, gc_tuning, querylog
 
 ROOT = Path(__file__).resolve().parent.parent
 # Production values for everything the test suites relax (devtools.isolated.TEST_SETTINGS):
@@ -260,13 +260,17 @@ async def gather_in(limit: int, calls: list[Callable[[], Awaitable[None]]]) -> N
 
 
 DATABASES = ("events", "members", "listings")
+# Each one's expiry markers are in a database beside it (parentnet_kit.expiry.markers_database).
+MARKERS = {name: f"{name}{expiry.SUFFIX}" for name in DATABASES}
 
 
 def fill_key(args: argparse.Namespace) -> str:
     """What a kept fill depends on: the fill's code and the domain code it builds with, its
     size, the store's build and the day (the fill's dates are relative to when it ran)."""
     digest = hashlib.sha256(f"{args.outings}:{args.places}:{newest_build()}:{datetime.now(UTC).date()}".encode())
-    sources = [ROOT / "devtools" / "volume.py", *sorted(ROOT.glob("services/*/*/domain.py"))]
+    # What decides where a fill's documents go: the fill, the domain code, and the kit's layouts.
+    layouts = [ROOT / "kit" / "parentnet_kit" / f"{name}.py" for name in ("expiry", "inbox", "sequences", "outbox")]
+    sources = [ROOT / "devtools" / "volume.py", *sorted(ROOT.glob("services/*/*/domain.py")), *layouts]
     for source in sources:
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
@@ -277,9 +281,9 @@ def prepared_volume(args: argparse.Namespace, run_dir: Path) -> tuple[dict[str, 
     what the fill wrote (``counts``, ``seconds``, ``kept``): filled now, or kept from an earlier run."""
     kept = Path(os.environ.get("PARENTNET_CACHE", Path.home() / ".cache" / "parentnet")) / "soak-fill"
     where = kept / fill_key(args)
-    files = {name: where / f"{name}.sqlite" for name in DATABASES}
+    files = {name: where / f"{name}.sqlite" for name in (*DATABASES, *MARKERS.values())}
     summary = where / "filled.json"
-    if summary.exists() and all(f.exists() for f in files.values()):
+    if summary.exists() and all(files[name].exists() for name in DATABASES):
         print(f"soak: the volume store kept in {where} (filled {json.loads(summary.read_text())['at']})", flush=True)
         done, kept_fill = json.loads(summary.read_text()), True
     else:
@@ -288,21 +292,31 @@ def prepared_volume(args: argparse.Namespace, run_dir: Path) -> tuple[dict[str, 
             if not store.private:
                 raise SystemExit("soak: the volume side needs the local FerretDB on SQLite (a store of its own)")
             filled = volume.fill(store.uri, args.outings, args.places, *DATABASES)
-        done = {"counts": filled.counts, "seconds": filled.seconds, "at": datetime.now(UTC).isoformat()}
+        size = {"outings": args.outings, "places": args.places}
+        done = {"counts": filled.counts, "seconds": filled.seconds, "at": datetime.now(UTC).isoformat(), **size}
         kept_fill = False
         summary.write_text(json.dumps(done))
-        for stale in kept.iterdir():  # one kept fill at a time: each is gigabytes
-            if stale != where:
+        for stale in kept.iterdir():  # one kept fill per size (each is gigabytes): a --short run keeps the full one
+            if stale != where and _fill_size(stale) in (size, None):
                 shutil.rmtree(stale, ignore_errors=True)
     retired = where / "retired.json"
     if not retired.exists():
         print("soak: retiring what the year's retention would have removed ...", flush=True)
         t0 = time.monotonic()
-        with private_store(run_dir / "retire" / "store", seed=files, keep=files) as store:
+        present = {name: f for name, f in files.items() if f.exists()}
+        with private_store(run_dir / "retire" / "store", seed=present, keep=files) as store:
             counts = retire_overdue(store.uri)
         retired.write_text(json.dumps({"counts": counts, "seconds": time.monotonic() - t0}))
     done["retired"] = json.loads(retired.read_text())
-    return files, {**done, "kept": kept_fill}
+    return {name: f for name, f in files.items() if f.exists()}, {**done, "kept": kept_fill}
+
+
+def _fill_size(kept: Path) -> dict[str, int] | None:
+    """The size a kept fill was made with (None when its summary does not say)."""
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        done = json.loads((kept / "filled.json").read_text())
+        return {"outings": done["outings"], "places": done["places"]}
+    return None
 
 
 def retire_overdue(uri: str) -> dict[str, int]:
@@ -348,7 +362,13 @@ def run_sides(args: argparse.Namespace, run_dir: Path) -> list[Side]:
             query_log.parent.mkdir(parents=True, exist_ok=True)
             query_log.unlink(missing_ok=True)
             names[querylog.ENV] = str(query_log)
-            files = {names[f"{db.upper()}_DB"]: seed[db] for db in DATABASES} if side.name == "volume" else None
+            files = None
+            if side.name == "volume":
+                files = {}
+                for db in DATABASES:
+                    files[names[f"{db.upper()}_DB"]] = seed[db]
+                    if MARKERS[db] in seed:
+                        files[names[f"{db.upper()}_DB"] + expiry.SUFFIX] = seed[MARKERS[db]]
             store = running.enter_context(private_store(run_dir / side.name / "store", seed=files))
             stack = running.enter_context(
                 bench_stack(

@@ -190,6 +190,8 @@ def _copy_database(data_dir: Path, name: str, destination: Path) -> None:
     import sqlite3
 
     source = data_dir / f"{name}.sqlite"
+    if not source.exists():
+        return  # nothing was written to it
     destination.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(sqlite3.connect(source)) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -74,8 +74,8 @@ def isolated_env(label: str, settings: dict[str, str] | None = None) -> tuple[st
 def cleanup(vhost: str, env: dict[str, str]) -> None:
     client = MongoClient(config.mongo_uri())
     for name in ("MEMBERS_DB", "EVENTS_DB", "LISTINGS_DB", "CONVERSATIONS_DB"):
-        client.drop_database(env[name])
-    client.drop_database(env["MODERATION_DB"])
+        testing.drop_database(client, env[name])
+    testing.drop_database(client, env["MODERATION_DB"])
     client.close()
     with contextlib.suppress(httpx.HTTPError):
         httpx.delete(f"{config.elasticsearch_url()}/{env['SEARCH_INDEX_PREFIX']}*", timeout=30)

@@ -1,4 +1,5 @@
-"""What must go after a while, read only once it is due: markers in one collection per UTC day.
+"""What must go after a while, read only once it is due: markers in one collection per UTC day,
+in a database of their own beside the owner's (``<database>_expiring``).
 
 FerretDB 1.24 has no TTL index and evaluates every filter but ``{_id}`` after reading a whole
 collection (docs/store.md), so a sweeper cannot ask "what is older than X?" of a collection that
@@ -21,6 +22,19 @@ such as an adoption on another process, may be writing into it right then).
 - **Bounded work per run**: at most ``limit`` markers; a backlog (a year's first sweep, a
   day when an announcement reached every member) is worked off over the next runs.
 
+**Why a database of their own.** FerretDB 1.24 answers every ``find`` (and ``aggregate``) by
+first listing the collections of its database (``msg_find.go``: ``ListCollections`` copies
+and sorts the metadata of every collection, then looks the name up), so each read costs more
+with every collection beside it. A retention of 180 days is ~180 day collections; measured on
+the store, 370 of them made a point lookup in the same database cost 1.7x the CPU (0.32 ->
+0.54 ms; docs/store.md "Round 6"). Kept apart, the hot reads of the owner's database do not
+see them; only the sweep reads the markers' database.
+
+Day collections written by code before that (in the owner's database) are still swept when
+due, and each sweep moves up to ``MOVE`` markers of the later ones into the markers' database
+(dropping each legacy collection once emptied), so an upgraded store sheds them over a few
+hours without a step to run.
+
 On MongoDB the same code runs (a TTL index would serve there; one path for both servers keeps
 the tests honest about what production runs).
 """
@@ -39,23 +53,36 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 BATCH = 200  # markers handed to ``expire`` at once
 BULK = 1000  # markers written at once by ``mark_many``
+MOVE = 2000  # legacy markers a sweep moves into the markers' database
+SUFFIX = "_expiring"  # the markers' database: the owner's name and this
+
+
+def markers_database(db: Database) -> Database:
+    """The database holding ``db``'s day collections of markers: ``<db.name>_expiring`` on the
+    same client (drop it with ``db``)."""
+    return db.client[f"{db.name}{SUFFIX}"]
+
+
 # How often the services sweep what is due (``RETENTION_SWEEP_SECONDS``); a sweep on a day with
 # nothing due asks the store nothing, so this only bounds how fast a backlog is worked off.
 SWEEP_SECONDS = float(os.environ.get("RETENTION_SWEEP_SECONDS", "60"))
 
 
 class DueDays:
-    """Markers of what falls due, one collection per UTC day: ``<name>_<YYYYMMDD>``."""
+    """Markers of what falls due, one collection per UTC day: ``<name>_<YYYYMMDD>`` in
+    ``markers_database(db)`` (``days``: another database for them, for tests)."""
 
-    def __init__(self, db: Database, name: str) -> None:
+    def __init__(self, db: Database, name: str, days: Database | None = None) -> None:
         if not re.fullmatch(r"[a-z_]+", name):
             raise ValueError("name: lower-case letters and underscores only")
-        self.db = db
+        self.legacy = db  # where code before the markers' database wrote them
+        self.db = markers_database(db) if days is None else days
         self.name = name
         self._pattern = re.compile(rf"{re.escape(name)}_(\d{{8}})")
         self._idle_on: str | None = None  # the UTC date of the last sweep that found nothing due
         self._emptied: dict[str, str] = {}  # day collection -> the UTC date a sweep found it empty
         self._adopted: set[str] = set()  # adoption steps this process knows done
+        self._legacy_gone_on: str | None = None  # the UTC date a look found no legacy day collection
 
     def collection_for(self, due: datetime) -> str:
         """The name of the collection holding the markers due on ``due``'s UTC date."""
@@ -96,23 +123,49 @@ class DueDays:
         once."""
         if step in self._adopted:
             return
-        adopted = self.db["sequences_adopted"]
+        adopted = self.legacy["sequences_adopted"]
         if adopted.find_one({"_id": step}) is None:
             self.mark_many(markers())
             with contextlib.suppress(DuplicateKeyError):
                 adopted.insert_one({"_id": step, "at": datetime.now(UTC)})
         self._adopted.add(step)
 
+    def _days(self, db: Database) -> list[str]:
+        """The day collections of ``db``, oldest first (one ``listCollections``)."""
+        return sorted(n for n in db.list_collection_names() if self._pattern.fullmatch(n))
+
     def due_days(self, now: datetime) -> list[str]:
         """The collections of the days that are over at ``now``, oldest first (one
         ``listCollections``; no document is read)."""
+        today = f"{self.name}_{now.astimezone(UTC):%Y%m%d}"
+        return [name for name in self._days(self.db) if name < today]
+
+    def move_legacy(self, now: datetime, budget: int = MOVE) -> int:
+        """Move up to ``budget`` markers from day collections in the owner's database (written
+        by code before the markers' database, e.g. a process of the previous version during a
+        rolling upgrade) into the markers' database, dropping each one emptied; returns how many
+        moved. Asks nothing more on a UTC date on which a call found none left."""
         today = f"{now.astimezone(UTC):%Y%m%d}"
-        days = []
-        for name in self.db.list_collection_names():
-            match = self._pattern.fullmatch(name)
-            if match and match.group(1) < today:
-                days.append(name)
-        return sorted(days)
+        if self._legacy_gone_on == today:
+            return 0
+        moved = 0
+        names = self._days(self.legacy)
+        for name in names:
+            source = self.legacy[name]
+            while moved < budget:
+                markers = list(source.find({}).limit(min(BULK, budget - moved)))
+                if not markers:
+                    self.legacy.drop_collection(name)
+                    break
+                with contextlib.suppress(BulkWriteError):  # moved already by a racing sweep: the rest went in
+                    self.db[name].insert_many(markers, ordered=False)
+                for marker in markers:
+                    source.delete_one({"_id": marker["_id"]})
+                moved += len(markers)
+            if moved >= budget:
+                return moved
+        self._legacy_gone_on = today
+        return moved
 
     def sweep(self, now: datetime, expire: Callable[[list[dict[str, Any]]], None], limit: int = 2000) -> int:
         """Hand the markers of the days that are over to ``expire`` (``BATCH`` at a time), delete
@@ -121,6 +174,8 @@ class DueDays:
         Asks the store nothing when an earlier sweep on the same UTC date found nothing due.
         ``expire`` raising stops the sweep; its markers stay for the next one."""
         today = f"{now.astimezone(UTC):%Y%m%d}"
+        if self.move_legacy(now):
+            self._idle_on = None  # what moved may be due
         if self._idle_on == today:
             return 0
         handled = 0

@@ -206,6 +206,15 @@ class StoreReads(monitoring.CommandListener):
         return [r for r in self.reads if r.command in wanted and not r.by_id(in_allowed)]
 
 
+def drop_database(client: MongoClient[Any], name: str) -> None:
+    """Drop database ``name`` and the database of its expiry markers
+    (``parentnet_kit.expiry.markers_database``), which a service writes beside it."""
+    from .expiry import SUFFIX
+
+    client.drop_database(name)
+    client.drop_database(f"{name}{SUFFIX}")
+
+
 @contextmanager
 def recording_store(mongo_uri: str, db_name: str) -> Iterator[tuple[Database, StoreReads]]:
     """A database ``db_name`` on its own client whose selections are recorded, and the record;

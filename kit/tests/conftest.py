@@ -19,4 +19,5 @@ def db():
     name = testing.unique_name("kit")
     yield client[name]
     client.drop_database(name)
+    client.drop_database(f"{name}_expiring")  # parentnet_kit.expiry.markers_database
     client.close()

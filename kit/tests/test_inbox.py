@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from parentnet_kit import inbox as inbox_module
+from parentnet_kit.expiry import markers_database
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.outbox import AggregateStore
 
@@ -163,7 +164,7 @@ def test_expired_notifications_leave_the_pages_the_counts_and_the_store(db):
     assert kept.index.collection.count_documents({"_id": {"$regex": "^ann:[0-9]+$"}}) == 3  # 6, 7, 8
     assert kept.index.collection.count_documents({"_id": {"$regex": "^bob:[0-9]+$"}}) == 0
     assert kept.expire(tomorrow + timedelta(days=1)) == 0  # the emptied day goes on a later date
-    assert [n for n in db.list_collection_names() if n.startswith("inbox_expiring_")] == [
+    assert [n for n in kept.due.db.list_collection_names() if n.startswith("inbox_expiring_")] == [
         kept.due.collection_for(today + timedelta(days=30))
     ]
     # Numbers are never given twice: the next notification comes after what expired.
@@ -225,9 +226,10 @@ def test_notifications_from_before_the_markers_are_marked_once_at_start_up(db):
     _tell(box, "ann", "older")
     _tell(box, "ann", "recent")
     db.inbox.update_one({"message": "news older"}, {"$set": {"created_at": legacy}})
-    for name in db.list_collection_names():  # as if written by the code before the markers
+    markers = markers_database(db)
+    for name in markers.list_collection_names():  # as if written by the code before the markers
         if name.startswith("inbox_expiring_"):
-            db.drop_collection(name)
+            markers.drop_collection(name)
     db.sequences_adopted.delete_one({"_id": "inbox:expiry"})
     Inbox(AggregateStore(db, "inbox", None), "kit", retention=timedelta(days=180)).ensure_indexes()
     box.ensure_indexes()  # once only: the flag
@@ -260,9 +262,10 @@ def _as_the_previous_release_wrote_it(db, message):
     """No day marker, no ``marked``: what the release before the markers writes when it runs
     beside this one (a rolling deploy) or instead of it (a rollback), after the adoption."""
     doc = db["inbox"].find_one({"message": message})
-    for name in db.list_collection_names():
+    markers = markers_database(db)
+    for name in markers.list_collection_names():
         if name.startswith("inbox_expiring_"):
-            db[name].delete_many({"notification_id": doc["_id"]})
+            markers[name].delete_many({"notification_id": doc["_id"]})
     db["inbox"].update_one({"_id": doc["_id"]}, {"$unset": {"marked": ""}})
 
 

@@ -15,6 +15,7 @@ from pymongo import MongoClient
 from support.subscriptions import Subscriber, ws_url
 from test_outing_end_to_end import CREATE, proposal
 
+from parentnet_kit.expiry import markers_database
 from parentnet_kit.inbox import Inbox
 from parentnet_kit.outbox import AggregateStore
 from parentnet_kit.testing import wait_for
@@ -40,7 +41,9 @@ def _day(moment: datetime) -> str:
 
 def _move_day(db, prefix: str, to_day: str, which: dict) -> int:
     """The markers matching ``which`` in ``<prefix>_<day>`` collections move into
-    ``<prefix>_<to_day>`` (only this test's: other tests of the session keep theirs); returns how many."""
+    ``<prefix>_<to_day>`` (only this test's: other tests of the session keep theirs), in the database
+    of ``db``'s expiry markers; returns how many."""
+    db = markers_database(db)
     moved = 0
     for name in db.list_collection_names():
         if name.startswith(prefix + "_") and name != f"{prefix}_{to_day}":

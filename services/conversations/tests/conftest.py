@@ -16,7 +16,7 @@ def service_config():
     vhost, amqp_uri = testing.create_vhost("conversations")
     db_name = testing.unique_name("conversations")
     yield {"AMQP_URI": amqp_uri, "MONGO_URI": config.mongo_uri(), "CONVERSATIONS_DB": db_name}
-    MongoClient(config.mongo_uri()).drop_database(db_name)
+    testing.drop_database(MongoClient(config.mongo_uri()), db_name)
     testing.delete_vhost(vhost)
 
 
@@ -26,5 +26,5 @@ def db():
     name = testing.unique_name("conversations")
     client = MongoClient(config.mongo_uri(), tz_aware=True)
     yield client[name]
-    client.drop_database(name)
+    testing.drop_database(client, name)
     client.close()

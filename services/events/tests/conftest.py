@@ -30,7 +30,7 @@ def service_config(container_factory):
     nameko_testing.start_members_stub(container_factory, settings)
     yield settings
     nameko_testing.reset()
-    MongoClient(config.mongo_uri()).drop_database(db_name)
+    testing.drop_database(MongoClient(config.mongo_uri()), db_name)
     testing.delete_vhost(vhost)
 
 
@@ -64,7 +64,7 @@ def volume_db():
         config.mongo_uri(), VOLUME_OUTINGS, events_db=name, in_cities=volume.FAR_FROM_TESTS, outbox_history=False
     )
     yield name
-    MongoClient(config.mongo_uri()).drop_database(name)
+    testing.drop_database(MongoClient(config.mongo_uri()), name)
 
 
 @pytest.fixture

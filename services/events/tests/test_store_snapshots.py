@@ -18,7 +18,7 @@ def db():
     client = MongoClient(config.mongo_uri(), tz_aware=True)
     database = client[testing.unique_name("events_snapshots")]
     yield database
-    client.drop_database(database.name)
+    testing.drop_database(client, database.name)
 
 
 def seen_by_a_new_process(db, outing_id, capacity):

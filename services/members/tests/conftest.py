@@ -34,7 +34,7 @@ def service_config(key_pair):
         "AUTH_PRIVATE_KEY": key_pair[0].decode(),
         "OUTBOX_SWEEP_SECONDS": 1,
     }
-    MongoClient(config.mongo_uri()).drop_database(db_name)
+    testing.drop_database(MongoClient(config.mongo_uri()), db_name)
     testing.delete_vhost(vhost)
 
 
@@ -62,7 +62,7 @@ def volume_db():
         config.mongo_uri(), VOLUME_MEMBERS, members_db=name, in_cities=volume.FAR_FROM_TESTS, outbox_history=False
     )
     yield name
-    MongoClient(config.mongo_uri()).drop_database(name)
+    testing.drop_database(MongoClient(config.mongo_uri()), name)
 
 
 @pytest.fixture

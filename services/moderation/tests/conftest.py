@@ -16,7 +16,7 @@ def service_config():
     vhost, amqp_uri = testing.create_vhost("moderation")
     db_name = testing.unique_name("moderation")
     yield {"AMQP_URI": amqp_uri, "MONGO_URI": config.mongo_uri(), "MODERATION_DB": db_name}
-    MongoClient(config.mongo_uri()).drop_database(db_name)
+    testing.drop_database(MongoClient(config.mongo_uri()), db_name)
     testing.delete_vhost(vhost)
 
 
