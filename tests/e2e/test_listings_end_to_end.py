@@ -12,6 +12,7 @@ from pymongo import MongoClient
 from test_subscriptions_end_to_end import Subscriber, ws_url
 
 from parentnet_kit import config
+from parentnet_kit.expiry import markers_database
 from parentnet_kit.testing import wait_for
 
 CREATE = """mutation($input: ListingCreateInput!) {
@@ -134,7 +135,8 @@ def test_an_expired_listing_leaves_search_with_nobody_acting(stack, gql, sign_up
     for collection in ("listings", "listings_expiring"):  # the listing and its matching marker
         client[stack.env["LISTINGS_DB"]][collection].update_one({"_id": local}, {"$set": {"expires_at": past}})
     # The expiry sweep's schedule: the hour it falls due.
-    client[stack.env["LISTINGS_DB"]][f"listings_due_{past:%Y%m%d%H}"].insert_one({"_id": local, "expires_at": past})
+    due = markers_database(client[stack.env["LISTINGS_DB"]])
+    due[f"listings_due_{past:%Y%m%d%H}"].insert_one({"_id": local, "expires_at": past})
     client.close()
     wait_for(lambda: not in_search(), timeout=10, what="the expired listing out of search")
     assert gql(LISTING, {"id": listing_id}, token=owner["token"])["node"]["status"] == "EXPIRED"

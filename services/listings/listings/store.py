@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 from parentnet_kit import cells, upserts
 from parentnet_kit.clock import aware as _aware
 from parentnet_kit.envelope import Event
+from parentnet_kit.expiry import markers_database
 from parentnet_kit.fields import FieldError
 from parentnet_kit.fields import field_error as error
 from parentnet_kit.i18n import t, tn
@@ -117,8 +118,12 @@ class ListingStore:
         # The expiry sweep reads only what falls due: a marker per active listing in the
         # collection of the hour it expires (``listings_due_<YYYYMMDDHH>``), never the markers of
         # every active listing (docs/store.md; a fresh review found that read the largest part
-        # of the idle store's time at 12,000 listings).
+        # of the idle store's time at 12,000 listings). Those hours (up to 720 ahead: a listing
+        # lives 30 days) are in the expiry markers' database, not here: FerretDB lists every
+        # collection of a database on each find (parentnet_kit.expiry). Hours written here by
+        # earlier code are still swept, and dropped once past and empty.
         self.db = db
+        self.due_db = markers_database(db)
         # owner -> {listing_id} ever posted, appended before the commit (a crash or a repeated
         # delivery leaves an entry counted once or not at all): "my listings" reads it by _id.
         self.by_owner = Sequences(db["listings_by_owner"], cache_keys=10_000)
@@ -212,7 +217,7 @@ class ListingStore:
             yield marker["_id"], marker
 
     def _due(self, expires_at: datetime) -> Any:
-        return self.db[f"listings_due_{_aware(expires_at).astimezone(UTC):%Y%m%d%H}"]
+        return self.due_db[f"listings_due_{_aware(expires_at).astimezone(UTC):%Y%m%d%H}"]
 
     def _mark_due(self, listing_id: str, expires_at: datetime) -> None:
         with contextlib.suppress(DuplicateKeyError):  # marked already
@@ -674,18 +679,26 @@ class ListingStore:
         self.matching.drop_ended(now)
         expired, looked = 0, 0
         this_hour = f"listings_due_{now:%Y%m%d%H}"
-        hours = sorted(n for n in self.db.list_collection_names() if n.startswith("listings_due_") and n <= this_hour)
-        for hour in hours:
+        hours = sorted(
+            (
+                (name, db)
+                for db in (self.due_db, self.db)  # the markers' database, then hours of earlier code
+                for name in db.list_collection_names()
+                if name.startswith("listings_due_") and name <= this_hour
+            ),
+            key=lambda hour: hour[0],
+        )
+        for hour, db in hours:
             left = 0
-            for marker in self.db[hour].find({}):
+            for marker in db[hour].find({}):
                 if _aware(marker["expires_at"]) > now or looked >= limit:
                     left += 1  # later this hour, or the next sweep's
                     continue
                 looked += 1
                 expired += self._expire_one(marker["_id"], now)
-                self.db[hour].delete_one({"_id": marker["_id"]})
+                db[hour].delete_one({"_id": marker["_id"]})
             if hour < this_hour and left == 0:
-                self.db.drop_collection(hour)
+                db.drop_collection(hour)
         return expired
 
     def _expire_one(self, listing_id: str, now: datetime) -> int:

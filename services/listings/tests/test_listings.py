@@ -11,6 +11,7 @@ from nameko.testing.services import entrypoint_hook
 
 from listings.service import ListingsService
 from parentnet_kit import nameko_testing as members
+from parentnet_kit.expiry import markers_database
 from parentnet_kit.testing import call_twice
 from parentnet_kit.testing import drain_events as published
 
@@ -120,11 +121,16 @@ def test_expired_listings_close_without_anyone_acting(container, service_config,
     past = datetime.now(UTC) - timedelta(minutes=1)
     db.listings.update_one({"_id": offer["id"]}, {"$set": {"expires_at": past}})
     db.listings_expiring.update_one({"_id": offer["id"]}, {"$set": {"expires_at": past}})
-    db[f"listings_due_{past:%Y%m%d%H}"].insert_one({"_id": offer["id"], "expires_at": past})  # the sweep's schedule
+    due = markers_database(db)  # the sweep's schedule: the hour it falls due, in the markers' database
+    due[f"listings_due_{past:%Y%m%d%H}"].insert_one({"_id": offer["id"], "expires_at": past})
+    older = post(container, "owner", listing("give", "Bavoirs", BASTILLE, category="clothes", size="68"))
+    db.listings.update_one({"_id": older["id"]}, {"$set": {"expires_at": past}})
+    db[f"listings_due_{past:%Y%m%d%H}"].insert_one({"_id": older["id"], "expires_at": past})  # as earlier code did
+    assert [n for n in db.list_collection_names() if n.startswith("listings_due_")] != []
     call(container, "expire")
-    assert call(container, "get_listings", [offer["id"]], None)[0]["status"] == "expired"
+    assert [v["status"] for v in call(container, "get_listings", [offer["id"], older["id"]], None)] == ["expired"] * 2
     closed = [e for e in published(service_config["AMQP_URI"]) if e["type"] == "listing_closed"]
-    assert [e["data"]["status"] for e in closed] == ["expired"]
+    assert [e["data"]["status"] for e in closed] == ["expired", "expired"]
     renewed = call(container, "renew_listing", offer["id"], "owner")
     assert renewed["listing"]["status"] == "active"
 
