@@ -32,7 +32,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from parentnet_kit.clock import aware
-from parentnet_kit.expiry import DueDays
+from parentnet_kit.expiry import DueDays, markers_database
 from parentnet_kit.lookups import by_ids
 from parentnet_kit.sequences import Sequences
 
@@ -317,6 +317,11 @@ class Sessions:
         self.sessions_of = Sequences(db["member_session_ids"], cache_keys=10_000)
         self.refresh_ttl = refresh_ttl
         self.due = DueDays(db, "sessions_expiring")
+        # The token days (~60: tokens and spent tokens, 30 days each) are kept beside the expiry
+        # markers, not here: FerretDB lists every collection of a database on each find, so
+        # each would cost every read of members (parentnet_kit.expiry). Days written here by
+        # earlier code are still read, then dropped once over.
+        self.token_days = markers_database(db)
 
     def ensure_indexes(self) -> None:
         """Nothing to index: every read is by ``_id``. Records when the legacy token collections
@@ -349,23 +354,26 @@ class Sessions:
         )
         return self.due.sweep(now, over, limit)
 
-    def _collections(self, token: str) -> tuple[Collection, Collection]:
-        """(tokens, spent) where ``token`` is kept: its expiry day's, or the legacy ones."""
+    def _collections(self, token: str, days: Database | None = None) -> tuple[Collection, Collection]:
+        """(tokens, spent) where ``token`` is kept: its expiry day's (in ``days``, by default the
+        token days' database), or the legacy ones."""
         day = _TOKEN_DAY.match(token)
         if day is None:
             return self.tokens, self.spent
-        return self.db[f"refresh_tokens_{day.group(1)}"], self.db[f"spent_refresh_tokens_{day.group(1)}"]
+        days = self.token_days if days is None else days
+        return days[f"refresh_tokens_{day.group(1)}"], days[f"spent_refresh_tokens_{day.group(1)}"]
 
     def purge(self, now: datetime) -> int:
         """Drop the token days that are over (and the legacy collections once their last token
         expired); returns how many collections went. Reads no token."""
         today = f"{now:%Y%m%d}"
         dropped = 0
-        for name in self.db.list_collection_names():
-            day = re.fullmatch(r"(?:spent_)?refresh_tokens_(\d{8})", name)
-            if day and day.group(1) < today:
-                self.db.drop_collection(name)
-                dropped += 1
+        for db in (self.token_days, self.db):  # and the days earlier code wrote beside members
+            for name in db.list_collection_names():
+                day = re.fullmatch(r"(?:spent_)?refresh_tokens_(\d{8})", name)
+                if day and day.group(1) < today:
+                    db.drop_collection(name)
+                    dropped += 1
         until = self.db["legacy_refresh_until"].find_one({"_id": "until"})
         if until is not None and aware(until["at"]) <= now:
             for name in ("refresh_tokens", "spent_refresh_tokens"):
@@ -413,6 +421,9 @@ class Sessions:
         key = digest(token)
         tokens, spent = self._collections(token)
         record = tokens.find_one({"_id": key})
+        if record is None and _TOKEN_DAY.match(token):  # issued by earlier code, beside members
+            tokens, spent = self._collections(token, self.db)
+            record = tokens.find_one({"_id": key})
         if record is None:
             return None
         try:

@@ -130,8 +130,10 @@ def test_refresh_tokens_are_kept_by_their_expiry_day_and_the_days_that_are_over_
     assert first.startswith("pnr_20261230_")
     member, same_session, second = sessions.rotate(first, NOON + timedelta(hours=1))
     assert (member, same_session) == ("m1", session_id)
-    assert db["refresh_tokens_20261230"].count_documents({}) == 2
-    assert db["spent_refresh_tokens_20261230"].find_one({"_id": digest(first)}) is not None
+    days = markers_database(db)  # beside the expiry markers, not among members' collections
+    assert days["refresh_tokens_20261230"].count_documents({}) == 2
+    assert days["spent_refresh_tokens_20261230"].find_one({"_id": digest(first)}) is not None
+    assert not [n for n in db.list_collection_names() if n.startswith(("refresh_tokens_", "spent_refresh_tokens_"))]
     # A replay of the spent token is theft: the session ends, and its newer token with it.
     assert sessions.rotate(first, NOON + timedelta(hours=2)) is None
     assert sessions.rotate(second, NOON + timedelta(hours=2)) is None
@@ -142,12 +144,20 @@ def test_refresh_tokens_are_kept_by_their_expiry_day_and_the_days_that_are_over_
         {"_id": digest(legacy), "session_id": _, "member_id": "m2", "expires_at": NOON + timedelta(days=1)}
     )
     assert sessions.rotate(legacy, NOON)[0] == "m2"
-    # The purge drops days that are over and, once a refresh lifetime has passed since this code
-    # first ran, the legacy collections: here both.
+    # A token of the days kept beside members by earlier code rotates too, once.
+    earlier = "pnr_20261215_" + "y" * 43
+    _, _live = sessions.start("m3", NOON)
+    db["refresh_tokens_20261215"].insert_one(
+        {"_id": digest(earlier), "session_id": _, "member_id": "m3", "expires_at": NOON + timedelta(days=15)}
+    )
+    assert sessions.rotate(earlier, NOON)[0] == "m3"
+    assert sessions.rotate(earlier, NOON) is None  # spent where it was kept: a replay ends the session
+    # The purge drops days that are over, wherever they are, and, once a refresh lifetime has
+    # passed since this code first ran, the legacy collections: here all.
     assert sessions.purge(NOON + timedelta(days=1)) == 0  # nothing is over yet
-    assert sessions.purge(datetime.now(UTC) + timedelta(days=31)) == 4
-    names = db.list_collection_names()
-    assert not {"refresh_tokens_20261230", "spent_refresh_tokens_20261230", "refresh_tokens"} & set(names)
+    assert sessions.purge(datetime.now(UTC) + timedelta(days=31)) == 6
+    names = db.list_collection_names() + days.list_collection_names()
+    assert not [n for n in names if "refresh_tokens" in n]
 
 
 def test_sessions_go_once_their_newest_token_expired_and_refreshed_ones_stay(db):
