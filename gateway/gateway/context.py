@@ -104,8 +104,27 @@ class Context:
 
     def listen(self, event_type: str, accept: Any = None) -> AsyncIterator[dict[str, Any]]:
         """The feed's events of ``event_type`` that ``accept`` (an event → bool) lets through,
-        from the moment the iteration starts (``EventFeed.listen``); ``listening`` is set then."""
-        return self.feed.listen(event_type, accept or (lambda _: True), started=self.listening)
+        from the moment the iteration starts (``EventFeed.listen``); ``listening`` is set then.
+        Before each event this context forgets what it read (``renew``): a subscription lives
+        for hours, and each event it pushes is resolved as a new request would be."""
+        return self._renewing(self.feed.listen(event_type, accept or (lambda _: True), started=self.listening))
+
+    async def _renewing(self, events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async for event in events:
+                self.renew()
+                yield event
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+    def renew(self) -> None:
+        """Forget what this context read: the loaders' cached views (a profile, the viewer's
+        place), the viewer's blocks and groups and profile languages. Over HTTP a context lasts
+        one request; a websocket subscription's lasts as long as it does, and without this a
+        block, a promotion or a rename made meanwhile would not show in what it pushes."""
+        self.loaders = Loaders(self.rpc, self.viewer_id)
+        self._viewer = None
+        self._profile_languages = None
 
     def accepted_languages(self) -> list[str]:
         """The caller's Accept-Language tags, most preferred first."""

@@ -9,6 +9,7 @@ first event published for it. A new subscription needs its case in ``CASES``."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -131,4 +132,70 @@ def test_a_subscription_listens_through_ctx_listen_before_the_pong(make_client, 
         delivered = ws.receive_json()
         assert delivered["type"] == "next", f"{field}: {delivered}"
         assert "errors" not in delivered["payload"] and delivered["payload"]["data"][field] is not None
+        ws.send_json({"type": "complete", "id": "1"})
+
+
+def test_each_event_a_subscription_pushes_is_resolved_afresh(make_client, monkeypatch):
+    """A subscription's context lives as long as it does: each event is resolved as a new
+    request would be (``Context.renew``), so a rename, a promotion and a block made since the
+    last event show in the next (review 6: the loaders kept the first answers for hours, and the
+    viewer's blocks were read again only every 30 s)."""
+    names, statuses, blocked_by, asked = {"m2": "Chloe"}, ["waitlisted"], [], []
+
+    def viewer_context(**kw: Any) -> dict[str, Any]:
+        asked.append(kw)
+        return {"blocked": [], "blocked_by": list(blocked_by), "groups": {}, "protected": False}
+
+    answers = {
+        **ANSWERS,
+        "members.viewer_context": viewer_context,
+        "members.get_members": lambda **kw: [
+            {"id": i, "display_name": names.get(i, "Someone")} if i not in blocked_by else None
+            for i in kw["member_ids"]
+        ],
+        "events.places_of": lambda **kw: [
+            {"status": statuses[-1], "position": 1, "adults": 1, "children": 0} for _ in kw["outing_ids"]
+        ],
+    }
+    client, _ = make_client(answers)
+
+    async def signed_in(header: str | None) -> Viewer | None:
+        return Viewer(VIEWER, "s1") if header else None
+
+    monkeypatch.setattr(client.app.state.authenticator, "from_header", signed_in)
+    feed = client.app.state.feed
+    document = (
+        "subscription($id: ID!) { outingAttendanceChanged(outingId: $id) "
+        "{ title organizer { displayName } viewerPlace { status } } }"
+    )
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": "Bearer a-token"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        variables = {"id": to_global_id("Outing", "o1")}
+        ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": document, "variables": variables}})
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json() == {"type": "pong"}
+
+        def publish(title: str) -> None:
+            changed = event("events", "attendance_changed", "o1", **{**OUTING, "title": title})
+            ws.portal.call(feed.publish_locally, changed)
+
+        def pushed(title: str) -> dict[str, Any]:
+            publish(title)
+            return ws.receive_json()["payload"]["data"]["outingAttendanceChanged"]
+
+        first = pushed("First")
+        assert (first["organizer"]["displayName"], first["viewerPlace"]["status"]) == ("Chloe", "WAITLISTED")
+        names["m2"], statuses[:] = "Chloe B.", ["confirmed"]  # renamed; promoted from the waitlist
+        second = pushed("Second")
+        assert (second["organizer"]["displayName"], second["viewerPlace"]["status"]) == ("Chloe B.", "CONFIRMED")
+        blocked_by.append("m2")  # the organizer blocks the viewer: her outing's events stop at once
+        before = len(asked)
+        publish("Third")
+        deadline = time.monotonic() + 10
+        while len(asked) == before and time.monotonic() < deadline:  # the third event was looked at
+            time.sleep(0.01)
+        assert len(asked) > before
+        blocked_by.clear()
+        assert pushed("Fourth")["title"] == "Fourth"  # the third was never pushed
         ws.send_json({"type": "complete", "id": "1"})
