@@ -9,6 +9,7 @@ from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
 from parentnet_kit import querylog
+from parentnet_kit.broadcast import Broadcast
 from parentnet_kit.publisher import EventPublisher
 from parentnet_kit.tokens import TokenSigner, load_pem
 
@@ -38,8 +39,21 @@ class Members(DependencyProvider):
             run_blocking=tpool.execute,
         )
         self.store.ensure_indexes()
+        # Other members processes' profile changes, so that pages shown by this one do not keep
+        # an old name for store.PUBLIC_TTL (every instance hears each member_updated).
+        self.profiles = Broadcast(
+            config["AMQP_URI"],
+            ("members.member_updated",),
+            lambda event: self.store.forget_profile(event.aggregate_id),
+            self.store.forget_profiles,
+        )
+
+    def start(self) -> None:
+        self.profiles_thread = self.container.spawn_managed_thread(self.profiles.run, identifier="member-profiles")
 
     def stop(self) -> None:
+        self.profiles.stop()
+        self.profiles_thread.wait()
         self.publisher.close()
         self.client.close()
 

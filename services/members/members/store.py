@@ -93,7 +93,13 @@ class MemberStore:
     ) -> None:
         self.db = db
         # member id -> stored state, for others' public views only (never the viewer's own).
+        # Dropped when the member changes (``forget_profile``: this process's writes at once,
+        # other processes' through their member_updated event, ``members.dependencies``).
         self.public_states: TTLCache[str, dict[str, Any]] = TTLCache(PUBLIC_CACHED, public_ttl.total_seconds())
+        # member id -> the generation it was last forgotten at: a read that began before is not kept.
+        self._forgotten: TTLCache[str, int] = TTLCache(PUBLIC_CACHED, public_ttl.total_seconds())
+        self._generation = 0
+        self._floor = 0  # reads that began before the last forget_profiles are not kept
         self.members = AggregateStore(db, "members", publisher, outbox="members_outbox")
         self.groups = AggregateStore(db, "groups", publisher, outbox="groups_outbox")
         # Every write of a membership or a block appends a marker to its member's (both members')
@@ -403,10 +409,24 @@ class MemberStore:
             event = self._event("member_updated", state, state["city"], domain.event_view(state))
             self.nearby.enter(current, state)
             self.members.commit(state, event)
-            self.public_states.pop(state["_id"], None)
+            self.forget_profile(state["_id"])
             return {"member": domain.private_view(state, now), "errors": []}
 
         return retry_on_conflict(CONFLICT_ATTEMPTS, change)
+
+    def forget_profile(self, member_id: str) -> None:
+        """Drop this process's copy of a member's profile (it changed), and keep any read that
+        began before from putting an older copy back."""
+        self._generation += 1
+        self._forgotten[member_id] = self._generation
+        self.public_states.pop(member_id, None)
+
+    def forget_profiles(self) -> None:
+        """Drop every kept profile (events may have been missed: the broadcast reconnected)."""
+        self._generation += 1
+        self.public_states.clear()
+        self._forgotten.clear()
+        self._floor = self._generation
 
     def get_members(self, member_ids: list[str], viewer_id: str | None) -> list[dict[str, Any] | None]:
         now = domain.now_utc()
@@ -415,9 +435,11 @@ class MemberStore:
         for member_id in member_ids:
             if member_id != viewer_id and (kept := self.public_states.get(member_id)) is not None:
                 found[member_id] = kept
+        began = self._generation
         read = by_ids(self.members.aggregates, [i for i in member_ids if i not in found])
         for member_id, state in read.items():
-            if member_id != viewer_id:
+            # Not one that changed while it was read: the copy could be older than the change.
+            if member_id != viewer_id and began >= self._floor and self._forgotten.get(member_id, 0) <= began:
                 self.public_states[member_id] = state
         found.update(read)
         views: list[dict[str, Any] | None] = []

@@ -16,7 +16,7 @@ from members.service import MembersService
 from members.store import PUBLIC_CACHED, PUBLIC_TTL
 from parentnet_kit import config, testing
 from parentnet_kit.contracts import IDEMPOTENCY_HEADER
-from parentnet_kit.testing import call_twice
+from parentnet_kit.testing import call_twice, wait_for
 
 # Paris, 5th arrondissement: the centre of its cell, so that "near" below shares the cell.
 _cell = cells.cell_for(48.8510, 2.3470)
@@ -288,3 +288,22 @@ def test_other_members_profiles_are_kept_briefly_and_edits_and_blocks_show_at_on
     assert names == ["Renamed", None, "Organizer2", "Organizer3", "Organizer4"]
     clock[0] += PUBLIC_TTL.total_seconds() + 1
     assert call(container, "get_members", [others[2]], me)[0]["display_name"] == "Changed elsewhere"
+
+
+def test_a_profile_changed_through_another_members_process_shows_at_once(container_factory, service_config):
+    """Two members processes (a rolling deploy, or more than one instance): a rename through one
+    reaches the other's kept copy through the member_updated event each process hears
+    (parentnet_kit.broadcast), not after PUBLIC_TTL (review 6 saw the old name for 28.7 s)."""
+    one = container_factory(MembersService, service_config)
+    two = container_factory(MembersService, service_config)
+    for started in (one, two):
+        started.start()
+        assert next(e for e in started.extensions if isinstance(e, Members)).profiles.listening.wait(10)
+    me, organizer = member(one, "Me"), member(one, "Organizer")
+    assert call(one, "get_members", [organizer], me)[0]["display_name"] == "Organizer"  # kept by one
+    assert call(two, "update_profile", organizer, {"display_name": "Renamed"})["errors"] == []
+    wait_for(
+        lambda: call(one, "get_members", [organizer], me)[0]["display_name"] == "Renamed",
+        timeout=5,
+        what="the other process's copy dropped",
+    )
