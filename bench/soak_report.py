@@ -113,11 +113,26 @@ def _edge_p99(side: Side, operation: str, seconds: float = 60) -> tuple[float, f
 FLAT_WINDOW = 180.0
 
 
+def _too_short(side: Side, seconds: float) -> str:
+    """Why the first and last ``seconds`` of the mix cannot be compared ("" when they can): in a
+    mix shorter than both, they overlap (a ``--short`` run's minute is both its first and last)."""
+    if side.mix_seconds >= 2 * seconds:
+        return ""
+    return (
+        f"not judged: the mix ({side.mix_seconds / 60:.1f} min) is shorter than two stretches of "
+        f"{seconds / 60:g} min, so its first and last overlap"
+    )
+
+
 def flatness(empty: Side, full: Side, operation: str = "join") -> list[str]:
     """The target's lines: p99 in the first and last stretch at volume, the same stretches on the
-    empty side (what the machine did meanwhile: both sides run at once), and the verdict."""
+    empty side (what the machine did meanwhile: both sides run at once), and the verdict; none
+    judged when the mix is too short for its stretches not to overlap."""
     lines = []
     for seconds in (60.0, FLAT_WINDOW):
+        if reason := _too_short(full, seconds):
+            lines.append(f"- {operation} p99 flat (±20 %) from the first to the last {seconds / 60:g} min: {reason}")
+            continue
         first_calls, last_calls = _edges(full, operation, seconds)
         first, last, n_first, n_last = p99(first_calls), p99(last_calls), len(first_calls), len(last_calls)
         e_first, e_last, _, _ = _edge_p99(empty, operation, seconds)
@@ -140,6 +155,8 @@ def cost_share(empty: Side, full: Side) -> str:
     of 2026-12-01 the same calls cost it up to 2x more CPU time in some minutes than in others,
     in both stores and every process alike, which a p99 from one side's first to last minutes
     reads as drift. Growth of the store's own cost with what a run writes shows here."""
+    if reason := _too_short(full, FLAT_WINDOW):
+        return f"- the volume store's CPU per call in the mix ÷ the empty one's, first → last: {reason}"
     shares = []
     for stretch in (0, 1):  # the first, then the last
         per_call_e, per_call_v = (
@@ -159,6 +176,8 @@ def machine_speed(full: Side) -> str:
     """A line beside the targets: the CPU ms a fixed piece of work took (``bench.machine_speed``),
     median of the readings in the mix's first and last ``FLAT_WINDOW`` seconds; "" if none."""
     mix = full.mix_started_unix
+    if _too_short(full, FLAT_WINDOW):
+        return ""
     first, last = (
         [ms for at, ms in full.machine_speed if mix + start <= at < mix + end]
         for start, end in _stretches(full, FLAT_WINDOW)
@@ -263,6 +282,32 @@ def _retired(retired: dict[str, Any] | None) -> str:
     return f"Past their retention and swept before the run, as the year's sweeps would have: {counts or 'none'}. "
 
 
+def targets(empty: Side, full: Side) -> list[str]:
+    """Issue 17's targets, each with its verdict, and the lines measured beside them (the cost
+    share, the machine's speed, a disturbed run): what the report's section and
+    ``python -m bench.soak_report`` both print."""
+    join_e, join_v = p99(_answered(empty.samples, "join")), p99(_answered(full.samples, "join"))
+    idle_max = max(full.idle.values(), default=float("nan"))
+    return [
+        f"- join p99 at volume ≤ 1.5× on an empty store: {_ms(join_v)} ÷ {_ms(join_e)} ms = {_ratio(join_v, join_e)}, "
+        f"{_verdict(join_v <= 1.5 * join_e)}"
+        + _interval(_answered(empty.samples, "join"), _answered(full.samples, "join")),
+        *flatness(empty, full),
+        cost_share(empty, full),
+        *([line] if (line := machine_speed(full)) else []),
+        f"- the idle volume store under 5 % of a core: {100 * idle_max:.1f} %, {_verdict(idle_max < 0.05)}",
+        *(
+            [
+                f"- **disturbed run**: other work on the machine used {100 * full.other_work:.0f} % of a core while "
+                f"the sides ran (more than {100 * DISTURBED:.0f} %): the ratios above compare sides that shared it, "
+                "but a p99 and its flatness say more about that work than about the store"
+            ]
+            if full.other_work > DISTURBED
+            else []
+        ),
+    ]
+
+
 def section(sides: list[Side], context: dict[str, Any]) -> str:
     empty, full = sides
     args = context["args"]
@@ -348,28 +393,8 @@ def section(sides: list[Side], context: dict[str, Any]) -> str:
     lines += ["", *query_table(full)]
     if difference := query_difference(empty, full):
         lines += ["", *difference]
-    join_e, join_v = p99(_answered(empty.samples, "join")), p99(_answered(full.samples, "join"))
-    idle_max = max(full.idle.values(), default=float("nan"))
+    lines += ["", "Issue 17's targets:", "", *targets(empty, full)]
     lines += [
-        "",
-        "Issue 17's targets:",
-        "",
-        f"- join p99 at volume ≤ 1.5× on an empty store: {_ms(join_v)} ÷ {_ms(join_e)} ms = {_ratio(join_v, join_e)}, "
-        f"{_verdict(join_v <= 1.5 * join_e)}"
-        + _interval(_answered(empty.samples, "join"), _answered(full.samples, "join")),
-        *flatness(empty, full),
-        cost_share(empty, full),
-        *([line] if (line := machine_speed(full)) else []),
-        f"- the idle volume store under 5 % of a core: {100 * idle_max:.1f} %, {_verdict(idle_max < 0.05)}",
-        *(
-            [
-                f"- **disturbed run**: other work on the machine used {100 * full.other_work:.0f} % of a core while "
-                f"the sides ran (more than {100 * DISTURBED:.0f} %): the ratios above compare sides that shared it, "
-                "but a p99 and its flatness say more about that work than about the store"
-            ]
-            if full.other_work > DISTURBED
-            else []
-        ),
         "",
         "![latency over the soak](soak.png)",
         "",
@@ -486,12 +511,7 @@ def main() -> None:
     for name in ("empty", "volume"):
         fields = {k: v for k, v in raw[name].items() if k != "samples"}
         sides.append(Side(**{**fields, "samples": [Sample(*x) for x in raw[name]["samples"]]}))
-    join_e, join_v = (_answered(side.samples, "join") for side in sides)
-    print(f"join p99 volume ÷ empty: {_ratio(p99(join_v), p99(join_e))}" + _interval(join_e, join_v))
-    print("\n".join(flatness(*sides)))
-    print(cost_share(*sides))
-    if line := machine_speed(sides[1]):
-        print(line)
+    print("\n".join(targets(*sides)))
     if difference := query_difference(*sides):
         print("\n" + "\n".join(difference))
 
