@@ -143,8 +143,9 @@ class DueDays:
     def move_legacy(self, now: datetime, budget: int = MOVE) -> int:
         """Move up to ``budget`` markers from day collections in the owner's database (written
         by code before the markers' database, e.g. a process of the previous version during a
-        rolling upgrade) into the markers' database, dropping each one emptied; returns how many
-        moved. Asks nothing more on a UTC date on which a call found none left."""
+        rolling upgrade) into the markers' database; returns how many moved. A legacy day
+        collection is dropped once found empty on two UTC dates. Asks nothing more on a UTC date
+        on which a call got through them all."""
         today = f"{now.astimezone(UTC):%Y%m%d}"
         if self._legacy_gone_on == today:
             return 0
@@ -155,8 +156,14 @@ class DueDays:
             while moved < budget:
                 markers = list(source.find({}).limit(min(BULK, budget - moved)))
                 if not markers:
-                    self.legacy.drop_collection(name)
+                    # Dropped only when found empty on an earlier UTC date too: a process of the
+                    # previous version (a rolling upgrade) may be writing into it right now, and a
+                    # drop between that write and this read would lose its marker (review 7).
+                    if self._emptied.setdefault(f"legacy:{name}", today) < today:
+                        self.legacy.drop_collection(name)
+                        del self._emptied[f"legacy:{name}"]
                     break
+                self._emptied.pop(f"legacy:{name}", None)
                 with contextlib.suppress(BulkWriteError):  # moved already by a racing sweep: the rest went in
                     self.db[name].insert_many(markers, ordered=False)
                 for marker in markers:
