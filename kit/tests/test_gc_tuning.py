@@ -21,7 +21,9 @@ def unfrozen():
 def test_freeze_moves_what_is_alive_out_of_the_walks_and_later_objects_are_collected(unfrozen):
     kept = [[] for _ in range(1000)]
     frozen = gc_tuning.freeze()
-    assert frozen == gc.get_freeze_count() >= len(kept)
+    # Not equal to gc.get_freeze_count() read later: a frozen object freed meanwhile by another
+    # thread of the test process (a client's monitor) leaves the permanent generation.
+    assert frozen >= len(kept) and gc.get_freeze_count() > 0
     assert all(not gc.is_finalized(x) for x in kept)
 
     class Cycle:
