@@ -51,7 +51,8 @@ CONFLICT_ATTEMPTS = 5
 CACHED_KEYS = 10_000
 # Other members' profiles as a page shows them (get_members): a page of 20 outings names up to 20
 # organizers, each a lookup. Kept this long in a process, this many at most; a write through
-# this process drops its copy at once, another process's is seen within PUBLIC_TTL.
+# this process drops its copy at once, another process's when its member_updated arrives
+# (members.dependencies), and PUBLIC_TTL bounds what a lost event leaves.
 PUBLIC_TTL = timedelta(seconds=30)
 PUBLIC_CACHED = 20_000
 ALL_GROUPS = "*"  # the groups_in key listing every group, whatever its city
