@@ -32,8 +32,8 @@ see them; only the sweep reads the markers' database.
 
 Day collections written by code before that (in the owner's database) are still swept when
 due, and each sweep moves up to ``MOVE`` markers of the later ones into the markers' database
-(dropping each legacy collection once emptied), so an upgraded store sheds them over a few
-hours without a step to run.
+(dropping each legacy collection once found empty on two UTC dates, as the markers' own days
+are), so an upgraded store sheds them over a few hours without a step to run.
 
 On MongoDB the same code runs (a TTL index would serve there; one path for both servers keeps
 the tests honest about what production runs).
@@ -150,20 +150,19 @@ class DueDays:
         if self._legacy_gone_on == today:
             return 0
         moved = 0
-        names = self._days(self.legacy)
-        for name in names:
-            source = self.legacy[name]
+        for name in self._days(self.legacy):
+            source, emptied = self.legacy[name], f"legacy:{name}"
             while moved < budget:
                 markers = list(source.find({}).limit(min(BULK, budget - moved)))
                 if not markers:
                     # Dropped only when found empty on an earlier UTC date too: a process of the
                     # previous version (a rolling upgrade) may be writing into it right now, and a
                     # drop between that write and this read would lose its marker (review 7).
-                    if self._emptied.setdefault(f"legacy:{name}", today) < today:
+                    if self._emptied.setdefault(emptied, today) < today:
                         self.legacy.drop_collection(name)
-                        del self._emptied[f"legacy:{name}"]
+                        del self._emptied[emptied]
                     break
-                self._emptied.pop(f"legacy:{name}", None)
+                self._emptied.pop(emptied, None)
                 with contextlib.suppress(BulkWriteError):  # moved already by a racing sweep: the rest went in
                     self.db[name].insert_many(markers, ordered=False)
                 for marker in markers:
