@@ -80,6 +80,27 @@ def p99_ratio_interval(before: Sequence[float], after: Sequence[float], seed: st
     return ratios[int(0.05 * RESAMPLES)], ratios[int(0.95 * RESAMPLES) - 1]
 
 
+def drift_over_control(
+    first: Sequence[float], last: Sequence[float], control_first: Sequence[float], control_last: Sequence[float]
+) -> tuple[float, tuple[float, float]]:
+    """How much more ``p99`` moved from ``first`` to ``last`` than a control moved over the same
+    moments: ``(p99(last) / p99(first)) / (p99(control_last) / p99(control_first))``, and its 90 %
+    percentile-bootstrap interval (each of the four lists resampled ``RESAMPLES`` times). The two
+    sides of a soak run at once on one machine, so a change of the machine's speed moves both and
+    cancels here; growth of the volume store's cost with the run's writes does not. (nan, (nan,
+    nan)) when any list is empty."""
+    lists = (first, last, control_first, control_last)
+    if not all(lists):
+        return float("nan"), (float("nan"), float("nan"))
+
+    def ratio(a: Sequence[float], b: Sequence[float], c: Sequence[float], d: Sequence[float]) -> float:
+        return (p99(b) / p99(a)) / (p99(d) / p99(c))
+
+    draw = random.Random("soak-control")
+    ratios = sorted(ratio(*(draw.choices(x, k=len(x)) for x in lists)) for _ in range(RESAMPLES))
+    return ratio(*lists), (ratios[int(0.05 * RESAMPLES)], ratios[int(0.95 * RESAMPLES) - 1])
+
+
 def _interval(before: Sequence[float], after: Sequence[float], as_change: bool = False) -> str:
     low, high = p99_ratio_interval(before, after)
     if low != low:
@@ -145,7 +166,25 @@ def flatness(empty: Side, full: Side, operation: str = "join") -> list[str]:
             + (f", {_verdict(abs(drift) <= 0.2)}{spread}" if judged else " (not judged: too few calls for a p99)")
             + f"; the empty side meanwhile {_ms(e_first)} → {_ms(e_last)} ms"
         )
+        if judged:
+            lines.append(_drift_over_empty(empty, operation, first_calls, last_calls, seconds))
     return lines
+
+
+def _drift_over_empty(
+    empty: Side, operation: str, first_calls: list[float], last_calls: list[float], seconds: float
+) -> str:
+    """The flatness target read against the empty side as a control (``drift_over_control``):
+    what the volume store's growth did to the p99, with the machine's change of speed taken out."""
+    e_first, e_last = _edges(empty, operation, seconds)
+    change, (low, high) = drift_over_control(first_calls, last_calls, e_first, e_last)
+    if change != change:
+        return f"- the same, over the empty side's drift: – (no {operation} calls in a stretch)"
+    return (
+        f"- the same, over the empty side's drift (the machine's speed cancels, the volume store's growth "
+        f"does not): {100 * (change - 1):+.0f} % (90 % bootstrap interval {100 * (low - 1):+.0f} to "
+        f"{100 * (high - 1):+.0f} %), {'within' if abs(change - 1) <= 0.2 else '**outside**'} ±20 %"
+    )
 
 
 def cost_share(empty: Side, full: Side) -> str:
@@ -499,21 +538,69 @@ def write(sides: list[Side], context: dict[str, Any], append: bool = True) -> No
     print(text)
 
 
-def main() -> None:
-    """``python -m bench.soak_report [raw.json]``: the join targets' lines of a run kept in raw.json."""
-    import sys
-
+def load_sides(path: Path) -> list[Side]:
+    """The empty and the volume side of a run kept in ``raw.json``."""
     from bench.soak import Side
 
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / ".run" / "soak" / "raw.json"
     raw = json.loads(path.read_text())
     sides = []
     for name in ("empty", "volume"):
         fields = {k: v for k, v in raw[name].items() if k != "samples"}
         sides.append(Side(**{**fields, "samples": [Sample(*x) for x in raw[name]["samples"]]}))
-    print("\n".join(targets(*sides)))
-    if difference := query_difference(*sides):
-        print("\n" + "\n".join(difference))
+    return sides
+
+
+def pooled(runs: list[list[Side]]) -> list[Side]:
+    """Each side's calls of several runs at the same settings as one run's: a call's time stays
+    its seconds into its own mix, so the first and last stretches of every run are pooled. Only
+    the latency targets read a pooled side (not its store CPU, idle store or machine speed).
+    Raises ValueError when the runs' mixes differ in length by more than a few seconds."""
+    from bench.soak import Side
+
+    lengths = [side.mix_seconds for sides in runs for side in sides]
+    if max(lengths) - min(lengths) > 5:
+        raise ValueError(f"mixes of different lengths cannot be pooled: {sorted(set(map(round, lengths)))} s")
+    return [
+        Side(
+            name=runs[0][index].name,
+            samples=[sample for sides in runs for sample in sides[index].samples],
+            mix_seconds=min(lengths),
+        )
+        for index in (0, 1)
+    ]
+
+
+def pooled_targets(empty: Side, full: Side, runs: int) -> list[str]:
+    """The latency targets over ``runs`` pooled runs (``pooled``): each p99 then stands on
+    ``runs`` times as many calls, so one stall of the machine in one run moves it less."""
+    join_e, join_v = p99(_answered(empty.samples, "join")), p99(_answered(full.samples, "join"))
+    return [
+        f"Pooled over {runs} runs ({len(_answered(full.samples, 'join')):,} joins at volume):",
+        f"- join p99 at volume ≤ 1.5× on an empty store: {_ms(join_v)} ÷ {_ms(join_e)} ms = {_ratio(join_v, join_e)}, "
+        f"{_verdict(join_v <= 1.5 * join_e)}"
+        + _interval(_answered(empty.samples, "join"), _answered(full.samples, "join")),
+        *flatness(empty, full),
+    ]
+
+
+def main() -> None:
+    """``python -m bench.soak_report [raw.json ...]``: the join targets' lines of a run kept in
+    raw.json (default ``.run/soak/raw.json``); given several runs, each one's, then the latency
+    targets over all of them pooled (``pooled``)."""
+    import sys
+
+    paths = [Path(a) for a in sys.argv[1:]] or [ROOT / ".run" / "soak" / "raw.json"]
+    runs = [load_sides(path) for path in paths]
+    for path, sides in zip(paths, runs, strict=True):
+        if len(runs) > 1:
+            print(f"{path}:")
+        print("\n".join(targets(*sides)))
+        if difference := query_difference(*sides):
+            print("\n" + "\n".join(difference))
+        if len(runs) > 1:
+            print()
+    if len(runs) > 1:
+        print("\n".join(pooled_targets(*pooled(runs), len(runs))))
 
 
 if __name__ == "__main__":
