@@ -87,6 +87,34 @@ def test_strangers_cannot_change_or_see_who_comes(gql, http, sign_up):
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+def test_whoever_blocked_you_is_neither_listed_nor_counted_among_attendees(gql, sign_up):
+    """Issue 19's promise on this surface: the pages and totalCount agree with the list (a
+    totalCount of 3 beside 2 listed, or a page of 1 with a next page, told the blocked member)."""
+    made = gql(CREATE, {"input": proposal("Goûter au square", 48.8500, 2.3400)})["outingCreate"]["outing"]
+    first, blocker, viewer = sign_up("First"), sign_up("Blocker"), sign_up("Viewer")
+    for parent in (first, blocker, viewer):
+        assert gql(JOIN, {"id": made["id"]}, token=parent["token"])["outingJoin"]["userErrors"] == []
+    block = "mutation($id: ID!) { memberBlock(input: {memberId: $id}) { userErrors { code } } }"
+    assert gql(block, {"id": viewer["id"]}, token=blocker["token"])["memberBlock"]["userErrors"] == []
+
+    page = """query($id: ID!, $after: String) { node(id: $id) { ... on Outing {
+      attendees(first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } }
+    } } }"""
+    seen, cursor = [], None
+    while True:
+        attendees = gql(page, {"id": made["id"], "after": cursor}, token=viewer["token"])["node"]["attendees"]
+        assert attendees["totalCount"] == 2 and len(attendees["edges"]) == 1
+        seen += [e["node"]["id"] for e in attendees["edges"]]
+        if not attendees["pageInfo"]["hasNextPage"]:
+            break
+        cursor = attendees["pageInfo"]["endCursor"]
+    assert seen == [first["id"], viewer["id"]]
+    # The organizer still sees everyone coming.
+    listed = gql(ATTENDEES, {"id": made["id"]})["node"]["attendees"]
+    assert listed["totalCount"] == 3
+    assert [e["node"]["id"] for e in listed["edges"]] == [first["id"], blocker["id"], viewer["id"]]
+
+
 def test_a_cancelled_outing_tells_everyone_and_leaves_search(gql, sign_up):
     spot = {"lat": 48.8700, "lon": 2.3100}
     made = gql(CREATE, {"input": proposal("Parc Monceau", **spot)})["outingCreate"]["outing"]

@@ -4,9 +4,9 @@ who never existed (a well-formed id nobody has), and compares the answers field 
 blocker, for their part, sees nothing of the blocked member.
 
 Covered here: ``node(id)`` (the schema's only lookup of a member by id), a public group's
-``memberCount`` and ``members`` (count, total and list), and ``messageSend`` to them by id. The
-other answers (an outing's attendees, a listing's owner, a conversation's participants, parents
-near me) are discussed in services/members/README.md."""
+``memberCount`` and ``members`` (count, total and list), and ``messageSend`` to them by id; an
+outing's attendees are in test_attendance_end_to_end.py. The other answers (a listing's owner, a
+conversation's participants, parents near me) are discussed in services/members/README.md."""
 
 from __future__ import annotations
 

@@ -121,7 +121,10 @@ class Outing(graphene.ObjectType):
         lambda: AttendeeConnection,
         first=first_argument(),
         after=after_argument(),
-        description="Who is coming and waiting, in order. For the organizer and those coming (FORBIDDEN otherwise).",
+        description=(
+            "Who is coming and waiting, in order. For the organizer and those coming (FORBIDDEN otherwise). "
+            "Whoever blocked you is neither listed nor in totalCount; positions are places in the real queue."
+        ),
     )
     pictures = pictures_field("the outing")
     resolve_pictures = pictures_resolver("Outing")

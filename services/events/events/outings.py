@@ -12,6 +12,7 @@ import threading
 import uuid
 import zlib
 from collections.abc import Callable
+from collections.abc import Collection as Items
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -422,16 +423,25 @@ class OutingStore:
 
         return retry_on_conflict(ATTENDANCE_ATTEMPTS, change, backoff=ATTENDANCE_BACKOFF)
 
-    def attendees(self, outing_id: str, viewer_id: str | None, first: int, after: int | None) -> dict[str, Any] | None:
-        """The organizer and the families coming see who comes; nobody else (None)."""
+    def attendees(
+        self,
+        outing_id: str,
+        viewer_id: str | None,
+        first: int,
+        after: int | None,
+        hidden: Items[str] = (),
+    ) -> dict[str, Any] | None:
+        """The organizer and the families coming see who comes; nobody else (None). The members
+        in ``hidden`` are left out of the list, its pages and its total."""
         current = self.store.get(outing_id)
         if current is None or viewer_id is None:
             return None
         places = self.attendance.places(outing_id, current.get("capacity"))
         if viewer_id != current["organizer_id"] and viewer_id not in {p.member_id for p in places}:
             return None
-        rest = [p for p in places if after is None or p.ticket > after]
-        return {"places": [p.to_dict() for p in rest[:first]], "has_next_page": len(rest) > first, "total": len(places)}
+        shown = [p for p in places if p.member_id not in hidden]
+        rest = [p for p in shown if after is None or p.ticket > after]
+        return {"places": [p.to_dict() for p in rest[:first]], "has_next_page": len(rest) > first, "total": len(shown)}
 
     def _visible_only(self, visible: Any) -> Any:
         """``get_many`` with the views ``visible`` refuses as None."""

@@ -161,10 +161,14 @@ class EventsService(picture_rpc.PictureEntrypoints):
     def attendees(
         self, outing_id: str, viewer_id: str | None, first: int = 20, after: int | None = None
     ) -> dict[str, Any] | None:
-        """Who comes, for the organizer and the families coming only (None for anyone else). The
-        viewer is the request's verified one (``viewer_id`` only from a previous gateway)."""
+        """Who comes, for the organizer and the families coming only (None for anyone else):
+        ``{places: [place], has_next_page, total}``, ``after`` a place's ``ticket``. Whoever
+        blocked the viewer is left out before the page is cut, so ``total`` and the pages agree
+        with the list (issue 19: the blocker reads as someone who never joined). The viewer is
+        the request's verified one (``viewer_id`` only from a previous gateway)."""
         viewer_id = self.identity.viewer_or(viewer_id)
-        return self.outings.attendees(outing_id, viewer_id, max(1, min(int(first), 100)), after)
+        hidden = set(self._facts().blocked_by(viewer_id)) if viewer_id else set()
+        return self.outings.attendees(outing_id, viewer_id, max(1, min(int(first), 100)), after, hidden)
 
     @rpc
     def places_of(self, member_id: str, outing_ids: list[str]) -> list[dict[str, Any] | None]:

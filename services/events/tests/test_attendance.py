@@ -125,6 +125,24 @@ def test_attendees_are_for_the_organizer_and_those_coming(container):
     assert call(container, "attendees", outing["id"], "organizer")["total"] == 1
 
 
+def test_whoever_blocked_the_viewer_is_not_in_the_attendees_nor_counted(container):
+    """Left out before the page is cut: the total and the pages agree with the list (a total of
+    3 beside 2 listed, or a page of 1 with a next page, told the blocked member she was blocked)."""
+    outing = create(container)
+    for who in ("first-a", "blocker-a", "viewer-a"):
+        assert call(container, "join_outing", outing["id"], who, 1, 0)["errors"] == []
+    members.block("blocker-a", "viewer-a")
+    page = call(container, "attendees", outing["id"], "viewer-a", 1)
+    assert [p["member_id"] for p in page["places"]] == ["first-a"]
+    assert page["total"] == 2 and page["has_next_page"] is True
+    rest = call(container, "attendees", outing["id"], "viewer-a", 1, page["places"][0]["ticket"])
+    assert [p["member_id"] for p in rest["places"]] == ["viewer-a"] and rest["has_next_page"] is False
+    # Everyone else still sees the blocker.
+    everyone = call(container, "attendees", outing["id"], "organizer", 10)
+    assert [p["member_id"] for p in everyone["places"]] == ["first-a", "blocker-a", "viewer-a"]
+    assert everyone["total"] == 3
+
+
 def test_bad_join_input_is_named(container):
     outing = create(container, with_children=False)
     bad = call(container, "join_outing", outing["id"], "m", 0, 2)
