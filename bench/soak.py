@@ -52,6 +52,7 @@ from bench import soak_report
 from bench.machine_speed import SpeedProbe
 from bench.other_work import OtherWork
 from bench.phones import OPERATIONS, Phone, Pools, Sample, run_mix
+from bench.process_cpu import ProcessCpu, busiest
 from bench.run import settle
 from bench.stack import bench_stack
 from bench.store import Store, newest_build, private_store
@@ -69,6 +70,14 @@ SOAK_SETTINGS: dict[str, str | None] = {
     "GATEWAY_RATE_POINTS_PER_MINUTE": None,
 }
 SAMPLE_EVERY = 5.0  # seconds between readings of the store's CPU during the mix
+# The unmeasured mix before the measured one: as long as the longest window over which a phone's
+# own recent use is read back, members' login window (LOGIN_WINDOW_SECONDS, 15 min by default:
+# a sign-in reads the attempts of its address and account inside it), so that the phones, new
+# accounts, are in use as steadily at the mix's start as at its end. With 2 minutes, the same
+# burst of 24 calls in 1.2 s was answered in 42-164 ms at 167 s and in 0.4-2.1 s when replayed
+# at 587 s (the 04:16 run of 2026-12-02), the store's CPU per call rising alike on both sides
+# (sign-in: 19 -> 32 finds per call), which read as the volume side's flatness missed.
+WARMUP_MINUTES = 15.0
 SOLO_BUDGET = 30.0  # seconds per operation measured alone, however few calls that makes
 
 
@@ -85,7 +94,10 @@ class Side:
     mix) up with the query log's ``at``; ``warmup``: the unmeasured mix before it (seconds,
     calls, its join p99); ``replayed``: seconds at the mix's end that repeat the calls of its
     start (``bench.phones.schedule``; 0: none); ``machine_speed``: (Unix seconds, CPU ms) of a
-    fixed piece of work every 10 s while the sides ran (``bench.machine_speed``)."""
+    fixed piece of work every 10 s while the sides ran (``bench.machine_speed``); ``busiest``:
+    per stretch ("first", "last": the mix's first and last ``soak_report.FLAT_WINDOW`` seconds)
+    the processes that used the machine's CPU most, as ("<pid> <label>", share of one core)
+    (``bench.process_cpu``; the same on both sides)."""
 
     name: str
     filled: dict[str, Any] = field(default_factory=dict)
@@ -106,6 +118,7 @@ class Side:
     warmup: dict[str, float] = field(default_factory=dict)
     replayed: float = 0.0
     machine_speed: list[tuple[float, float]] = field(default_factory=list)
+    busiest: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
 
 
 async def idle_share(store: Store, seconds: float) -> tuple[float, dict[str, float]]:
@@ -408,14 +421,17 @@ def run_sides(args: argparse.Namespace, run_dir: Path) -> list[Side]:
 
         others = OtherWork.start()
         speed = SpeedProbe(run_dir / "machine_speed.txt").start()  # a child: ours, not other work
+        by_process = ProcessCpu(run_dir / "process_cpu.jsonl").start()  # a child too
         try:
             asyncio.run(both())
         finally:
-            other_work = others.stop()  # while the probe still runs, so its CPU counts as ours
+            other_work = others.stop()  # while the probes still run, so their CPU counts as ours
             readings = speed.stop()
+            by_process.stop()
         for side in sides:
             side.other_work = other_work  # the same figure on both sides: the machine's
             side.machine_speed = readings
+            side.busiest = _busiest(run_dir / "process_cpu.jsonl", side)
     for side in sides:
         log = run_dir / side.name / "queries.jsonl"
         with log.open(encoding="utf-8") as lines:
@@ -427,6 +443,18 @@ def run_sides(args: argparse.Namespace, run_dir: Path) -> list[Side]:
     return sides
 
 
+def _busiest(path: Path, side: Side) -> dict[str, list[tuple[str, float]]]:
+    """``Side.busiest`` from the readings ``bench.process_cpu`` left; {} for a mix too short."""
+    if not side.mix_started_unix or soak_report._too_short(side, soak_report.FLAT_WINDOW):
+        return {}
+    found = {}
+    stretches = soak_report._stretches(side, soak_report.FLAT_WINDOW)
+    for name, (start, end) in zip(("first", "last"), stretches, strict=True):
+        with contextlib.suppress(ValueError):
+            found[name] = busiest(path, side.mix_started_unix + start, side.mix_started_unix + end, top=8)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="the mix's length on each side")
@@ -435,7 +463,10 @@ def main() -> None:
     parser.add_argument("--outings", type=int, default=100_000, help="filled outings; as many members and listings")
     parser.add_argument("--places", type=int, default=10, help="up to twice this many tickets per filled outing")
     parser.add_argument(
-        "--warmup", type=float, default=2.0, help="minutes of the same mix before the measured one (0: none)"
+        "--warmup",
+        type=float,
+        default=WARMUP_MINUTES,
+        help="minutes of the same mix before the measured one (0: none)",
     )
     parser.add_argument("--solo", type=int, default=20, help="calls per operation when measured alone")
     parser.add_argument("--idle", type=float, default=30.0, help="seconds the idle store is watched")

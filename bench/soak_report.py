@@ -231,6 +231,23 @@ def machine_speed(full: Side) -> str:
     )
 
 
+def busiest_lines(full: Side) -> list[str]:
+    """Lines beside the targets: the processes that used the machine's CPU most in the mix's
+    first and last ``FLAT_WINDOW`` seconds (``bench.process_cpu``), as shares of one core, so
+    that a slower last stretch on both sides says what else grew; [] when not recorded."""
+    if not full.busiest:
+        return []
+
+    def shown(stretch: str) -> str:
+        return ", ".join(f"{name} {100 * share:.0f} %" for name, share in full.busiest.get(stretch, []))
+
+    return [
+        f"- the machine's CPU by process, first {FLAT_WINDOW / 60:g} min (share of one core; measured, "
+        f"`bench.process_cpu`): {shown('first')}",
+        f"- the same, last {FLAT_WINDOW / 60:g} min: {shown('last')}",
+    ]
+
+
 def _mix_cpu_per_call(side: Side, start: float, end: float) -> float:
     """The store's CPU ms per call answered between two moments of the mix (timeline points)."""
     points = [p for p in side.timeline if start <= p[0] <= end]
@@ -334,6 +351,7 @@ def targets(empty: Side, full: Side) -> list[str]:
         *flatness(empty, full),
         cost_share(empty, full),
         *([line] if (line := machine_speed(full)) else []),
+        *busiest_lines(full),
         f"- the idle volume store under 5 % of a core: {100 * idle_max:.1f} %, {_verdict(idle_max < 0.05)}",
         *(
             [
@@ -493,7 +511,9 @@ def _warmup(sides: list[Side]) -> str:
         return ""
     return (
         f"; before the measured mix, {full.warmup['seconds'] / 60:.0f} min of the same mix not measured "
-        f"(a store just started reads cold pages; join p99 then {_ms(empty.warmup.get('join p99 ms', float('nan')))}"
+        f"(a store just started reads cold pages, and each phone's recent use, read back over members' "
+        "15-minute login window, grows to what a phone in use has; join p99 then "
+        f"{_ms(empty.warmup.get('join p99 ms', float('nan')))}"
         f" → {_ms(full.warmup['join p99 ms'])} ms, empty → volume)"
     )
 
