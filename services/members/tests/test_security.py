@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import eventlet
+import pytest
 
+from members.dependencies import hash_threads
 from members.security import Attempts, Limits
 from parentnet_kit.expiry import markers_database
 
@@ -200,3 +203,14 @@ def test_known_clients_are_forgotten_after_the_days_and_kept_while_they_sign_in(
     assert attempts.expire_known(NOON + timedelta(days=92)) >= 3
     assert sorted(d["_id"] for d in db["known_clients"].find()) == ["acct:laptop"]
     assert attempts.is_known("acct", "laptop", NOON + timedelta(days=92))
+
+
+def test_password_hashing_threads_default_to_the_cores_and_refuse_nonsense():
+    """Each pool thread that ever hashed keeps 19 MiB (bench/hash_memory.py: 20 threads, 507 MiB
+    resident; 2 threads, 89 MiB), so the pool is as large as the cores unless told otherwise."""
+    cores = len(os.sched_getaffinity(0))
+    assert hash_threads({}) == hash_threads({"PASSWORD_HASH_THREADS": ""}) == max(1, min(8, cores))
+    assert hash_threads({"PASSWORD_HASH_THREADS": "3"}) == 3
+    for bad in ("0", "-2", "65", "two", "1.5"):
+        with pytest.raises(ValueError, match="PASSWORD_HASH_THREADS"):
+            hash_threads({"PASSWORD_HASH_THREADS": bad})
