@@ -35,6 +35,17 @@ def operations() -> dict[str, tuple[str, str]]:
     return found
 
 
+def test_every_documented_list_can_be_paged_from_its_query():
+    """A documented operation that reads ``pageInfo`` declares ``$after``: OutingAttendees
+    answered hasNextPage with an endCursor it had no variable to send back, so an app built from
+    the docs showed only the first page (review 8)."""
+    for name, (_, text) in operations().items():
+        definition = parse(text).definitions[0]
+        variables = {v.variable.name.value for v in definition.variable_definitions}
+        if "pageInfo" in text:
+            assert "after" in variables, f"{name} reads pageInfo but cannot send its endCursor back"
+
+
 @pytest.fixture(scope="module")
 def scene(gql, sign_up, organizer):
     """A listener who joined two outings and posted a listing, near a spot with outings around."""
