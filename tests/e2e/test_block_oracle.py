@@ -4,9 +4,10 @@ who never existed (a well-formed id nobody has), and compares the answers field 
 blocker, for their part, sees nothing of the blocked member.
 
 Covered here: ``node(id)`` (the schema's only lookup of a member by id), a public group's
-``memberCount`` and ``members`` (count, total and list), and ``messageSend`` to them by id; an
-outing's attendees are in test_attendance_end_to_end.py. The other answers (a listing's owner, a
-conversation's participants, parents near me) are discussed in services/members/README.md."""
+``memberCount`` and ``members`` (count, total and list), ``messageSend`` to them by id, and
+``memberBlock``/``memberUnblock`` on them; an outing's attendees are in
+test_attendance_end_to_end.py. The other answers (a listing's owner, a conversation's
+participants, parents near me) are discussed in services/members/README.md."""
 
 from __future__ import annotations
 
@@ -52,6 +53,15 @@ def test_the_blocked_side_sees_the_blocker_as_a_member_who_never_existed(http, s
     to_blocker = ask(write, {"to": blocker["id"]}, blocked)["messageSend"]
     to_nobody = ask(write, {"to": never}, blocked)["messageSend"]
     assert to_blocker == to_nobody and to_blocker["message"] is None
+
+    # Blocking or unblocking them answers as for an id nobody has (review 8: null without an
+    # error for the blocker, NOT_FOUND for an unknown id, told exactly who blocked you).
+    unblock = "mutation($id: ID!) { memberUnblock(input: {memberId: $id}) { member { id } userErrors { field code } } }"
+    block = "mutation($id: ID!) { memberBlock(input: {memberId: $id}) { member { id } userErrors { field code } } }"
+    for mutation, name in ((unblock, "memberUnblock"), (block, "memberBlock"), (unblock, "memberUnblock")):
+        on_blocker = ask(mutation, {"id": blocker["id"]}, blocked)[name]
+        on_nobody = ask(mutation, {"id": never}, blocked)[name]
+        assert on_blocker == on_nobody and on_blocker["userErrors"][0]["code"] == "NOT_FOUND"
 
     # The group reads as one the blocker never joined: the count and the list agree.
     seen = ask(GROUP, {"id": group}, blocked)["node"]

@@ -575,10 +575,21 @@ class MemberStore:
         }
 
     def set_block(self, blocker_id: str, blocked_id: Any, active: bool) -> dict[str, Any]:
+        """Block or unblock ``blocked_id`` for ``blocker_id``: ``{errors}``. A member who
+        blocked ``blocker_id`` answers as an unknown id does (``NOT_FOUND``), the change made
+        all the same: the answer was an oracle of who blocked you (review 8: null without an
+        error for the blocker, NOT_FOUND for an unknown id), and the block holds for when
+        theirs is lifted."""
+        unknown = {"errors": [error(("member_id",), t("No such member."), "NOT_FOUND")]}
         if not isinstance(blocked_id, str) or self.members.get(blocked_id) is None:
-            return {"errors": [error(("member_id",), t("No such member."), "NOT_FOUND")]}
+            return unknown
         if blocked_id == blocker_id:
             return {"errors": [error(("member_id",), t("You cannot block yourself."), "INVALID")]}
+        result = self._set_block(blocker_id, blocked_id, active)
+        theirs = self.blocks.get(f"block:{blocked_id}:{blocker_id}")
+        return unknown if theirs is not None and theirs["active"] else result
+
+    def _set_block(self, blocker_id: str, blocked_id: str, active: bool) -> dict[str, Any]:
         block_id = f"block:{blocker_id}:{blocked_id}"
 
         def change() -> dict[str, Any]:
