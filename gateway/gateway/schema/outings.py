@@ -219,8 +219,10 @@ class Outing(graphene.ObjectType):
             }
             for p, member in zip(page["places"], members, strict=True)
         ]
-        edges = [e for e in edges if e["node"] is not None]
-        return connection(edges, page["has_next_page"], after, page["total"])
+        shown = [e for e in edges if e["node"] is not None]
+        # A member events still listed and members no longer shows (a block committed between
+        # the two reads) leaves the count too, so that it never says more than the list.
+        return connection(shown, page["has_next_page"], after, page["total"] - (len(edges) - len(shown)))
 
 
 class AgeRange(graphene.ObjectType):
