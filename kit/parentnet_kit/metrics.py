@@ -31,6 +31,12 @@ EVENTS_PUBLISHED = Counter(
     "Domain events the broker confirmed, by type (a republished event counts again).",
     ("type",),
 )
+EVENTS_UNHEARD = Counter(
+    "parentnet_events_unheard",
+    "Domain events no queue took because only live listeners (a gateway's subscription feed) take "
+    "their type and none was running, by type; each also counts as published.",
+    ("type",),
+)
 EVENTS_CONSUMED = Counter(
     "parentnet_events_consumed",
     "Domain events a consumer settled, by consumer queue, type and outcome "

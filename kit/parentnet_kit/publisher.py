@@ -4,6 +4,12 @@ Every publish waits for the broker's confirm and is ``mandatory``: an event that
 takes comes back as an error (nameko's own publisher confirms but isn't mandatory, so such
 an event is confirmed and dropped). Callers treat any exception as "not published" and
 leave the event in their outbox for the sweeper.
+
+One exception: an event of the catalogue that no service keeps a queue for
+(``topology.durable_consumers`` is empty, e.g. ``conversations.conversation_started``) has only
+live listeners, a gateway's subscription feed while one runs. With none running, it comes back
+unroutable and is published all the same: nobody is owed it, and retrying it every 2 s forever
+kept the outbox's lag alarm on (review 8: 936 retries of one message's event in 31 minutes).
 """
 
 from __future__ import annotations
@@ -80,6 +86,11 @@ class EventPublisher:
                     )
                     break
                 except pika.exceptions.UnroutableError as exc:
+                    if event.routing_key in contract_events.CATALOGUE and not topology.durable_consumers(
+                        event.routing_key
+                    ):
+                        metrics.EVENTS_UNHEARD.labels(event.type).inc()
+                        break  # live listeners only, and none is running: nobody is owed it
                     raise PublishFailed(f"no queue takes {event.routing_key}") from exc
                 except pika.exceptions.NackError as exc:
                     raise PublishFailed(f"broker refused {event.event_id}") from exc

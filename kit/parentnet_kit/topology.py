@@ -85,6 +85,25 @@ CONSUMERS: tuple[ConsumerQueue, ...] = (
 )
 
 
+def _matches(pattern: list[str], words: list[str]) -> bool:
+    """AMQP topic matching: ``*`` is exactly one word, ``#`` zero or more."""
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_matches(rest, words[i:]) for i in range(len(words) + 1))
+    return bool(words) and head in ("*", words[0]) and _matches(rest, words[1:])
+
+
+def durable_consumers(routing_key: str) -> list[str]:
+    """The durable queues of ``CONSUMERS`` an event with ``routing_key`` reaches (by their
+    bindings, topic-matched as RabbitMQ does). Empty for an event no service keeps: only live
+    listeners take it, such as a gateway's subscription feed (gateway/gateway/feed.py), when
+    one is running."""
+    words = routing_key.split(".")
+    return [q.name for q in CONSUMERS if any(_matches(key.split("."), words) for key in q.bindings)]
+
+
 def consumer(name: str) -> ConsumerQueue:
     for queue in CONSUMERS:
         if queue.name == name:

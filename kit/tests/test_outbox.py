@@ -127,6 +127,23 @@ def test_mandatory_publish_fails_loudly_when_no_queue_takes_the_event(amqp_uri):
     publisher.close()
 
 
+def test_an_event_only_live_listeners_take_is_published_with_none_running(db, amqp_uri):
+    """No service keeps a queue for ``conversations.conversation_started`` (a gateway's live feed
+    takes some conversation events while it runs): with none running it came back unroutable and
+    stayed in the outbox, retried every 2 s for ever (review 8: 936 retries in 31 minutes, and
+    the outbox's lag alarm never cleared). An event off the catalogue still fails (above)."""
+    assert topology.durable_consumers("conversations.conversation_started") == []
+    assert topology.durable_consumers("events.outing_published") == ["search.indexer"]
+    publisher = EventPublisher(amqp_uri)
+    store = AggregateStore(db, "conversations", publisher)
+    data = {"id": "c1", "members": ["m1", "m2"], "about": None, "status": "request"}
+    store.commit({"_id": "c1", "version": 1}, Event("conversation_started", "conversations", "c1", 1, None, data))
+    assert db.outbox_marks.find_one({"_id": "c1:1"}) is None
+    assert db.outbox_done.find_one({"_id": "c1:1"})["published_at"]
+    assert list(store.pending(timedelta(0))) == []
+    publisher.close()
+
+
 def test_topology_is_idempotent(amqp_uri):
     connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
     channel = connection.channel()
