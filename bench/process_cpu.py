@@ -40,7 +40,7 @@ def label(cmdline: list[str], name: str) -> str:
     service it runs (the last argument of ``parentnet_kit.nameko_run``), else its executable."""
     line = " ".join(cmdline)
     if "nameko_run" in line and cmdline:
-        return f"service {cmdline[-1].rsplit('.', 1)[-1].rsplit(':', 1)[0]}"
+        return cmdline[-1].split(".", 1)[0].split(":", 1)[0]  # "members.service" -> "members"
     for fragment, short in LABELS:
         if fragment in line:
             return short
