@@ -30,7 +30,7 @@ def hash_threads(config: dict[str, Any]) -> int:
     when unset or empty the cores this process may run on (``os.sched_getaffinity``), at most
     ``DEFAULT_HASH_THREADS_MAX``. Each argon2 hash holds 19 MiB
     (``security.HASHER``), and glibc keeps a thread's freed block for that thread's next use:
-    with eventlet's default of 20 threads a members process stayed at ~470 MiB resident after a
+    with eventlet's default of 20 threads a members process stayed at ~500 MiB resident after a
     burst of sign-ins (bench/hash_memory.py); more threads than cores hash no faster. Raises
     ValueError naming the variable for anything but a whole number from 1 to 64."""
     raw = config.get("PASSWORD_HASH_THREADS")
