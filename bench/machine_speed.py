@@ -32,23 +32,35 @@ def fixed_work(rounds: int = ROUNDS) -> float:
     return (time.process_time() - began) * 1000
 
 
-class SpeedProbe:
-    """``start()`` the probe process; ``stop()`` → ``[(Unix seconds, CPU ms)]``, one per reading."""
+class Probe:
+    """A child process, ``python -m <module> <path>``, that appends readings to ``path`` until
+    stopped: ``start()`` empties the file and starts it, ``end()`` stops it."""
+
+    module = ""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> SpeedProbe:
+    def start(self) -> Probe:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text("")
-        self.process = subprocess.Popen([sys.executable, "-m", "bench.machine_speed", str(self.path)])
+        self.process = subprocess.Popen([sys.executable, "-m", self.module, str(self.path)])
         return self
 
-    def stop(self) -> list[tuple[float, float]]:
+    def end(self) -> None:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+class SpeedProbe(Probe):
+    """``start()`` the probe process; ``stop()`` → ``[(Unix seconds, CPU ms)]``, one per reading."""
+
+    module = "bench.machine_speed"
+
+    def stop(self) -> list[tuple[float, float]]:
+        self.end()
         readings = []
         for line in self.path.read_text().splitlines():
             at, ms = line.split()

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import psutil
+
+from bench.machine_speed import Probe
 
 INTERVAL = 5.0  # seconds between readings
 # Command-line fragments that name a process better than its executable does, first match wins.
@@ -61,23 +62,13 @@ def reading() -> dict[str, object]:
     return {"at": round(time.time(), 3), "busy": round(busy, 2), "steal": getattr(times, "steal", 0.0), "cpu": cpu}
 
 
-class ProcessCpu:
+class ProcessCpu(Probe):
     """``start()`` the sampling process; ``stop()`` ends it (the file stays for ``busiest``)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> ProcessCpu:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text("")
-        self.process = subprocess.Popen([sys.executable, "-m", "bench.process_cpu", str(self.path)])
-        return self
+    module = "bench.process_cpu"
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        self.end()
 
 
 def busiest(path: Path, start: float, end: float, top: int = 12) -> list[tuple[str, float]]:
