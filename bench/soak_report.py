@@ -350,16 +350,23 @@ def _retired(retired: dict[str, Any] | None) -> str:
     return f"Past their retention and swept before the run, as the year's sweeps would have: {counts or 'none'}. "
 
 
+def ratio_line(empty: Side, full: Side) -> str:
+    """The first target's line: join p99 at volume over the empty store's, its verdict and interval."""
+    calls_e, calls_v = _answered(empty.samples, "join"), _answered(full.samples, "join")
+    join_e, join_v = p99(calls_e), p99(calls_v)
+    return (
+        f"- join p99 at volume ≤ 1.5× on an empty store: {_ms(join_v)} ÷ {_ms(join_e)} ms = {_ratio(join_v, join_e)}, "
+        f"{_verdict(join_v <= 1.5 * join_e)}" + _interval(calls_e, calls_v)
+    )
+
+
 def targets(empty: Side, full: Side) -> list[str]:
     """Issue 17's targets, each with its verdict, and the lines measured beside them (the cost
     share, the machine's speed, a disturbed run): what the report's section and
     ``python -m bench.soak_report`` both print."""
-    join_e, join_v = p99(_answered(empty.samples, "join")), p99(_answered(full.samples, "join"))
     idle_max = max(full.idle.values(), default=float("nan"))
     return [
-        f"- join p99 at volume ≤ 1.5× on an empty store: {_ms(join_v)} ÷ {_ms(join_e)} ms = {_ratio(join_v, join_e)}, "
-        f"{_verdict(join_v <= 1.5 * join_e)}"
-        + _interval(_answered(empty.samples, "join"), _answered(full.samples, "join")),
+        ratio_line(empty, full),
         *flatness(empty, full),
         cost_share(empty, full),
         *([line] if (line := machine_speed(full)) else []),
@@ -610,12 +617,9 @@ def pooled(runs: list[list[Side]]) -> list[Side]:
 def pooled_targets(empty: Side, full: Side, runs: int) -> list[str]:
     """The latency targets over ``runs`` pooled runs (``pooled``): each p99 then stands on
     ``runs`` times as many calls, so one stall of the machine in one run moves it less."""
-    join_e, join_v = p99(_answered(empty.samples, "join")), p99(_answered(full.samples, "join"))
     return [
         f"Pooled over {runs} runs ({len(_answered(full.samples, 'join')):,} joins at volume):",
-        f"- join p99 at volume ≤ 1.5× on an empty store: {_ms(join_v)} ÷ {_ms(join_e)} ms = {_ratio(join_v, join_e)}, "
-        f"{_verdict(join_v <= 1.5 * join_e)}"
-        + _interval(_answered(empty.samples, "join"), _answered(full.samples, "join")),
+        ratio_line(empty, full),
         *flatness(empty, full),
     ]
 
